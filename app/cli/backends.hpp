@@ -1,0 +1,14 @@
+// backends.hpp — makes the backend a user names. The CPU backend always exists; CUDA when built and a
+// device answers. When CUDA is unavailable, `why_not` says why (not built, no device, driver too old).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/backend.hpp"
+
+namespace attnscope::app {
+
+std::unique_ptr<Backend> make_backend(const std::string& name, std::string* why_not);
+bool cuda_built();
+
+}  // namespace attnscope::app

@@ -1,0 +1,50 @@
+// backend.cpp — names of algorithms and timing statistics shared by every backend.
+#include "core/backend.hpp"
+
+#include <algorithm>
+
+namespace attnscope {
+
+namespace {
+struct AlgorithmName { Algorithm algorithm; const char* name; };
+constexpr AlgorithmName kAlgorithmNames[] = {
+    {Algorithm::Reference, "reference"},     {Algorithm::Naive, "naive"},
+    {Algorithm::Flash, "flash"},             {Algorithm::Flash1, "flash1"},
+    {Algorithm::BlockSparse, "block-sparse"}, {Algorithm::Gathered, "gathered"},
+    {Algorithm::Decode, "decode"},           {Algorithm::FlashTensorCore, "flash-tc"},
+};
+}  // namespace
+
+const char* algorithm_name(Algorithm a) {
+  for (auto& n : kAlgorithmNames)
+    if (n.algorithm == a) return n.name;
+  return "?";
+}
+
+std::optional<Algorithm> parse_algorithm(std::string_view s) {
+  for (auto& n : kAlgorithmNames)
+    if (s == n.name) return n.algorithm;
+  if (s == "flash2") return Algorithm::Flash;
+  if (s == "sparse") return Algorithm::BlockSparse;
+  return std::nullopt;
+}
+
+std::vector<Algorithm> all_algorithms() {
+  std::vector<Algorithm> out;
+  for (auto& n : kAlgorithmNames) out.push_back(n.algorithm);
+  return out;
+}
+
+Timing Timing::from_samples(std::vector<double> samples) {
+  Timing t;
+  t.samples_ms = samples;
+  if (samples.empty()) return t;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  t.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  t.min_ms = samples.front();
+  t.max_ms = samples.back();
+  return t;
+}
+
+}  // namespace attnscope

@@ -1,0 +1,111 @@
+// backend.hpp — the one seam between the app and whatever runs attention (CPU twins or CUDA kernels).
+// The UI builds a RunRequest, a Backend answers with a RunResult; the UI never knows which backend ran
+// except to label it. Errors (invalid spec, unsupported algorithm, out of memory) are answers, not throws.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/reference.hpp"
+#include "core/spec.hpp"
+#include "core/trace.hpp"
+
+namespace attnscope {
+
+enum class Algorithm {
+  Reference,        // core/reference.hpp, double precision
+  Naive,            // S and P materialised in memory, as frameworks' unfused path
+  Flash,            // FlashAttention-2 order: outer loop over Q tiles, inner over K/V tiles
+  Flash1,           // FlashAttention-1 order: outer over K/V tiles, inner over Q tiles, O rewritten each pass
+  BlockSparse,      // flash over the block mask: empty tiles skipped, partial tiles masked per element
+  Gathered,         // per Q tile, only the allowed keys' indices (strided / dilated patterns)
+  Decode,           // one new query per sequence against a KV cache
+  FlashTensorCore,  // fp16/bf16 tensor-core flash (CUDA)
+};
+const char* algorithm_name(Algorithm a);  // "reference", "naive", "flash", "flash1", "block-sparse", ...
+std::optional<Algorithm> parse_algorithm(std::string_view s);
+std::vector<Algorithm> all_algorithms();
+
+struct TileConfig {
+  int br = 64;  // rows of a Q tile
+  int bc = 64;  // columns (keys) of a K/V tile
+};
+
+struct RunRequest {
+  Algorithm algorithm = Algorithm::Flash;
+  const AttentionInputs* inputs = nullptr;  // not owned; must outlive run()
+  TileConfig tiles;
+  int warmup = 1;
+  int repetitions = 5;
+  bool want_output = true;
+  bool record_trace = false;                // off in benchmarks: tracing costs time
+  std::vector<int32_t> probe_rows;          // query rows of (batch 0, head 0) to probe, when tracing
+};
+
+struct Timing {
+  std::vector<double> samples_ms;
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  static Timing from_samples(std::vector<double> samples_ms);
+};
+
+struct RunResult {
+  bool ok = false;
+  std::string error;               // names the problem and what to do
+  bool out_of_memory = false;      // then bytes_needed / bytes_free say by how much
+  std::string backend, device;
+  Algorithm algorithm = Algorithm::Flash;
+  std::vector<float> output;       // Q's layout
+  Timing timing;
+  double flops = 0;                // by the cost model, for this algorithm and mask
+  double bytes_moved = 0;          // by the cost model
+  uint64_t bytes_allocated = 0;    // what this algorithm allocated beyond inputs and output (S/P, workspace)
+  uint64_t bytes_needed = 0, bytes_free = 0;
+  int64_t fully_masked_rows = 0;
+  std::optional<Trace> trace;
+};
+
+enum class ScoreKind { Scores, Probabilities };
+
+// A pooled picture of one head's S or P: cells_q x cells_k cells covering a window of the matrix.
+// Cell value: for S the entry of largest magnitude in the cell; for P the mean; masked entries ignored.
+// A cell whose every entry is masked holds NaN.
+struct ScoreImageRequest {
+  const AttentionInputs* inputs = nullptr;
+  int64_t batch = 0, head = 0;
+  ScoreKind kind = ScoreKind::Scores;
+  int64_t q0 = 0, k0 = 0, q1 = -1, k1 = -1;  // window [q0, q1) x [k0, k1); -1 = to the end
+  int cells_q = 512, cells_k = 512;           // at most; a smaller window is shown 1:1
+};
+
+struct ScoreImage {
+  bool ok = false;
+  std::string error;
+  int rows = 0, cols = 0;
+  int64_t q0 = 0, k0 = 0, q1 = 0, k1 = 0;
+  std::vector<float> values;      // rows x cols, NaN = fully masked cell
+  float min_value = 0, max_value = 0;  // over finite cells
+  int64_t fully_masked_rows = 0;
+  double elapsed_ms = 0;
+};
+
+struct MemoryInfo {
+  bool known = false;
+  uint64_t total_bytes = 0, free_bytes = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;         // "cpu", "cuda"
+  virtual std::string device_name() const = 0;  // "AMD EPYC ... (2 threads)", "NVIDIA H100 80GB HBM3"
+  // false with a reason when this backend cannot run the algorithm on this spec.
+  virtual bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const = 0;
+  virtual RunResult run(const RunRequest& request) = 0;
+  virtual ScoreImage score_image(const ScoreImageRequest& request) = 0;
+  virtual MemoryInfo memory() const { return {}; }
+  virtual SpecLimits limits() const { return {}; }
+};
+
+}  // namespace attnscope
