@@ -5,7 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <fstream>
+#include <mutex>
+#include <new>
 #include <thread>
+
+#include "core/cost_model.hpp"
+#include "core/cpu_twins.hpp"
+#include "core/thread_pool.hpp"
 
 namespace attnscope {
 
@@ -26,18 +33,36 @@ void parallel_for(int64_t count, int threads, Body body) {
   for (auto& th : pool) th.join();
 }
 
+// The CPU model name from /proc/cpuinfo, for labels and trace headers.
+std::string cpu_model_name() {
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(info, line))
+    if (line.rfind("model name", 0) == 0)
+      if (auto colon = line.find(':'); colon != std::string::npos) return line.substr(colon + 2);
+  return "CPU";
+}
+
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads)
-      : threads_(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
+  explicit CpuBackend(int threads) : pool_(threads), model_(cpu_model_name()) {}
 
   std::string name() const override { return "cpu"; }
-  std::string device_name() const override { return "CPU (" + std::to_string(threads_) + " threads)"; }
+  std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }
 
-  bool supports(Algorithm algorithm, const AttentionSpec&, std::string* why_not) const override {
+  bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const override {
     if (algorithm == Algorithm::Reference) return true;
-    if (why_not) *why_not = std::string(algorithm_name(algorithm)) + " has no CPU twin yet";
-    return false;
+    if (!has_cpu_twin(algorithm)) {
+      if (why_not) *why_not = std::string(algorithm_name(algorithm)) + " has no CPU twin (it is a CUDA kernel)";
+      return false;
+    }
+    if (algorithm == Algorithm::Decode && spec.q_len > kDecodeMaxQueries) {
+      if (why_not)
+        *why_not = "decode takes the newest 1.." + std::to_string(kDecodeMaxQueries) + " queries (query length " +
+                   std::to_string(spec.q_len) + "); set the query length to 1 or use flash";
+      return false;
+    }
+    return true;
   }
 
   RunResult run(const RunRequest& request) override {
@@ -46,30 +71,99 @@ class CpuBackend final : public Backend {
     r.device = device_name();
     r.algorithm = request.algorithm;
     if (!request.inputs) { r.error = "no inputs given"; return r; }
-    auto problems = validate(request.inputs->spec, limits());
+    const AttentionInputs& in = *request.inputs;
+    auto problems = validate(in.spec, limits());
     if (!problems.empty()) { r.error = problems.front(); return r; }
+    if (in.q.size() != static_cast<size_t>(in.spec.q_elements()) ||
+        in.k.size() != static_cast<size_t>(in.spec.kv_elements()) ||
+        in.v.size() != static_cast<size_t>(in.spec.kv_elements())) {
+      r.error = "input arrays do not match the spec " + in.spec.summary();
+      return r;
+    }
     std::string why;
-    if (!supports(request.algorithm, request.inputs->spec, &why)) { r.error = why; return r; }
+    if (!supports(request.algorithm, in.spec, &why)) { r.error = why; return r; }
+    std::lock_guard lock(run_mutex_);  // one run at a time on the shared pool
+
+    const bool gathered = request.algorithm == Algorithm::Gathered;
+    const AlgorithmCost cost = algorithm_cost(request.algorithm, in.spec, request.tiles,
+                                              pattern_stats(in.spec, request.tiles, gathered));
+    r.flops = cost.flops;
+    r.bytes_moved = cost.hbm_bytes;
+
     std::vector<double> samples;
-    ReferenceOutput out;
-    for (int i = 0; i < request.warmup + std::max(1, request.repetitions); ++i) {
+    const int reps = std::max(1, request.repetitions);
+    if (request.algorithm == Algorithm::Reference) {
+      ReferenceOutput out;
+      for (int i = 0; i < std::max(0, request.warmup) + reps; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        out = reference_attention(in);
+        if (i >= request.warmup) samples.push_back(elapsed_ms(t0));
+      }
+      r.timing = Timing::from_samples(samples);
+      r.fully_masked_rows = out.fully_masked_rows;
+      r.bytes_allocated = 8 * 2 * static_cast<uint64_t>(in.spec.kv_len) + 8 * static_cast<uint64_t>(in.spec.q_elements());
+      if (request.want_output) r.output.assign(out.output.begin(), out.output.end());
+      r.ok = true;
+      return r;
+    }
+
+    std::vector<float> output;
+    try {
+      output.resize(static_cast<size_t>(in.spec.q_elements()));
+    } catch (const std::bad_alloc&) {
+      r.out_of_memory = true;
+      r.bytes_needed = 4 * static_cast<uint64_t>(in.spec.q_elements());
+      r.bytes_free = available_memory_bytes();
+      r.error = "no memory for the output (" + format_bytes(static_cast<double>(r.bytes_needed)) + ")";
+      return r;
+    }
+    TwinOptions options;
+    options.tiles = request.tiles;
+    options.device = device_name();
+    TwinResult twin;
+    for (int i = 0; i < std::max(0, request.warmup) + reps; ++i) {
       auto t0 = std::chrono::steady_clock::now();
-      out = reference_attention(*request.inputs);
+      twin = run_cpu_twin(request.algorithm, in, options, pool_, output.data());
+      if (!twin.ok) break;
       if (i >= request.warmup) samples.push_back(elapsed_ms(t0));
     }
+    // Tracing costs time, so the trace comes from one extra, untimed run.
+    if (twin.ok && request.record_trace) {
+      options.record_trace = true;
+      options.probe_rows = request.probe_rows;
+      TwinResult traced = run_cpu_twin(request.algorithm, in, options, pool_, output.data());
+      if (traced.ok) r.trace = std::move(traced.trace);
+    }
+    if (!twin.ok) {
+      r.error = twin.error;
+      r.out_of_memory = twin.out_of_memory;
+      r.bytes_needed = twin.bytes_needed;
+      r.bytes_free = twin.bytes_free;
+      return r;
+    }
     r.timing = Timing::from_samples(samples);
-    r.fully_masked_rows = out.fully_masked_rows;
-    if (request.want_output) r.output.assign(out.output.begin(), out.output.end());
+    r.bytes_allocated = twin.bytes_allocated;
+    r.fully_masked_rows = twin.fully_masked_rows;
+    if (request.want_output) r.output = std::move(output);
     r.ok = true;
     return r;
   }
 
-  ScoreImage score_image(const ScoreImageRequest& request) override { return cpu_score_image(request, threads_); }
+  ScoreImage score_image(const ScoreImageRequest& request) override { return cpu_score_image(request, pool_.size()); }
+
+  MemoryInfo memory() const override {
+    MemoryInfo m;
+    m.free_bytes = available_memory_bytes();
+    m.known = m.free_bytes > 0;
+    return m;
+  }
 
   SpecLimits limits() const override { return SpecLimits{}; }
 
  private:
-  int threads_;
+  ThreadPool pool_;
+  std::mutex run_mutex_;
+  std::string model_;
 };
 
 }  // namespace

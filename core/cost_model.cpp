@@ -1,0 +1,295 @@
+// cost_model.cpp — see cost_model.hpp. Each count is written once, as a CostLine carrying its formula.
+//
+// Contents: formatting helpers · pattern_stats · algorithm_cost · presets · model_cost · roofline
+#include "core/cost_model.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "core/block_mask.hpp"
+#include "core/tiles.hpp"
+
+namespace attnscope {
+
+// ---- formatting ---------------------------------------------------------------------------------------------
+
+std::string format_sci(double x) {
+  char buf[64];
+  if (x == std::floor(x) && std::fabs(x) < 1e7) std::snprintf(buf, sizeof buf, "%.0f", x);
+  else std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
+std::string format_si(double x, const std::string& unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T", "P", "E", "Z"};
+  int p = 0;
+  double v = x;
+  while (std::fabs(v) >= 1000.0 && p < 7) { v /= 1000.0; ++p; }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4g %s%s", v, prefixes[p], unit.c_str());
+  return buf;
+}
+
+namespace {
+
+std::string num(double x) {
+  char buf[64];
+  if (x == std::floor(x) && std::fabs(x) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", x);
+  else std::snprintf(buf, sizeof buf, "%.4g", x);
+  return buf;
+}
+
+// "a·b·c" from numbers.
+std::string product(std::initializer_list<double> factors) {
+  std::string s;
+  for (double f : factors) s += (s.empty() ? "" : "·") + num(f);
+  return s;
+}
+
+CostLine line(std::string key, std::string label, double value, std::string unit, std::string formula,
+              std::string substituted) {
+  return CostLine{std::move(key), std::move(label), value, std::move(unit), std::move(formula), std::move(substituted)};
+}
+
+}  // namespace
+
+// ---- pattern statistics -------------------------------------------------------------------------------------
+
+PatternStats pattern_stats(const AttentionSpec& spec, const TileConfig& tiles, bool with_gathered) {
+  PatternStats p;
+  const BlockMask bm = build_block_mask(spec, tiles.br, tiles.bc, true);
+  const double total = static_cast<double>(bm.stats.total_pairs);
+  p.allowed_fraction = static_cast<double>(bm.stats.allowed_pairs) / total;
+  p.visited_fraction = static_cast<double>(bm.stats.visited_pairs) / total;
+  p.kv_tiles_fraction = bm.stats.tile_density();
+  if (with_gathered) {
+    const GatheredMask gm = build_gathered_mask(spec, tiles.br);
+    p.gathered_fraction = static_cast<double>(gm.gathered_pairs) / total;
+    double keys = 0;
+    for (auto& k : gm.keys) keys += static_cast<double>(k.size());
+    p.gathered_keys_per_tile = keys / static_cast<double>(gm.keys.size());
+  }
+  return p;
+}
+
+// ---- per-algorithm cost -------------------------------------------------------------------------------------
+
+AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& s, const TileConfig& tiles,
+                             const PatternStats& pattern) {
+  AlgorithmCost c;
+  const double B = static_cast<double>(s.batch), H = static_cast<double>(s.q_heads);
+  const double Hkv = static_cast<double>(s.kv_heads), Nq = static_cast<double>(s.q_len);
+  const double Nk = static_cast<double>(s.kv_len), d = static_cast<double>(s.head_dim);
+  const double e = dtype_bytes(s.dtype);
+  const TileSchedule ts(s.q_len, s.kv_len, tiles.br, tiles.bc);
+  const double Tr = static_cast<double>(ts.tr), Tc = static_cast<double>(ts.tc);
+
+  // The fraction of (query, key) pairs this algorithm computes.
+  double computed = 1.0;
+  std::string fraction_name = "";
+  if (algorithm == Algorithm::BlockSparse) { computed = pattern.visited_fraction; fraction_name = "·v"; }
+  if (algorithm == Algorithm::Gathered) { computed = pattern.gathered_fraction; fraction_name = "·g"; }
+  const std::string frac_num = fraction_name.empty() ? "" : "·" + num(computed);
+
+  const double qk = 2 * B * H * Nq * Nk * d * computed;
+  c.lines.push_back(line("qk_flops", "QKᵀ FLOPs", qk, "FLOP", "2·B·H·Nq·Nk·d" + fraction_name,
+                         product({2, B, H, Nq, Nk, d}) + frac_num));
+  c.lines.push_back(line("pv_flops", "PV FLOPs", qk, "FLOP", "2·B·H·Nq·Nk·d" + fraction_name,
+                         product({2, B, H, Nq, Nk, d}) + frac_num));
+  c.flops = 2 * qk;
+  c.exps = B * H * Nq * Nk * computed;
+  c.lines.push_back(line("exps", "exp() evaluations", c.exps, "exp", "B·H·Nq·Nk" + fraction_name,
+                         product({B, H, Nq, Nk}) + frac_num));
+
+  auto bytes = [&](const char* key, const char* label, double value, const std::string& formula,
+                   const std::string& substituted) {
+    c.hbm_bytes += value;
+    c.lines.push_back(line(key, label, value, "B", formula, substituted));
+  };
+  switch (algorithm) {
+    case Algorithm::Reference:
+    case Algorithm::Naive:
+      bytes("naive_read_qk", "1 read Q and K", B * H * (Nq + Nk) * d * e, "B·H·(Nq+Nk)·d·e",
+            product({B, H}) + "·(" + num(Nq) + "+" + num(Nk) + ")·" + product({d, e}));
+      bytes("naive_write_s", "2 write S", B * H * Nq * Nk * e, "B·H·Nq·Nk·e", product({B, H, Nq, Nk, e}));
+      bytes("naive_read_s", "3 read S", B * H * Nq * Nk * e, "B·H·Nq·Nk·e", product({B, H, Nq, Nk, e}));
+      bytes("naive_write_p", "4 write P", B * H * Nq * Nk * e, "B·H·Nq·Nk·e", product({B, H, Nq, Nk, e}));
+      bytes("naive_read_pv", "5 read P and V", B * H * (Nq * Nk + Nk * d) * e, "B·H·(Nq·Nk+Nk·d)·e",
+            product({B, H}) + "·(" + product({Nq, Nk}) + "+" + product({Nk, d}) + ")·" + num(e));
+      bytes("naive_write_o", "6 write O", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      break;
+    case Algorithm::Flash:
+    case Algorithm::FlashTensorCore:
+      bytes("flash_read_q", "read Q once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      bytes("flash_read_kv", "read K and V once per Q tile", 2 * B * H * Tr * Nk * d * e, "2·B·H·Tr·Nk·d·e",
+            product({2, B, H, Tr, Nk, d, e}));
+      bytes("flash_write_o", "write O once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      break;
+    case Algorithm::Flash1:
+      bytes("flash1_read_kv", "read K and V once", 2 * B * H * Nk * d * e, "2·B·H·Nk·d·e", product({2, B, H, Nk, d, e}));
+      bytes("flash1_read_q", "read Q once per K/V tile", B * H * Tc * Nq * d * e, "B·H·Tc·Nq·d·e",
+            product({B, H, Tc, Nq, d, e}));
+      bytes("flash1_rw_o", "read and write O once per K/V tile", 2 * B * H * Tc * Nq * d * e, "2·B·H·Tc·Nq·d·e",
+            product({2, B, H, Tc, Nq, d, e}));
+      bytes("flash1_rw_ml", "read and write m, l (fp32) per K/V tile", 4 * 4 * B * H * Tc * Nq, "4·4·B·H·Tc·Nq",
+            product({4, 4, B, H, Tc, Nq}));
+      break;
+    case Algorithm::BlockSparse: {
+      const double t = pattern.kv_tiles_fraction;
+      bytes("sparse_read_q", "read Q once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      bytes("sparse_read_kv", "read K and V of non-empty tiles", 2 * B * H * Tr * Nk * d * e * t,
+            "2·B·H·Tr·Nk·d·e·t (t = non-empty tile fraction)", product({2, B, H, Tr, Nk, d, e, t}));
+      bytes("sparse_read_mask", "read the block mask", B * H * Tr * Tc, "B·H·Tr·Tc", product({B, H, Tr, Tc}));
+      bytes("sparse_write_o", "write O once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      break;
+    }
+    case Algorithm::Gathered: {
+      const double G = pattern.gathered_keys_per_tile >= 0 ? pattern.gathered_keys_per_tile : Nk;
+      bytes("gathered_read_q", "read Q once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      bytes("gathered_read_kv", "read gathered K and V rows", 2 * B * H * Tr * G * d * e,
+            "2·B·H·Tr·G·d·e (G = keys per Q tile)", product({2, B, H, Tr, G, d, e}));
+      bytes("gathered_read_index", "read key indices (int32)", 4 * B * H * Tr * G, "4·B·H·Tr·G",
+            product({4, B, H, Tr, G}));
+      bytes("gathered_write_o", "write O once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      break;
+    }
+    case Algorithm::Decode:
+      bytes("decode_read_q", "read Q", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      bytes("decode_read_kv", "read the KV cache once per KV head", 2 * B * Hkv * Nk * d * e, "2·B·Hkv·Nk·d·e",
+            product({2, B, Hkv, Nk, d, e}));
+      bytes("decode_write_o", "write O", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
+      break;
+  }
+  return c;
+}
+
+// ---- presets ------------------------------------------------------------------------------------------------
+
+const std::vector<ModelPreset>& model_presets() {
+  static const std::vector<ModelPreset> presets = {
+      {"bert-base", "BERT-base", "Devlin et al. 2018, BERT, sec. 3 (L=12, H=768, A=12); bidirectional", 12, 12, 12,
+       64, 768, 512, "dense"},
+      {"gpt2-small", "GPT-2 small", "Radford et al. 2019, Table 2 (12 layers, d_model 768); 12 heads, context 1024",
+       12, 12, 12, 64, 768, 1024, "causal"},
+      {"gpt3-175b", "GPT-3 175B", "Brown et al. 2020, Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128)", 96,
+       96, 96, 128, 12288, 2048, "causal"},
+      {"llama2-7b", "LLaMA-2 7B", "Touvron et al. 2023 (Llama 2), params.json: dim 4096, 32 layers, 32 heads (MHA)", 32,
+       32, 32, 128, 4096, 4096, "causal"},
+      {"llama3-8b", "LLaMA-3 8B", "Meta Llama 3 8B config.json: 32 layers, 32 heads, 8 KV heads (GQA), dim 4096", 32, 32,
+       8, 128, 4096, 8192, "causal"},
+      {"mistral-7b", "Mistral 7B",
+       "Jiang et al. 2023, Table 1: 32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096 (i attends i-W..i)", 32,
+       32, 8, 128, 4096, 8192, "window:4096,0+causal"},
+  };
+  return presets;
+}
+
+const ModelPreset* find_model_preset(std::string_view name) {
+  for (auto& p : model_presets())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+// ---- model-level cost ---------------------------------------------------------------------------------------
+
+const CostLine* ModelCost::find(std::string_view key) const {
+  for (auto& l : lines)
+    if (l.key == key) return &l;
+  return nullptr;
+}
+double ModelCost::value(std::string_view key) const {
+  const CostLine* l = find(key);
+  return l ? l->value : std::numeric_limits<double>::quiet_NaN();
+}
+
+RooflinePrediction roofline(double flops, double bytes, double peak_flops, double bandwidth) {
+  RooflinePrediction r;
+  r.compute_seconds = peak_flops > 0 ? flops / peak_flops : 0;
+  r.memory_seconds = bandwidth > 0 ? bytes / bandwidth : 0;
+  r.seconds = std::max(r.compute_seconds, r.memory_seconds);
+  r.intensity = bytes > 0 ? flops / bytes : 0;
+  r.memory_bound = r.memory_seconds > r.compute_seconds;
+  return r;
+}
+
+ModelCost model_cost(const ModelCostRequest& req) {
+  ModelCost mc;
+  auto& out = mc.lines;
+  const ModelPreset& m = req.model;
+  const double B = static_cast<double>(req.batch), H = static_cast<double>(m.heads);
+  const double Hkv = static_cast<double>(m.kv_heads), N = static_cast<double>(req.tokens);
+  const double d = static_cast<double>(m.head_dim), L = static_cast<double>(m.layers);
+  const double e = dtype_bytes(req.dtype);
+
+  AttentionSpec spec;
+  spec.batch = req.batch;
+  spec.q_heads = m.heads;
+  spec.kv_heads = m.kv_heads;
+  spec.q_len = spec.kv_len = req.tokens;
+  spec.head_dim = m.head_dim;
+  spec.dtype = req.dtype;
+  if (auto parsed = parse_mask(m.mask); parsed.ok) spec.mask = parsed.mask;
+  const TileConfig tiles;
+  const PatternStats pattern = pattern_stats(spec, tiles, false);
+  const double rho = pattern.allowed_fraction;
+
+  const double qk = 2 * B * H * N * N * d;
+  out.push_back(line("qk_flops_per_layer", "QKᵀ FLOPs per layer (dense)", qk, "FLOP", "2·B·H·N·N·d",
+                     product({2, B, H, N, N, d})));
+  out.push_back(line("pv_flops_per_layer", "PV FLOPs per layer (dense)", qk, "FLOP", "2·B·H·N·N·d",
+                     product({2, B, H, N, N, d})));
+  out.push_back(line("attention_flops_per_layer", "attention FLOPs per layer (dense)", 2 * qk, "FLOP", "4·B·H·N·N·d",
+                     product({4, B, H, N, N, d})));
+  out.push_back(line("allowed_fraction", "allowed fraction ρ of pairs (" + m.mask + ")", rho, "",
+                     "allowed pairs / N²", "counted exactly over " + num(N) + "·" + num(N) + " pairs"));
+  out.push_back(line("attention_flops_per_layer_masked", "attention FLOPs per layer, allowed pairs only", 2 * qk * rho,
+                     "FLOP", "4·B·H·N·N·d·ρ", product({4, B, H, N, N, d}) + "·" + num(rho)));
+  out.push_back(line("attention_flops_model", "attention FLOPs, all layers (dense)", 2 * qk * L, "FLOP",
+                     "4·B·H·N·N·d·L", product({4, B, H, N, N, d, L})));
+  out.push_back(line("exps_per_layer", "exp() per layer (dense)", B * H * N * N, "exp", "B·H·N·N",
+                     product({B, H, N, N})));
+  out.push_back(line("score_bytes_per_head", "S (or P) per head", N * N * e, "B", "N·N·e", product({N, N, e})));
+  out.push_back(line("score_bytes_per_layer", "S (or P) per layer", B * H * N * N * e, "B", "B·H·N·N·e",
+                     product({B, H, N, N, e})));
+  out.push_back(line("score_bytes_model", "S (or P), every layer at once", L * B * H * N * N * e, "B", "L·B·H·N·N·e",
+                     product({L, B, H, N, N, e})));
+  out.push_back(line("training_score_bytes_model", "stored attention activations for training",
+                     req.training_multiplier * L * B * H * N * N * e, "B", "t·L·B·H·N·N·e (t = training multiplier)",
+                     product({req.training_multiplier, L, B, H, N, N, e})));
+  out.push_back(line("kv_cache_bytes_per_token", "KV cache per token (all layers)", 2 * L * Hkv * d * e, "B",
+                     "2·L·Hkv·d·e", product({2, L, Hkv, d, e})));
+  out.push_back(line("kv_cache_bytes_per_layer", "KV cache per layer", 2 * Hkv * d * e * N * B, "B", "2·Hkv·d·e·N·B",
+                     product({2, Hkv, d, e, N, B})));
+  out.push_back(line("kv_cache_bytes_model", "KV cache, whole model", 2 * L * Hkv * d * e * N * B, "B",
+                     "2·L·Hkv·d·e·N·B", product({2, L, Hkv, d, e, N, B})));
+  if (Hkv != H)
+    out.push_back(line("kv_cache_bytes_model_mha", "KV cache if every head had its own K/V (MHA)",
+                       2 * L * H * d * e * N * B, "B", "2·L·H·d·e·N·B", product({2, L, H, d, e, N, B})));
+
+  const AlgorithmCost naive = algorithm_cost(Algorithm::Naive, spec, tiles, pattern);
+  const AlgorithmCost flash = algorithm_cost(Algorithm::Flash, spec, tiles, pattern);
+  const TileSchedule ts(spec.q_len, spec.kv_len, tiles.br, tiles.bc);
+  const double Tr = static_cast<double>(ts.tr);
+  out.push_back(line("naive_hbm_bytes_per_layer", "naive attention memory traffic per layer", naive.hbm_bytes, "B",
+                     "B·H·(4·N·N + 4·N·d)·e (six steps)", product({B, H}) + "·(4·" + product({N, N}) + "+4·" +
+                     product({N, d}) + ")·" + num(e)));
+  out.push_back(line("flash_hbm_bytes_per_layer", "flash attention memory traffic per layer (Br=Bc=64)",
+                     flash.hbm_bytes, "B", "B·H·(2·N·d + 2·Tr·N·d)·e", product({B, H}) + "·(2·" + product({N, d}) +
+                     "+2·" + product({Tr, N, d}) + ")·" + num(e)));
+  if (req.peak_flops > 0 && req.bandwidth > 0) {
+    for (auto* a : {&naive, &flash}) {
+      const bool is_naive = a == &naive;
+      const RooflinePrediction r = roofline(a->flops, a->hbm_bytes, req.peak_flops, req.bandwidth);
+      out.push_back(line(is_naive ? "roofline_naive_s_per_layer" : "roofline_flash_s_per_layer",
+                         std::string(is_naive ? "naive" : "flash") + " predicted time per layer (" +
+                             (r.memory_bound ? "memory-bound" : "compute-bound") + ")",
+                         r.seconds, "s", "max(FLOPs / peak, bytes / bandwidth)",
+                         "max(" + format_sci(a->flops) + " / " + format_sci(req.peak_flops) + ", " +
+                             format_sci(a->hbm_bytes) + " / " + format_sci(req.bandwidth) + ")"));
+    }
+  }
+  return mc;
+}
+
+}  // namespace attnscope

@@ -1,0 +1,108 @@
+// cost_model.hpp — what an attention configuration costs: FLOPs, exp count, HBM bytes per algorithm,
+// memory footprints (S/P, KV cache, training), and a roofline time prediction. Every value comes with the
+// formula it was computed from, with the numbers substituted, so the app and `attnscope cost` can show both.
+//
+// Notation: B batch, H query heads, Hkv KV heads, Nq query length, Nk key length, d head dim, e bytes per
+// element, L layers, ρ the allowed fraction of (query, key) pairs (1 dense, about 1/2 causal).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "core/spec.hpp"
+
+namespace attnscope {
+
+// One computed quantity: value, unit and the formula (symbolic and with numbers substituted).
+struct CostLine {
+  std::string key;          // machine name, e.g. "qk_flops_per_layer"
+  std::string label;        // "QKᵀ FLOPs per layer"
+  double value = 0;
+  std::string unit;         // "FLOP", "B", "s"
+  std::string formula;      // "2·B·H·Nq·Nk·d"
+  std::string substituted;  // "2·1·32·4096·4096·128"
+};
+
+// Pattern statistics the per-algorithm counts need (block_mask.hpp computes them exactly).
+struct PatternStats {
+  double allowed_fraction = 1.0;   // ρ: allowed pairs / (Nq·Nk)
+  double visited_fraction = 1.0;   // block-sparse: pairs inside non-empty tiles / (Nq·Nk)
+  double gathered_fraction = 1.0;  // gathered: Σ_i rows_i·|keys_i| / (Nq·Nk)
+  double kv_tiles_fraction = 1.0;  // block-sparse: non-empty tiles / (Tr·Tc)
+  double gathered_keys_per_tile = -1;  // gathered: mean |keys_i| over Q tiles (-1: Nk)
+};
+// Exact statistics for the spec's mask with the given tiles (scans partial tiles; O(Tr·Tc) otherwise).
+PatternStats pattern_stats(const AttentionSpec& spec, const TileConfig& tiles, bool with_gathered);
+
+struct AlgorithmCost {
+  double flops = 0;         // multiply-adds counted as 2 FLOPs: QKᵀ and PV over the pairs this algorithm computes
+  double exps = 0;          // exp() evaluations
+  double hbm_bytes = 0;     // bytes read and written to main memory by the model below
+  std::vector<CostLine> lines;  // the breakdown (the naive six steps; flash's Q / K,V / O terms; ...)
+};
+
+// FLOPs and bytes of one attention call (all batches and heads) for an algorithm.
+// naive:        dense QKᵀ and PV (a GEMM does not skip masked pairs); bytes: the six steps, per query head
+//               read Q,K | write S | read S | write P | read P,V | write O
+// flash:        dense over all tiles; bytes: Q once, K and V once per Q tile (Tr times), O once
+// flash1:       dense; bytes: K and V once, Q and O read and O written once per K/V tile (Tc passes), plus
+//               m and l (fp32) read and written per pass
+// block-sparse: pairs in non-empty tiles; bytes: Q once, K/V tiles only where non-empty, O once, the block mask
+// gathered:     gathered pairs; bytes: Q once, the gathered K/V rows, their int32 indices, O once
+// decode:       Nq (usually 1) queries per head; bytes: Q, K and V once per KV head (the group shares it), O
+// Counts use spec.dtype for e. K/V traffic is counted per query head for the flash family (each CTA of a
+// GQA group loads its KV head itself) and per KV head for decode (the group is processed together).
+AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& spec, const TileConfig& tiles,
+                             const PatternStats& pattern);
+
+// ---- model presets ----
+struct ModelPreset {
+  std::string name;       // "llama2-7b"
+  std::string title;      // "LLaMA-2 7B"
+  std::string source;     // where the numbers come from
+  int64_t layers = 0, heads = 0, kv_heads = 0, head_dim = 0, d_model = 0;
+  int64_t context = 0;    // trained context length
+  std::string mask;       // attention pattern in parse_mask syntax ("causal", "window:4096,0+causal", "dense")
+};
+const std::vector<ModelPreset>& model_presets();
+const ModelPreset* find_model_preset(std::string_view name);
+
+// ---- model-level footprint ----
+struct ModelCostRequest {
+  ModelPreset model;
+  int64_t tokens = 4096;   // N
+  int64_t batch = 1;
+  DType dtype = DType::F16;
+  double training_multiplier = 2.0;  // stored attention activations in training relative to one forward's P
+  // Roofline ceilings (0: no prediction).
+  double peak_flops = 0, bandwidth = 0;
+};
+
+struct ModelCost {
+  std::vector<CostLine> lines;
+  const CostLine* find(std::string_view key) const;
+  double value(std::string_view key) const;  // NaN when absent
+};
+// Keys: qk_flops_per_layer, pv_flops_per_layer, attention_flops_per_layer, attention_flops_model,
+// exps_per_layer, allowed_fraction, score_bytes_per_head, score_bytes_per_layer, score_bytes_model,
+// training_score_bytes_model, kv_cache_bytes_per_token, kv_cache_bytes_per_layer, kv_cache_bytes_model,
+// naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer, and with ceilings: roofline_naive_s_per_layer,
+// roofline_flash_s_per_layer.
+ModelCost model_cost(const ModelCostRequest& request);
+
+// ---- roofline ----
+struct RooflinePrediction {
+  double seconds = 0;
+  double compute_seconds = 0, memory_seconds = 0;
+  double intensity = 0;  // FLOPs per byte
+  bool memory_bound = false;
+};
+RooflinePrediction roofline(double flops, double bytes, double peak_flops, double bandwidth);
+
+// "1.37e11" style with 3 significant digits, and engineering forms ("137 GFLOP", "67.1 MB").
+std::string format_sci(double x);
+std::string format_si(double x, const std::string& unit);
+
+}  // namespace attnscope
