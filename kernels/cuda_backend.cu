@@ -1,21 +1,564 @@
-// cuda_backend.cu — CudaBackend: device discovery. Kernels are added family by family.
+// cuda_backend.cu — CudaBackend: runs the naive and flash fp32 kernels behind core::Backend.
+//
+// Contents
+//   memory planning          plan_device_memory, out_of_memory_message (checked before any allocation)
+//   cost counts              FLOPs and bytes of what the kernels execute
+//   EventTimer               CUDA-event timing of repetitions after warm-up
+//   CudaBackend::run         upload -> (block mask) -> poison O -> warm-up, timed reps -> optional trace -> download
+//   trace assembly           device trace buffers -> core Trace
+//   CudaBackend::score_image GPU pooling of one head's S or P
 #include "kernels/cuda_backend.hpp"
 
-#include <cuda_runtime.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include "kernels/block_mask.hpp"
+#include "kernels/cuda_util.cuh"
+#include "kernels/flash_fp32.hpp"
+#include "kernels/naive_attention.hpp"
+#include "kernels/score_pool.hpp"
 
 namespace attnscope::kernels {
 
+// ---------------------------------------------------------------- memory planning
+DevicePlan plan_device_memory(Algorithm algorithm, const AttentionSpec& spec, bool record_trace, int probe_count) {
+  DevicePlan plan;
+  const uint64_t e = static_cast<uint64_t>(dtype_bytes(spec.dtype));
+  const uint64_t q = static_cast<uint64_t>(spec.q_elements()), kv = static_cast<uint64_t>(spec.kv_elements());
+  plan.inputs_bytes = (2 * q + 2 * kv) * e;  // Q, O, K, V
+  plan.staging_bytes = spec.dtype == DType::F32 ? 0 : std::max(q, kv) * 4;
+  if (algorithm == Algorithm::Naive) {
+    plan.workspace_bytes = naive_workspace_bytes(spec);
+  } else {
+    FlashParams p;
+    p.batch = spec.batch;
+    p.q_heads = spec.q_heads;
+    p.q_len = spec.q_len;
+    p.kv_len = spec.kv_len;
+    plan.workspace_bytes = static_cast<uint64_t>(p.tr()) * p.tc();
+    if (record_trace) plan.workspace_bytes += flash_trace_bytes(p, probe_count);
+  }
+  if (!spec.mask.grid.cells.empty()) plan.workspace_bytes += spec.mask.grid.cells.size();
+  return plan;
+}
+
+std::string out_of_memory_message(Algorithm algorithm, const AttentionSpec& spec, const DevicePlan& plan,
+                                  uint64_t free_bytes, const std::string& device_name) {
+  if (plan.total() <= free_bytes) return {};
+  std::string what;
+  if (algorithm == Algorithm::Naive) {
+    const double one = static_cast<double>(plan.workspace_bytes) / 2.0;
+    what = " (S and P: " + format_bytes_binary(one) + " each = " + std::to_string(spec.batch) + " batch x " +
+           std::to_string(spec.q_heads) + " heads x " + std::to_string(spec.q_len) + " x " +
+           std::to_string(spec.kv_len) + " x " + std::to_string(dtype_bytes(spec.dtype)) + " bytes; Q, K, V, O: " +
+           format_bytes_binary(static_cast<double>(plan.inputs_bytes)) + ")";
+  } else {
+    what = " (Q, K, V, O: " + format_bytes_binary(static_cast<double>(plan.inputs_bytes)) +
+           "; block mask and trace: " + format_bytes_binary(static_cast<double>(plan.workspace_bytes)) + ")";
+  }
+  return std::string(algorithm_name(algorithm)) + " attention at " + spec.summary() + " needs " +
+         format_bytes_binary(static_cast<double>(plan.total())) + what + " but only " +
+         format_bytes_binary(static_cast<double>(free_bytes)) + " is free on " + device_name +
+         (algorithm == Algorithm::Naive ? ": use flash (no N x N matrix), or fewer heads, a smaller batch or a shorter N"
+                                        : ": use fewer heads, a smaller batch or a shorter N");
+}
+
+namespace {
+
+// ---------------------------------------------------------------- cost counts
+// FLOPs: 2 per multiply-add of QKᵀ and of PV over the pairs computed. Bytes: reads and writes of device memory
+// by the algorithm's data flow (naive: the six steps; flash: Q once, K and V per visited tile, O once).
+struct WorkCount { double flops = 0, bytes = 0; };
+
+WorkCount naive_work(const AttentionSpec& s) {
+  const double e = dtype_bytes(s.dtype), bh = static_cast<double>(s.batch * s.q_heads);
+  const double nq = static_cast<double>(s.q_len), nk = static_cast<double>(s.kv_len), d = static_cast<double>(s.head_dim);
+  WorkCount w;
+  w.flops = 4.0 * bh * nq * nk * d;
+  const double score = bh * nq * nk * e;
+  // read Q, K | write S | read S | write P | read P, V | write O   (K and V read once per query head by the GEMM)
+  w.bytes = bh * nq * d * e + bh * nk * d * e + score + score + score + score + bh * nk * d * e + bh * nq * d * e;
+  return w;
+}
+
+WorkCount flash_work(const AttentionSpec& s, int64_t visited_tiles) {
+  const double bh = static_cast<double>(s.batch * s.q_heads), d = static_cast<double>(s.head_dim);
+  WorkCount w;
+  const double pairs_per_head = static_cast<double>(visited_tiles) * kFlashBr * kFlashBc;
+  w.flops = 4.0 * bh * pairs_per_head * d;
+  w.bytes = bh * (2.0 * static_cast<double>(s.q_len) * d * 4 +                   // Q read, O written
+                  2.0 * static_cast<double>(visited_tiles) * kFlashBc * d * 4);  // K and V per visited tile
+  return w;
+}
+
+// ---------------------------------------------------------------- timing
+class EventTimer {
+ public:
+  EventTimer() {
+    CUDA_CHECK(cudaEventCreate(&start_));
+    CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  // Runs `launch` warmup times untimed, then repetitions times each between two events; returns ms per rep.
+  template <class F>
+  std::vector<double> time(cudaStream_t stream, int warmup, int repetitions, F&& launch) {
+    for (int i = 0; i < warmup; ++i) launch();
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    std::vector<double> samples;
+    for (int i = 0; i < std::max(1, repetitions); ++i) {
+      CUDA_CHECK(cudaEventRecord(start_, stream));
+      launch();
+      CUDA_CHECK(cudaEventRecord(stop_, stream));
+      CUDA_CHECK(cudaEventSynchronize(stop_));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+      samples.push_back(ms);
+    }
+    return samples;
+  }
+
+ private:
+  cudaEvent_t start_{}, stop_{};
+};
+
+// The mask with its painted grid copied to the device (MaskView::allowed reads grid_cells where it runs).
+struct DeviceMask {
+  MaskView view;
+  DeviceBuffer grid;
+  DeviceMask(const MaskSpec& spec, cudaStream_t stream) {
+    view = spec.view();
+    if (!spec.grid.cells.empty()) {
+      grid.allocate(spec.grid.cells.size());
+      CUDA_CHECK(cudaMemcpyAsync(grid.get(), spec.grid.cells.data(), spec.grid.cells.size(), cudaMemcpyHostToDevice,
+                                 stream));
+      view.grid_cells = grid.get<uint8_t>();
+    } else {
+      view.grid_cells = nullptr;
+    }
+  }
+};
+
+// ---------------------------------------------------------------- the backend
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(DeviceInfo info) : info_(std::move(info)) {
+    CUDA_CHECK(cudaSetDevice(info_.index));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) throw CudaError(cudaErrorUnknown, "cublasCreate failed");
+  }
+  ~CudaBackend() override {
+    if (cublas_) cublasDestroy(cublas_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string device_name() const override { return info_.name; }
+  const DeviceInfo& info() const { return info_; }
+
+  bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const override {
+    auto no = [&](std::string why) {
+      if (why_not) *why_not = std::move(why);
+      return false;
+    };
+    switch (algorithm) {
+      case Algorithm::Naive:
+        if (spec.head_dim > 256) return no("naive (CUDA) supports head_dim up to 256");
+        return true;
+      case Algorithm::Flash:
+      case Algorithm::BlockSparse:
+        if (spec.dtype != DType::F32)
+          return no(std::string(algorithm_name(algorithm)) + " (CUDA) is the fp32 teaching kernel: choose dtype fp32 "
+                    "(fp16/bf16 storage runs on naive; the tensor-core flash kernel is flash-tc)");
+        if (spec.head_dim > kFlashMaxHeadDim)
+          return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head_dim up to " +
+                    std::to_string(kFlashMaxHeadDim));
+        return true;
+      case Algorithm::Reference: return no("the double-precision reference runs on the CPU backend");
+      default: return no(std::string(algorithm_name(algorithm)) + " has no CUDA kernel yet");
+    }
+  }
+
+  SpecLimits limits() const override {
+    SpecLimits l;
+    l.max_head_dim = 256;
+    l.score_matrix_bytes = std::numeric_limits<uint64_t>::max();  // memory is checked against the device instead
+    l.backend = "CUDA";
+    return l;
+  }
+
+  MemoryInfo memory() const override {
+    MemoryInfo m;
+    size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(info_.index) == cudaSuccess && cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) {
+      m.known = true;
+      m.free_bytes = free_b;
+      m.total_bytes = total_b;
+    }
+    return m;
+  }
+
+  RunResult run(const RunRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);  // one stream, one cuBLAS handle: runs are serialised
+    RunResult r;
+    r.backend = name();
+    r.device = device_name();
+    r.algorithm = request.algorithm;
+    try {
+      run_checked(request, r);
+    } catch (const CudaError& e) {
+      r.ok = false;
+      r.output.clear();
+      if (e.code() == cudaErrorMemoryAllocation) {
+        r.out_of_memory = true;
+        r.error = std::string("out of device memory while allocating: ") + e.what();
+      } else {
+        r.error = std::string("CUDA error: ") + e.what();
+      }
+      cudaGetLastError();
+    } catch (const std::invalid_argument& e) {
+      r.ok = false;
+      r.error = e.what();
+    }
+    return r;
+  }
+
+  ScoreImage score_image(const ScoreImageRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ScoreImage img;
+    try {
+      score_image_checked(request, img);
+    } catch (const CudaError& e) {
+      img = ScoreImage{};
+      img.error = std::string("CUDA error: ") + e.what();
+      cudaGetLastError();
+    } catch (const std::invalid_argument& e) {
+      img = ScoreImage{};
+      img.error = e.what();
+    }
+    return img;
+  }
+
+ private:
+  void run_checked(const RunRequest& req, RunResult& r) {
+    if (!req.inputs) throw std::invalid_argument("no inputs given");
+    const AttentionInputs& in = *req.inputs;
+    const AttentionSpec& spec = in.spec;
+    if (auto problems = validate(spec, limits()); !problems.empty()) throw std::invalid_argument(problems.front());
+    std::string why;
+    if (!supports(req.algorithm, spec, &why)) throw std::invalid_argument(why);
+    if (in.q.size() != static_cast<size_t>(spec.q_elements()) || in.k.size() != static_cast<size_t>(spec.kv_elements()) ||
+        in.v.size() != static_cast<size_t>(spec.kv_elements()))
+      throw std::invalid_argument("the input arrays do not match the spec's shapes (" + spec.summary() + ")");
+    if (req.warmup < 0 || req.repetitions < 1 || req.repetitions > 10000)
+      throw std::invalid_argument("repetitions must be 1..10000 and warm-up >= 0");
+    const bool flash = req.algorithm != Algorithm::Naive;
+    const bool trace = req.record_trace && flash;
+    if (req.record_trace && !flash)
+      throw std::invalid_argument("tracing is recorded by the flash kernels; naive attention has no tiles to trace");
+    for (int32_t row : req.probe_rows)
+      if (row < 0 || row >= spec.q_len)
+        throw std::invalid_argument("probe row " + std::to_string(row) + " is outside 0.." +
+                                    std::to_string(spec.q_len - 1));
+    if (req.probe_rows.size() > static_cast<size_t>(kFlashMaxProbes))
+      throw std::invalid_argument("at most " + std::to_string(kFlashMaxProbes) + " probe rows");
+
+    // Out of memory is an answer: plan everything, compare with what is free, allocate only if it fits.
+    CUDA_CHECK(cudaSetDevice(info_.index));
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    const int probes = trace ? static_cast<int>(req.probe_rows.size()) : 0;
+    const DevicePlan plan = plan_device_memory(req.algorithm, spec, trace, probes);
+    r.bytes_needed = plan.total();
+    r.bytes_free = free_b;
+    r.bytes_allocated = plan.workspace_bytes;
+    if (auto oom = out_of_memory_message(req.algorithm, spec, plan, free_b, info_.name); !oom.empty()) {
+      r.out_of_memory = true;
+      r.error = oom;
+      return;
+    }
+
+    DeviceBuffer q, k, v;
+    upload_as(spec.dtype, in.q.data(), in.q.size(), q, stream_);
+    upload_as(spec.dtype, in.k.data(), in.k.size(), k, stream_);
+    upload_as(spec.dtype, in.v.data(), in.v.size(), v, stream_);
+    DeviceBuffer o(static_cast<size_t>(spec.q_elements()) * dtype_bytes(spec.dtype));
+    DeviceMask mask(spec.mask, stream_);
+    // Poison O: 0xFF bytes are NaN in fp32, fp16 and bf16, so an element no launch writes stays NaN.
+    CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream_));
+    EventTimer timer;
+    const float scale = static_cast<float>(spec.softmax_scale());
+
+    if (!flash) {
+      DeviceBuffer s(naive_workspace_bytes(spec) / 2), p(naive_workspace_bytes(spec) / 2);
+      NaiveParams np;
+      np.dtype = spec.dtype;
+      np.batch = spec.batch;
+      np.q_heads = spec.q_heads;
+      np.kv_heads = spec.kv_heads;
+      np.q_len = spec.q_len;
+      np.kv_len = spec.kv_len;
+      np.head_dim = spec.head_dim;
+      np.scale = scale;
+      np.mask = mask.view;
+      np.q = q.get();
+      np.k = k.get();
+      np.v = v.get();
+      np.s = s.get();
+      np.p = p.get();
+      np.o = o.get();
+      np.cublas = cublas_;
+      r.timing = Timing::from_samples(
+          timer.time(stream_, req.warmup, req.repetitions, [&] { launch_naive(np, stream_); }));
+      const WorkCount w = naive_work(spec);
+      r.flops = w.flops;
+      r.bytes_moved = w.bytes;
+    } else {
+      FlashParams fp;
+      fp.batch = spec.batch;
+      fp.q_heads = spec.q_heads;
+      fp.kv_heads = spec.kv_heads;
+      fp.q_len = spec.q_len;
+      fp.kv_len = spec.kv_len;
+      fp.head_dim = spec.head_dim;
+      fp.scale = scale;
+      fp.mask = mask.view;
+      fp.q = q.get<float>();
+      fp.k = k.get<float>();
+      fp.v = v.get<float>();
+      fp.o = o.get<float>();
+      DeviceBuffer classes(static_cast<size_t>(fp.tr()) * fp.tc());
+      BlockMaskParams bp;
+      bp.mask = mask.view;
+      bp.q_len = spec.q_len;
+      bp.kv_len = spec.kv_len;
+      bp.br = kFlashBr;
+      bp.bc = kFlashBc;
+      bp.classes = classes.get<uint8_t>();
+      launch_block_mask(bp, stream_);
+      fp.tile_classes = classes.get<uint8_t>();
+      std::vector<uint8_t> host_classes(classes.bytes());
+      CUDA_CHECK(cudaMemcpyAsync(host_classes.data(), classes.get(), classes.bytes(), cudaMemcpyDeviceToHost, stream_));
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+      const int64_t visited = std::count_if(host_classes.begin(), host_classes.end(),
+                                            [](uint8_t c) { return c != static_cast<uint8_t>(TileClass::Empty); });
+      r.timing = Timing::from_samples(
+          timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_fp32(fp, stream_); }));
+      const WorkCount w = flash_work(spec, visited);
+      r.flops = w.flops;
+      r.bytes_moved = w.bytes;
+      if (trace) r.trace = traced_launch(req, fp, r);
+    }
+    r.fully_masked_rows = count_fully_masked_rows(spec, mask.view);
+    if (req.want_output) {
+      r.output.resize(static_cast<size_t>(spec.q_elements()));
+      download_as_float(spec.dtype, o.get(), r.output.size(), r.output.data(), stream_);
+    }
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    r.ok = true;
+  }
+
+  // Rows with no allowed key, over all batches and heads (the mask does not depend on them).
+  int64_t count_fully_masked_rows(const AttentionSpec& spec, const MaskView& device_view) {
+    if (device_view.term_count == 0) return 0;  // dense or causal: every row allows key 0
+    DeviceBuffer count(sizeof(unsigned long long));
+    CUDA_CHECK(cudaMemsetAsync(count.get(), 0, count.bytes(), stream_));
+    launch_count_empty_rows(device_view, spec.q_len, spec.kv_len, count.get<unsigned long long>(), stream_);
+    unsigned long long rows = 0;
+    CUDA_CHECK(cudaMemcpyAsync(&rows, count.get(), sizeof rows, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return static_cast<int64_t>(rows) * spec.batch * spec.q_heads;
+  }
+
+  // ---------------------------------------------------------------- trace assembly
+  Trace traced_launch(const RunRequest& req, FlashParams fp, RunResult& r) {
+    const int64_t ctas = fp.ctas();
+    const int tc = fp.tc();
+    const int probes = static_cast<int>(req.probe_rows.size());
+    DeviceBuffer sm(ctas * 4), count(ctas * 4), tile(ctas * tc * 4), start(ctas * tc * 8), end(ctas * tc * 8);
+    DeviceBuffer prow(std::max(1, probes) * 4), psteps(std::max(1, probes) * 4),
+        ptile(std::max<int64_t>(1, int64_t{probes} * tc) * 4), pstate(std::max<int64_t>(1, int64_t{probes} * tc) * 16);
+    for (DeviceBuffer* b : {&sm, &count, &tile, &start, &end, &psteps, &ptile, &pstate})
+      CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_));
+    if (probes > 0)
+      CUDA_CHECK(cudaMemcpyAsync(prow.get(), req.probe_rows.data(), probes * 4, cudaMemcpyHostToDevice, stream_));
+    FlashTraceBuffers tb;
+    tb.cta_sm = sm.get<uint32_t>();
+    tb.visit_count = count.get<int32_t>();
+    tb.visit_tile = tile.get<int32_t>();
+    tb.visit_start = start.get<uint64_t>();
+    tb.visit_end = end.get<uint64_t>();
+    tb.probe_count = probes;
+    tb.probe_rows = prow.get<int32_t>();
+    tb.probe_steps = psteps.get<int32_t>();
+    tb.probe_tile = ptile.get<int32_t>();
+    tb.probe_state = pstate.get<float>();
+    fp.trace = &tb;
+    launch_flash_fp32(fp, stream_);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+
+    auto fetch = [&](const DeviceBuffer& b, auto* host) {
+      CUDA_CHECK(cudaMemcpy(host, b.get(), b.bytes(), cudaMemcpyDeviceToHost));
+    };
+    std::vector<uint32_t> h_sm(ctas);
+    std::vector<int32_t> h_count(ctas), h_tile(ctas * tc), h_steps(std::max(1, probes)),
+        h_ptile(std::max<int64_t>(1, int64_t{probes} * tc));
+    std::vector<uint64_t> h_start(ctas * tc), h_end(ctas * tc);
+    std::vector<float> h_state(std::max<int64_t>(1, int64_t{probes} * tc) * 4);
+    fetch(sm, h_sm.data());
+    fetch(count, h_count.data());
+    fetch(tile, h_tile.data());
+    fetch(start, h_start.data());
+    fetch(end, h_end.data());
+    fetch(psteps, h_steps.data());
+    fetch(ptile, h_ptile.data());
+    fetch(pstate, h_state.data());
+
+    const AttentionSpec& spec = req.inputs->spec;
+    Trace t;
+    t.source = "cuda";
+    t.algorithm = algorithm_name(req.algorithm);
+    t.device = info_.name;
+    t.clock = "globaltimer";
+    t.spec = spec.summary();
+    t.br = kFlashBr;
+    t.bc = kFlashBc;
+    t.tr = fp.tr();
+    t.tc = tc;
+    t.units = info_.sm_count;
+    uint64_t origin = std::numeric_limits<uint64_t>::max();
+    for (int64_t c = 0; c < ctas; ++c)
+      for (int v = 0; v < h_count[c]; ++v) origin = std::min(origin, h_start[c * tc + v]);
+    t.ctas.reserve(ctas);
+    const int64_t tr = fp.tr();
+    for (int64_t c = 0; c < ctas; ++c) {
+      CtaRecord rec;
+      rec.cta = static_cast<int32_t>(c);
+      rec.q_tile = static_cast<int32_t>(c % tr);
+      rec.head = static_cast<int32_t>((c / tr) % spec.q_heads);
+      rec.batch = static_cast<int32_t>(c / (tr * spec.q_heads));
+      rec.unit = static_cast<int32_t>(h_sm[c]);
+      for (int v = 0; v < h_count[c]; ++v)
+        rec.visits.push_back({h_tile[c * tc + v], static_cast<int64_t>(h_start[c * tc + v] - origin),
+                              static_cast<int64_t>(h_end[c * tc + v] - origin)});
+      t.ctas.push_back(std::move(rec));
+    }
+    for (int s = 0; s < probes; ++s) {
+      RowProbe probe;
+      probe.row = req.probe_rows[s];
+      for (int step = 0; step < h_steps[s]; ++step) {
+        const float* st = &h_state[(int64_t{s} * tc + step) * 4];
+        probe.steps.push_back({h_ptile[int64_t{s} * tc + step], st[0], st[1], st[2], st[3]});
+      }
+      t.probes.push_back(std::move(probe));
+    }
+    r.bytes_allocated += sm.bytes() + count.bytes() + tile.bytes() + start.bytes() + end.bytes() + prow.bytes() +
+                         psteps.bytes() + ptile.bytes() + pstate.bytes();
+    return t;
+  }
+
+  // ---------------------------------------------------------------- score image
+  void score_image_checked(const ScoreImageRequest& req, ScoreImage& img) {
+    if (!req.inputs) throw std::invalid_argument("no inputs given");
+    const AttentionInputs& in = *req.inputs;
+    const AttentionSpec& spec = in.spec;
+    if (auto problems = validate(spec, limits()); !problems.empty()) throw std::invalid_argument(problems.front());
+    if (req.batch < 0 || req.batch >= spec.batch || req.head < 0 || req.head >= spec.q_heads)
+      throw std::invalid_argument("batch " + std::to_string(req.batch) + " / head " + std::to_string(req.head) +
+                                  " is outside the spec");
+    img.q0 = std::clamp<int64_t>(req.q0, 0, spec.q_len);
+    img.k0 = std::clamp<int64_t>(req.k0, 0, spec.kv_len);
+    img.q1 = req.q1 < 0 ? spec.q_len : std::clamp<int64_t>(req.q1, img.q0, spec.q_len);
+    img.k1 = req.k1 < 0 ? spec.kv_len : std::clamp<int64_t>(req.k1, img.k0, spec.kv_len);
+    const int64_t wq = img.q1 - img.q0, wk = img.k1 - img.k0;
+    if (wq <= 0 || wk <= 0 || req.cells_q <= 0 || req.cells_k <= 0)
+      throw std::invalid_argument("empty window or zero cells requested");
+    img.rows = static_cast<int>(std::min<int64_t>(req.cells_q, wq));
+    img.cols = static_cast<int>(std::min<int64_t>(req.cells_k, wk));
+    CUDA_CHECK(cudaSetDevice(info_.index));
+    cudaEvent_t t0, t1;
+    CUDA_CHECK(cudaEventCreate(&t0));
+    CUDA_CHECK(cudaEventCreate(&t1));
+    const int64_t d = spec.head_dim;
+    const float* q_host = in.q_row(req.batch, req.head, 0);
+    const float* k_host = in.k_row(req.batch, spec.kv_head_of(req.head), 0);
+    DeviceBuffer q(spec.q_len * d * 4), k(spec.kv_len * d * 4), cells(int64_t{img.rows} * img.cols * 4);
+    DeviceBuffer row_max(wq * 4), row_sum(wq * 4);
+    CUDA_CHECK(cudaMemcpyAsync(q.get(), q_host, q.bytes(), cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(k.get(), k_host, k.bytes(), cudaMemcpyHostToDevice, stream_));
+    DeviceMask mask(spec.mask, stream_);
+    ScorePoolParams p;
+    p.q = q.get<float>();
+    p.k = k.get<float>();
+    p.q_len = spec.q_len;
+    p.kv_len = spec.kv_len;
+    p.head_dim = d;
+    p.scale = static_cast<float>(spec.softmax_scale());
+    p.mask = mask.view;
+    p.probabilities = req.kind == ScoreKind::Probabilities;
+    p.q0 = img.q0;
+    p.q1 = img.q1;
+    p.k0 = img.k0;
+    p.k1 = img.k1;
+    p.rows = img.rows;
+    p.cols = img.cols;
+    p.row_max = row_max.get<float>();
+    p.row_sum = row_sum.get<float>();
+    p.cells = cells.get<float>();
+    CUDA_CHECK(cudaMemsetAsync(cells.get(), 0xFF, cells.bytes(), stream_));  // poison: NaN until written
+    CUDA_CHECK(cudaEventRecord(t0, stream_));
+    launch_score_pool(p, stream_);
+    CUDA_CHECK(cudaEventRecord(t1, stream_));
+    img.values.resize(static_cast<size_t>(img.rows) * img.cols);
+    CUDA_CHECK(cudaMemcpyAsync(img.values.data(), cells.get(), cells.bytes(), cudaMemcpyDeviceToHost, stream_));
+    std::vector<float> maxima(p.probabilities ? wq : 0);
+    if (p.probabilities)
+      CUDA_CHECK(cudaMemcpyAsync(maxima.data(), row_max.get(), wq * 4, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, t0, t1));
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    img.elapsed_ms = ms;
+    for (float m : maxima) img.fully_masked_rows += m == -INFINITY;
+    bool any = false;
+    for (float v : img.values) {
+      if (std::isnan(v)) continue;
+      if (!any) { img.min_value = img.max_value = v; any = true; }
+      img.min_value = std::min(img.min_value, v);
+      img.max_value = std::max(img.max_value, v);
+    }
+    img.ok = true;
+  }
+
+  DeviceInfo info_;
+  cudaStream_t stream_{};
+  cublasHandle_t cublas_{};
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+const DeviceInfo* cuda_device_of(const Backend& backend) {
+  auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+  return cuda ? &cuda->info() : nullptr;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(std::string* why_not) {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    if (why_not)
-      *why_not = err != cudaSuccess ? std::string("no usable CUDA device: ") + cudaGetErrorString(err)
-                                    : std::string("no CUDA device found");
+  auto devices = list_cuda_devices(why_not);
+  if (devices.empty()) return nullptr;
+  try {
+    return std::make_unique<CudaBackend>(devices.front());
+  } catch (const CudaError& e) {
+    if (why_not) *why_not = std::string("the CUDA device could not be initialised: ") + e.what();
     return nullptr;
   }
-  if (why_not) *why_not = "the CUDA backend's kernels are not built yet";
-  return nullptr;
 }
 
 }  // namespace attnscope::kernels

@@ -1,0 +1,105 @@
+// cuda_util.cuh — the kernels layer's shared CUDA plumbing: checked calls, an owning device buffer,
+// storage types (fp32/fp16/bf16) with their float conversions, and device clock/SM readers.
+// Internal to kernels/: the public headers (*.hpp) never include CUDA headers.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "core/spec.hpp"
+
+namespace attnscope::kernels {
+
+// A failed CUDA call inside the layer. CudaBackend turns it into RunResult::error; it never escapes to the app.
+class CudaError : public std::runtime_error {
+ public:
+  CudaError(cudaError_t code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  cudaError_t code() const { return code_; }
+
+ private:
+  cudaError_t code_;
+};
+
+inline void check_cuda(cudaError_t err, const char* call, const char* file, int line) {
+  if (err == cudaSuccess) return;
+  throw CudaError(err, std::string(call) + " failed: " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
+                           ") at " + file + ":" + std::to_string(line));
+}
+#define CUDA_CHECK(call) ::attnscope::kernels::check_cuda((call), #call, __FILE__, __LINE__)
+// After a launch: configuration errors surface from cudaGetLastError, faults at the next synchronisation.
+#define CUDA_CHECK_LAUNCH(name) ::attnscope::kernels::check_cuda(cudaGetLastError(), name, __FILE__, __LINE__)
+
+// An owning device allocation. bytes() is what the algorithm allocated, for RunResult::bytes_allocated.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes) { allocate(bytes); }
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) { release(); ptr_ = o.ptr_; bytes_ = o.bytes_; o.ptr_ = nullptr; o.bytes_ = 0; }
+    return *this;
+  }
+  void allocate(size_t bytes) {
+    release();
+    if (bytes == 0) return;
+    CUDA_CHECK(cudaMalloc(&ptr_, bytes));
+    bytes_ = bytes;
+  }
+  void release() {
+    if (ptr_) cudaFree(ptr_);  // freeing cannot fail usefully here; a fault shows at the next checked call
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  template <class T = void>
+  T* get() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Storage element <-> float. All arithmetic happens in fp32; only storage changes with the dtype.
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <class T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+
+// Nanoseconds of the GPU's global timer, comparable across SMs; and the SM this thread runs on.
+__device__ __forceinline__ uint64_t global_timer_ns() {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+__device__ __forceinline__ uint32_t sm_id() {
+  uint32_t id;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(id));
+  return id;
+}
+
+// Calls f with a value of the storage type the dtype names (float, __half or __nv_bfloat16).
+template <class F>
+void dispatch_dtype(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::F32: f(float{}); return;
+    case DType::F16: f(__half{}); return;
+    case DType::BF16: f(__nv_bfloat16{}); return;
+  }
+}
+
+// Host float32 -> device storage of `dtype` (converted on the device, so the host copies 4 bytes/element once).
+void upload_as(DType dtype, const float* host, size_t count, DeviceBuffer& out, cudaStream_t stream);
+// Device storage of `dtype` -> host float32.
+void download_as_float(DType dtype, const void* device, size_t count, float* host, cudaStream_t stream);
+
+}  // namespace attnscope::kernels

@@ -1,0 +1,311 @@
+// naive_attention.cu — S = scale·QKᵀ and O = PV through cuBLAS, and the masked row softmax S -> P.
+//
+// Contents
+//   SoftmaxArgs, reductions         the softmax kernel's inputs and its warp/CTA reductions
+//   softmax_rows_in_registers       one pass: each row read once into registers, written once (the fast path)
+//   softmax_rows_looped             rows too long for registers: a streaming (m, l) pass, then a write pass
+//   GEMM steps                      cuBLAS calls with the row-major <-> column-major mapping spelled out
+//   validate / launch_*             the launch boundary
+#include <cublas_v2.h>
+
+#include <climits>
+#include <cmath>
+
+#include "kernels/cuda_util.cuh"
+#include "kernels/naive_attention.hpp"
+
+namespace attnscope::kernels {
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+struct SoftmaxArgs {
+  const void* s;
+  void* p;
+  int64_t rows, q_len, kv_len;
+  int64_t shift;     // query row i sits at absolute position i + shift (kv_len - q_len)
+  MaskView mask;
+  bool need_mask;    // false for a dense mask: no per-element test at all
+  bool vector_ok;    // rows start 16-byte aligned (kv_len · sizeof(T) % 16 == 0)
+};
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Max / sum over the kWarps warps of a CTA through shared memory (kWarps == 1: the warp alone).
+template <int kWarps, bool kMax>
+__device__ __forceinline__ float group_reduce(float v, float* scratch) {
+  v = kMax ? warp_max(v) : warp_sum(v);
+  if constexpr (kWarps > 1) {
+    const int warp = threadIdx.x / 32;
+    if (threadIdx.x % 32 == 0) scratch[warp] = v;
+    __syncthreads();  // every warp's partial is in shared memory before anyone reads them
+    v = scratch[0];
+    for (int w = 1; w < kWarps; ++w) v = kMax ? fmaxf(v, scratch[w]) : v + scratch[w];
+    __syncthreads();  // everyone has read the partials before the scratch is reused by the next reduction
+  }
+  return v;
+}
+
+// 16 bytes of storage <-> kWidth floats.
+template <class T>
+struct Vector16 {
+  static constexpr int kWidth = 16 / sizeof(T);
+  __device__ static void load(const T* src, float* dst) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(src);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < kWidth; ++i) dst[i] = to_float(e[i]);
+  }
+  __device__ static void store(T* dst, const float* src) {
+    uint4 raw;
+    T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < kWidth; ++i) e[i] = from_float<T>(src[i]);
+    *reinterpret_cast<uint4*>(dst) = raw;
+  }
+};
+
+// One row per group of kGroupWarps warps (kGroupWarps == 1: 8 rows per 256-thread CTA; else one row per CTA).
+// Each thread holds kChunks vectors of the row in registers, so S is read exactly once and P written once:
+// the same bytes as a copy, which is the bandwidth target.
+template <class T, int kGroupWarps, int kChunks>
+__global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
+    softmax_rows_in_registers(SoftmaxArgs a) {
+  using V = Vector16<T>;
+  constexpr int kW = V::kWidth;
+  constexpr int kGroupThreads = kGroupWarps * 32;
+  constexpr int kRowsPerCta = kGroupWarps == 1 ? 8 : 1;
+  __shared__ float scratch[kGroupWarps];
+  const int lane = threadIdx.x % kGroupThreads;
+  const int64_t row = int64_t{blockIdx.x} * kRowsPerCta + threadIdx.x / kGroupThreads;
+  if (kGroupWarps == 1 && row >= a.rows) return;  // single-warp groups share no barrier
+  const T* s = static_cast<const T*>(a.s) + row * a.kv_len;
+  T* p = static_cast<T*>(a.p) + row * a.kv_len;
+  const int64_t q_pos = row % a.q_len + a.shift;
+
+  // Load the row; masked or out-of-range entries become -inf so they vanish in exp.
+  float x[kChunks][kW];
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
+    if (a.vector_ok && base + kW <= a.kv_len) {
+      V::load(s + base, x[c]);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) x[c][i] = base + i < a.kv_len ? to_float(s[base + i]) : -INFINITY;
+    }
+    if (a.need_mask) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i)
+        if (!a.mask.allowed(q_pos, base + i)) x[c][i] = -INFINITY;
+    }
+  }
+  // m = max_j S_ij over the allowed keys.
+  float m = -INFINITY;
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c)
+#pragma unroll
+    for (int i = 0; i < kW; ++i) m = fmaxf(m, x[c][i]);
+  m = group_reduce<kGroupWarps, true>(m, scratch);
+  // A fully masked row has no softmax: its P row is all zeros (the reference's definition).
+  const bool empty_row = m == -INFINITY;
+  // e_ij = exp(S_ij - m) (as 2^((S - m)·log2 e)); l = Σ_j e_ij.
+  float l = 0.f;
+  const float m_log2 = m * kLog2e;
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c)
+#pragma unroll
+    for (int i = 0; i < kW; ++i) {
+      x[c][i] = empty_row ? 0.f : exp2f(fmaf(x[c][i], kLog2e, -m_log2));
+      l += x[c][i];
+    }
+  l = group_reduce<kGroupWarps, false>(l, scratch);
+  // P_ij = e_ij / l.
+  const float inv_l = empty_row ? 0.f : 1.f / l;
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
+#pragma unroll
+    for (int i = 0; i < kW; ++i) x[c][i] *= inv_l;
+    if (a.vector_ok && base + kW <= a.kv_len) {
+      V::store(p + base, x[c]);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kW; ++i)
+        if (base + i < a.kv_len) p[base + i] = from_float<T>(x[c][i]);
+    }
+  }
+}
+
+// Rows longer than the registers hold: pass 1 streams the row keeping an online (m, l) per thread, the CTA merges
+// them; pass 2 re-reads S (often from L2) and writes P. 1.5x the bytes of the register path.
+template <class T>
+__global__ void __launch_bounds__(1024) softmax_rows_looped(SoftmaxArgs a) {
+  constexpr int kWarps = 32;
+  __shared__ float scratch[kWarps];
+  const int64_t row = blockIdx.x;
+  const T* s = static_cast<const T*>(a.s) + row * a.kv_len;
+  T* p = static_cast<T*>(a.p) + row * a.kv_len;
+  const int64_t q_pos = row % a.q_len + a.shift;
+  auto value = [&](int64_t j) {
+    return (!a.need_mask || a.mask.allowed(q_pos, j)) ? to_float(s[j]) : -INFINITY;
+  };
+  // Online softmax per thread: m_t = max so far, l_t = Σ exp(S - m_t), rescaled when m_t grows.
+  float m = -INFINITY, l = 0.f;
+  for (int64_t j = threadIdx.x; j < a.kv_len; j += blockDim.x) {
+    const float x = value(j);
+    if (x == -INFINITY) continue;
+    const float m_new = fmaxf(m, x);
+    l = l * exp2f((m - m_new) * kLog2e) + exp2f((x - m_new) * kLog2e);
+    m = m_new;
+  }
+  // Merge the threads: the row max, then each l_t rescaled by exp(m_t - m).
+  const float row_m = group_reduce<kWarps, true>(m, scratch);
+  const float mine = (m == -INFINITY) ? 0.f : l * exp2f((m - row_m) * kLog2e);
+  const float row_l = group_reduce<kWarps, false>(mine, scratch);
+  const bool empty_row = row_m == -INFINITY;
+  const float inv_l = empty_row ? 0.f : 1.f / row_l;
+  for (int64_t j = threadIdx.x; j < a.kv_len; j += blockDim.x) {
+    const float x = value(j);
+    p[j] = from_float<T>(empty_row ? 0.f : exp2f((x - row_m) * kLog2e) * inv_l);
+  }
+}
+
+template <class T, int kGroupWarps, int kChunks>
+bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
+  constexpr int64_t kCover = int64_t{kGroupWarps} * 32 * kChunks * Vector16<T>::kWidth;
+  if (a.kv_len > kCover) return false;
+  constexpr int kThreads = kGroupWarps == 1 ? 256 : kGroupWarps * 32;
+  constexpr int kRowsPerCta = kGroupWarps == 1 ? 8 : 1;
+  const int64_t blocks = (a.rows + kRowsPerCta - 1) / kRowsPerCta;
+  softmax_rows_in_registers<T, kGroupWarps, kChunks><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
+  CUDA_CHECK_LAUNCH("softmax_rows_in_registers");
+  return true;
+}
+
+template <class T>
+void softmax_dispatch(const SoftmaxArgs& a, cudaStream_t stream) {
+  // Smallest configuration whose registers cover the row, so short rows keep many rows in flight.
+  if (try_register_softmax<T, 1, 1>(a, stream) || try_register_softmax<T, 1, 2>(a, stream) ||
+      try_register_softmax<T, 1, 4>(a, stream) || try_register_softmax<T, 1, 8>(a, stream) ||
+      try_register_softmax<T, 8, 8>(a, stream) || try_register_softmax<T, 16, 8>(a, stream))
+    return;
+  softmax_rows_looped<T><<<static_cast<unsigned>(a.rows), 1024, 0, stream>>>(a);
+  CUDA_CHECK_LAUNCH("softmax_rows_looped");
+}
+
+void check_cublas(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  throw CudaError(cudaErrorUnknown, std::string(what) + " failed: " + cublasGetStatusName(status) + " (" +
+                                        cublasGetStatusString(status) + ")");
+}
+
+cudaDataType_t cuda_type(DType t) {
+  switch (t) {
+    case DType::F32: return CUDA_R_32F;
+    case DType::F16: return CUDA_R_16F;
+    case DType::BF16: return CUDA_R_16BF;
+  }
+  return CUDA_R_32F;
+}
+
+cublasHandle_t bind(const NaiveParams& p, void* stream) {
+  auto handle = static_cast<cublasHandle_t>(p.cublas);
+  check_cublas(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  return handle;
+}
+
+void require_valid(const NaiveParams& p) {
+  if (auto problem = validate(p); !problem.empty()) throw std::invalid_argument(problem);
+}
+
+}  // namespace
+
+uint64_t naive_workspace_bytes(const AttentionSpec& spec) {
+  return 2ull * static_cast<uint64_t>(spec.batch * spec.q_heads) * static_cast<uint64_t>(spec.q_len) *
+         static_cast<uint64_t>(spec.kv_len) * static_cast<uint64_t>(dtype_bytes(spec.dtype));
+}
+
+std::string validate(const NaiveParams& p) {
+  if (p.batch < 1 || p.q_heads < 1 || p.kv_heads < 1 || p.q_len < 1 || p.kv_len < 1 || p.head_dim < 1)
+    return "naive attention: every size must be >= 1";
+  if (p.q_heads % p.kv_heads != 0)
+    return "naive attention: q_heads " + std::to_string(p.q_heads) + " is not a multiple of kv_heads " +
+           std::to_string(p.kv_heads);
+  if (p.q_len > p.kv_len) return "naive attention: query length exceeds key length";
+  if (p.head_dim > 256) return "naive attention: head_dim " + std::to_string(p.head_dim) + " exceeds 256";
+  const int64_t group_rows = p.q_heads / p.kv_heads * p.q_len;
+  if (group_rows > INT_MAX || p.kv_len > INT_MAX)
+    return "naive attention: a GEMM dimension exceeds cuBLAS's 32-bit limit";
+  if (p.batch * p.q_heads * p.q_len > INT_MAX) return "naive attention: too many score rows for one launch";
+  if (!p.q || !p.k || !p.v || !p.s || !p.p || !p.o) return "naive attention: a device buffer is missing";
+  if (!p.cublas) return "naive attention: no cuBLAS handle";
+  if (!std::isfinite(p.scale) || p.scale <= 0) return "naive attention: the softmax scale must be positive";
+  return {};
+}
+
+// Row-major X[r][c] is column-major Xᵀ. So row-major S = Q Kᵀ (g·Nq x Nk) is column-major Sᵀ = K Qᵀ (Nk x g·Nq):
+// A = K (stored column-major d x Nk, transposed -> Nk x d), B = Q (column-major d x g·Nq, as is).
+void launch_naive_scores(const NaiveParams& p, void* stream) {
+  require_valid(p);
+  auto handle = bind(p, stream);
+  const int64_t g = p.q_heads / p.kv_heads;
+  const int m = static_cast<int>(p.kv_len), n = static_cast<int>(g * p.q_len), k = static_cast<int>(p.head_dim);
+  const float alpha = p.scale, beta = 0.f;
+  const auto t = cuda_type(p.dtype);
+  check_cublas(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha,  //
+                                          p.k, t, k, p.kv_len * p.head_dim,                   // K of one KV head
+                                          p.q, t, k, g * p.q_len * p.head_dim,                // Q of its g heads
+                                          &beta, p.s, t, m, g * p.q_len * p.kv_len,           // S of those heads
+                                          static_cast<int>(p.batch * p.kv_heads), CUBLAS_COMPUTE_32F,
+                                          CUBLAS_GEMM_DEFAULT),
+               "cublasGemmStridedBatchedEx (S = scale·QKᵀ)");
+}
+
+void launch_masked_softmax(const NaiveParams& p, void* stream) {
+  require_valid(p);
+  SoftmaxArgs a{};
+  a.s = p.s;
+  a.p = p.p;
+  a.rows = p.batch * p.q_heads * p.q_len;
+  a.q_len = p.q_len;
+  a.kv_len = p.kv_len;
+  a.shift = p.kv_len - p.q_len;
+  a.mask = p.mask;
+  a.need_mask = p.mask.term_count > 0 || p.mask.causal;
+  a.vector_ok = (p.kv_len * dtype_bytes(p.dtype)) % 16 == 0;
+  dispatch_dtype(p.dtype, [&](auto tag) { softmax_dispatch<decltype(tag)>(a, static_cast<cudaStream_t>(stream)); });
+}
+
+// Row-major O = P V (g·Nq x d) is column-major Oᵀ = Vᵀ Pᵀ (d x g·Nq): A = V as stored (column-major d x Nk),
+// B = P as stored (column-major Nk x g·Nq).
+void launch_naive_output(const NaiveParams& p, void* stream) {
+  require_valid(p);
+  auto handle = bind(p, stream);
+  const int64_t g = p.q_heads / p.kv_heads;
+  const int m = static_cast<int>(p.head_dim), n = static_cast<int>(g * p.q_len), k = static_cast<int>(p.kv_len);
+  const float alpha = 1.f, beta = 0.f;
+  const auto t = cuda_type(p.dtype);
+  check_cublas(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha,  //
+                                          p.v, t, m, p.kv_len * p.head_dim,                   // V of one KV head
+                                          p.p, t, k, g * p.q_len * p.kv_len,                  // P of its g heads
+                                          &beta, p.o, t, m, g * p.q_len * p.head_dim,         // O of those heads
+                                          static_cast<int>(p.batch * p.kv_heads), CUBLAS_COMPUTE_32F,
+                                          CUBLAS_GEMM_DEFAULT),
+               "cublasGemmStridedBatchedEx (O = PV)");
+}
+
+void launch_naive(const NaiveParams& p, void* stream) {
+  launch_naive_scores(p, stream);
+  launch_masked_softmax(p, stream);
+  launch_naive_output(p, stream);
+}
+
+}  // namespace attnscope::kernels
