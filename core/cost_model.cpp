@@ -230,7 +230,9 @@ ModelCost model_cost(const ModelCostRequest& req) {
   spec.head_dim = m.head_dim;
   spec.dtype = req.dtype;
   if (auto parsed = parse_mask(m.mask); parsed.ok) spec.mask = parsed.mask;
-  const TileConfig tiles;
+  // Flash traffic depends on Br (K and V are re-read once per Q tile): 128-row Q tiles, as large GPU flash
+  // kernels use for the forward pass. The pattern statistics count pairs, so they do not depend on it.
+  const TileConfig tiles{128, 64};
   const PatternStats pattern = pattern_stats(spec, tiles, false);
   const double rho = pattern.allowed_fraction;
 
@@ -274,7 +276,7 @@ ModelCost model_cost(const ModelCostRequest& req) {
   out.push_back(line("naive_hbm_bytes_per_layer", "naive attention memory traffic per layer", naive.hbm_bytes, "B",
                      "B·H·(4·N·N + 4·N·d)·e (six steps)", product({B, H}) + "·(4·" + product({N, N}) + "+4·" +
                      product({N, d}) + ")·" + num(e)));
-  out.push_back(line("flash_hbm_bytes_per_layer", "flash attention memory traffic per layer (Br=Bc=64)",
+  out.push_back(line("flash_hbm_bytes_per_layer", "flash attention memory traffic per layer (Br=" + std::to_string(tiles.br) + ")",
                      flash.hbm_bytes, "B", "B·H·(2·N·d + 2·Tr·N·d)·e", product({B, H}) + "·(2·" + product({N, d}) +
                      "+2·" + product({Tr, N, d}) + ")·" + num(e)));
   if (req.peak_flops > 0 && req.bandwidth > 0) {
