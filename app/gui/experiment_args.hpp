@@ -1,0 +1,25 @@
+// experiment_args.hpp — what `attnscope gui` and `attnscope render` share: --size parsing, the backend
+// choice and the experiment flags, each error naming the flag.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/cli/experiment.hpp"
+#include "core/backend.hpp"
+
+namespace attnscope::gui {
+
+// "1280x720" -> width, height in 16..16384; false with an error naming --size otherwise.
+bool parse_size(const std::string& text, int* width, int* height, std::string* error);
+
+struct LaunchSetup {
+  app::ExperimentConfig config;
+  std::unique_ptr<Backend> backend;
+  std::vector<std::string> errors;       // bad flags, unreadable/malformed config, unknown backend
+  std::vector<std::string> spec_errors;  // the experiment is well-formed but invalid (N too large, ...)
+};
+// Reads --backend and the experiment flags from `args` and validates the experiment against the backend.
+LaunchSetup prepare_launch(app::Args& args);
+
+}  // namespace attnscope::gui

@@ -1,0 +1,18 @@
+// panels.hpp — every panel's draw function (one panel per file) and the small widgets they share.
+#pragma once
+#include <imgui.h>
+
+#include "app/gui/app.hpp"
+
+namespace attnscope::gui {
+
+void draw_explore_mode(ViewContext& ctx);   // panel_explore.cpp: controls beside the heatmap
+void draw_control_panel(ViewContext& ctx);  // panel_controls.cpp
+void draw_heatmap_panel(ViewContext& ctx);  // panel_heatmap.cpp
+void draw_status_bar(ViewContext& ctx);     // status_bar.cpp
+
+// Text rotated 90° counter-clockwise (reads bottom to top), its baseline's start at `bottom_left`.
+void draw_text_vertical(ImDrawList* list, ImVec2 bottom_left, ImU32 color, const char* text);
+ImTextureID to_texture_id(uint32_t gl_texture);
+
+}  // namespace attnscope::gui
