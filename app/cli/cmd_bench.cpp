@@ -1,14 +1,263 @@
-// cmd_bench.cpp — `attnscope bench` (being built; see the open issues).
+// cmd_bench.cpp — `attnscope bench`: times algorithms on a backend over a grid of sequence lengths and prints
+// time (median, min, max), TFLOP/s and GB/s by the cost model, memory allocated, and each algorithm's speed
+// relative to the first one run at the same N. --heatmap also times the app's full heatmap recompute
+// (pooled P image + flash output of one head). Works for any backend app::make_backend can make.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
+#include "app/cli/args.hpp"
+#include "app/cli/backends.hpp"
 #include "app/cli/commands.hpp"
+#include "core/backend.hpp"
 
 namespace attnscope::app {
 namespace {
-int run_bench(const std::vector<std::string>&) {
-  std::cerr << "attnscope bench: not available yet in this version\n";
-  return 2;
+
+struct Row {
+  int64_t n = 0;
+  std::string algo;
+  bool ok = false;
+  std::string error;
+  Timing timing;
+  double flops = 0, bytes = 0;
+  uint64_t allocated = 0;
+  double ratio = 0;  // time of the reference algorithm / this time
+  std::string ratio_to;
+};
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
 }
+
+int run_bench(const std::vector<std::string>& argv) {
+  Args args(argv, {"--causal", "--heatmap"});
+  const std::string backend_name = args.get_or("--backend", "cpu");
+  std::vector<std::string> algo_names = args.get_list("--algo");
+  if (algo_names.empty()) algo_names = {"naive", "flash"};
+  const std::vector<int64_t> ns = args.get_int_list("--n", {1024, 2048, 4096});
+  const int64_t d = args.get_int("--d", 64);
+  const int64_t heads = args.get_int("--heads", 1);
+  const int64_t kv_heads = args.get_int("--kv-heads", heads);
+  const int64_t batch = args.get_int("--batch", 1);
+  const int64_t reps = args.get_int("--reps", 5);
+  const int64_t warmup = args.get_int("--warmup", 1);
+  const int64_t br = args.get_int("--br", 64), bc = args.get_int("--bc", 64);
+  const std::string mask_text = args.get_or("--mask", "");
+  const std::string dtype_text = args.get_or("--dtype", "fp32");
+  const std::string json_path = args.get_or("--json", "");
+  std::vector<std::string> errors =
+      args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
+                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap"});
+  std::vector<Algorithm> algos;
+  for (auto& name : algo_names) {
+    if (auto a = parse_algorithm(name)) algos.push_back(*a);
+    else errors.push_back("--algo: unknown algorithm '" + name +
+                          "' (naive, flash, flash1, block-sparse, gathered, decode, reference, flash-tc)");
+  }
+  MaskSpec mask;
+  if (!mask_text.empty()) {
+    auto parsed = parse_mask(mask_text);
+    if (!parsed.ok) errors.push_back("--mask '" + mask_text + "': " + parsed.error);
+    else mask = parsed.mask;
+  }
+  if (args.has("--causal")) mask.causal = true;
+  const auto dtype = parse_dtype(dtype_text);
+  if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp32, fp16 or bf16");
+  if (reps < 1 || reps > 1000) errors.push_back("--reps " + std::to_string(reps) + ": must be 1..1000");
+  if (warmup < 0 || warmup > 100) errors.push_back("--warmup " + std::to_string(warmup) + ": must be 0..100");
+  for (int64_t n : ns)
+    if (n < 1) errors.push_back("--n " + std::to_string(n) + ": must be >= 1");
+  if (int rc = report_errors("bench", errors)) return rc;
+
+  std::string why_not;
+  std::unique_ptr<Backend> backend = make_backend(backend_name, &why_not);
+  if (!backend) {
+    std::cerr << "attnscope bench: backend '" << backend_name << "' is not available: " << why_not << "\n";
+    return 2;
+  }
+
+  std::cout << "backend " << backend->name() << ": " << backend->device_name() << "\n"
+            << "B=" << batch << " H=" << heads << "/" << kv_heads << " d=" << d << " " << dtype_text << " mask "
+            << mask.to_string() << ", tiles Br=" << br << " Bc=" << bc << ", " << warmup << " warm-up + " << reps
+            << " timed runs each; GB/s and TFLOP/s by the cost model's bytes and FLOPs\n\n";
+  std::printf("%-14s %7s %10s %10s %10s %9s %9s %11s %12s\n", "algorithm", "N", "median ms", "min ms", "max ms",
+              "TFLOP/s", "GB/s", "allocated", "speed-up");
+
+  std::vector<Row> rows;
+  int failures = 0;
+  for (int64_t n : ns) {
+    const size_t first_index = rows.size();
+    int64_t reference_row = -1;  // index of the first algorithm that ran at this N
+    for (Algorithm algo : algos) {
+      AttentionSpec spec;
+      spec.batch = batch;
+      spec.q_heads = heads;
+      spec.kv_heads = kv_heads;
+      spec.kv_len = n;
+      spec.q_len = algo == Algorithm::Decode ? 1 : n;  // decode: one new query against an n-token cache
+      spec.head_dim = d;
+      spec.dtype = *dtype;
+      spec.mask = mask;
+      Row row;
+      row.n = n;
+      row.algo = algorithm_name(algo);
+      auto problems = validate(spec, backend->limits());
+      std::string why;
+      if (!problems.empty()) {
+        row.error = problems.front();
+      } else if (!backend->supports(algo, spec, &why)) {
+        row.error = "not supported on " + backend->name() + ": " + why;
+      } else {
+        AttentionInputs in;
+        try {
+          in = generate_inputs(spec, Generator::Gaussian, 1234 + static_cast<uint64_t>(n));
+        } catch (const std::bad_alloc&) {
+          row.error = "out of memory while generating the inputs for " + spec.summary();
+        }
+        if (row.error.empty()) {
+          RunRequest req;
+          req.algorithm = algo;
+          req.inputs = &in;
+          req.tiles = {static_cast<int>(br), static_cast<int>(bc)};
+          req.warmup = static_cast<int>(warmup);
+          req.repetitions = static_cast<int>(reps);
+          req.want_output = false;
+          RunResult r = backend->run(req);
+          if (!r.ok) {
+            row.error = r.error;
+            if (r.out_of_memory)
+              row.error = "out of memory: needs " + format_bytes(static_cast<double>(r.bytes_needed)) + ", " +
+                          format_bytes(static_cast<double>(r.bytes_free)) + " free — " + r.error;
+          } else {
+            row.ok = true;
+            row.timing = r.timing;
+            row.flops = r.flops;
+            row.bytes = r.bytes_moved;
+            row.allocated = r.bytes_allocated;
+          }
+        }
+      }
+      rows.push_back(row);
+      if (rows.back().ok && reference_row < 0) reference_row = static_cast<int64_t>(rows.size()) - 1;
+    }
+    if (args.has("--heatmap")) {
+      // The app's full recompute after a change: the pooled P heatmap of head 0 and the flash output.
+      Row row;
+      row.n = n;
+      row.algo = "heatmap+out";
+      AttentionSpec spec;
+      spec.batch = batch; spec.q_heads = heads; spec.kv_heads = kv_heads; spec.q_len = spec.kv_len = n;
+      spec.head_dim = d; spec.dtype = *dtype; spec.mask = mask;
+      if (auto problems = validate(spec, backend->limits()); !problems.empty()) {
+        row.error = problems.front();
+      } else {
+        const AttentionInputs in = generate_inputs(spec, Generator::Positional, 99);
+        std::vector<double> samples;
+        for (int64_t i = 0; i < warmup + reps && row.error.empty(); ++i) {
+          const auto t0 = std::chrono::steady_clock::now();
+          ScoreImageRequest image_req;
+          image_req.inputs = &in;
+          image_req.kind = ScoreKind::Probabilities;
+          const ScoreImage image = backend->score_image(image_req);
+          RunRequest req;
+          req.algorithm = Algorithm::Flash;
+          req.inputs = &in;
+          req.warmup = 0;
+          req.repetitions = 1;
+          const RunResult r = backend->run(req);
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          if (!image.ok) row.error = "score image: " + image.error;
+          else if (!r.ok) row.error = "flash: " + r.error;
+          else if (i >= warmup) samples.push_back(ms);
+        }
+        if (row.error.empty()) {
+          row.ok = true;
+          row.timing = Timing::from_samples(samples);
+        }
+      }
+      rows.push_back(row);
+    }
+    for (size_t i = first_index; i < rows.size(); ++i) {
+      Row& row = rows[i];
+      if (row.ok && reference_row >= 0 && row.algo != "heatmap+out") {
+        const Row& ref = rows[static_cast<size_t>(reference_row)];
+        row.ratio = ref.timing.median_ms / row.timing.median_ms;
+        row.ratio_to = ref.algo;
+      }
+    }
+    for (size_t i = first_index; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      if (!row.ok) {
+        ++failures;
+        std::printf("%-14s %7lld  %s\n", row.algo.c_str(), static_cast<long long>(row.n), row.error.c_str());
+        continue;
+      }
+      const double s = row.timing.median_ms * 1e-3;
+      const std::string tflops = row.flops > 0 ? fixed(row.flops / s * 1e-12, 4) : "-";
+      const std::string gbs = row.bytes > 0 ? fixed(row.bytes / s * 1e-9, 2) : "-";
+      const std::string ratio = row.ratio > 0 ? fixed(row.ratio, 2) + "x " + row.ratio_to : "";
+      const std::string alloc = row.algo == "heatmap+out" ? "-" : format_bytes_binary(static_cast<double>(row.allocated));
+      std::printf("%-14s %7lld %10.2f %10.2f %10.2f %9s %9s %11s %12s\n", row.algo.c_str(),
+                  static_cast<long long>(row.n), row.timing.median_ms, row.timing.min_ms, row.timing.max_ms,
+                  tflops.c_str(), gbs.c_str(), alloc.c_str(), ratio.c_str());
+    }
+  }
+
+  if (!json_path.empty()) {
+    nlohmann::json j;
+    j["backend"] = backend->name();
+    j["device"] = backend->device_name();
+    j["config"] = {{"batch", batch}, {"heads", heads}, {"kv_heads", kv_heads}, {"d", d}, {"dtype", dtype_text},
+                   {"mask", mask.to_string()}, {"br", br}, {"bc", bc}, {"reps", reps}, {"warmup", warmup}};
+    j["rows"] = nlohmann::json::array();
+    for (auto& row : rows) {
+      nlohmann::json r = {{"n", row.n}, {"algorithm", row.algo}, {"ok", row.ok}};
+      if (!row.ok) {
+        r["error"] = row.error;
+      } else {
+        r["median_ms"] = row.timing.median_ms;
+        r["min_ms"] = row.timing.min_ms;
+        r["max_ms"] = row.timing.max_ms;
+        r["samples_ms"] = row.timing.samples_ms;
+        r["flops"] = row.flops;
+        r["bytes_moved"] = row.bytes;
+        r["bytes_allocated"] = row.allocated;
+        if (row.ratio > 0) r["speedup_vs"] = {{"algorithm", row.ratio_to}, {"ratio", row.ratio}};
+      }
+      j["rows"].push_back(r);
+    }
+    std::ofstream f(json_path);
+    if (!(f << j.dump(2) << "\n")) {
+      std::cerr << "attnscope bench: cannot write " << json_path << "\n";
+      return 2;
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
-const Command kBenchCommand{"bench", "(not available yet)", "attnscope bench: not available yet", run_bench};
+
+const Command kBenchCommand{
+    "bench", "time attention algorithms on a backend (table of time, TFLOP/s, GB/s, memory, speed-ups)",
+    "attnscope bench --backend cpu|cuda --algo naive,flash,... --n 1024,2048,4096 --d 64 --heads H\n"
+    "                [--kv-heads H] [--batch B] [--mask SPEC] [--causal] [--reps R] [--json FILE]\n"
+    "  --algo LIST      naive, flash, flash1, block-sparse, gathered, decode, reference, flash-tc (default naive,flash)\n"
+    "                   decode runs one new query per sequence against an N-token KV cache\n"
+    "  --n LIST         sequence lengths (default 1024,2048,4096)   --d D   head dimension (default 64)\n"
+    "  --heads H --kv-heads K --batch B   (defaults 1, H, 1)         --dtype fp32|fp16|bf16 (default fp32)\n"
+    "  --mask SPEC      attention pattern (see `attnscope run --help`), --causal adds causal on top\n"
+    "  --reps R --warmup W   timed runs (default 5) after warm-up runs (default 1)\n"
+    "  --br Br --bc Bc  tile sizes (default 64, 64)\n"
+    "  --heatmap        also time the app's full heatmap recompute: pooled P image (512x512) + flash output\n"
+    "  --json FILE      write every row (with all samples) as JSON\n"
+    "Exit status 1 when any row failed (unsupported, out of memory), 2 for bad flags.",
+    run_bench};
+
 }  // namespace attnscope::app
