@@ -134,8 +134,8 @@ void App::shutdown() {
 }
 
 bool App::picture_current() const {
-  return state_.shown && state_.shown->generation == state_.generation && !state_.computing && heatmap_.has_image() &&
-         !needs_colorize_;
+  return !ui_.draft_changed && state_.shown && state_.shown->generation == state_.generation && !state_.computing &&
+         heatmap_.has_image() && !needs_colorize_;
 }
 
 void App::submit(const app::ExperimentConfig& config, const AttentionSpec& spec) {

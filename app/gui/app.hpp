@@ -39,6 +39,7 @@ class App {
   bool failed() const { return !state_.errors.empty(); }
   const AppState& state() const { return state_; }
   const UiState& ui() const { return ui_; }
+  UiState& ui() { return ui_; }  // what panels edit; tests drive the UI through it
 
  private:
   void take_results();

@@ -1,0 +1,86 @@
+// test_app_state.cpp — the App in-process on a headless EGL platform: the worker's picture arrives, invalid
+// entries are reported while the last good picture and the user's entries stay, and a colour-scale change
+// recolours without recomputing.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "app/cli/backends.hpp"
+#include "app/gui/app.hpp"
+#include "app/gui/platform.hpp"
+
+using namespace attnscope;
+using namespace attnscope::gui;
+
+namespace {
+bool frames_until_current(App& app, Platform& platform) {
+  const auto start = std::chrono::steady_clock::now();
+  while (!app.picture_current()) {
+    app.frame(platform);
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  app.frame(platform);
+  return true;
+}
+}  // namespace
+
+TEST_CASE("App: invalid entries keep the last good picture and the user's entries") {
+  std::string error;
+  auto platform = create_headless_platform(640, 480, &error);
+  REQUIRE_MESSAGE(platform, error);
+  app::ExperimentConfig config;
+  config.n = 200;
+  config.mask = "window:16";
+  config.causal = true;
+  App app(config, app::make_backend("cpu", &error));
+  REQUIRE_MESSAGE(app.init(*platform, &error), error);
+  REQUIRE(frames_until_current(app, *platform));
+  REQUIRE(app.state().shown);
+  const uint64_t good_generation = app.state().shown->generation;
+  CHECK(app.state().shown->image.rows == 200);
+  CHECK(app.state().errors.empty());
+  CHECK(app.ui().heatmap_rect.w > 50);
+
+  // The user types N = -5 and a density outside [0, 1].
+  app.ui().draft.n = -5;
+  app.ui().terms.push_back(MaskTerm{MaskTermKind::Random, 0, 8, 1.5, 1});
+  app.ui().draft.mask = mask_text_from_editor(app.ui());
+  app.ui().draft_changed = true;
+  for (int i = 0; i < 3; ++i) app.frame(*platform);
+  REQUIRE_FALSE(app.state().errors.empty());
+  bool names_n = false, names_density = false;
+  for (auto& e : app.state().errors) {
+    names_n |= e.find("-5") != std::string::npos;
+    names_density |= e.find("density") != std::string::npos;
+  }
+  CHECK(names_n);
+  CHECK(names_density);
+  CHECK(app.state().shown->generation == good_generation);  // the last good picture stays
+  CHECK(app.state().shown->spec.kv_len == 200);
+  CHECK(app.ui().draft.n == -5);                             // and so do the entries
+  CHECK(app.ui().terms.size() == 2);
+
+  // Fixing N only (density still bad) still shows errors; fixing both computes a new picture.
+  app.ui().draft.n = 300;
+  app.ui().terms.back().density = 0.5;
+  app.ui().draft.mask = mask_text_from_editor(app.ui());
+  app.ui().draft_changed = true;
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().errors.empty());
+  CHECK(app.state().shown->generation > good_generation);
+  CHECK(app.state().shown->spec.kv_len == 300);
+
+  // Linear -> log changes only the colours: no new job.
+  const uint64_t before = app.state().generation;
+  app.ui().draft.scale = app::ColorScale::Log;
+  app.ui().draft_changed = true;
+  app.frame(*platform);
+  app.frame(*platform);
+  CHECK(app.state().generation == before);
+  // Scores with negatives get the symmetric log, all-positive ones decades.
+  CHECK(app.state().scale.mode ==
+        (app.state().shown->image.min_value < 0 ? ScaleMode::SymLog : ScaleMode::Log10));
+  app.shutdown();
+}
