@@ -87,7 +87,9 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
   ImGui::TextUnformatted(is_p ? "Probabilities  P = softmax(S)  (row by row)" : "Scores  S = QKᵀ / √d");
   if (ctx.heading_font) ImGui::PopFont();
-  ImGui::TextDisabled("%s", spec_line(r).c_str());
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("%s", spec_line(r).c_str());  // long masks wrap instead of running off the panel
+  ImGui::PopStyleColor();
   draw_display_options(ui);
 
   // Layout: [y label | y ticks | image | gap | colour bar | bar labels], x label and ticks above the image,
