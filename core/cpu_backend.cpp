@@ -10,7 +10,9 @@
 #include <new>
 #include <thread>
 
+#include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
+#include "core/tile_kernels.hpp"
 #include "core/cpu_twins.hpp"
 #include "core/thread_pool.hpp"
 
@@ -20,17 +22,6 @@ namespace {
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
-}
-
-// Runs body(begin, end) over [0, count) split into contiguous chunks on `threads` threads.
-template <class Body>
-void parallel_for(int64_t count, int threads, Body body) {
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, count)));
-  if (threads == 1) { body(0, count); return; }
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] { body(count * t / threads, count * (t + 1) / threads); });
-  for (auto& th : pool) th.join();
 }
 
 // The CPU model name from /proc/cpuinfo, for labels and trace headers.
@@ -196,60 +187,91 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
   img.values.assign(static_cast<size_t>(rows) * cols, std::numeric_limits<float>::quiet_NaN());
 
   const MaskView mask = spec.mask.view();
-  const int64_t d = spec.head_dim, n = spec.kv_len, kvh = spec.kv_head_of(req.head);
-  const double scale = spec.softmax_scale();
+  const bool dense = spec.mask.is_dense();
+  const int64_t d = spec.head_dim, kvh = spec.kv_head_of(req.head), offset = spec.kv_len - spec.q_len;
+  const float scale = static_cast<float>(spec.softmax_scale());
   const bool want_p = req.kind == ScoreKind::Probabilities;
+  // P needs each row's max and sum over every key; S only the window's keys.
+  const int64_t j_begin = want_p ? 0 : img.k0, j_end = want_p ? spec.kv_len : img.k1, span = j_end - j_begin;
+  constexpr int64_t kBlockRows = 32, kTile = 64;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  // Key -> cell column, -1 outside the window.
+  std::vector<int32_t> cell_of(static_cast<size_t>(span), -1);
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t j = img.k0 + wk * c / cols; j < img.k0 + wk * (c + 1) / cols; ++j)
+      cell_of[static_cast<size_t>(j - j_begin)] = static_cast<int32_t>(c);
   std::vector<int64_t> masked_rows_per_cell_row(static_cast<size_t>(rows), 0);
 
-  // Cell rows are independent: each worker owns whole cell rows, so no two threads write one cell.
-  parallel_for(rows, threads, [&](int64_t r_begin, int64_t r_end) {
-    std::vector<double> s(static_cast<size_t>(n));
-    std::vector<double> cell_acc(static_cast<size_t>(cols));
-    std::vector<int64_t> cell_count(static_cast<size_t>(cols));
-    for (int64_t r = r_begin; r < r_end; ++r) {
-      const int64_t i_begin = img.q0 + wq * r / rows, i_end = img.q0 + wq * (r + 1) / rows;
-      std::fill(cell_acc.begin(), cell_acc.end(), 0.0);
-      std::fill(cell_count.begin(), cell_count.end(), 0);
-      for (int64_t i = i_begin; i < i_end; ++i) {
-        const float* q = in.q_row(req.batch, req.head, i);
-        // P needs the whole row's max and sum; S only the window's keys.
-        const int64_t j_begin = want_p ? 0 : img.k0, j_end = want_p ? n : img.k1;
-        double row_max = -std::numeric_limits<double>::infinity();
-        for (int64_t j = j_begin; j < j_end; ++j) {
-          if (!spec.allowed(mask, i, j)) { s[j] = -std::numeric_limits<double>::infinity(); continue; }
-          const float* k = in.k_row(req.batch, kvh, j);
-          double dot = 0.0;
-          for (int64_t c = 0; c < d; ++c) dot += static_cast<double>(q[c]) * k[c];
-          s[j] = dot * scale;
-          row_max = std::max(row_max, s[j]);
-        }
-        if (row_max == -std::numeric_limits<double>::infinity()) {
-          if (want_p) ++masked_rows_per_cell_row[r];
+  // Cell rows are independent: each task owns one cell row, so no two threads write one cell. Within it, S is
+  // computed a block of query rows at a time with the float tile kernels; masked entries are -inf; tiles the
+  // mask leaves empty are not computed and tiles it leaves full are not masked per element.
+  ThreadPool pool(std::max(1, threads));
+  struct Buffers { std::vector<float> qs, kt, s, acc; std::vector<int64_t> count; };
+  std::vector<Buffers> buffers(static_cast<size_t>(pool.size()));
+  pool.parallel_for(rows, [&](int64_t r, int worker) {
+    Buffers& w = buffers[static_cast<size_t>(worker)];
+    w.qs.resize(static_cast<size_t>(kBlockRows * d));
+    w.kt.resize(static_cast<size_t>(d * kTile));
+    w.s.resize(static_cast<size_t>(kBlockRows * span));
+    w.acc.assign(static_cast<size_t>(cols), 0.0f);
+    w.count.assign(static_cast<size_t>(cols), 0);
+    const int64_t i_begin = img.q0 + wq * r / rows, i_end = img.q0 + wq * (r + 1) / rows;
+    for (int64_t i0 = i_begin; i0 < i_end; i0 += kBlockRows) {
+      const int64_t n_rows = std::min(kBlockRows, i_end - i0);
+      load_scaled(in.q_row(req.batch, req.head, i0), n_rows, d, scale, w.qs.data());
+      for (int64_t k0 = j_begin; k0 < j_end; k0 += kTile) {
+        const int64_t n_keys = std::min(kTile, j_end - k0);
+        float* s = w.s.data() + (k0 - j_begin);
+        const TileKind kind = dense ? TileKind::Full
+                                    : classify_region(mask, i0 + offset, i0 + n_rows + offset, k0, k0 + n_keys);
+        if (kind == TileKind::Empty) {
+          for (int64_t a = 0; a < n_rows; ++a) std::fill_n(s + a * span, n_keys, kNegInf);
           continue;
         }
-        double sum = 1.0;
-        if (want_p) {
-          sum = 0.0;
-          for (int64_t j = 0; j < n; ++j) sum += std::isinf(s[j]) ? 0.0 : std::exp(s[j] - row_max);
+        transpose_rows(in.k_row(req.batch, kvh, k0), n_keys, d, kTile, w.kt.data());
+        tile_scores(w.qs.data(), n_rows, w.kt.data(), kTile, n_keys, d, s, span);
+        if (kind == TileKind::Partial)
+          for (int64_t a = 0; a < n_rows; ++a)
+            for (int64_t j = 0; j < n_keys; ++j)
+              if (!mask.allowed(i0 + a + offset, k0 + j)) s[a * span + j] = kNegInf;
+      }
+      for (int64_t a = 0; a < n_rows; ++a) {
+        float* s = w.s.data() + a * span;
+        float row_max = kNegInf;
+        for (int64_t j = 0; j < span; ++j) row_max = std::max(row_max, s[j]);
+        if (row_max == kNegInf) {
+          if (want_p) ++masked_rows_per_cell_row[static_cast<size_t>(r)];
+          continue;
         }
-        for (int64_t c = 0; c < cols; ++c) {
-          const int64_t jb = img.k0 + wk * c / cols, je = img.k0 + wk * (c + 1) / cols;
-          for (int64_t j = jb; j < je; ++j) {
-            if (std::isinf(s[j])) continue;
-            if (want_p) {
-              cell_acc[c] += std::exp(s[j] - row_max) / sum;
-            } else if (cell_count[c] == 0 || std::fabs(s[j]) > std::fabs(cell_acc[c])) {
-              cell_acc[c] = s[j];
-            }
-            ++cell_count[c];
+        if (want_p) {
+          // softmax over the whole row; the window's entries are then pooled as a mean per cell.
+          double sum = 0.0;
+          for (int64_t j = 0; j < span; ++j) {
+            s[j] = std::exp(s[j] - row_max);
+            sum += s[j];
+          }
+          const float inv = static_cast<float>(1.0 / sum);
+          for (int64_t j = img.k0; j < img.k1; ++j) {
+            const int32_t c = cell_of[static_cast<size_t>(j)];
+            if (!std::isfinite(s[j]) || (s[j] == 0.0f && !mask.allowed(i0 + a + offset, j))) continue;
+            w.acc[static_cast<size_t>(c)] += s[j] * inv;
+            ++w.count[static_cast<size_t>(c)];
+          }
+        } else {
+          for (int64_t j = 0; j < span; ++j) {
+            if (s[j] == kNegInf) continue;
+            const size_t c = static_cast<size_t>(cell_of[static_cast<size_t>(j)]);
+            if (w.count[c] == 0 || std::fabs(s[j]) > std::fabs(w.acc[c])) w.acc[c] = s[j];
+            ++w.count[c];
           }
         }
       }
-      for (int64_t c = 0; c < cols; ++c) {
-        if (cell_count[c] == 0) continue;
-        img.values[static_cast<size_t>(r) * cols + c] =
-            static_cast<float>(want_p ? cell_acc[c] / static_cast<double>(cell_count[c]) : cell_acc[c]);
-      }
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      if (w.count[static_cast<size_t>(c)] == 0) continue;
+      img.values[static_cast<size_t>(r) * cols + c] =
+          want_p ? w.acc[static_cast<size_t>(c)] / static_cast<float>(w.count[static_cast<size_t>(c)])
+                 : w.acc[static_cast<size_t>(c)];
     }
   });
 

@@ -22,6 +22,7 @@
 
 #include "core/block_mask.hpp"
 #include "core/online_softmax.hpp"
+#include "core/tile_kernels.hpp"
 #include "core/tiles.hpp"
 
 namespace attnscope {
@@ -51,51 +52,14 @@ uint64_t available_memory_bytes() {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// ---- tile kernels -------------------------------------------------------------------------------------------
-
-// qs[r][c] = scale · Q[row0 + r][c]: the softmax scale is folded into Q once per tile.
-void load_scaled(const float* q, int64_t rows, int64_t d, float scale, float* qs) {
-  for (int64_t e = 0; e < rows * d; ++e) qs[e] = q[e] * scale;
-}
-
-// kt[c][j] = K[j][c] for j < cols: keys become contiguous, so the score loop runs along them.
-void transpose_rows(const float* k, int64_t cols, int64_t d, int64_t ld, float* kt) {
-  for (int64_t j = 0; j < cols; ++j)
-    for (int64_t c = 0; c < d; ++c) kt[c * ld + j] = k[j * d + c];
-}
-
-// S[r][j] = Σ_c qs[r][c] · kt[c][j]. The innermost loop runs over keys with a broadcast query value, so it
-// vectorises without reassociating a float sum; two rows share each load of kt.
-void tile_scores(const float* __restrict qs, int64_t rows, const float* __restrict kt, int64_t ld_kt, int64_t cols,
-                 int64_t d, float* __restrict s, int64_t ld_s) {
-  int64_t r = 0;
-  for (; r + 1 < rows; r += 2) {
-    float* __restrict s0 = s + r * ld_s;
-    float* __restrict s1 = s0 + ld_s;
-    const float* q0 = qs + r * d;
-    const float* q1 = q0 + d;
-    for (int64_t j = 0; j < cols; ++j) s0[j] = s1[j] = 0.0f;
-    for (int64_t c = 0; c < d; ++c) {
-      const float a0 = q0[c], a1 = q1[c];
-      const float* __restrict kr = kt + c * ld_kt;
-      for (int64_t j = 0; j < cols; ++j) {
-        s0[j] += a0 * kr[j];
-        s1[j] += a1 * kr[j];
-      }
-    }
-  }
-  for (; r < rows; ++r) {
-    float* __restrict s0 = s + r * ld_s;
-    const float* q0 = qs + r * d;
-    for (int64_t j = 0; j < cols; ++j) s0[j] = 0.0f;
-    for (int64_t c = 0; c < d; ++c) {
-      const float a0 = q0[c];
-      const float* __restrict kr = kt + c * ld_kt;
-      for (int64_t j = 0; j < cols; ++j) s0[j] += a0 * kr[j];
-    }
-  }
+// One tile of the FA-2 / decode update for `rows` rows: softmax half per row (online_softmax.hpp), then PV.
+void fold_tile(float* s, int64_t ld_s, int64_t rows, int64_t cols, const float* v, int64_t d, float* m, float* l,
+               float* acc) {
+  for (int64_t r = 0; r < rows; ++r) online_softmax_rescale(m[r], l[r], acc + r * d, d, s + r * ld_s, cols);
+  tile_pv(s, rows, ld_s, v, cols, d, acc);
 }
 
 // ---- context ------------------------------------------------------------------------------------------------
@@ -174,11 +138,7 @@ int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const Block
   std::fill_n(w.acc.begin(), rows * d, 0.0f);
 
   auto fold = [&](int64_t step_id, int64_t cols, const float* v_rows) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float rescale = online_softmax_update(w.m[r], w.l[r], w.acc.data() + r * d, d, w.s.data() + r * bc, cols,
-                                                  [&](int64_t j) { return v_rows + j * d; });
-      (void)rescale;
-    }
+    fold_tile(w.s.data(), bc, rows, cols, v_rows, d, w.m.data(), w.l.data(), w.acc.data());
     probes.for_rows(b, h, row0, rows, [&](RowProbe& p, int64_t r) {
       // The rescale applied this step is recovered from the m before and after (exp(m_old - m_new)).
       const double m_old = p.steps.empty() ? -std::numeric_limits<double>::infinity() : p.steps.back().m;
@@ -453,9 +413,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
                 cx.mask_tile(w.s.data() + g * spec.q_len * bc, bc, 0, spec.q_len, cols,
                              [&](int64_t jj) { return k0 + jj; });
             const float* v = in.v_row(b, kvh, k0);
-            for (int64_t r = 0; r < R; ++r)
-              online_softmax_update(m[r], l[r], acc + r * d, d, w.s.data() + r * bc, cols,
-                                    [&](int64_t jj) { return v + jj * d; });
+            fold_tile(w.s.data(), bc, R, cols, v, d, m, l, acc);
             if (rec) rec->visits.push_back({static_cast<int32_t>(j), start, cx.now_ns()});
           }
         });
@@ -529,17 +487,14 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
                 for (int64_t j = 0; j < n; ++j) p[j] *= inv;
               }
             });
-            // Step 3: O = P V.
+            // Step 3: O = P V, a block of rows against a tile of V rows at a time (as a GEMM would).
             pool.parallel_for(cx.tiles.tr, [&](int64_t i, int) {
-              for (int64_t r = cx.tiles.row_begin(i); r < cx.tiles.row_end(i); ++r) {
-                float* o = out + ((b * spec.q_heads + h) * spec.q_len + r) * d;
-                std::fill_n(o, d, 0.0f);
-                const float* p = P.data() + r * n;
-                for (int64_t j = 0; j < n; ++j) {
-                  if (p[j] == 0.0f) continue;
-                  const float* v = in.v_row(b, kvh, j);
-                  for (int64_t c = 0; c < d; ++c) o[c] += p[j] * v[c];
-                }
+              const int64_t row0 = cx.tiles.row_begin(i), rows = cx.tiles.row_end(i) - row0;
+              float* o = out + ((b * spec.q_heads + h) * spec.q_len + row0) * d;
+              std::fill_n(o, rows * d, 0.0f);
+              for (int64_t j = 0; j < cx.tiles.tc; ++j) {
+                const int64_t k0 = cx.tiles.col_begin(j), cols = cx.tiles.col_end(j) - k0;
+                tile_pv(P.data() + row0 * n + k0, rows, n, in.v_row(b, kvh, k0), cols, d, o);
               }
             });
           }

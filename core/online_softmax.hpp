@@ -16,30 +16,45 @@
 
 namespace attnscope {
 
-// One tile for one row, on raw storage (the CPU twins call this in their inner loop):
-// scores[j] for j < count (-inf = masked), value(j) -> pointer to v_j's head_dim values.
-// Overwrites scores with the unnormalised weights exp(s_j - m_new). Returns the rescale factor.
-template <class Real, class ValueRow>
-Real online_softmax_update(Real& m, Real& l, Real* acc, int64_t head_dim, Real* scores, int64_t count,
-                           ValueRow value) {
+// The softmax half of one tile's update for one row: updates m and l, rescales acc, and overwrites scores
+// (-inf = masked) with the weights p_j = exp(s_j - m_new). The caller then adds Σ_j p_j v_j to acc (the
+// CPU twins do that for a whole tile at once, as a small matrix product). Returns the rescale factor.
+template <class Real>
+Real online_softmax_rescale(Real& m, Real& l, Real* acc, int64_t head_dim, Real* scores, int64_t count) {
   Real tile_max = -std::numeric_limits<Real>::infinity();
   for (int64_t j = 0; j < count; ++j) tile_max = scores[j] > tile_max ? scores[j] : tile_max;
-  if (tile_max == -std::numeric_limits<Real>::infinity()) return Real(1);  // all masked: no change
+  if (tile_max == -std::numeric_limits<Real>::infinity()) {
+    for (int64_t j = 0; j < count; ++j) scores[j] = Real(0);  // all masked: no weights, state unchanged
+    return Real(1);
+  }
   const Real m_new = tile_max > m ? tile_max : m;
   const Real rescale = std::exp(m - m_new);  // exp(-inf) = 0 on the first allowed tile
   if (rescale != Real(1)) {
     l *= rescale;
     for (int64_t c = 0; c < head_dim; ++c) acc[c] *= rescale;
   }
-  for (int64_t j = 0; j < count; ++j) scores[j] = std::exp(scores[j] - m_new);  // masked: exp(-inf) = 0
+  Real sum = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    scores[j] = std::exp(scores[j] - m_new);  // masked: exp(-inf) = 0
+    sum += scores[j];
+  }
+  l += sum;
+  m = m_new;
+  return rescale;
+}
+
+// One tile for one row, on raw storage: scores[j] for j < count (-inf = masked), value(j) -> pointer to
+// v_j's head_dim values. Overwrites scores with the weights exp(s_j - m_new). Returns the rescale factor.
+template <class Real, class ValueRow>
+Real online_softmax_update(Real& m, Real& l, Real* acc, int64_t head_dim, Real* scores, int64_t count,
+                           ValueRow value) {
+  const Real rescale = online_softmax_rescale(m, l, acc, head_dim, scores, count);
   for (int64_t j = 0; j < count; ++j) {
     const Real p = scores[j];
     if (p == Real(0)) continue;
-    l += p;
     const auto* v = value(j);
     for (int64_t c = 0; c < head_dim; ++c) acc[c] += p * static_cast<Real>(v[c]);
   }
-  m = m_new;
   return rescale;
 }
 
