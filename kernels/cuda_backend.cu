@@ -95,56 +95,6 @@ WorkCount flash_work(const AttentionSpec& s, int64_t visited_tiles) {
   return w;
 }
 
-// ---------------------------------------------------------------- timing
-class EventTimer {
- public:
-  EventTimer() {
-    CUDA_CHECK(cudaEventCreate(&start_));
-    CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  ~EventTimer() {
-    cudaEventDestroy(start_);
-    cudaEventDestroy(stop_);
-  }
-  // Runs `launch` warmup times untimed, then repetitions times each between two events; returns ms per rep.
-  template <class F>
-  std::vector<double> time(cudaStream_t stream, int warmup, int repetitions, F&& launch) {
-    for (int i = 0; i < warmup; ++i) launch();
-    CUDA_CHECK(cudaStreamSynchronize(stream));
-    std::vector<double> samples;
-    for (int i = 0; i < std::max(1, repetitions); ++i) {
-      CUDA_CHECK(cudaEventRecord(start_, stream));
-      launch();
-      CUDA_CHECK(cudaEventRecord(stop_, stream));
-      CUDA_CHECK(cudaEventSynchronize(stop_));
-      float ms = 0;
-      CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-      samples.push_back(ms);
-    }
-    return samples;
-  }
-
- private:
-  cudaEvent_t start_{}, stop_{};
-};
-
-// The mask with its painted grid copied to the device (MaskView::allowed reads grid_cells where it runs).
-struct DeviceMask {
-  MaskView view;
-  DeviceBuffer grid;
-  DeviceMask(const MaskSpec& spec, cudaStream_t stream) {
-    view = spec.view();
-    if (!spec.grid.cells.empty()) {
-      grid.allocate(spec.grid.cells.size());
-      CUDA_CHECK(cudaMemcpyAsync(grid.get(), spec.grid.cells.data(), spec.grid.cells.size(), cudaMemcpyHostToDevice,
-                                 stream));
-      view.grid_cells = grid.get<uint8_t>();
-    } else {
-      view.grid_cells = nullptr;
-    }
-  }
-};
-
 // ---------------------------------------------------------------- the backend
 class CudaBackend final : public Backend {
  public:

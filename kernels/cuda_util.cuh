@@ -10,6 +10,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <algorithm>
+#include <vector>
+
+#include "core/mask.hpp"
 #include "core/spec.hpp"
 
 namespace attnscope::kernels {
@@ -101,5 +105,55 @@ void dispatch_dtype(DType dtype, F&& f) {
 void upload_as(DType dtype, const float* host, size_t count, DeviceBuffer& out, cudaStream_t stream);
 // Device storage of `dtype` -> host float32.
 void download_as_float(DType dtype, const void* device, size_t count, float* host, cudaStream_t stream);
+
+// CUDA-event timing of repetitions after warm-up (device time, not host time).
+class EventTimer {
+ public:
+  EventTimer() {
+    CUDA_CHECK(cudaEventCreate(&start_));
+    CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  // Runs `launch` warmup times untimed, then repetitions times each between two events; returns ms per rep.
+  template <class F>
+  std::vector<double> time(cudaStream_t stream, int warmup, int repetitions, F&& launch) {
+    for (int i = 0; i < warmup; ++i) launch();
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    std::vector<double> samples;
+    for (int i = 0; i < std::max(1, repetitions); ++i) {
+      CUDA_CHECK(cudaEventRecord(start_, stream));
+      launch();
+      CUDA_CHECK(cudaEventRecord(stop_, stream));
+      CUDA_CHECK(cudaEventSynchronize(stop_));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+      samples.push_back(ms);
+    }
+    return samples;
+  }
+
+ private:
+  cudaEvent_t start_{}, stop_{};
+};
+
+// The mask with its painted grid copied to the device (MaskView::allowed reads grid_cells where it runs).
+struct DeviceMask {
+  MaskView view;
+  DeviceBuffer grid;
+  DeviceMask(const MaskSpec& spec, cudaStream_t stream) {
+    view = spec.view();
+    if (!spec.grid.cells.empty()) {
+      grid.allocate(spec.grid.cells.size());
+      CUDA_CHECK(cudaMemcpyAsync(grid.get(), spec.grid.cells.data(), spec.grid.cells.size(), cudaMemcpyHostToDevice,
+                                 stream));
+      view.grid_cells = grid.get<uint8_t>();
+    } else {
+      view.grid_cells = nullptr;
+    }
+  }
+};
 
 }  // namespace attnscope::kernels

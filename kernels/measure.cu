@@ -1,0 +1,228 @@
+// measure.cu — copy bandwidth, the naive path's pieces against their prediction, flash fp32 and its tracing cost
+// (see measure.hpp).
+#include <cublas_v2.h>
+
+#include <cmath>
+
+#include "core/reference.hpp"
+#include "kernels/block_mask.hpp"
+#include "kernels/cuda_util.cuh"
+#include "kernels/flash_fp32.hpp"
+#include "kernels/measure.hpp"
+#include "kernels/naive_attention.hpp"
+
+namespace attnscope::kernels {
+namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
+}
+
+struct CublasHandle {
+  cublasHandle_t h{};
+  CublasHandle() {
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) throw CudaError(cudaErrorUnknown, "cublasCreate failed");
+  }
+  ~CublasHandle() { cublasDestroy(h); }
+};
+
+struct Stream {
+  cudaStream_t s{};
+  Stream() { CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
+  ~Stream() { cudaStreamDestroy(s); }
+};
+
+AttentionSpec spec_for(const MeasureConfig& c, int64_t n, DType dtype) {
+  AttentionSpec s;
+  s.batch = c.batch;
+  s.q_heads = s.kv_heads = c.heads;
+  s.q_len = s.kv_len = n;
+  s.head_dim = c.head_dim;
+  s.dtype = dtype;
+  auto parsed = parse_mask(c.mask);
+  if (!parsed.ok) throw std::invalid_argument("mask: " + parsed.error);
+  s.mask = parsed.mask;
+  return s;
+}
+
+// Device inputs of a spec, random (never zeros).
+struct Problem {
+  AttentionSpec spec;
+  DeviceBuffer q, k, v, o;
+  Problem(const AttentionSpec& s, cudaStream_t stream, uint64_t seed) : spec(s) {
+    auto in = generate_inputs(s, Generator::Gaussian, seed);
+    upload_as(s.dtype, in.q.data(), in.q.size(), q, stream);
+    upload_as(s.dtype, in.k.data(), in.k.size(), k, stream);
+    upload_as(s.dtype, in.v.data(), in.v.size(), v, stream);
+    o.allocate(in.q.size() * dtype_bytes(s.dtype));
+  }
+};
+
+NaiveParams naive_params(const Problem& p, const MaskView& mask, void* s, void* pm, cublasHandle_t h) {
+  NaiveParams np;
+  np.dtype = p.spec.dtype;
+  np.batch = p.spec.batch;
+  np.q_heads = p.spec.q_heads;
+  np.kv_heads = p.spec.kv_heads;
+  np.q_len = p.spec.q_len;
+  np.kv_len = p.spec.kv_len;
+  np.head_dim = p.spec.head_dim;
+  np.scale = static_cast<float>(p.spec.softmax_scale());
+  np.mask = mask;
+  np.q = p.q.get();
+  np.k = p.k.get();
+  np.v = p.v.get();
+  np.s = s;
+  np.p = pm;
+  np.o = p.o.get();
+  np.cublas = h;
+  return np;
+}
+
+}  // namespace
+
+double measure_copy_bandwidth(uint64_t bytes, int repetitions, std::string* error) {
+  try {
+    Stream stream;
+    DeviceBuffer a(bytes), b(bytes);
+    CUDA_CHECK(cudaMemsetAsync(a.get(), 0x3C, bytes, stream.s));
+    EventTimer timer;
+    auto samples = timer.time(stream.s, 2, repetitions, [&] {
+      CUDA_CHECK(cudaMemcpyAsync(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice, stream.s));
+    });
+    return 2.0 * static_cast<double>(bytes) / (median_of(samples) * 1e-3) / 1e9;
+  } catch (const CudaError& e) {
+    if (error) *error = e.what();
+    return 0;
+  }
+}
+
+MeasureReport measure_device(const MeasureConfig& config) {
+  MeasureReport report;
+  report.config = config;
+  try {
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    report.device = prop.name;
+    // 1 GiB each way: far beyond L2 (50 MB on an H100), so the copy measures DRAM.
+    report.copy_bytes = 1ull << 30;
+    std::string err;
+    report.copy_gbs = measure_copy_bandwidth(report.copy_bytes, 10, &err);
+    if (!err.empty()) throw CudaError(cudaErrorUnknown, err);
+    Stream stream;
+    CublasHandle cublas;
+    EventTimer timer;
+    uint64_t seed = 1234567;
+    for (int64_t n : config.lengths) {
+      MeasureRow row;
+      row.n = n;
+      size_t free_b = 0, total_b = 0;
+      CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+      // --- naive in the configured dtype: each piece, the whole, the prediction
+      {
+        auto spec = spec_for(config, n, config.naive_dtype);
+        const uint64_t need = naive_workspace_bytes(spec) + 4ull * spec.q_elements() * 4;
+        if (need > free_b) {
+          row.skipped = true;
+          row.note = "naive needs " + format_bytes_binary(static_cast<double>(need)) + ", " +
+                     format_bytes_binary(static_cast<double>(free_b)) + " free";
+          report.rows.push_back(row);
+          continue;
+        }
+        Problem prob(spec, stream.s, ++seed);
+        DeviceMask mask(spec.mask, stream.s);
+        DeviceBuffer s(naive_workspace_bytes(spec) / 2), p(naive_workspace_bytes(spec) / 2);
+        const auto np = naive_params(prob, mask.view, s.get(), p.get(), cublas.h);
+        const int w = config.warmup, r = config.repetitions;
+        row.gemm_qk_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive_scores(np, stream.s); }));
+        row.softmax_ms = median_of(timer.time(stream.s, w, r, [&] { launch_masked_softmax(np, stream.s); }));
+        row.gemm_pv_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive_output(np, stream.s); }));
+        row.naive_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive(np, stream.s); }));
+        const double softmax_bytes = static_cast<double>(naive_workspace_bytes(spec));  // S read + P written
+        row.softmax_gbs = softmax_bytes / (row.softmax_ms * 1e-3) / 1e9;
+        row.softmax_ratio = row.softmax_gbs / report.copy_gbs;
+        row.predicted_ms = row.gemm_qk_ms + row.gemm_pv_ms + softmax_bytes / (report.copy_gbs * 1e9) * 1e3;
+        row.naive_over_predicted = row.naive_ms / row.predicted_ms;
+      }
+      // --- the fp32 problem: naive fp32 vs flash fp32, and flash with tracing on
+      if (config.flash) {
+        auto spec = spec_for(config, n, DType::F32);
+        Problem prob(spec, stream.s, ++seed);
+        DeviceMask mask(spec.mask, stream.s);
+        CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+        if (naive_workspace_bytes(spec) + (64ull << 20) < free_b) {
+          DeviceBuffer s(naive_workspace_bytes(spec) / 2), p(naive_workspace_bytes(spec) / 2);
+          const auto np = naive_params(prob, mask.view, s.get(), p.get(), cublas.h);
+          row.naive_fp32_ms =
+              median_of(timer.time(stream.s, config.warmup, config.repetitions, [&] { launch_naive(np, stream.s); }));
+        }
+        FlashParams fp;
+        fp.batch = spec.batch;
+        fp.q_heads = spec.q_heads;
+        fp.kv_heads = spec.kv_heads;
+        fp.q_len = spec.q_len;
+        fp.kv_len = spec.kv_len;
+        fp.head_dim = spec.head_dim;
+        fp.scale = static_cast<float>(spec.softmax_scale());
+        fp.mask = mask.view;
+        fp.q = prob.q.get<float>();
+        fp.k = prob.k.get<float>();
+        fp.v = prob.v.get<float>();
+        fp.o = prob.o.get<float>();
+        DeviceBuffer classes(static_cast<size_t>(fp.tr()) * fp.tc());
+        BlockMaskParams bp;
+        bp.mask = mask.view;
+        bp.q_len = spec.q_len;
+        bp.kv_len = spec.kv_len;
+        bp.br = kFlashBr;
+        bp.bc = kFlashBc;
+        bp.classes = classes.get<uint8_t>();
+        launch_block_mask(bp, stream.s);
+        fp.tile_classes = classes.get<uint8_t>();
+        std::vector<uint8_t> host_classes(classes.bytes());
+        CUDA_CHECK(cudaMemcpy(host_classes.data(), classes.get(), classes.bytes(), cudaMemcpyDeviceToHost));
+        int64_t visited = 0;
+        for (auto c : host_classes) visited += c != static_cast<uint8_t>(TileClass::Empty);
+        row.flash_fp32_ms =
+            median_of(timer.time(stream.s, config.warmup, config.repetitions, [&] { launch_flash_fp32(fp, stream.s); }));
+        row.flash_tflops = 4.0 * spec.batch * spec.q_heads * static_cast<double>(visited) * kFlashBr * kFlashBc *
+                           spec.head_dim / (row.flash_fp32_ms * 1e-3) / 1e12;
+        // Tracing on: the instrumented instantiation with four probe rows.
+        const int64_t ctas = fp.ctas(), tc = fp.tc();
+        DeviceBuffer sm(ctas * 4), count(ctas * 4), tile(ctas * tc * 4), start(ctas * tc * 8), end(ctas * tc * 8);
+        const int32_t probe_rows[4] = {0, static_cast<int32_t>(n / 3), static_cast<int32_t>(n / 2),
+                                       static_cast<int32_t>(n - 1)};
+        DeviceBuffer prow(16), psteps(16), ptile(4 * tc * 4), pstate(4 * tc * 16);
+        CUDA_CHECK(cudaMemcpy(prow.get(), probe_rows, 16, cudaMemcpyHostToDevice));
+        FlashTraceBuffers tb;
+        tb.cta_sm = sm.get<uint32_t>();
+        tb.visit_count = count.get<int32_t>();
+        tb.visit_tile = tile.get<int32_t>();
+        tb.visit_start = start.get<uint64_t>();
+        tb.visit_end = end.get<uint64_t>();
+        tb.probe_count = 4;
+        tb.probe_rows = prow.get<int32_t>();
+        tb.probe_steps = psteps.get<int32_t>();
+        tb.probe_tile = ptile.get<int32_t>();
+        tb.probe_state = pstate.get<float>();
+        FlashParams traced = fp;
+        traced.trace = &tb;
+        row.flash_traced_ms = median_of(
+            timer.time(stream.s, config.warmup, config.repetitions, [&] { launch_flash_fp32(traced, stream.s); }));
+        row.trace_overhead = row.flash_traced_ms / row.flash_fp32_ms - 1.0;
+      }
+      report.rows.push_back(row);
+    }
+  } catch (const CudaError& e) {
+    report.error = e.what();
+    cudaGetLastError();
+  } catch (const std::invalid_argument& e) {
+    report.error = e.what();
+  }
+  return report;
+}
+
+}  // namespace attnscope::kernels
