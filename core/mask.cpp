@@ -5,7 +5,6 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <sstream>
 
 namespace attnscope {
 namespace {
@@ -23,11 +22,11 @@ std::string term_name(MaskTermKind kind) {
   return "?";
 }
 
+// Shortest text that reads back as the same double ("0.05", not "0.050000000000000003").
 std::string format_double(double x) {
-  std::ostringstream os;
-  os.precision(17);
-  os << x;
-  return os.str();
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(x);
 }
 
 bool parse_int(std::string_view s, int64_t& out) {

@@ -212,7 +212,7 @@ void App::frame(Platform& platform) {
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ui_.font_px * 0.5f, ui_.font_px * 0.3f));
   ImGui::Begin("attnscope", nullptr, flags);
   ImGui::PopStyleVar();
-  ViewContext ctx{state_, ui_, heatmap_, heading_font_};
+  ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get()};
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       const bool open = ImGui::BeginTabItem(kModes[i].name);

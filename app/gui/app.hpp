@@ -24,6 +24,7 @@ struct ViewContext {
   UiState& ui;
   HeatmapGl& heatmap;
   ImFont* heading_font = nullptr;
+  ComputeWorker* worker = nullptr;  // for views' own tasks (submit_task / take_task_result)
 };
 
 class App {

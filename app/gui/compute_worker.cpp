@@ -57,13 +57,73 @@ double ComputeWorker::busy_seconds() const {
   return busy_ ? static_cast<double>(now_ns() - started_ns_.load()) * 1e-9 : 0.0;
 }
 
+void ComputeWorker::submit_task(const std::string& channel, TaskFn fn) {
+  {
+    std::lock_guard lock(mutex_);
+    bool replaced = false;
+    for (auto& [name, task] : pending_tasks_)
+      if (name == channel) { task = std::move(fn); replaced = true; }
+    if (!replaced) pending_tasks_.emplace_back(channel, std::move(fn));
+  }
+  wake_.notify_all();
+}
+
+std::optional<std::any> ComputeWorker::take_task_result(const std::string& channel) {
+  std::lock_guard lock(mutex_);
+  auto it = task_results_.find(channel);
+  if (it == task_results_.end()) return std::nullopt;
+  std::optional<std::any> out = std::move(it->second);
+  task_results_.erase(it);
+  return out;
+}
+
+TaskState ComputeWorker::task_state(const std::string& channel) {
+  std::lock_guard lock(mutex_);
+  TaskState state;
+  for (auto& [name, task] : pending_tasks_) state.pending |= (name == channel);
+  if (running_channel_ == channel && running_control_) {
+    state.running = true;
+    state.progress = running_control_->progress.load();
+    state.status = running_control_->get_status();
+    state.seconds = static_cast<double>(now_ns() - task_started_ns_) * 1e-9;
+  }
+  return state;
+}
+
+void ComputeWorker::cancel_task(const std::string& channel) {
+  std::lock_guard lock(mutex_);
+  for (auto it = pending_tasks_.begin(); it != pending_tasks_.end();)
+    it = it->first == channel ? pending_tasks_.erase(it) : std::next(it);
+  if (running_channel_ == channel && running_control_) running_control_->cancel = true;
+}
+
+// Called with the lock held and a task pending; runs it unlocked.
+void ComputeWorker::run_one_task(std::unique_lock<std::mutex>& lock) {
+  auto [channel, fn] = std::move(pending_tasks_.front());
+  pending_tasks_.pop_front();
+  running_channel_ = channel;
+  running_control_ = std::make_shared<TaskControl>();
+  task_started_ns_ = now_ns();
+  auto control = running_control_;
+  lock.unlock();
+  std::any result = fn(*backend_, *control);
+  lock.lock();
+  task_results_[channel] = std::move(result);
+  running_channel_.clear();
+  running_control_.reset();
+}
+
 void ComputeWorker::loop() {
   for (;;) {
     ComputeJob job;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+      wake_.wait(lock, [&] { return stop_ || pending_.has_value() || !pending_tasks_.empty(); });
       if (stop_) return;
+      if (!pending_.has_value()) {
+        run_one_task(lock);
+        continue;
+      }
       job = std::move(*pending_);
       pending_.reset();
       started_ns_ = now_ns();

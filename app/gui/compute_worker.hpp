@@ -2,7 +2,11 @@
 // computes one job at a time and always picks the latest submission next (older pending ones are replaced),
 // and the UI drops any result whose generation is not the newest: stale pictures never overwrite fresh ones.
 #pragma once
+#include <any>
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -32,6 +36,25 @@ struct ComputeResult {
   std::string error;         // set when the backend refused
 };
 
+// A view's own background work (a traced run, a sweep, a decode loop): runs on the worker thread with the
+// backend (backends are not thread-safe, so all backend calls happen on that one thread), reports progress
+// and checks `cancel` between steps.
+struct TaskControl {
+  std::atomic<double> progress{0.0};  // 0..1
+  std::atomic<bool> cancel{false};
+  void set_status(std::string text) { std::lock_guard lock(mutex); status = std::move(text); }
+  std::string get_status() { std::lock_guard lock(mutex); return status; }
+  std::mutex mutex;
+  std::string status;
+};
+using TaskFn = std::function<std::any(Backend& backend, TaskControl& control)>;
+
+struct TaskState {
+  bool pending = false, running = false;
+  double progress = 0.0, seconds = 0.0;
+  std::string status;
+};
+
 class ComputeWorker {
  public:
   // Takes ownership of the backend; `backend_label` is shown in the status bar ("cpu · CPU (2 threads)").
@@ -48,8 +71,16 @@ class ComputeWorker {
   std::string device_name() const { return device_name_; }
   SpecLimits limits() const { return limits_; }
 
+  // Tasks, one queue slot per channel (a view's name): a new submission replaces the channel's task that has
+  // not started yet. The Explore picture job goes first, then tasks in submission order.
+  void submit_task(const std::string& channel, TaskFn fn);
+  std::optional<std::any> take_task_result(const std::string& channel);  // once
+  TaskState task_state(const std::string& channel);
+  void cancel_task(const std::string& channel);  // drops a pending one, asks a running one to stop
+
  private:
   void loop();
+  void run_one_task(std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<Backend> backend_;
   std::string backend_name_, device_name_;
@@ -61,6 +92,11 @@ class ComputeWorker {
   std::atomic<bool> busy_{false};
   std::atomic<int64_t> started_ns_{0};
   bool stop_ = false;
+  std::deque<std::pair<std::string, TaskFn>> pending_tasks_;
+  std::map<std::string, std::any> task_results_;
+  std::string running_channel_;
+  std::shared_ptr<TaskControl> running_control_;
+  int64_t task_started_ns_ = 0;
   std::thread thread_;
 };
 

@@ -167,6 +167,7 @@ TEST_CASE("text form round-trips") {
   }
   CHECK(parse_ok("window:left=3,right=1").to_string() == "window:3,1");
   CHECK(parse_ok("random:density=0.25,block=8").to_string() == "random:0.25,0,8");
+  CHECK(parse_ok("random:0.05,1,64").to_string() == "random:0.05,1,64");  // shortest round-trip form
 }
 
 TEST_CASE("parse errors point at the bad term and say what is wrong") {
