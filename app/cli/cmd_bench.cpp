@@ -186,7 +186,9 @@ int run_bench(const std::vector<std::string>& argv) {
     }
     for (size_t i = first_index; i < rows.size(); ++i) {
       Row& row = rows[i];
-      if (row.ok && reference_row >= 0 && row.algo != "heatmap+out") {
+      const bool comparable = reference_row >= 0 &&
+                              (row.algo == "decode") == (rows[static_cast<size_t>(reference_row)].algo == "decode");
+      if (row.ok && comparable && row.algo != "heatmap+out") {  // decode solves a 1-query problem: not comparable
         const Row& ref = rows[static_cast<size_t>(reference_row)];
         row.ratio = ref.timing.median_ms / row.timing.median_ms;
         row.ratio_to = ref.algo;
