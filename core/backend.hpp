@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kv_cache.hpp"
 #include "core/reference.hpp"
 #include "core/spec.hpp"
 #include "core/trace.hpp"
@@ -105,6 +106,8 @@ class Backend {
   virtual RunResult run(const RunRequest& request) = 0;
   virtual ScoreImage score_image(const ScoreImageRequest& request) = 0;
   virtual MemoryInfo memory() const { return {}; }
+  // The decode loop of kv_cache.hpp (append K/V -> decode, timed per token). Default: the CPU twin.
+  virtual DecodeLoopResult decode_loop(const DecodeLoopRequest& request) { return run_cpu_decode_loop(request); }
   virtual SpecLimits limits() const { return {}; }
 };
 
