@@ -133,6 +133,16 @@ void App::shutdown() {
   worker_.reset();
 }
 
+std::vector<std::string> mode_names() {
+  std::vector<std::string> names;
+  for (auto& m : kModes) names.emplace_back(m.name);
+  return names;
+}
+
+bool App::settled() const {
+  return picture_current() && ui_.requested_mode.empty() && worker_ && worker_->idle();
+}
+
 bool App::picture_current() const {
   return !ui_.draft_changed && state_.shown && state_.shown->generation == state_.generation && !state_.computing &&
          heatmap_.has_image() && !needs_colorize_;
@@ -191,6 +201,7 @@ void App::frame(Platform& platform) {
   const double ms = std::chrono::duration<double, std::milli>(now - last_frame_).count();
   last_frame_ = now;
   ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
+  ++frames_drawn_;
 
   take_results();
   if (needs_colorize_ && state_.shown) {
@@ -215,7 +226,12 @@ void App::frame(Platform& platform) {
   ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get()};
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
-      const bool open = ImGui::BeginTabItem(kModes[i].name);
+      ImGuiTabItemFlags tab_flags = 0;
+      if (!ui_.requested_mode.empty() && ui_.requested_mode == kModes[i].name) {
+        tab_flags |= ImGuiTabItemFlags_SetSelected;
+        ui_.requested_mode.clear();
+      }
+      const bool open = ImGui::BeginTabItem(kModes[i].name, nullptr, tab_flags);
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", kModes[i].tooltip);
       if (open) {
         ui_.mode = i;

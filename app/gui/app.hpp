@@ -37,6 +37,10 @@ class App {
 
   // True when the picture on screen is the result of the current experiment (not computing, not stale).
   bool picture_current() const;
+  // The picture is current, the worker has nothing left to do and the views have taken their results:
+  // what a headless render waits for before capturing.
+  bool settled() const;
+  int frames_drawn() const { return frames_drawn_; }
   bool failed() const { return !state_.errors.empty(); }
   const AppState& state() const { return state_; }
   const UiState& ui() const { return ui_; }
@@ -56,8 +60,12 @@ class App {
   ImFont* heading_font_ = nullptr;
   bool needs_colorize_ = false;
   bool initialised_ = false;
+  int frames_drawn_ = 0;
   std::chrono::steady_clock::time_point last_frame_;
 };
+
+// Names of the modes (tabs), in order; `attnscope render --mode NAME` picks one.
+std::vector<std::string> mode_names();
 
 // UiState's mask editor from a config's mask text (terms, grid, causal); false when the text does not parse.
 bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* error);

@@ -41,6 +41,7 @@ struct UiState {
   bool draft_changed = false;             // set by panels; App applies it once per frame
 
   int mode = 0;                           // index in the mode table (tabs)
+  std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
   float font_px = 18;
   double frame_ms = 0;                    // smoothed frame time
   // Where things were drawn in the last frame (for tests and `render --layout`).

@@ -2,6 +2,7 @@
 // Waits until the worker's result for the requested experiment is on screen, then captures the frame.
 #include <glad/gl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +31,7 @@ std::string render_help() {
              "  --out FILE.png          where to write the PNG (required)\n"
              "  --size WxH              image size in pixels, 16..16384 each    default 1280x720\n"
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
+             "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
@@ -45,7 +47,7 @@ int fail(const std::string& message) {
 int run_render(const std::vector<std::string>& argv) {
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  for (const char* f : {"--mode", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -61,6 +63,15 @@ int run_render(const std::vector<std::string>& argv) {
   const auto out = args.get("--out");
   if (!out) errors.push_back("--out FILE.png is required (where to write the image)");
   if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
+  const std::string mode = args.get_or("--mode", "");
+  if (!mode.empty()) {
+    const auto names = gui::mode_names();
+    if (std::find(names.begin(), names.end(), mode) == names.end()) {
+      std::string list;
+      for (auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      errors.push_back("--mode '" + mode + "' is not a mode; modes: " + list);
+    }
+  }
   if (!errors.empty()) return report_errors(kName, errors);
 
   const std::filesystem::path out_path(*out);
@@ -76,8 +87,11 @@ int run_render(const std::vector<std::string>& argv) {
   {
     gui::App app(setup.config, std::move(setup.backend));
     if (!app.init(*platform, &error)) return fail(error);
+    app.ui().requested_mode = mode;
     const auto start = std::chrono::steady_clock::now();
-    while (!app.picture_current()) {
+    // Until the picture and every task the shown view started are done (at least a few frames in, so
+    // a view has had the chance to start its tasks).
+    while (!app.settled() || app.frames_drawn() < 3) {
       app.frame(*platform);
       if (app.failed() && !app.state().computing) {
         for (auto& e : app.state().errors) std::cerr << "attnscope render: " << e << "\n";

@@ -97,6 +97,11 @@ void ComputeWorker::cancel_task(const std::string& channel) {
   if (running_channel_ == channel && running_control_) running_control_->cancel = true;
 }
 
+bool ComputeWorker::idle() {
+  std::lock_guard lock(mutex_);
+  return !busy_ && !pending_ && pending_tasks_.empty() && running_channel_.empty() && task_results_.empty();
+}
+
 // Called with the lock held and a task pending; runs it unlocked.
 void ComputeWorker::run_one_task(std::unique_lock<std::mutex>& lock) {
   auto [channel, fn] = std::move(pending_tasks_.front());

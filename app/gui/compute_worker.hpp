@@ -77,6 +77,8 @@ class ComputeWorker {
   std::optional<std::any> take_task_result(const std::string& channel);  // once
   TaskState task_state(const std::string& channel);
   void cancel_task(const std::string& channel);  // drops a pending one, asks a running one to stop
+  // Nothing pending or running, and every finished task result has been taken (headless render waits for it).
+  bool idle();
 
  private:
   void loop();
