@@ -33,12 +33,12 @@ Real online_softmax_rescale(Real& m, Real& l, Real* acc, int64_t head_dim, Real*
     l *= rescale;
     for (int64_t c = 0; c < head_dim; ++c) acc[c] *= rescale;
   }
-  Real sum = 0;
+  double sum = 0;  // the tile's Σ p_j in double: l keeps float rounding out of long rows
   for (int64_t j = 0; j < count; ++j) {
     scores[j] = std::exp(scores[j] - m_new);  // masked: exp(-inf) = 0
-    sum += scores[j];
+    sum += static_cast<double>(scores[j]);
   }
-  l += sum;
+  l += static_cast<Real>(sum);
   m = m_new;
   return rescale;
 }
