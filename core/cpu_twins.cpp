@@ -442,7 +442,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
       case Algorithm::Naive: {
         const uint64_t matrix_bytes = 4ull * static_cast<uint64_t>(spec.q_len) * static_cast<uint64_t>(spec.kv_len);
         const uint64_t needed = 2 * matrix_bytes;
-        const uint64_t available = available_memory_bytes();
+        const uint64_t available = opt.memory_limit_bytes ? opt.memory_limit_bytes : available_memory_bytes();
         if (available > 0 && needed > available) {
           result.out_of_memory = true;
           result.bytes_needed = needed;

@@ -34,6 +34,7 @@ struct TwinOptions {
   bool record_trace = false;
   std::vector<int32_t> probe_rows;
   std::string device;  // for the trace header
+  uint64_t memory_limit_bytes = 0;  // naive's S and P must fit in this; 0 = what the OS reports available
 };
 
 struct TwinResult {
