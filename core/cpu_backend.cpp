@@ -245,11 +245,9 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
         }
         if (want_p) {
           // softmax over the whole row; the window's entries are then pooled as a mean per cell.
+          exp_shifted(s, span, row_max);
           double sum = 0.0;
-          for (int64_t j = 0; j < span; ++j) {
-            s[j] = std::exp(s[j] - row_max);
-            sum += s[j];
-          }
+          for (int64_t j = 0; j < span; ++j) sum += s[j];
           const float inv = static_cast<float>(1.0 / sum);
           for (int64_t j = img.k0; j < img.k1; ++j) {
             const int32_t c = cell_of[static_cast<size_t>(j)];

@@ -217,29 +217,36 @@ void fa1_update(const Context& cx, Scratch& w, int64_t b, int64_t h, int64_t i, 
   transpose_rows(cx.in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
   tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, w.s.data(), bc);
   if (!cx.dense_mask) cx.mask_tile(w.s.data(), bc, row0, rows, cols, [&](int64_t jj) { return k0 + jj; });
-  const float* v = cx.in.v_row(b, kvh, k0);
+  // P̃ = exp(S - m̃) row by row (m̃ = -inf: the row has no allowed key in this tile, P̃ = 0), then P̃ V_j.
+  float* m_tile = w.m.data();
+  float* l_tile = w.l.data();
   for (int64_t r = 0; r < rows; ++r) {
     float* s = w.s.data() + r * bc;
-    float m_tile = kNegInf;
-    for (int64_t jj = 0; jj < cols; ++jj) m_tile = std::max(m_tile, s[jj]);
-    if (m_tile == kNegInf) continue;  // every key of this tile masked for the row: O_i, m_i, l_i unchanged
-    float l_tile = 0.0f;
-    float* pv = w.acc.data();
-    std::fill_n(pv, d, 0.0f);
-    for (int64_t jj = 0; jj < cols; ++jj) {
-      const float p = std::exp(s[jj] - m_tile);
-      if (p == 0.0f) continue;
-      l_tile += p;
-      for (int64_t c = 0; c < d; ++c) pv[c] += p * v[jj * d + c];
+    m_tile[r] = kNegInf;
+    for (int64_t jj = 0; jj < cols; ++jj) m_tile[r] = std::max(m_tile[r], s[jj]);
+    if (m_tile[r] == kNegInf) {
+      std::fill_n(s, cols, 0.0f);
+      l_tile[r] = 0.0f;
+      continue;
     }
+    exp_shifted(s, cols, m_tile[r]);
+    double sum = 0;
+    for (int64_t jj = 0; jj < cols; ++jj) sum += s[jj];
+    l_tile[r] = static_cast<float>(sum);
+  }
+  float* pv = w.acc.data();
+  std::fill_n(pv, rows * d, 0.0f);
+  tile_pv(w.s.data(), rows, bc, cx.in.v_row(b, kvh, k0), cols, d, pv);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (m_tile[r] == kNegInf) continue;  // every key of this tile masked for the row: O_i, m_i, l_i unchanged
     float& m = m_all[head_row0 + r];
     float& l = l_all[head_row0 + r];
-    const float m_new = std::max(m, m_tile);
+    const float m_new = std::max(m, m_tile[r]);
     const float old_factor = l * std::exp(m - m_new);       // l e^{m - m_new} (0 on the first allowed tile)
-    const float tile_factor = std::exp(m_tile - m_new);
-    const float l_new = old_factor + tile_factor * l_tile;
+    const float tile_factor = std::exp(m_tile[r] - m_new);
+    const float l_new = old_factor + tile_factor * l_tile[r];
     float* o = out + (head_row0 + r) * d;
-    for (int64_t c = 0; c < d; ++c) o[c] = (old_factor * o[c] + tile_factor * pv[c]) / l_new;
+    for (int64_t c = 0; c < d; ++c) o[c] = (old_factor * o[c] + tile_factor * pv[r * d + c]) / l_new;
     m = m_new;
     l = l_new;
   }
@@ -347,7 +354,8 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
         std::vector<float> m_all(static_cast<size_t>(total_rows), kNegInf), l_all(static_cast<size_t>(total_rows), 0.0f);
         std::fill_n(out, spec.q_elements(), 0.0f);  // O = 0 before the first pass
         for (auto& w : scratch) {
-          w.qs.resize(br * d); w.kt.resize(d * bc); w.s.resize(br * bc); w.acc.resize(d);
+          w.qs.resize(br * d); w.kt.resize(d * bc); w.s.resize(br * bc); w.acc.resize(br * d);
+          w.m.resize(br); w.l.resize(br);
         }
         const int64_t tr = cx.tiles.tr, per_pass = spec.batch * spec.q_heads * tr;
         if (opt.record_trace) records.resize(static_cast<size_t>(per_pass * cx.tiles.tc));
@@ -481,9 +489,11 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
                 float mx = kNegInf;
                 for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
                 if (mx == kNegInf) { std::fill_n(p, n, 0.0f); ++masked_rows; continue; }
-                float sum = 0.0f;
-                for (int64_t j = 0; j < n; ++j) { p[j] = std::exp(s[j] - mx); sum += p[j]; }
-                const float inv = 1.0f / sum;
+                std::copy_n(s, n, p);
+                exp_shifted(p, n, mx);
+                double sum = 0.0;
+                for (int64_t j = 0; j < n; ++j) sum += p[j];
+                const float inv = static_cast<float>(1.0 / sum);
                 for (int64_t j = 0; j < n; ++j) p[j] *= inv;
               }
             });

@@ -14,7 +14,16 @@
 #include <limits>
 #include <vector>
 
+#include "core/tile_kernels.hpp"
+
 namespace attnscope {
+
+// x_j = exp(x_j - shift): float uses the vectorised exp of tile_kernels.hpp, other types std::exp.
+inline void exp_shifted_tile(float* x, int64_t n, float shift) { exp_shifted(x, n, shift); }
+template <class Real>
+void exp_shifted_tile(Real* x, int64_t n, Real shift) {
+  for (int64_t j = 0; j < n; ++j) x[j] = std::exp(x[j] - shift);
+}
 
 // The softmax half of one tile's update for one row: updates m and l, rescales acc, and overwrites scores
 // (-inf = masked) with the weights p_j = exp(s_j - m_new). The caller then adds Σ_j p_j v_j to acc (the
@@ -33,11 +42,9 @@ Real online_softmax_rescale(Real& m, Real& l, Real* acc, int64_t head_dim, Real*
     l *= rescale;
     for (int64_t c = 0; c < head_dim; ++c) acc[c] *= rescale;
   }
+  exp_shifted_tile(scores, count, m_new);  // p_j = exp(s_j - m_new); masked: exactly 0
   double sum = 0;  // the tile's Σ p_j in double: l keeps float rounding out of long rows
-  for (int64_t j = 0; j < count; ++j) {
-    scores[j] = std::exp(scores[j] - m_new);  // masked: exp(-inf) = 0
-    sum += static_cast<double>(scores[j]);
-  }
+  for (int64_t j = 0; j < count; ++j) sum += static_cast<double>(scores[j]);
   l += static_cast<Real>(sum);
   m = m_new;
   return rescale;

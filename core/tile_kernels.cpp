@@ -1,6 +1,7 @@
 // tile_kernels.cpp — see tile_kernels.hpp.
 #include "core/tile_kernels.hpp"
 
+#include <cmath>
 #include <cstring>
 
 namespace attnscope {
@@ -103,6 +104,48 @@ HOT_KERNEL void tile_scores(const float* qs, int64_t rows, const float* kt, int6
 HOT_KERNEL void tile_pv(const float* p, int64_t rows, int64_t ld_p, const float* v, int64_t cols, int64_t d,
                         float* acc) {
   small_gemm<true>(p, ld_p, rows, v, d, cols, d, acc, d);
+}
+
+HOT_KERNEL void exp_shifted(float* x, int64_t n, float shift) {
+  typedef int32_t IVec8 __attribute__((vector_size(32)));
+  const float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  const float kMagic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer kept in the low mantissa bits
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    Vec8 v;
+    std::memcpy(&v, x + j, sizeof v);
+    v = v - shift;
+    const IVec8 underflow = v < -87.3f;
+    v = v < -87.3f ? Vec8{} - 87.3f : v;  // keeps -inf out of the arithmetic; those lanes are zeroed below
+    v = v > 88.3f ? Vec8{} + 88.3f : v;
+    const Vec8 biased = v * kLog2e + kMagic;
+    const Vec8 k = biased - kMagic;  // round(v · log2 e)
+    IVec8 k_int;
+    std::memcpy(&k_int, &biased, sizeof k_int);
+    IVec8 magic_int;
+    const Vec8 magic = Vec8{} + kMagic;
+    std::memcpy(&magic_int, &magic, sizeof magic_int);
+    k_int -= magic_int;
+    const Vec8 r = v - k * kLn2Hi - k * kLn2Lo;  // |r| <= ln2 / 2
+    Vec8 p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    const IVec8 two_k = (k_int + 127) << 23;  // 2^k as float bits
+    Vec8 scale;
+    std::memcpy(&scale, &two_k, sizeof scale);
+    Vec8 result = p * scale;
+    IVec8 bits;
+    std::memcpy(&bits, &result, sizeof bits);
+    bits &= ~underflow;
+    std::memcpy(x + j, &bits, sizeof bits);
+  }
+  for (; j < n; ++j) {
+    const float v = x[j] - shift;
+    x[j] = v < -87.3f ? 0.0f : std::exp(v);
+  }
 }
 
 }  // namespace attnscope

@@ -17,4 +17,9 @@ void tile_scores(const float* qs, int64_t rows, const float* kt, int64_t ld_kt, 
 // acc[r][c] += Σ_j p[r][j] · v[j][c] for r < rows, c < d (v rows contiguous).
 void tile_pv(const float* p, int64_t rows, int64_t ld_p, const float* v, int64_t cols, int64_t d, float* acc);
 
+// x[j] = exp(x[j] - shift) for j < n, exactly 0 where x[j] - shift < -87.3 (so -inf, a masked score, gives 0).
+// Cephes-style: n = round((x - shift)·log2 e), exp(r)·2^n with r reduced in two parts and a degree-6
+// polynomial; relative error about 2 float ulps, vectorised 8 at a time.
+void exp_shifted(float* x, int64_t n, float shift);
+
 }  // namespace attnscope

@@ -111,3 +111,27 @@ TEST_CASE("merging split states equals processing the whole row") {
     for (int64_t c = 0; c < d; ++c) CHECK(got[static_cast<size_t>(c)] == doctest::Approx(want[static_cast<size_t>(c)]).epsilon(1e-12));
   }
 }
+
+TEST_CASE("the vectorised exp of the float twins is within a few ulps of std::exp and maps -inf to 0") {
+  Rng rng(5);
+  std::vector<float> x(1003), want(x.size());
+  for (int trial = 0; trial < 20; ++trial) {
+    const float shift = static_cast<float>(10 * rng.normal());
+    for (size_t j = 0; j < x.size(); ++j) {
+      x[j] = static_cast<float>(shift + 40 * rng.normal());
+      if (j % 17 == 0) x[j] = -std::numeric_limits<float>::infinity();
+      const double v = static_cast<double>(x[j]) - shift;
+      want[j] = static_cast<float>(v < -87.3 ? 0.0 : std::exp(std::min(v, 88.3)));
+    }
+    std::vector<float> got = x;
+    exp_shifted(got.data(), static_cast<int64_t>(got.size()), shift);
+    for (size_t j = 0; j < x.size(); ++j) {
+      INFO("x=", x[j], " shift=", shift);
+      if (j % 17 == 0) CHECK(got[j] == 0.0f);
+      // x - shift is rounded to float first (as the twins compute it), hence the relative 2e-6 + |v|·ulp.
+      const double v = static_cast<double>(x[j]) - shift;
+      const double tol = 2e-6 + 1.2e-7 * std::fabs(v);
+      CHECK(std::fabs(got[j] - want[j]) <= tol * std::max(want[j], 1e-30f));
+    }
+  }
+}
