@@ -105,7 +105,7 @@ std::string trace_to_json(const Trace& t) {
     probes.push_back({{"batch", p.batch}, {"head", p.head}, {"row", p.row}, {"steps", std::move(steps)}});
   }
   j["probes"] = std::move(probes);
-  return j.dump(1);
+  return j.dump();  // compact: traces of long sequences hold many visits
 }
 
 TraceLoadResult trace_from_json(const std::string& text, const std::string& origin) {

@@ -14,6 +14,7 @@
 #include "app/cli/backends.hpp"
 #include "app/cli/commands.hpp"
 #include "core/backend.hpp"
+#include "core/trace_io.hpp"
 
 namespace attnscope::app {
 namespace {
@@ -52,9 +53,11 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string mask_text = args.get_or("--mask", "");
   const std::string dtype_text = args.get_or("--dtype", "fp32");
   const std::string json_path = args.get_or("--json", "");
+  const std::string trace_path = args.get_or("--trace", "");
+  const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0});
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
-                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap"});
+                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows"});
   std::vector<Algorithm> algos;
   for (auto& name : algo_names) {
     if (auto a = parse_algorithm(name)) algos.push_back(*a);
@@ -74,6 +77,8 @@ int run_bench(const std::vector<std::string>& argv) {
   if (warmup < 0 || warmup > 100) errors.push_back("--warmup " + std::to_string(warmup) + ": must be 0..100");
   for (int64_t n : ns)
     if (n < 1) errors.push_back("--n " + std::to_string(n) + ": must be >= 1");
+  if (!trace_path.empty() && (algos.size() != 1 || ns.size() != 1))
+    errors.push_back("--trace records one run: give exactly one --algo and one --n");
   if (int rc = report_errors("bench", errors)) return rc;
 
   std::string why_not;
@@ -129,7 +134,19 @@ int run_bench(const std::vector<std::string>& argv) {
           req.warmup = static_cast<int>(warmup);
           req.repetitions = static_cast<int>(reps);
           req.want_output = false;
+          if (!trace_path.empty()) {
+            req.record_trace = true;  // the backend records it in one extra, untimed run
+            for (int64_t p : probe_rows) req.probe_rows.push_back(static_cast<int32_t>(p));
+          }
           RunResult r = backend->run(req);
+          if (r.ok && !trace_path.empty()) {
+            std::string save_error;
+            if (!r.trace) row.error = algorithm_name(algo) + std::string(" recorded no trace on this backend");
+            else if (!save_trace(*r.trace, trace_path, &save_error)) row.error = save_error;
+            else std::cout << "trace: " << r.trace->ctas.size() << " CTAs, " << r.trace->probes.size()
+                           << " probed rows -> " << trace_path << "\n";
+            if (!row.error.empty()) r.ok = false, r.error = row.error;
+          }
           if (!r.ok) {
             row.error = r.error;
             if (r.out_of_memory)
@@ -259,6 +276,8 @@ const Command kBenchCommand{
     "  --br Br --bc Bc  tile sizes (default 64, 64)\n"
     "  --heatmap        also time the app's full heatmap recompute: pooled P image (512x512) + flash output\n"
     "  --json FILE      write every row (with all samples) as JSON\n"
+    "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
+    "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
     "Exit status 1 when any row failed (unsupported, out of memory), 2 for bad flags.",
     run_bench};
 

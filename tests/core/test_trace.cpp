@@ -184,7 +184,9 @@ TEST_CASE("malformed, truncated and wrong-version trace files get errors naming 
   CHECK(contains(r.error, "malformed JSON"));
 
   std::string wrong_version = good;
-  wrong_version.replace(wrong_version.find("\"version\": 1"), 12, "\"version\": 99");
+  const size_t at = wrong_version.find("\"version\":1");
+  REQUIRE(at != std::string::npos);
+  wrong_version.replace(at, 11, "\"version\":99");
   r = load_text(wrong_version);
   CHECK_FALSE(r.ok);
   CHECK(contains(r.error, "version 99"));
