@@ -1,0 +1,830 @@
+// decode_attention.cu — flash-decoding kernels (see decode_attention.hpp for the algorithm and layouts).
+//
+// Contents
+//   PTX helpers         cp.async (16 B, zero-fill), ldmatrix (plain and transposed), mma.sync m16n8k16
+//   decode kernel       per (split, KV head × head block, sequence): stream K/V tiles, S = QKᵀ, online softmax, PV
+//   reduction kernel    merge the splits' (m, l, acc)
+//   fill kernel         write random cache rows through the contiguous or paged addressing
+//   validate / plan / launch
+//   host entry points   run_decode_host, run_decode_request (Backend::run), run_decode_loop_cuda, copy bandwidth
+#include "kernels/decode_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/rng.hpp"
+#include "kernels/cuda_util.cuh"
+
+namespace attnscope::kernels {
+namespace {
+
+constexpr int kThreads = 128;  // 4 warps
+constexpr int kBc = kDecodeTileTokens;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// ---------------------------------------------------------------- PTX helpers
+__device__ __forceinline__ uint32_t smem_address(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+// 16-byte global -> shared copy that bypasses L1 (.cg); src_size 0 writes zeros (rows past the sequence's end).
+__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool valid) {
+  const int src_size = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_size));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+}
+
+// D = A·B + D for a 16×16 (row) by 16×8 (col) tile, fp32 accumulators.
+template <class T>
+__device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma_16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                                         uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <class T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&h);
+}
+template <>
+__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&h);
+}
+
+// Shared-memory rows of D elements are stored as 16-byte chunks with chunk c of row r at c ^ (r & 7): the eight
+// rows one ldmatrix phase reads then fall in eight different bank groups instead of one.
+__device__ __forceinline__ int swizzle(int row, int chunk) { return chunk ^ (row & 7); }
+
+struct DecodeArgs {
+  int32_t batch, q_heads, kv_heads, group, heads_per_cta, head_blocks;
+  int32_t splits, tiles_per_split;
+  float scale_log2;                    // scale · log2(e): softmax in base 2
+  const int32_t* seq_lens;
+  const void* q;
+  void* o;
+  const void* k;
+  const void* v;
+  int64_t capacity;                    // contiguous rows per (sequence, KV head)
+  int32_t page_shift, page_mask;       // paged: P = 1 << page_shift
+  const int32_t* block_table;
+  int32_t max_pages;
+  float* partials;                     // [batch][q_heads][splits][2 + D]: m, l, acc
+};
+
+// Element offset of row `pos` of (sequence b, KV head h).
+template <bool PAGED>
+__device__ __forceinline__ int64_t row_offset(const DecodeArgs& a, int b, int h, int pos, int d) {
+  if constexpr (PAGED) {
+    const int64_t page = __ldg(a.block_table + static_cast<int64_t>(b) * a.max_pages + (pos >> a.page_shift));
+    return ((page * a.kv_heads + h) * (a.page_mask + 1) + (pos & a.page_mask)) * d;
+  } else {
+    return ((static_cast<int64_t>(b) * a.kv_heads + h) * a.capacity + pos) * d;
+  }
+}
+
+// ---------------------------------------------------------------- decode kernel
+// T: __half or __nv_bfloat16. D: head_dim (64, 128). MT: 16-row m-tiles of query heads per CTA (1, 2, 4).
+// The 4 warps split as MT groups of W = 4/MT warps; the W warps of a group share an m-tile and split each K/V
+// tile's 64 tokens between them (TW = 64/W each), each keeping its own (m, l, acc); they merge at the end.
+template <class T, int D, int MT, bool PAGED>
+__global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
+  constexpr int W = 4 / MT;        // warps per m-tile
+  constexpr int TW = kBc / W;      // tokens of a tile per warp: 16·MT
+  constexpr int NT = TW / 8;       // S tiles (8 tokens) per warp
+  constexpr int KS = D / 16;       // k-steps over the head dimension
+  constexpr int DT = D / 8;        // O tiles (8 columns)
+  constexpr int CH = D / 8;        // 16-byte chunks per row
+  constexpr int QROWS = 16 * MT;
+  extern __shared__ __align__(16) unsigned char smem_bytes[];
+  T* q_s = reinterpret_cast<T*>(smem_bytes);                  // [QROWS][D]
+  T* kv_s = q_s + QROWS * D;                                   // stages × {K [Bc][D], V [Bc][D]}
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int mt = warp / W, wsub = warp % W;
+  const int split = blockIdx.x, b = blockIdx.z;
+  const int kvh = blockIdx.y / a.head_blocks, hb = blockIdx.y % a.head_blocks;
+  const int head0 = kvh * a.group + hb * a.heads_per_cta;     // first query head of this CTA
+  const int heads_here = min(a.heads_per_cta, a.group - hb * a.heads_per_cta);
+  const int len = a.seq_lens[b];
+  const int tile_begin = split * a.tiles_per_split;
+  const int tile_end = min(tile_begin + a.tiles_per_split, (len + kBc - 1) / kBc);
+  const T* k = static_cast<const T*>(a.k);
+  const T* v = static_cast<const T*>(a.v);
+
+  // Q rows of the CTA's heads (zeros for padding rows) into shared memory.
+  const T* q = static_cast<const T*>(a.q) + (static_cast<int64_t>(b) * a.q_heads + head0) * D;
+  for (int i = tid; i < QROWS * CH; i += kThreads) {
+    const int r = i / CH, c = i % CH;
+    cp_async_16(smem_address(q_s + r * D + swizzle(r, c) * 8), r < heads_here ? q + r * D + c * 8 : q,
+                r < heads_here);
+  }
+  cp_async_commit();
+
+  // One tile's K and V rows: thread i copies chunk i % CH of rows i / CH, +8, +16, ...: consecutive threads read
+  // consecutive 16 bytes of a row, so a warp reads two whole 256-byte rows (D = 128) per instruction.
+  auto load_tile = [&](int tile, int stage) {
+    T* ks = kv_s + stage * 2 * kBc * D;
+    T* vs = ks + kBc * D;
+    const int t0 = tile * kBc;
+    for (int i = tid; i < kBc * CH; i += kThreads) {
+      const int r = i / CH, c = i % CH, pos = t0 + r;
+      const bool valid = pos < len;
+      const int64_t off = valid ? row_offset<PAGED>(a, b, kvh, pos, D) + c * 8 : 0;
+      cp_async_16(smem_address(ks + r * D + swizzle(r, c) * 8), k + off, valid);
+      cp_async_16(smem_address(vs + r * D + swizzle(r, c) * 8), v + off, valid);
+    }
+  };
+  // Prologue: stages − 1 tiles in flight. Every iteration commits one group (possibly empty) so that
+  // wait_group<kDecodeStages − 2> always means "the tile about to be used has landed".
+  for (int s = 0; s < kDecodeStages - 1; ++s) {
+    if (tile_begin + s < tile_end) load_tile(tile_begin + s, s);
+    cp_async_commit();
+  }
+
+  float m_row[2] = {-INFINITY, -INFINITY};  // rows lane/4 and lane/4 + 8 of the warp's m-tile (base-2 logits)
+  float l_row[2] = {0.f, 0.f};              // this thread's share of l (summed over the quad at the end)
+  float acc[DT][4];
+#pragma unroll
+  for (int i = 0; i < DT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+  uint32_t qa[KS][4];
+  bool q_loaded = false;
+
+  for (int tile = tile_begin; tile < tile_end; ++tile) {
+    const int it = tile - tile_begin;
+    cp_async_wait<kDecodeStages - 2>();
+    // Barrier: the tile `it` is visible to all warps, and every warp has finished with the stage refilled below.
+    __syncthreads();
+    if (tile + kDecodeStages - 1 < tile_end) load_tile(tile + kDecodeStages - 1, (it + kDecodeStages - 1) % kDecodeStages);
+    cp_async_commit();
+    if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
+#pragma unroll
+      for (int ks = 0; ks < KS; ++ks) {
+        const int r = mt * 16 + (lane & 15), c = 2 * ks + (lane >> 4);
+        ldmatrix_x4(qa[ks], smem_address(q_s + r * D + swizzle(r, c) * 8));
+      }
+      q_loaded = true;
+    }
+    const T* ks_tile = kv_s + (it % kDecodeStages) * 2 * kBc * D;
+    const T* vs_tile = ks_tile + kBc * D;
+
+    // S = Q Kᵀ for the warp's TW tokens (fp32 accumulators).
+    float s[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+      const int r = wsub * TW + nt * 8 + (lane & 7);
+#pragma unroll
+      for (int ks = 0; ks < KS; ks += 2) {
+        uint32_t kb[4];  // B fragments of k-steps ks and ks + 1 (K rows are Kᵀ's columns: no transpose)
+        ldmatrix_x4(kb, smem_address(ks_tile + r * D + swizzle(r, 2 * ks + (lane >> 3)) * 8));
+        mma_16816<T>(s[nt], qa[ks], kb[0], kb[1]);
+        mma_16816<T>(s[nt], qa[ks + 1], kb[2], kb[3]);
+      }
+    }
+    // Online softmax in base 2: x = S·scale·log2 e; masked (past the end) = −inf.
+    const int token0 = tile * kBc + wsub * TW + 2 * (lane & 3);
+    float tile_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int token = token0 + nt * 8 + (i & 1);
+        s[nt][i] = token < len ? s[nt][i] * a.scale_log2 : -INFINITY;
+        tile_max[i >> 1] = fmaxf(tile_max[i >> 1], s[nt][i]);
+      }
+    float rescale[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // The 4 threads of a quad hold the same row: reduce the maximum over them.
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+      const float m_new = fmaxf(m_row[r], tile_max[r]);
+      const float m_use = m_new == -INFINITY ? 0.f : m_new;  // nothing allowed yet: keep exp2 finite
+      rescale[r] = exp2f(m_row[r] - m_use);                   // 0 on the first allowed tile (m = −inf)
+      m_row[r] = m_new;
+      l_row[r] *= rescale[r];
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        s[nt][2 * r] = exp2f(s[nt][2 * r] - m_use);
+        s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - m_use);
+        l_row[r] += s[nt][2 * r] + s[nt][2 * r + 1];
+      }
+    }
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+      acc[dt][0] *= rescale[0];
+      acc[dt][1] *= rescale[0];
+      acc[dt][2] *= rescale[1];
+      acc[dt][3] *= rescale[1];
+    }
+    // O += P V: the accumulators of S tiles 2kk, 2kk+1 are exactly the A fragment of a 16×16 P tile.
+#pragma unroll
+    for (int kk = 0; kk < TW / 16; ++kk) {
+      uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
+                        pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const int r = wsub * TW + kk * 16 + (lane & 15);
+#pragma unroll
+      for (int dt = 0; dt < DT; dt += 2) {
+        uint32_t vb[4];  // V rows are tokens (k): transpose while loading to get B's column layout
+        ldmatrix_x4_trans(vb, smem_address(vs_tile + r * D + swizzle(r, dt + (lane >> 4)) * 8));
+        mma_16816<T>(acc[dt], pa, vb[0], vb[1]);
+        mma_16816<T>(acc[dt + 1], pa, vb[2], vb[3]);
+      }
+    }
+  }
+  cp_async_wait<0>();
+  // Barrier: every warp is done with the pipeline's shared memory; it now holds the warps' states for the merge.
+  __syncthreads();
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 1);
+    l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 2);
+  }
+  float* merge = reinterpret_cast<float*>(smem_bytes);  // per warp: m[16], l[16], acc[16][D]
+  float* mine = merge + warp * (32 + 16 * D);
+  const int row0 = lane >> 2, col0 = 2 * (lane & 3);
+  if ((lane & 3) == 0) {
+    mine[row0] = m_row[0];
+    mine[row0 + 8] = m_row[1];
+    mine[16 + row0] = l_row[0];
+    mine[16 + row0 + 8] = l_row[1];
+  }
+#pragma unroll
+  for (int dt = 0; dt < DT; ++dt) {
+    float* a0 = mine + 32 + row0 * D + dt * 8 + col0;
+    a0[0] = acc[dt][0];
+    a0[1] = acc[dt][1];
+    a0[8 * D] = acc[dt][2];
+    a0[8 * D + 1] = acc[dt][3];
+  }
+  // Barrier: all warps' states are in shared memory before any thread merges them.
+  __syncthreads();
+
+  // Merge the W warps of each m-tile: M = max m_w, L = Σ l_w 2^(m_w − M), acc = Σ acc_w 2^(m_w − M).
+  for (int i = tid; i < QROWS * D; i += kThreads) {
+    const int row = i / D, col = i % D, group = row / 16, r16 = row % 16;
+    if (row >= heads_here) continue;
+    float m = -INFINITY;
+    for (int w = 0; w < W; ++w) m = fmaxf(m, merge[(group * W + w) * (32 + 16 * D) + r16]);
+    const float m_use = m == -INFINITY ? 0.f : m;
+    float l = 0.f, sum = 0.f;
+    for (int w = 0; w < W; ++w) {
+      const float* st = merge + (group * W + w) * (32 + 16 * D);
+      const float f = exp2f(st[r16] - m_use);
+      l += st[16 + r16] * f;
+      sum += st[32 + r16 * D + col] * f;
+    }
+    const int64_t head = static_cast<int64_t>(b) * a.q_heads + head0 + row;
+    if (a.splits == 1) {
+      static_cast<T*>(a.o)[head * D + col] = from_float<T>(sum / l);  // l > 0: a sequence has >= 1 token
+    } else {
+      float* part = a.partials + (head * a.splits + split) * (2 + D);
+      if (col == 0) {
+        part[0] = m;
+        part[1] = l;
+      }
+      part[2 + col] = sum;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- reduction kernel
+// One CTA of D threads per (sequence, query head); thread c owns output column c.
+template <class T, int D>
+__global__ void __launch_bounds__(D) decode_reduce_kernel(const float* partials, int splits, T* o) {
+  const int64_t head = blockIdx.x;
+  const float* part = partials + head * splits * (2 + D);
+  float m = -INFINITY;
+  for (int s = 0; s < splits; ++s) m = fmaxf(m, part[s * (2 + D)]);
+  float l = 0.f, sum = 0.f;
+  for (int s = 0; s < splits; ++s) {
+    const float* p = part + s * (2 + D);
+    const float f = p[0] == -INFINITY ? 0.f : exp2f(p[0] - m);  // an empty split (short sequence) adds nothing
+    l += p[1] * f;
+    sum += p[2 + threadIdx.x] * f;
+  }
+  o[head * D + threadIdx.x] = from_float<T>(sum / l);
+}
+
+// ---------------------------------------------------------------- fill kernel
+// Writes rows [begin_pos, end_pos) of every (sequence, KV head) of K and V with values uniform in (−√3, √3)
+// (unit variance) from a hash of (seed, sequence, head, position, column): the same token always gets the
+// same values whichever layout holds it.
+template <class T, bool PAGED>
+__global__ void fill_rows_kernel(DecodeArgs a, int d, int begin_pos, int end_pos, uint64_t seed, T* k, T* v) {
+  const int rows = end_pos - begin_pos;
+  const int64_t total = static_cast<int64_t>(a.batch) * a.kv_heads * rows * d;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int c = static_cast<int>(i % d);
+    const int64_t rest = i / d;
+    const int pos = begin_pos + static_cast<int>(rest % rows);
+    const int h = static_cast<int>((rest / rows) % a.kv_heads);
+    const int b = static_cast<int>(rest / (int64_t{rows} * a.kv_heads));
+    const uint64_t key = ((static_cast<uint64_t>(b) * a.kv_heads + h) << 32) ^ (static_cast<uint64_t>(pos) << 9) ^ c;
+    const int64_t off = row_offset<PAGED>(a, b, h, pos, d) + c;
+    k[off] = from_float<T>(static_cast<float>((unit_interval(hash3(seed, key, 1)) - 0.5) * 3.4641016));
+    v[off] = from_float<T>(static_cast<float>((unit_interval(hash3(seed, key, 2)) - 0.5) * 3.4641016));
+  }
+}
+
+__global__ void bump_lengths_kernel(int32_t* lens, int batch, int by) {
+  const int b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b < batch) lens[b] += by;
+}
+
+// ---------------------------------------------------------------- dispatch
+template <class F>
+void dispatch_decode(DType dtype, int64_t d, int m_tiles, bool paged, F&& f) {
+  auto by_paged = [&](auto t, auto dd, auto mt) {
+    if (paged) f(t, dd, mt, std::true_type{});
+    else f(t, dd, mt, std::false_type{});
+  };
+  auto by_mt = [&](auto t, auto dd) {
+    if (m_tiles == 1) by_paged(t, dd, std::integral_constant<int, 1>{});
+    else if (m_tiles == 2) by_paged(t, dd, std::integral_constant<int, 2>{});
+    else by_paged(t, dd, std::integral_constant<int, 4>{});
+  };
+  auto by_d = [&](auto t) {
+    if (d == 64) by_mt(t, std::integral_constant<int, 64>{});
+    else by_mt(t, std::integral_constant<int, 128>{});
+  };
+  if (dtype == DType::BF16) by_d(__nv_bfloat16{});
+  else by_d(__half{});
+}
+
+int shared_bytes_for(int64_t d, int m_tiles) {
+  const int64_t pipeline = int64_t{kDecodeStages} * 2 * kBc * d * 2;
+  const int64_t q = int64_t{16} * m_tiles * d * 2;
+  const int64_t merge = 4 * (32 + 16 * d) * 4;  // reuses the pipeline region
+  return static_cast<int>(std::max(pipeline + q, merge));
+}
+
+DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
+  DecodeArgs a{};
+  a.batch = static_cast<int32_t>(p.batch);
+  a.q_heads = static_cast<int32_t>(p.q_heads);
+  a.kv_heads = static_cast<int32_t>(p.kv_heads);
+  a.group = static_cast<int32_t>(p.q_heads / p.kv_heads);
+  a.heads_per_cta = plan.heads_per_cta;
+  a.head_blocks = plan.head_blocks;
+  a.splits = plan.splits;
+  a.tiles_per_split = static_cast<int32_t>(plan.tiles_per_split);
+  a.scale_log2 = p.scale * kLog2e;
+  a.seq_lens = p.seq_lens;
+  a.q = p.q;
+  a.o = p.o;
+  a.k = p.k;
+  a.v = p.v;
+  a.capacity = p.capacity;
+  if (p.page_tokens > 0) {
+    int shift = 0;
+    while ((int64_t{1} << shift) < p.page_tokens) ++shift;
+    a.page_shift = shift;
+    a.page_mask = static_cast<int32_t>(p.page_tokens - 1);
+  }
+  a.block_table = p.block_table;
+  a.max_pages = static_cast<int32_t>(p.max_pages);
+  a.partials = p.partials;
+  return a;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- validate / plan / launch
+std::string validate(const DecodeParams& p) {
+  auto num = [](int64_t x) { return std::to_string(x); };
+  if (p.dtype != DType::F16 && p.dtype != DType::BF16)
+    return std::string("decode (CUDA) reads fp16 or bf16 caches on tensor cores, not ") + dtype_name(p.dtype) +
+           ": choose --dtype fp16 or bf16";
+  if (p.batch < 1 || p.batch > 65535) return "batch " + num(p.batch) + ": must be 1..65535";
+  if (p.kv_heads < 1 || p.q_heads < 1) return "q_heads " + num(p.q_heads) + ", kv_heads " + num(p.kv_heads) + ": both must be >= 1";
+  if (p.q_heads % p.kv_heads != 0)
+    return "q_heads " + num(p.q_heads) + " is not a multiple of kv_heads " + num(p.kv_heads) +
+           ": every KV head must serve the same number of query heads";
+  if (p.head_dim != 64 && p.head_dim != 128)
+    return "head_dim " + num(p.head_dim) + ": the decode kernel is built for head_dim 64 or 128";
+  if (p.max_len < 1) return "cache length " + num(p.max_len) + ": decoding needs at least one cached token (append first)";
+  if (p.max_len > (int64_t{1} << 30)) return "cache length " + num(p.max_len) + ": at most 2^30 tokens";
+  const int64_t group = p.q_heads / p.kv_heads;
+  const int64_t blocks = (group + kDecodeMaxHeadsPerCta - 1) / kDecodeMaxHeadsPerCta;
+  if (p.kv_heads * blocks > 65535) return "kv_heads x head blocks " + num(p.kv_heads * blocks) + ": at most 65535";
+  if (p.page_tokens != 0) {
+    if (auto why = page_size_problem(p.page_tokens); !why.empty()) return why;
+    if (!p.block_table) return "paged cache without a block table";
+    if (p.max_pages * p.page_tokens < p.max_len)
+      return "block table of " + num(p.max_pages) + " pages x " + num(p.page_tokens) + " tokens cannot hold length " +
+             num(p.max_len);
+    if (p.pool_pages < 1 || p.pool_pages > (int64_t{1} << 31) - 1) return "page pool of " + num(p.pool_pages) + " pages";
+  } else if (p.capacity < p.max_len) {
+    return "contiguous cache capacity " + num(p.capacity) + " is below the cache length " + num(p.max_len);
+  }
+  if (!p.q || !p.o || !p.k || !p.v || !p.seq_lens) return "a device buffer (q, o, k, v or seq_lens) is missing";
+  for (const void* ptr : {p.q, static_cast<const void*>(p.o), p.k, p.v})
+    if (reinterpret_cast<uintptr_t>(ptr) % 16 != 0) return "q, o, k and v must be 16-byte aligned";
+  return {};
+}
+
+DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits) {
+  DecodeLaunchPlan plan;
+  const int64_t group = p.q_heads / std::max<int64_t>(1, p.kv_heads);
+  plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, kDecodeMaxHeadsPerCta));
+  plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
+  plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
+  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles);
+  plan.sm_count = std::max(1, device.sm_count);
+  int resident = 1;
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, p.page_tokens > 0, [&](auto t, auto d, auto mt, auto paged) {
+    auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value, decltype(paged)::value>;
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, kThreads, plan.shared_bytes));
+  });
+  plan.ctas_per_sm = std::max(1, resident);
+  const int64_t base = p.batch * p.kv_heads * plan.head_blocks;
+  DecodeSplitPlan sp = plan_decode_splits(base, p.max_len, kBc, int64_t{plan.sm_count} * plan.ctas_per_sm);
+  if (force_splits > 0) {
+    const int64_t tiles = (p.max_len + kBc - 1) / kBc;
+    sp.tiles_per_split = (tiles + force_splits - 1) / force_splits;
+    sp.splits = static_cast<int>((tiles + sp.tiles_per_split - 1) / sp.tiles_per_split);
+  }
+  plan.splits = sp.splits;
+  plan.tiles_per_split = sp.tiles_per_split;
+  plan.wave_efficiency = sp.wave_efficiency;
+  plan.workspace_bytes =
+      plan.splits > 1 ? static_cast<uint64_t>(p.batch * p.q_heads * plan.splits * (2 + p.head_dim)) * 4 : 0;
+  return plan;
+}
+
+void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* stream_ptr) {
+  if (auto why = validate(p); !why.empty()) throw std::invalid_argument(why);
+  if (plan.splits > 1 && !p.partials) throw std::invalid_argument("split decode without a partials workspace");
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  const DecodeArgs args = make_args(p, plan);
+  const dim3 grid(plan.splits, static_cast<unsigned>(p.kv_heads * plan.head_blocks), static_cast<unsigned>(p.batch));
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, p.page_tokens > 0, [&](auto t, auto d, auto mt, auto paged) {
+    using T = decltype(t);
+    constexpr int D = decltype(d)::value;
+    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(paged)::value>;
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
+    kernel<<<grid, kThreads, plan.shared_bytes, stream>>>(args);
+    CUDA_CHECK_LAUNCH("decode_kernel");
+    if (plan.splits > 1) {
+      decode_reduce_kernel<T, D><<<static_cast<unsigned>(p.batch * p.q_heads), D, 0, stream>>>(
+          p.partials, plan.splits, static_cast<T*>(p.o));
+      CUDA_CHECK_LAUNCH("decode_reduce_kernel");
+    }
+  });
+}
+
+namespace {
+
+void fill_rows(const DecodeParams& p, int begin_pos, int end_pos, uint64_t seed, cudaStream_t stream) {
+  if (end_pos <= begin_pos) return;
+  DecodeLaunchPlan unused;
+  DecodeArgs a = make_args(p, unused);
+  const int64_t total = p.batch * p.kv_heads * (end_pos - begin_pos) * p.head_dim;
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 65535));
+  auto go = [&](auto t) {
+    using T = decltype(t);
+    T* k = static_cast<T*>(const_cast<void*>(p.k));
+    T* v = static_cast<T*>(const_cast<void*>(p.v));
+    if (p.page_tokens > 0)
+      fill_rows_kernel<T, true><<<blocks, 256, 0, stream>>>(a, static_cast<int>(p.head_dim), begin_pos, end_pos, seed, k, v);
+    else
+      fill_rows_kernel<T, false><<<blocks, 256, 0, stream>>>(a, static_cast<int>(p.head_dim), begin_pos, end_pos, seed, k, v);
+  };
+  if (p.dtype == DType::BF16) go(__nv_bfloat16{});
+  else go(__half{});
+  CUDA_CHECK_LAUNCH("fill_rows_kernel");
+}
+
+template <class T>
+__global__ void fill_query_kernel(T* q, int64_t n, uint64_t seed) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    q[i] = from_float<T>(static_cast<float>((unit_interval(hash3(seed, static_cast<uint64_t>(i), 3)) - 0.5) * 3.4641016));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- host entry points
+double decode_copy_bandwidth_gbs(uint64_t bytes, int repetitions, void* stream_ptr) {
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  DeviceBuffer src(bytes), dst(bytes);
+  CUDA_CHECK(cudaMemsetAsync(src.get(), 1, bytes, stream));
+  EventTimer timer;
+  std::vector<double> ms = timer.time(stream, 2, repetitions, [&] {
+    CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
+  });
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(bytes) / (ms[ms.size() / 2] * 1e-3) / 1e9;
+}
+
+DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
+  DecodeHostResult r;
+  try {
+    std::string why;
+    const auto devices = list_cuda_devices(&why);
+    if (devices.empty()) throw std::invalid_argument("no CUDA device: " + why);
+    CUDA_CHECK(cudaSetDevice(devices.front().index));
+    cudaStream_t stream = nullptr;
+    DecodeParams p;
+    p.dtype = h.dtype;
+    p.batch = h.batch;
+    p.q_heads = h.q_heads;
+    p.kv_heads = h.kv_heads;
+    p.head_dim = h.head_dim;
+    p.scale = static_cast<float>(h.scale > 0 ? h.scale : 1.0 / std::sqrt(static_cast<double>(h.head_dim)));
+    p.capacity = h.capacity;
+    p.page_tokens = h.page_tokens;
+    p.max_pages = h.max_pages;
+    p.pool_pages = h.pool_pages;
+    if (static_cast<int64_t>(h.seq_lens.size()) != h.batch)
+      throw std::invalid_argument("seq_lens has " + std::to_string(h.seq_lens.size()) + " entries for batch " +
+                                  std::to_string(h.batch));
+    for (int32_t n : h.seq_lens) {
+      if (n < 1) throw std::invalid_argument("cache length " + std::to_string(n) + ": decoding needs at least one cached token (append first)");
+      p.max_len = std::max<int64_t>(p.max_len, n);
+    }
+    // Validate the shapes before anything is allocated (the pointers are checked once they exist).
+    DecodeParams shape = p;
+    shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
+    shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
+    if (p.page_tokens) shape.block_table = shape.seq_lens;
+    if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+    const size_t q_count = static_cast<size_t>(h.batch * h.q_heads * h.head_dim);
+    if (h.q.size() != q_count || h.k.size() != h.v.size() || h.k.empty())
+      throw std::invalid_argument("host arrays do not match the shapes");
+    if (p.page_tokens > 0 && h.block_table.size() != static_cast<size_t>(h.batch * h.max_pages))
+      throw std::invalid_argument("block table must hold batch x max_pages entries");
+    DeviceBuffer q, k, v, o(q_count * 2), lens(h.seq_lens.size() * 4), table(std::max<size_t>(4, h.block_table.size() * 4));
+    upload_as(h.dtype, h.q.data(), h.q.size(), q, stream);
+    upload_as(h.dtype, h.k.data(), h.k.size(), k, stream);
+    upload_as(h.dtype, h.v.data(), h.v.size(), v, stream);
+    CUDA_CHECK(cudaMemcpyAsync(lens.get(), h.seq_lens.data(), lens.bytes(), cudaMemcpyHostToDevice, stream));
+    if (!h.block_table.empty())
+      CUDA_CHECK(cudaMemcpyAsync(table.get(), h.block_table.data(), h.block_table.size() * 4, cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream));  // poison: NaN until written
+    p.q = q.get();
+    p.k = k.get();
+    p.v = v.get();
+    p.o = o.get();
+    p.seq_lens = lens.get<int32_t>();
+    p.block_table = h.page_tokens > 0 ? table.get<int32_t>() : nullptr;
+    r.plan = plan_decode(p, devices.front(), h.force_splits);
+    DeviceBuffer partials(r.plan.workspace_bytes);
+    if (r.plan.splits > 1) CUDA_CHECK(cudaMemsetAsync(partials.get(), 0xFF, partials.bytes(), stream));
+    p.partials = partials.get<float>();
+    launch_decode(p, r.plan, stream);
+    r.output.resize(q_count);
+    download_as_float(h.dtype, o.get(), q_count, r.output.data(), stream);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    r.ok = true;
+  } catch (const CudaError& e) {
+    r.error = std::string("CUDA error: ") + e.what();
+    cudaGetLastError();
+  } catch (const std::invalid_argument& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+void run_decode_request(const RunRequest& req, RunResult& r, const DeviceInfo& device, void* stream_ptr) {
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  const AttentionInputs& in = *req.inputs;
+  const AttentionSpec& spec = in.spec;
+  if (spec.q_len != 1)
+    throw std::invalid_argument("decode (CUDA) computes one new query per sequence: q_len must be 1 (got " +
+                                std::to_string(spec.q_len) + "); use flash for a prefill");
+  if (!spec.mask.is_dense() && !(spec.mask.causal && spec.mask.terms.empty() && spec.mask.grid.cells.empty()))
+    throw std::invalid_argument("decode (CUDA) reads the whole cache: the mask must be dense or causal (the new "
+                                "token is the last one, so causal allows every key)");
+  if (req.record_trace) throw std::invalid_argument("decode (CUDA) records no trace");
+  DecodeParams p;
+  p.dtype = spec.dtype;
+  p.batch = spec.batch;
+  p.q_heads = spec.q_heads;
+  p.kv_heads = spec.kv_heads;
+  p.head_dim = spec.head_dim;
+  p.max_len = spec.kv_len;
+  p.capacity = spec.kv_len;
+  p.scale = static_cast<float>(spec.softmax_scale());
+  DecodeParams shape = p;
+  shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
+  shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
+  if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+  const DecodeLaunchPlan plan = plan_decode(p, device, 0);
+  const uint64_t e = 2, q_bytes = static_cast<uint64_t>(spec.q_elements()) * e;
+  const uint64_t kv_bytes = static_cast<uint64_t>(spec.kv_elements()) * e;
+  const uint64_t staging = static_cast<uint64_t>(std::max(spec.q_elements(), spec.kv_elements())) * 4;
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  r.bytes_needed = 2 * q_bytes + 2 * kv_bytes + plan.workspace_bytes + staging;
+  r.bytes_free = free_b;
+  r.bytes_allocated = plan.workspace_bytes;
+  if (r.bytes_needed > free_b) {
+    r.out_of_memory = true;
+    r.error = "decode at " + spec.summary() + " needs " + format_bytes_binary(static_cast<double>(r.bytes_needed)) +
+              " (KV cache " + format_bytes_binary(2.0 * kv_bytes) + ") but only " +
+              format_bytes_binary(static_cast<double>(free_b)) + " is free on " + device.name +
+              ": use a smaller batch, fewer KV heads or a shorter cache";
+    return;
+  }
+  DeviceBuffer q, k, v, o(q_bytes), lens(static_cast<size_t>(spec.batch) * 4), partials(plan.workspace_bytes);
+  upload_as(spec.dtype, in.q.data(), in.q.size(), q, stream);
+  upload_as(spec.dtype, in.k.data(), in.k.size(), k, stream);
+  upload_as(spec.dtype, in.v.data(), in.v.size(), v, stream);
+  const std::vector<int32_t> host_lens(static_cast<size_t>(spec.batch), static_cast<int32_t>(spec.kv_len));
+  CUDA_CHECK(cudaMemcpyAsync(lens.get(), host_lens.data(), lens.bytes(), cudaMemcpyHostToDevice, stream));
+  CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream));  // poison: NaN until written
+  p.q = q.get();
+  p.k = k.get();
+  p.v = v.get();
+  p.o = o.get();
+  p.seq_lens = lens.get<int32_t>();
+  p.partials = partials.get<float>();
+  EventTimer timer;
+  r.timing = Timing::from_samples(timer.time(stream, req.warmup, req.repetitions, [&] { launch_decode(p, plan, stream); }));
+  r.flops = 4.0 * static_cast<double>(spec.batch * spec.q_heads * spec.kv_len * spec.head_dim);
+  r.bytes_moved = static_cast<double>(2 * q_bytes + 2 * kv_bytes);
+  if (req.want_output) {
+    r.output.resize(static_cast<size_t>(spec.q_elements()));
+    download_as_float(spec.dtype, o.get(), r.output.size(), r.output.data(), stream);
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  r.ok = true;
+}
+
+DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const DeviceInfo& device, void* stream_ptr) {
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  DecodeLoopResult res;
+  res.backend = "cuda";
+  res.device = device.name;
+  res.storage = dtype_name(req.dtype);
+  res.storage_bytes = dtype_bytes(req.dtype);
+  if (auto problems = validate(req); !problems.empty()) {
+    res.error = problems.front();
+    return res;
+  }
+  try {
+    CUDA_CHECK(cudaSetDevice(device.index));
+    const int64_t B = req.batch, Hkv = req.kv_heads, d = req.head_dim, N = req.context, P = req.page_tokens;
+    const bool paged = P > 0;
+    DecodeParams p;
+    p.dtype = req.dtype;
+    p.batch = B;
+    p.q_heads = req.q_heads;
+    p.kv_heads = Hkv;
+    p.head_dim = d;
+    p.max_len = N;
+    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+    p.page_tokens = P;
+    p.capacity = paged ? 0 : N;
+    p.max_pages = paged ? pages_for(N, P) : 0;
+    p.pool_pages = paged ? B * p.max_pages : 0;
+    DecodeParams shape = p;
+    shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
+    shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
+    if (paged) shape.block_table = shape.seq_lens;
+    if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+    const DecodeLaunchPlan plan_full = plan_decode(p, device, 0);
+    const uint64_t e = static_cast<uint64_t>(dtype_bytes(req.dtype));
+    const uint64_t cache_rows = paged ? static_cast<uint64_t>(p.pool_pages * P) : static_cast<uint64_t>(B * N);
+    res.pool_bytes = 2 * cache_rows * static_cast<uint64_t>(Hkv * d) * e;
+    // Partials for the largest split count any context of the loop can plan (bounded by 128 splits).
+    const uint64_t partial_bytes = static_cast<uint64_t>(B * req.q_heads * 128 * (2 + d)) * 4;
+    res.workspace_bytes = partial_bytes + static_cast<uint64_t>(2 * B * req.q_heads * d) * e +
+                          static_cast<uint64_t>(B * (p.max_pages + 1)) * 4;
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    res.bytes_needed = res.pool_bytes + res.workspace_bytes;
+    res.bytes_free = free_b;
+    if (res.bytes_needed > free_b) {
+      res.out_of_memory = true;
+      res.error = "the KV cache (" + std::to_string(B) + " sequences x " + std::to_string(N) + " tokens x " +
+                  std::to_string(Hkv) + " KV heads x d " + std::to_string(d) + ", " + dtype_name(req.dtype) +
+                  ") needs " + format_bytes_binary(static_cast<double>(res.bytes_needed)) + " but only " +
+                  format_bytes_binary(static_cast<double>(free_b)) + " is free on " + device.name +
+                  ": use a smaller batch, fewer KV heads or a shorter context";
+      return res;
+    }
+    (void)plan_full;
+    DeviceBuffer k(res.pool_bytes / 2), v(res.pool_bytes / 2), q(static_cast<size_t>(B * req.q_heads * d) * e),
+        o(q.bytes()), lens(static_cast<size_t>(B) * 4), partials(partial_bytes),
+        table(static_cast<size_t>(std::max<int64_t>(1, B * p.max_pages)) * 4);
+    p.k = k.get();
+    p.v = v.get();
+    p.q = q.get();
+    p.o = o.get();
+    p.seq_lens = lens.get<int32_t>();
+    p.partials = partials.get<float>();
+    p.block_table = paged ? table.get<int32_t>() : nullptr;
+    CUDA_CHECK(cudaMemsetAsync(lens.get(), 0, lens.bytes(), stream));
+    if (req.dtype == DType::BF16)
+      fill_query_kernel<<<256, 256, 0, stream>>>(q.get<__nv_bfloat16>(), B * req.q_heads * d, req.seed);
+    else
+      fill_query_kernel<<<256, 256, 0, stream>>>(q.get<__half>(), B * req.q_heads * d, req.seed);
+    CUDA_CHECK_LAUNCH("fill_query_kernel");
+
+    // The host keeps the block table (kv_cache.hpp's model) and uploads the entries of new pages only.
+    PagedKvCache model = paged ? PagedKvCache(B, P, p.pool_pages) : PagedKvCache();
+    std::vector<int32_t> host_table;
+    auto append_tokens = [&](int64_t from, int64_t count) {
+      if (paged) {
+        for (int64_t b = 0; b < B; ++b) {
+          const size_t before = model.block_table(b).size();
+          const auto a = model.append(b, count);
+          if (!a.ok) throw std::invalid_argument(a.error);
+          const auto& t = model.block_table(b);
+          if (t.size() > before)
+            CUDA_CHECK(cudaMemcpyAsync(table.get<int32_t>() + b * p.max_pages + before, t.data() + before,
+                                       (t.size() - before) * 4, cudaMemcpyHostToDevice, stream));
+        }
+      }
+      fill_rows(p, static_cast<int>(from), static_cast<int>(from + count), req.seed, stream);
+      bump_lengths_kernel<<<static_cast<unsigned>((B + 127) / 128), 128, 0, stream>>>(lens.get<int32_t>(),
+                                                                                    static_cast<int>(B), static_cast<int>(count));
+      CUDA_CHECK_LAUNCH("bump_lengths_kernel");
+    };
+    append_tokens(0, req.prefill);
+    res.copy_gbs = decode_copy_bandwidth_gbs(uint64_t{1} << 30, 10, stream);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+
+    cudaEvent_t a0, a1;
+    CUDA_CHECK(cudaEventCreate(&a0));
+    CUDA_CHECK(cudaEventCreate(&a1));
+    EventTimer timer;
+    try {
+      for (int64_t len = req.prefill + 1; len <= N; ++len) {
+        CUDA_CHECK(cudaEventRecord(a0, stream));
+        append_tokens(len - 1, 1);
+        CUDA_CHECK(cudaEventRecord(a1, stream));
+        p.max_len = len;
+        const DecodeLaunchPlan plan = plan_decode(p, device, 0);
+        const bool measured = (len - req.prefill) % req.measure_every == 0 || len == N;
+        if (!measured) {
+          launch_decode(p, plan, stream);  // the loop decodes every step; only some steps are timed
+          continue;
+        }
+        std::vector<double> ms = timer.time(stream, 1, req.repetitions, [&] { launch_decode(p, plan, stream); });
+        std::sort(ms.begin(), ms.end());
+        float append_ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&append_ms, a0, a1));
+        DecodeStepSample s;
+        s.context = len;
+        s.decode_ms = ms[ms.size() / 2];
+        s.append_ms = append_ms;
+        s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv * len * d) * static_cast<double>(e);
+        s.achieved_gbs = s.kv_bytes_read / (s.decode_ms * 1e-3) / 1e9;
+        s.pages_in_use = paged ? model.pages_in_use() : 0;
+        s.cache_bytes = paged ? static_cast<uint64_t>(s.pages_in_use * P * Hkv * d) * 2 * e : res.pool_bytes;
+        s.splits = plan.splits;
+        res.samples.push_back(s);
+      }
+    } catch (...) {
+      cudaEventDestroy(a0);
+      cudaEventDestroy(a1);
+      throw;
+    }
+    cudaEventDestroy(a0);
+    cudaEventDestroy(a1);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    res.ok = true;
+  } catch (const CudaError& err) {
+    res.ok = false;
+    res.out_of_memory = err.code() == cudaErrorMemoryAllocation;
+    res.error = std::string(res.out_of_memory ? "out of device memory: " : "CUDA error: ") + err.what();
+    cudaGetLastError();
+  } catch (const std::invalid_argument& err) {
+    res.ok = false;
+    res.error = err.what();
+  }
+  return res;
+}
+
+}  // namespace attnscope::kernels

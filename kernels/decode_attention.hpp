@@ -1,0 +1,97 @@
+// decode_attention.hpp — flash-decoding on the GPU: one new query per sequence against a KV cache (contiguous or
+// paged), fp16/bf16 storage, fp32 accumulation on tensor cores (mma.sync m16n8k16), split-K over the cache with a
+// reduction kernel, and GQA-aware CTAs: one CTA serves every query head sharing a KV head (up to 64 at once), so
+// each cached K/V byte is read once per group. MQA is one KV head.
+//
+//   decode kernel     grid (split, KV head × head block, sequence), 128 threads. K/V tiles of Bc = 64 tokens are
+//                     streamed through shared memory with 16-byte cp.async loads, 3 stages in flight; S = Q Kᵀ and
+//                     O += P V on tensor cores; online softmax in registers (base 2). Writes O directly when there
+//                     is one split, else the split's (m, l, acc) for the reduction.
+//   reduction kernel  per (sequence, query head): O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s.
+//   fill kernel       writes cache rows [begin, end) of every sequence (random values from a hash; the decode
+//                     loop's append and prefill) through the same addressing as the decode kernel.
+// Host entry points with host arrays (tests), Backend::run(Decode) and Backend::decode_loop live here too.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "core/kv_cache.hpp"
+#include "kernels/device_info.hpp"
+
+namespace attnscope::kernels {
+
+constexpr int kDecodeTileTokens = 64;    // Bc: keys per shared-memory tile
+constexpr int kDecodeMaxHeadsPerCta = 64;  // query heads one CTA serves (larger groups use several head blocks)
+constexpr int kDecodeStages = 3;         // K/V tiles in flight per CTA
+
+struct DecodeParams {
+  DType dtype = DType::F16;              // F16 or BF16: the cache, Q and O storage
+  int64_t batch = 0, q_heads = 0, kv_heads = 0, head_dim = 0;
+  int64_t max_len = 0;                   // the longest sequence; sets the split plan
+  const int32_t* seq_lens = nullptr;     // device [batch], each 1..max_len
+  float scale = 0;                       // softmax scale (1/√d usually)
+  const void* q = nullptr;               // device [batch][q_heads][d]
+  void* o = nullptr;                     // device [batch][q_heads][d]
+  const void* k = nullptr;               // contiguous: [batch][kv_heads][capacity][d]; paged: [pages][kv_heads][P][d]
+  const void* v = nullptr;
+  int64_t capacity = 0;                  // contiguous: rows reserved per (sequence, KV head)
+  int64_t page_tokens = 0;               // P > 0: paged cache
+  const int32_t* block_table = nullptr;  // paged: device [batch][max_pages]
+  int64_t max_pages = 0, pool_pages = 0;
+  float* partials = nullptr;             // workspace: decode_workspace_bytes(plan) bytes (split > 1)
+};
+
+struct DecodeLaunchPlan {
+  int splits = 1;
+  int64_t tiles_per_split = 1;
+  int heads_per_cta = 1, head_blocks = 1, m_tiles = 1;
+  int ctas_per_sm = 1, sm_count = 1;
+  int shared_bytes = 0;
+  double wave_efficiency = 1;
+  uint64_t workspace_bytes = 0;          // split partials: batch·q_heads·splits·(d + 2) floats when splits > 1
+};
+
+// Empty when the parameters can be launched; else the problem in words (cache length 0, q_heads not a multiple of
+// kv_heads, page size 0 or not a power of two, head_dim not 64 or 128, dtype not fp16/bf16, missing buffers ...).
+std::string validate(const DecodeParams& p);
+// Split count from the cache length and the SM count (core's plan_decode_splits), shared memory and workspace.
+// `force_splits` > 0 overrides the plan (tests).
+DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits = 0);
+// Launches the decode kernel (and the reduction when splits > 1). Throws std::invalid_argument on invalid params.
+void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* stream);
+
+// ---- host arrays in, host floats out (tests and tools) ----
+struct DecodeHostProblem {
+  DType dtype = DType::F16;
+  int64_t batch = 1, q_heads = 1, kv_heads = 1, head_dim = 128;
+  std::vector<int32_t> seq_lens;         // [batch]
+  double scale = 0;                      // 0: 1/√d
+  std::vector<float> q;                  // [batch][q_heads][d]
+  // Contiguous when page_tokens == 0: k, v are [batch][kv_heads][capacity][d].
+  // Paged: k, v are the pool [pool_pages][kv_heads][P][d] and block_table is [batch][max_pages].
+  std::vector<float> k, v;
+  int64_t capacity = 0;
+  int64_t page_tokens = 0, pool_pages = 0, max_pages = 0;
+  std::vector<int32_t> block_table;
+  int force_splits = 0;
+};
+struct DecodeHostResult {
+  bool ok = false;
+  std::string error;
+  std::vector<float> output;             // [batch][q_heads][d]; the device output was poisoned with NaN first
+  DecodeLaunchPlan plan;
+};
+DecodeHostResult run_decode_host(const DecodeHostProblem& problem);
+
+// ---- behind CudaBackend ----
+// Algorithm::Decode on AttentionInputs (the contiguous cache is K and V as given, q_len must be 1).
+void run_decode_request(const RunRequest& request, RunResult& result, const DeviceInfo& device, void* stream);
+// The decode loop (kv_cache.hpp) on the device, with the copy bandwidth measured in the same call.
+DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& request, const DeviceInfo& device, void* stream);
+
+// Device-to-device cudaMemcpy of `bytes`: (read + written bytes) / time, GB/s (median of repetitions).
+double decode_copy_bandwidth_gbs(uint64_t bytes, int repetitions, void* stream);
+
+}  // namespace attnscope::kernels
