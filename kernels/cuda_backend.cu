@@ -18,6 +18,7 @@
 
 #include "kernels/block_mask.hpp"
 #include "kernels/cuda_util.cuh"
+#include "kernels/decode_attention.hpp"
 #include "kernels/flash_fp32.hpp"
 #include "kernels/naive_attention.hpp"
 #include "kernels/score_pool.hpp"
@@ -130,6 +131,10 @@ class CudaBackend final : public Backend {
           return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head_dim up to " +
                     std::to_string(kFlashMaxHeadDim));
         return true;
+      case Algorithm::Decode:  // kernels/decode_attention.cu
+        if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
+        if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head_dim 64 or 128");
+        return true;
       case Algorithm::Reference: return no("the double-precision reference runs on the CPU backend");
       default: return no(std::string(algorithm_name(algorithm)) + " has no CUDA kernel yet");
     }
@@ -141,6 +146,11 @@ class CudaBackend final : public Backend {
     l.score_matrix_bytes = std::numeric_limits<uint64_t>::max();  // memory is checked against the device instead
     l.backend = "CUDA";
     return l;
+  }
+
+  DecodeLoopResult decode_loop(const DecodeLoopRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return run_decode_loop_cuda(request, info_, stream_);
   }
 
   MemoryInfo memory() const override {
@@ -208,6 +218,11 @@ class CudaBackend final : public Backend {
       throw std::invalid_argument("the input arrays do not match the spec's shapes (" + spec.summary() + ")");
     if (req.warmup < 0 || req.repetitions < 1 || req.repetitions > 10000)
       throw std::invalid_argument("repetitions must be 1..10000 and warm-up >= 0");
+    if (req.algorithm == Algorithm::Decode) {  // its own data flow: kernels/decode_attention.cu
+      CUDA_CHECK(cudaSetDevice(info_.index));
+      run_decode_request(req, r, info_, stream_);
+      return;
+    }
     const bool flash = req.algorithm != Algorithm::Naive;
     const bool trace = req.record_trace && flash;
     if (req.record_trace && !flash)
