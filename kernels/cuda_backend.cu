@@ -16,7 +16,6 @@
 #include <limits>
 #include <mutex>
 
-#include "kernels/block_mask.hpp"
 #include "kernels/cuda_util.cuh"
 #include "kernels/decode_attention.hpp"
 #include "kernels/flash_fp32.hpp"
@@ -259,6 +258,8 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream_));
     EventTimer timer;
     const float scale = static_cast<float>(spec.softmax_scale());
+    DeviceBuffer empty_rows(sizeof(unsigned long long));
+    CUDA_CHECK(cudaMemsetAsync(empty_rows.get(), 0, empty_rows.bytes(), stream_));
 
     if (!flash) {
       DeviceBuffer s(naive_workspace_bytes(spec) / 2), p(naive_workspace_bytes(spec) / 2);
@@ -279,6 +280,7 @@ class CudaBackend final : public Backend {
       np.p = p.get();
       np.o = o.get();
       np.cublas = cublas_;
+      np.empty_rows = empty_rows.get<unsigned long long>();
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_naive(np, stream_); }));
       const WorkCount w = naive_work(spec);
@@ -298,21 +300,10 @@ class CudaBackend final : public Backend {
       fp.k = k.get<float>();
       fp.v = v.get<float>();
       fp.o = o.get<float>();
-      DeviceBuffer classes(static_cast<size_t>(fp.tr()) * fp.tc());
-      BlockMaskParams bp;
-      bp.mask = mask.view;
-      bp.q_len = spec.q_len;
-      bp.kv_len = spec.kv_len;
-      bp.br = kFlashBr;
-      bp.bc = kFlashBc;
-      bp.classes = classes.get<uint8_t>();
-      launch_block_mask(bp, stream_);
-      fp.tile_classes = classes.get<uint8_t>();
-      std::vector<uint8_t> host_classes(classes.bytes());
-      CUDA_CHECK(cudaMemcpyAsync(host_classes.data(), classes.get(), classes.bytes(), cudaMemcpyDeviceToHost, stream_));
-      CUDA_CHECK(cudaStreamSynchronize(stream_));
-      const int64_t visited = std::count_if(host_classes.begin(), host_classes.end(),
-                                            [](uint8_t c) { return c != static_cast<uint8_t>(TileClass::Empty); });
+      DeviceTileKinds tiles(spec, kFlashBr, kFlashBc, stream_);
+      fp.tile_classes = tiles.kinds.get<uint8_t>();
+      fp.empty_rows = empty_rows.get<unsigned long long>();
+      const int64_t visited = tiles.visited;
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_fp32(fp, stream_); }));
       const WorkCount w = flash_work(spec, visited);
@@ -320,25 +311,18 @@ class CudaBackend final : public Backend {
       r.bytes_moved = w.bytes;
       if (trace) r.trace = traced_launch(req, fp, r);
     }
-    r.fully_masked_rows = count_fully_masked_rows(spec, mask.view);
+    // Each launch counted the rows with no allowed key; all launches count the same.
+    unsigned long long counted = 0;
+    CUDA_CHECK(cudaMemcpyAsync(&counted, empty_rows.get(), sizeof counted, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const int launches = req.warmup + std::max(1, req.repetitions);
+    r.fully_masked_rows = static_cast<int64_t>(counted / launches);
     if (req.want_output) {
       r.output.resize(static_cast<size_t>(spec.q_elements()));
       download_as_float(spec.dtype, o.get(), r.output.size(), r.output.data(), stream_);
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     r.ok = true;
-  }
-
-  // Rows with no allowed key, over all batches and heads (the mask does not depend on them).
-  int64_t count_fully_masked_rows(const AttentionSpec& spec, const MaskView& device_view) {
-    if (device_view.term_count == 0) return 0;  // dense or causal: every row allows key 0
-    DeviceBuffer count(sizeof(unsigned long long));
-    CUDA_CHECK(cudaMemsetAsync(count.get(), 0, count.bytes(), stream_));
-    launch_count_empty_rows(device_view, spec.q_len, spec.kv_len, count.get<unsigned long long>(), stream_);
-    unsigned long long rows = 0;
-    CUDA_CHECK(cudaMemcpyAsync(&rows, count.get(), sizeof rows, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-    return static_cast<int64_t>(rows) * spec.batch * spec.q_heads;
   }
 
   // ---------------------------------------------------------------- trace assembly
@@ -354,6 +338,7 @@ class CudaBackend final : public Backend {
     if (probes > 0)
       CUDA_CHECK(cudaMemcpyAsync(prow.get(), req.probe_rows.data(), probes * 4, cudaMemcpyHostToDevice, stream_));
     FlashTraceBuffers tb;
+    fp.empty_rows = nullptr;  // counted by the timed launches; this one counts nothing
     tb.cta_sm = sm.get<uint32_t>();
     tb.visit_count = count.get<int32_t>();
     tb.visit_tile = tile.get<int32_t>();

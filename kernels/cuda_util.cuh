@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/block_mask.hpp"
 #include "core/mask.hpp"
 #include "core/spec.hpp"
 
@@ -153,6 +154,21 @@ struct DeviceMask {
     } else {
       view.grid_cells = nullptr;
     }
+  }
+};
+
+// core's block mask (build_block_mask: exact, classified from each term's structure) for br x bc tiles, as one
+// TileKind byte per (Q tile, K/V tile) on the device; `visited` counts the non-empty tiles.
+struct DeviceTileKinds {
+  DeviceBuffer kinds;
+  int64_t visited = 0;
+  DeviceTileKinds(const AttentionSpec& spec, int br, int bc, cudaStream_t stream) {
+    const BlockMask mask = build_block_mask(spec, br, bc, /*count_pairs=*/false);
+    visited = mask.stats.partial + mask.stats.full;
+    static_assert(sizeof(TileKind) == 1, "one byte per tile on the device");
+    kinds.allocate(mask.kinds.size());
+    CUDA_CHECK(cudaMemcpyAsync(kinds.get(), mask.kinds.data(), mask.kinds.size(), cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaStreamSynchronize(stream));  // the host vector dies on return
   }
 };
 

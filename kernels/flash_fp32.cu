@@ -10,7 +10,7 @@
 // Thread layout (256 threads = 16 x 16): thread (ty, tx) owns rows ty·4 .. ty·4+3 of the Q tile, score columns
 // tx, tx+16, tx+32, tx+48 of each K/V tile and output columns tx + 16·j. A row's 16 owners are 16 consecutive
 // lanes of one warp, so row reductions are 4 shuffle steps.
-#include "kernels/block_mask.hpp"
+#include "core/block_mask.hpp"
 #include "kernels/cuda_util.cuh"
 #include "kernels/flash_fp32.hpp"
 
@@ -89,9 +89,12 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
 
   for (int kt = 0; kt < tc; ++kt) {
     // The block mask decides per tile: Empty -> skip entirely (no loads, no math); Full -> no masking.
-    const auto cls = static_cast<TileClass>(p.tile_classes[int64_t{q_tile} * tc + kt]);
-    if (cls == TileClass::Empty) continue;
+    const auto cls = static_cast<TileKind>(p.tile_classes[int64_t{q_tile} * tc + kt]);
+    if (cls == TileKind::Empty) continue;
     const int64_t key0 = int64_t{kt} * kFlashBc;
+    // The last K/V tile may run past N: its missing keys are masked even when the block mask calls the
+    // (clipped) tile full.
+    const bool per_element = cls == TileKind::Partial || key0 + kFlashBc > p.kv_len;
     // Barrier: every thread has finished reading the previous K_j, V_j, P tiles (and Q_i's load has landed)
     // before this tile overwrites them.
     __syncthreads();
@@ -132,8 +135,8 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
 #pragma unroll
       for (int j = 0; j < kColsPerThread; ++j) {
         s[i][j] *= p.scale;
-        // Partial tile only: masked pairs and keys past N get -inf, i.e. weight exp(-inf) = 0.
-        if (cls == TileClass::Partial) {
+        // Partial (or edge) tile only: masked pairs and keys past N get -inf, i.e. weight exp(-inf) = 0.
+        if (per_element) {
           const int64_t key = key0 + tx + 16 * j;
           if (key >= p.kv_len || !p.mask.allowed(q_pos, key)) s[i][j] = -INFINITY;
         }
@@ -211,6 +214,10 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
     ++visits;
   }
   if (kTrace && tid == 0) trace.visit_count[cta] = visits;
+  if (p.empty_rows && tx == 0)
+#pragma unroll
+    for (int i = 0; i < kRowsPerThread; ++i)
+      if (row0 + ty * kRowsPerThread + i < p.q_len && l[i] == 0.f) atomicAdd(p.empty_rows, 1ull);
 
   // O_i = acc_i / l_i, written once. A row that saw no allowed key (l_i = 0) is defined as zeros.
   float* o = p.o + ((batch * p.q_heads + head) * p.q_len) * d;
@@ -271,7 +278,7 @@ std::string validate(const FlashParams& p) {
   if (p.q_heads > 65535 || p.batch > 65535) return "flash fp32: at most 65535 heads and 65535 batches per launch";
   if (p.tr() > INT32_MAX / 2) return "flash fp32: too many Q tiles";
   if (!p.q || !p.k || !p.v || !p.o) return "flash fp32: a device buffer is missing";
-  if (!p.tile_classes) return "flash fp32: no block mask (launch_block_mask with 64 x 64 tiles first)";
+  if (!p.tile_classes) return "flash fp32: no block mask (core build_block_mask with 64 x 64 tiles, copied to the device)";
   if (!(p.scale > 0.f)) return "flash fp32: the softmax scale must be positive";
   int device = 0, optin = 0;
   CUDA_CHECK(cudaGetDevice(&device));

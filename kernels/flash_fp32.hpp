@@ -39,7 +39,8 @@ struct FlashParams {
   const float* k = nullptr;
   const float* v = nullptr;
   float* o = nullptr;
-  const uint8_t* tile_classes = nullptr; // device, [tr][tc] TileClass from launch_block_mask with Br x Bc tiles
+  const uint8_t* tile_classes = nullptr; // device, [tr][tc] TileKind of core's build_block_mask(spec, Br, Bc)
+  unsigned long long* empty_rows = nullptr;  // device counter, optional: += rows with no allowed key
   const FlashTraceBuffers* trace = nullptr;  // host struct of device pointers; null = tracing off
 
   ATTN_HD int tr() const { return static_cast<int>((q_len + kFlashBr - 1) / kFlashBr); }

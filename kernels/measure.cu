@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "core/reference.hpp"
-#include "kernels/block_mask.hpp"
 #include "kernels/cuda_util.cuh"
 #include "kernels/flash_fp32.hpp"
 #include "kernels/measure.hpp"
@@ -172,20 +171,9 @@ MeasureReport measure_device(const MeasureConfig& config) {
         fp.k = prob.k.get<float>();
         fp.v = prob.v.get<float>();
         fp.o = prob.o.get<float>();
-        DeviceBuffer classes(static_cast<size_t>(fp.tr()) * fp.tc());
-        BlockMaskParams bp;
-        bp.mask = mask.view;
-        bp.q_len = spec.q_len;
-        bp.kv_len = spec.kv_len;
-        bp.br = kFlashBr;
-        bp.bc = kFlashBc;
-        bp.classes = classes.get<uint8_t>();
-        launch_block_mask(bp, stream.s);
-        fp.tile_classes = classes.get<uint8_t>();
-        std::vector<uint8_t> host_classes(classes.bytes());
-        CUDA_CHECK(cudaMemcpy(host_classes.data(), classes.get(), classes.bytes(), cudaMemcpyDeviceToHost));
-        int64_t visited = 0;
-        for (auto c : host_classes) visited += c != static_cast<uint8_t>(TileClass::Empty);
+        DeviceTileKinds tiles(spec, kFlashBr, kFlashBc, stream.s);
+        fp.tile_classes = tiles.kinds.get<uint8_t>();
+        const int64_t visited = tiles.visited;
         row.flash_fp32_ms =
             median_of(timer.time(stream.s, config.warmup, config.repetitions, [&] { launch_flash_fp32(fp, stream.s); }));
         row.flash_tflops = 4.0 * spec.batch * spec.q_heads * static_cast<double>(visited) * kFlashBr * kFlashBc *

@@ -27,6 +27,7 @@ struct SoftmaxArgs {
   MaskView mask;
   bool need_mask;    // false for a dense mask: no per-element test at all
   bool vector_ok;    // rows start 16-byte aligned (kv_len · sizeof(T) % 16 == 0)
+  unsigned long long* empty_rows;  // optional counter of rows with no allowed key
 };
 
 __device__ __forceinline__ float warp_max(float v) {
@@ -116,6 +117,7 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
   m = group_reduce<kGroupWarps, true>(m, scratch);
   // A fully masked row has no softmax: its P row is all zeros (the reference's definition).
   const bool empty_row = m == -INFINITY;
+  if (empty_row && lane == 0 && a.empty_rows) atomicAdd(a.empty_rows, 1ull);
   // e_ij = exp(S_ij - m) (as 2^((S - m)·log2 e)); l = Σ_j e_ij.
   float l = 0.f;
   const float m_log2 = m * kLog2e;
@@ -171,6 +173,7 @@ __global__ void __launch_bounds__(1024) softmax_rows_looped(SoftmaxArgs a) {
   const float mine = (m == -INFINITY) ? 0.f : l * exp2f((m - row_m) * kLog2e);
   const float row_l = group_reduce<kWarps, false>(mine, scratch);
   const bool empty_row = row_m == -INFINITY;
+  if (empty_row && threadIdx.x == 0 && a.empty_rows) atomicAdd(a.empty_rows, 1ull);
   const float inv_l = empty_row ? 0.f : 1.f / row_l;
   for (int64_t j = threadIdx.x; j < a.kv_len; j += blockDim.x) {
     const float x = value(j);
@@ -281,6 +284,7 @@ void launch_masked_softmax(const NaiveParams& p, void* stream) {
   a.mask = p.mask;
   a.need_mask = p.mask.term_count > 0 || p.mask.causal;
   a.vector_ok = (p.kv_len * dtype_bytes(p.dtype)) % 16 == 0;
+  a.empty_rows = p.empty_rows;
   dispatch_dtype(p.dtype, [&](auto tag) { softmax_dispatch<decltype(tag)>(a, static_cast<cudaStream_t>(stream)); });
 }
 

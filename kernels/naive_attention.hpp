@@ -27,6 +27,7 @@ struct NaiveParams {
   void* p = nullptr;           // same size as s
   void* o = nullptr;           // Q's shape
   void* cublas = nullptr;      // cublasHandle_t, bound to the same stream by the caller
+  unsigned long long* empty_rows = nullptr;  // device counter, optional: += rows with no allowed key
 
   uint64_t score_elements() const { return static_cast<uint64_t>(batch * q_heads) * q_len * kv_len; }
 };
