@@ -124,6 +124,59 @@ TileKind classify_region(const MaskView& mask, int64_t q0, int64_t q1, int64_t k
   return scan_region(mask, g);
 }
 
+void mask_row(const MaskView& mask, int64_t q, int64_t k0, int64_t k1, uint8_t* allowed) {
+  const int64_t n = k1 - k0;
+  if (n <= 0) return;
+  // Sets allowed[k - k0] = 1 for k in [lo, hi] ∩ [k0, k1).
+  auto fill_interval = [&](int64_t lo, int64_t hi) {
+    lo = std::max(lo, k0);
+    hi = std::min(hi, k1 - 1);
+    for (int64_t k = lo; k <= hi; ++k) allowed[k - k0] = 1;
+  };
+  // Every step-th key from the first k >= k0 with k ≡ residue (mod step), up to hi.
+  auto fill_progression = [&](int64_t first_candidate, int64_t step, int64_t residue, int64_t hi) {
+    int64_t k = first_candidate + ((residue - first_candidate) % step + step) % step;
+    for (hi = std::min(hi, k1 - 1); k <= hi; k += step) allowed[k - k0] = 1;
+  };
+  std::fill_n(allowed, n, uint8_t{0});
+  if (mask.term_count == 0) {
+    std::fill_n(allowed, n, uint8_t{1});
+  } else {
+    for (int32_t t = 0; t < mask.term_count; ++t) {
+      const MaskTerm& term = mask.terms[t];
+      switch (term.kind) {
+        case MaskTermKind::Dense: fill_interval(k0, k1 - 1); break;
+        case MaskTermKind::Window: fill_interval(q - term.a, q + term.b); break;
+        case MaskTermKind::Strided:
+          fill_progression(k0, term.a, 0, k1 - 1);
+          fill_interval(q - term.b, q + term.b);
+          break;
+        case MaskTermKind::Dilated: {  // k = q - t·dilation with |q - k| <= width
+          const int64_t lo = std::max(k0, q - term.a);
+          if (lo <= q + term.a) fill_progression(lo, term.b, ((q % term.b) + term.b) % term.b, q + term.a);
+          break;
+        }
+        case MaskTermKind::Random:
+        case MaskTermKind::BlockGrid: {
+          // Constant over cells of `block` keys: evaluate once per cell.
+          const int64_t block = term.kind == MaskTermKind::Random ? term.b : mask.grid_block;
+          for (int64_t c0 = k0; c0 < k1;) {
+            const int64_t c1 = std::min(k1, (c0 / block + 1) * block);
+            if (mask.term_allows(term, q, c0)) std::fill(allowed + (c0 - k0), allowed + (c1 - k0), uint8_t{1});
+            c0 = c1;
+          }
+          break;
+        }
+        case MaskTermKind::Global:
+          if (q < term.a) fill_interval(k0, k1 - 1);
+          else fill_interval(0, term.a - 1);
+          break;
+      }
+    }
+  }
+  if (mask.causal && q + 1 < k1) std::fill(allowed + std::max<int64_t>(0, q + 1 - k0), allowed + n, uint8_t{0});
+}
+
 int64_t count_allowed(const MaskView& mask, int64_t q0, int64_t q1, int64_t k0, int64_t k1) {
   switch (classify_region(mask, q0, q1, k0, k1)) {
     case TileKind::Empty: return 0;

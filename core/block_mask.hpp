@@ -22,6 +22,10 @@ TileKind classify_region(const MaskView& mask, int64_t q0, int64_t q1, int64_t k
 // Number of allowed pairs in the region (scans only partial regions).
 int64_t count_allowed(const MaskView& mask, int64_t q0, int64_t q1, int64_t k0, int64_t k1);
 
+// allowed[j] = mask.allowed(q, k0 + j) for j < k1 - k0, computed from each term's structure (intervals,
+// arithmetic progressions, constant cells) rather than pair by pair: no division per key.
+void mask_row(const MaskView& mask, int64_t q, int64_t k0, int64_t k1, uint8_t* allowed);
+
 struct BlockMaskStats {
   int64_t empty = 0, partial = 0, full = 0;
   int64_t allowed_pairs = -1;   // exact count of allowed (query, key) pairs; -1 when not counted

@@ -78,7 +78,17 @@ struct Context {
   int64_t now_ns() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
   }
-  // s[r][j] = -inf where (row0 + r, key_of(j)) is masked.
+  // s[r][j] = -inf where (row0 + r, k0 + j) is masked; rows come from mask_row (no per-key division).
+  void mask_tile_range(float* s, int64_t ld, int64_t row0, int64_t rows, int64_t k0, int64_t cols) const {
+    thread_local std::vector<uint8_t> allowed;
+    if (allowed.size() < static_cast<size_t>(cols)) allowed.resize(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      mask_row(mask, row0 + r + offset, k0, k0 + cols, allowed.data());
+      float* sr = s + r * ld;
+      for (int64_t j = 0; j < cols; ++j) sr[j] = allowed[static_cast<size_t>(j)] ? sr[j] : kNegInf;
+    }
+  }
+  // s[r][j] = -inf where (row0 + r, key_of(j)) is masked (gathered keys are not contiguous).
   template <class KeyOf>
   void mask_tile(float* s, int64_t ld, int64_t row0, int64_t rows, int64_t cols, KeyOf key_of) const {
     for (int64_t r = 0; r < rows; ++r) {
@@ -183,7 +193,7 @@ int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const Block
         transpose_rows(cx.in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
         tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, w.s.data(), bc);
         if (kind == TileKind::Partial)
-          cx.mask_tile(w.s.data(), bc, row0, rows, cols, [&](int64_t jj) { return k0 + jj; });
+          cx.mask_tile_range(w.s.data(), bc, row0, rows, k0, cols);
         fold(j, cols, cx.in.v_row(b, kvh, k0));
       });
     }
@@ -216,7 +226,7 @@ void fa1_update(const Context& cx, Scratch& w, int64_t b, int64_t h, int64_t i, 
   load_scaled(cx.in.q_row(b, h, row0), rows, d, cx.scale, w.qs.data());
   transpose_rows(cx.in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
   tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, w.s.data(), bc);
-  if (!cx.dense_mask) cx.mask_tile(w.s.data(), bc, row0, rows, cols, [&](int64_t jj) { return k0 + jj; });
+  if (!cx.dense_mask) cx.mask_tile_range(w.s.data(), bc, row0, rows, k0, cols);
   // P̃ = exp(S - m̃) row by row (m̃ = -inf: the row has no allowed key in this tile, P̃ = 0), then P̃ V_j.
   float* m_tile = w.m.data();
   float* l_tile = w.l.data();
@@ -418,8 +428,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
             tile_scores(w.qs.data(), R, w.kt.data(), bc, cols, d, w.s.data(), bc);
             if (!cx.dense_mask)
               for (int64_t g = 0; g < plan.group; ++g)
-                cx.mask_tile(w.s.data() + g * spec.q_len * bc, bc, 0, spec.q_len, cols,
-                             [&](int64_t jj) { return k0 + jj; });
+                cx.mask_tile_range(w.s.data() + g * spec.q_len * bc, bc, 0, spec.q_len, k0, cols);
             const float* v = in.v_row(b, kvh, k0);
             fold_tile(w.s.data(), bc, R, cols, v, d, m, l, acc);
             if (rec) rec->visits.push_back({static_cast<int32_t>(j), start, cx.now_ns()});
@@ -479,7 +488,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
                 transpose_rows(in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
                 tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, S.data() + row0 * n + k0, n);
               }
-              if (!cx.dense_mask) cx.mask_tile(S.data() + row0 * n, n, row0, rows, n, [](int64_t k) { return k; });
+              if (!cx.dense_mask) cx.mask_tile_range(S.data() + row0 * n, n, row0, rows, 0, n);
             });
             // Step 2: P = softmax(S) row by row (a fully masked row is all zeros).
             pool.parallel_for(cx.tiles.tr, [&](int64_t i, int) {

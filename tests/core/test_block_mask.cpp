@@ -98,3 +98,20 @@ TEST_CASE("density statistics of causal and window masks follow their formulas")
   for (int64_t q = 0; q < n; ++q) want += std::min(q, w) + 1;
   CHECK(count_allowed_pairs(spec_for("window:100,0+causal", n, n)) == want);
 }
+
+TEST_CASE("mask_row equals MaskView::allowed for every pattern, row and key range") {
+  Rng rng(23);
+  for (const char* mask : kMasks)
+    for (int trial = 0; trial < 30; ++trial) {
+      const AttentionSpec spec = spec_for(mask, 1, 1);
+      const MaskView view = spec.mask.view();
+      const int64_t q = static_cast<int64_t>(rng.uniform() * 200);
+      const int64_t k0 = static_cast<int64_t>(rng.uniform() * 150);
+      const int64_t k1 = k0 + static_cast<int64_t>(rng.uniform() * 120);
+      std::vector<uint8_t> got(static_cast<size_t>(k1 - k0) + 1, 7);
+      mask_row(view, q, k0, k1, got.data());
+      INFO(std::string(mask), " q=", q, " keys ", k0, "..", k1);
+      for (int64_t k = k0; k < k1; ++k) CHECK(got[static_cast<size_t>(k - k0)] == (view.allowed(q, k) ? 1 : 0));
+      CHECK(got.back() == 7);  // nothing written past k1
+    }
+}
