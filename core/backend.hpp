@@ -96,6 +96,21 @@ struct MemoryInfo {
   uint64_t total_bytes = 0, free_bytes = 0;
 };
 
+// The device's roofline ceilings, measured once by a small benchmark: a large copy (bandwidth) and a large
+// matrix multiply (compute). Bandwidth counts bytes read + written, as the cost model counts bytes moved.
+struct DeviceCeilings {
+  bool ok = false;
+  std::string error;                 // why they could not be measured
+  std::string device;
+  double copy_bytes_per_s = 0;       // large device-to-device copy (CPU: memcpy across threads), read + written
+  uint64_t copy_bytes = 0;           // size of the copied buffer
+  double gemm_flops_per_s = 0;       // fp32 GEMM, 2·n³ FLOPs per n×n×n product
+  int64_t gemm_n = 0;
+  std::string gemm_what;             // "cuBLAS SGEMM 8192³", "blocked float matmul 1024³ (2 threads)"
+  double gemm16_flops_per_s = 0;     // fp16 tensor-core GEMM (CUDA), 0 when not measured
+  double seconds = 0;                // how long the benchmark took
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -109,6 +124,12 @@ class Backend {
   // The decode loop of kv_cache.hpp (append K/V -> decode, timed per token). Default: the CPU twin.
   virtual DecodeLoopResult decode_loop(const DecodeLoopRequest& request) { return run_cpu_decode_loop(request); }
   virtual SpecLimits limits() const { return {}; }
+  // Measures the ceilings (a second or two; call from the worker thread); the default says this backend does not.
+  virtual DeviceCeilings measure_ceilings() {
+    DeviceCeilings c;
+    c.error = "the " + name() + " backend does not measure its ceilings";
+    return c;
+  }
 };
 
 }  // namespace attnscope

@@ -9,8 +9,10 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <unistd.h>
 
 #include "core/block_mask.hpp"
+#include "core/ceilings.hpp"
 #include "core/cost_model.hpp"
 #include "core/tile_kernels.hpp"
 #include "core/cpu_twins.hpp"
@@ -146,7 +148,16 @@ class CpuBackend final : public Backend {
     MemoryInfo m;
     m.free_bytes = available_memory_bytes();
     m.known = m.free_bytes > 0;
+    const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page_size > 0) m.total_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
     return m;
+  }
+
+  DeviceCeilings measure_ceilings() override {
+    std::lock_guard lock(run_mutex_);  // the benchmark uses the whole pool
+    DeviceCeilings c = measure_cpu_ceilings(pool_);
+    c.device = device_name();
+    return c;
   }
 
   SpecLimits limits() const override { return SpecLimits{}; }
