@@ -16,6 +16,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <sstream>
@@ -471,8 +472,18 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
                          " is available: use flash, or a smaller N";
           return result;
         }
-        std::vector<float> S(static_cast<size_t>(spec.q_len * spec.kv_len));
-        std::vector<float> P(S.size());
+        // Not zero-filled: step 1 writes every entry of S and step 2 every entry of P (first touch in parallel).
+        const size_t matrix_elements = static_cast<size_t>(spec.q_len * spec.kv_len);
+        std::unique_ptr<float[]> own_storage;
+        float* S_data = nullptr;
+        if (opt.naive_workspace) {
+          if (opt.naive_workspace->size() < 2 * matrix_elements) opt.naive_workspace->resize(2 * matrix_elements);
+          S_data = opt.naive_workspace->data();
+        } else {
+          own_storage = std::make_unique_for_overwrite<float[]>(2 * matrix_elements);
+          S_data = own_storage.get();
+        }
+        float* const P_data = S_data + matrix_elements;
         for (auto& w : scratch) { w.qs.resize(br * d); w.kt.resize(d * bc); }
         const int64_t n = spec.kv_len;
         for (int64_t b = 0; b < spec.batch; ++b)
@@ -486,15 +497,15 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
               for (int64_t j = 0; j < cx.tiles.tc; ++j) {
                 const int64_t k0 = cx.tiles.col_begin(j), cols = cx.tiles.col_end(j) - k0;
                 transpose_rows(in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
-                tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, S.data() + row0 * n + k0, n);
+                tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, S_data + row0 * n + k0, n);
               }
-              if (!cx.dense_mask) cx.mask_tile_range(S.data() + row0 * n, n, row0, rows, 0, n);
+              if (!cx.dense_mask) cx.mask_tile_range(S_data + row0 * n, n, row0, rows, 0, n);
             });
             // Step 2: P = softmax(S) row by row (a fully masked row is all zeros).
             pool.parallel_for(cx.tiles.tr, [&](int64_t i, int) {
               for (int64_t r = cx.tiles.row_begin(i); r < cx.tiles.row_end(i); ++r) {
-                const float* s = S.data() + r * n;
-                float* p = P.data() + r * n;
+                const float* s = S_data + r * n;
+                float* p = P_data + r * n;
                 float mx = kNegInf;
                 for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
                 if (mx == kNegInf) { std::fill_n(p, n, 0.0f); ++masked_rows; continue; }
@@ -513,7 +524,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
               std::fill_n(o, rows * d, 0.0f);
               for (int64_t j = 0; j < cx.tiles.tc; ++j) {
                 const int64_t k0 = cx.tiles.col_begin(j), cols = cx.tiles.col_end(j) - k0;
-                tile_pv(P.data() + row0 * n + k0, rows, n, in.v_row(b, kvh, k0), cols, d, o);
+                tile_pv(P_data + row0 * n + k0, rows, n, in.v_row(b, kvh, k0), cols, d, o);
               }
             });
           }

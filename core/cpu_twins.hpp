@@ -35,6 +35,9 @@ struct TwinOptions {
   std::vector<int32_t> probe_rows;
   std::string device;  // for the trace header
   uint64_t memory_limit_bytes = 0;  // naive's S and P must fit in this; 0 = what the OS reports available
+  // When given, naive keeps S and P here and reuses them on the next call (as a framework's caching allocator
+  // does across iterations), so repeated runs time the computation rather than the OS mapping fresh pages.
+  std::vector<float>* naive_workspace = nullptr;
 };
 
 struct TwinResult {
