@@ -113,6 +113,8 @@ class CpuBackend final : public Backend {
     TwinOptions options;
     options.tiles = request.tiles;
     options.device = device_name();
+    std::vector<float> naive_workspace;  // S and P, reused by the repetitions of this call, freed after it
+    options.naive_workspace = &naive_workspace;
     TwinResult twin;
     for (int i = 0; i < std::max(0, request.warmup) + reps; ++i) {
       auto t0 = std::chrono::steady_clock::now();
