@@ -244,9 +244,12 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
         transpose_rows(in.k_row(req.batch, kvh, k0), n_keys, d, kTile, w.kt.data());
         tile_scores(w.qs.data(), n_rows, w.kt.data(), kTile, n_keys, d, s, span);
         if (kind == TileKind::Partial)
-          for (int64_t a = 0; a < n_rows; ++a)
+          for (int64_t a = 0; a < n_rows; ++a) {
+            uint8_t allowed[kTile];
+            mask_row(mask, i0 + a + offset, k0, k0 + n_keys, allowed);
             for (int64_t j = 0; j < n_keys; ++j)
-              if (!mask.allowed(i0 + a + offset, k0 + j)) s[a * span + j] = kNegInf;
+              if (!allowed[j]) s[a * span + j] = kNegInf;
+          }
       }
       for (int64_t a = 0; a < n_rows; ++a) {
         float* s = w.s.data() + a * span;
