@@ -219,15 +219,25 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
   // computed a block of query rows at a time with the float tile kernels; masked entries are -inf; tiles the
   // mask leaves empty are not computed and tiles it leaves full are not masked per element.
   ThreadPool pool(std::max(1, threads));
-  struct Buffers { std::vector<float> qs, kt, s, acc; std::vector<int64_t> count; };
+  // Kᵀ of the keys in use, once for the whole image (every cell row reads all of it): kt_all[c][j - j_begin].
+  std::vector<float> kt_all(static_cast<size_t>(d * span));
+  pool.parallel_for((span + kTile - 1) / kTile, [&](int64_t t, int) {
+    const int64_t k0 = j_begin + t * kTile, n_keys = std::min(kTile, j_end - k0);
+    transpose_rows(in.k_row(req.batch, kvh, k0), n_keys, d, span, kt_all.data() + (k0 - j_begin));
+  });
+  struct Buffers {
+    std::vector<float> qs, s, acc;
+    std::vector<int64_t> count;
+    std::vector<uint8_t> allowed;  // one row of the mask over the window
+  };
   std::vector<Buffers> buffers(static_cast<size_t>(pool.size()));
   pool.parallel_for(rows, [&](int64_t r, int worker) {
     Buffers& w = buffers[static_cast<size_t>(worker)];
     w.qs.resize(static_cast<size_t>(kBlockRows * d));
-    w.kt.resize(static_cast<size_t>(d * kTile));
     w.s.resize(static_cast<size_t>(kBlockRows * span));
     w.acc.assign(static_cast<size_t>(cols), 0.0f);
     w.count.assign(static_cast<size_t>(cols), 0);
+    w.allowed.resize(static_cast<size_t>(wk));
     const int64_t i_begin = img.q0 + wq * r / rows, i_end = img.q0 + wq * (r + 1) / rows;
     for (int64_t i0 = i_begin; i0 < i_end; i0 += kBlockRows) {
       const int64_t n_rows = std::min(kBlockRows, i_end - i0);
@@ -241,8 +251,7 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
           for (int64_t a = 0; a < n_rows; ++a) std::fill_n(s + a * span, n_keys, kNegInf);
           continue;
         }
-        transpose_rows(in.k_row(req.batch, kvh, k0), n_keys, d, kTile, w.kt.data());
-        tile_scores(w.qs.data(), n_rows, w.kt.data(), kTile, n_keys, d, s, span);
+        tile_scores(w.qs.data(), n_rows, kt_all.data() + (k0 - j_begin), span, n_keys, d, s, span);
         if (kind == TileKind::Partial)
           for (int64_t a = 0; a < n_rows; ++a) {
             uint8_t allowed[kTile];
@@ -265,11 +274,20 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
           double sum = 0.0;
           for (int64_t j = 0; j < span; ++j) sum += s[j];
           const float inv = static_cast<float>(1.0 / sum);
-          for (int64_t j = img.k0; j < img.k1; ++j) {
-            const int32_t c = cell_of[static_cast<size_t>(j)];
-            if (!std::isfinite(s[j]) || (s[j] == 0.0f && !mask.allowed(i0 + a + offset, j))) continue;
-            w.acc[static_cast<size_t>(c)] += s[j] * inv;
-            ++w.count[static_cast<size_t>(c)];
+          // Masked entries are exact zeros after the exp, so a cell's sum runs over its keys contiguously;
+          // its count of allowed entries comes from the row of the mask.
+          if (!dense) mask_row(mask, i0 + a + offset, img.k0, img.k1, w.allowed.data());
+          for (int64_t c = 0; c < cols; ++c) {
+            const int64_t jb = img.k0 + wk * c / cols, je = img.k0 + wk * (c + 1) / cols;
+            float cell_sum = 0.0f;
+            for (int64_t j = jb; j < je; ++j) cell_sum += s[j];
+            int64_t allowed_count = je - jb;
+            if (!dense) {
+              allowed_count = 0;
+              for (int64_t j = jb; j < je; ++j) allowed_count += w.allowed[static_cast<size_t>(j - img.k0)];
+            }
+            w.acc[static_cast<size_t>(c)] += cell_sum * inv;
+            w.count[static_cast<size_t>(c)] += allowed_count;
           }
         } else {
           for (int64_t j = 0; j < span; ++j) {
