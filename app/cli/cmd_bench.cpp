@@ -223,7 +223,7 @@ int run_bench(const std::vector<std::string>& argv) {
       const std::string gbs = row.bytes > 0 ? fixed(row.bytes / s * 1e-9, 2) : "-";
       const std::string ratio = row.ratio > 0 ? fixed(row.ratio, 2) + "x " + row.ratio_to : "";
       const std::string alloc = row.algo == "heatmap+out" ? "-" : format_bytes_binary(static_cast<double>(row.allocated));
-      std::printf("%-14s %7lld %10.2f %10.2f %10.2f %9s %9s %11s %12s\n", row.algo.c_str(),
+      std::printf("%-14s %7lld %10.3f %10.3f %10.3f %9s %9s %11s %12s\n", row.algo.c_str(),
                   static_cast<long long>(row.n), row.timing.median_ms, row.timing.min_ms, row.timing.max_ms,
                   tflops.c_str(), gbs.c_str(), alloc.c_str(), ratio.c_str());
     }
