@@ -22,7 +22,8 @@ const Command kRenderCommand{"render", "draw the app headless into a PNG (needs 
 #endif
 
 std::vector<const Command*> all_commands() {
-  return {&kGuiCommand, &kRenderCommand, &kRunCommand, &kBenchCommand, &kCostCommand, &kDevicesCommand};
+  return {&kGuiCommand, &kRenderCommand, &kRunCommand, &kBenchCommand, &kCostCommand, &kDevicesCommand,
+          &kDecodeCommand};
 }
 
 namespace {
