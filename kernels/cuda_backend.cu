@@ -19,6 +19,7 @@
 #include "kernels/cuda_util.cuh"
 #include "kernels/decode_attention.hpp"
 #include "kernels/flash_fp32.hpp"
+#include "kernels/measure.hpp"
 #include "kernels/naive_attention.hpp"
 #include "kernels/score_pool.hpp"
 
@@ -150,6 +151,16 @@ class CudaBackend final : public Backend {
   DecodeLoopResult decode_loop(const DecodeLoopRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     return run_decode_loop_cuda(request, info_, stream_);
+  }
+
+  DeviceCeilings measure_ceilings() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cudaSetDevice(info_.index) != cudaSuccess) {
+      DeviceCeilings c;
+      c.error = "cannot select " + info_.name;
+      return c;
+    }
+    return measure_cuda_ceilings();
   }
 
   MemoryInfo memory() const override {

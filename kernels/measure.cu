@@ -2,9 +2,11 @@
 // (see measure.hpp).
 #include <cublas_v2.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "core/reference.hpp"
+#include "core/rng.hpp"
 #include "kernels/cuda_util.cuh"
 #include "kernels/flash_fp32.hpp"
 #include "kernels/measure.hpp"
@@ -95,6 +97,67 @@ double measure_copy_bandwidth(uint64_t bytes, int repetitions, std::string* erro
     if (error) *error = e.what();
     return 0;
   }
+}
+
+namespace {
+__global__ void fill_random(float* out, size_t count, uint64_t seed) {
+  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x)
+    out[i] = static_cast<float>(unit_interval(splitmix64(seed ^ i))) - 0.5f;  // uniform in [-0.5, 0.5)
+}
+}  // namespace
+
+DeviceCeilings measure_cuda_ceilings() {
+  DeviceCeilings c;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    c.device = prop.name;
+    c.copy_bytes = 1ull << 30;
+    std::string err;
+    c.copy_bytes_per_s = measure_copy_bandwidth(c.copy_bytes, 10, &err) * 1e9;
+    if (!err.empty()) throw CudaError(cudaErrorUnknown, err);
+    const int n = 8192;
+    const size_t elems = size_t{n} * n;
+    Stream stream;
+    CublasHandle cublas;
+    if (cublasSetStream(cublas.h, stream.s) != CUBLAS_STATUS_SUCCESS) throw CudaError(cudaErrorUnknown, "cublasSetStream");
+    DeviceBuffer a(elems * 4), b(elems * 4), out(elems * 4);
+    fill_random<<<1024, 256, 0, stream.s>>>(a.get<float>(), elems, 1);
+    fill_random<<<1024, 256, 0, stream.s>>>(b.get<float>(), elems, 2);
+    CUDA_CHECK_LAUNCH("fill_random");
+    EventTimer timer;
+    const float one = 1.f, zero = 0.f;
+    auto gemm = [&](cudaDataType_t t, const void* x, const void* y, void* z) {
+      if (cublasGemmEx(cublas.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, x, t, n, y, t, n, &zero, z, t, n,
+                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS)
+        throw CudaError(cudaErrorUnknown, "cublasGemmEx failed");
+    };
+    const double flop = 2.0 * n * n * double{n};
+    c.gemm_flops_per_s = flop / (median_of(timer.time(stream.s, 1, 5, [&] {
+                                   gemm(CUDA_R_32F, a.get(), b.get(), out.get());
+                                 })) * 1e-3);
+    c.gemm_n = n;
+    c.gemm_what = "cuBLAS SGEMM " + std::to_string(n) + "³ (fp32, no TF32)";
+    // fp16 operands (converted from the random fp32 ones), fp32 accumulation, fp16 output: tensor cores.
+    DeviceBuffer a16(elems * 2), b16(elems * 2), out16(elems * 2);
+    std::vector<float> host(elems);
+    CUDA_CHECK(cudaMemcpy(host.data(), a.get(), elems * 4, cudaMemcpyDeviceToHost));
+    upload_as(DType::F16, host.data(), elems, a16, stream.s);
+    CUDA_CHECK(cudaMemcpy(host.data(), b.get(), elems * 4, cudaMemcpyDeviceToHost));
+    upload_as(DType::F16, host.data(), elems, b16, stream.s);
+    c.gemm16_flops_per_s = flop / (median_of(timer.time(stream.s, 2, 5, [&] {
+                                     gemm(CUDA_R_16F, a16.get(), b16.get(), out16.get());
+                                   })) * 1e-3);
+    c.ok = true;
+  } catch (const CudaError& e) {
+    c.error = e.what();
+    cudaGetLastError();
+  }
+  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return c;
 }
 
 MeasureReport measure_device(const MeasureConfig& config) {

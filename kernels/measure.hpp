@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.hpp"
 #include "core/spec.hpp"
 
 namespace attnscope::kernels {
@@ -46,6 +47,10 @@ struct MeasureReport {
 };
 
 MeasureReport measure_device(const MeasureConfig& config);
+
+// The roofline ceilings of the current device for core::Backend::measure_ceilings: a 1 GiB device-to-device copy,
+// a cuBLAS SGEMM (true fp32) and an fp16 tensor-core GEMM, each 8192³ on random (non-zero) data, medians of 5.
+DeviceCeilings measure_cuda_ceilings();
 
 // Just the copy bandwidth (GB/s, read + write) over a buffer of `bytes`.
 double measure_copy_bandwidth(uint64_t bytes, int repetitions, std::string* error);

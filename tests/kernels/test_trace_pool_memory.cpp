@@ -240,3 +240,19 @@ TEST_CASE("device query reports a real device") {
 
 }  // namespace
 }  // namespace attnscope::test
+
+namespace attnscope::test {
+namespace {
+
+TEST_CASE("the CUDA backend measures its ceilings (copy bandwidth, fp32 and fp16 GEMM)") {
+  const DeviceCeilings c = cuda().measure_ceilings();
+  REQUIRE_MESSAGE(c.ok, c.error);
+  CHECK(c.device == cuda().device_name());
+  CHECK(c.copy_bytes_per_s > 1e10);          // above 10 GB/s: any CUDA GPU's memory
+  CHECK(c.gemm_flops_per_s > 1e11);          // above 0.1 TFLOP/s
+  CHECK(c.gemm16_flops_per_s > c.gemm_flops_per_s);  // tensor cores beat true fp32
+  CHECK(c.seconds > 0);
+}
+
+}  // namespace
+}  // namespace attnscope::test
