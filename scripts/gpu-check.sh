@@ -196,7 +196,7 @@ fi
 # Sanitizers at small sizes (they slow kernels 10-100x). --error-exitcode turns any report into a failure.
 export ATTNSCOPE_REQUIRE_GPU=1
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step memcheck 300 compute-sanitizer --tool memcheck --leak-check full \
-  --error-exitcode 9 "$kernel_tests" -tce="*out of memory*"
+  --error-exitcode 9 "$kernel_tests" -tce="*out of memory*,*ceilings*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 240 compute-sanitizer --tool racecheck --racecheck-report all \
   --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,every mask*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool synccheck --error-exitcode 9 \
