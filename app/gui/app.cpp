@@ -29,6 +29,9 @@ struct Mode {
 // The navigation: one row per mode. FlashAttention, Sparsity, Scaling, KV cache and Lessons join here.
 const Mode kModes[] = {
     {"Explore", "The score matrix S or P of one head, for any size, mask and inputs", draw_explore_mode},
+    {"FlashAttention", "Tiles streaming through one SM, every CTA over time, one row's online softmax: replayed from a real trace", draw_flash_mode},
+    {"Sparsity", "Edit and paint sparsity patterns; density, predicted and measured speed-up, A vs B", draw_sparsity_mode},
+    {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
 };
 
 void copy_text(std::array<char, 512>& dst, const std::string& src) {

@@ -11,6 +11,9 @@
 #include "app/cli/experiment.hpp"
 #include "app/gui/colormap.hpp"
 #include "app/gui/compute_worker.hpp"
+#include "app/gui/flash_view_state.hpp"
+#include "app/gui/heatmap_view_state.hpp"
+#include "app/gui/sparsity_view_state.hpp"
 #include "core/mask.hpp"
 
 namespace attnscope::gui {
@@ -46,6 +49,9 @@ struct UiState {
   double frame_ms = 0;                    // smoothed frame time
   // Where things were drawn in the last frame (for tests and `render --layout`).
   PixelRect heatmap_rect, colorbar_rect;
+  FlashViewState flash;                   // FlashAttention mode: order, tiles, row, replay clock, traced result
+  HeatmapViewState heatmap_view;         // Explore heatmap: zoom, overlays, full-resolution window
+  SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
 };
 
 }  // namespace attnscope::gui

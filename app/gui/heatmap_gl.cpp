@@ -82,6 +82,8 @@ bool HeatmapGl::init(std::string* error) {
                colormap_.data());
   glGenTextures(1, &values_tex_);
   glGenTextures(1, &rgba_tex_);
+  glGenTextures(1, &window_.values_tex);
+  glGenTextures(1, &window_.rgba_tex);
   glBindTexture(GL_TEXTURE_2D, 0);
   return true;
 }
@@ -90,30 +92,34 @@ void HeatmapGl::shutdown() {
   if (program_) glDeleteProgram(program_);
   if (vao_) glDeleteVertexArrays(1, &vao_);
   if (fbo_) glDeleteFramebuffers(1, &fbo_);
-  GLuint textures[] = {values_tex_, rgba_tex_, colormap_tex_};
-  glDeleteTextures(3, textures);
+  GLuint textures[] = {values_tex_, rgba_tex_, colormap_tex_, window_.values_tex, window_.rgba_tex};
+  glDeleteTextures(5, textures);
+  for (auto& [name, tex] : overlays_) glDeleteTextures(1, &tex);
+  overlays_.clear();
   program_ = vao_ = fbo_ = values_tex_ = rgba_tex_ = colormap_tex_ = 0;
+  window_ = {};
+  rows_ = cols_ = 0;
 }
 
-void HeatmapGl::upload(const std::vector<float>& values, int rows, int cols) {
-  rows_ = rows;
-  cols_ = cols;
+void HeatmapGl::upload_image(ValueImage& image, const std::vector<float>& values, int rows, int cols) {
+  image.rows = rows;
+  image.cols = cols;
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-  glBindTexture(GL_TEXTURE_2D, values_tex_);
+  glBindTexture(GL_TEXTURE_2D, image.values_tex);
   set_texture_params(GL_NEAREST);
   // Texel (x = key cell, y = query cell): row 0 of the matrix is texture row 0.
   glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, cols, rows, 0, GL_RED, GL_FLOAT, values.data());
-  glBindTexture(GL_TEXTURE_2D, rgba_tex_);
+  glBindTexture(GL_TEXTURE_2D, image.rgba_tex);
   set_texture_params(GL_NEAREST);  // cells stay crisp squares when magnified
   glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, cols, rows, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
   glBindTexture(GL_TEXTURE_2D, 0);
 }
 
-void HeatmapGl::colorize(const ValueScale& scale) {
-  if (!has_image()) return;
+void HeatmapGl::colorize_image(const ValueImage& image, const ValueScale& scale) {
+  if (image.rows <= 0 || image.cols <= 0) return;
   glBindFramebuffer(GL_FRAMEBUFFER, fbo_);
-  glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, rgba_tex_, 0);
-  glViewport(0, 0, cols_, rows_);
+  glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, image.rgba_tex, 0);
+  glViewport(0, 0, image.cols, image.rows);
   glDisable(GL_BLEND);
   glDisable(GL_SCISSOR_TEST);
   glDisable(GL_DEPTH_TEST);
@@ -124,7 +130,7 @@ void HeatmapGl::colorize(const ValueScale& scale) {
   glUniform1f(loc_linthresh_, static_cast<float>(scale.linthresh));
   glUniform4f(loc_masked_, kMaskedColor[0] / 255.f, kMaskedColor[1] / 255.f, kMaskedColor[2] / 255.f, 1.f);
   glActiveTexture(GL_TEXTURE0);
-  glBindTexture(GL_TEXTURE_2D, values_tex_);
+  glBindTexture(GL_TEXTURE_2D, image.values_tex);
   glActiveTexture(GL_TEXTURE1);
   glBindTexture(GL_TEXTURE_2D, colormap_tex_);
   glBindVertexArray(vao_);
@@ -135,6 +141,37 @@ void HeatmapGl::colorize(const ValueScale& scale) {
   glBindTexture(GL_TEXTURE_2D, 0);
   glUseProgram(0);
   glBindFramebuffer(GL_FRAMEBUFFER, 0);
+}
+
+void HeatmapGl::upload(const std::vector<float>& values, int rows, int cols) {
+  ValueImage image{values_tex_, rgba_tex_, rows, cols};
+  upload_image(image, values, rows, cols);
+  rows_ = rows;
+  cols_ = cols;
+}
+
+void HeatmapGl::colorize(const ValueScale& scale) { colorize_image({values_tex_, rgba_tex_, rows_, cols_}, scale); }
+
+void HeatmapGl::upload_window(const std::vector<float>& values, int rows, int cols) {
+  upload_image(window_, values, rows, cols);
+}
+
+void HeatmapGl::colorize_window(const ValueScale& scale) { colorize_image(window_, scale); }
+
+uint32_t HeatmapGl::upload_overlay(const std::string& name, const std::vector<Rgba8>& texels, int width, int height) {
+  GLuint& tex = overlays_[name];
+  if (!tex) glGenTextures(1, &tex);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glBindTexture(GL_TEXTURE_2D, tex);
+  set_texture_params(GL_NEAREST);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, texels.data());
+  glBindTexture(GL_TEXTURE_2D, 0);
+  return tex;
+}
+
+uint32_t HeatmapGl::overlay_texture(const std::string& name) const {
+  auto it = overlays_.find(name);
+  return it == overlays_.end() ? 0 : it->second;
 }
 
 }  // namespace attnscope::gui

@@ -1,4 +1,5 @@
-// panel_controls.cpp — the control panel: problem size, mask terms, inputs and display options.
+// panel_controls.cpp — the control panel: problem size, mask terms (the pattern editor of
+// panel_pattern_editor.cpp), inputs, and the heatmap's view options (overlays, tile size, algorithm shown).
 // Every edit changes UiState::draft only and sets draft_changed; App validates it and either starts a job
 // or shows the errors here while the last good picture stays. The user's entries are never reset.
 #include <imgui.h>
@@ -8,35 +9,10 @@
 #include <cstring>
 
 #include "app/gui/panels.hpp"
+#include "app/gui/sparsity_view_state.hpp"
 
 namespace attnscope::gui {
 namespace {
-
-constexpr const char* kTermNames[] = {"dense", "window", "strided", "dilated", "random", "global"};
-constexpr MaskTermKind kTermKinds[] = {MaskTermKind::Dense,   MaskTermKind::Window, MaskTermKind::Strided,
-                                       MaskTermKind::Dilated, MaskTermKind::Random, MaskTermKind::Global};
-constexpr const char* kTermTips[] = {
-    "every key: full attention",
-    "keys within [q - left, q + right]: local attention",
-    "every stride-th key (summary columns) plus a local band",
-    "keys at distance 0, d, 2d, ... up to width: dilated attention",
-    "random blocks kept with probability density (reproducible from the seed)",
-    "the first tokens attend to all and are attended by all (Longformer's global tokens)",
-};
-
-MaskTerm default_term(MaskTermKind kind) {
-  MaskTerm t;
-  t.kind = kind;
-  switch (kind) {
-    case MaskTermKind::Window: t.a = t.b = 64; break;
-    case MaskTermKind::Strided: t.a = 64; t.b = 8; break;
-    case MaskTermKind::Dilated: t.a = 256; t.b = 4; break;
-    case MaskTermKind::Random: t.density = 0.1; t.seed = 1; t.b = 32; break;
-    case MaskTermKind::Global: t.a = 8; break;
-    default: break;
-  }
-  return t;
-}
 
 // A label in the left column, the widget after it filling the rest of the row.
 void row_label(const char* label, float label_w) {
@@ -61,98 +37,15 @@ void heading(ViewContext& ctx, const char* text) {
   ImGui::Separator();
 }
 
-bool draw_term(MaskTerm& t, int index, float label_w, bool* remove) {
-  bool changed = false;
-  ImGui::PushID(index);
-  int kind_index = 0;
-  for (int k = 0; k < static_cast<int>(std::size(kTermKinds)); ++k)
-    if (kTermKinds[k] == t.kind) kind_index = k;
-  if (t.kind == MaskTermKind::BlockGrid) {
-    ImGui::TextWrapped("painted grid (%lld-token blocks); edit it in the text form below",
-                       static_cast<long long>(t.a));
-  } else {
-    const float remove_w = ImGui::GetFrameHeight();
-    ImGui::SetNextItemWidth(-remove_w - ImGui::GetStyle().ItemSpacing.x);
-    if (ImGui::Combo("##kind", &kind_index, kTermNames, static_cast<int>(std::size(kTermNames)))) {
-      t = default_term(kTermKinds[kind_index]);
-      changed = true;
-    }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", kTermTips[kind_index]);
-  }
-  ImGui::SameLine();
-  if (ImGui::Button("×", ImVec2(ImGui::GetFrameHeight(), 0))) *remove = true;
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("remove this term");
-  ImGui::Indent(ImGui::GetFontSize());
-  const float w = label_w;  // SameLine offsets ignore the indent: same column as the rows above
-  switch (t.kind) {
-    case MaskTermKind::Window:
-      changed |= int_row("left", "##left", &t.a, 16, w, "keys up to this far before the query");
-      changed |= int_row("right", "##right", &t.b, 16, w, "keys up to this far after the query (hidden by causal)");
-      break;
-    case MaskTermKind::Strided:
-      changed |= int_row("stride", "##stride", &t.a, 8, w, "every stride-th key is kept");
-      changed |= int_row("band", "##band", &t.b, 8, w, "plus keys within this distance of the query");
-      break;
-    case MaskTermKind::Dilated:
-      changed |= int_row("width", "##width", &t.a, 16, w, "how far the pattern reaches");
-      changed |= int_row("dilation", "##dilation", &t.b, 1, w, "keep every dilation-th distance");
-      break;
-    case MaskTermKind::Random: {
-      row_label("density", w);
-      changed |= ImGui::InputDouble("##density", &t.density, 0.05, 0.1, "%.3f");
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("fraction of blocks kept, 0..1");
-      int64_t seed = static_cast<int64_t>(t.seed);
-      if (int_row("seed", "##seed", &seed, 1, w, "same seed, same pattern on every machine")) {
-        t.seed = static_cast<uint64_t>(std::max<int64_t>(0, seed));
-        changed = true;
-      }
-      changed |= int_row("block", "##block", &t.b, 8, w, "side of a random block, in tokens");
-      break;
-    }
-    case MaskTermKind::Global:
-      changed |= int_row("tokens", "##tokens", &t.a, 1, w, "the first tokens see and are seen by all");
-      break;
-    default: break;
-  }
-  ImGui::Unindent(ImGui::GetFontSize());
-  ImGui::PopID();
-  return changed;
-}
-
 void draw_mask_editor(ViewContext& ctx, float label_w) {
   UiState& ui = ctx.ui;
-  bool changed = ImGui::Checkbox("causal (k ≤ q) on top", &ui.draft.causal);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("a query sees only keys at or before its own position");
-  ImGui::TextDisabled(ui.terms.size() > 1 ? "union of:" : "pattern:");
-  int remove_index = -1;
-  for (int i = 0; i < static_cast<int>(ui.terms.size()); ++i) {
-    bool remove = false;
-    if (i > 0) ImGui::TextDisabled("+");
-    changed |= draw_term(ui.terms[i], i, label_w, &remove);
-    if (remove) remove_index = i;
+  bool changed = draw_pattern_terms({ui.terms, ui.draft.causal, ui.grid}, ui.draft.n, label_w);
+  if (changed) commit_pattern_a(ctx);
+  // The text form: what `--mask` takes. Enter applies it. A painted grid can be longer than the field holds.
+  if (ui.draft.mask.size() >= ui.mask_text.size()) {
+    ImGui::TextDisabled("as text: %zu characters (painted grid), too long to edit here", ui.draft.mask.size());
+    return;
   }
-  if (remove_index >= 0) {
-    ui.terms.erase(ui.terms.begin() + remove_index);
-    changed = true;
-  }
-  if (ui.terms.empty()) ImGui::TextDisabled("(no terms: dense)");
-  if (static_cast<int>(ui.terms.size()) < kMaxMaskTerms && ImGui::Button("+ add term")) ImGui::OpenPopup("add_term");
-  if (ImGui::BeginPopup("add_term")) {
-    for (int k = 1; k < static_cast<int>(std::size(kTermKinds)); ++k)
-      if (ImGui::Selectable(kTermNames[k])) {
-        ui.terms.push_back(default_term(kTermKinds[k]));
-        changed = true;
-      }
-    ImGui::EndPopup();
-  }
-  if (changed) {
-    ui.draft.mask = mask_text_from_editor(ui);
-    std::memset(ui.mask_text.data(), 0, ui.mask_text.size());
-    std::strncpy(ui.mask_text.data(), ui.draft.mask.c_str(), ui.mask_text.size() - 1);
-    ui.mask_text_error.clear();
-    ui.draft_changed = true;
-  }
-  // The text form: what `--mask` takes. Enter applies it.
   ImGui::TextDisabled("as text (Enter applies):");
   ImGui::SetNextItemWidth(-FLT_MIN);
   if (ImGui::InputText("##mask_text", ui.mask_text.data(), ui.mask_text.size(), ImGuiInputTextFlags_EnterReturnsTrue)) {
@@ -177,14 +70,36 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
   }
 }
 
+// How the heatmap is drawn: overlays, their tile size, and which algorithm the picture is discussed for.
+void draw_view_options(ViewContext& ctx, float label_w) {
+  HeatmapViewState& v = ctx.ui.heatmap_view;
+  heading(ctx, "View");
+  ImGui::Checkbox("tile grid", &v.show_tiles);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("lines every Br rows and Bc keys: the tiles flash streams");
+  ImGui::SameLine();
+  ImGui::Checkbox("block mask", &v.show_blocks);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("shade each Br × Bc tile: empty (block-sparse skips it), partial (masked per element), full");
+  int64_t br = v.br, bc = v.bc;
+  if (int_row("Br", "##view_br", &br, 16, label_w, "rows of a Q tile")) v.br = static_cast<int>(std::clamp<int64_t>(br, 1, 1024));
+  if (int_row("Bc", "##view_bc", &bc, 16, label_w, "keys of a K/V tile")) v.bc = static_cast<int>(std::clamp<int64_t>(bc, 1, 1024));
+  row_label("algorithm", label_w);
+  const Algorithm algorithms[] = {Algorithm::Naive, Algorithm::Flash, Algorithm::BlockSparse};
+  int index = 1;
+  for (int i = 0; i < 3; ++i)
+    if (algorithms[i] == v.algorithm) index = i;
+  const char* names[] = {"naive", "flash", "block-sparse"};
+  if (ImGui::Combo("##view_algorithm", &index, names, 3)) v.algorithm = algorithms[index];
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the note under the picture explains: naive stores S and P, flash never does");
+}
+
 }  // namespace
 
 void draw_control_panel(ViewContext& ctx) {
   UiState& ui = ctx.ui;
   app::ExperimentConfig& d = ui.draft;
   // Widget column: after the widest label, including the indented term labels.
-  const float label_w = ImGui::GetStyle().WindowPadding.x + ImGui::GetStyle().ItemSpacing.x +
-                        std::max(ImGui::CalcTextSize("generator").x, ImGui::GetFontSize() + ImGui::CalcTextSize("dilation").x);
+  const float label_w = pattern_label_width();
   bool changed = false;
 
   heading(ctx, "Problem");
@@ -218,6 +133,8 @@ void draw_control_panel(ViewContext& ctx) {
   }
 
   if (changed) ui.draft_changed = true;
+
+  draw_view_options(ctx, label_w);
 
   // State of the picture: errors first (what to fix), then progress.
   if (!ctx.state.errors.empty()) {

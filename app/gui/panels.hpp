@@ -10,6 +10,9 @@ void draw_explore_mode(ViewContext& ctx);   // panel_explore.cpp: controls besid
 void draw_control_panel(ViewContext& ctx);  // panel_controls.cpp
 void draw_heatmap_panel(ViewContext& ctx);  // panel_heatmap.cpp
 void draw_status_bar(ViewContext& ctx);     // status_bar.cpp
+void draw_flash_mode(ViewContext& ctx);     // mode_flash.cpp: tile streaming, Gantt, counters, online softmax
+void draw_sparsity_mode(ViewContext& ctx);  // mode_sparsity.cpp: pattern editor, painted grid, A vs B
+void draw_kvcache_mode(ViewContext& ctx);   // panel_kvcache.cpp: the cache per layer, MHA/GQA/MQA, decode loop
 
 // Text rotated 90° counter-clockwise (reads bottom to top), its baseline's start at `bottom_left`.
 void draw_text_vertical(ImDrawList* list, ImVec2 bottom_left, ImU32 color, const char* text);

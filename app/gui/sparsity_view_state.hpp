@@ -1,0 +1,149 @@
+// sparsity_view_state.hpp — the Sparsity mode's state and model: two patterns (A is the experiment's own mask,
+// shared with Explore; B is a second pattern to compare), the painted block grid operations, and what the
+// worker computes for a pattern (densities from the block mask, cost-model prediction, measured runs).
+//
+// Contents
+//   PatternRef / PatternModel     a pattern as terms + causal + painted grid
+//   grid operations               resize_grid, paint_cell, fill/clear/invert, set_grid_block
+//   PatternNumbers                densities, predicted and measured speed-up, the mask picture
+//   compute_pattern_numbers       the worker's computation (tested directly)
+//   SparsityViewState             what UiState holds
+//   pattern editor / panels       draw functions of panel_pattern_editor.cpp, panel_block_grid.cpp,
+//                                 panel_sparsity_compare.cpp, mode_sparsity.cpp
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/cli/experiment.hpp"
+#include "core/backend.hpp"
+#include "core/block_mask.hpp"
+#include "core/cost_model.hpp"
+#include "core/mask.hpp"
+
+namespace attnscope::gui {
+
+struct ViewContext;
+
+// A pattern held elsewhere (A: UiState's mask editor and draft.causal; B: SparsityViewState::b).
+struct PatternRef {
+  std::vector<MaskTerm>& terms;
+  bool& causal;
+  BlockGrid& grid;
+};
+struct PatternModel {
+  std::vector<MaskTerm> terms;
+  bool causal = false;
+  BlockGrid grid;
+  PatternRef ref() { return {terms, causal, grid}; }
+};
+
+// The mask text of terms + grid (causal excluded: it is a separate flag of the experiment).
+std::string pattern_text(const PatternRef& p);
+// The MaskSpec of the pattern with causal on top.
+MaskSpec pattern_mask(const PatternRef& p);
+bool has_grid_term(const PatternRef& p);
+// Adds a grid term (all cells off) covering n tokens when there is none; returns true when it added one.
+bool ensure_grid_term(PatternRef p, int64_t n, int64_t block);
+
+// ---- the painted grid (MaskSpec's BlockGrid: the `grid:B:ROWS` term) ----
+// Smallest block that keeps the grid at most kMaxGridSide cells per side for n tokens.
+constexpr int64_t kMaxGridSide = 128;
+int64_t min_grid_block(int64_t n);
+// Grid of ceil(n / block) cells per side; existing cells keep their (row, col), new ones are off.
+void resize_grid(BlockGrid& grid, int64_t n);
+// A new block size: the picture is resampled (each new cell takes the old cell holding its first token).
+void set_grid_block(BlockGrid& grid, int64_t block, int64_t n);
+bool paint_cell(BlockGrid& grid, int64_t row, int64_t col, bool on);  // true when the cell changed
+void fill_grid(BlockGrid& grid, bool on);
+void invert_grid(BlockGrid& grid);
+int64_t grid_cells_on(const BlockGrid& grid);
+
+// ---- what the worker computes for one pattern ----
+struct PatternRequest {
+  AttentionSpec spec;          // validated, with the pattern's mask
+  TileConfig tiles;
+  bool measure = true;         // also run dense flash and block-sparse (and gathered) through the backend
+  int repetitions = 5;
+  int picture_cells = 96;      // the mask picture's cells per side, at most
+  uint64_t seed = 1;
+};
+
+struct MeasuredRun {
+  bool ok = false;
+  std::string error;
+  Timing timing;
+};
+
+struct PatternNumbers {
+  std::string key;                  // what it was computed for (pattern, shape, tiles)
+  bool ok = false;
+  std::string error;
+  bool cancelled = false;
+  BlockMask block_mask;             // kinds per tile and stats (allowed pairs counted exactly)
+  PatternStats pattern;
+  AlgorithmCost flash, block_sparse, gathered;
+  bool gathered_relevant = false;   // strided / dilated terms: their allowed keys touch every tile
+  // The mask picture: allowed fraction per cell, rows x cols cells over the whole matrix.
+  std::vector<float> picture;
+  int picture_rows = 0, picture_cols = 0;
+  // Measured (median of repetitions) on the backend that ran them.
+  bool measured = false;
+  std::string backend, device;
+  MeasuredRun flash_run, sparse_run, gathered_run;
+
+  double element_density() const { return block_mask.stats.element_density(); }
+  double block_density() const { return block_mask.stats.tile_density(); }
+  double predicted_flops_speedup() const { return block_sparse.flops > 0 ? flash.flops / block_sparse.flops : 0; }
+  double predicted_bytes_speedup() const {
+    return block_sparse.hbm_bytes > 0 ? flash.hbm_bytes / block_sparse.hbm_bytes : 0;
+  }
+  double measured_speedup() const {
+    return flash_run.ok && sparse_run.ok && sparse_run.timing.median_ms > 0
+               ? flash_run.timing.median_ms / sparse_run.timing.median_ms : 0;
+  }
+  double measured_gathered_speedup() const {
+    return flash_run.ok && gathered_run.ok && gathered_run.timing.median_ms > 0
+               ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
+  }
+};
+
+// progress(fraction, status) is called between steps; cancelled() is polled between steps.
+PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& request,
+                                       const std::function<void(double, const std::string&)>& progress,
+                                       const std::function<bool()>& cancelled);
+std::string pattern_key(const AttentionSpec& spec, const TileConfig& tiles, bool measure);
+
+struct SparsityViewState {
+  PatternModel b;                  // pattern B; A is the experiment's mask (UiState::terms/grid, draft.causal)
+  bool b_initialised = false;
+  int editing = 0;                 // 0: A, 1: B
+  int br = 64, bc = 64;            // tiles of the block mask and the block-sparse kernel
+  bool measure = true;
+  int repetitions = 5;
+  std::optional<PatternNumbers> numbers[2];
+  std::string asked_key[2];        // submitted, not yet arrived
+  std::string error[2];            // why a pattern cannot be computed (invalid spec)
+  double changed_at = -1e9;        // ImGui time of the last edit: the worker starts when edits rest
+  std::string texture_key[2];      // what the pattern pictures' textures were made from
+  std::string blocks_texture_key[2];
+  std::string grid_texture_key;
+  int paint_value = -1;            // while dragging: 1 paints, 0 erases; -1 not painting
+};
+
+// ---- panels ----
+// The terms editor (causal, union of terms, add/remove, parameters); true when the user changed something.
+bool draw_pattern_terms(PatternRef pattern, int64_t n, float label_w);
+float pattern_label_width();
+void draw_pattern_editor_panel(ViewContext& ctx);  // panel_pattern_editor.cpp: A/B choice, terms, tiles
+void draw_block_grid_panel(ViewContext& ctx);      // panel_block_grid.cpp: the paintable grid
+void draw_sparsity_compare_panel(ViewContext& ctx);  // panel_sparsity_compare.cpp: A vs B with numbers
+// Makes (or refreshes) the RGBA picture of pattern `which` (0: A, 1: B) from its numbers, named
+// "sparsity-mask-A" / "sparsity-mask-B" in HeatmapGl's overlay textures.
+void upload_pattern_picture(ViewContext& ctx, int which);
+// Applies an edit of pattern A to the experiment (mask text, draft) so Explore shows it too.
+void commit_pattern_a(ViewContext& ctx);
+
+}  // namespace attnscope::gui
