@@ -35,7 +35,7 @@ std::string render_help() {
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
-         experiment_flags_help() +
+         gui::heatmap_flags_help() + std::string("\n") + experiment_flags_help() +
          "\n\nexample: attnscope render --n 1024 --mask window:64+global:8 --causal --out x.png";
 }
 
@@ -57,6 +57,9 @@ int run_render(const std::vector<std::string>& argv) {
   const int64_t time_frames = args.get_int("--time-frames", 0);
   const double timeout_s = args.get_real("--timeout", 600);
   gui::LaunchSetup setup = gui::prepare_launch(args);
+  gui::HeatmapViewState heatmap_view;  // --zoom, --overlay, --tile-size, --show-algorithm
+  gui::apply_heatmap_flags(args, heatmap_view, &errors);
+  for (auto& f : gui::heatmap_flag_names()) known.push_back(f);
   for (auto& e : args.errors(known)) errors.push_back(e);
   for (auto& e : setup.errors) errors.push_back(e);
   for (auto& e : setup.spec_errors) errors.push_back(e);
@@ -88,6 +91,7 @@ int run_render(const std::vector<std::string>& argv) {
     gui::App app(setup.config, std::move(setup.backend));
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
+    app.ui().heatmap_view = heatmap_view;
     const auto start = std::chrono::steady_clock::now();
     // Until the picture and every task the shown view started are done (at least a few frames in, so
     // a view has had the chance to start its tasks).
