@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 doctest-dev nlohmann-json3-dev libstb-dev
-          python3-numpy)
+          python3-numpy libopenblas0-pthread)  # NumPy with OpenBLAS: scripts/bench_numpy.py
 if [[ "${1:-}" != "--headless" ]]; then
   packages+=(libimgui-dev libglfw3-dev python3-glad libegl-dev libgl-dev libegl1-mesa-dev
              libgl1-mesa-dri fonts-dejavu-core)
