@@ -227,10 +227,10 @@ std::string algorithm_note(const HeatmapViewState& v, const ComputeResult& r, co
                   bytes.c_str(), static_cast<long long>(r.spec.q_len), static_cast<long long>(r.spec.kv_len));
   } else {
     std::snprintf(buf, sizeof buf,
-                  "%s never materialises this %lld × %lld matrix (%s in fp32): it streams %d × %d tiles through "
-                  "on-chip memory. This picture was computed for display only (score_image, %s backend).",
+                  "%s never materialises this %lld × %lld matrix (%s in fp32): this picture was computed for display "
+                  "only (score_image on the %s backend)",
                   algorithm_name(v.algorithm), static_cast<long long>(r.spec.q_len),
-                  static_cast<long long>(r.spec.kv_len), bytes.c_str(), v.br, v.bc, backend.c_str());
+                  static_cast<long long>(r.spec.kv_len), bytes.c_str(), backend.c_str());
   }
   return buf;
 }
@@ -336,7 +336,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
   const float top = line * 2.3f + tick_len;
   const float bar_w = em * 1.1f;
   const float right = em * 1.2f + bar_w + tick_len + ImGui::CalcTextSize("-0.000").x + em * 0.6f;
-  const float bottom = line * 4.8f;
+  const float bottom = line * 5.6f;  // legend, resolution, the two-line note
   const float side = std::max(16.0f, std::min(avail.x - left - right, avail.y - top - bottom));
   const ImVec2 p0(origin.x + left, origin.y + top);
   const ImVec2 p1(p0.x + side, p0.y + side);
@@ -441,12 +441,19 @@ void draw_heatmap_panel(ViewContext& ctx) {
   float lx = p0.x;
   const float ly = p1.y + line * 0.4f;
   const float sw = line * 0.8f;
+  float legend_y = ly;
+  const float legend_right = p1.x + right;
   auto swatch = [&](ImU32 fill, ImU32 over, const char* label) {
-    const ImVec2 a(lx, ly + (line - sw) * 0.5f), b(lx + sw, ly + (line + sw) * 0.5f);
+    const float w = sw + em * 0.3f + ImGui::CalcTextSize(label).x;
+    if (lx > p0.x && lx + w > legend_right) {  // wrap to a second legend line rather than run off the panel
+      lx = p0.x;
+      legend_y += line * 1.1f;
+    }
+    const ImVec2 a(lx, legend_y + (line - sw) * 0.5f), b(lx + sw, legend_y + (line + sw) * 0.5f);
     dl->AddRectFilled(a, b, fill);
     if (over) dl->AddRectFilled(a, b, over);
     dl->AddRect(a, b, dim_col);
-    dl->AddText(ImVec2(lx + sw + em * 0.3f, ly), text_col, label);
+    dl->AddText(ImVec2(lx + sw + em * 0.3f, legend_y), text_col, label);
     lx += sw + em * 0.3f + ImGui::CalcTextSize(label).x + em * 0.9f;
   };
   swatch(rgba(HeatmapGl::kMaskedColor), 0, "masked (q, k)");
@@ -454,14 +461,14 @@ void draw_heatmap_panel(ViewContext& ctx) {
     const BlockMaskStats& st = v.block_mask->stats;
     const ImU32 mid = rgba(ctx.heatmap.colormap()[ctx.heatmap.colormap().size() / 2]);
     char label[96];
-    std::snprintf(label, sizeof label, "empty tile: skipped (%lld)", static_cast<long long>(st.empty));
+    std::snprintf(label, sizeof label, "empty: skipped (%lld)", static_cast<long long>(st.empty));
     swatch(rgba(HeatmapGl::kMaskedColor), rgba(block_overlay_color(TileKind::Empty)), label);
-    std::snprintf(label, sizeof label, "partial: masked per element (%lld)", static_cast<long long>(st.partial));
+    std::snprintf(label, sizeof label, "partial: masked (%lld)", static_cast<long long>(st.partial));
     swatch(mid, rgba(block_overlay_color(TileKind::Partial)), label);
     std::snprintf(label, sizeof label, "full (%lld)", static_cast<long long>(st.full));
     swatch(mid, rgba(block_overlay_color(TileKind::Full)), label);
   } else if (v.show_blocks) {
-    dl->AddText(ImVec2(lx, ly), dim_col, "classifying tiles…");
+    dl->AddText(ImVec2(lx, legend_y), dim_col, "classifying tiles…");
   }
   const ScoreImage& shown_img = window_img ? *window_img : img;
   const double cell_q = static_cast<double>(shown_img.q1 - shown_img.q0) / shown_img.rows;
@@ -476,9 +483,9 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (v.show_tiles)
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
                        : " · tile grid hidden: tiles under 4 px, zoom in";
-  dl->AddText(ImVec2(p0.x, ly + line * 1.1f), dim_col, res.c_str());
+  dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, res.c_str());
   const std::string note = algorithm_note(v, r, state.backend_name);
-  dl->AddText(nullptr, 0.0f, ImVec2(p0.x, ly + line * 2.2f), text_col, note.c_str(), nullptr,
+  dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr,
               std::max(side + right, avail.x - left));
 
   if (hovered) {

@@ -218,8 +218,10 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("run dense flash and block-sparse (gathered for strided/dilated) on the worker, %d repetitions",
                       s.repetitions);
-  ImGui::TextDisabled("N = %lld, d = %lld, %lld head(s): set in Explore", static_cast<long long>(ui.draft.n),
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("N = %lld, d = %lld, %lld head(s): set in Explore", static_cast<long long>(ui.draft.n),
                       static_cast<long long>(ui.draft.head_dim), static_cast<long long>(ui.draft.heads));
+  ImGui::PopStyleColor();
   if (!ctx.state.errors.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
     for (auto& e : ctx.state.errors) ImGui::TextWrapped("• %s", e.c_str());
