@@ -143,7 +143,7 @@ DecodeSplitPlan plan_decode_splits(int64_t base_ctas, int64_t max_len, int64_t t
   for (int64_t s = 1; s <= limit; ++s) best = std::max(best, efficiency(s));
   int64_t chosen = limit;
   for (int64_t s = 1; s <= limit; ++s)
-    if (efficiency(s) >= 0.85 * best) { chosen = s; break; }
+    if (efficiency(s) >= 0.95 * best) { chosen = s; break; }
   plan.tiles_per_split = (tiles + chosen - 1) / chosen;
   plan.splits = static_cast<int>((tiles + plan.tiles_per_split - 1) / plan.tiles_per_split);  // no empty split
   plan.wave_efficiency = efficiency(plan.splits);

@@ -196,16 +196,20 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
     // S = Q Kᵀ for the warp's TW tokens (fp32 accumulators).
     float s[NT][4];
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-      const int r = wsub * TW + nt * 8 + (lane & 7);
+    for (int nt = 0; nt < NT; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+    // k-steps outside, S tiles inside: the NT accumulators are independent, so NT MMAs are in flight at once.
 #pragma unroll
-      for (int ks = 0; ks < KS; ks += 2) {
-        uint32_t kb[4];  // B fragments of k-steps ks and ks + 1 (K rows are Kᵀ's columns: no transpose)
-        ldmatrix_x4(kb, smem_address(ks_tile + r * D + swizzle(r, 2 * ks + (lane >> 3)) * 8));
-        mma_16816<T>(s[nt], qa[ks], kb[0], kb[1]);
-        mma_16816<T>(s[nt], qa[ks + 1], kb[2], kb[3]);
+    for (int ks = 0; ks < KS; ks += 2) {
+      uint32_t kb[NT][4];  // B fragments of k-steps ks and ks + 1 (K rows are Kᵀ's columns: no transpose)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const int r = wsub * TW + nt * 8 + (lane & 7);
+        ldmatrix_x4(kb[nt], smem_address(ks_tile + r * D + swizzle(r, 2 * ks + (lane >> 3)) * 8));
       }
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks], kb[nt][0], kb[nt][1]);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks + 1], kb[nt][2], kb[nt][3]);
     }
     // Online softmax in base 2: x = S·scale·log2 e; masked (past the end) = −inf.
     const int token0 = tile * kBc + wsub * TW + 2 * (lane & 3);

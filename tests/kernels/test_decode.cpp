@@ -154,7 +154,7 @@ TEST_CASE("decode parameters: bad input is answered with the problem, nothing is
     INFO("error: " << r.error);
     CHECK(r.error.find(what) != std::string::npos);
   };
-  const DecodeCase good{{5, 9}, 2, 4, 64, 16, DType::F16};
+  const DecodeCase good{{5, 40}, 2, 4, 64, 16, DType::F16};  // 40 tokens: 3 pages of 16
   Built b = build(good, fresh_seed());
   REQUIRE(kernels::run_decode_host(b.problem).ok);
 
