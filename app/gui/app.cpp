@@ -31,6 +31,7 @@ const Mode kModes[] = {
     {"Explore", "The score matrix S or P of one head, for any size, mask and inputs", draw_explore_mode},
     {"FlashAttention", "Tiles streaming through one SM, every CTA over time, one row's online softmax: replayed from a real trace", draw_flash_mode},
     {"Sparsity", "Edit and paint sparsity patterns; density, predicted and measured speed-up, A vs B", draw_sparsity_mode},
+    {"Scaling", "Time and memory against N (log-log, fitted slopes), every algorithm's timing, memory, the roofline", draw_scaling_mode},
     {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
 };
 

@@ -12,6 +12,7 @@ void draw_heatmap_panel(ViewContext& ctx);  // panel_heatmap.cpp
 void draw_status_bar(ViewContext& ctx);     // status_bar.cpp
 void draw_flash_mode(ViewContext& ctx);     // mode_flash.cpp: tile streaming, Gantt, counters, online softmax
 void draw_sparsity_mode(ViewContext& ctx);  // mode_sparsity.cpp: pattern editor, painted grid, A vs B
+void draw_scaling_mode(ViewContext& ctx);   // mode_scaling.cpp: timing, memory, N sweep, roofline
 void draw_kvcache_mode(ViewContext& ctx);   // panel_kvcache.cpp: the cache per layer, MHA/GQA/MQA, decode loop
 
 // Text rotated 90° counter-clockwise (reads bottom to top), its baseline's start at `bottom_left`.

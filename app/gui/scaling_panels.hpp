@@ -1,0 +1,40 @@
+// scaling_panels.hpp — the Scaling mode's panels (one per file) and the helpers they share.
+//   mode_scaling.cpp      the mode: takes task results, starts tasks, panel tabs; the tasks themselves
+//   panel_scaling.cpp     the N sweep: time and memory against N (log-log), fitted slopes, marked points
+//   panel_timing.cpp      each algorithm's median with min–max on the experiment; the history of runs
+//   panel_memory.cpp      device memory used / free; what each algorithm allocated; the KV cache
+//   panel_roofline.cpp    achieved FLOP/s against arithmetic intensity under the measured ceilings
+#pragma once
+#include <imgui.h>
+
+#include <string>
+
+#include "app/gui/app.hpp"
+#include "app/gui/scaling_view_state.hpp"
+
+namespace attnscope::gui {
+
+void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view);
+void draw_timing_panel(ViewContext& ctx, ScalingViewState& view);
+void draw_memory_panel(ViewContext& ctx, ScalingViewState& view);
+void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view);
+
+// (Re)starts the sweep with view.sweep_config; times the current experiment on every algorithm.
+void start_sweep(ViewContext& ctx, ScalingViewState& view);
+void start_timing(ViewContext& ctx, ScalingViewState& view);
+
+// One colour per algorithm, the same in every panel.
+ImU32 algorithm_color(Algorithm algorithm);
+// A heading in the heading font.
+void scaling_heading(ViewContext& ctx, const char* title);
+// A task's progress bar with its status text and a Cancel button; false when the channel is idle.
+bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id);
+// "12.3 ms", "1.23 s", "456 µs".
+std::string format_ms(double ms);
+// "1.2 TFLOP/s" / "35 GFLOP/s".
+std::string format_flops_rate(double flops_per_s);
+
+// Tick labels for sequence lengths: 256, 1k, 4k, 64k (powers of two read better as k = 1024).
+std::string format_tokens(double n);
+
+}  // namespace attnscope::gui
