@@ -54,28 +54,32 @@ __device__ __forceinline__ float group_reduce(float v, float* scratch) {
   return v;
 }
 
-// 16 bytes of storage <-> kWidth floats.
+// 16 bytes of storage <-> kWidth floats. Loads and stores are streaming (__ldcs / __stcs): S is read once and P
+// written once, so neither should displace other data in L2.
 template <class T>
 struct Vector16 {
   static constexpr int kWidth = 16 / sizeof(T);
-  __device__ static void load(const T* src, float* dst) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(src);
+  __device__ __forceinline__ static uint4 load(const T* src) { return __ldcs(reinterpret_cast<const uint4*>(src)); }
+  __device__ __forceinline__ static void unpack(const uint4& raw, float* dst) {
     const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
     for (int i = 0; i < kWidth; ++i) dst[i] = to_float(e[i]);
   }
-  __device__ static void store(T* dst, const float* src) {
+  __device__ __forceinline__ static void store(T* dst, const float* src) {
     uint4 raw;
     T* e = reinterpret_cast<T*>(&raw);
 #pragma unroll
     for (int i = 0; i < kWidth; ++i) e[i] = from_float<T>(src[i]);
-    *reinterpret_cast<uint4*>(dst) = raw;
+    __stcs(reinterpret_cast<uint4*>(dst), raw);
   }
 };
 
 // One row per group of kGroupWarps warps (kGroupWarps == 1: 8 rows per 256-thread CTA; else one row per CTA).
-// Each thread holds kChunks vectors of the row in registers, so S is read exactly once and P written once:
-// the same bytes as a copy, which is the bandwidth target.
+// Each thread holds kChunks 16-byte vectors of the row in registers, so S is read exactly once and P written once:
+// the same bytes as a copy, which is the bandwidth target. Needs rows that start 16-byte aligned
+// (kv_len · sizeof(T) a multiple of 16); other rows take softmax_rows_looped.
+// All kChunks loads are issued before any value is used, so they are in flight together (converting each one
+// right after its load would make the thread wait for every load in turn).
 template <class T, int kGroupWarps, int kChunks>
 __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
     softmax_rows_in_registers(SoftmaxArgs a) {
@@ -91,22 +95,22 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
   T* p = static_cast<T*>(a.p) + row * a.kv_len;
   const int64_t q_pos = row % a.q_len + a.shift;
 
-  // Load the row; masked or out-of-range entries become -inf so they vanish in exp.
+  // Issue every load of the row first. kv_len is a multiple of kW here, so a vector is wholly in or out.
+  uint4 raw[kChunks];
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
+    raw[c] = base < a.kv_len ? V::load(s + base) : make_uint4(0, 0, 0, 0);
+  }
+  // Then convert; masked or out-of-range entries become -inf so they vanish in exp.
   float x[kChunks][kW];
 #pragma unroll
   for (int c = 0; c < kChunks; ++c) {
     const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
-    if (a.vector_ok && base + kW <= a.kv_len) {
-      V::load(s + base, x[c]);
-    } else {
+    V::unpack(raw[c], x[c]);
 #pragma unroll
-      for (int i = 0; i < kW; ++i) x[c][i] = base + i < a.kv_len ? to_float(s[base + i]) : -INFINITY;
-    }
-    if (a.need_mask) {
-#pragma unroll
-      for (int i = 0; i < kW; ++i)
-        if (!a.mask.allowed(q_pos, base + i)) x[c][i] = -INFINITY;
-    }
+    for (int i = 0; i < kW; ++i)
+      if (base >= a.kv_len || (a.need_mask && !a.mask.allowed(q_pos, base + i))) x[c][i] = -INFINITY;
   }
   // m = max_j S_ij over the allowed keys.
   float m = -INFINITY;
@@ -136,13 +140,7 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
     const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
 #pragma unroll
     for (int i = 0; i < kW; ++i) x[c][i] *= inv_l;
-    if (a.vector_ok && base + kW <= a.kv_len) {
-      V::store(p + base, x[c]);
-    } else {
-#pragma unroll
-      for (int i = 0; i < kW; ++i)
-        if (base + i < a.kv_len) p[base + i] = from_float<T>(x[c][i]);
-    }
+    if (base < a.kv_len) V::store(p + base, x[c]);
   }
 }
 
@@ -195,11 +193,16 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
 
 template <class T>
 void softmax_dispatch(const SoftmaxArgs& a, cudaStream_t stream) {
-  // Smallest configuration whose registers cover the row, so short rows keep many rows in flight.
-  if (try_register_softmax<T, 1, 1>(a, stream) || try_register_softmax<T, 1, 2>(a, stream) ||
-      try_register_softmax<T, 1, 4>(a, stream) || try_register_softmax<T, 1, 8>(a, stream) ||
-      try_register_softmax<T, 8, 8>(a, stream) || try_register_softmax<T, 16, 8>(a, stream))
+  // Smallest configuration whose registers cover the row, so short rows keep many rows in flight; at most 4
+  // vectors per thread keeps the row in registers without spilling (ptxas -v: no stack frame). Both storage
+  // widths cover 16384 keys; fp32 also 1024 threads x 4 vectors = 16384 (the fp16 variant of that would spill).
+  if (a.vector_ok &&
+      (try_register_softmax<T, 1, 1>(a, stream) || try_register_softmax<T, 1, 2>(a, stream) ||
+       try_register_softmax<T, 1, 4>(a, stream) || try_register_softmax<T, 4, 4>(a, stream) ||
+       try_register_softmax<T, 8, 4>(a, stream) || try_register_softmax<T, 16, 4>(a, stream)))
     return;
+  if constexpr (sizeof(T) == 4)
+    if (a.vector_ok && try_register_softmax<T, 32, 4>(a, stream)) return;
   softmax_rows_looped<T><<<static_cast<unsigned>(a.rows), 1024, 0, stream>>>(a);
   CUDA_CHECK_LAUNCH("softmax_rows_looped");
 }

@@ -91,9 +91,16 @@ TEST_CASE("flash trace: every non-empty tile visited once per CTA, in order, wit
     }
     double l = 0;
     for (double x : s) l += std::isinf(x) ? 0.0 : std::exp(x - m);
+    // rescale = exp(m_old − m_new): 0 on the first tile with an allowed key (nothing accumulated yet), 1 while the
+    // row has seen only masked keys, else exp of the max's growth (core/online_softmax.hpp's convention).
+    double m_before = -INFINITY;
     for (const auto& step : probe.steps) {
-      CHECK(step.rescale > 0.0);
+      CHECK(step.rescale >= 0.0);
       CHECK(step.rescale <= 1.0);
+      if (m_before == -INFINITY) CHECK(step.rescale == (step.m == -INFINITY ? 1.0 : 0.0));
+      else CHECK(step.rescale == doctest::Approx(std::exp(m_before - step.m)).epsilon(1e-5));
+      CHECK(step.m >= m_before);
+      m_before = step.m;
     }
     CHECK(probe.steps.back().m == doctest::Approx(m).epsilon(1e-5));
     CHECK(probe.steps.back().l == doctest::Approx(l).epsilon(1e-4));
