@@ -304,9 +304,11 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes) {
     return std::string(b);
   });
   ImGui::EndTable();
-  ImGui::TextDisabled("sequences that fit: %s free memory / paged bytes per sequence; floor: the cost model's decode bytes "
-                      "(batch %d) / %.0f GB/s (%s)",
-                      bytes_text(free_bytes).c_str(), s.batch, bw, bw > 0 ? s.result->bandwidth_source.c_str() : "not measured yet");
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("fit: %s free / paged bytes per sequence · floor: the cost model's decode bytes (batch %d) / "
+                     "%.0f GB/s, %s", bytes_text(free_bytes).c_str(), s.batch, bw,
+                     bw > 0 ? s.result->bandwidth_source.c_str() : "bandwidth not measured yet");
+  ImGui::PopStyleColor();
 }
 
 // ---------------------------------------------------------------- cache fill
@@ -392,7 +394,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     if (!run.loop.ok) ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s: %s", run.name.c_str(), run.loop.error.c_str());
   const float w = (size.x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
   const double shown = s.tokens_shown;
-  if (plot::BeginPlot("decode time per token, one layer (dashed: floor)", ImVec2(w, size.y))) {
+  if (plot::BeginPlot("time per token, one layer (dashed: floor)", ImVec2(w, size.y))) {
     plot::SetupAxis(plot::Axis::X, "context (tokens in the cache)");
     plot::SetupAxis(plot::Axis::Y, "time per token (ms)", plot::Scale::Log10);
     plot::SetupAxisFormat(plot::Axis::X, tokens_tick);
@@ -457,7 +459,7 @@ void draw_kvcache_mode(ViewContext& ctx) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float plots_h = std::max(em * 12.0f, avail.y * 0.62f);
   draw_fill(ctx, s, std::max(em * 5.0f, avail.y - plots_h - em * 2.5f));
-  draw_plots(ctx, s, ImVec2(avail.x, plots_h - em * 1.6f));
+  draw_plots(ctx, s, ImVec2(avail.x, plots_h - em * 2.4f));
   ImGui::EndChild();
 }
 
