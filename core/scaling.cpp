@@ -70,7 +70,7 @@ void fit_series(SweepSeriesResult& s, int fit_points) {
   for (const SweepPoint& p : s.points)
     if (p.status == PointStatus::Measured) {
       n.push_back(static_cast<double>(p.n));
-      t.push_back(p.timing.median_ms);
+      t.push_back(p.timing.min_ms > 0 ? p.timing.min_ms : p.timing.median_ms);
       mem.push_back(static_cast<double>(p.bytes_allocated));
     }
   const size_t keep = std::min(n.size(), static_cast<size_t>(std::max(2, fit_points)));
@@ -185,12 +185,12 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
       for (size_t k = 0; k < li; ++k)
         if (result.series[s].points[k].status == PointStatus::Measured) last = &result.series[s].points[k];
       bool try_for_oom = false;
-      if (config.time_cap_s > 0 && last && last->flops > 0) {
-        p.predicted_ms = last->timing.median_ms * p.flops / last->flops;
+      if (last && last->flops > 0) p.predicted_ms = last->timing.median_ms * p.flops / last->flops;
+      if (config.time_cap_s > 0 && p.predicted_ms > 0) {
         if (p.predicted_ms > config.time_cap_s * 1e3) {
           // Allocation grows like the series' measured allocations (fitted slope, at least linear).
           fit_series(result.series[s], config.fit_points);
-          const double slope = result.series[s].memory_fit.ok ? std::max(1.0, result.series[s].memory_fit.slope) : 2.0;
+          const double slope = result.series[s].memory_fit.ok ? std::max(0.0, result.series[s].memory_fit.slope) : 2.0;
           p.predicted_bytes = static_cast<uint64_t>(static_cast<double>(last->bytes_allocated) *
                                                     std::pow(static_cast<double>(p.n) / static_cast<double>(last->n), slope));
           const MemoryInfo mem = backend.memory();
@@ -221,7 +221,12 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
       request.inputs = &inputs;
       request.tiles = config.tiles;
       request.warmup = try_for_oom ? 0 : config.warmup;
-      request.repetitions = try_for_oom ? 1 : config.repetitions;
+      // Small points are cheap: more runs make their median and minimum steadier.
+      int repetitions = std::max(1, config.repetitions);
+      if (p.predicted_ms > 0 && config.min_timed_s > 0)
+        repetitions = std::clamp(static_cast<int>(std::ceil(config.min_timed_s * 1e3 / p.predicted_ms)), repetitions,
+                                 std::max(repetitions, 50));
+      request.repetitions = try_for_oom ? 1 : repetitions;
       request.want_output = false;
       const RunResult r = backend.run(request);
       if (r.ok) {

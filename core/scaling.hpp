@@ -8,8 +8,9 @@
 //   capped         not run: the time predicted from the series' last measured point exceeds the time cap
 //                  (t_pred = t_last · FLOPs(N) / FLOPs(N_last), FLOPs from the cost model)
 //   cancelled      the sweep was stopped before this point
-// A capped point whose predicted allocation exceeds 1.5× the free memory is tried anyway: the backend then
-// answers out of memory at once, so that answer is shown instead of a guess.
+// A capped point whose predicted allocation (the series' fitted memory slope from its last measured point) exceeds
+// 1.5× the free memory is tried once anyway: the backend then answers out of memory at once, so that answer is
+// shown instead of a guess.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -44,7 +45,8 @@ struct SweepConfig {
   int64_t batch = 1, heads = 1, head_dim = 64;
   DType dtype = DType::F32;
   TileConfig tiles;
-  int warmup = 1, repetitions = 3;
+  int warmup = 1, repetitions = 3;  // repetitions: at least this many timed runs per point
+  double min_timed_s = 0.25;        // small points repeat until about this much is timed (predicted; ≤ 50 runs)
   double time_cap_s = 0;            // per timed run; 0 = no cap
   uint64_t seed = 7;
   int fit_points = 4;               // the slope is fitted over this many largest measured N (fixed costs matter least)
@@ -66,14 +68,16 @@ struct SweepPoint {
   uint64_t bytes_allocated = 0;    // measured: what the algorithm allocated beyond inputs and output
   uint64_t bytes_needed = 0, bytes_free = 0;  // out of memory
   uint64_t bytes_io = 0;           // Q, K, V and O in the dtype: 2·B·(H + Hkv)·N·d·e
-  double predicted_ms = 0;         // capped: the extrapolated time of one run
+  double predicted_ms = 0;         // one run extrapolated from the last measured point (0 before the first)
   uint64_t predicted_bytes = 0;    // capped: the extrapolated allocation
 };
 
 struct SweepSeriesResult {
   SweepSeries series;
   std::vector<SweepPoint> points;  // one per length, in order
-  PowerFit time_fit, memory_fit;   // over the largest measured points (memory: bytes_allocated)
+  // Over the largest measured points. Time: each N's fastest run (the one least disturbed by other work on the
+  // machine; the median is what the plots show). Memory: bytes_allocated.
+  PowerFit time_fit, memory_fit;
 };
 
 struct SweepResult {

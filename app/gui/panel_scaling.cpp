@@ -98,7 +98,7 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::SameLine();
   ImGui::SetNextItemWidth(f * 4);
   if (ImGui::InputInt("##reps", &c.repetitions, 0)) c.repetitions = std::clamp(c.repetitions, 1, 50);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Timed runs per point (after %d warm-up); the median is plotted, min–max as bars", c.warmup);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("At least this many timed runs per point after %d warm-up (small points run more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
   task_progress(ctx, kSweepChannel, "sweep_cancel");
 }
 
@@ -230,7 +230,7 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     std::snprintf(buf, sizeof buf, "%s%s %.2f", slopes.empty() ? "" : "   ·   ", s.series.label.c_str(), s.time_fit.slope);
     slopes += buf;
   }
-  ImGui::Text("Fitted slope of time against N (log-log, the %d largest measured N):", c.fit_points);
+  ImGui::Text("Fitted slope of time against N (log-log; fastest run of the %d largest measured N):", c.fit_points);
   ImGui::SameLine();
   ImGui::TextColored(ImVec4(1.0f, 0.85f, 0.4f, 1), "%s", slopes.empty() ? "needs two measured points" : slopes.c_str());
   ImGui::TextDisabled("dense attention does N² work: slope ≈ 2; a fixed window does N·w: slope ≈ 1");
@@ -260,15 +260,20 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     notes.push_back("on the CPU the sweep is capped at " + std::to_string(c.time_cap_s).substr(0, 4) +
                     " s per run so it finishes in about a minute; raise the cap to go further");
 
-  const float notes_h = (ImGui::GetTextLineHeightWithSpacing()) * static_cast<float>(notes.size());
   const ImVec2 avail = ImGui::GetContentRegionAvail();
+  float notes_h = 0;
+  for (const std::string& n : notes)
+    notes_h += ImGui::CalcTextSize(n.c_str(), nullptr, false, avail.x).y + ImGui::GetStyle().ItemSpacing.y;
   const float plot_h = std::max(f * 10, avail.y - notes_h - ImGui::GetStyle().ItemSpacing.y);
   const float plot_w = (avail.x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
 
+  std::vector<double> powers_of_two;
+  for (double n = 16; n <= double(1 << 22); n *= 2) powers_of_two.push_back(n);
   plot::GetStyle().legend_corner = plot::LegendCorner::NorthWest;
   if (plot::BeginPlot("Time of one call##sweep_time", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, "median time (ms)", plot::Scale::Log10);
+    plot::SetupAxisTicks(plot::Axis::X, powers_of_two);
     plot::SetupAxisFormat(plot::Axis::X, [](double n) { return format_tokens(n); });
     for (size_t i = 0; i < r.series.size(); ++i) plot_series(r.series[i], arrays[i], false);
     legend_for_marks(present);
@@ -278,6 +283,7 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   if (plot::BeginPlot("Memory allocated beyond Q, K, V and O##sweep_mem", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, "bytes", plot::Scale::Log10);
+    plot::SetupAxisTicks(plot::Axis::X, powers_of_two);
     plot::SetupAxisFormat(plot::Axis::X, [](double n) { return format_tokens(n); });
     for (size_t i = 0; i < r.series.size(); ++i) plot_series(r.series[i], arrays[i], true);
     // Q, K, V and O themselves grow linearly in N for every algorithm: the reference line.
@@ -290,7 +296,9 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     legend_for_marks(present);
     plot::EndPlot();
   }
-  for (const std::string& n : notes) ImGui::TextDisabled("%s", n.c_str());
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  for (const std::string& n : notes) ImGui::TextWrapped("%s", n.c_str());
+  ImGui::PopStyleColor();
 }
 
 }  // namespace attnscope::gui

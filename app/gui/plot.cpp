@@ -161,6 +161,8 @@ struct AxisSetupState {
   bool fixed = false;
   AxisRange limits;
   TickFormatter formatter = nullptr;
+  bool custom_ticks = false;
+  std::vector<double> ticks;
 };
 
 struct LegendEntry {
@@ -340,6 +342,12 @@ void SetupAxisLimits(Axis axis, double min, double max) {
   a.limits = {min, max};
 }
 
+void SetupAxisTicks(Axis axis, std::span<const double> values) {
+  AxisSetupState& a = ctx().axes[axis == Axis::X ? 0 : 1];
+  a.custom_ticks = true;
+  a.ticks.assign(values.begin(), values.end());
+}
+
 void SetupAxisFormat(Axis axis, TickFormatter formatter) { ctx().axes[axis == Axis::X ? 0 : 1].formatter = formatter; }
 
 void PlotLine(const char* label, std::span<const double> xs, std::span<const double> ys, const ItemStyle& style) {
@@ -408,8 +416,15 @@ void EndPlot() {
   const AxisRange ry = ay.fixed ? ay.limits : fit_range(ys, ay.scale, st.fit_padding);
   const float plot_w = c.max.x - c.min.x;
   const int x_target = std::clamp(static_cast<int>(plot_w / (font * 5)), 2, st.target_ticks + 2);
-  std::vector<Tick> tx = compute_ticks(rx, ax.scale, x_target);
-  std::vector<Tick> ty = compute_ticks(ry, ay.scale, st.target_ticks);
+  auto ticks_of = [](const AxisSetupState& a, AxisRange r, int target) {
+    if (!a.custom_ticks) return compute_ticks(r, a.scale, target);
+    std::vector<Tick> t;
+    for (double v : a.ticks)
+      if (v >= r.min && v <= r.max && usable(v, a.scale)) t.push_back({v, true, format_tick(v, std::fabs(v))});
+    return t;
+  };
+  std::vector<Tick> tx = ticks_of(ax, rx, x_target);
+  std::vector<Tick> ty = ticks_of(ay, ry, st.target_ticks);
 
   // Layout: title on top; y label (vertical) and y tick labels on the left; x tick labels and x label below.
   const float pad = font * 0.35f;

@@ -84,6 +84,8 @@ bool BeginPlot(const char* title_id, ImVec2 size = ImVec2(-1, 0), PlotFlags flag
 // Axis label (with its unit, e.g. "time (ms)") and scale. Without SetupAxisLimits the axis fits every item.
 void SetupAxis(Axis axis, const char* label, Scale scale = Scale::Linear);
 void SetupAxisLimits(Axis axis, double min, double max);
+// Labelled ticks at exactly these values (e.g. powers of two for sequence lengths) instead of the computed ones.
+void SetupAxisTicks(Axis axis, std::span<const double> values);
 // Custom tick label text for an axis (e.g. "4k" for 4096); nullptr = format_tick.
 using TickFormatter = std::string (*)(double value);
 void SetupAxisFormat(Axis axis, TickFormatter formatter);
