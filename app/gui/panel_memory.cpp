@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "app/gui/plot.hpp"
 #include "app/gui/scaling_panels.hpp"
 
 namespace attnscope::gui {
@@ -114,6 +115,29 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   ImGui::TextUnformatted(line);
   ImGui::TextDisabled("Flash keeps only tiles on chip, so its allocation does not grow with N²; the KV cache grows "
                       "with N (the KV cache mode follows it token by token).");
+  ImGui::Spacing();
+
+  // ---- used / free over this session
+  const MemoryReadout& r = view.memory;
+  if (r.seconds.size() >= 1 && ImGui::GetContentRegionAvail().y > f * 8) {
+    std::vector<double> t(r.seconds.size()), used(r.used_bytes.size()), free_b(r.free_bytes.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+      t[i] = r.seconds[i] - r.seconds.front();
+      used[i] = r.used_bytes[i] * 1e-9;
+      free_b[i] = r.free_bytes[i] * 1e-9;
+    }
+    if (plot::BeginPlot(cpu ? "Host memory over this session##memory_history" : "Device memory over this session##memory_history",
+                        ImVec2(-1, -1))) {
+      plot::SetupAxis(plot::Axis::X, "time since the first reading (s)");
+      plot::SetupAxis(plot::Axis::Y, "GB (10⁹ bytes)");
+      const double total = m && m->total_bytes ? static_cast<double>(m->total_bytes) * 1e-9 : 0;
+      plot::SetupAxisLimits(plot::Axis::Y, 0, std::max(total, *std::max_element(free_b.begin(), free_b.end())) * 1.05);
+      if (t.back() > 0) plot::SetupAxisLimits(plot::Axis::X, 0, t.back());
+      plot::PlotLine("used", t, used, plot::ItemStyle{.color = IM_COL32(86, 150, 200, 255)});
+      plot::PlotLine("free", t, free_b, plot::ItemStyle{.color = IM_COL32(0, 158, 115, 255)});
+      plot::EndPlot();
+    }
+  }
 }
 
 }  // namespace attnscope::gui

@@ -31,12 +31,17 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   const bool have = c && c->ok && c->copy_bytes_per_s > 0 && c->gemm_flops_per_s > 0;
   if (!c) ImGui::TextDisabled("measuring…");
   else if (!c->ok) ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", c->error.c_str());
-  else
-    ImGui::Text("copy %.3g GB/s (%s buffer)  ·  %s: %s%s  ·  ridge at %.3g FLOP/B  ·  measured in %.1f s",
-                c->copy_bytes_per_s * 1e-9, format_bytes_binary(static_cast<double>(c->copy_bytes)).c_str(),
-                c->gemm_what.c_str(), format_flops_rate(c->gemm_flops_per_s).c_str(),
-                c->gemm16_flops_per_s > 0 ? ("  ·  fp16 tensor cores " + format_flops_rate(c->gemm16_flops_per_s)).c_str() : "",
-                c->gemm_flops_per_s / c->copy_bytes_per_s, c->seconds);
+  else {
+    ImGui::Text("copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
+                format_bytes_binary(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
+                format_flops_rate(c->gemm_flops_per_s).c_str());
+    ImGui::TextDisabled("%sridge at %.3g FLOP/B (peak / bandwidth)  ·  measured on %s in %.1f s  ·  FLOPs and bytes "
+                        "of the runs: cost model",
+                        c->gemm16_flops_per_s > 0
+                            ? ("fp16 tensor cores " + format_flops_rate(c->gemm16_flops_per_s) + "  ·  ").c_str()
+                            : "",
+                        c->gemm_flops_per_s / c->copy_bytes_per_s, c->device.c_str(), c->seconds);
+  }
   task_progress(ctx, kCeilingsChannel, "ceilings_cancel");
 
   // Points: the latest timing run (large) and the sweep's measured points (small), per algorithm.
@@ -66,6 +71,25 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
           add(sweep[s.series.algorithm], p.flops, p.bytes_moved, p.timing.median_ms,
               "sweep: " + s.series.label + " at N = " + std::to_string(p.n));
 
+  // Points above a roof ran faster than the benchmark that measured it: on a shared machine the benchmark was
+  // slowed by other work. Said plainly rather than hidden.
+  if (have) {
+    int above = 0, total = 0;
+    for (auto* m : {&runs, &sweep})
+      for (auto& [alg, p] : *m)
+        for (size_t i = 0; i < p.x.size(); ++i) {
+          ++total;
+          const double roof = std::min(c->gemm_flops_per_s, c->copy_bytes_per_s * p.x[i]) / unit;
+          above += p.y[i] > 1.1 * roof;
+        }
+    if (above > 0) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.3f, 1));
+      ImGui::TextWrapped("%d of %d points lie more than 10%% above the measured roof: the machine was busier during "
+                         "the benchmark than during those runs; measure the ceilings again.",
+                         above, total);
+      ImGui::PopStyleColor();
+    }
+  }
   const char* y_label = tera ? "achieved TFLOP/s" : "achieved GFLOP/s";
   if (plot::BeginPlot("Roofline##roofline", ImVec2(-1, -1))) {
     plot::SetupAxis(plot::Axis::X, "arithmetic intensity (FLOP per byte moved, cost model)", plot::Scale::Log10);
@@ -107,7 +131,10 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
       if (c->gemm16_flops_per_s > 0) roof("fp16 tensor-core matmul", c->gemm16_flops_per_s, true);
       char bw[64];
       std::snprintf(bw, sizeof bw, "%.3g GB/s", c->copy_bytes_per_s * 1e-9);
-      plot::PlotText(bw, x_lo * 1.3, c->copy_bytes_per_s * x_lo * 1.3 / unit, ImVec2(4, -ImGui::GetFontSize() * 1.6f));
+      // Above the slanted roof (it rises to the right, so up-left of a point on it is clear of it).
+      const double x_bw = std::sqrt(x_lo * c->gemm_flops_per_s / c->copy_bytes_per_s);
+      plot::PlotText(bw, x_bw, c->copy_bytes_per_s * x_bw / unit,
+                     ImVec2(-ImGui::CalcTextSize(bw).x - 4, -ImGui::GetFontSize() * 1.2f));
     }
     for (auto& [alg, p] : sweep) {
       plot::ItemStyle s;

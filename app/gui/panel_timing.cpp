@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <algorithm>
 
 #include "app/gui/plot.hpp"
 #include "app/gui/scaling_panels.hpp"
@@ -91,7 +92,7 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   const TimingRun& latest = view.history.back();
   ImGui::Text("Run %d: %s, median of %d timed runs after a warm-up%s", latest.number, latest.experiment.c_str(),
               latest.repetitions, latest.cancelled ? " (cancelled)" : "");
-  const float table_w = ctx.ui.font_px * 30;
+  const float table_w = std::min(ctx.ui.font_px * 36, ImGui::GetContentRegionAvail().x * 0.55f);
   ImGui::BeginChild("latest_table", ImVec2(table_w, 0), false);
   latest_table(ctx, latest);
   ImGui::Spacing();
@@ -106,7 +107,8 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   for (const TimingRun& run : view.history)
     for (const AlgorithmTiming& a : run.algorithms) {
       if (!a.ok) continue;
-      xs[a.algorithm].push_back(run.number);
+      // Dodged: each algorithm a little to the side of its run, so the min–max bars do not overlap.
+      xs[a.algorithm].push_back(run.number + 0.08 * (static_cast<int>(a.algorithm) - 3));
       ys[a.algorithm].push_back(a.timing.median_ms);
       lo[a.algorithm].push_back(a.timing.median_ms - a.timing.min_ms);
       hi[a.algorithm].push_back(a.timing.max_ms - a.timing.median_ms);

@@ -57,7 +57,10 @@ struct SweepLive {
 struct MemoryReadout {
   std::optional<MemoryInfo> info;  // the last answer
   double asked_at = -1e9;          // ImGui time of the last poll
+  // Every answer (at most kMemoryHistory): ImGui time (s), used and free bytes.
+  std::vector<double> seconds, used_bytes, free_bytes;
 };
+inline constexpr size_t kMemoryHistory = 1200;
 
 enum class ScalingPanel { Scaling, Timing, Memory, Roofline };
 inline constexpr const char* kScalingPanelNames[] = {"Scaling", "Timing", "Memory", "Roofline"};
