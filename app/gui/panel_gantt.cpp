@@ -69,7 +69,7 @@ void draw_gantt_panel(FlashFrame& f) {
     for (auto& s : spans) busy += static_cast<double>(s.end - s.start);
   }
   char detail[256];
-  std::snprintf(detail, sizeof detail, "%zu CTAs · %d/%d %ss used · ≤ %d at once · busy %.0f%% · tail %.0f%%",
+  std::snprintf(detail, sizeof detail, "%zu CTAs · %d/%d %ss · ≤ %d at once · busy %.0f%% · tail %.0f%%",
                 trace.ctas.size(), used, replay.units, unit_name, replay.max_concurrent,
                 used > 0 ? 100.0 * busy / (used * end) : 0.0,
                 100.0 * (end - static_cast<double>(replay.tail_start_ns)) / end);

@@ -341,10 +341,10 @@ void draw_tile_stream_panel(FlashFrame& f) {
   std::snprintf(followed, sizeof followed, "%s %d", unit_name, f.unit);
   swatch(strong, followed);
   swatch(flash_unit_color((f.unit + 1) % std::max(2, replay.units), 0.45f), gpu ? "other SMs" : "other workers");
-  swatch(kWritten, fa1 ? "O (solid: all passes)" : "O written");
+  swatch(kWritten, fa1 ? "O, by passes" : "O written");
   ImGui::TextColored(ImVec4(0.92f, 0.35f, 0.31f, 1), "×");
   ImGui::SameLine(0, em * 0.3f);
-  ImGui::TextUnformatted(sparse ? "empty tile: skipped" : "all-masked tile, loaded anyway");
+  ImGui::TextUnformatted(sparse ? "empty: skipped" : "all masked, loaded anyway");
 }
 
 }  // namespace attnscope::gui

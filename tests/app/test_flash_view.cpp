@@ -194,7 +194,13 @@ bool frames_until_settled(App& app, Platform& platform) {
   const auto start = std::chrono::steady_clock::now();
   while (!app.settled() || app.frames_drawn() < 4) {
     app.frame(platform);
-    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(120)) return false;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(20)) {
+      MESSAGE("not settled: picture_current " << app.picture_current() << ", requested mode '"
+              << app.ui().requested_mode << "', computing " << app.state().computing << ", errors "
+              << app.state().errors.size() << ", frames " << app.frames_drawn());
+      for (auto& e : app.state().errors) MESSAGE(e);
+      return false;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return true;
