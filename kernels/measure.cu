@@ -201,6 +201,10 @@ MeasureReport measure_device(const MeasureConfig& config) {
         const int w = config.warmup, r = config.repetitions;
         row.gemm_qk_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive_scores(np, stream.s); }));
         row.softmax_ms = median_of(timer.time(stream.s, w, r, [&] { launch_masked_softmax(np, stream.s); }));
+        row.softmax_registers_ms = median_of(timer.time(
+            stream.s, w, r, [&] { launch_masked_softmax(np, stream.s, SoftmaxVariant::Registers); }));
+        row.softmax_streaming_ms = median_of(timer.time(
+            stream.s, w, r, [&] { launch_masked_softmax(np, stream.s, SoftmaxVariant::Streaming); }));
         row.gemm_pv_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive_output(np, stream.s); }));
         row.naive_ms = median_of(timer.time(stream.s, w, r, [&] { launch_naive(np, stream.s); }));
         const double softmax_bytes = static_cast<double>(naive_workspace_bytes(spec));  // S read + P written

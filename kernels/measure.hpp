@@ -29,7 +29,8 @@ struct MeasureRow {
   std::string note;                // why skipped (out of memory), empty otherwise
   // naive in naive_dtype
   double gemm_qk_ms = 0, softmax_ms = 0, gemm_pv_ms = 0, naive_ms = 0, predicted_ms = 0;
-  double softmax_gbs = 0, softmax_ratio = 0;   // ratio to the copy bandwidth
+  double softmax_gbs = 0, softmax_ratio = 0;   // ratio to the copy bandwidth (the variant the naive path uses)
+  double softmax_registers_ms = 0, softmax_streaming_ms = 0;  // both variants, forced, for the notes
   double naive_over_predicted = 0;
   // fp32 problem
   double naive_fp32_ms = 0, flash_fp32_ms = 0, flash_traced_ms = 0;

@@ -2,8 +2,8 @@
 //
 // Contents
 //   SoftmaxArgs, reductions         the softmax kernel's inputs and its warp/CTA reductions
-//   softmax_rows_in_registers       one pass: each row read once into registers, written once (the fast path)
-//   softmax_rows_looped             rows too long for registers: a streaming (m, l) pass, then a write pass
+//   softmax_rows_in_registers       each row read once into registers, written once
+//   softmax_rows_streaming          any row length: an online (m, l) pass, then a write pass (re-read from L2)
 //   GEMM steps                      cuBLAS calls with the row-major <-> column-major mapping spelled out
 //   validate / launch_*             the launch boundary
 #include <cublas_v2.h>
@@ -54,17 +54,16 @@ __device__ __forceinline__ float group_reduce(float v, float* scratch) {
   return v;
 }
 
-// 16 bytes of storage <-> kWidth floats. Loads and stores are streaming (__ldcs / __stcs): S is read once and P
-// written once, so neither should displace other data in L2.
+// 16 bytes of storage <-> kWidth floats.
 template <class T>
 struct Vector16 {
   static constexpr int kWidth = 16 / sizeof(T);
-  __device__ __forceinline__ static uint4 load(const T* src) { return __ldcs(reinterpret_cast<const uint4*>(src)); }
   __device__ __forceinline__ static void unpack(const uint4& raw, float* dst) {
     const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
     for (int i = 0; i < kWidth; ++i) dst[i] = to_float(e[i]);
   }
+  // Streaming store (__stcs): P is written once and read only by the next GEMM.
   __device__ __forceinline__ static void store(T* dst, const float* src) {
     uint4 raw;
     T* e = reinterpret_cast<T*>(&raw);
@@ -74,14 +73,32 @@ struct Vector16 {
   }
 };
 
-// One row per group of kGroupWarps warps (kGroupWarps == 1: 8 rows per 256-thread CTA; else one row per CTA).
-// Each thread holds kChunks 16-byte vectors of the row in registers, so S is read exactly once and P written once:
-// the same bytes as a copy, which is the bandwidth target. Needs rows that start 16-byte aligned
-// (kv_len · sizeof(T) a multiple of 16); other rows take softmax_rows_looped.
-// All kChunks loads are issued before any value is used, so they are in flight together (converting each one
-// right after its load would make the thread wait for every load in turn).
-template <class T, int kGroupWarps, int kChunks>
-__global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
+// Which masking code a softmax kernel carries. Dense and causal-only masks need no MaskView evaluation, so their
+// kernels stay small (registers) and the benchmarked paths are as fast as the memory allows.
+enum class MaskMode { Dense, Causal, General };
+
+template <MaskMode kMode>
+__device__ __forceinline__ bool key_allowed(const SoftmaxArgs& a, int64_t q_pos, int64_t key) {
+  if constexpr (kMode == MaskMode::Dense) return true;
+  else if constexpr (kMode == MaskMode::Causal) return key <= q_pos;
+  else return a.mask.allowed(q_pos, key);
+}
+
+template <int kGroupWarps>
+constexpr int register_cta_threads() { return kGroupWarps == 1 ? 256 : kGroupWarps * 32; }
+// Dense/causal kernels are held to 64 registers (at least 1024 resident threads per SM: more rows in flight).
+template <int kGroupWarps, MaskMode kMode>
+constexpr int register_min_ctas() {
+  return kMode == MaskMode::General ? 1 : (1024 / register_cta_threads<kGroupWarps>() > 0 ? 1024 / register_cta_threads<kGroupWarps>() : 1);
+}
+
+// REGISTERS variant. One row per group of kGroupWarps warps (kGroupWarps == 1: 8 rows per 256-thread CTA; else one
+// row per CTA). Each thread holds kChunks 16-byte vectors of the row in registers, so S is read exactly once and P
+// written once: the same bytes as a copy, which is the bandwidth target. Needs rows that start 16-byte aligned
+// (kv_len · sizeof(T) a multiple of 16) and at most 16384 keys. All kChunks loads are issued before any value is used, so they are in
+// flight together (converting each right after its load would make the thread wait for every load in turn).
+template <class T, int kGroupWarps, int kChunks, MaskMode kMode>
+__global__ void __launch_bounds__(register_cta_threads<kGroupWarps>(), (register_min_ctas<kGroupWarps, kMode>()))
     softmax_rows_in_registers(SoftmaxArgs a) {
   using V = Vector16<T>;
   constexpr int kW = V::kWidth;
@@ -95,12 +112,12 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
   T* p = static_cast<T*>(a.p) + row * a.kv_len;
   const int64_t q_pos = row % a.q_len + a.shift;
 
-  // Issue every load of the row first. kv_len is a multiple of kW here, so a vector is wholly in or out.
+  // Issue every load of the row first (streaming: S is read once). A vector is wholly in or out of the row.
   uint4 raw[kChunks];
 #pragma unroll
   for (int c = 0; c < kChunks; ++c) {
     const int64_t base = (int64_t{c} * kGroupThreads + lane) * kW;
-    raw[c] = base < a.kv_len ? V::load(s + base) : make_uint4(0, 0, 0, 0);
+    raw[c] = base < a.kv_len ? __ldcs(reinterpret_cast<const uint4*>(s + base)) : make_uint4(0, 0, 0, 0);
   }
   // Then convert; masked or out-of-range entries become -inf so they vanish in exp.
   float x[kChunks][kW];
@@ -110,7 +127,7 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
     V::unpack(raw[c], x[c]);
 #pragma unroll
     for (int i = 0; i < kW; ++i)
-      if (base >= a.kv_len || (a.need_mask && !a.mask.allowed(q_pos, base + i))) x[c][i] = -INFINITY;
+      if (base >= a.kv_len || !key_allowed<kMode>(a, q_pos, base + i)) x[c][i] = -INFINITY;
   }
   // m = max_j S_ij over the allowed keys.
   float m = -INFINITY;
@@ -144,26 +161,65 @@ __global__ void __launch_bounds__(kGroupWarps == 1 ? 256 : kGroupWarps * 32)
   }
 }
 
-// Rows longer than the registers hold: pass 1 streams the row keeping an online (m, l) per thread, the CTA merges
-// them; pass 2 re-reads S (often from L2) and writes P. 1.5x the bytes of the register path.
-template <class T>
-__global__ void __launch_bounds__(1024) softmax_rows_looped(SoftmaxArgs a) {
-  constexpr int kWarps = 32;
+// STREAMING variant, for any row length: one row per 256-thread CTA, few registers (many rows in flight).
+// Pass 1 reads the row in batches of kBatch vectors per thread (all loads of a batch in flight), keeping an
+// online (m, l) per thread: m' = max(m, batch max), l' = l·exp(m − m') + Σ exp(x − m'). The CTA merges the
+// threads' (m, l). Pass 2 reads the row again and writes P. The first read keeps S in L2 (default caching), so
+// the second usually hits L2 and device memory sees one read and one write, as in a copy.
+constexpr int kStreamThreads = 256;
+template <class T, MaskMode kMode>
+__global__ void __launch_bounds__(kStreamThreads, kMode == MaskMode::General ? 1 : 4)
+    softmax_rows_streaming(SoftmaxArgs a) {
+  using V = Vector16<T>;
+  constexpr int kW = V::kWidth, kBatch = 4, kWarps = kStreamThreads / 32;
   __shared__ float scratch[kWarps];
   const int64_t row = blockIdx.x;
   const T* s = static_cast<const T*>(a.s) + row * a.kv_len;
   T* p = static_cast<T*>(a.p) + row * a.kv_len;
   const int64_t q_pos = row % a.q_len + a.shift;
-  auto value = [&](int64_t j) {
-    return (!a.need_mask || a.mask.allowed(q_pos, j)) ? to_float(s[j]) : -INFINITY;
+  const int tid = threadIdx.x;
+  // The row as kW-wide vectors when aligned; otherwise element by element (kW = 1 in the loops below).
+  const int width = a.vector_ok ? kW : 1;
+  const int64_t units = (a.kv_len + width - 1) / width;
+  auto load_unit = [&](int64_t u, float* out, bool last_use) {
+    const int64_t base = u * width;
+    if (a.vector_ok) {
+      const uint4 raw = last_use ? __ldcs(reinterpret_cast<const uint4*>(s + base))
+                                 : __ldcg(reinterpret_cast<const uint4*>(s + base));
+      V::unpack(raw, out);
+    } else {
+      out[0] = to_float(s[base]);
+    }
+#pragma unroll
+    for (int i = 0; i < kW; ++i)
+      if (i >= width || !key_allowed<kMode>(a, q_pos, base + i)) out[i] = -INFINITY;
   };
-  // Online softmax per thread: m_t = max so far, l_t = Σ exp(S - m_t), rescaled when m_t grows.
+
+  // Pass 1: online (m, l) per thread.
   float m = -INFINITY, l = 0.f;
-  for (int64_t j = threadIdx.x; j < a.kv_len; j += blockDim.x) {
-    const float x = value(j);
-    if (x == -INFINITY) continue;
-    const float m_new = fmaxf(m, x);
-    l = l * exp2f((m - m_new) * kLog2e) + exp2f((x - m_new) * kLog2e);
+  for (int64_t u0 = tid; u0 < units; u0 += int64_t{kStreamThreads} * kBatch) {
+    float x[kBatch][kW];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t u = u0 + int64_t{b} * kStreamThreads;
+      if (u < units) load_unit(u, x[b], false);
+      else
+#pragma unroll
+        for (int i = 0; i < kW; ++i) x[b][i] = -INFINITY;
+    }
+    float batch_max = -INFINITY;
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+      for (int i = 0; i < kW; ++i) batch_max = fmaxf(batch_max, x[b][i]);
+    if (batch_max == -INFINITY) continue;
+    const float m_new = fmaxf(m, batch_max);
+    float sum = 0.f;
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+      for (int i = 0; i < kW; ++i) sum += exp2f((x[b][i] - m_new) * kLog2e);
+    l = l * exp2f((m - m_new) * kLog2e) + sum;  // exp2(-inf) = 0 while nothing was accumulated
     m = m_new;
   }
   // Merge the threads: the row max, then each l_t rescaled by exp(m_t - m).
@@ -171,40 +227,72 @@ __global__ void __launch_bounds__(1024) softmax_rows_looped(SoftmaxArgs a) {
   const float mine = (m == -INFINITY) ? 0.f : l * exp2f((m - row_m) * kLog2e);
   const float row_l = group_reduce<kWarps, false>(mine, scratch);
   const bool empty_row = row_m == -INFINITY;
-  if (empty_row && threadIdx.x == 0 && a.empty_rows) atomicAdd(a.empty_rows, 1ull);
+  if (empty_row && tid == 0 && a.empty_rows) atomicAdd(a.empty_rows, 1ull);
   const float inv_l = empty_row ? 0.f : 1.f / row_l;
-  for (int64_t j = threadIdx.x; j < a.kv_len; j += blockDim.x) {
-    const float x = value(j);
-    p[j] = from_float<T>(empty_row ? 0.f : exp2f((x - row_m) * kLog2e) * inv_l);
+
+  // Pass 2: P = exp(S - m) / l, written once.
+  for (int64_t u0 = tid; u0 < units; u0 += int64_t{kStreamThreads} * kBatch) {
+    float x[kBatch][kW];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t u = u0 + int64_t{b} * kStreamThreads;
+      if (u < units) load_unit(u, x[b], true);
+    }
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int64_t u = u0 + int64_t{b} * kStreamThreads;
+      if (u >= units) continue;
+#pragma unroll
+      for (int i = 0; i < kW; ++i) x[b][i] = empty_row ? 0.f : exp2f((x[b][i] - row_m) * kLog2e) * inv_l;
+      if (a.vector_ok) V::store(p + u * width, x[b]);
+      else p[u] = from_float<T>(x[b][0]);
+    }
   }
 }
 
-template <class T, int kGroupWarps, int kChunks>
+template <class T, int kGroupWarps, int kChunks, MaskMode kMode>
 bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
   constexpr int64_t kCover = int64_t{kGroupWarps} * 32 * kChunks * Vector16<T>::kWidth;
   if (a.kv_len > kCover) return false;
-  constexpr int kThreads = kGroupWarps == 1 ? 256 : kGroupWarps * 32;
+  constexpr int kThreads = register_cta_threads<kGroupWarps>();
   constexpr int kRowsPerCta = kGroupWarps == 1 ? 8 : 1;
   const int64_t blocks = (a.rows + kRowsPerCta - 1) / kRowsPerCta;
-  softmax_rows_in_registers<T, kGroupWarps, kChunks><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
+  softmax_rows_in_registers<T, kGroupWarps, kChunks, kMode>
+      <<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
   CUDA_CHECK_LAUNCH("softmax_rows_in_registers");
   return true;
 }
 
-template <class T>
-void softmax_dispatch(const SoftmaxArgs& a, cudaStream_t stream) {
-  // Smallest configuration whose registers cover the row, so short rows keep many rows in flight; at most 4
-  // vectors per thread keeps the row in registers without spilling (ptxas -v: no stack frame). Both storage
-  // widths cover 16384 keys; fp32 also 1024 threads x 4 vectors = 16384 (the fp16 variant of that would spill).
-  if (a.vector_ok &&
-      (try_register_softmax<T, 1, 1>(a, stream) || try_register_softmax<T, 1, 2>(a, stream) ||
-       try_register_softmax<T, 1, 4>(a, stream) || try_register_softmax<T, 4, 4>(a, stream) ||
-       try_register_softmax<T, 8, 4>(a, stream) || try_register_softmax<T, 16, 4>(a, stream)))
+SoftmaxVariant g_default_variant = SoftmaxVariant::Auto;
+
+// Auto picks Registers up to this many keys and Streaming above: a long row held in registers leaves few rows in
+// flight per SM (one 1024-thread CTA holds one 16384-key row), while Streaming keeps 8 CTAs of 256 threads per SM
+// with 4 loads each in flight. docs/CUDA_NOTES.md has both variants' measured bandwidth across N.
+constexpr int64_t kRegisterRowLimit = 2048;
+
+template <class T, MaskMode kMode>
+void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
+  if (variant == SoftmaxVariant::Auto) variant = g_default_variant;
+  if (variant == SoftmaxVariant::Auto)
+    variant = a.kv_len <= kRegisterRowLimit ? SoftmaxVariant::Registers : SoftmaxVariant::Streaming;
+  // Registers: the smallest configuration whose registers cover the row, so short rows keep many rows in flight.
+  // A multi-warp row keeps 16 floats per thread (kM vectors: 4 fp32, 2 fp16/bf16), which fits the 64-register
+  // budget without spilling (ptxas -v); 32 warps x 32 threads x 16 = 16384 keys at most.
+  constexpr int kM = 16 / Vector16<T>::kWidth;
+  if (variant != SoftmaxVariant::Streaming && a.vector_ok &&
+      (try_register_softmax<T, 1, 2, kMode>(a, stream) || try_register_softmax<T, 1, 4, kMode>(a, stream) ||
+       try_register_softmax<T, 4, kM, kMode>(a, stream) || try_register_softmax<T, 8, kM, kMode>(a, stream) ||
+       try_register_softmax<T, 16, kM, kMode>(a, stream) || try_register_softmax<T, 32, kM, kMode>(a, stream)))
     return;
-  if constexpr (sizeof(T) == 4)
-    if (a.vector_ok && try_register_softmax<T, 32, 4>(a, stream)) return;
-  softmax_rows_looped<T><<<static_cast<unsigned>(a.rows), 1024, 0, stream>>>(a);
-  CUDA_CHECK_LAUNCH("softmax_rows_looped");
+  softmax_rows_streaming<T, kMode><<<static_cast<unsigned>(a.rows), kStreamThreads, 0, stream>>>(a);
+  CUDA_CHECK_LAUNCH("softmax_rows_streaming");
+}
+
+template <class T>
+void softmax_for_mask(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
+  if (!a.need_mask) softmax_dispatch<T, MaskMode::Dense>(a, variant, stream);
+  else if (a.mask.term_count == 0) softmax_dispatch<T, MaskMode::Causal>(a, variant, stream);  // causal alone
+  else softmax_dispatch<T, MaskMode::General>(a, variant, stream);
 }
 
 void check_cublas(cublasStatus_t status, const char* what) {
@@ -275,7 +363,9 @@ void launch_naive_scores(const NaiveParams& p, void* stream) {
                "cublasGemmStridedBatchedEx (S = scale·QKᵀ)");
 }
 
-void launch_masked_softmax(const NaiveParams& p, void* stream) {
+void set_default_softmax_variant(SoftmaxVariant variant) { g_default_variant = variant; }
+
+void launch_masked_softmax(const NaiveParams& p, void* stream, SoftmaxVariant variant) {
   require_valid(p);
   SoftmaxArgs a{};
   a.s = p.s;
@@ -288,7 +378,9 @@ void launch_masked_softmax(const NaiveParams& p, void* stream) {
   a.need_mask = p.mask.term_count > 0 || p.mask.causal;
   a.vector_ok = (p.kv_len * dtype_bytes(p.dtype)) % 16 == 0;
   a.empty_rows = p.empty_rows;
-  dispatch_dtype(p.dtype, [&](auto tag) { softmax_dispatch<decltype(tag)>(a, static_cast<cudaStream_t>(stream)); });
+  dispatch_dtype(p.dtype, [&](auto tag) {
+    softmax_for_mask<decltype(tag)>(a, variant, static_cast<cudaStream_t>(stream));
+  });
 }
 
 // Row-major O = P V (g·Nq x d) is column-major Oᵀ = Vᵀ Pᵀ (d x g·Nq): A = V as stored (column-major d x Nk),

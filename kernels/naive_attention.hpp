@@ -38,9 +38,15 @@ uint64_t naive_workspace_bytes(const AttentionSpec& spec);
 // Empty when launchable, else the problem in words (sizes, GEMM dimension limits, missing buffers).
 std::string validate(const NaiveParams& p);
 
+// How the softmax kernel holds a row: Registers (each row read once into registers; rows up to 16384 keys with
+// 16-byte-aligned rows) or Streaming (any row: an online (m, l) pass, then a write pass that re-reads S, usually
+// from L2). Auto: the process default (set_default_softmax_variant; initially Auto, which picks by row length).
+enum class SoftmaxVariant { Auto, Registers, Streaming };
+void set_default_softmax_variant(SoftmaxVariant variant);
+
 // The three steps, separately (the benchmark times each) or together.
 void launch_naive_scores(const NaiveParams& p, void* stream);
-void launch_masked_softmax(const NaiveParams& p, void* stream);
+void launch_masked_softmax(const NaiveParams& p, void* stream, SoftmaxVariant variant = SoftmaxVariant::Auto);
 void launch_naive_output(const NaiveParams& p, void* stream);
 void launch_naive(const NaiveParams& p, void* stream);
 

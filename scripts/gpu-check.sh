@@ -68,6 +68,13 @@ if meas:
         print(f"{r['n']:>6} {r['softmax_gbs']:>12.0f} {100*r['softmax_ratio']:>5.0f}% {r['naive_ms']:>9.3f} "
               f"{r['predicted_ms']:>8.3f} {r['naive_over_predicted']:>6.2f} {r['naive_fp32_ms']:>8.3f} "
               f"{r['flash_fp32_ms']:>8.3f} {ratio:>6.2f} {r['flash_tflops']:>7.2f} {100*r['trace_overhead']:>6.1f}%")
+    print("softmax variants (forced): N, registers % of copy, streaming % of copy")
+    for r in meas.get("rows", []):
+        if r["skipped"] or not r.get("softmax_registers_ms"):
+            continue
+        b = r["softmax_gbs"] * r["softmax_ms"] * 1e-3 * 1e9
+        pct = lambda ms: 100 * b / (ms * 1e-3) / 1e9 / meas["copy_gbs"]
+        print(f"{r['n']:>6} registers {pct(r['softmax_registers_ms']):5.0f}%   streaming {pct(r['softmax_streaming_ms']):5.0f}%")
     rows = [r for r in meas.get("rows", []) if not r["skipped"]]
     if rows:
         print(f"targets: softmax >= 70% of copy: min {100*min(r['softmax_ratio'] for r in rows):.0f}%; "

@@ -90,6 +90,16 @@ int measure(Args& args) {
                 r.naive_over_predicted, r.softmax_gbs, 100 * r.softmax_ratio, r.naive_fp32_ms, r.flash_fp32_ms,
                 r.naive_fp32_ms > 0 ? r.flash_fp32_ms / r.naive_fp32_ms : 0.0, r.flash_tflops, 100 * r.trace_overhead);
   }
+  std::printf("\nsoftmax variants (forced), GB/s and ratio to copy:\n");
+  for (const auto& r : report.rows) {
+    if (r.skipped) continue;
+    const double bytes = r.softmax_gbs * r.softmax_ms * 1e-3 * 1e9;  // S read + P written
+    auto gbs = [&](double ms) { return ms > 0 ? bytes / (ms * 1e-3) / 1e9 : 0.0; };
+    std::printf("%7lld | registers %8.3f ms %6.0f GB/s %4.0f%% | streaming %8.3f ms %6.0f GB/s %4.0f%%\n",
+                static_cast<long long>(r.n), r.softmax_registers_ms, gbs(r.softmax_registers_ms),
+                100 * gbs(r.softmax_registers_ms) / report.copy_gbs, r.softmax_streaming_ms,
+                gbs(r.softmax_streaming_ms), 100 * gbs(r.softmax_streaming_ms) / report.copy_gbs);
+  }
   std::printf("\nratio = naive / predicted (target <= 1.30); /copy = softmax bandwidth / copy bandwidth (target >= 70%%);\n"
               "fl/naive = flash fp32 time / naive fp32 time; trace+ = extra time of the instrumented flash launch\n");
   if (auto file = args.get("--json")) {
@@ -104,6 +114,8 @@ int measure(Args& args) {
                            {"softmax_ms", r.softmax_ms}, {"gemm_pv_ms", r.gemm_pv_ms}, {"naive_ms", r.naive_ms},
                            {"predicted_ms", r.predicted_ms}, {"naive_over_predicted", r.naive_over_predicted},
                            {"softmax_gbs", r.softmax_gbs}, {"softmax_ratio", r.softmax_ratio},
+                           {"softmax_registers_ms", r.softmax_registers_ms},
+                           {"softmax_streaming_ms", r.softmax_streaming_ms},
                            {"naive_fp32_ms", r.naive_fp32_ms}, {"flash_fp32_ms", r.flash_fp32_ms},
                            {"flash_traced_ms", r.flash_traced_ms}, {"trace_overhead", r.trace_overhead},
                            {"flash_tflops", r.flash_tflops}});

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/cpu_backend.hpp"
+#include "kernels/naive_attention.hpp"
 #include "kernel_test_util.hpp"
 
 namespace attnscope::test {
@@ -111,6 +112,30 @@ TEST_CASE("every mask pattern: naive and flash (and block-sparse) fp32 agree wit
       }
     }
   }
+}
+
+TEST_CASE("both softmax variants (registers, streaming) give the reference, rows beyond the register cover too") {
+  struct Shape { int64_t q_len, kv_len, d; DType dtype; const char* mask; };
+  const Shape shapes[] = {
+      {64, 16448, 32, DType::F16, "causal"},  // 16-byte-aligned rows longer than 16384 keys: streaming only
+      {300, 1024, 64, DType::F32, "dense"},
+      {300, 2048, 64, DType::F16, "window:100+global:4"},
+      {17, 17, 32, DType::BF16, "causal"},
+      {500, 4096, 64, DType::F32, "grid:64:1"},  // fully masked rows
+  };
+  for (auto variant : {kernels::SoftmaxVariant::Registers, kernels::SoftmaxVariant::Streaming}) {
+    kernels::set_default_softmax_variant(variant);
+    for (const auto& sh : shapes) {
+      auto spec = make_spec(1, 2, 1, sh.kv_len, sh.d, sh.dtype, sh.mask);
+      spec.q_len = sh.q_len;
+      const uint64_t seed = fresh_seed();
+      INFO("variant " << static_cast<int>(variant) << " kv_len " << sh.kv_len << " " << dtype_name(sh.dtype) << " "
+                      << sh.mask << " seed " << seed);
+      auto in = generate_inputs(spec, Generator::Gaussian, seed);
+      check_output(run(Algorithm::Naive, in), reference_threaded(in), sh.dtype);
+    }
+  }
+  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Auto);
 }
 
 TEST_CASE("a fully masked row is all zeros, and counted") {
