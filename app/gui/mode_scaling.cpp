@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "app/gui/panels.hpp"
 #include "app/gui/plot.hpp"
@@ -124,7 +125,7 @@ SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::str
   c.heads = experiment.q_heads;
   c.head_dim = experiment.head_dim;
   c.dtype = DType::F32;  // the fp32 kernels run on every backend
-  c.time_cap_s = backend_name == "cpu" ? 0.5 : 5.0;
+  c.time_cap_s = backend_name == "cpu" ? 1.0 : 5.0;
   return c;
 }
 
@@ -257,6 +258,15 @@ void draw_scaling_mode(ViewContext& ctx) {
     view.sweep_configured = true;
   }
   if (!view.sweep_started) start_sweep(ctx, view);
+
+  // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
+  // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
+  if (ctx.state.backend_name == "cpu") {
+    bool measuring = false;
+    for (const char* channel : {kSweepChannel, kTimingChannel, kCeilingsChannel})
+      measuring |= ctx.worker->task_state(channel).running;
+    if (measuring) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 
   if (ImGui::BeginTabBar("scaling_panels")) {
     for (int i = 0; i < 4; ++i) {

@@ -99,7 +99,7 @@ TaskFn make_ceilings_task();
 TaskFn make_memory_task();
 
 // The sweep the mode starts with: N = 256 … 65536, naive / flash / block-sparse over `sparse_mask`, the
-// experiment's head count and head dimension, fp32; per-run time cap 0.5 s on the CPU (the sweep stays under a
+// experiment's head count and head dimension, fp32; per-run time cap 1 s on the CPU (the sweep takes about half a
 // minute there), 5 s on a GPU.
 SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
                                  const std::string& sparse_mask);
