@@ -128,8 +128,11 @@ TEST_CASE("plot: a headless frame draws every point inside the data area") {
     err.push_back(0.1 * 1e-6 * x * x);
   }
   PlotGeometry geo;
-  for (int frame = 0; frame < 2; ++frame) {
+  HoverInfo hover;
+  ImVec2 third_point(-1, -1);  // where N = 1024 was drawn, from the previous frame's geometry
+  for (int frame = 0; frame < 5; ++frame) {
     platform->imgui_new_frame();
+    if (frame >= 2) ImGui::GetIO().MousePos = third_point;  // frames 2..4: the pointer rests on the third point
     ImGui_ImplOpenGL3_NewFrame();
     ImGui::NewFrame();
     ImGui::SetNextWindowPos(ImVec2(0, 0));
@@ -142,6 +145,9 @@ TEST_CASE("plot: a headless frame draws every point inside the data area") {
     PlotErrorBars("naive", n, t, err, err);
     EndPlot();
     geo = LastPlotGeometry();
+    hover = LastHover();
+    third_point = ImVec2(to_pixel(1024, {geo.x_min, geo.x_max}, geo.x_scale, geo.min.x, geo.max.x),
+                         to_pixel(t[2], {geo.y_min, geo.y_max}, geo.y_scale, geo.max.y, geo.min.y));
     ImGui::End();
     ImGui::Render();
     platform->bind_target();
@@ -151,6 +157,12 @@ TEST_CASE("plot: a headless frame draws every point inside the data area") {
     platform->end_frame();
   }
   CHECK(geo.points_drawn == 5);
+  // The hover read-out found the point under the pointer.
+  CHECK(hover.active);
+  CHECK(hover.label == "naive");
+  CHECK(hover.index == 2);
+  CHECK(hover.x == doctest::Approx(1024));
+  CHECK(hover.y == doctest::Approx(t[2]));
   CHECK(geo.x_min < 256);
   CHECK(geo.x_max > 4096);
   CHECK(geo.y_min < t.front() - err.front());  // auto-fit covers the error bars
