@@ -151,11 +151,12 @@ void scaling_heading(ViewContext& ctx, const char* title) {
   if (ctx.heading_font) ImGui::PopFont();
 }
 
-bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id) {
+bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable) {
   if (!ctx.worker) return false;
   const TaskState st = ctx.worker->task_state(channel);
   if (!st.pending && !st.running) return false;
-  const float cancel_w = ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2;
+  const float cancel_w =
+      cancellable ? ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2 : -ImGui::GetStyle().ItemSpacing.x;
   char overlay[64];
   std::snprintf(overlay, sizeof overlay, st.running ? "%.0f%% · %.1f s" : "waiting for the worker", 100 * st.progress,
                 st.seconds);
@@ -164,11 +165,13 @@ bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id)
                                                              ImGui::GetStyle().ItemSpacing.x),
                             0),
                      overlay);
-  ImGui::SameLine();
-  ImGui::PushID(cancel_id);
-  if (ImGui::Button("Cancel")) ctx.worker->cancel_task(channel);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop after the point that is running now; what was measured stays");
-  ImGui::PopID();
+  if (cancellable) {
+    ImGui::SameLine();
+    ImGui::PushID(cancel_id);
+    if (ImGui::Button("Cancel")) ctx.worker->cancel_task(channel);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop after the step that is running now; what was measured stays");
+    ImGui::PopID();
+  }
   if (!st.status.empty()) ImGui::TextDisabled("%s", st.status.c_str());
   return true;
 }

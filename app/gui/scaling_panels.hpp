@@ -27,8 +27,9 @@ void start_timing(ViewContext& ctx, ScalingViewState& view);
 ImU32 algorithm_color(Algorithm algorithm);
 // A heading in the heading font.
 void scaling_heading(ViewContext& ctx, const char* title);
-// A task's progress bar with its status text and a Cancel button; false when the channel is idle.
-bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id);
+// A task's progress bar with its status text and (when the task checks for it) a Cancel button; false when the
+// channel is idle.
+bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable = true);
 // "12.3 ms", "1.23 s", "456 µs".
 std::string format_ms(double ms);
 // "1.2 TFLOP/s" / "35 GFLOP/s".
