@@ -162,6 +162,10 @@ __global__ void __launch_bounds__(register_cta_threads<kGroupWarps>(), (register
 }
 
 // STREAMING variant, for any row length: one row per 256-thread CTA, few registers (many rows in flight).
+// Known slow (measured 4–19 % of copy): each load below is unpacked inside its bounds branch right after it is
+// issued, so a thread's kBatch loads do not overlap; the registers variant's fix (issue all loads, then unpack)
+// applies here too. It only runs for unaligned rows (kv_len · sizeof(T) not a multiple of 16) and rows beyond
+// 16384 keys.
 // Pass 1 reads the row in batches of kBatch vectors per thread (all loads of a batch in flight), keeping an
 // online (m, l) per thread: m' = max(m, batch max), l' = l·exp(m − m') + Σ exp(x − m'). The CTA merges the
 // threads' (m, l). Pass 2 reads the row again and writes P. The first read keeps S in L2 (default caching), so
@@ -265,10 +269,10 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
 
 SoftmaxVariant g_default_variant = SoftmaxVariant::Auto;
 
-// Auto picks Registers up to this many keys and Streaming above: a long row held in registers leaves few rows in
-// flight per SM (one 1024-thread CTA holds one 16384-key row), while Streaming keeps 8 CTAs of 256 threads per SM
-// with 4 loads each in flight. docs/CUDA_NOTES.md has both variants' measured bandwidth across N.
-constexpr int64_t kRegisterRowLimit = 2048;
+// Auto uses Registers wherever it applies (16-byte-aligned rows of at most 16384 keys) and Streaming otherwise.
+// Measured on the H100 (docs/CUDA_NOTES.md, 2026-11-22, fp16, B=1, H=16): Registers moved 33–57 % of the copy
+// bandwidth across N = 512 … 16384, Streaming 4–19 % (its loads wait for each other: see the notes).
+constexpr int64_t kRegisterRowLimit = 16384;
 
 template <class T, MaskMode kMode>
 void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
