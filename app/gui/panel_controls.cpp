@@ -14,21 +14,6 @@
 namespace attnscope::gui {
 namespace {
 
-// A label in the left column, the widget after it filling the rest of the row.
-void row_label(const char* label, float label_w) {
-  ImGui::AlignTextToFramePadding();
-  ImGui::TextUnformatted(label);
-  ImGui::SameLine(label_w);
-  ImGui::SetNextItemWidth(-FLT_MIN);
-}
-
-bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip) {
-  row_label(label, label_w);
-  const bool changed = ImGui::InputScalar(id, ImGuiDataType_S64, value, &step, nullptr, "%lld");
-  if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
-  return changed;
-}
-
 void heading(ViewContext& ctx, const char* text) {
   ImGui::Spacing();
   if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);

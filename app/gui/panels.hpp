@@ -15,6 +15,11 @@ void draw_sparsity_mode(ViewContext& ctx);  // mode_sparsity.cpp: pattern editor
 void draw_scaling_mode(ViewContext& ctx);   // mode_scaling.cpp: timing, memory, N sweep, roofline
 void draw_kvcache_mode(ViewContext& ctx);   // panel_kvcache.cpp: the cache per layer, MHA/GQA/MQA, decode loop
 
+// A form row: `label` in the left column (label_w wide), the next widget filling the rest of the row.
+void row_label(const char* label, float label_w);
+// A form row with an integer field and +/- buttons stepping by `step`; `tip` (may be null) on hover.
+bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip);
+
 // Text rotated 90° counter-clockwise (reads bottom to top), its baseline's start at `bottom_left`.
 void draw_text_vertical(ImDrawList* list, ImVec2 bottom_left, ImU32 color, const char* text);
 ImTextureID to_texture_id(uint32_t gl_texture);

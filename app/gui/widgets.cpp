@@ -1,11 +1,27 @@
 // widgets.cpp — small drawing helpers shared by panels (declared in panels.hpp).
 #include <imgui.h>
 
+#include <cfloat>
 #include <cstdint>
 
 #include "app/gui/panels.hpp"
 
 namespace attnscope::gui {
+
+// A label in the left column, the widget after it filling the rest of the row.
+void row_label(const char* label, float label_w) {
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted(label);
+  ImGui::SameLine(label_w);
+  ImGui::SetNextItemWidth(-FLT_MIN);
+}
+
+bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip) {
+  row_label(label, label_w);
+  const bool changed = ImGui::InputScalar(id, ImGuiDataType_S64, value, &step, nullptr, "%lld");
+  if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+  return changed;
+}
 
 ImTextureID to_texture_id(uint32_t gl_texture) {
   return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(gl_texture));
