@@ -4,11 +4,14 @@
 //   SoftmaxArgs, reductions         the softmax kernel's inputs and its warp/CTA reductions
 //   softmax_rows_in_registers       each row read once into registers, written once
 //   softmax_rows_streaming          any row length: an online (m, l) pass, then a write pass (re-read from L2)
+//   softmax_rows_pipelined          rows bulk-copied into shared memory, several rows in flight per CTA
 //   GEMM steps                      cuBLAS calls with the row-major <-> column-major mapping spelled out
 //   validate / launch_*             the launch boundary
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cmath>
 
 #include "kernels/cuda_util.cuh"
@@ -254,6 +257,185 @@ __global__ void __launch_bounds__(kStreamThreads, kMode == MaskMode::General ? 1
   }
 }
 
+// PIPELINED variant (the default where it applies). The registers variant keeps at most 32 KB per SM in flight
+// and each CTA alternates load, reduce and store, so the memory idles during the reductions (measured 33–57 % of
+// the copy). Here each CTA owns `stages` row buffers in shared memory: one thread starts the copy of a whole row
+// with a single bulk copy (cp.async.bulk, the copy engine, completing on an mbarrier), so while the CTA reduces and
+// writes row j, rows j+1 … j+stages−1 are already on their way. Bytes in flight per SM ≈ resident CTAs ·
+// (stages − 1) · row bytes (≥ 64 KB at every row length that fits). Device memory sees S read once and P written
+// once, like a copy. Three passes over the row in shared memory: m = max, l = Σ exp(S − m), P = exp(S − m) / l.
+// A CTA takes rows blockIdx.x, blockIdx.x + gridDim.x, … (the grid is one wave of resident CTAs).
+// Needs 16-byte-aligned rows and buffers (bulk copies move multiples of 16 bytes) and ≥ 2 row buffers in shared
+// memory (fp16 rows up to ~56k keys, fp32 up to ~28k).
+constexpr int kPipeMaxStages = 8;
+int64_t g_pipelined_grid_limit = 0;  // set_pipelined_grid_limit: tests make each CTA walk many rows
+
+__device__ __forceinline__ uint32_t shared_address(const void* ptr) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
+}
+__device__ __forceinline__ void mbarrier_init(uint64_t* bar, uint32_t arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(shared_address(bar)), "r"(arrivals) : "memory");
+}
+// Copies `bytes` (a multiple of 16, both addresses 16-byte aligned) from global to shared memory; the barrier's
+// phase completes when they have landed (one arrival with the expected transaction bytes).
+__device__ __forceinline__ void bulk_load_row(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
+               : "memory");
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                   shared_address(dst)),
+               "l"(src), "r"(bytes), "r"(shared_address(bar))
+               : "memory");
+}
+__device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred ready;\n mbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, ready;\n}\n"
+        : "=r"(done)
+        : "r"(shared_address(bar)), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+
+template <class T, int kThreads, MaskMode kMode>
+__global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a, int stages) {
+  using V = Vector16<T>;
+  constexpr int kW = V::kWidth, kWarps = kThreads / 32;
+  extern __shared__ __align__(128) uint4 row_buffers[];  // stages × units 16-byte vectors
+  __shared__ __align__(8) uint64_t row_landed[kPipeMaxStages];
+  __shared__ float scratch[kWarps];
+  const int tid = threadIdx.x;
+  const int64_t units = a.kv_len / kW;  // vector_ok: kv_len · sizeof(T) is a multiple of 16
+  const uint32_t row_bytes = static_cast<uint32_t>(units * 16);
+  const T* s = static_cast<const T*>(a.s);
+  T* p = static_cast<T*>(a.p);
+  // The CTA's j-th row and where it lands.
+  auto row_of = [&](int64_t j) { return int64_t{blockIdx.x} + j * gridDim.x; };
+  auto start_load = [&](int64_t j) {  // thread 0 only
+    const int64_t row = row_of(j);
+    if (row >= a.rows) return;
+    const int stage = static_cast<int>(j % stages);
+    bulk_load_row(row_buffers + stage * units, s + row * a.kv_len, row_bytes, &row_landed[stage]);
+  };
+  if (tid == 0) {
+    for (int st = 0; st < stages; ++st) mbarrier_init(&row_landed[st], 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // barriers visible to the copy engine
+    for (int j = 0; j < stages; ++j) start_load(j);
+  }
+  __syncthreads();  // barriers initialised before anyone waits on them
+
+  for (int64_t j = 0;; ++j) {
+    const int64_t row = row_of(j);
+    if (row >= a.rows) break;
+    const int stage = static_cast<int>(j % stages);
+    mbarrier_wait(&row_landed[stage], static_cast<uint32_t>((j / stages) & 1));  // the stage's (j/stages)-th fill
+    const uint4* buf = row_buffers + stage * units;
+    const int64_t q_pos = row % a.q_len + a.shift;
+    // Vector u of the row as floats; masked keys become -inf so they vanish in exp.
+    auto load = [&](int64_t u, float* x) {
+      V::unpack(buf[u], x);
+      if constexpr (kMode != MaskMode::Dense) {
+#pragma unroll
+        for (int i = 0; i < kW; ++i)
+          if (!key_allowed<kMode>(a, q_pos, u * kW + i)) x[i] = -INFINITY;
+      }
+    };
+    // m = max_j S_ij over the allowed keys.
+    float m = -INFINITY;
+#pragma unroll 4
+    for (int64_t u = tid; u < units; u += kThreads) {
+      float x[kW];
+      load(u, x);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) m = fmaxf(m, x[i]);
+    }
+    m = group_reduce<kWarps, true>(m, scratch);
+    // A fully masked row has no softmax: its P row is all zeros (the reference's definition).
+    const bool empty_row = m == -INFINITY;
+    if (empty_row && tid == 0 && a.empty_rows) atomicAdd(a.empty_rows, 1ull);
+    const float m_log2 = empty_row ? 0.f : m * kLog2e;
+    // l = Σ_j exp(S_ij − m), as 2^(S·log2 e − m·log2 e).
+    float l = 0.f;
+#pragma unroll 4
+    for (int64_t u = tid; u < units; u += kThreads) {
+      float x[kW];
+      load(u, x);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) l += exp2f(fmaf(x[i], kLog2e, -m_log2));
+    }
+    l = group_reduce<kWarps, false>(l, scratch);
+    // P_ij = exp(S_ij − m) / l, written once (16-byte streaming stores).
+    const float inv_l = empty_row ? 0.f : 1.f / l;
+    T* p_row = p + row * a.kv_len;
+#pragma unroll 4
+    for (int64_t u = tid; u < units; u += kThreads) {
+      float x[kW];
+      load(u, x);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) x[i] = exp2f(fmaf(x[i], kLog2e, -m_log2)) * inv_l;
+      V::store(p_row + u * kW, x);
+    }
+    __syncthreads();  // every thread is done reading this stage's buffer before it is refilled
+    if (tid == 0) {
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // generic reads ordered before the async write
+      start_load(j + stages);
+    }
+  }
+}
+
+// Launch geometry of the pipelined kernel for a row of `row_bytes`: about 4 vectors per thread (32–512 threads),
+// and as many row buffers as keep several CTAs per SM: up to 8 within 56 KB (4 CTAs per SM), else 3–4 within
+// 113 KB (2 CTAs), else 2–3 in one CTA's 227 KB. 0 stages: the row does not fit twice in shared memory.
+struct PipelineShape {
+  int threads = 0, stages = 0;
+};
+PipelineShape pipeline_shape(int64_t row_bytes) {
+  PipelineShape shape;
+  const int64_t units = row_bytes / 16;
+  shape.threads = 32;
+  while (shape.threads < 512 && int64_t{shape.threads} * 4 < units) shape.threads *= 2;
+  const int64_t fit4 = (56 << 10) / row_bytes, fit2 = (113 << 10) / row_bytes, fit1 = (226 << 10) / row_bytes;
+  if (fit4 >= 3) shape.stages = static_cast<int>(std::min<int64_t>(fit4, kPipeMaxStages));
+  else if (fit2 >= 3) shape.stages = static_cast<int>(std::min<int64_t>(fit2, 4));
+  else if (fit1 >= 2) shape.stages = static_cast<int>(std::min<int64_t>(fit1, 3));
+  return shape;
+}
+
+template <class T, int kThreads, MaskMode kMode>
+void launch_pipelined(const SoftmaxArgs& a, int stages, cudaStream_t stream) {
+  auto kernel = softmax_rows_pipelined<T, kThreads, kMode>;
+  const size_t smem = static_cast<size_t>(stages) * static_cast<size_t>(a.kv_len) * sizeof(T);
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  int device = 0, sms = 0, per_sm = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem));
+  int64_t wave = int64_t{std::max(per_sm, 1)} * sms;
+  if (g_pipelined_grid_limit > 0) wave = std::min(wave, g_pipelined_grid_limit);
+  const auto blocks = static_cast<unsigned>(std::min<int64_t>(a.rows, wave));
+  kernel<<<blocks, kThreads, smem, stream>>>(a, stages);
+  CUDA_CHECK_LAUNCH("softmax_rows_pipelined");
+}
+
+template <class T, MaskMode kMode>
+bool try_pipelined_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
+  const int64_t row_bytes = a.kv_len * static_cast<int64_t>(sizeof(T));
+  const bool aligned = a.vector_ok && reinterpret_cast<uintptr_t>(a.s) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(a.p) % 16 == 0;
+  if (!aligned) return false;
+  const auto shape = pipeline_shape(row_bytes);
+  if (shape.stages < 2) return false;
+  switch (shape.threads) {
+    case 32: launch_pipelined<T, 32, kMode>(a, shape.stages, stream); break;
+    case 64: launch_pipelined<T, 64, kMode>(a, shape.stages, stream); break;
+    case 128: launch_pipelined<T, 128, kMode>(a, shape.stages, stream); break;
+    case 256: launch_pipelined<T, 256, kMode>(a, shape.stages, stream); break;
+    default: launch_pipelined<T, 512, kMode>(a, shape.stages, stream); break;
+  }
+  return true;
+}
+
 template <class T, int kGroupWarps, int kChunks, MaskMode kMode>
 bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
   constexpr int64_t kCover = int64_t{kGroupWarps} * 32 * kChunks * Vector16<T>::kWidth;
@@ -269,16 +451,16 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
 
 SoftmaxVariant g_default_variant = SoftmaxVariant::Auto;
 
-// Auto uses Registers wherever it applies (16-byte-aligned rows of at most 16384 keys) and Streaming otherwise.
-// Measured on the H100 (docs/CUDA_NOTES.md, 2026-11-22, fp16, B=1, H=16): Registers moved 33–57 % of the copy
-// bandwidth across N = 512 … 16384, Streaming 4–19 % (its loads wait for each other: see the notes).
-constexpr int64_t kRegisterRowLimit = 16384;
-
+// Auto: Pipelined wherever it applies (16-byte-aligned rows and buffers, two rows fit in shared memory), else
+// Registers (aligned rows of at most 16384 keys), else Streaming. Measured on the H100 (docs/CUDA_NOTES.md, fp16,
+// B=1, H=16): Registers 33–57 % of the copy bandwidth across N = 512 … 16384, Streaming 4–19 %; Pipelined: see
+// the notes' latest run.
 template <class T, MaskMode kMode>
 void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
   if (variant == SoftmaxVariant::Auto) variant = g_default_variant;
-  if (variant == SoftmaxVariant::Auto)
-    variant = a.kv_len <= kRegisterRowLimit ? SoftmaxVariant::Registers : SoftmaxVariant::Streaming;
+  if ((variant == SoftmaxVariant::Auto || variant == SoftmaxVariant::Pipelined) &&
+      try_pipelined_softmax<T, kMode>(a, stream))
+    return;
   // Registers: the smallest configuration whose registers cover the row, so short rows keep many rows in flight.
   // A multi-warp row keeps 16 floats per thread (kM vectors: 4 fp32, 2 fp16/bf16), which fits the 64-register
   // budget without spilling (ptxas -v); 32 warps x 32 threads x 16 = 16384 keys at most.
@@ -368,6 +550,7 @@ void launch_naive_scores(const NaiveParams& p, void* stream) {
 }
 
 void set_default_softmax_variant(SoftmaxVariant variant) { g_default_variant = variant; }
+void set_pipelined_grid_limit(int64_t ctas) { g_pipelined_grid_limit = ctas; }
 
 void launch_masked_softmax(const NaiveParams& p, void* stream, SoftmaxVariant variant) {
   require_valid(p);

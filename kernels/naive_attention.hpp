@@ -38,11 +38,16 @@ uint64_t naive_workspace_bytes(const AttentionSpec& spec);
 // Empty when launchable, else the problem in words (sizes, GEMM dimension limits, missing buffers).
 std::string validate(const NaiveParams& p);
 
-// How the softmax kernel holds a row: Registers (each row read once into registers; rows up to 16384 keys with
-// 16-byte-aligned rows) or Streaming (any row: an online (m, l) pass, then a write pass that re-reads S, usually
-// from L2). Auto: the process default (set_default_softmax_variant; initially Auto, which picks by row length).
-enum class SoftmaxVariant { Auto, Registers, Streaming };
+// How the softmax kernel holds a row: Pipelined (rows bulk-copied into shared memory, several rows in flight per
+// CTA; 16-byte-aligned rows that fit twice in shared memory), Registers (each row read once into registers; rows up
+// to 16384 keys with 16-byte-aligned rows) or Streaming (any row: an online (m, l) pass, then a write pass that
+// re-reads S, usually from L2). A forced variant that does not apply falls back along Pipelined -> Registers ->
+// Streaming. Auto: the process default (set_default_softmax_variant; initially Auto: Pipelined where it applies).
+enum class SoftmaxVariant { Auto, Registers, Streaming, Pipelined };
 void set_default_softmax_variant(SoftmaxVariant variant);
+// At most `ctas` CTAs for the pipelined variant (0: one wave of resident CTAs, the default). Tests use a small
+// limit so that every CTA walks many rows and reuses each row buffer (the mbarrier phases wrap around).
+void set_pipelined_grid_limit(int64_t ctas);
 
 // The three steps, separately (the benchmark times each) or together.
 void launch_naive_scores(const NaiveParams& p, void* stream);

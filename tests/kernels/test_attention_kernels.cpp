@@ -114,7 +114,7 @@ TEST_CASE("every mask pattern: naive and flash (and block-sparse) fp32 agree wit
   }
 }
 
-TEST_CASE("both softmax variants (registers, streaming) give the reference, rows beyond the register cover too") {
+TEST_CASE("every softmax variant (pipelined, registers, streaming) gives the reference, rows beyond the register cover too") {
   struct Shape { int64_t q_len, kv_len, d; DType dtype; const char* mask; };
   const Shape shapes[] = {
       {64, 16448, 32, DType::F16, "causal"},  // 16-byte-aligned rows longer than 16384 keys: streaming only
@@ -123,7 +123,8 @@ TEST_CASE("both softmax variants (registers, streaming) give the reference, rows
       {17, 17, 32, DType::BF16, "causal"},
       {500, 4096, 64, DType::F32, "grid:64:1"},  // fully masked rows
   };
-  for (auto variant : {kernels::SoftmaxVariant::Registers, kernels::SoftmaxVariant::Streaming}) {
+  for (auto variant : {kernels::SoftmaxVariant::Pipelined, kernels::SoftmaxVariant::Registers,
+                       kernels::SoftmaxVariant::Streaming}) {
     kernels::set_default_softmax_variant(variant);
     for (const auto& sh : shapes) {
       auto spec = make_spec(1, 2, 1, sh.kv_len, sh.d, sh.dtype, sh.mask);
@@ -135,6 +136,24 @@ TEST_CASE("both softmax variants (registers, streaming) give the reference, rows
       check_output(run(Algorithm::Naive, in), reference_threaded(in), sh.dtype);
     }
   }
+  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Auto);
+}
+
+TEST_CASE("pipelined softmax: few CTAs walking many rows each (every row buffer refilled many times)") {
+  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Pipelined);
+  for (int64_t ctas : {1, 3}) {
+    kernels::set_pipelined_grid_limit(ctas);
+    for (DType dtype : {DType::F16, DType::F32}) {
+      for (const char* mask : {"dense", "causal", "window:20+global:2"}) {
+        auto spec = make_spec(2, 3, 1, 40, 32, dtype, mask);  // 6 heads x 40 rows of 40 keys
+        const uint64_t seed = fresh_seed();
+        INFO("ctas " << ctas << " " << dtype_name(dtype) << " " << mask << " seed " << seed);
+        auto in = generate_inputs(spec, Generator::Gaussian, seed);
+        check_output(run(Algorithm::Naive, in), reference_threaded(in), dtype);
+      }
+    }
+  }
+  kernels::set_pipelined_grid_limit(0);
   kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Auto);
 }
 
