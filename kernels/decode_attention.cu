@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 
@@ -20,7 +21,6 @@
 namespace attnscope::kernels {
 namespace {
 
-constexpr int kThreads = 128;  // 4 warps
 constexpr int kBc = kDecodeTileTokens;
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -109,14 +109,31 @@ __device__ __forceinline__ int64_t row_offset(const DecodeArgs& a, int b, int h,
   }
 }
 
+// Programmatic dependent launch (sm_90): the decode kernel lets the reduction grid be scheduled while it runs;
+// the reduction waits for the decode grid to complete and its writes to be visible before reading partials.
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wait_for_prerequisite_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 // ---------------------------------------------------------------- decode kernel
 // T: __half or __nv_bfloat16. D: head_dim (64, 128). MT: 16-row m-tiles of query heads per CTA (1, 2, 4).
-// The 4 warps split as MT groups of W = 4/MT warps; the W warps of a group share an m-tile and split each K/V
-// tile's 64 tokens between them (TW = 64/W each), each keeping its own (m, l, acc); they merge at the end.
-template <class T, int D, int MT, bool PAGED>
-__global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
-  constexpr int W = 4 / MT;        // warps per m-tile
-  constexpr int TW = kBc / W;      // tokens of a tile per warp: 16·MT
+// WARPS (4 or 8) split as MT groups of W = WARPS/MT warps; the W warps of a group share an m-tile and split each
+// K/V tile's 64 tokens between them (TW = 64/W each, at least one 16-token P tile), each keeping its own
+// (m, l, acc); they merge at the end. 8 warps halve each warp's MMA chain per tile for large groups (MT >= 2) and
+// are capped at 128 registers so that two CTAs stay resident per SM.
+template <class T, int D, int MT, int WARPS, bool PAGED>
+__global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(const DecodeArgs a) {
+  constexpr int kThreads = WARPS * 32;
+  constexpr int W = WARPS / MT;    // warps per m-tile
+  static_assert(W >= 1 && W <= 4, "each warp needs a whole 16-token P tile");
+  constexpr int TW = kBc / W;      // tokens of a tile per warp
   constexpr int NT = TW / 8;       // S tiles (8 tokens) per warp
   constexpr int KS = D / 16;       // k-steps over the head dimension
   constexpr int DT = D / 8;        // O tiles (8 columns)
@@ -138,6 +155,8 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
   const T* v = static_cast<const T*>(a.v);
 
   // Q rows of the CTA's heads (zeros for padding rows) into shared memory.
+  allow_dependent_launch();  // the reduction (if any) may be scheduled now; it waits for this grid to finish
+
   const T* q = static_cast<const T*>(a.q) + (static_cast<int64_t>(b) * a.q_heads + head0) * D;
   for (int i = tid; i < QROWS * CH; i += kThreads) {
     const int r = i / CH, c = i % CH;
@@ -172,8 +191,16 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
   float acc[DT][4];
 #pragma unroll
   for (int i = 0; i < DT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-  uint32_t qa[KS][4];
-  bool q_loaded = false;
+  // Q's A fragments: kept in registers for the whole CTA with 4 warps; with 8 warps (128 registers) they are
+  // re-read from shared memory at each k-step pair instead, which costs two ldmatrix per pair and no spills.
+  constexpr bool kQInRegisters = WARPS == 4;
+  constexpr int QKS = kQInRegisters ? KS : 1;
+  uint32_t qa[QKS][4];
+  bool q_loaded = !kQInRegisters;
+  auto load_q_fragment = [&](uint32_t(&frag)[4], int ks) {
+    const int r = mt * 16 + (lane & 15), c = 2 * ks + (lane >> 4);
+    ldmatrix_x4(frag, smem_address(q_s + r * D + swizzle(r, c) * 8));
+  };
 
   for (int tile = tile_begin; tile < tile_end; ++tile) {
     const int it = tile - tile_begin;
@@ -182,13 +209,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
     __syncthreads();
     if (tile + kDecodeStages - 1 < tile_end) load_tile(tile + kDecodeStages - 1, (it + kDecodeStages - 1) % kDecodeStages);
     cp_async_commit();
-    if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
+    if constexpr (kQInRegisters) {
+      if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
 #pragma unroll
-      for (int ks = 0; ks < KS; ++ks) {
-        const int r = mt * 16 + (lane & 15), c = 2 * ks + (lane >> 4);
-        ldmatrix_x4(qa[ks], smem_address(q_s + r * D + swizzle(r, c) * 8));
+        for (int ks = 0; ks < QKS; ++ks) load_q_fragment(qa[ks], ks);
+        q_loaded = true;
       }
-      q_loaded = true;
     }
     const T* ks_tile = kv_s + (it % kDecodeStages) * 2 * kBc * D;
     const T* vs_tile = ks_tile + kBc * D;
@@ -206,10 +232,20 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
         const int r = wsub * TW + nt * 8 + (lane & 7);
         ldmatrix_x4(kb[nt], smem_address(ks_tile + r * D + swizzle(r, 2 * ks + (lane >> 3)) * 8));
       }
+      if constexpr (kQInRegisters) {
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks], kb[nt][0], kb[nt][1]);
+        for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks], kb[nt][0], kb[nt][1]);
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks + 1], kb[nt][2], kb[nt][3]);
+        for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], qa[ks + 1], kb[nt][2], kb[nt][3]);
+      } else {
+        uint32_t q0[4], q1[4];
+        load_q_fragment(q0, ks);
+        load_q_fragment(q1, ks + 1);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], q0, kb[nt][0], kb[nt][1]);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) mma_16816<T>(s[nt], q1, kb[nt][2], kb[nt][3]);
+      }
     }
     // Online softmax in base 2: x = S·scale·log2 e; masked (past the end) = −inf.
     const int token0 = tile * kBc + wsub * TW + 2 * (lane & 3);
@@ -319,10 +355,62 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const DecodeArgs a) {
   }
 }
 
-// ---------------------------------------------------------------- reduction kernel
+// ---------------------------------------------------------------- reduction kernels
 // One CTA of D threads per (sequence, query head); thread c owns output column c.
+// decode_reduce_kernel: the splits are read in parallel: M = max_s m_s (threads take splits in turn, then a
+// block maximum), the weights w_s = 2^(m_s − M) (0 for an empty split) go to shared memory with L = Σ_s l_s w_s,
+// and each thread sums acc_s[c] w_s with its loads independent of one another. Launched as a programmatic
+// dependent of the decode kernel: it waits here for the decode grid's partials.
+template <int D>
+__device__ __forceinline__ float block_reduce(float x, bool take_max, float* scratch) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float y = __shfl_xor_sync(0xffffffffu, x, o);
+    x = take_max ? fmaxf(x, y) : x + y;
+  }
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = x;
+  __syncthreads();
+  float r = scratch[0];
+#pragma unroll
+  for (int w = 1; w < D / 32; ++w) r = take_max ? fmaxf(r, scratch[w]) : r + scratch[w];
+  __syncthreads();  // scratch is reused by the next reduction
+  return r;
+}
+
 template <class T, int D>
 __global__ void __launch_bounds__(D) decode_reduce_kernel(const float* partials, int splits, T* o) {
+  extern __shared__ float split_weight[];  // [splits]
+  __shared__ float scratch[D / 32];
+  wait_for_prerequisite_grid();
+  const int64_t head = blockIdx.x;
+  const int tid = threadIdx.x;
+  const float* part = partials + head * splits * (2 + D);
+  float m = -INFINITY;
+  for (int s = tid; s < splits; s += D) m = fmaxf(m, part[s * (2 + D)]);
+  m = block_reduce<D>(m, true, scratch);  // finite: split 0 holds the sequence's first token
+  float l = 0.f;
+  for (int s = tid; s < splits; s += D) {
+    const float ms = part[s * (2 + D)];
+    const float w = ms == -INFINITY ? 0.f : exp2f(ms - m);  // an empty split (short sequence) adds nothing
+    split_weight[s] = w;
+    l += part[s * (2 + D) + 1] * w;
+  }
+  l = block_reduce<D>(l, false, scratch);  // its barriers also publish split_weight
+  float sum0 = 0.f, sum1 = 0.f;
+  int s = 0;
+#pragma unroll 4
+  for (; s + 1 < splits; s += 2) {
+    sum0 += part[s * (2 + D) + 2 + tid] * split_weight[s];
+    sum1 += part[(s + 1) * (2 + D) + 2 + tid] * split_weight[s + 1];
+  }
+  if (s < splits) sum0 += part[s * (2 + D) + 2 + tid] * split_weight[s];
+  o[head * D + tid] = from_float<T>((sum0 + sum1) / l);
+}
+
+// decode_reduce_serial_kernel: the first version (kept as DecodeVariant::Baseline for comparison): every thread
+// walks the splits twice, one dependent load after another; launched after the decode kernel has finished.
+template <class T, int D>
+__global__ void __launch_bounds__(D) decode_reduce_serial_kernel(const float* partials, int splits, T* o) {
   const int64_t head = blockIdx.x;
   const float* part = partials + head * splits * (2 + D);
   float m = -INFINITY;
@@ -364,16 +452,26 @@ __global__ void bump_lengths_kernel(int32_t* lens, int batch, int by) {
 }
 
 // ---------------------------------------------------------------- dispatch
+// f(T{}, D, MT, WARPS, PAGED) with compile-time constants; 8 warps exist for MT >= 2 only (W = WARPS/MT <= 4).
 template <class F>
-void dispatch_decode(DType dtype, int64_t d, int m_tiles, bool paged, F&& f) {
-  auto by_paged = [&](auto t, auto dd, auto mt) {
-    if (paged) f(t, dd, mt, std::true_type{});
-    else f(t, dd, mt, std::false_type{});
+void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, bool paged, F&& f) {
+  auto by_paged = [&](auto t, auto dd, auto mt, auto w) {
+    if (paged) f(t, dd, mt, w, std::true_type{});
+    else f(t, dd, mt, w, std::false_type{});
+  };
+  auto by_warps = [&](auto t, auto dd, auto mt) {
+    if constexpr (decltype(mt)::value >= 2) {
+      if (warps == 8) {
+        by_paged(t, dd, mt, std::integral_constant<int, 8>{});
+        return;
+      }
+    }
+    by_paged(t, dd, mt, std::integral_constant<int, 4>{});
   };
   auto by_mt = [&](auto t, auto dd) {
-    if (m_tiles == 1) by_paged(t, dd, std::integral_constant<int, 1>{});
-    else if (m_tiles == 2) by_paged(t, dd, std::integral_constant<int, 2>{});
-    else by_paged(t, dd, std::integral_constant<int, 4>{});
+    if (m_tiles == 1) by_warps(t, dd, std::integral_constant<int, 1>{});
+    else if (m_tiles == 2) by_warps(t, dd, std::integral_constant<int, 2>{});
+    else by_warps(t, dd, std::integral_constant<int, 4>{});
   };
   auto by_d = [&](auto t) {
     if (d == 64) by_mt(t, std::integral_constant<int, 64>{});
@@ -383,10 +481,10 @@ void dispatch_decode(DType dtype, int64_t d, int m_tiles, bool paged, F&& f) {
   else by_d(__half{});
 }
 
-int shared_bytes_for(int64_t d, int m_tiles) {
+int shared_bytes_for(int64_t d, int m_tiles, int warps) {
   const int64_t pipeline = int64_t{kDecodeStages} * 2 * kBc * d * 2;
   const int64_t q = int64_t{16} * m_tiles * d * 2;
-  const int64_t merge = 4 * (32 + 16 * d) * 4;  // reuses the pipeline region
+  const int64_t merge = int64_t{warps} * (32 + 16 * d) * 4;  // reuses the pipeline region
   return static_cast<int>(std::max(pipeline + q, merge));
 }
 
@@ -455,20 +553,51 @@ std::string validate(const DecodeParams& p) {
   return {};
 }
 
-DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits) {
+const char* decode_variant_name(DecodeVariant v) {
+  switch (v) {
+    case DecodeVariant::Auto: return "auto";
+    case DecodeVariant::Baseline: return "baseline";
+    case DecodeVariant::FastReduce: return "fast-reduce";
+    case DecodeVariant::Warps8: return "warps8";
+    case DecodeVariant::HeadBlocks16: return "head-blocks-16";
+  }
+  return "?";
+}
+
+DecodeVariant decode_variant_from_environment() {
+  const char* text = std::getenv("ATTNSCOPE_DECODE_VARIANT");
+  if (!text || !*text) return DecodeVariant::Auto;
+  for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
+                          DecodeVariant::Warps8, DecodeVariant::HeadBlocks16})
+    if (std::string(text) == decode_variant_name(v)) return v;
+  throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
+                              "': choose auto, baseline, fast-reduce, warps8 or head-blocks-16");
+}
+
+DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
   DecodeLaunchPlan plan;
+  if (variant == DecodeVariant::Auto) variant = decode_variant_from_environment();
   const int64_t group = p.q_heads / std::max<int64_t>(1, p.kv_heads);
-  plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, kDecodeMaxHeadsPerCta));
+  if (variant == DecodeVariant::Auto)  // the measured best (docs/DECODE_NOTES.md); only groups > 16 differ
+    variant = kDecodeAutoVariant;
+  plan.variant = variant;
+  const int64_t max_heads = variant == DecodeVariant::HeadBlocks16 ? 16 : kDecodeMaxHeadsPerCta;
+  plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, max_heads));
   plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
-  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles);
+  plan.warps = variant == DecodeVariant::Warps8 && plan.m_tiles >= 2 ? 8 : 4;
+  plan.fast_reduce = variant != DecodeVariant::Baseline;
+  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps);
   plan.sm_count = std::max(1, device.sm_count);
   int resident = 1;
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, p.page_tokens > 0, [&](auto t, auto d, auto mt, auto paged) {
-    auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value, decltype(paged)::value>;
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, kThreads, plan.shared_bytes));
-  });
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto paged) {
+                    auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value,
+                                                decltype(w)::value, decltype(paged)::value>;
+                    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
+                    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, decltype(w)::value * 32,
+                                                                             plan.shared_bytes));
+                  });
   plan.ctas_per_sm = std::max(1, resident);
   const int64_t base = p.batch * p.kv_heads * plan.head_blocks;
   DecodeSplitPlan sp = plan_decode_splits(base, p.max_len, kBc, int64_t{plan.sm_count} * plan.ctas_per_sm);
@@ -477,6 +606,9 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
     sp.tiles_per_split = (tiles + force_splits - 1) / force_splits;
     sp.splits = static_cast<int>((tiles + sp.tiles_per_split - 1) / sp.tiles_per_split);
   }
+  if (sp.splits > kDecodeMaxSplits)
+    throw std::invalid_argument("decode split count " + std::to_string(sp.splits) + ": at most " +
+                                std::to_string(kDecodeMaxSplits));
   plan.splits = sp.splits;
   plan.tiles_per_split = sp.tiles_per_split;
   plan.wave_efficiency = sp.wave_efficiency;
@@ -491,18 +623,35 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
   const DecodeArgs args = make_args(p, plan);
   const dim3 grid(plan.splits, static_cast<unsigned>(p.kv_heads * plan.head_blocks), static_cast<unsigned>(p.batch));
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, p.page_tokens > 0, [&](auto t, auto d, auto mt, auto paged) {
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto paged) {
     using T = decltype(t);
     constexpr int D = decltype(d)::value;
-    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(paged)::value>;
+    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(paged)::value>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
-    kernel<<<grid, kThreads, plan.shared_bytes, stream>>>(args);
+    kernel<<<grid, decltype(w)::value * 32, plan.shared_bytes, stream>>>(args);
     CUDA_CHECK_LAUNCH("decode_kernel");
-    if (plan.splits > 1) {
-      decode_reduce_kernel<T, D><<<static_cast<unsigned>(p.batch * p.q_heads), D, 0, stream>>>(
-          p.partials, plan.splits, static_cast<T*>(p.o));
-      CUDA_CHECK_LAUNCH("decode_reduce_kernel");
+    if (plan.splits <= 1) return;
+    const unsigned heads = static_cast<unsigned>(p.batch * p.q_heads);
+    if (!plan.fast_reduce) {
+      decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(p.partials, plan.splits, static_cast<T*>(p.o));
+      CUDA_CHECK_LAUNCH("decode_reduce_serial_kernel");
+      return;
     }
+    // A programmatic dependent launch: scheduled while the decode grid runs, so the launch gap is hidden.
+    cudaLaunchConfig_t config{};
+    config.gridDim = dim3(heads);
+    config.blockDim = dim3(D);
+    config.dynamicSmemBytes = static_cast<size_t>(plan.splits) * sizeof(float);
+    config.stream = stream;
+    cudaLaunchAttribute attribute[1];
+    attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute[0].val.programmaticStreamSerializationAllowed = 1;
+    config.attrs = attribute;
+    config.numAttrs = 1;
+    CUDA_CHECK(cudaLaunchKernelEx(&config, decode_reduce_kernel<T, D>, static_cast<const float*>(p.partials),
+                                  plan.splits, static_cast<T*>(p.o)));
+    CUDA_CHECK_LAUNCH("decode_reduce_kernel");
   });
 }
 

@@ -3,7 +3,7 @@
 // reduction kernel, and GQA-aware CTAs: one CTA serves every query head sharing a KV head (up to 64 at once), so
 // each cached K/V byte is read once per group. MQA is one KV head.
 //
-//   decode kernel     grid (split, KV head × head block, sequence), 128 threads. K/V tiles of Bc = 64 tokens are
+//   decode kernel     grid (split, KV head × head block, sequence), 128 threads (256: warps8). K/V tiles of Bc = 64 tokens are
 //                     streamed through shared memory with 16-byte cp.async loads, 3 stages in flight; S = Q Kᵀ and
 //                     O += P V on tensor cores; online softmax in registers (base 2). Writes O directly when there
 //                     is one split, else the split's (m, l, acc) for the reduction.
@@ -25,6 +25,22 @@ namespace attnscope::kernels {
 constexpr int kDecodeTileTokens = 64;    // Bc: keys per shared-memory tile
 constexpr int kDecodeMaxHeadsPerCta = 64;  // query heads one CTA serves (larger groups use several head blocks)
 constexpr int kDecodeStages = 3;         // K/V tiles in flight per CTA
+constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per split in shared memory
+
+// Kernel configurations for groups of more than 16 query heads per KV head (MQA), measured against one another
+// by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md); Auto takes the measured best.
+//   baseline        up to 64 heads per CTA, 4 warps, the serial reduction launched after the decode kernel
+//   fast-reduce     as baseline with the parallel reduction, launched as a programmatic dependent (PDL)
+//   warps8          as fast-reduce with 8 warps per CTA (each warp's MMA chain per tile halves)
+//   head-blocks-16  16 query heads per CTA (one m-tile, 4 warps as for GQA), so a KV head's group takes several
+//                   CTAs that read the same K/V tiles at about the same time (the second read hits L2);
+//                   fast-reduce's reduction
+// Groups of 16 or fewer differ only in the reduction (baseline: serial, the others: parallel with PDL).
+enum class DecodeVariant { Auto, Baseline, FastReduce, Warps8, HeadBlocks16 };
+constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::HeadBlocks16;
+const char* decode_variant_name(DecodeVariant v);
+// ATTNSCOPE_DECODE_VARIANT (unset: Auto); an unknown name throws std::invalid_argument naming the choices.
+DecodeVariant decode_variant_from_environment();
 
 struct DecodeParams {
   DType dtype = DType::F16;              // F16 or BF16: the cache, Q and O storage
@@ -47,6 +63,9 @@ struct DecodeLaunchPlan {
   int splits = 1;
   int64_t tiles_per_split = 1;
   int heads_per_cta = 1, head_blocks = 1, m_tiles = 1;
+  DecodeVariant variant = DecodeVariant::Auto;  // the one used (never Auto after plan_decode)
+  int warps = 4;                         // per CTA: 4, or 8 for warps8 with m_tiles >= 2
+  bool fast_reduce = true;               // the parallel reduction launched with PDL (false: baseline's serial one)
   int ctas_per_sm = 1, sm_count = 1;
   int shared_bytes = 0;
   double wave_efficiency = 1;
@@ -58,7 +77,9 @@ struct DecodeLaunchPlan {
 std::string validate(const DecodeParams& p);
 // Split count from the cache length and the SM count (core's plan_decode_splits), shared memory and workspace.
 // `force_splits` > 0 overrides the plan (tests).
-DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits = 0);
+// `variant` Auto reads ATTNSCOPE_DECODE_VARIANT, else kDecodeAutoVariant.
+DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits = 0,
+                             DecodeVariant variant = DecodeVariant::Auto);
 // Launches the decode kernel (and the reduction when splits > 1). Throws std::invalid_argument on invalid params.
 void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* stream);
 
