@@ -451,14 +451,18 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
 
 SoftmaxVariant g_default_variant = SoftmaxVariant::Auto;
 
-// Auto: Pipelined wherever it applies (16-byte-aligned rows and buffers, two rows fit in shared memory), else
-// Registers (aligned rows of at most 16384 keys), else Streaming. Measured on the H100 (docs/CUDA_NOTES.md, fp16,
-// B=1, H=16): Registers 33–57 % of the copy bandwidth across N = 512 … 16384, Streaming 4–19 %; Pipelined: see
-// the notes' latest run.
+// Auto, as measured on the H100 (docs/CUDA_NOTES.md, run 4, fp16, B=1, H=16, % of the copy bandwidth):
+//   dense:   Registers 32–56 % at N = 512 … 16384, Pipelined 8–19 % (unexplained, see the notes), Streaming 4–19 %
+//   causal:  N = 2048: Registers 94 %, Pipelined 69 %;  N = 16384: Pipelined 89 %, Streaming 78 %, Registers 66 %
+// so dense rows use Registers; masked rows use Pipelined from 32 KB rows up (the measured win) and Registers below;
+// unaligned rows, or rows beyond both, use Streaming.
+constexpr int64_t kPipelinedMinRowBytes = 32 << 10;
+
 template <class T, MaskMode kMode>
 void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
   if (variant == SoftmaxVariant::Auto) variant = g_default_variant;
-  if ((variant == SoftmaxVariant::Auto || variant == SoftmaxVariant::Pipelined) &&
+  const bool pipelined_wins = kMode != MaskMode::Dense && a.kv_len * int64_t{sizeof(T)} >= kPipelinedMinRowBytes;
+  if ((variant == SoftmaxVariant::Pipelined || (variant == SoftmaxVariant::Auto && pipelined_wins)) &&
       try_pipelined_softmax<T, kMode>(a, stream))
     return;
   // Registers: the smallest configuration whose registers cover the row, so short rows keep many rows in flight.
@@ -470,6 +474,8 @@ void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t
        try_register_softmax<T, 4, kM, kMode>(a, stream) || try_register_softmax<T, 8, kM, kMode>(a, stream) ||
        try_register_softmax<T, 16, kM, kMode>(a, stream) || try_register_softmax<T, 32, kM, kMode>(a, stream)))
     return;
+  // Rows beyond the register cover: Pipelined (measured 78 % vs Streaming's 19 %–78 %) where it fits.
+  if (variant != SoftmaxVariant::Streaming && try_pipelined_softmax<T, kMode>(a, stream)) return;
   softmax_rows_streaming<T, kMode><<<static_cast<unsigned>(a.rows), kStreamThreads, 0, stream>>>(a);
   CUDA_CHECK_LAUNCH("softmax_rows_streaming");
 }

@@ -42,7 +42,8 @@ std::string validate(const NaiveParams& p);
 // CTA; 16-byte-aligned rows that fit twice in shared memory), Registers (each row read once into registers; rows up
 // to 16384 keys with 16-byte-aligned rows) or Streaming (any row: an online (m, l) pass, then a write pass that
 // re-reads S, usually from L2). A forced variant that does not apply falls back along Pipelined -> Registers ->
-// Streaming. Auto: the process default (set_default_softmax_variant; initially Auto: Pipelined where it applies).
+// Streaming. Auto: the process default (set_default_softmax_variant; initially Auto: the variant measured fastest
+// for the mask kind and row length, see softmax_dispatch in the .cu).
 enum class SoftmaxVariant { Auto, Registers, Streaming, Pipelined };
 void set_default_softmax_variant(SoftmaxVariant variant);
 // At most `ctas` CTAs for the pipelined variant (0: one wave of resident CTAs, the default). Tests use a small
