@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -84,18 +86,31 @@ void App::load_fonts(Platform& platform) {
   // Latin-1, Greek, super/subscripts, punctuation (…, –), arrows and math operators (√, ≤, ×).
   static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1D2C, 0x1D6A, 0x2010, 0x2027,
                                    0x2070, 0x209F, 0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
-  const char* regular = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  const char* bold = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+  // DejaVu Sans where distributions put it ($ATTNSCOPE_FONT_DIR first); ImGui's built-in font is ASCII only.
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("ATTNSCOPE_FONT_DIR")) dirs.emplace_back(env);
+  for (const char* d : {"/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF",
+                        "/usr/share/fonts/dejavu-sans-fonts", "/usr/local/share/fonts/dejavu"})
+    dirs.emplace_back(d);
+  auto find_font = [&](const char* file) -> std::string {
+    for (auto& dir : dirs)
+      if (std::error_code ec; std::filesystem::exists(dir / file, ec)) return (dir / file).string();
+    return {};
+  };
+  const std::string regular = find_font("DejaVuSans.ttf"), bold = find_font("DejaVuSans-Bold.ttf");
   ImFont* body = nullptr;
-  if (std::filesystem::exists(regular)) body = io.Fonts->AddFontFromFileTTF(regular, ui_.font_px, nullptr, ranges);
+  if (!regular.empty()) body = io.Fonts->AddFontFromFileTTF(regular.c_str(), ui_.font_px, nullptr, ranges);
   if (!body) {
+    std::fprintf(stderr,
+                 "attnscope: DejaVu Sans not found (looked in /usr/share/fonts/...; set ATTNSCOPE_FONT_DIR): using "
+                 "ImGui's ASCII-only font, so symbols such as √, ≤ and × show as '?'. Install fonts-dejavu-core.\n");
     ImFontConfig config;
     config.SizePixels = ui_.font_px;
-    body = io.Fonts->AddFontDefault(&config);  // ImGui's built-in font when DejaVu is not installed
+    body = io.Fonts->AddFontDefault(&config);
   }
   heading_font_ = body;
-  if (std::filesystem::exists(bold))
-    if (ImFont* h = io.Fonts->AddFontFromFileTTF(bold, std::round(ui_.font_px * 1.15f), nullptr, ranges))
+  if (!bold.empty())
+    if (ImFont* h = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(ui_.font_px * 1.15f), nullptr, ranges))
       heading_font_ = h;
   io.FontDefault = body;
 }

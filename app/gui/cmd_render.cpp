@@ -17,6 +17,7 @@
 #include "app/gui/experiment_args.hpp"
 #include "app/gui/platform.hpp"
 #include "app/gui/png_write.hpp"
+#include "app/gui/scaling_view_state.hpp"
 
 namespace attnscope::app {
 namespace {
@@ -32,6 +33,7 @@ std::string render_help() {
              "  --size WxH              image size in pixels, 16..16384 each    default 1280x720\n"
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
              "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
+             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
@@ -47,7 +49,7 @@ int fail(const std::string& message) {
 int run_render(const std::vector<std::string>& argv) {
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--mode", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  for (const char* f : {"--mode", "--panel", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -67,6 +69,13 @@ int run_render(const std::vector<std::string>& argv) {
   if (!out) errors.push_back("--out FILE.png is required (where to write the image)");
   if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
   const std::string mode = args.get_or("--mode", "");
+  const std::string panel = args.get_or("--panel", "");
+  if (!panel.empty()) {
+    bool known_panel = false;
+    for (const char* name : gui::kScalingPanelNames) known_panel |= panel == name;
+    if (mode != "Scaling" || !known_panel)
+      errors.push_back("--panel '" + panel + "': use with --mode Scaling; panels: Scaling, Timing, Memory, Roofline");
+  }
   if (!mode.empty()) {
     const auto names = gui::mode_names();
     if (std::find(names.begin(), names.end(), mode) == names.end()) {
@@ -91,6 +100,7 @@ int run_render(const std::vector<std::string>& argv) {
     gui::App app(setup.config, std::move(setup.backend));
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
+    app.ui().scaling.requested_panel = panel;
     app.ui().heatmap_view = heatmap_view;
     const auto start = std::chrono::steady_clock::now();
     // Until the picture and every task the shown view started are done (at least a few frames in, so

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "app/gui/flash_panels.hpp"
 #include "app/gui/panels.hpp"
@@ -89,8 +90,20 @@ void draw_gantt_panel(FlashFrame& f) {
   const ImVec2 p0(origin.x + left, origin.y + line * 0.2f);
   const ImVec2 p1(origin.x + avail.x - em * 0.8f, origin.y + std::max(line * 3, avail.y - bottom));
   const float pw = p1.x - p0.x, ph = p1.y - p0.y;
-  const int32_t units = std::max(1, replay.units);
-  const float row_h = ph / static_cast<float>(units);
+  // One row per unit that ran a CTA: on a GPU a small grid uses a few of 132 SMs, and idle rows would squash
+  // the bars into hairlines. row_unit[r] is the unit drawn in row r; row_of[u] is its row, or -1.
+  std::vector<int32_t> row_unit, row_of(static_cast<size_t>(std::max(1, replay.units)), -1);
+  for (int32_t u = 0; u < static_cast<int32_t>(replay.by_unit.size()); ++u)
+    if (!replay.by_unit[static_cast<size_t>(u)].empty() && u < static_cast<int32_t>(row_of.size())) {
+      row_of[static_cast<size_t>(u)] = static_cast<int32_t>(row_unit.size());
+      row_unit.push_back(u);
+    }
+  if (row_unit.empty()) row_unit.push_back(0), row_of[0] = 0;
+  const int32_t rows = static_cast<int32_t>(row_unit.size());
+  const float row_h = ph / static_cast<float>(rows);
+  auto row_for = [&](int32_t unit) {
+    return unit >= 0 && unit < static_cast<int32_t>(row_of.size()) ? row_of[static_cast<size_t>(unit)] : -1;
+  };
   auto px = [&](double t_ns) { return p0.x + pw * static_cast<float>(t_ns / end); };
   dl->AddRectFilled(p0, p1, IM_COL32(22, 24, 28, 255));
 
@@ -102,14 +115,18 @@ void draw_gantt_panel(FlashFrame& f) {
     if (p1.x - tx > ImGui::CalcTextSize(tail).x) dl->AddText(ImVec2(tx, p1.y - line), IM_COL32(255, 180, 90, 200), tail);
   }
   // The followed unit's row.
-  dl->AddRectFilled(ImVec2(p0.x, p0.y + row_h * static_cast<float>(f.unit)),
-                    ImVec2(p1.x, p0.y + row_h * static_cast<float>(f.unit + 1)), IM_COL32(255, 255, 255, 22));
+  if (const int32_t fr = row_for(f.unit); fr >= 0)
+    dl->AddRectFilled(ImVec2(p0.x, p0.y + row_h * static_cast<float>(fr)),
+                      ImVec2(p1.x, p0.y + row_h * static_cast<float>(fr + 1)), IM_COL32(255, 255, 255, 22));
 
   // ---- bars: colour by head (shade alternating with the Q tile), or by pass (K/V tile) in the FA-1 order
   int32_t bars = 0;
   const float pad = row_h >= 6 ? std::max(1.0f, row_h * 0.12f) : 0.0f;
-  for (int32_t u = 0; u < static_cast<int32_t>(replay.by_unit.size()); ++u) {
-    const float y0 = p0.y + row_h * static_cast<float>(u) + pad, y1 = std::max(y0 + 1, p0.y + row_h * static_cast<float>(u + 1) - pad);
+  for (int32_t row = 0; row < rows; ++row) {
+    const int32_t u = row_unit[static_cast<size_t>(row)];
+    if (u >= static_cast<int32_t>(replay.by_unit.size())) continue;
+    const float y0 = p0.y + row_h * static_cast<float>(row) + pad,
+                y1 = std::max(y0 + 1, p0.y + row_h * static_cast<float>(row + 1) - pad);
     for (auto& span : replay.by_unit[static_cast<size_t>(u)]) {
       const CtaRecord& c = trace.ctas[static_cast<size_t>(span.cta)];
       const float x0 = px(static_cast<double>(span.start)), x1 = std::max(x0 + 1.0f, px(static_cast<double>(span.end)));
@@ -129,7 +146,9 @@ void draw_gantt_panel(FlashFrame& f) {
   for (int32_t ci : replay.probe_ctas) {
     const CtaRecord& c = trace.ctas[static_cast<size_t>(ci)];
     const float x0 = px(static_cast<double>(c.visits.front().start_ns)), x1 = std::max(x0 + 2, px(static_cast<double>(c.visits.back().end_ns)));
-    const float y0 = p0.y + row_h * static_cast<float>(c.unit), y1 = y0 + std::max(2.0f, row_h);
+    const int32_t row = row_for(c.unit);
+    if (row < 0) continue;
+    const float y0 = p0.y + row_h * static_cast<float>(row), y1 = y0 + std::max(2.0f, row_h);
     dl->AddRect(ImVec2(x0 - 1, y0 - 1), ImVec2(x1 + 1, y1 + 1), IM_COL32(255, 255, 255, 230), 0, 0, 1.5f);
   }
   dl->AddRect(p0, p1, IM_COL32(110, 110, 120, 255));
@@ -152,13 +171,18 @@ void draw_gantt_panel(FlashFrame& f) {
   dl->AddText(ImVec2(p0.x + (pw - ImGui::CalcTextSize(buf).x) * 0.5f, p1.y + em * 0.3f + line), text_col, buf);
   // Unit labels: as many as fit without overlapping.
   const int32_t label_every = std::max(1, static_cast<int32_t>(std::ceil(line / std::max(row_h, 0.1f))));
-  for (int32_t u = 0; u < units; u += label_every) {
+  for (int32_t row = 0; row < rows; row += label_every) {
+    const int32_t u = row_unit[static_cast<size_t>(row)];
     std::snprintf(buf, sizeof buf, "%d", u);
     const ImVec2 size = ImGui::CalcTextSize(buf);
-    const float y = p0.y + row_h * (static_cast<float>(u) + 0.5f) - size.y * 0.5f;
+    const float y = p0.y + row_h * (static_cast<float>(row) + 0.5f) - size.y * 0.5f;
     dl->AddText(ImVec2(p0.x - em * 0.3f - size.x, y), u == f.unit ? text_col : dim_col, buf);
   }
-  std::snprintf(buf, sizeof buf, "%s", unit_name);
+  if (rows < replay.units)
+    std::snprintf(buf, sizeof buf, "%s (the %d that ran CTAs)", unit_name, rows);
+  else
+    std::snprintf(buf, sizeof buf, "%s", unit_name);
+  if (ImGui::CalcTextSize(buf).x > ph) std::snprintf(buf, sizeof buf, "%s", unit_name);
   if (ImGui::CalcTextSize(buf).x <= ph)  // the rows say it too; skipped where the chart is too short
     draw_text_vertical(dl, ImVec2(origin.x, p0.y + (ph + ImGui::CalcTextSize(buf).x) * 0.5f), text_col, buf);
 
@@ -167,7 +191,7 @@ void draw_gantt_panel(FlashFrame& f) {
   ImGui::InvisibleButton("gantt_area", ImVec2(std::max(1.0f, pw), std::max(1.0f, ph)));
   if (ImGui::IsItemHovered()) {
     const ImVec2 m = ImGui::GetIO().MousePos;
-    const int32_t u = std::clamp(static_cast<int32_t>((m.y - p0.y) / row_h), 0, units - 1);
+    const int32_t u = row_unit[static_cast<size_t>(std::clamp(static_cast<int32_t>((m.y - p0.y) / row_h), 0, rows - 1))];
     const double t = (m.x - p0.x) / pw * end;
     const double slack = 3.0 / pw * end;  // a few pixels: thin bars stay hoverable
     if (ImGui::IsItemClicked()) f.view.follow_unit = u;
