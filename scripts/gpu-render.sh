@@ -153,6 +153,8 @@ render d-kvcache --mode "KV cache"
 render b-scaling --mode Scaling
 render e-oom-scaling --mode Scaling --n 65536 --heads 32 --dtype fp16
 render e-oom-explore --mode Explore --n 65536 --heads 32 --dtype fp16
+render f-sparsity --mode Sparsity --n 4096 --mask window:256+global:16 --causal
+render g-timing-oom --mode Scaling --panel Timing --n 65536 --heads 32 --dtype fp16
 
 echo
 say "summary"
