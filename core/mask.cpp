@@ -205,7 +205,11 @@ std::string MaskSpec::to_string() const {
 MaskView MaskSpec::view() const {
   MaskView v;
   v.causal = causal;
-  v.term_count = static_cast<int32_t>(std::min<size_t>(terms.size(), kMaxMaskTerms));
+  // A union that contains "dense" allows every pair: evaluate it as no terms at all, so that kernels and twins
+  // take their unmasked (or causal-only) paths instead of testing every element against the terms.
+  bool any_dense = false;
+  for (auto& t : terms) any_dense |= t.kind == MaskTermKind::Dense;
+  v.term_count = any_dense ? 0 : static_cast<int32_t>(std::min<size_t>(terms.size(), kMaxMaskTerms));
   for (int32_t i = 0; i < v.term_count; ++i) v.terms[i] = terms[i];
   v.grid_block = grid.block > 0 ? grid.block : 1;
   v.grid_rows = grid.rows;

@@ -452,16 +452,17 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
 SoftmaxVariant g_default_variant = SoftmaxVariant::Auto;
 
 // Auto, as measured on the H100 (docs/CUDA_NOTES.md, run 4, fp16, B=1, H=16, % of the copy bandwidth):
-//   dense:   Registers 32–56 % at N = 512 … 16384, Pipelined 8–19 % (unexplained, see the notes), Streaming 4–19 %
 //   causal:  N = 2048: Registers 94 %, Pipelined 69 %;  N = 16384: Pipelined 89 %, Streaming 78 %, Registers 66 %
-// so dense rows use Registers; masked rows use Pipelined from 32 KB rows up (the measured win) and Registers below;
-// unaligned rows, or rows beyond both, use Streaming.
+// Run 4's "dense" rows were the General (per-element term test) kernels: the mask "dense" was one Dense term, so
+// need_mask was set. MaskSpec::view() now gives no terms for a union containing dense, so dense rows take the
+// Dense kernels, which do less work than causal ones; they follow causal's choice: Pipelined from 32 KB rows up,
+// Registers below; unaligned rows, or rows beyond both, use Streaming.
 constexpr int64_t kPipelinedMinRowBytes = 32 << 10;
 
 template <class T, MaskMode kMode>
 void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t stream) {
   if (variant == SoftmaxVariant::Auto) variant = g_default_variant;
-  const bool pipelined_wins = kMode != MaskMode::Dense && a.kv_len * int64_t{sizeof(T)} >= kPipelinedMinRowBytes;
+  const bool pipelined_wins = a.kv_len * int64_t{sizeof(T)} >= kPipelinedMinRowBytes;
   if ((variant == SoftmaxVariant::Pipelined || (variant == SoftmaxVariant::Auto && pipelined_wins)) &&
       try_pipelined_softmax<T, kMode>(a, stream))
     return;

@@ -38,6 +38,16 @@ TEST_CASE("dense allows every pair and causal nothing above the diagonal") {
     }
 }
 
+TEST_CASE("a union containing dense evaluates as no terms (kernels take their unmasked paths)") {
+  CHECK(parse_ok("dense").view().term_count == 0);
+  CHECK(parse_ok("window:3+dense").view().term_count == 0);
+  auto causal_dense = parse_ok("dense+causal").view();
+  CHECK(causal_dense.term_count == 0);
+  CHECK(causal_dense.causal);
+  CHECK(parse_ok("window:3").view().term_count == 1);
+  CHECK(parse_ok("dense").to_string() == "dense");  // the text keeps what the user wrote
+}
+
 TEST_CASE("window:L,R allows exactly L keys left and R keys right of the query") {
   auto m = parse_ok("window:3,1").view();
   CHECK(m.allowed(10, 7));
