@@ -54,7 +54,10 @@ TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec
       AlgorithmTiming t;
       t.algorithm = algorithms[i];
       std::string why;
-      if (!backend.supports(t.algorithm, spec, &why)) continue;  // not this backend's: not listed
+      if (!backend.supports(t.algorithm, spec, &why)) {  // not listed in the table; said below it
+        run.not_run.push_back(std::string(algorithm_name(t.algorithm)) + ": " + why);
+        continue;
+      }
       control.set_status(std::string("timing ") + algorithm_name(t.algorithm) + " (" + std::to_string(i + 1) + " of " +
                          std::to_string(algorithms.size()) + ")");
       RunRequest request;

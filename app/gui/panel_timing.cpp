@@ -96,6 +96,22 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   ImGui::BeginChild("latest_table", ImVec2(table_w, 0), false);
   latest_table(ctx, latest);
   ImGui::Spacing();
+  // Failures in full (out of memory: bytes needed against free), and what this backend cannot run here.
+  for (const AlgorithmTiming& a : latest.algorithms)
+    if (!a.ok) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.55f, 0.5f, 1));
+      ImGui::TextWrapped("%s: %s", algorithm_name(a.algorithm), a.error.c_str());
+      ImGui::PopStyleColor();
+    }
+  if (!latest.not_run.empty()) {
+    ImGui::TextDisabled("not run on this backend:");
+    for (const std::string& line : latest.not_run) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+      ImGui::TextWrapped("  %s", line.c_str());
+      ImGui::PopStyleColor();
+    }
+  }
+  ImGui::Spacing();
   ImGui::TextWrapped("Speed-up is the naive median over each median, measured in the same run. FLOP/s and GB/s divide "
                      "the cost model's FLOPs and bytes by the median time.");
   ImGui::EndChild();

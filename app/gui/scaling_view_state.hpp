@@ -43,6 +43,7 @@ struct TimingRun {
   AttentionSpec spec;
   int repetitions = 0;
   std::vector<AlgorithmTiming> algorithms;
+  std::vector<std::string> not_run;  // "flash: <the backend's reason>" for algorithms this backend cannot run here
   bool cancelled = false;
   double seconds = 0;
 };
