@@ -274,19 +274,28 @@ __device__ __forceinline__ uint32_t shared_address(const void* ptr) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
 }
 __device__ __forceinline__ void mbarrier_init(uint64_t* bar, uint32_t arrivals) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(shared_address(bar)), "r"(arrivals) : "memory");
+#else
+  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
+#endif
 }
 // Copies `bytes` (a multiple of 16, both addresses 16-byte aligned) from global to shared memory; the barrier's
 // phase completes when they have landed (one arrival with the expected transaction bytes).
 __device__ __forceinline__ void bulk_load_row(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
                : "memory");
   asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
                    shared_address(dst)),
                "l"(src), "r"(bytes), "r"(shared_address(bar))
                : "memory");
+#else
+  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
+#endif
 }
 __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   uint32_t done = 0;
   do {
     asm volatile(
@@ -296,10 +305,14 @@ __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
         : "r"(shared_address(bar)), "r"(parity)
         : "memory");
   } while (!done);
+#else
+  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
+#endif
 }
 
 template <class T, int kThreads, MaskMode kMode>
 __global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a, int stages) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   using V = Vector16<T>;
   constexpr int kW = V::kWidth, kWarps = kThreads / 32;
   extern __shared__ __align__(128) uint4 row_buffers[];  // stages × units 16-byte vectors
@@ -382,6 +395,9 @@ __global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a
       start_load(j + stages);
     }
   }
+#else
+  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
+#endif
 }
 
 // Launch geometry of the pipelined kernel for a row of `row_bytes`: about 4 vectors per thread (32–512 threads),
@@ -418,8 +434,19 @@ void launch_pipelined(const SoftmaxArgs& a, int stages, cudaStream_t stream) {
   CUDA_CHECK_LAUNCH("softmax_rows_pipelined");
 }
 
+// The pipelined kernel uses Hopper's bulk copy engine (cp.async.bulk + transaction barriers): sm_90 and newer.
+bool device_has_bulk_copy() {
+  static const bool has = [] {
+    int device = 0, major = 0;
+    return cudaGetDevice(&device) == cudaSuccess &&
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9;
+  }();
+  return has;
+}
+
 template <class T, MaskMode kMode>
 bool try_pipelined_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
+  if (!device_has_bulk_copy()) return false;
   const int64_t row_bytes = a.kv_len * static_cast<int64_t>(sizeof(T));
   const bool aligned = a.vector_ok && reinterpret_cast<uintptr_t>(a.s) % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(a.p) % 16 == 0;
