@@ -111,6 +111,19 @@ int run_decode(const std::vector<std::string>& argv) {
   }
   std::cout << "backend " << backend->name() << ": " << backend->device_name() << "\n";
 
+  // The shape every row shares; the caller sets prefill, repetitions and what is timed.
+  auto shape_request = [&](int64_t kv, const std::string& layout) {
+    DecodeLoopRequest req;
+    req.batch = batch;
+    req.q_heads = heads;
+    req.kv_heads = kv;
+    req.head_dim = d;
+    req.dtype = *dtype;
+    req.page_tokens = layout == "paged" ? page : 0;
+    req.context = context;
+    return req;
+  };
+
   std::vector<Row> rows;
   int failures = 0, missed = 0;
   nlohmann::json j_rows = nlohmann::json::array();
@@ -124,14 +137,7 @@ int run_decode(const std::vector<std::string>& argv) {
     for (int64_t kv : kv_list) {
       double contiguous_ms = 0;
       for (const std::string& layout : layouts) {
-        DecodeLoopRequest req;
-        req.batch = batch;
-        req.q_heads = heads;
-        req.kv_heads = kv;
-        req.head_dim = d;
-        req.dtype = *dtype;
-        req.page_tokens = layout == "paged" ? page : 0;
-        req.context = context;
+        DecodeLoopRequest req = shape_request(kv, layout);
         req.prefill = context - 1;  // the prompt in one bulk fill; then one append -> decode step, timed
         req.repetitions = static_cast<int>(reps);
         req.seed = 20240601 + static_cast<uint64_t>(kv);
@@ -185,14 +191,7 @@ int run_decode(const std::vector<std::string>& argv) {
                 "append us", "GB/s", "cache MiB", "pages");
     for (int64_t kv : kv_list)
       for (const std::string& layout : layouts) {
-        DecodeLoopRequest req;
-        req.batch = batch;
-        req.q_heads = heads;
-        req.kv_heads = kv;
-        req.head_dim = d;
-        req.dtype = *dtype;
-        req.page_tokens = layout == "paged" ? page : 0;
-        req.context = context;
+        DecodeLoopRequest req = shape_request(kv, layout);
         req.prefill = context - steps;
         req.measure_every = every;
         req.repetitions = static_cast<int>(reps);

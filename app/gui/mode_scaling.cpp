@@ -148,6 +148,12 @@ ImU32 algorithm_color(Algorithm algorithm) {
   return palette[7];
 }
 
+void algorithm_label(Algorithm algorithm) {
+  ImGui::PushStyleColor(ImGuiCol_Text, algorithm_color(algorithm));
+  ImGui::TextUnformatted(algorithm_name(algorithm));
+  ImGui::PopStyleColor();
+}
+
 void scaling_heading(ViewContext& ctx, const char* title) {
   if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
   ImGui::TextUnformatted(title);

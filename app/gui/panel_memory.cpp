@@ -84,9 +84,7 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
     for (const AlgorithmTiming& a : run.algorithms) {
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
-      ImGui::PushStyleColor(ImGuiCol_Text, algorithm_color(a.algorithm));
-      ImGui::TextUnformatted(algorithm_name(a.algorithm));
-      ImGui::PopStyleColor();
+      algorithm_label(a.algorithm);
       ImGui::TableNextColumn();
       const double bytes = static_cast<double>(a.ok ? a.bytes_allocated : a.bytes_needed);
       bar(static_cast<float>(bytes / largest), (algorithm_color(a.algorithm) & 0x00FFFFFF) | (150u << 24),

@@ -45,9 +45,7 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
   for (const AlgorithmTiming& a : run.algorithms) {
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
-    ImGui::PushStyleColor(ImGuiCol_Text, algorithm_color(a.algorithm));
-    ImGui::TextUnformatted(algorithm_name(a.algorithm));
-    ImGui::PopStyleColor();
+    algorithm_label(a.algorithm);
     if (!a.ok) {
       ImGui::TableNextColumn();
       ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", a.out_of_memory ? "out of memory" : "failed");

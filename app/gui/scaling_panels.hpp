@@ -25,6 +25,8 @@ void start_timing(ViewContext& ctx, ScalingViewState& view);
 
 // One colour per algorithm, the same in every panel.
 ImU32 algorithm_color(Algorithm algorithm);
+// The algorithm's name in its colour (a table cell's text).
+void algorithm_label(Algorithm algorithm);
 // A heading in the heading font.
 void scaling_heading(ViewContext& ctx, const char* title);
 // A task's progress bar with its status text and (when the task checks for it) a Cancel button; false when the
