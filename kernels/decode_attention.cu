@@ -95,7 +95,7 @@ struct DecodeArgs {
   int32_t page_shift, page_mask;       // paged: P = 1 << page_shift
   const int32_t* block_table;
   int32_t max_pages;
-  float* partials;                     // [batch][q_heads][splits][2 + D]: m, l, acc
+  float* partials;                     // acc [batch·q_heads][splits][D], then (m, l) [batch·q_heads][splits]
 };
 
 // Element offset of row `pos` of (sequence b, KV head h).
@@ -126,10 +126,11 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 // T: __half or __nv_bfloat16. D: head_dim (64, 128). MT: 16-row m-tiles of query heads per CTA (1, 2, 4).
 // WARPS (4 or 8) split as MT groups of W = WARPS/MT warps; the W warps of a group share an m-tile and split each
 // K/V tile's 64 tokens between them (TW = 64/W each, at least one 16-token P tile), each keeping its own
-// (m, l, acc); they merge at the end. 8 warps halve each warp's MMA chain per tile for large groups (MT >= 2) and
-// are capped at 128 registers so that two CTAs stay resident per SM.
-template <class T, int D, int MT, int WARPS, bool PAGED>
-__global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(const DecodeArgs a) {
+// (m, l, acc); they merge at the end. STAGES: K/V tiles in the shared-memory ring (STAGES − 1 in flight).
+// With 3 stages, 8 warps are capped at 128 registers so that two CTAs stay resident per SM; with more stages the
+// ring fills most of the SM's shared memory, the CTA runs alone on its SM and keeps Q in registers.
+template <class T, int D, int MT, int WARPS, int STAGES, bool PAGED>
+__global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 1) decode_kernel(const DecodeArgs a) {
   constexpr int kThreads = WARPS * 32;
   constexpr int W = WARPS / MT;    // warps per m-tile
   static_assert(W >= 1 && W <= 4, "each warp needs a whole 16-token P tile");
@@ -180,8 +181,8 @@ __global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(
     }
   };
   // Prologue: stages − 1 tiles in flight. Every iteration commits one group (possibly empty) so that
-  // wait_group<kDecodeStages − 2> always means "the tile about to be used has landed".
-  for (int s = 0; s < kDecodeStages - 1; ++s) {
+  // wait_group<STAGES − 2> always means "the tile about to be used has landed".
+  for (int s = 0; s < STAGES - 1; ++s) {
     if (tile_begin + s < tile_end) load_tile(tile_begin + s, s);
     cp_async_commit();
   }
@@ -193,7 +194,7 @@ __global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(
   for (int i = 0; i < DT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
   // Q's A fragments: kept in registers for the whole CTA with 4 warps; with 8 warps (128 registers) they are
   // re-read from shared memory at each k-step pair instead, which costs two ldmatrix per pair and no spills.
-  constexpr bool kQInRegisters = WARPS == 4;
+  constexpr bool kQInRegisters = WARPS == 4 || STAGES > 3;
   constexpr int QKS = kQInRegisters ? KS : 1;
   uint32_t qa[QKS][4];
   bool q_loaded = !kQInRegisters;
@@ -204,10 +205,10 @@ __global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(
 
   for (int tile = tile_begin; tile < tile_end; ++tile) {
     const int it = tile - tile_begin;
-    cp_async_wait<kDecodeStages - 2>();
+    cp_async_wait<STAGES - 2>();
     // Barrier: the tile `it` is visible to all warps, and every warp has finished with the stage refilled below.
     __syncthreads();
-    if (tile + kDecodeStages - 1 < tile_end) load_tile(tile + kDecodeStages - 1, (it + kDecodeStages - 1) % kDecodeStages);
+    if (tile + STAGES - 1 < tile_end) load_tile(tile + STAGES - 1, (it + STAGES - 1) % STAGES);
     cp_async_commit();
     if constexpr (kQInRegisters) {
       if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
@@ -216,7 +217,7 @@ __global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(
         q_loaded = true;
       }
     }
-    const T* ks_tile = kv_s + (it % kDecodeStages) * 2 * kBc * D;
+    const T* ks_tile = kv_s + (it % STAGES) * 2 * kBc * D;
     const T* vs_tile = ks_tile + kBc * D;
 
     // S = Q Kᵀ for the warp's TW tokens (fp32 accumulators).
@@ -345,23 +346,30 @@ __global__ void __launch_bounds__(WARPS * 32, WARPS == 8 ? 2 : 1) decode_kernel(
     if (a.splits == 1) {
       static_cast<T*>(a.o)[head * D + col] = from_float<T>(sum / l);  // l > 0: a sequence has >= 1 token
     } else {
-      float* part = a.partials + (head * a.splits + split) * (2 + D);
+      const int64_t record = head * a.splits + split;
       if (col == 0) {
-        part[0] = m;
-        part[1] = l;
+        float* ml = a.partials + static_cast<int64_t>(a.batch) * a.q_heads * a.splits * D + 2 * record;
+        ml[0] = m;
+        ml[1] = l;
       }
-      part[2 + col] = sum;
+      a.partials[record * D + col] = sum;
     }
   }
 }
 
 // ---------------------------------------------------------------- reduction kernels
-// One CTA of D threads per (sequence, query head); thread c owns output column c.
-// decode_reduce_kernel: the splits are read in parallel: M = max_s m_s (threads take splits in turn, then a
-// block maximum), the weights w_s = 2^(m_s − M) (0 for an empty split) go to shared memory with L = Σ_s l_s w_s,
-// and each thread sums acc_s[c] w_s with its loads independent of one another. Launched as a programmatic
+// Per (sequence, query head): O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s; an empty split
+// (m_s = −inf: a short sequence) weighs 0. Partials (DecodeArgs::partials): acc [heads][splits][D] — each split's row
+// 16-byte aligned — then (m, l) [heads][splits].
+//
+// decode_reduce_kernel: one CTA of kReduceThreads per head, two rounds of independent loads. (m, l) of split s are
+// read by thread s (M by a block maximum); the weights go to shared memory with L = Σ l_s w_s; then thread (r, c)
+// sums float4 column c of splits r, r + R, r + 2R, ... (R = kReduceThreads·4/D splits side by side, the loads of
+// an unrolled loop all in flight) and the R partial sums meet in shared memory. Launched as a programmatic
 // dependent of the decode kernel: it waits here for the decode grid's partials.
-template <int D>
+constexpr int kReduceThreads = 128;
+
+template <int THREADS>
 __device__ __forceinline__ float block_reduce(float x, bool take_max, float* scratch) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) {
@@ -372,55 +380,75 @@ __device__ __forceinline__ float block_reduce(float x, bool take_max, float* scr
   __syncthreads();
   float r = scratch[0];
 #pragma unroll
-  for (int w = 1; w < D / 32; ++w) r = take_max ? fmaxf(r, scratch[w]) : r + scratch[w];
+  for (int w = 1; w < THREADS / 32; ++w) r = take_max ? fmaxf(r, scratch[w]) : r + scratch[w];
   __syncthreads();  // scratch is reused by the next reduction
   return r;
 }
 
+// Shared memory of decode_reduce_kernel: one weight per split, rounded up to whole 16-byte words.
+size_t reduce_shared_bytes(int splits) { return static_cast<size_t>((splits + 3) / 4 * 4) * sizeof(float); }
+
 template <class T, int D>
-__global__ void __launch_bounds__(D) decode_reduce_kernel(const float* partials, int splits, T* o) {
-  extern __shared__ float split_weight[];  // [splits]
-  __shared__ float scratch[D / 32];
+__global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const float* partials, int heads, int splits, T* o) {
+  constexpr int C4 = D / 4;                   // float4 columns of a row
+  constexpr int R = kReduceThreads / C4;      // splits summed side by side: 4 (D = 128) or 8 (D = 64)
+  static_assert(D <= kReduceThreads && kReduceThreads % C4 == 0, "one thread per output column");
+  extern __shared__ float split_weight[];     // [splits]
+  __shared__ float scratch[kReduceThreads / 32];
+  __shared__ float4 row_sums[R][C4];
   wait_for_prerequisite_grid();
   const int64_t head = blockIdx.x;
   const int tid = threadIdx.x;
-  const float* part = partials + head * splits * (2 + D);
+  const float4* acc = reinterpret_cast<const float4*>(partials + head * splits * D);
+  const float2* ml = reinterpret_cast<const float2*>(partials + static_cast<int64_t>(heads) * splits * D) + head * splits;
   float m = -INFINITY;
-  for (int s = tid; s < splits; s += D) m = fmaxf(m, part[s * (2 + D)]);
-  m = block_reduce<D>(m, true, scratch);  // finite: split 0 holds the sequence's first token
+  for (int s = tid; s < splits; s += kReduceThreads) m = fmaxf(m, ml[s].x);
+  m = block_reduce<kReduceThreads>(m, true, scratch);  // finite: split 0 holds the sequence's first token
   float l = 0.f;
-  for (int s = tid; s < splits; s += D) {
-    const float ms = part[s * (2 + D)];
-    const float w = ms == -INFINITY ? 0.f : exp2f(ms - m);  // an empty split (short sequence) adds nothing
+  for (int s = tid; s < splits; s += kReduceThreads) {
+    const float2 v = ml[s];
+    const float w = v.x == -INFINITY ? 0.f : exp2f(v.x - m);
     split_weight[s] = w;
-    l += part[s * (2 + D) + 1] * w;
+    l += v.y * w;
   }
-  l = block_reduce<D>(l, false, scratch);  // its barriers also publish split_weight
-  float sum0 = 0.f, sum1 = 0.f;
-  int s = 0;
-#pragma unroll 4
-  for (; s + 1 < splits; s += 2) {
-    sum0 += part[s * (2 + D) + 2 + tid] * split_weight[s];
-    sum1 += part[(s + 1) * (2 + D) + 2 + tid] * split_weight[s + 1];
+  l = block_reduce<kReduceThreads>(l, false, scratch);  // its barriers also publish split_weight
+  const int r = tid / C4, c = tid % C4;
+  float4 sum = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 8
+  for (int s = r; s < splits; s += R) {
+    const float4 a = acc[static_cast<int64_t>(s) * C4 + c];
+    const float w = split_weight[s];
+    sum.x += a.x * w;
+    sum.y += a.y * w;
+    sum.z += a.z * w;
+    sum.w += a.w * w;
   }
-  if (s < splits) sum0 += part[s * (2 + D) + 2 + tid] * split_weight[s];
-  o[head * D + tid] = from_float<T>((sum0 + sum1) / l);
+  row_sums[r][c] = sum;
+  __syncthreads();
+  if (tid < D) {
+    float total = 0.f;
+#pragma unroll
+    for (int i = 0; i < R; ++i) total += reinterpret_cast<const float*>(row_sums[i])[tid];
+    o[head * D + tid] = from_float<T>(total / l);
+  }
 }
 
-// decode_reduce_serial_kernel: the first version (kept as DecodeVariant::Baseline for comparison): every thread
-// walks the splits twice, one dependent load after another; launched after the decode kernel has finished.
+// decode_reduce_serial_kernel: the first version's algorithm (kept as DecodeVariant::Baseline for comparison): one
+// CTA of D threads per head, every thread walks the splits twice, one load after another; launched after the decode
+// kernel has finished.
 template <class T, int D>
-__global__ void __launch_bounds__(D) decode_reduce_serial_kernel(const float* partials, int splits, T* o) {
+__global__ void __launch_bounds__(D) decode_reduce_serial_kernel(const float* partials, int heads, int splits, T* o) {
   const int64_t head = blockIdx.x;
-  const float* part = partials + head * splits * (2 + D);
+  const float* acc = partials + head * splits * D;
+  const float2* ml = reinterpret_cast<const float2*>(partials + static_cast<int64_t>(heads) * splits * D) + head * splits;
   float m = -INFINITY;
-  for (int s = 0; s < splits; ++s) m = fmaxf(m, part[s * (2 + D)]);
+  for (int s = 0; s < splits; ++s) m = fmaxf(m, ml[s].x);
   float l = 0.f, sum = 0.f;
   for (int s = 0; s < splits; ++s) {
-    const float* p = part + s * (2 + D);
-    const float f = p[0] == -INFINITY ? 0.f : exp2f(p[0] - m);  // an empty split (short sequence) adds nothing
-    l += p[1] * f;
-    sum += p[2 + threadIdx.x] * f;
+    const float2 v = ml[s];
+    const float f = v.x == -INFINITY ? 0.f : exp2f(v.x - m);  // an empty split (short sequence) adds nothing
+    l += v.y * f;
+    sum += acc[static_cast<int64_t>(s) * D + threadIdx.x] * f;
   }
   o[head * D + threadIdx.x] = from_float<T>(sum / l);
 }
@@ -452,21 +480,25 @@ __global__ void bump_lengths_kernel(int32_t* lens, int batch, int by) {
 }
 
 // ---------------------------------------------------------------- dispatch
-// f(T{}, D, MT, WARPS, PAGED) with compile-time constants; 8 warps exist for MT >= 2 only (W = WARPS/MT <= 4).
+// f(T{}, D, MT, WARPS, STAGES, PAGED) with compile-time constants. 8 warps exist for MT >= 2 only (W = WARPS/MT <= 4);
+// the deep ring (kDecodeDeepStages) only with 8 warps.
 template <class F>
-void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, bool paged, F&& f) {
-  auto by_paged = [&](auto t, auto dd, auto mt, auto w) {
-    if (paged) f(t, dd, mt, w, std::true_type{});
-    else f(t, dd, mt, w, std::false_type{});
+void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages, bool paged, F&& f) {
+  auto by_paged = [&](auto t, auto dd, auto mt, auto w, auto st) {
+    if (paged) f(t, dd, mt, w, st, std::true_type{});
+    else f(t, dd, mt, w, st, std::false_type{});
   };
   auto by_warps = [&](auto t, auto dd, auto mt) {
     if constexpr (decltype(mt)::value >= 2) {
       if (warps == 8) {
-        by_paged(t, dd, mt, std::integral_constant<int, 8>{});
+        if (stages == kDecodeDeepStages)
+          by_paged(t, dd, mt, std::integral_constant<int, 8>{}, std::integral_constant<int, kDecodeDeepStages>{});
+        else
+          by_paged(t, dd, mt, std::integral_constant<int, 8>{}, std::integral_constant<int, kDecodeStages>{});
         return;
       }
     }
-    by_paged(t, dd, mt, std::integral_constant<int, 4>{});
+    by_paged(t, dd, mt, std::integral_constant<int, 4>{}, std::integral_constant<int, kDecodeStages>{});
   };
   auto by_mt = [&](auto t, auto dd) {
     if (m_tiles == 1) by_warps(t, dd, std::integral_constant<int, 1>{});
@@ -481,8 +513,8 @@ void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, bool paged,
   else by_d(__half{});
 }
 
-int shared_bytes_for(int64_t d, int m_tiles, int warps) {
-  const int64_t pipeline = int64_t{kDecodeStages} * 2 * kBc * d * 2;
+int shared_bytes_for(int64_t d, int m_tiles, int warps, int stages) {
+  const int64_t pipeline = int64_t{stages} * 2 * kBc * d * 2;
   const int64_t q = int64_t{16} * m_tiles * d * 2;
   const int64_t merge = int64_t{warps} * (32 + 16 * d) * 4;  // reuses the pipeline region
   return static_cast<int>(std::max(pipeline + q, merge));
@@ -560,6 +592,7 @@ const char* decode_variant_name(DecodeVariant v) {
     case DecodeVariant::FastReduce: return "fast-reduce";
     case DecodeVariant::Warps8: return "warps8";
     case DecodeVariant::HeadBlocks16: return "head-blocks-16";
+    case DecodeVariant::DeepPipeline: return "deep-pipeline";
   }
   return "?";
 }
@@ -568,10 +601,10 @@ DecodeVariant decode_variant_from_environment() {
   const char* text = std::getenv("ATTNSCOPE_DECODE_VARIANT");
   if (!text || !*text) return DecodeVariant::Auto;
   for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
-                          DecodeVariant::Warps8, DecodeVariant::HeadBlocks16})
+                          DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline})
     if (std::string(text) == decode_variant_name(v)) return v;
   throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
-                              "': choose auto, baseline, fast-reduce, warps8 or head-blocks-16");
+                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16 or deep-pipeline");
 }
 
 DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
@@ -585,15 +618,17 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, max_heads));
   plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
-  plan.warps = variant == DecodeVariant::Warps8 && plan.m_tiles >= 2 ? 8 : 4;
+  const bool eight_warps = (variant == DecodeVariant::Warps8 || variant == DecodeVariant::DeepPipeline) && plan.m_tiles >= 2;
+  plan.warps = eight_warps ? 8 : 4;
+  plan.stages = eight_warps && variant == DecodeVariant::DeepPipeline ? kDecodeDeepStages : kDecodeStages;
   plan.fast_reduce = variant != DecodeVariant::Baseline;
-  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps);
+  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps, plan.stages);
   plan.sm_count = std::max(1, device.sm_count);
   int resident = 1;
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto paged) {
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto st, auto paged) {
                     auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value,
-                                                decltype(w)::value, decltype(paged)::value>;
+                                                decltype(w)::value, decltype(st)::value, decltype(paged)::value>;
                     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
                     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, decltype(w)::value * 32,
                                                                              plan.shared_bytes));
@@ -623,26 +658,27 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
   const DecodeArgs args = make_args(p, plan);
   const dim3 grid(plan.splits, static_cast<unsigned>(p.kv_heads * plan.head_blocks), static_cast<unsigned>(p.batch));
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto paged) {
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto st, auto paged) {
     using T = decltype(t);
     constexpr int D = decltype(d)::value;
-    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(paged)::value>;
+    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(st)::value, decltype(paged)::value>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
     kernel<<<grid, decltype(w)::value * 32, plan.shared_bytes, stream>>>(args);
     CUDA_CHECK_LAUNCH("decode_kernel");
     if (plan.splits <= 1) return;
     const unsigned heads = static_cast<unsigned>(p.batch * p.q_heads);
     if (!plan.fast_reduce) {
-      decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(p.partials, plan.splits, static_cast<T*>(p.o));
+      decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(p.partials, static_cast<int>(heads), plan.splits,
+                                                                 static_cast<T*>(p.o));
       CUDA_CHECK_LAUNCH("decode_reduce_serial_kernel");
       return;
     }
     // A programmatic dependent launch: scheduled while the decode grid runs, so the launch gap is hidden.
     cudaLaunchConfig_t config{};
     config.gridDim = dim3(heads);
-    config.blockDim = dim3(D);
-    config.dynamicSmemBytes = static_cast<size_t>(plan.splits) * sizeof(float);
+    config.blockDim = dim3(kReduceThreads);
+    config.dynamicSmemBytes = reduce_shared_bytes(plan.splits);
     config.stream = stream;
     cudaLaunchAttribute attribute[1];
     attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
@@ -650,7 +686,7 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
     config.attrs = attribute;
     config.numAttrs = 1;
     CUDA_CHECK(cudaLaunchKernelEx(&config, decode_reduce_kernel<T, D>, static_cast<const float*>(p.partials),
-                                  plan.splits, static_cast<T*>(p.o)));
+                                  static_cast<int>(heads), plan.splits, static_cast<T*>(p.o)));
     CUDA_CHECK_LAUNCH("decode_reduce_kernel");
   });
 }
@@ -675,6 +711,67 @@ void fill_rows(const DecodeParams& p, int begin_pos, int end_pos, uint64_t seed,
   if (p.dtype == DType::BF16) go(__nv_bfloat16{});
   else go(__half{});
   CUDA_CHECK_LAUNCH("fill_rows_kernel");
+}
+
+// Streams `count` 16-byte words through L2 and keeps nothing: after it, L2 holds clean lines of this buffer only.
+__global__ void l2_flush_read_kernel(const uint4* data, int64_t count, unsigned* sink) {
+  unsigned x = 0;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x) {
+    const uint4 w = __ldcg(data + i);
+    x ^= w.x ^ w.y ^ w.z ^ w.w;
+  }
+  if (x == 0x9E3779B9u) atomicAdd(sink, 1u);  // depends on the data (all zeros: never taken), so the loads stay
+}
+
+// How decodes are timed (ATTNSCOPE_DECODE_TIMING): "device" (default) or "launch".
+//   device  before each timed decode, l2_flush_read_kernel reads a buffer of 4x the L2 size; the decode starts with
+//           none of the cache in L2 and no dirty lines to write back, and the GPU is still busy with the flush while
+//           the host enqueues the decode, so the start event fires when the GPU reaches the decode: the interval is
+//           the decode's own GPU time (its kernels and the gap between them).
+//   launch  the first version: each decode between two events on an idle GPU; the interval also holds the host's
+//           launch latency (the start event fires at once, the kernel arrives a few microseconds later).
+bool decode_timing_includes_launch() {
+  const char* text = std::getenv("ATTNSCOPE_DECODE_TIMING");
+  if (!text || !*text || std::string(text) == "device") return false;
+  if (std::string(text) == "launch") return true;
+  throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_TIMING='") + text + "': choose device or launch");
+}
+
+uint64_t decode_flush_bytes(const DeviceInfo& device) {
+  return std::max<uint64_t>(uint64_t{64} << 20, uint64_t{4} * static_cast<uint64_t>(std::max(0, device.l2_bytes)));
+}
+
+// Milliseconds per decode (`warmup` untimed first), as decode_timing_includes_launch() says.
+template <class F>
+std::vector<double> time_decodes(cudaStream_t stream, DeviceBuffer& flush, unsigned* sink, int sm_count, int warmup,
+                                 int repetitions, F&& launch) {
+  if (decode_timing_includes_launch()) return EventTimer().time(stream, warmup, repetitions, launch);
+  for (int i = 0; i < warmup; ++i) launch();
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  std::vector<double> samples;
+  try {
+    const int64_t words = static_cast<int64_t>(flush.bytes() / sizeof(uint4));
+    for (int i = 0; i < std::max(1, repetitions); ++i) {
+      l2_flush_read_kernel<<<static_cast<unsigned>(4 * std::max(1, sm_count)), 512, 0, stream>>>(flush.get<uint4>(), words, sink);
+      CUDA_CHECK_LAUNCH("l2_flush_read_kernel");
+      CUDA_CHECK(cudaEventRecord(start, stream));
+      launch();
+      CUDA_CHECK(cudaEventRecord(stop, stream));
+      CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      samples.push_back(ms);
+    }
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return samples;
 }
 
 template <class T>
@@ -749,7 +846,7 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     p.o = o.get();
     p.seq_lens = lens.get<int32_t>();
     p.block_table = h.page_tokens > 0 ? table.get<int32_t>() : nullptr;
-    r.plan = plan_decode(p, devices.front(), h.force_splits);
+    r.plan = plan_decode(p, devices.front(), h.force_splits, h.variant);
     DeviceBuffer partials(r.plan.workspace_bytes);
     if (r.plan.splits > 1) CUDA_CHECK(cudaMemsetAsync(partials.get(), 0xFF, partials.bytes(), stream));
     p.partials = partials.get<float>();
@@ -875,7 +972,8 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
                           static_cast<uint64_t>(B * (p.max_pages + 1)) * 4;
     size_t free_b = 0, total_b = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    res.bytes_needed = res.pool_bytes + res.workspace_bytes;
+    const uint64_t flush_bytes = decode_flush_bytes(device);  // the timing's L2 flush (not the decode's memory)
+    res.bytes_needed = res.pool_bytes + res.workspace_bytes + flush_bytes;
     res.bytes_free = free_b;
     if (res.bytes_needed > free_b) {
       res.out_of_memory = true;
@@ -889,7 +987,9 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     (void)plan_full;
     DeviceBuffer k(res.pool_bytes / 2), v(res.pool_bytes / 2), q(static_cast<size_t>(B * req.q_heads * d) * e),
         o(q.bytes()), lens(static_cast<size_t>(B) * 4), partials(partial_bytes),
-        table(static_cast<size_t>(std::max<int64_t>(1, B * p.max_pages)) * 4);
+        table(static_cast<size_t>(std::max<int64_t>(1, B * p.max_pages)) * 4), flush(flush_bytes), sink(4);
+    CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, flush.bytes(), stream));
+    CUDA_CHECK(cudaMemsetAsync(sink.get(), 0, sink.bytes(), stream));
     p.k = k.get();
     p.v = v.get();
     p.q = q.get();
@@ -931,7 +1031,6 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     cudaEvent_t a0, a1;
     CUDA_CHECK(cudaEventCreate(&a0));
     CUDA_CHECK(cudaEventCreate(&a1));
-    EventTimer timer;
     try {
       for (int64_t len = req.prefill + 1; len <= N; ++len) {
         CUDA_CHECK(cudaEventRecord(a0, stream));
@@ -944,7 +1043,8 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
           launch_decode(p, plan, stream);  // the loop decodes every step; only some steps are timed
           continue;
         }
-        std::vector<double> ms = timer.time(stream, 1, req.repetitions, [&] { launch_decode(p, plan, stream); });
+        std::vector<double> ms = time_decodes(stream, flush, sink.get<unsigned>(), device.sm_count, 1, req.repetitions,
+                                              [&] { launch_decode(p, plan, stream); });
         std::sort(ms.begin(), ms.end());
         float append_ms = 0;
         CUDA_CHECK(cudaEventElapsedTime(&append_ms, a0, a1));

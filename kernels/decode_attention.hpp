@@ -3,11 +3,13 @@
 // reduction kernel, and GQA-aware CTAs: one CTA serves every query head sharing a KV head (up to 64 at once), so
 // each cached K/V byte is read once per group. MQA is one KV head.
 //
-//   decode kernel     grid (split, KV head × head block, sequence), 128 threads (256: warps8). K/V tiles of Bc = 64 tokens are
-//                     streamed through shared memory with 16-byte cp.async loads, 3 stages in flight; S = Q Kᵀ and
-//                     O += P V on tensor cores; online softmax in registers (base 2). Writes O directly when there
+//   decode kernel     grid (split, KV head × head block, sequence), 128 threads (256: warps8, deep-pipeline). K/V tiles
+//                     of Bc = 64 tokens are streamed through shared memory with 16-byte cp.async loads (a ring of 3
+//                     stages, 6 for deep-pipeline); S = Q Kᵀ and O += P V on tensor cores; online softmax in
+//                     registers (base 2). Writes O directly when there
 //                     is one split, else the split's (m, l, acc) for the reduction.
-//   reduction kernel  per (sequence, query head): O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s.
+//   reduction kernel  per (sequence, query head): O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s;
+//                     partials: acc [batch·q_heads][splits][d] (16-byte aligned rows), then (m, l) [batch·q_heads][splits].
 //   fill kernel       writes cache rows [begin, end) of every sequence (random values from a hash; the decode
 //                     loop's append and prefill) through the same addressing as the decode kernel.
 // Host entry points with host arrays (tests), Backend::run(Decode) and Backend::decode_loop live here too.
@@ -24,21 +26,25 @@ namespace attnscope::kernels {
 
 constexpr int kDecodeTileTokens = 64;    // Bc: keys per shared-memory tile
 constexpr int kDecodeMaxHeadsPerCta = 64;  // query heads one CTA serves (larger groups use several head blocks)
-constexpr int kDecodeStages = 3;         // K/V tiles in flight per CTA
+constexpr int kDecodeStages = 3;         // K/V tiles in the shared-memory ring per CTA (2 in flight while 1 is used)
+constexpr int kDecodeDeepStages = 6;     // deep-pipeline: 5 tiles in flight, one CTA per SM
 constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per split in shared memory
 
 // Kernel configurations for groups of more than 16 query heads per KV head (MQA), measured against one another
-// by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md). Auto is baseline: fast-reduce
-// measured 2.7 µs faster on MQA (63% of copy vs 61%) but its compute-sanitizer memcheck is still open; none reached 70%.
+// by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md, scripts/gpu-decode.sh). Auto is
+// deep-pipeline: on the H100, MQA (batch 8, L 32768, d 128) 62.6 µs = 71-72% of the copy bandwidth against
+// fast-reduce's 63.8 µs (70%) and baseline's 66.1 µs (68%); memcheck, racecheck and synccheck clean.
 //   baseline        up to 64 heads per CTA, 4 warps, the serial reduction launched after the decode kernel
 //   fast-reduce     as baseline with the parallel reduction, launched as a programmatic dependent (PDL)
 //   warps8          as fast-reduce with 8 warps per CTA (each warp's MMA chain per tile halves)
 //   head-blocks-16  16 query heads per CTA (one m-tile, 4 warps as for GQA), so a KV head's group takes several
 //                   CTAs that read the same K/V tiles at about the same time (the second read hits L2);
 //                   fast-reduce's reduction
+//   deep-pipeline   as fast-reduce with 8 warps, Q in registers and a 6-stage ring (5 tiles = 160 KB in flight per
+//                   SM, against 2 CTAs x 2 tiles = 128 KB): one CTA per SM, half the splits (so half the partials)
 // Groups of 16 or fewer differ only in the reduction (baseline: serial, the others: parallel with PDL).
-enum class DecodeVariant { Auto, Baseline, FastReduce, Warps8, HeadBlocks16 };
-constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::Baseline;
+enum class DecodeVariant { Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline };
+constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::DeepPipeline;
 const char* decode_variant_name(DecodeVariant v);
 // ATTNSCOPE_DECODE_VARIANT (unset: Auto); an unknown name throws std::invalid_argument naming the choices.
 DecodeVariant decode_variant_from_environment();
@@ -65,7 +71,8 @@ struct DecodeLaunchPlan {
   int64_t tiles_per_split = 1;
   int heads_per_cta = 1, head_blocks = 1, m_tiles = 1;
   DecodeVariant variant = DecodeVariant::Auto;  // the one used (never Auto after plan_decode)
-  int warps = 4;                         // per CTA: 4, or 8 for warps8 with m_tiles >= 2
+  int warps = 4;                         // per CTA: 4, or 8 for warps8 / deep-pipeline with m_tiles >= 2
+  int stages = kDecodeStages;            // K/V tiles in the shared-memory ring
   bool fast_reduce = true;               // the parallel reduction launched with PDL (false: baseline's serial one)
   int ctas_per_sm = 1, sm_count = 1;
   int shared_bytes = 0;
@@ -98,6 +105,7 @@ struct DecodeHostProblem {
   int64_t page_tokens = 0, pool_pages = 0, max_pages = 0;
   std::vector<int32_t> block_table;
   int force_splits = 0;
+  DecodeVariant variant = DecodeVariant::Auto;  // Auto: ATTNSCOPE_DECODE_VARIANT, else kDecodeAutoVariant
 };
 struct DecodeHostResult {
   bool ok = false;

@@ -96,7 +96,8 @@ Built build(const DecodeCase& c, uint64_t seed) {
   return out;
 }
 
-void check_case(const DecodeCase& c, std::initializer_list<int> split_choices) {
+void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
+                kernels::DecodeVariant variant = kernels::DecodeVariant::Auto) {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed << ", lengths[0] " << c.lengths.front() << ", batch " << c.lengths.size() << ", kv_heads "
                 << c.kv_heads << ", group " << c.group << ", d " << c.head_dim << ", page " << c.page_tokens << ", "
@@ -110,9 +111,13 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices) {
   for (int splits : split_choices) {
     CAPTURE(splits);
     built.problem.force_splits = splits;
+    built.problem.variant = variant;
     const kernels::DecodeHostResult r = kernels::run_decode_host(built.problem);
     REQUIRE_MESSAGE(r.ok, r.error);
-    INFO("splits used " << r.plan.splits << ", m-tiles " << r.plan.m_tiles << ", head blocks " << r.plan.head_blocks);
+    INFO("splits used " << r.plan.splits << ", m-tiles " << r.plan.m_tiles << ", head blocks " << r.plan.head_blocks
+                         << ", variant " << kernels::decode_variant_name(r.plan.variant) << ", warps " << r.plan.warps
+                         << ", stages " << r.plan.stages);
+    if (variant != kernels::DecodeVariant::Auto) CHECK(r.plan.variant == variant);
     const Comparison cmp = compare(r.output, ref);
     const Tolerance tol = tolerance_for(c.dtype);
     INFO("relative L2 " << cmp.relative << ", max abs " << cmp.max_abs);
@@ -156,6 +161,27 @@ TEST_CASE("decode kernel matches the reference: lengths 1, 7, 1000, 32769, group
       continue;
     }
     check_case(c, {0, 1, 5});
+  }
+}
+
+// Every variant, whichever is the default: large groups (32, 48, 96 query heads per KV head: the variants differ
+// there), small ones (only the reduction differs), unequal lengths, paged and contiguous, planned and forced splits.
+TEST_CASE("decode kernel variants: each matches the reference (small and medium caches)") {
+  const std::vector<DecodeCase> cases = {
+      {{7, 200, 1}, 1, 32, 128, 0, DType::F16},  {{130, 3}, 1, 48, 64, 16, DType::BF16},
+      {{1025, 17}, 1, 32, 128, 32, DType::F16},  {{777}, 1, 96, 128, 0, DType::BF16},
+      {{100, 65}, 2, 8, 64, 0, DType::F16},      {{1000, 1}, 2, 16, 128, 64, DType::F16},
+  };
+  const char* max_n_env = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
+  const int64_t max_n = max_n_env ? std::atoll(max_n_env) : 0;
+  for (kernels::DecodeVariant v : {kernels::DecodeVariant::Baseline, kernels::DecodeVariant::FastReduce,
+                                   kernels::DecodeVariant::Warps8, kernels::DecodeVariant::HeadBlocks16,
+                                   kernels::DecodeVariant::DeepPipeline}) {
+    CAPTURE(kernels::decode_variant_name(v));
+    for (const DecodeCase& c : cases) {
+      if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
+      check_case(c, {0, 3}, v);
+    }
   }
 }
 

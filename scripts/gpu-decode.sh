@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# gpu-decode.sh OUTDIR — the decode kernels (issue 6) on a GPU machine in one go: decode tests, compute-sanitizer per
+# variant, `attnscope decode` per variant (ratios against the copy bandwidth measured in the same call), timing
+# modes, context sweep and Nsight Compute on the MQA kernels; full logs in OUTDIR/decode-logs.tgz, short table last.
+#
+# Environment:
+#   ATTNSCOPE_PREBUILT  folder holding attnscope and attnscope_kernel_tests built for sm_90 (built elsewhere and
+#                       carried, to save the device's build minutes); unset: configure and build in build-dev
+#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "baseline fast-reduce deep-pipeline")
+#   ROUNDS              times each variant's table is measured, the variants taking turns (default 2)
+#   CANDIDATES          variants that may become the default: the whole decode suite runs with each as the
+#                       default, and racecheck and synccheck on each (default: the first of VARIANTS)
+#   SANITIZE            variants run under memcheck (default: VARIANTS)
+#   NCU                 1 (default): Nsight Compute on the MQA decode and reduction kernels; 0: skip
+#   REPS                decodes per measurement (default 50)
+set -uo pipefail
+if [[ $# -ne 1 ]]; then
+  echo "usage: scripts/gpu-decode.sh OUTDIR" >&2
+  exit 2
+fi
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mkdir -p "$1/logs" || exit 2
+out=$(cd "$1" && pwd)
+logs=$out/logs
+variants=(${VARIANTS:-baseline fast-reduce deep-pipeline})
+sanitize=(${SANITIZE:-${variants[*]}})
+candidates=(${CANDIDATES:-${variants[0]}})
+rounds=${ROUNDS:-2}
+reps=${REPS:-50}
+t0=$SECONDS
+note() { echo "[$((SECONDS - t0))s] $*" | tee -a "$logs/steps.log"; }
+# run NAME LIMIT CMD...: output to logs/NAME.log, exit status appended as the last line.
+run() {
+  local name=$1 limit=$2
+  shift 2
+  timeout --kill-after=5 "$limit" "$@" >"$logs/$name.log" 2>&1
+  local rc=$?
+  echo "exit $rc" >>"$logs/$name.log"
+  note "$name: exit $rc"
+  return $rc
+}
+
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw \
+  --format=csv >"$logs/environment.log" 2>&1
+git -C "$root" log -1 --format='commit %H %s' >>"$logs/environment.log" 2>/dev/null
+
+if [[ -n ${ATTNSCOPE_PREBUILT:-} ]]; then
+  bin=$ATTNSCOPE_PREBUILT/attnscope
+  kt=$ATTNSCOPE_PREBUILT/attnscope_kernel_tests
+else
+  build=$root/build-dev
+  run configure 120 cmake -S "$root" -B "$build" -G Ninja -DATTNSCOPE_GUI=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DCMAKE_BUILD_TYPE=Release
+  run build 400 cmake --build "$build" -j"$(nproc)" --target attnscope attnscope_kernel_tests
+  bin=$build/app/attnscope
+  kt=$build/tests/attnscope_kernel_tests
+fi
+if [[ ! -x $bin || ! -x $kt ]]; then
+  echo "gpu-decode: no $bin or $kt" >&2
+  tar czf "$out/decode-logs.tgz" -C "$out" logs
+  exit 1
+fi
+export ATTNSCOPE_REQUIRE_GPU=1
+# registers, stack and spills of the decode kernels (ptxas's report, read back from the binary)
+if command -v cuobjdump >/dev/null; then
+  cuobjdump --dump-resource-usage "$bin" 2>&1 | grep -A1 "decode" | grep -E "Function|REG" | paste - - |
+    sed -E 's/.*Function ([^:]*):.*REG:([0-9]+) STACK:([0-9]+) SHARED:([0-9]+) LOCAL:([0-9]+).*/\1 REG \2 STACK \3 LOCAL \5/' |
+    c++filt | sed -E 's/attnscope::kernels::\(anonymous namespace\):://g' >"$logs/resources.log" 2>&1
+fi
+
+# 1. tests: every decode test case with each candidate as the default (the variants test forces each variant itself)
+for v in "${candidates[@]}"; do
+  ATTNSCOPE_DECODE_VARIANT=$v run "tests-$v" 150 "$kt" -tc="*decode*"
+done
+
+# 2. benchmark per variant (device timing: the decode's own GPU time, see decode_attention.cu's time_decodes)
+for round in $(seq 1 "$rounds"); do
+  for v in "${variants[@]}"; do
+    ATTNSCOPE_DECODE_VARIANT=$v run "bench-$v-r$round" 90 "$bin" decode --reps "$reps" --kv-heads 32,8,1 \
+      --json "$logs/bench-$v-r$round.json"
+  done
+done
+# 3. the first version's timing (events around each decode on an idle GPU: adds the host's launch latency)
+for v in "${variants[@]:0:2}"; do
+  ATTNSCOPE_DECODE_TIMING=launch ATTNSCOPE_DECODE_VARIANT=$v run "launch-timing-$v" 60 "$bin" decode --reps "$reps" \
+    --kv-heads 1 --json "$logs/launch-timing-$v.json"
+done
+# 4. MQA against the context: time(L) = fixed + bytes / streaming rate separates the two
+for ctx in 8192 16384 65536 131072; do
+  ATTNSCOPE_DECODE_VARIANT=${variants[1]:-${variants[0]}} run "context-$ctx" 60 "$bin" decode --reps "$reps" \
+    --kv-heads 1 --layout contiguous --context $ctx --json "$logs/context-$ctx.json"
+done
+
+# 5. Nsight Compute (clocks left alone, caches flushed before each kernel): the MQA decode kernel and its reduction
+if [[ ${NCU:-1} == 1 ]] && command -v ncu >/dev/null; then
+  for v in "${variants[@]}"; do
+    ATTNSCOPE_DECODE_VARIANT=$v run "ncu-mqa-$v" 90 ncu --clock-control none --cache-control all -k regex:decode \
+      --launch-skip 2 --launch-count 2 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
+      --section LaunchStats --section WarpStateStats --section SchedulerStats \
+      "$bin" decode --kv-heads 1 --layout contiguous --reps 3
+  done
+  ATTNSCOPE_DECODE_VARIANT=${variants[0]} run ncu-gqa 90 ncu --clock-control none --cache-control all \
+    -k regex:decode_kernel --launch-skip 1 --launch-count 1 --section SpeedOfLight --section WarpStateStats \
+    "$bin" decode --kv-heads 8 --layout contiguous --reps 2
+fi
+
+# 6. compute-sanitizer on the small shapes, per variant; racecheck and synccheck on the last
+cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+for v in "${sanitize[@]}"; do
+  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "memcheck-$v" 90 "$cs" --tool memcheck \
+    --print-limit 12 --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*"
+done
+for v in "${candidates[@]}"; do
+  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "racecheck-$v" 90 "$cs" --tool racecheck \
+    --racecheck-report all --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*"
+  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "synccheck-$v" 60 "$cs" --tool synccheck \
+    --error-exitcode 9 "$kt" -tc="*small shapes*"
+done
+
+tar czf "$out/decode-logs.tgz" -C "$out" logs
+
+# ---------------------------------------------------------------- the short table, last
+python3 - "$logs" <<'PY'
+import glob, json, os, re, sys
+logs = sys.argv[1]
+def read(name):
+    try:
+        return open(os.path.join(logs, name)).read()
+    except OSError:
+        return ""
+print("\n================ gpu-decode summary ================")
+print(read("environment.log").strip())
+for f in sorted(glob.glob(os.path.join(logs, "*.log"))):
+    name = os.path.basename(f)[:-4]
+    text = read(os.path.basename(f))
+    if name.startswith(("tests", "memcheck", "racecheck", "synccheck")):
+        keep = re.findall(r"\[doctest\] (?:test cases|assertions):.*|(?:ERROR|RACECHECK) SUMMARY: .*|exit \d+", text)
+        print(f"{name}: " + " | ".join(k.strip() for k in keep))
+        if name.startswith("memcheck") and "ERROR SUMMARY: 0 " not in text:
+            errors = [l for l in text.splitlines() if l.startswith("=========")][:14]
+            print("   " + "\n   ".join(errors))
+# One line per (run, layout, cache): each round's time and ratio (ratio against the copy read in the same call).
+print(f"\n{'run':<26} {'layout':<4} {'cache':<10} {'splits':>6} {'time us per round':>24} {'copy GB/s':>15} {'ratio per round':>22}")
+groups = {}
+for f in sorted(glob.glob(os.path.join(logs, "*.json"))):
+    try:
+        d = json.load(open(f))
+    except (OSError, ValueError):
+        continue
+    tag = re.sub(r"-r\d+$", "", os.path.basename(f)[:-5])
+    for r in d.get("rows", []):
+        groups.setdefault((tag, r.get("layout", "?"), r.get("cache", "?")), []).append(r)
+for (tag, layout, cache), rows in groups.items():
+    bad = [r for r in rows if not r.get("ok")]
+    if bad:
+        print(f"{tag:<26} {layout:<4} {cache:<10} FAILED {bad[0].get('error', '')}")
+        continue
+    times = " ".join(f"{1000 * r['decode_ms']:.1f}" for r in rows)
+    copies = " ".join(f"{r['copy_gbs']:.0f}" for r in rows)
+    ratios = " ".join(f"{100 * r['ratio']:.1f}%" for r in rows)
+    print(f"{tag:<26} {layout:<4} {cache:<10} {rows[0]['splits']:>6} {times:>24} {copies:>15} {ratios:>22}")
+for f in sorted(glob.glob(os.path.join(logs, "ncu-*.log"))):
+    text = open(f).read()
+    print(f"\n{os.path.basename(f)[:-4]}:")
+    for kernel in re.split(r"\n(?=  \S.*\(\d+, \d+, \d+\)x\(\d+, \d+, \d+\))", text)[1:]:
+        head = re.sub(r"\(attnscope::.*?\)|attnscope::kernels::|\(anonymous namespace\)::|void ", "", kernel.splitlines()[0].strip())
+        vals = []
+        for key in ("Duration", "DRAM Throughput", "Memory Throughput", "Achieved Occupancy", "Registers Per Thread",
+                    "Dynamic Shared Memory Per Block", "Waves Per SM", "No Eligible", "Max Bandwidth", "Mem Busy"):
+            m = re.search(r"^[ \t]+" + re.escape(key) + r"[ \t]+(.*)$", kernel, re.M)
+            if m:
+                vals.append(key + " " + " ".join(m.group(1).split()))
+        print("  " + head[:110])
+        print("    " + "; ".join(vals))
+PY
