@@ -57,6 +57,7 @@ struct RunResult {
   bool out_of_memory = false;      // then bytes_needed / bytes_free say by how much
   std::string backend, device;
   Algorithm algorithm = Algorithm::Flash;
+  std::string kernel;              // what ran, in words ("flash-tc fp16 d128, block-sparse: 2048 visits of 128x64 ...")
   std::vector<float> output;       // Q's layout
   Timing timing;
   double flops = 0;                // by the cost model, for this algorithm and mask

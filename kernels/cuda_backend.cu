@@ -16,9 +16,11 @@
 #include <limits>
 #include <mutex>
 
+#include "core/visit_schedule.hpp"
 #include "kernels/cuda_util.cuh"
 #include "kernels/decode_attention.hpp"
 #include "kernels/flash_fp32.hpp"
+#include "kernels/flash_tc.hpp"
 #include "kernels/measure.hpp"
 #include "kernels/naive_attention.hpp"
 #include "kernels/score_pool.hpp"
@@ -34,6 +36,12 @@ DevicePlan plan_device_memory(Algorithm algorithm, const AttentionSpec& spec, bo
   plan.staging_bytes = spec.dtype == DType::F32 ? 0 : std::max(q, kv) * 4;
   if (algorithm == Algorithm::Naive) {
     plan.workspace_bytes = naive_workspace_bytes(spec);
+  } else if (algorithm == Algorithm::FlashTensorCore) {
+    // The dense schedule: offsets and one 16-byte visit per tile (run() adds the exact schedule it builds).
+    const int64_t tr = (spec.q_len + kFlashTcBr - 1) / kFlashTcBr, tc = (spec.kv_len + kFlashTcBc - 1) / kFlashTcBc;
+    plan.workspace_bytes = static_cast<uint64_t>(tr + 1) * 4 + static_cast<uint64_t>(tr * tc) * sizeof(KernelVisit);
+    if (record_trace)
+      plan.workspace_bytes += flash_tc_trace_bytes(tr * spec.q_heads * spec.batch, static_cast<int32_t>(tc), probe_count);
   } else {
     FlashParams p;
     p.batch = spec.batch;
@@ -96,6 +104,23 @@ WorkCount flash_work(const AttentionSpec& s, int64_t visited_tiles) {
   return w;
 }
 
+// flash-tc: the pairs its visits compute (whole blocks: partial ones count every pair) and K/V per visit, in the
+// storage type.
+WorkCount flash_tc_work(const AttentionSpec& s, const VisitSchedule& schedule) {
+  const double bh = static_cast<double>(s.batch * s.q_heads), d = static_cast<double>(s.head_dim);
+  const double e = dtype_bytes(s.dtype);
+  WorkCount w;
+  double pairs = 0;
+  for (int64_t i = 0; i < schedule.tr; ++i) {
+    const int64_t rows = std::min<int64_t>(schedule.br, s.q_len - i * schedule.br);
+    pairs += static_cast<double>(rows) * schedule.bc * (schedule.offsets[i + 1] - schedule.offsets[i]);
+  }
+  w.flops = 4.0 * bh * pairs * d;
+  w.bytes = bh * (2.0 * static_cast<double>(s.q_len) * d * e +
+                  2.0 * static_cast<double>(schedule.visits.size()) * schedule.bc * d * e);
+  return w;
+}
+
 // ---------------------------------------------------------------- the backend
 class CudaBackend final : public Backend {
  public:
@@ -134,6 +159,14 @@ class CudaBackend final : public Backend {
       case Algorithm::Decode:  // kernels/decode_attention.cu
         if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
         if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head_dim 64 or 128");
+        return true;
+      case Algorithm::FlashTensorCore:  // kernels/flash_tc*.cu
+        if (spec.dtype == DType::F32)
+          return no("flash-tc runs fp16 or bf16 on tensor cores: choose dtype fp16 or bf16 (the fp32 kernel is flash)");
+        if (spec.head_dim != 64 && spec.head_dim != 128)
+          return no("flash-tc is built for head_dim 64 and 128 (this spec has " + std::to_string(spec.head_dim) +
+                    "); naive runs any head_dim up to 256");
+        if (info_.cc_major < 8) return no("flash-tc needs tensor cores of compute capability 8.0 or newer");
         return true;
       case Algorithm::Reference: return no("the double-precision reference runs on the CPU backend");
       default: return no(std::string(algorithm_name(algorithm)) + " has no CUDA kernel yet");
@@ -249,7 +282,17 @@ class CudaBackend final : public Backend {
     size_t free_b = 0, total_b = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
     const int probes = trace ? static_cast<int>(req.probe_rows.size()) : 0;
-    const DevicePlan plan = plan_device_memory(req.algorithm, spec, trace, probes);
+    DevicePlan plan = plan_device_memory(req.algorithm, spec, trace, probes);
+    // flash-tc: the schedule (core/visit_schedule.hpp) is built on the host first; its exact size replaces the
+    // dense estimate.
+    std::optional<VisitSchedule> schedule;
+    if (req.algorithm == Algorithm::FlashTensorCore) {
+      schedule = build_visit_schedule(spec, kFlashTcBr, kFlashTcBc);
+      plan.workspace_bytes = schedule->device_bytes() + spec.mask.grid.cells.size();
+      if (trace)
+        plan.workspace_bytes += flash_tc_trace_bytes(schedule->tr * spec.q_heads * spec.batch,
+                                                     std::max(1, schedule->max_visits_per_tile()), probes);
+    }
     r.bytes_needed = plan.total();
     r.bytes_free = free_b;
     r.bytes_allocated = plan.workspace_bytes;
@@ -297,6 +340,59 @@ class CudaBackend final : public Backend {
       const WorkCount w = naive_work(spec);
       r.flops = w.flops;
       r.bytes_moved = w.bytes;
+    } else if (schedule) {
+      DeviceBuffer offsets(schedule->offsets.size() * sizeof(int32_t)),
+          visits(std::max<size_t>(1, schedule->visits.size()) * sizeof(KernelVisit)),
+          keys(std::max<size_t>(1, schedule->keys.size()) * sizeof(int32_t)),
+          bits(std::max<size_t>(1, schedule->bits.size()) * sizeof(uint64_t));
+      auto put = [&](DeviceBuffer& dst, const auto& host) {
+        if (!host.empty())
+          CUDA_CHECK(cudaMemcpyAsync(dst.get(), host.data(), host.size() * sizeof(host[0]), cudaMemcpyHostToDevice,
+                                     stream_));
+      };
+      put(offsets, schedule->offsets);
+      put(visits, schedule->visits);
+      put(keys, schedule->keys);
+      put(bits, schedule->bits);
+      FlashTcParams tp;
+      tp.dtype = spec.dtype;
+      tp.batch = spec.batch;
+      tp.q_heads = spec.q_heads;
+      tp.kv_heads = spec.kv_heads;
+      tp.q_len = spec.q_len;
+      tp.kv_len = spec.kv_len;
+      tp.head_dim = spec.head_dim;
+      tp.scale = scale;
+      tp.q = q.get();
+      tp.k = k.get();
+      tp.v = v.get();
+      tp.o = o.get();
+      tp.tr = static_cast<int32_t>(schedule->tr);
+      tp.gathered = schedule->gathered;
+      tp.offsets = offsets.get<int32_t>();
+      tp.visits = visits.get<KernelVisit>();
+      tp.keys = keys.get<int32_t>();
+      tp.bits = bits.get<uint64_t>();
+      tp.empty_rows = empty_rows.get<unsigned long long>();
+      r.timing = Timing::from_samples(
+          timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_tc(tp, stream_); }));
+      const WorkCount w = flash_tc_work(spec, *schedule);
+      r.flops = w.flops;
+      r.bytes_moved = w.bytes;
+      r.kernel = std::string("flash-tc ") + dtype_name(spec.dtype) + " d" + std::to_string(spec.head_dim) +
+                 (schedule->gathered ? ", gathered keys: " : ", block-sparse: ") +
+                 std::to_string(schedule->visits.size()) + " visits of " + std::to_string(kFlashTcBr) + "x" +
+                 std::to_string(kFlashTcBc) + " (" + std::to_string(schedule->masked_visits) + " masked per pair)";
+      if (trace) {
+        const int32_t stride = std::max(1, schedule->max_visits_per_tile());
+        tp.empty_rows = nullptr;  // counted by the timed launches
+        r.trace = traced_launch(req, r, schedule->tr, stride, kFlashTcBr, kFlashTcBc,
+                                (spec.kv_len + kFlashTcBc - 1) / kFlashTcBc, [&](const FlashTraceBuffers* tb) {
+                                  tp.trace = tb;
+                                  tp.trace_stride = stride;
+                                  launch_flash_tc(tp, stream_);
+                                });
+      }
     } else {
       FlashParams fp;
       fp.batch = spec.batch;
@@ -320,7 +416,14 @@ class CudaBackend final : public Backend {
       const WorkCount w = flash_work(spec, visited);
       r.flops = w.flops;
       r.bytes_moved = w.bytes;
-      if (trace) r.trace = traced_launch(req, fp, r);
+      r.kernel = "flash fp32 (CUDA cores), " + std::to_string(visited) + " tiles of " + std::to_string(kFlashBr) + "x" +
+                 std::to_string(kFlashBc);
+      if (trace)
+        r.trace = traced_launch(req, r, fp.tr(), fp.tc(), kFlashBr, kFlashBc, fp.tc(), [&](const FlashTraceBuffers* tb) {
+          fp.empty_rows = nullptr;  // counted by the timed launches; this one counts nothing
+          fp.trace = tb;
+          launch_flash_fp32(fp, stream_);
+        });
     }
     // Each launch counted the rows with no allowed key; all launches count the same.
     unsigned long long counted = 0;
@@ -337,9 +440,14 @@ class CudaBackend final : public Backend {
   }
 
   // ---------------------------------------------------------------- trace assembly
-  Trace traced_launch(const RunRequest& req, FlashParams fp, RunResult& r) {
-    const int64_t ctas = fp.ctas();
-    const int tc = fp.tc();
+  // One instrumented launch: `launch` runs the kernel with the trace buffers. tr Q tiles; `stride` visits per CTA
+  // in the buffers; the trace names Br x Bc tiles and tc K/V tiles for the views.
+  template <class Launch>
+  Trace traced_launch(const RunRequest& req, RunResult& r, int64_t tr, int32_t stride, int br, int bc, int64_t view_tc,
+                      Launch&& launch) {
+    const AttentionSpec& spec = req.inputs->spec;
+    const int64_t ctas = tr * spec.q_heads * spec.batch;
+    const int64_t tc = stride;
     const int probes = static_cast<int>(req.probe_rows.size());
     DeviceBuffer sm(ctas * 4), count(ctas * 4), tile(ctas * tc * 4), start(ctas * tc * 8), end(ctas * tc * 8);
     DeviceBuffer prow(std::max(1, probes) * 4), psteps(std::max(1, probes) * 4),
@@ -349,7 +457,6 @@ class CudaBackend final : public Backend {
     if (probes > 0)
       CUDA_CHECK(cudaMemcpyAsync(prow.get(), req.probe_rows.data(), probes * 4, cudaMemcpyHostToDevice, stream_));
     FlashTraceBuffers tb;
-    fp.empty_rows = nullptr;  // counted by the timed launches; this one counts nothing
     tb.cta_sm = sm.get<uint32_t>();
     tb.visit_count = count.get<int32_t>();
     tb.visit_tile = tile.get<int32_t>();
@@ -360,8 +467,7 @@ class CudaBackend final : public Backend {
     tb.probe_steps = psteps.get<int32_t>();
     tb.probe_tile = ptile.get<int32_t>();
     tb.probe_state = pstate.get<float>();
-    fp.trace = &tb;
-    launch_flash_fp32(fp, stream_);
+    launch(&tb);
     CUDA_CHECK(cudaStreamSynchronize(stream_));
 
     auto fetch = [&](const DeviceBuffer& b, auto* host) {
@@ -381,23 +487,21 @@ class CudaBackend final : public Backend {
     fetch(ptile, h_ptile.data());
     fetch(pstate, h_state.data());
 
-    const AttentionSpec& spec = req.inputs->spec;
     Trace t;
     t.source = "cuda";
     t.algorithm = algorithm_name(req.algorithm);
     t.device = info_.name;
     t.clock = "globaltimer";
     t.spec = spec.summary();
-    t.br = kFlashBr;
-    t.bc = kFlashBc;
-    t.tr = fp.tr();
-    t.tc = tc;
+    t.br = br;
+    t.bc = bc;
+    t.tr = static_cast<int32_t>(tr);
+    t.tc = static_cast<int32_t>(view_tc);
     t.units = info_.sm_count;
     uint64_t origin = std::numeric_limits<uint64_t>::max();
     for (int64_t c = 0; c < ctas; ++c)
       for (int v = 0; v < h_count[c]; ++v) origin = std::min(origin, h_start[c * tc + v]);
     t.ctas.reserve(ctas);
-    const int64_t tr = fp.tr();
     for (int64_t c = 0; c < ctas; ++c) {
       CtaRecord rec;
       rec.cta = static_cast<int32_t>(c);
