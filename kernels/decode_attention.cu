@@ -96,6 +96,7 @@ struct DecodeArgs {
   const int32_t* block_table;
   int32_t max_pages;
   float* partials;                     // acc [batch·q_heads][splits][D], then (m, l) [batch·q_heads][splits]
+  int* tile_counters;                  // DYNAMIC: [batch][kv_heads × head_blocks], zero before each launch
 };
 
 // Element offset of row `pos` of (sequence b, KV head h).
@@ -129,7 +130,10 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 // (m, l, acc); they merge at the end. STAGES: K/V tiles in the shared-memory ring (STAGES − 1 in flight).
 // With 3 stages, 8 warps are capped at 128 registers so that two CTAs stay resident per SM; with more stages the
 // ring fills most of the SM's shared memory, the CTA runs alone on its SM and keeps Q in registers.
-template <class T, int D, int MT, int WARPS, int STAGES, bool PAGED>
+// DYNAMIC: the splits of one (sequence, KV head, head block) take tiles one at a time from a shared counter instead
+// of a fixed range, so a CTA that runs ahead takes more (the online softmax does not care about the order of tiles,
+// and a split that takes none leaves m = −inf, weight 0). The reduction resets the counters for the next launch.
+template <class T, int D, int MT, int WARPS, int STAGES, bool DYNAMIC, bool PAGED>
 __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 1) decode_kernel(const DecodeArgs a) {
   constexpr int kThreads = WARPS * 32;
   constexpr int W = WARPS / MT;    // warps per m-tile
@@ -150,8 +154,29 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   const int head0 = kvh * a.group + hb * a.heads_per_cta;     // first query head of this CTA
   const int heads_here = min(a.heads_per_cta, a.group - hb * a.heads_per_cta);
   const int len = a.seq_lens[b];
+  const int tiles = (len + kBc - 1) / kBc;
   const int tile_begin = split * a.tiles_per_split;
-  const int tile_end = min(tile_begin + a.tiles_per_split, (len + kBc - 1) / kBc);
+  const int tile_end = min(tile_begin + a.tiles_per_split, tiles);
+  // DYNAMIC: claimed[j % (STAGES + 1)] is the j-th tile this CTA streams. Thread 0 claims tile j during iteration
+  // j − STAGES (after its barrier); the refill of iteration j − STAGES + 1 and the compute of iteration j read it
+  // after later barriers, and the slot is rewritten only after both (it holds STAGES + 1 claims).
+  constexpr int kClaimSlots = STAGES + 1;
+  __shared__ int claimed[DYNAMIC ? kClaimSlots : 1];
+  int* counter = DYNAMIC ? a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y : nullptr;
+  if constexpr (DYNAMIC) {
+    if (tid == 0)
+      for (int j = 0; j < STAGES; ++j) claimed[j] = atomicAdd(counter, 1);
+    __syncthreads();
+  }
+  // The j-th tile this CTA streams, or −1 past its last (claims only grow, so all later ones are past too).
+  auto tile_at = [&](int j) -> int {
+    if constexpr (DYNAMIC) {
+      const int t = claimed[j % kClaimSlots];
+      return t < tiles ? t : -1;
+    } else {
+      return tile_begin + j < tile_end ? tile_begin + j : -1;
+    }
+  };
   const T* k = static_cast<const T*>(a.k);
   const T* v = static_cast<const T*>(a.v);
 
@@ -183,7 +208,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   // Prologue: stages − 1 tiles in flight. Every iteration commits one group (possibly empty) so that
   // wait_group<STAGES − 2> always means "the tile about to be used has landed".
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (tile_begin + s < tile_end) load_tile(tile_begin + s, s);
+    if (const int t = tile_at(s); t >= 0) load_tile(t, s);
     cp_async_commit();
   }
 
@@ -203,13 +228,17 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     ldmatrix_x4(frag, smem_address(q_s + r * D + swizzle(r, c) * 8));
   };
 
-  for (int tile = tile_begin; tile < tile_end; ++tile) {
-    const int it = tile - tile_begin;
+  for (int it = 0;; ++it) {
     cp_async_wait<STAGES - 2>();
     // Barrier: the tile `it` is visible to all warps, and every warp has finished with the stage refilled below.
     __syncthreads();
-    if (tile + STAGES - 1 < tile_end) load_tile(tile + STAGES - 1, (it + STAGES - 1) % STAGES);
+    const int tile = tile_at(it);  // the same for every thread of the CTA
+    if (tile < 0) break;
+    if (const int t = tile_at(it + STAGES - 1); t >= 0) load_tile(t, (it + STAGES - 1) % STAGES);
     cp_async_commit();
+    if constexpr (DYNAMIC) {
+      if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = atomicAdd(counter, 1);
+    }
     if constexpr (kQInRegisters) {
       if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
 #pragma unroll
@@ -389,7 +418,8 @@ __device__ __forceinline__ float block_reduce(float x, bool take_max, float* scr
 size_t reduce_shared_bytes(int splits) { return static_cast<size_t>((splits + 3) / 4 * 4) * sizeof(float); }
 
 template <class T, int D>
-__global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const float* partials, int heads, int splits, T* o) {
+__global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const float* partials, int heads, int splits, T* o,
+                                                                       int* tile_counters, int counters) {
   constexpr int C4 = D / 4;                   // float4 columns of a row
   constexpr int R = kReduceThreads / C4;      // splits summed side by side: 4 (D = 128) or 8 (D = 64)
   static_assert(D <= kReduceThreads && kReduceThreads % C4 == 0, "one thread per output column");
@@ -399,6 +429,8 @@ __global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const flo
   wait_for_prerequisite_grid();
   const int64_t head = blockIdx.x;
   const int tid = threadIdx.x;
+  if (blockIdx.x == 0)  // the decode grid has completed: its tile counters (DYNAMIC) start from 0 again
+    for (int i = tid; i < counters; i += kReduceThreads) tile_counters[i] = 0;
   const float4* acc = reinterpret_cast<const float4*>(partials + head * splits * D);
   const float2* ml = reinterpret_cast<const float2*>(partials + static_cast<int64_t>(heads) * splits * D) + head * splits;
   float m = -INFINITY;
@@ -480,25 +512,33 @@ __global__ void bump_lengths_kernel(int32_t* lens, int batch, int by) {
 }
 
 // ---------------------------------------------------------------- dispatch
-// f(T{}, D, MT, WARPS, STAGES, PAGED) with compile-time constants. 8 warps exist for MT >= 2 only (W = WARPS/MT <= 4);
-// the deep ring (kDecodeDeepStages) only with 8 warps.
+// f(T{}, D, MT, WARPS, STAGES, DYNAMIC, PAGED) with compile-time constants. 8 warps exist for MT >= 2 only
+// (W = WARPS/MT <= 4); the deep ring (kDecodeDeepStages) only with 8 warps; dynamic tiles with the deep ring or with
+// 4 warps and the 3-stage ring (MT >= 2).
 template <class F>
-void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages, bool paged, F&& f) {
-  auto by_paged = [&](auto t, auto dd, auto mt, auto w, auto st) {
-    if (paged) f(t, dd, mt, w, st, std::true_type{});
-    else f(t, dd, mt, w, st, std::false_type{});
+void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages, bool dynamic, bool paged, F&& f) {
+  auto by_paged = [&](auto t, auto dd, auto mt, auto w, auto st, auto dyn) {
+    if (paged) f(t, dd, mt, w, st, dyn, std::true_type{});
+    else f(t, dd, mt, w, st, dyn, std::false_type{});
   };
   auto by_warps = [&](auto t, auto dd, auto mt) {
     if constexpr (decltype(mt)::value >= 2) {
       if (warps == 8) {
-        if (stages == kDecodeDeepStages)
-          by_paged(t, dd, mt, std::integral_constant<int, 8>{}, std::integral_constant<int, kDecodeDeepStages>{});
-        else
-          by_paged(t, dd, mt, std::integral_constant<int, 8>{}, std::integral_constant<int, kDecodeStages>{});
+        constexpr std::integral_constant<int, 8> w8{};
+        constexpr std::integral_constant<int, kDecodeDeepStages> deep{};
+        if (stages == kDecodeDeepStages && dynamic) by_paged(t, dd, mt, w8, deep, std::true_type{});
+        else if (stages == kDecodeDeepStages) by_paged(t, dd, mt, w8, deep, std::false_type{});
+        else by_paged(t, dd, mt, w8, std::integral_constant<int, kDecodeStages>{}, std::false_type{});
         return;
       }
     }
-    by_paged(t, dd, mt, std::integral_constant<int, 4>{}, std::integral_constant<int, kDecodeStages>{});
+    if constexpr (decltype(mt)::value >= 2) {
+      if (dynamic) {
+        by_paged(t, dd, mt, std::integral_constant<int, 4>{}, std::integral_constant<int, kDecodeStages>{}, std::true_type{});
+        return;
+      }
+    }
+    by_paged(t, dd, mt, std::integral_constant<int, 4>{}, std::integral_constant<int, kDecodeStages>{}, std::false_type{});
   };
   auto by_mt = [&](auto t, auto dd) {
     if (m_tiles == 1) by_warps(t, dd, std::integral_constant<int, 1>{});
@@ -545,13 +585,21 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   }
   a.block_table = p.block_table;
   a.max_pages = static_cast<int32_t>(p.max_pages);
-  a.partials = p.partials;
+  // Workspace (splits > 1): the tile counters, then the partials.
+  if (p.partials) {
+    a.tile_counters = reinterpret_cast<int*>(p.partials);
+    a.partials = p.partials + decode_counter_bytes(p.batch, p.kv_heads, plan.head_blocks) / sizeof(float);
+  }
   return a;
 }
 
 }  // namespace
 
 // ---------------------------------------------------------------- validate / plan / launch
+uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks) {
+  return (static_cast<uint64_t>(batch * kv_heads * head_blocks) * 4 + 255) / 256 * 256;
+}
+
 std::string validate(const DecodeParams& p) {
   auto num = [](int64_t x) { return std::to_string(x); };
   if (p.dtype != DType::F16 && p.dtype != DType::BF16)
@@ -593,6 +641,8 @@ const char* decode_variant_name(DecodeVariant v) {
     case DecodeVariant::Warps8: return "warps8";
     case DecodeVariant::HeadBlocks16: return "head-blocks-16";
     case DecodeVariant::DeepPipeline: return "deep-pipeline";
+    case DecodeVariant::DynamicTiles: return "dynamic-tiles";
+    case DecodeVariant::DynamicTiles2Cta: return "dynamic-tiles-2cta";
   }
   return "?";
 }
@@ -601,10 +651,11 @@ DecodeVariant decode_variant_from_environment() {
   const char* text = std::getenv("ATTNSCOPE_DECODE_VARIANT");
   if (!text || !*text) return DecodeVariant::Auto;
   for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
-                          DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline})
+                          DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline,
+                          DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta})
     if (std::string(text) == decode_variant_name(v)) return v;
   throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
-                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16 or deep-pipeline");
+                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles or dynamic-tiles-2cta");
 }
 
 DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
@@ -618,17 +669,18 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, max_heads));
   plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
-  const bool eight_warps = (variant == DecodeVariant::Warps8 || variant == DecodeVariant::DeepPipeline) && plan.m_tiles >= 2;
+  const bool deep = variant == DecodeVariant::DeepPipeline || variant == DecodeVariant::DynamicTiles;
+  const bool eight_warps = (variant == DecodeVariant::Warps8 || deep) && plan.m_tiles >= 2;
   plan.warps = eight_warps ? 8 : 4;
-  plan.stages = eight_warps && variant == DecodeVariant::DeepPipeline ? kDecodeDeepStages : kDecodeStages;
+  plan.stages = eight_warps && deep ? kDecodeDeepStages : kDecodeStages;
   plan.fast_reduce = variant != DecodeVariant::Baseline;
   plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps, plan.stages);
   plan.sm_count = std::max(1, device.sm_count);
   int resident = 1;
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto st, auto paged) {
-                    auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value,
-                                                decltype(w)::value, decltype(st)::value, decltype(paged)::value>;
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, false, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged) {
+                    auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value, decltype(w)::value,
+                                                decltype(st)::value, decltype(dyn)::value, decltype(paged)::value>;
                     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
                     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, decltype(w)::value * 32,
                                                                              plan.shared_bytes));
@@ -647,8 +699,12 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.splits = sp.splits;
   plan.tiles_per_split = sp.tiles_per_split;
   plan.wave_efficiency = sp.wave_efficiency;
+  plan.dynamic_tiles = plan.m_tiles >= 2 && plan.splits > 1 &&
+                       (variant == DecodeVariant::DynamicTiles || variant == DecodeVariant::DynamicTiles2Cta);
   plan.workspace_bytes =
-      plan.splits > 1 ? static_cast<uint64_t>(p.batch * p.q_heads * plan.splits * (2 + p.head_dim)) * 4 : 0;
+      plan.splits > 1 ? decode_counter_bytes(p.batch, p.kv_heads, plan.head_blocks) +
+                            static_cast<uint64_t>(p.batch * p.q_heads * plan.splits * (2 + p.head_dim)) * 4
+                      : 0;
   return plan;
 }
 
@@ -658,18 +714,19 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
   const DecodeArgs args = make_args(p, plan);
   const dim3 grid(plan.splits, static_cast<unsigned>(p.kv_heads * plan.head_blocks), static_cast<unsigned>(p.batch));
-  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto st, auto paged) {
+  dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, plan.dynamic_tiles, p.page_tokens > 0,
+                  [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged) {
     using T = decltype(t);
     constexpr int D = decltype(d)::value;
-    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(st)::value, decltype(paged)::value>;
+    auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(st)::value,
+                                decltype(dyn)::value, decltype(paged)::value>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
     kernel<<<grid, decltype(w)::value * 32, plan.shared_bytes, stream>>>(args);
     CUDA_CHECK_LAUNCH("decode_kernel");
     if (plan.splits <= 1) return;
     const unsigned heads = static_cast<unsigned>(p.batch * p.q_heads);
     if (!plan.fast_reduce) {
-      decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(p.partials, static_cast<int>(heads), plan.splits,
+      decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(args.partials, static_cast<int>(heads), plan.splits,
                                                                  static_cast<T*>(p.o));
       CUDA_CHECK_LAUNCH("decode_reduce_serial_kernel");
       return;
@@ -685,8 +742,9 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
     attribute[0].val.programmaticStreamSerializationAllowed = 1;
     config.attrs = attribute;
     config.numAttrs = 1;
-    CUDA_CHECK(cudaLaunchKernelEx(&config, decode_reduce_kernel<T, D>, static_cast<const float*>(p.partials),
-                                  static_cast<int>(heads), plan.splits, static_cast<T*>(p.o)));
+    CUDA_CHECK(cudaLaunchKernelEx(&config, decode_reduce_kernel<T, D>, static_cast<const float*>(args.partials),
+                                  static_cast<int>(heads), plan.splits, static_cast<T*>(p.o), args.tile_counters,
+                                  static_cast<int>(p.batch * p.kv_heads * plan.head_blocks)));
     CUDA_CHECK_LAUNCH("decode_reduce_kernel");
   });
 }
@@ -848,7 +906,10 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     p.block_table = h.page_tokens > 0 ? table.get<int32_t>() : nullptr;
     r.plan = plan_decode(p, devices.front(), h.force_splits, h.variant);
     DeviceBuffer partials(r.plan.workspace_bytes);
-    if (r.plan.splits > 1) CUDA_CHECK(cudaMemsetAsync(partials.get(), 0xFF, partials.bytes(), stream));
+    if (r.plan.splits > 1) {  // partials poisoned (NaN), tile counters zero
+      CUDA_CHECK(cudaMemsetAsync(partials.get(), 0xFF, partials.bytes(), stream));
+      CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, decode_counter_bytes(p.batch, p.kv_heads, r.plan.head_blocks), stream));
+    }
     p.partials = partials.get<float>();
     launch_decode(p, r.plan, stream);
     r.output.resize(q_count);
@@ -906,6 +967,8 @@ void run_decode_request(const RunRequest& req, RunResult& r, const DeviceInfo& d
     return;
   }
   DeviceBuffer q, k, v, o(q_bytes), lens(static_cast<size_t>(spec.batch) * 4), partials(plan.workspace_bytes);
+  if (plan.splits > 1)  // tile counters start at zero
+    CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, decode_counter_bytes(p.batch, p.kv_heads, plan.head_blocks), stream));
   upload_as(spec.dtype, in.q.data(), in.q.size(), q, stream);
   upload_as(spec.dtype, in.k.data(), in.k.size(), k, stream);
   upload_as(spec.dtype, in.v.data(), in.v.size(), v, stream);
@@ -966,8 +1029,9 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     const uint64_t e = static_cast<uint64_t>(dtype_bytes(req.dtype));
     const uint64_t cache_rows = paged ? static_cast<uint64_t>(p.pool_pages * P) : static_cast<uint64_t>(B * N);
     res.pool_bytes = 2 * cache_rows * static_cast<uint64_t>(Hkv * d) * e;
-    // Partials for the largest split count any context of the loop can plan (bounded by 128 splits).
-    const uint64_t partial_bytes = static_cast<uint64_t>(B * req.q_heads * 128 * (2 + d)) * 4;
+    // Tile counters, then partials for the largest split count any context of the loop can plan (at most 128).
+    const uint64_t counter_bytes = decode_counter_bytes(B, Hkv, plan_full.head_blocks);
+    const uint64_t partial_bytes = counter_bytes + static_cast<uint64_t>(B * req.q_heads * 128 * (2 + d)) * 4;
     res.workspace_bytes = partial_bytes + static_cast<uint64_t>(2 * B * req.q_heads * d) * e +
                           static_cast<uint64_t>(B * (p.max_pages + 1)) * 4;
     size_t free_b = 0, total_b = 0;
@@ -984,12 +1048,12 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
                   ": use a smaller batch, fewer KV heads or a shorter context";
       return res;
     }
-    (void)plan_full;
     DeviceBuffer k(res.pool_bytes / 2), v(res.pool_bytes / 2), q(static_cast<size_t>(B * req.q_heads * d) * e),
         o(q.bytes()), lens(static_cast<size_t>(B) * 4), partials(partial_bytes),
         table(static_cast<size_t>(std::max<int64_t>(1, B * p.max_pages)) * 4), flush(flush_bytes), sink(4);
     CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, flush.bytes(), stream));
     CUDA_CHECK(cudaMemsetAsync(sink.get(), 0, sink.bytes(), stream));
+    CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, counter_bytes, stream));  // tile counters start at zero
     p.k = k.get();
     p.v = v.get();
     p.q = q.get();

@@ -32,8 +32,9 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 
 // Kernel configurations for groups of more than 16 query heads per KV head (MQA), measured against one another
 // by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md, scripts/gpu-decode.sh). Auto is
-// deep-pipeline: on the H100, MQA (batch 8, L 32768, d 128) 62.6 µs = 71-72% of the copy bandwidth against
-// fast-reduce's 63.8 µs (70%) and baseline's 66.1 µs (68%); memcheck, racecheck and synccheck clean.
+// deep-pipeline: on the H100, MQA (batch 8, L 32768, d 128) 62.2 µs = 71-73% of the copy bandwidth against
+// fast-reduce's 64.0 µs (70%), baseline's 66.1 µs (68%) and dynamic-tiles' 71.5 µs (63%, refuted); memcheck,
+// racecheck and synccheck clean.
 //   baseline        up to 64 heads per CTA, 4 warps, the serial reduction launched after the decode kernel
 //   fast-reduce     as baseline with the parallel reduction, launched as a programmatic dependent (PDL)
 //   warps8          as fast-reduce with 8 warps per CTA (each warp's MMA chain per tile halves)
@@ -42,8 +43,12 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 //                   fast-reduce's reduction
 //   deep-pipeline   as fast-reduce with 8 warps, Q in registers and a 6-stage ring (5 tiles = 160 KB in flight per
 //                   SM, against 2 CTAs x 2 tiles = 128 KB): one CTA per SM, half the splits (so half the partials)
+//   dynamic-tiles   as deep-pipeline, but a sequence's split CTAs take tiles one at a time from a shared counter
+//                   (atomicAdd) instead of fixed ranges, so CTAs that run ahead take more and all end together
+//                   (results then vary in the last bits from run to run: the tiles' order in a split varies)
+//   dynamic-tiles-2cta  fast-reduce's kernel (4 warps, 3 stages, 2 CTAs per SM) with dynamic-tiles' tile counters
 // Groups of 16 or fewer differ only in the reduction (baseline: serial, the others: parallel with PDL).
-enum class DecodeVariant { Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline };
+enum class DecodeVariant { Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline, DynamicTiles, DynamicTiles2Cta };
 constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::DeepPipeline;
 const char* decode_variant_name(DecodeVariant v);
 // ATTNSCOPE_DECODE_VARIANT (unset: Auto); an unknown name throws std::invalid_argument naming the choices.
@@ -63,7 +68,10 @@ struct DecodeParams {
   int64_t page_tokens = 0;               // P > 0: paged cache
   const int32_t* block_table = nullptr;  // paged: device [batch][max_pages]
   int64_t max_pages = 0, pool_pages = 0;
-  float* partials = nullptr;             // workspace: decode_workspace_bytes(plan) bytes (split > 1)
+  // Workspace of plan.workspace_bytes (splits > 1): tile counters (decode_counter_bytes), then the partials. The
+  // counters must be zero before the first launch (fill them with 0 once after allocating); each launch leaves
+  // them zero. Reusing one workspace for plans of different split counts is fine (the counters come first).
+  float* partials = nullptr;
 };
 
 struct DecodeLaunchPlan {
@@ -77,8 +85,12 @@ struct DecodeLaunchPlan {
   int ctas_per_sm = 1, sm_count = 1;
   int shared_bytes = 0;
   double wave_efficiency = 1;
-  uint64_t workspace_bytes = 0;          // split partials: batch·q_heads·splits·(d + 2) floats when splits > 1
+  bool dynamic_tiles = false;            // dynamic-tiles(-2cta) with m_tiles >= 2 and splits > 1
+  uint64_t workspace_bytes = 0;          // splits > 1: counters + batch·q_heads·splits·(d + 2) floats of partials
 };
+
+// Bytes of the workspace's tile-counter region: one int32 per (sequence, KV head, head block), rounded up to 256.
+uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks);
 
 // Empty when the parameters can be launched; else the problem in words (cache length 0, q_heads not a multiple of
 // kv_heads, page size 0 or not a power of two, head_dim not 64 or 128, dtype not fp16/bf16, missing buffers ...).

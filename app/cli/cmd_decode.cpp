@@ -131,7 +131,9 @@ int run_decode(const std::vector<std::string>& argv) {
     std::cout << "decode: B=" << batch << " sequences, L=" << context << " cached tokens, " << heads
               << " query heads, d=" << d << ", " << dtype_text << "; median of " << reps
               << " decodes; GB/s = K and V bytes read from the cache / time; copy = device-to-device cudaMemcpy,\n"
-                 "(read + written bytes) / time, measured in the same call\n\n";
+                 "(read + written bytes) / time, measured in the same call; CUDA times each decode's own GPU time\n"
+                 "with L2 flushed before it (ATTNSCOPE_DECODE_TIMING=launch: events on an idle GPU, which adds the\n"
+                 "host's launch latency)\n\n";
     std::printf("%-5s %4s %-10s %7s %10s %10s %10s %8s %8s %8s %8s\n", "heads", "KV", "cache", "splits", "cache MB",
                 "time us", "GB/s", "copy", "ratio", "target", "paged+");
     for (int64_t kv : kv_list) {
