@@ -81,8 +81,13 @@ __device__ __forceinline__ float quad_sum(float x) {
 
 // kTracing: the instrumented variant (its own instantiation: the probes' registers would push the plain kernel,
 // which sits at the 255-register limit, into spilling).
+// CTAs per SM the register budget is sized for: D = 64 fits three (168 registers, 48 KB of shared memory each),
+// D = 128 two (255 registers, 96 KB). Measured on the H100 (docs/FLASH_TC_NOTES.md, run 3): three CTAs at D = 64
+// gave +4% over two.
+template <int D>
+constexpr int ctas_per_sm = D == 64 ? 3 : 2;
 template <class T, int D, bool kTracing>
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kThreads, ctas_per_sm<D>)
     flash_tc_kernel(const FlashTcParams p, const FlashTraceBuffers trace) {
   constexpr bool tracing = kTracing;
   constexpr int kNbO = D / 8;  // 8-column blocks of O
@@ -149,9 +154,9 @@ __global__ void __launch_bounds__(kThreads, 2)
 
   for (int vi = v_begin; vi < v_end; ++vi) {
     const int step = vi - v_begin, stage = step & 1;
-    const KernelVisit visit = p.visits[vi];
     uint64_t t_start = 0;
     if constexpr (tracing) if (tid == 0) t_start = global_timer_ns();
+    const KernelVisit visit = p.visits[vi];
     // Visit vi has landed (this thread's copies: wait; everyone's: barrier), and every warp is done with visit
     // vi − 1, whose stage now receives visit vi + 1 while this one is computed.
     cp_async_wait<0>();
@@ -171,8 +176,8 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int nb = 0; nb < kSub / 8; ++nb)
 #pragma unroll
           for (int e = 0; e < 4; ++e) s[mt][nb][e] = 0.f;
-#pragma unroll 2
-      for (int kk = 0; kk < D / 16; ++kk) {  // indexes shared memory only: a partial unroll bounds live registers
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
         uint32_t a[kMt][4];
 #pragma unroll
         for (int mt = 0; mt < kMt; ++mt) ldmatrix_x4(a[mt], (q_lane ^ (kk * 32)) + mt * 16 * kRowBytes);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu-flash-tc.sh LOGDIR [quick|full] — the tensor-core flash check on a GPU machine (issue 7), logs into LOGDIR:
+# gpu-flash-tc.sh LOGDIR [quick|full|variants] — the tensor-core flash check on a GPU machine (issue 7), logs into LOGDIR:
 #   1. headless build for the GPU (arch $CUDA_ARCH, default 90): attnscope and the kernel tests
 #   2. the flash-tc kernel tests with ATTNSCOPE_REQUIRE_GPU=1, then memcheck and racecheck at small sizes
 #   3. the compiler's resource report of each specialization (registers, spills) and the local-memory
@@ -66,7 +66,40 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 300 compute-sanitizer --tool racec
     echo "$(basename "$o"): local loads/stores in SASS: $(cuobjdump -sass "$o" | grep -cE 'LDL|STL')"
   done
 } >"$logdir/resources.log" 2>&1
-if [[ $mode == quick ]]; then
+if [[ $mode == variants ]]; then
+  # Tuning: every compiled variant (ATTNSCOPE_FLASH_TC_VARIANT, see flash_tc_kernel.cuh) on a few dense shapes,
+  # then Nsight Compute's view of variant 0 (d = 128 and 64, N = 4096, not causal).
+  step variants 400 python3 - "$bin" "$logdir" <<'PY'
+import json, os, subprocess, sys
+bin, logdir = sys.argv[1], sys.argv[2]
+rows = []
+for variant in (0, 1, 2, 3):
+    for d, heads in ((128, 16), (64, 32)):
+        if variant >= 2 and d == 128:
+            continue
+        for causal in (False, True):
+            out = os.path.join(logdir, f"v{variant}-d{d}-{int(causal)}.json")
+            cmd = [bin, "bench", "--backend", "cuda", "--algo", "flash-tc", "--dtype", "fp16", "--n", "4096",
+                   "--batch", "4", "--heads", str(heads), "--d", str(d), "--reps", "20", "--json", out]
+            if causal:
+                cmd.append("--causal")
+            env = dict(os.environ, ATTNSCOPE_FLASH_TC_VARIANT=str(variant))
+            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+            r = json.load(open(out))["rows"][0]
+            flops = 4 * 4 * heads * 4096 * 4096 * d / (2 if causal else 1)
+            rows.append((variant, d, causal, r["median_ms"], flops / r["median_ms"] / 1e9))
+print(f"{'variant':>7} {'d':>4} {'causal':>6} {'ms':>8} {'TFLOP/s':>8}")
+for v, d, c, ms, tf in rows:
+    print(f"{v:>7} {d:>4} {str(c):>6} {ms:>8.3f} {tf:>8.1f}")
+PY
+  for d in 128 64; do
+    heads=$((2048 / d))
+    step ncu-d$d 200 ncu --kernel-name regex:flash_tc_kernel --launch-skip 2 --launch-count 1 \
+      --section SpeedOfLight --section WarpStateStats --section Occupancy --section ComputeWorkloadAnalysis \
+      --section InstructionStats --section MemoryWorkloadAnalysis "$bin" bench --backend cuda --algo flash-tc \
+      --dtype fp16 --n 4096 --batch 4 --heads $heads --d $d --reps 3
+  done
+elif [[ $mode == quick ]]; then
   step sdpa 400 python3 "$root/scripts/bench_sdpa.py" --attnscope "$bin" --quick --reps 10 \
     --out "$logdir/sdpa"
 else
@@ -80,5 +113,14 @@ grep -h "test cases:" "$logdir/tests.log" || tail -5 "$logdir/tests.log"
 grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$logdir/memcheck.log" "$logdir/racecheck.log"
 cat "$logdir/resources.log"
 printf '%s\n' "${results[@]}"
-[[ -f $logdir/sdpa/results.md ]] && tail -40 "$logdir/sdpa/results.md" || tail -30 "$logdir/sdpa.log"
+if [[ $mode == variants ]]; then
+  cat "$logdir/variants.log"
+  for d in 128 64; do
+    echo "-- ncu d=$d"
+    grep -E "Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Stall|Issue Slots Busy|Executed Ipc A|L1/TEX Hit|Shared Memory|Warp Cycles Per Issued" \
+      "$logdir/ncu-d$d.log" | head -30
+  done
+else
+  [[ -f $logdir/sdpa/results.md ]] && tail -40 "$logdir/sdpa/results.md" || tail -30 "$logdir/sdpa.log"
+fi
 exit $failed
