@@ -23,6 +23,12 @@
 #   d-kvcache.png    KV cache (decode on the GPU)
 #   e-oom-scaling.png  Scaling with N = 65536, 32 heads, fp16: the naive path runs out of device memory
 #   e-oom-explore.png  Explore on the same experiment (whether the Explore view says anything about it)
+#   f-sparsity.png   Sparsity, N = 4096, window:256+global:16, causal
+#   g-timing-oom.png Scaling's Timing panel, N = 65536, 32 heads, fp16 (naive's out-of-memory answer in the table)
+#   h-timing-tc.png  Scaling's Timing panel, N = 4096, 16 heads of 64, fp16, causal: naive fp16, flash fp32 (the
+#                    fp32 teaching kernel, run at fp32 on the same values) and flash-tc fp16 side by side (issue 7)
+#   i-flash-tc.png   FlashAttention replaying a flash-tc trace (Br 128 × Bc 64), N = 1024, fp16, causal, at 0.5
+#   j-flash-tc-gathered.png  the same with strided:64 + a 128 window: a gathered schedule (visits = key blocks)
 # Environment: ATTNSCOPE_BUILD_DIR (default build-gpugui), JOBS (default 16), CUDA_ARCH (default 90),
 #   RENDER_BUDGET_S (seconds for all renders together, default 300).
 set -uo pipefail
@@ -155,6 +161,11 @@ render e-oom-scaling --mode Scaling --n 65536 --heads 32 --dtype fp16
 render e-oom-explore --mode Explore --n 65536 --heads 32 --dtype fp16
 render f-sparsity --mode Sparsity --n 4096 --mask window:256+global:16 --causal
 render g-timing-oom --mode Scaling --panel Timing --n 65536 --heads 32 --dtype fp16
+render h-timing-tc --mode Scaling --panel Timing --n 4096 --heads 16 --d 64 --dtype fp16 --causal
+ATTNSCOPE_FLASH_VIEW=order=flash-tc,at=0.5 render i-flash-tc --mode FlashAttention --n 1024 --d 64 --dtype fp16 \
+  --mask causal
+ATTNSCOPE_FLASH_VIEW=order=flash-tc,at=0.5 render j-flash-tc-gathered --mode FlashAttention --n 2048 --d 64 \
+  --dtype fp16 --mask strided:64+window:128 --causal
 
 echo
 say "summary"

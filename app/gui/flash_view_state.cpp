@@ -5,7 +5,8 @@
 //   flash_view_spec           the experiment reduced to a traceable size
 //   build_trace_replay        per-unit CTA spans, concurrency, tail, the probed row's visits
 //   TraceReplay queries       at, probe_steps_done, unit_step_times
-//   compute_flash_view        naive + traced flash runs, cost model, the probed row's exact softmax
+//   visit_keys                the keys one traced visit covered (K/V tile or gathered block)
+//   compute_flash_view        naive + traced flash runs (at the run dtype), cost model, the probed row's exact softmax
 #include "app/gui/flash_view_state.hpp"
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "app/gui/compute_worker.hpp"
+#include "app/gui/run_dtype.hpp"
 #include "core/reference.hpp"
 
 namespace attnscope::gui {
@@ -26,6 +28,7 @@ Algorithm flash_order_algorithm(FlashOrder order) {
   switch (order) {
     case FlashOrder::Flash1: return Algorithm::Flash1;
     case FlashOrder::BlockSparse: return Algorithm::BlockSparse;
+    case FlashOrder::TensorCore: return Algorithm::FlashTensorCore;
     default: return Algorithm::Flash;
   }
 }
@@ -34,6 +37,7 @@ const char* flash_order_label(FlashOrder order) {
   switch (order) {
     case FlashOrder::Flash1: return "FA-1 order (flash1)";
     case FlashOrder::BlockSparse: return "block-sparse";
+    case FlashOrder::TensorCore: return "flash (tensor cores)";
     default: return "FA-2 order (flash)";
   }
 }
@@ -53,7 +57,8 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
       if (value == "flash" || value == "fa2") order = FlashOrder::Flash2;
       else if (value == "flash1" || value == "fa1") order = FlashOrder::Flash1;
       else if (value == "block-sparse") order = FlashOrder::BlockSparse;
-      else problems.push_back("order '" + value + "': use flash, flash1 or block-sparse");
+      else if (value == "flash-tc" || value == "tc") order = FlashOrder::TensorCore;
+      else problems.push_back("order '" + value + "': use flash, flash1, block-sparse or flash-tc");
     } else if (!numeric) {
       problems.push_back("'" + item + "': expected NAME=NUMBER (at, br, bc, row, unit) or order=NAME");
     } else if (name == "at") {
@@ -214,6 +219,27 @@ std::vector<int64_t> TraceReplay::unit_step_times(const Trace& trace, int32_t un
   return times;
 }
 
+// ---- visit_keys ------------------------------------------------------------------------------------------------
+
+std::vector<int64_t> FlashViewResult::visit_keys(int32_t q_tile, int32_t k_tile) const {
+  std::vector<int64_t> keys;
+  if (k_tile < 0) return keys;
+  if (gathered) {
+    if (q_tile < 0 || static_cast<size_t>(q_tile) + 1 >= schedule.offsets.size()) return keys;
+    const int32_t first = schedule.offsets[static_cast<size_t>(q_tile)], last = schedule.offsets[static_cast<size_t>(q_tile) + 1];
+    if (k_tile >= last - first) return keys;
+    const KernelVisit& v = schedule.visits[static_cast<size_t>(first + k_tile)];
+    for (int c = 0; c < schedule.bc; ++c) {
+      const size_t at = static_cast<size_t>(v.key_begin) + static_cast<size_t>(c);
+      if (at < schedule.keys.size() && schedule.keys[at] >= 0) keys.push_back(schedule.keys[at]);
+    }
+    return keys;
+  }
+  const int64_t bc = std::max(1, trace.bc);
+  for (int64_t k = int64_t{k_tile} * bc; k < std::min(spec.kv_len, int64_t{k_tile + 1} * bc); ++k) keys.push_back(k);
+  return keys;
+}
+
 // ---- compute_flash_view ----------------------------------------------------------------------------------------
 
 namespace {
@@ -234,6 +260,8 @@ FlashRunSummary timed_run(Backend& backend, Algorithm algorithm, const Attention
   s.ok = r.ok;
   s.error = r.error;
   s.algorithm = algorithm;
+  s.dtype = inputs.spec.dtype;
+  s.kernel = r.kernel;
   s.timing = r.timing;
   s.bytes_allocated = r.bytes_allocated;
   if (full) *full = std::move(r);
@@ -262,11 +290,23 @@ std::shared_ptr<const FlashViewResult> compute_flash_view(Backend& backend, Task
     for (auto& e : fs.errors) all += (all.empty() ? "" : "; ") + e;
     return finish(all);
   }
-  const AttentionSpec& spec = result->spec = fs.spec;
-  result->reduced_note = fs.reduced_note;
+  // What this backend can run (at some dtype), for the order menu; cheap questions, no device work.
+  for (FlashOrder o : kFlashOrders) {
+    const RunDtype rd = choose_run_dtype(backend, flash_order_algorithm(o), fs.spec);
+    result->order_refusals.push_back(rd.ok ? std::string() : rd.refused);
+  }
+  // The chosen kernel at the experiment's dtype, or the closest one it is built for; naive runs at the same one,
+  // so the two rows compare like with like.
   const Algorithm algorithm = flash_order_algorithm(key.order);
-  std::string why;
-  if (!backend.supports(algorithm, spec, &why)) return finish(why);
+  const RunDtype rd = choose_run_dtype(backend, algorithm, fs.spec);
+  if (!rd.ok) return finish(rd.refused);
+  result->spec = fs.spec;
+  result->spec.dtype = rd.dtype;
+  const AttentionSpec& spec = result->spec;
+  result->reduced_note = fs.reduced_note;
+  if (rd.substituted)
+    result->dtype_note = std::string(algorithm_name(algorithm)) + " runs " + dtype_name(rd.dtype) + " here: the experiment's " +
+                         dtype_name(fs.spec.dtype) + " is refused (" + rd.refused + ")";
   result->row = key.row < 0 ? static_cast<int32_t>(spec.q_len * 3 / 4) : key.row;
   result->row = std::clamp<int32_t>(result->row, 0, static_cast<int32_t>(spec.q_len - 1));
 
@@ -276,7 +316,7 @@ std::shared_ptr<const FlashViewResult> compute_flash_view(Backend& backend, Task
   if (control.cancel) return finish("cancelled");
 
   // Naive first (untraced): its time is the reference the flash time is compared with.
-  if (previous_naive) {
+  if (previous_naive && previous_naive->dtype == spec.dtype) {
     result->naive = *previous_naive;
   } else {
     control.set_status("timing naive (S and P in memory)");
@@ -304,6 +344,11 @@ std::shared_ptr<const FlashViewResult> compute_flash_view(Backend& backend, Task
   result->flash.cost = algorithm_cost(algorithm, spec, result->tiles, stats);
   result->naive.cost = algorithm_cost(Algorithm::Naive, spec, result->tiles, stats);
   result->tile_kinds = build_block_mask(spec, result->tiles.br, result->tiles.bc, false).kinds;
+  if (algorithm == Algorithm::FlashTensorCore && validate_schedule_tiles(result->tiles.br, result->tiles.bc).empty()) {
+    result->schedule = build_visit_schedule(spec, result->tiles.br, result->tiles.bc);
+    result->gathered = result->schedule.gathered;
+    if (!result->gathered) result->schedule = VisitSchedule{};  // block-sparse: k_tile is the K/V tile; not needed
+  }
   result->replay = build_trace_replay(result->trace, result->row);
   result->traced_span_ms = static_cast<double>(result->replay.end_ns) * 1e-6;
 

@@ -20,15 +20,19 @@
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
 #include "core/trace.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope::gui {
 
 struct TaskControl;
 
-// The three loop orders the view compares.
-enum class FlashOrder { Flash2, Flash1, BlockSparse };
+// The loop orders (kernels) the view compares. TensorCore is flash-tc (CUDA, fp16/bf16): FA-2 order over a visit
+// schedule, Br = 128 × Bc = 64 fixed; for gathered schedules a visit's k_tile is the ordinal of a gathered key block.
+enum class FlashOrder { Flash2, Flash1, BlockSparse, TensorCore };
+inline constexpr FlashOrder kFlashOrders[] = {FlashOrder::Flash2, FlashOrder::Flash1, FlashOrder::BlockSparse,
+                                              FlashOrder::TensorCore};
 Algorithm flash_order_algorithm(FlashOrder order);
-const char* flash_order_label(FlashOrder order);  // "FA-2 (flash)", "FA-1 (flash1)", "block-sparse"
+const char* flash_order_label(FlashOrder order);  // "FA-2 order (flash)", …, "flash (tensor cores)"
 
 // Traced runs are kept small enough to trace and replay quickly; larger experiments are reduced to these
 // (and the view says so).
@@ -52,6 +56,8 @@ struct FlashRunSummary {
   bool ok = false;
   std::string error;
   Algorithm algorithm = Algorithm::Flash;
+  DType dtype = DType::F32;         // what it ran at
+  std::string kernel;               // RunResult::kernel (may be empty)
   Timing timing;
   AlgorithmCost cost;               // the cost model for this algorithm, spec and tiles
   uint64_t bytes_allocated = 0;     // reported by the backend
@@ -94,8 +100,12 @@ TraceReplay build_trace_replay(const Trace& trace, int32_t probe_row);
 struct FlashViewResult {
   FlashViewKey key;
   std::string error;                // set when nothing could be traced (the message names the problem)
-  AttentionSpec spec;               // what ran: the experiment, reduced for tracing where needed
+  AttentionSpec spec;               // what ran: the experiment, reduced for tracing where needed, at the run dtype
   std::string reduced_note;         // non-empty when the spec was reduced ("N 8192 → 2048 for tracing")
+  // The chosen kernel is not built for the experiment's dtype: both runs use the closest one (run_dtype.hpp).
+  std::string dtype_note;           // "flash-tc runs fp16 here: the experiment's fp32 is refused (…)"; else empty
+  // Per FlashOrder (kFlashOrders' order): why this backend cannot run it at any dtype; empty when it can.
+  std::vector<std::string> order_refusals;
   std::string backend, device;
   TileConfig tiles;                 // what the kernel really used (the CUDA teaching kernel fixes 64 × 64)
   FlashRunSummary naive, flash;     // untraced timings (the backend's warm-up + repetitions)
@@ -104,6 +114,13 @@ struct FlashViewResult {
   bool has_trace = false;
   TraceReplay replay;
   std::vector<TileKind> tile_kinds; // tr × tc block mask of the spec at the real tiles
+  // flash-tc: the visit schedule the kernel ran (rebuilt on the host: build_visit_schedule is deterministic).
+  // gathered: each visit's k_tile is the ordinal of a block of Bc gathered keys within its Q tile, not a K/V tile.
+  bool gathered = false;
+  VisitSchedule schedule;
+  // The keys visit `k_tile` of Q tile `q_tile` covered: the K/V tile's keys [j·Bc, (j+1)·Bc) ∩ [0, N), or the gathered
+  // block's key list (padding dropped). Empty for a visit outside the trace.
+  std::vector<int64_t> visit_keys(int32_t q_tile, int32_t k_tile) const;
 
   // The probed row of (batch 0, head 0).
   int32_t row = 0;

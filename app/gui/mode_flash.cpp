@@ -1,4 +1,4 @@
-// mode_flash.cpp — the FlashAttention mode: a toolbar (loop order, Br × Bc, probed row, play / pause / step /
+// mode_flash.cpp — the FlashAttention mode: a toolbar (loop order or kernel, Br × Bc, probed row, play / pause / step /
 // speed, time scrubber), the worker task that traces the Explore experiment, and the layout of its four panels.
 //
 // Contents
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 #include "app/gui/flash_panels.hpp"
 #include "app/gui/panels.hpp"
@@ -135,7 +136,7 @@ void handle_keys(FlashViewState& view, const FlashViewResult* r, int32_t unit) {
 // ---- toolbar ---------------------------------------------------------------------------------------------------
 
 void tooltip(const char* text) {
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
+  if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("%s", text);
 }
 
 bool tile_combo(const char* id, int* value, const char* tip) {
@@ -164,21 +165,43 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   ImGui::SameLine();
   ImGui::SetNextItemWidth(em * 11.5f);
   if (ImGui::BeginCombo("##order", flash_order_label(view.order))) {
-    for (FlashOrder o : {FlashOrder::Flash2, FlashOrder::Flash1, FlashOrder::BlockSparse})
-      if (ImGui::Selectable(flash_order_label(o), o == view.order)) view.order = o;
+    // An order the backend cannot run at any dtype is listed, disabled, with the backend's reason (the last result
+    // says; before it, only the tensor-core kernel is assumed to need the CUDA backend).
+    const FlashViewResult* last = view.result.get();
+    for (size_t i = 0; i < std::size(kFlashOrders); ++i) {
+      const FlashOrder o = kFlashOrders[i];
+      std::string refused;
+      if (last && i < last->order_refusals.size()) refused = last->order_refusals[i];
+      else if (!last && o == FlashOrder::TensorCore && ctx.state.backend_name != "cuda")
+        refused = "flash-tc is a CUDA kernel";
+      const ImGuiSelectableFlags flags = refused.empty() || o == view.order ? 0 : ImGuiSelectableFlags_Disabled;
+      if (ImGui::Selectable(flash_order_label(o), o == view.order, flags)) view.order = o;
+      if (!refused.empty() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+        ImGui::SetTooltip("not on the %s backend: %s", ctx.state.backend_name.c_str(), refused.c_str());
+    }
     ImGui::EndCombo();
   }
   tooltip("FA-2: each CTA keeps one Q tile and streams every K/V tile past it; O is written once.\n"
           "FA-1: the outer loop is over K/V tiles; every pass reads and rewrites O, m and l of each Q tile.\n"
-          "block-sparse: FA-2 over the block mask; empty tiles are skipped, never loaded.");
+          "block-sparse: FA-2 over the block mask; empty tiles are skipped, never loaded.\n"
+          "flash (tensor cores): flash-tc, fp16/bf16 on tensor cores (CUDA), FA-2 order over Br = 128 × Bc = 64 visits;\n"
+          "  strided/dilated masks gather their allowed keys into blocks of 64. An fp32 experiment runs it at fp16.");
   ImGui::SameLine(0, em);
+  // flash-tc's tiles are compiled in: shown (from its trace once there is one), not chosen.
+  const bool fixed_tiles = view.order == FlashOrder::TensorCore;
+  TileConfig shown_tiles = view.tiles;
+  if (fixed_tiles && r && r->key.order == FlashOrder::TensorCore) shown_tiles = r->tiles;
+  TileConfig& tiles = fixed_tiles ? shown_tiles : view.tiles;
+  const char* fixed_tip = "flash-tc's tiles are fixed by the kernel: Br query rows × Bc keys per visit (read from its trace)";
+  ImGui::BeginDisabled(fixed_tiles);
   ImGui::TextUnformatted("Br");
   ImGui::SameLine();
-  tile_combo("##br", &view.tiles.br, "Br: query rows per Q tile (one CTA's rows)");
+  tile_combo("##br", &tiles.br, fixed_tiles ? fixed_tip : "Br: query rows per Q tile (one CTA's rows)");
   ImGui::SameLine();
   ImGui::TextUnformatted("Bc");
   ImGui::SameLine();
-  tile_combo("##bc", &view.tiles.bc, "Bc: keys per K/V tile (one step of the inner loop)");
+  tile_combo("##bc", &tiles.bc, fixed_tiles ? fixed_tip : "Bc: keys per K/V tile (one step of the inner loop)");
+  ImGui::EndDisabled();
   ImGui::SameLine(0, em);
   ImGui::TextUnformatted("query row");
   ImGui::SameLine();
@@ -231,6 +254,12 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
           ImGui::SetTooltip("traced runs are limited to N ≤ %lld and batch × heads ≤ %lld so they trace and replay\n"
                             "quickly; the Explore tab still shows the full experiment",
                             static_cast<long long>(kFlashMaxTraceLen), static_cast<long long>(kFlashMaxTraceHeads));
+        ImGui::SameLine(0, em);
+      }
+      if (!r->dtype_note.empty()) {
+        ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.3f, 1), "runs %s", dtype_name(r->spec.dtype));
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s;\nnaive runs at the same dtype, so the two compare like with like",
+                                                      r->dtype_note.c_str());
         ImGui::SameLine(0, em);
       }
       ImGui::AlignTextToFramePadding();

@@ -3,7 +3,7 @@
 // panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
 //
 // Contents
-//   tasks           make_timing_task, make_sweep_task, make_ceilings_task, make_memory_task, initial_sweep_config
+//   tasks           make_timing_task (each algorithm at its run dtype), timing_label, make_sweep_task, make_ceilings_task, make_memory_task, initial_sweep_config
 //   shared helpers  algorithm_color, scaling_heading, task_progress, format_ms, format_flops_rate, format_tokens
 //   the mode        draw_scaling_mode: take results -> start tasks -> panel tabs
 #include <imgui.h>
@@ -22,8 +22,9 @@ namespace attnscope::gui {
 
 // ---------------------------------------------------------------- tasks
 std::vector<Algorithm> timed_algorithms() {
-  return {Algorithm::Naive, Algorithm::Flash, Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered,
-          Algorithm::FlashTensorCore};
+  // The lesson's three first (naive, the fp32 teaching kernel, the tensor-core kernel), then the other orders.
+  return {Algorithm::Naive,  Algorithm::Flash,       Algorithm::FlashTensorCore,
+          Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered};
 }
 
 TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
@@ -40,6 +41,7 @@ TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec
       inputs = generate_inputs(spec, config.generator, config.seed);
     } catch (const std::bad_alloc&) {
       AlgorithmTiming t;
+      t.dtype = spec.dtype;
       t.out_of_memory = true;
       t.error = "no host memory for the inputs of " + run.experiment;
       run.algorithms.push_back(t);
@@ -53,19 +55,27 @@ TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec
       }
       AlgorithmTiming t;
       t.algorithm = algorithms[i];
-      std::string why;
-      if (!backend.supports(t.algorithm, spec, &why)) {  // not listed in the table; said below it
-        run.not_run.push_back(std::string(algorithm_name(t.algorithm)) + ": " + why);
+      // At the experiment's dtype, or else the closest one this backend has a kernel for (run_dtype.hpp).
+      const RunDtype rd = choose_run_dtype(backend, t.algorithm, spec);
+      if (!rd.ok) {  // not listed in the table; said below it
+        run.not_run.push_back(std::string(algorithm_name(t.algorithm)) + ": " + rd.refused);
         continue;
       }
-      control.set_status(std::string("timing ") + algorithm_name(t.algorithm) + " (" + std::to_string(i + 1) + " of " +
+      t.dtype = rd.dtype;
+      t.dtype_substituted = rd.substituted;
+      t.dtype_refused = rd.refused;
+      control.set_status("timing " + timing_label(t) + " (" + std::to_string(i + 1) + " of " +
                          std::to_string(algorithms.size()) + ")");
+      // The same values at another storage type: the backend converts from the float inputs at upload.
+      inputs.spec.dtype = rd.dtype;
       RunRequest request;
       request.algorithm = t.algorithm;
       request.inputs = &inputs;
       request.repetitions = repetitions;
       request.want_output = false;
       const RunResult r = backend.run(request);
+      inputs.spec.dtype = spec.dtype;
+      t.kernel = r.kernel;
       t.ok = r.ok;
       t.out_of_memory = r.out_of_memory;
       t.error = r.error;
@@ -132,6 +142,8 @@ SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::str
   return c;
 }
 
+std::string timing_label(const AlgorithmTiming& timing) { return algorithm_with_dtype(timing.algorithm, timing.dtype); }
+
 // ---------------------------------------------------------------- shared helpers
 ImU32 algorithm_color(Algorithm algorithm) {
   const auto& palette = plot::GetStyle().palette;
@@ -148,10 +160,31 @@ ImU32 algorithm_color(Algorithm algorithm) {
   return palette[7];
 }
 
-void algorithm_label(Algorithm algorithm) {
+void algorithm_label(Algorithm algorithm) { algorithm_label(algorithm, algorithm_name(algorithm)); }
+
+void algorithm_label(Algorithm algorithm, const std::string& text) {
   ImGui::PushStyleColor(ImGuiCol_Text, algorithm_color(algorithm));
-  ImGui::TextUnformatted(algorithm_name(algorithm));
+  ImGui::TextUnformatted(text.c_str());
   ImGui::PopStyleColor();
+}
+
+void timing_label_cell(const AlgorithmTiming& a, const AttentionSpec& experiment) {
+  auto tooltip = [&] {
+    if (!ImGui::IsItemHovered()) return;
+    std::string text = timing_label(a);
+    if (!a.kernel.empty()) text += "\nkernel: " + a.kernel;
+    if (a.dtype_substituted)
+      text += std::string("\n* ran at ") + dtype_name(a.dtype) + " on the same values: the experiment's " +
+              dtype_name(experiment.dtype) + " is refused here (" + a.dtype_refused + ")";
+    ImGui::SetTooltip("%s", text.c_str());
+  };
+  algorithm_label(a.algorithm, timing_label(a));
+  tooltip();
+  if (a.dtype_substituted) {
+    ImGui::SameLine(0, 0);
+    ImGui::TextDisabled("*");
+    tooltip();
+  }
 }
 
 void scaling_heading(ViewContext& ctx, const char* title) {

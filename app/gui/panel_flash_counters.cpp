@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/gui/flash_panels.hpp"
+#include "app/gui/run_dtype.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -65,6 +66,7 @@ void draw_flash_counters_panel(FlashFrame& f) {
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(name);
+      if (!s.kernel.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("kernel: %s", s.kernel.c_str());
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(format_si(s.cost.hbm_bytes, "B").c_str());
       cost_tooltip(s.cost);
@@ -81,8 +83,11 @@ void draw_flash_counters_panel(FlashFrame& f) {
       ImGui::TextUnformatted(format_si(s.cost.flops, "FLOP").c_str());
       cost_tooltip(s.cost);
     };
-    row("naive", naive);
-    row(algorithm_name(flash.algorithm), flash);
+    // Named with the dtype they ran at (the same for both; flash-tc never runs fp32, the fp32 kernels only fp32 on CUDA).
+    const std::string naive_name = algorithm_with_dtype(Algorithm::Naive, naive.dtype),
+                      flash_name = algorithm_with_dtype(flash.algorithm, flash.dtype);
+    row(naive_name.c_str(), naive);
+    row(flash_name.c_str(), flash);
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::TextDisabled("naive ÷ it");

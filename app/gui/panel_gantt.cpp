@@ -206,7 +206,8 @@ void draw_gantt_panel(FlashFrame& f) {
       ImGui::Text("batch %d, head %d, Q tile %d (rows %lld … %lld)", c.batch, c.head, c.q_tile,
                   static_cast<long long>(int64_t{c.q_tile} * trace.br),
                   static_cast<long long>(std::min<int64_t>(r.spec.q_len, int64_t{c.q_tile + 1} * trace.br) - 1));
-      ImGui::Text("K/V tiles (%zu): %s", c.visits.size(), tile_runs(c).c_str());
+      // flash-tc with a gathered schedule: visits are gathered key blocks (ordinals), not K/V tiles.
+      ImGui::Text("%s (%zu): %s", r.gathered ? "gathered key blocks" : "K/V tiles", c.visits.size(), tile_runs(c).c_str());
       ImGui::Text("%s → %s: %s", format_duration_ns(static_cast<double>(found->start)).c_str(),
                   format_duration_ns(static_cast<double>(found->end)).c_str(),
                   format_duration_ns(static_cast<double>(found->end - found->start)).c_str());

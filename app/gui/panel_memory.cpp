@@ -30,7 +30,7 @@ const char* what_is_allocated(Algorithm a, bool cpu) {
     case Algorithm::Flash1: return "m and l of every row (re-read each pass) + tiles";
     case Algorithm::BlockSparse: return "block mask + per-worker tiles";
     case Algorithm::Gathered: return "gathered key lists per Q tile + tiles";
-    case Algorithm::FlashTensorCore: return "on-chip tiles only";
+    case Algorithm::FlashTensorCore: return "visit schedule (tiles to compute, mask bits); tiles on chip";
     default: return "";
   }
 }
@@ -71,8 +71,8 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   const AttentionSpec& s = run.spec;
   const double e = dtype_bytes(s.dtype);
   const double io = e * static_cast<double>(2 * s.q_elements() + 2 * s.kv_elements());
-  ImGui::Text("Allocated on run %d (%s), beyond Q, K, V and O (%s):", run.number, run.experiment.c_str(),
-              format_bytes(io).c_str());
+  ImGui::Text("Allocated on run %d (%s), beyond Q, K, V and O (%s in %s):", run.number, run.experiment.c_str(),
+              format_bytes(io).c_str(), dtype_name(s.dtype));
   double largest = 1;
   for (auto& a : run.algorithms) largest = std::max(largest, static_cast<double>(a.ok ? a.bytes_allocated : a.bytes_needed));
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit;
@@ -84,7 +84,7 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
     for (const AlgorithmTiming& a : run.algorithms) {
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
-      algorithm_label(a.algorithm);
+      timing_label_cell(a, run.spec);
       ImGui::TableNextColumn();
       const double bytes = static_cast<double>(a.ok ? a.bytes_allocated : a.bytes_needed);
       bar(static_cast<float>(bytes / largest), (algorithm_color(a.algorithm) & 0x00FFFFFF) | (150u << 24),

@@ -98,9 +98,9 @@ void draw_online_softmax_panel(FlashFrame& f) {
   std::vector<char> arrived(n_keys, 0);
   int32_t current_tile = -1;
   for (int s = 0; s < done; ++s) {
-    const int32_t j = probe->steps[static_cast<size_t>(s)].k_tile;
-    for (int64_t k = int64_t{j} * trace.bc; k < std::min<int64_t>(static_cast<int64_t>(n_keys), int64_t{j + 1} * trace.bc); ++k)
-      arrived[static_cast<size_t>(k)] = 1;
+    // The step's keys: its K/V tile, or (flash-tc, gathered) its block of gathered keys.
+    for (int64_t k : r.visit_keys(q_tile, probe->steps[static_cast<size_t>(s)].k_tile))
+      if (k >= 0 && k < static_cast<int64_t>(n_keys)) arrived[static_cast<size_t>(k)] = 1;
   }
   if (paired && done < steps) {
     const TileVisit& next = r.replay.probe_visits[static_cast<size_t>(done)];
@@ -117,8 +117,10 @@ void draw_online_softmax_panel(FlashFrame& f) {
   for (int s = 0; s < done; ++s) {
     const ProbeStep& st = probe->steps[static_cast<size_t>(s)];
     if (!std::isfinite(st.m)) continue;
-    const double k0 = static_cast<double>(st.k_tile) * trace.bc;
-    const double k1 = std::min<double>(static_cast<double>(n_keys), k0 + trace.bc);
+    const std::vector<int64_t> keys = r.visit_keys(q_tile, st.k_tile);
+    if (keys.empty()) continue;
+    const double k0 = static_cast<double>(*std::min_element(keys.begin(), keys.end()));
+    const double k1 = std::min<double>(static_cast<double>(n_keys), static_cast<double>(*std::max_element(keys.begin(), keys.end())) + 1);
     mx.insert(mx.end(), {k0, k1});
     my.insert(my.end(), {st.m, st.m});
   }
@@ -152,11 +154,16 @@ void draw_online_softmax_panel(FlashFrame& f) {
         const float x = plot::to_pixel(static_cast<double>(j) * trace.bc, xr, plot::Scale::Linear, g.min.x, g.max.x);
         dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.max.y), IM_COL32(255, 255, 255, 30));
       }
-    if (current_tile >= 0) {
+    if (current_tile >= 0 && !r.gathered) {
       const float x0 = plot::to_pixel(static_cast<double>(current_tile) * trace.bc, xr, plot::Scale::Linear, g.min.x, g.max.x);
       const float x1 = plot::to_pixel(std::min<double>(static_cast<double>(n_keys), (current_tile + 1.0) * trace.bc), xr,
                                       plot::Scale::Linear, g.min.x, g.max.x);
       dl->AddRect(ImVec2(x0, g.min.y), ImVec2(x1, g.max.y), kCurrent, 0, 0, 2.0f);
+    } else if (current_tile >= 0) {  // a gathered block: a mark at each of its keys
+      for (int64_t k : r.visit_keys(q_tile, current_tile)) {
+        const float x = plot::to_pixel(static_cast<double>(k) + 0.5, xr, plot::Scale::Linear, g.min.x, g.max.x);
+        dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.min.y + (g.max.y - g.min.y) * 0.08f), kCurrent, 2.0f);
+      }
     }
     const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
     auto& ro = f.view.readout;

@@ -4,7 +4,8 @@
 // instant the followed unit's CTA and the K/V tile it is folding in come from the trace; the other units'
 // current tiles of the same head are tinted in their colours; O tiles turn solid once written.
 // The trace times each K/V step (start, end), not each copy: a tile's flight is drawn in the first third of
-// its step and O's write-back in the last fifth.
+// its step and O's write-back in the last fifth. flash-tc with a gathered schedule visits blocks of Bc gathered
+// keys (scattered over K and V), drawn as thin marks at each key's place instead of a contiguous tile.
 #include <imgui.h>
 
 #include <algorithm>
@@ -82,6 +83,20 @@ void centred_label(ImDrawList* dl, const Box& b, ImU32 color, const std::string&
   dl->AddText(ImVec2(b.center().x - size.x * 0.5f, b.center().y - size.y * 0.5f), color, text.c_str());
 }
 
+// Thin marks at each key's place on a K or V strip of n_keys keys; returns their bounding box on the strip.
+Box mark_keys(ImDrawList* dl, const Strip& s, const std::vector<int64_t>& keys, int64_t n_keys, ImU32 color) {
+  const float w = s.box.w(), key_w = std::max(1.5f, w / static_cast<float>(std::max<int64_t>(1, n_keys)));
+  Box bounds{ImVec2(s.box.max.x, s.box.min.y), ImVec2(s.box.min.x, s.box.max.y)};
+  for (int64_t k : keys) {
+    const float x = s.box.min.x + w * static_cast<float>(k) / static_cast<float>(std::max<int64_t>(1, n_keys));
+    dl->AddRectFilled(ImVec2(x, s.box.min.y + 1), ImVec2(x + key_w, s.box.max.y - 1), color);
+    bounds.min.x = std::min(bounds.min.x, x);
+    bounds.max.x = std::max(bounds.max.x, x + key_w);
+  }
+  if (keys.empty()) bounds = {s.box.min, ImVec2(s.box.min.x + 1, s.box.max.y)};
+  return bounds;
+}
+
 // "K₃": a tile's name with its index as a subscript.
 std::string tile_name(const char* letter, int64_t index) {
   std::string name(letter);
@@ -96,7 +111,9 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const Trace& trace = r.trace;
   const TraceReplay& replay = r.replay;
   const bool fa1 = r.key.order == FlashOrder::Flash1;
-  const bool sparse = r.key.order == FlashOrder::BlockSparse;
+  const bool tensor_core = r.key.order == FlashOrder::TensorCore;
+  const bool sparse = r.key.order == FlashOrder::BlockSparse || tensor_core;  // both skip empty tiles
+  const bool gathered = r.gathered;  // k_tile: the ordinal of a gathered key block
   const char* unit_name = unit_word(trace);
   const float em = ImGui::GetFontSize(), line = ImGui::GetTextLineHeight();
   const ImU32 text_col = ImGui::GetColorU32(ImGuiCol_Text), dim_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
@@ -109,8 +126,9 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const int32_t batch = cta ? cta->batch : 0, head = cta ? cta->head : 0;
   char detail[256];
   if (cta)
-    std::snprintf(detail, sizeof detail, "%s %d · CTA %d · head %d · Q tile %d · K/V tile %d, step %d/%zu",
-                  unit_name, f.unit, cta->cta, head, q_tile, k_tile, act.visit + 1, cta->visits.size());
+    std::snprintf(detail, sizeof detail, "%s %d · CTA %d · head %d · Q tile %d · %s %d, step %d/%zu", unit_name,
+                  f.unit, cta->cta, head, q_tile, gathered ? "gathered block" : "K/V tile", k_tile, act.visit + 1,
+                  cta->visits.size());
   else
     std::snprintf(detail, sizeof detail, "%s %d is idle at this instant", unit_name, f.unit);
   flash_heading(f.ctx, "Tile streaming", detail);
@@ -139,7 +157,12 @@ void draw_tile_stream_panel(FlashFrame& f) {
   dl->AddText(ImVec2(hbm.min.x + em * 0.4f, hbm.min.y + line * 0.15f), text_col,
               gpu ? "device memory (HBM)" : "main memory (RAM)");
   char chip_title[96];
-  std::snprintf(chip_title, sizeof chip_title, gpu ? "shared memory of SM %d" : "worker %d's tiles (cache)", f.unit);
+  std::snprintf(chip_title, sizeof chip_title,
+                gpu ? (tensor_core ? "SM %d: shared memory + registers" : "shared memory of SM %d")
+                    : "worker %d's tiles (cache)",
+                f.unit);
+  if (tensor_core && gpu && ImGui::CalcTextSize(chip_title).x > chip.w() - em * 0.8f)
+    std::snprintf(chip_title, sizeof chip_title, "SM %d: smem + registers", f.unit);
   dl->AddText(ImVec2(chip.min.x + em * 0.4f, chip.min.y + line * 0.15f), text_col, chip_title);
 
   // Strips: Q and O have Tr tiles, K and V have Tc.
@@ -211,7 +234,11 @@ void draw_tile_stream_panel(FlashFrame& f) {
     const ImU32 tint = flash_unit_color(u, 0.45f);
     const int32_t j = c.visits[static_cast<size_t>(a.visit)].k_tile;
     if (c.q_tile >= 0 && c.q_tile < tr) fill_tile(dl, q_strip.tile(c.q_tile), tint, false);
-    if (j >= 0 && j < tc) {
+    if (gathered) {
+      const std::vector<int64_t> keys = r.visit_keys(c.q_tile, j);
+      mark_keys(dl, strips[1], keys, r.spec.kv_len, tint);
+      mark_keys(dl, strips[2], keys, r.spec.kv_len, tint);
+    } else if (j >= 0 && j < tc) {
       fill_tile(dl, k_strip.tile(j), tint, false);
       fill_tile(dl, v_strip.tile(j), tint, false);
     }
@@ -225,16 +252,24 @@ void draw_tile_stream_panel(FlashFrame& f) {
         cross_tile(dl, v_strip.tile(j));
       }
 
-  // ---- on-chip slots (fp32 in both the CPU twin and the fp32 CUDA kernel)
+  // ---- on-chip slots: fp32 in the CPU twin and the fp32 CUDA kernel; flash-tc holds Q, K, V in its fp16/bf16 and
+  // keeps S, P and the accumulator in fp32 registers.
   const int br = trace.br, bc = trace.bc;
   struct Slot { const char* name; std::string size; std::string shape; Box box; };
-  auto bytes = [](int64_t floats) { return format_bytes_binary(4.0 * static_cast<double>(floats)); };
-  auto shape = [](int64_t rows, int64_t cols) { return std::to_string(rows) + "×" + std::to_string(cols) + " fp32"; };
-  Slot slots[5] = {{"Q tile", bytes(br * d), shape(br, d), {}},
-                   {"K tile", bytes(bc * d), shape(bc, d), {}},
-                   {"V tile", bytes(bc * d), shape(bc, d), {}},
-                   {"S, P tile", bytes(br * bc), shape(br, bc) + ": S = QKᵀ, then P = exp(S − m)", {}},
-                   {"O acc, m, l", bytes(br * (d + 2)), shape(br, d) + " accumulator + m and l per row", {}}};
+  const int in_bytes = tensor_core ? dtype_bytes(r.spec.dtype) : 4;
+  const char* in_type = tensor_core ? dtype_name(r.spec.dtype) : "fp32";
+  auto bytes = [](int64_t elements, int element_bytes) {
+    return format_bytes_binary(static_cast<double>(element_bytes) * static_cast<double>(elements));
+  };
+  auto shape = [](int64_t rows, int64_t cols, const char* type) {
+    return std::to_string(rows) + "×" + std::to_string(cols) + " " + type;
+  };
+  Slot slots[5] = {{"Q tile", bytes(br * d, in_bytes), shape(br, d, in_type), {}},
+                   {gathered ? "K block" : "K tile", bytes(bc * d, in_bytes),
+                    shape(bc, d, in_type) + (gathered ? ": gathered keys" : ""), {}},
+                   {gathered ? "V block" : "V tile", bytes(bc * d, in_bytes), shape(bc, d, in_type), {}},
+                   {"S, P tile", bytes(br * bc, 4), shape(br, bc, "fp32") + ": S = QKᵀ, then P = exp(S − m)", {}},
+                   {"O acc, m, l", bytes(br * (d + 2), 4), shape(br, d, "fp32") + " accumulator + m and l per row", {}}};
   // One row per slot: name | box | bytes.
   const float chip_top = chip.min.y + line * 1.45f;
   const float chip_slot_h = (chip.max.y - line * 0.3f - chip_top) / 5.0f;
@@ -267,19 +302,27 @@ void draw_tile_stream_panel(FlashFrame& f) {
     const bool flying = fly < 1.0f;
     const bool first_step = act.visit == 0;
     if (q_tile >= 0 && q_tile < tr) fill_tile(dl, q_strip.tile(q_tile), strong, true);
-    if (k_tile >= 0 && k_tile < tc) {
+    // Where the K and V of this step come from: a tile, or (gathered) the span of its scattered keys.
+    Box k_source = k_strip.tile(k_tile), v_source = v_strip.tile(k_tile);
+    if (gathered) {
+      const std::vector<int64_t> keys = r.visit_keys(q_tile, k_tile);
+      k_source = mark_keys(dl, k_strip, keys, n_k, strong);
+      v_source = mark_keys(dl, v_strip, keys, n_k, strong);
+    } else if (k_tile >= 0 && k_tile < tc) {
       fill_tile(dl, k_strip.tile(k_tile), strong, true);
       fill_tile(dl, v_strip.tile(k_tile), strong, true);
     }
     const ImU32 on_tile = IM_COL32(15, 15, 18, 255);
-    const std::string qi = tile_name("Q", q_tile), kj = tile_name("K", k_tile), vj = tile_name("V", k_tile);
+    // Gathered blocks are named by their ordinal within the Q tile: "K·g₃".
+    const std::string qi = tile_name("Q", q_tile), kj = tile_name(gathered ? "K·g" : "K", k_tile),
+                      vj = tile_name(gathered ? "V·g" : "V", k_tile);
     // Q: loaded with the first K/V tile (FA-2) or with every tile (FA-1, where each CTA is one step).
     const bool q_flying = flying && (first_step || fa1);
     const Box q_box = q_flying ? lerp(q_strip.tile(q_tile), slots[0].box, fly) : slots[0].box;
     fill_tile(dl, q_box, resident, false);
     centred_label(dl, q_box, on_tile, qi);
-    const Box k_box = flying ? lerp(k_strip.tile(k_tile), slots[1].box, fly) : slots[1].box;
-    const Box v_box = flying ? lerp(v_strip.tile(k_tile), slots[2].box, fly) : slots[2].box;
+    const Box k_box = flying ? lerp(k_source, slots[1].box, fly) : slots[1].box;
+    const Box v_box = flying ? lerp(v_source, slots[2].box, fly) : slots[2].box;
     fill_tile(dl, k_box, act.between_visits ? flash_unit_color(f.unit, 0.45f, 0.6f) : resident, false);
     fill_tile(dl, v_box, act.between_visits ? flash_unit_color(f.unit, 0.45f, 0.6f) : resident, false);
     centred_label(dl, k_box, on_tile, kj);
@@ -287,7 +330,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
     // The score tile exists while a step computes.
     if (!flying && !act.between_visits) {
       fill_tile(dl, slots[3].box, flash_unit_color(f.unit, 0.55f, 0.75f), false);
-      centred_label(dl, slots[3].box, on_tile, tile_name("S", q_tile) + "," + subscript(k_tile));
+      centred_label(dl, slots[3].box, on_tile, tile_name("S", q_tile) + "," + (gathered ? "g" : "") + subscript(k_tile));
     }
     // The accumulator: FA-2 keeps it on chip across steps; FA-1 reads O_i, m_i, l_i in and writes them back.
     Box acc_box = slots[4].box;
@@ -300,7 +343,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
 
     // Where the highlighted K tile is, for tests (framebuffer pixels).
     const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
-    const Box kt = k_strip.tile(k_tile);
+    const Box kt = k_source;
     auto& ro = f.view.readout;
     ro.k_tile_x = kt.min.x * scale.x, ro.k_tile_y = kt.min.y * scale.y;
     ro.k_tile_w = kt.w() * scale.x, ro.k_tile_h = kt.h() * scale.y;

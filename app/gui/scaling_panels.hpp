@@ -25,8 +25,12 @@ void start_timing(ViewContext& ctx, ScalingViewState& view);
 
 // One colour per algorithm, the same in every panel.
 ImU32 algorithm_color(Algorithm algorithm);
-// The algorithm's name in its colour (a table cell's text).
+// The algorithm's name (or `text`) in its colour (a table cell's text).
 void algorithm_label(Algorithm algorithm);
+void algorithm_label(Algorithm algorithm, const std::string& text);
+// A timing table's first cell: "flash fp32" in the algorithm's colour, "*" when its dtype was substituted; hover:
+// the kernel that ran (RunResult::kernel) and why the experiment's dtype was refused.
+void timing_label_cell(const AlgorithmTiming& timing, const AttentionSpec& experiment);
 // A heading in the heading font.
 void scaling_heading(ViewContext& ctx, const char* title);
 // A task's progress bar with its status text and (when the task checks for it) a Cancel button; false when the

@@ -1,5 +1,7 @@
 // scaling_view_state.hpp — the Scaling mode's state (held by UiState::scaling) and the worker tasks that fill it:
-//   timing runs   every algorithm the backend supports on the current experiment: median, min–max, history
+//   timing runs   every algorithm the backend supports on the current experiment: median, min–max, history; an
+//                 algorithm refused at the experiment's dtype but built for another runs at the closest one
+//                 (run_dtype.hpp) and is labelled with it ("flash fp32", "flash-tc fp16")
 //   sweep         N = 256 … 65536 for naive, flash and a sparse pattern (core/scaling.hpp), streamed point by point
 //   ceilings      the device's copy bandwidth and GEMM rate, measured once (Backend::measure_ceilings)
 //   memory        Backend::memory(), polled every few seconds by the status bar
@@ -14,6 +16,7 @@
 
 #include "app/cli/experiment.hpp"
 #include "app/gui/compute_worker.hpp"
+#include "app/gui/run_dtype.hpp"
 #include "core/backend.hpp"
 #include "core/scaling.hpp"
 
@@ -27,6 +30,10 @@ inline constexpr const char* kMemoryChannel = "status.memory";
 // One algorithm of a timing run.
 struct AlgorithmTiming {
   Algorithm algorithm = Algorithm::Flash;
+  DType dtype = DType::F32;                   // what it ran at: the experiment's, or the closest supported
+  bool dtype_substituted = false;             // dtype differs from the experiment's
+  std::string dtype_refused;                  // substituted: why the experiment's dtype was refused
+  std::string kernel;                         // RunResult::kernel: what ran, in the backend's words (may be empty)
   bool ok = false;
   bool out_of_memory = false;
   std::string error;
@@ -43,7 +50,7 @@ struct TimingRun {
   AttentionSpec spec;
   int repetitions = 0;
   std::vector<AlgorithmTiming> algorithms;
-  std::vector<std::string> not_run;  // "flash: <the backend's reason>" for algorithms this backend cannot run here
+  std::vector<std::string> not_run;  // "flash: <the backend's reason>": refused here at every dtype
   bool cancelled = false;
   double seconds = 0;
 };
@@ -105,7 +112,10 @@ TaskFn make_memory_task();
 SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
                                  const std::string& sparse_mask);
 
-// Algorithms a timing run tries (those the backend does not support are reported, not run).
+// Algorithms a timing run tries (those the backend does not support at any dtype are reported, not run).
 std::vector<Algorithm> timed_algorithms();
+
+// "naive fp16", "flash fp32": the algorithm and the dtype it ran at (the label of legends and tables).
+std::string timing_label(const AlgorithmTiming& timing);
 
 }  // namespace attnscope::gui
