@@ -307,6 +307,14 @@ void draw_flash_mode(ViewContext& ctx) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
     ImGui::TextWrapped("Cannot trace this experiment: %s", view.result->error.c_str());
     ImGui::PopStyleColor();
+    // The chosen order itself is refused by this backend (at every dtype): say what to do.
+    const auto& refusals = view.result->order_refusals;
+    const size_t chosen = static_cast<size_t>(std::find(std::begin(kFlashOrders), std::end(kFlashOrders),
+                                                        view.result->key.order) - std::begin(kFlashOrders));
+    if (chosen < refusals.size() && !refusals[chosen].empty())
+      ImGui::TextDisabled("Pick another order above%s.", view.result->key.order == FlashOrder::TensorCore
+                                                             ? ", or start the app with --backend cuda on an NVIDIA GPU"
+                                                             : "");
   }
   if (!r) {
     if (!view.result) ImGui::TextDisabled("tracing the experiment on the worker…");
