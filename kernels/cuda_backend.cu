@@ -379,7 +379,8 @@ class CudaBackend final : public Backend {
       const WorkCount w = flash_tc_work(spec, *schedule);
       r.flops = w.flops;
       r.bytes_moved = w.bytes;
-      r.kernel = std::string("flash-tc ") + dtype_name(spec.dtype) + " d" + std::to_string(spec.head_dim) +
+      r.kernel = std::string("flash-tc ") + flash_tc_path(tp) + " " + dtype_name(spec.dtype) + " d" +
+                 std::to_string(spec.head_dim) +
                  (schedule->gathered ? ", gathered keys: " : ", block-sparse: ") +
                  std::to_string(schedule->visits.size()) + " visits of " + std::to_string(kFlashTcBr) + "x" +
                  std::to_string(kFlashTcBc) + " (" + std::to_string(schedule->masked_visits) + " masked per pair)";

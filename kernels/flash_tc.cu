@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "kernels/cuda_util.cuh"
@@ -49,9 +50,43 @@ std::string validate(const FlashTcParams& p) {
   return {};
 }
 
+namespace {
+
+bool use_wgmma(const FlashTcParams& p) {
+#ifdef ATTNSCOPE_HAVE_SM90A
+  if (p.trace) return false;  // the instrumented kernel is the mma.sync one
+  const char* path = std::getenv("ATTNSCOPE_FLASH_TC_PATH");  // read per launch: tests and benchmarks switch it
+  if (path && std::string(path) == "mma") return false;
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return false;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess)
+    return false;
+  return major == 9 && minor == 0;
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+}  // namespace
+
+std::string flash_tc_path(const FlashTcParams& p) { return use_wgmma(p) ? "wgmma (sm_90a)" : "mma.sync (sm_80+)"; }
+
 void launch_flash_tc(const FlashTcParams& p, void* stream) {
   if (auto problem = validate(p); !problem.empty()) throw std::invalid_argument(problem);
   const bool half = p.dtype == DType::F16;
+#ifdef ATTNSCOPE_HAVE_SM90A
+  if (use_wgmma(p)) {
+    if (p.head_dim == 64)
+      half ? detail::launch_flash_tc_wgmma_typed<__half, 64>(p, stream)
+           : detail::launch_flash_tc_wgmma_typed<__nv_bfloat16, 64>(p, stream);
+    else
+      half ? detail::launch_flash_tc_wgmma_typed<__half, 128>(p, stream)
+           : detail::launch_flash_tc_wgmma_typed<__nv_bfloat16, 128>(p, stream);
+    return;
+  }
+#endif
   if (p.head_dim == 64)
     half ? detail::launch_flash_tc_typed<__half, 64>(p, stream) : detail::launch_flash_tc_typed<__nv_bfloat16, 64>(p, stream);
   else

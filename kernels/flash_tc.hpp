@@ -54,10 +54,18 @@ void launch_flash_tc(const FlashTcParams& p, void* stream);
 // Bytes of the trace buffers for a launch with `stride` visits per CTA.
 uint64_t flash_tc_trace_bytes(int64_t ctas, int32_t stride, int probe_count);
 
+// Which implementation launch_flash_tc runs for these parameters on the current device: "wgmma (sm_90a)" on
+// compute capability 9.0 when the binary holds it and the launch is not traced (ATTNSCOPE_FLASH_TC_PATH=mma forces
+// the other), else "mma.sync (sm_80+)".
+std::string flash_tc_path(const FlashTcParams& p);
+
 namespace detail {
-// One instantiation per (storage type, head_dim), each in its own translation unit (flash_tc_<type>_d<D>.cu).
+// One instantiation per (storage type, head_dim), each in its own translation unit (flash_tc_<type>_d<D>.cu,
+// sm90a/flash_tc_wgmma_<type>_d<D>.cu).
 template <class T, int D>
 void launch_flash_tc_typed(const FlashTcParams& p, void* stream);
+template <class T, int D>
+void launch_flash_tc_wgmma_typed(const FlashTcParams& p, void* stream);
 }  // namespace detail
 
 }  // namespace attnscope::kernels

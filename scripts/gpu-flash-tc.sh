@@ -56,7 +56,7 @@ fi
 export ATTNSCOPE_REQUIRE_GPU=1
 step tests 300 "$tests" -tc="*flash-tc*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=1000 step memcheck 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$tests" \
-  -tc="*flash-tc: every mask*,*flash-tc: a row*,*flash-tc: GQA*"
+  -tc="*flash-tc: every mask*,*flash-tc: a row*,*flash-tc: GQA*,*both implementations*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$tests" \
   -tc="*flash-tc: a row*"
 {
@@ -67,38 +67,38 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 300 compute-sanitizer --tool racec
   done
 } >"$logdir/resources.log" 2>&1
 if [[ $mode == variants ]]; then
-  # Tuning: every compiled variant (ATTNSCOPE_FLASH_TC_VARIANT, see flash_tc_kernel.cuh) on a few dense shapes,
-  # then Nsight Compute's view of variant 0 (d = 128 and 64, N = 4096, not causal).
+  # Both implementations (ATTNSCOPE_FLASH_TC_PATH=mma: mma.sync; auto: wgmma on compute capability 9.0) on a few
+  # dense shapes, Nsight Compute's view of the default one (d = 128 and 64, N = 4096, not causal), and the quick
+  # comparison with PyTorch.
   step variants 400 python3 - "$bin" "$logdir" <<'PY'
 import json, os, subprocess, sys
 bin, logdir = sys.argv[1], sys.argv[2]
 rows = []
-for variant in (0, 1, 2, 3):
+for path in ("mma", "auto"):
     for d, heads in ((128, 16), (64, 32)):
-        if variant >= 2 and d == 128:
-            continue
         for causal in (False, True):
-            out = os.path.join(logdir, f"v{variant}-d{d}-{int(causal)}.json")
+            out = os.path.join(logdir, f"{path}-d{d}-{int(causal)}.json")
             cmd = [bin, "bench", "--backend", "cuda", "--algo", "flash-tc", "--dtype", "fp16", "--n", "4096",
                    "--batch", "4", "--heads", str(heads), "--d", str(d), "--reps", "20", "--json", out]
             if causal:
                 cmd.append("--causal")
-            env = dict(os.environ, ATTNSCOPE_FLASH_TC_VARIANT=str(variant))
+            env = dict(os.environ, ATTNSCOPE_FLASH_TC_PATH=path)
             subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
             r = json.load(open(out))["rows"][0]
             flops = 4 * 4 * heads * 4096 * 4096 * d / (2 if causal else 1)
-            rows.append((variant, d, causal, r["median_ms"], flops / r["median_ms"] / 1e9))
-print(f"{'variant':>7} {'d':>4} {'causal':>6} {'ms':>8} {'TFLOP/s':>8}")
+            rows.append((path, d, causal, r["median_ms"], flops / r["median_ms"] / 1e9))
+print(f"{'path':>6} {'d':>4} {'causal':>6} {'ms':>8} {'TFLOP/s':>8}")
 for v, d, c, ms, tf in rows:
-    print(f"{v:>7} {d:>4} {str(c):>6} {ms:>8.3f} {tf:>8.1f}")
+    print(f"{v:>6} {d:>4} {str(c):>6} {ms:>8.3f} {tf:>8.1f}")
 PY
   for d in 128 64; do
     heads=$((2048 / d))
-    step ncu-d$d 200 ncu --kernel-name regex:flash_tc_kernel --launch-skip 2 --launch-count 1 \
+    step ncu-d$d 200 ncu --kernel-name regex:flash_tc --launch-skip 2 --launch-count 1 \
       --section SpeedOfLight --section WarpStateStats --section Occupancy --section ComputeWorkloadAnalysis \
       --section InstructionStats --section MemoryWorkloadAnalysis "$bin" bench --backend cuda --algo flash-tc \
       --dtype fp16 --n 4096 --batch 4 --heads $heads --d $d --reps 3
   done
+  step sdpa 400 python3 "$root/scripts/bench_sdpa.py" --attnscope "$bin" --quick --reps 10 --out "$logdir/sdpa"
 elif [[ $mode == quick ]]; then
   step sdpa 400 python3 "$root/scripts/bench_sdpa.py" --attnscope "$bin" --quick --reps 10 \
     --out "$logdir/sdpa"
@@ -115,10 +115,11 @@ cat "$logdir/resources.log"
 printf '%s\n' "${results[@]}"
 if [[ $mode == variants ]]; then
   cat "$logdir/variants.log"
+  [[ -f $logdir/sdpa/results.md ]] && grep -A4 "^| dtype\|^| shape (B N H×d) | dtype | causal" "$logdir/sdpa/results.md"
   for d in 128 64; do
     echo "-- ncu d=$d"
     grep -E "Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Stall|Issue Slots Busy|Executed Ipc A|L1/TEX Hit|Shared Memory|Warp Cycles Per Issued" \
-      "$logdir/ncu-d$d.log" | head -30
+      "$logdir/ncu-d$d.log" | head -12
   done
 else
   [[ -f $logdir/sdpa/results.md ]] && tail -40 "$logdir/sdpa/results.md" || tail -30 "$logdir/sdpa.log"

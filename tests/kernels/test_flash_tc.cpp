@@ -10,6 +10,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <string>
 #include <set>
 
 #include "core/visit_schedule.hpp"
@@ -159,6 +160,29 @@ TEST_CASE("flash-tc trace: each CTA's visits follow the schedule, times ordered,
     for (int c = 0; c < 64; ++c) out_norm += double{traced.output[row * 64 + c]} * traced.output[row * 64 + c];
     CHECK(probe.steps.back().acc_norm / probe.steps.back().l == doctest::Approx(std::sqrt(out_norm)).epsilon(0.01));
   }
+}
+
+TEST_CASE("flash-tc: both implementations (mma.sync, and wgmma on compute capability 9.0) match the reference") {
+  const auto* info = kernels::cuda_device_of(cuda());
+  REQUIRE(info != nullptr);
+  const bool hopper = info->cc_major == 9 && info->cc_minor == 0;
+  for (const char* path : {"mma", "auto"}) {
+    if (std::string(path) == "mma") setenv("ATTNSCOPE_FLASH_TC_PATH", "mma", 1);
+    else unsetenv("ATTNSCOPE_FLASH_TC_PATH");
+    for (int64_t d : {64, 128})
+      for (const char* mask : {"dense", "causal", "strided:64,32"}) {
+        auto spec = make_spec(2, 4, 2, std::min<int64_t>(max_n(), 1000), d, d == 64 ? DType::BF16 : DType::F16, mask);
+        const uint64_t seed = fresh_seed();
+        INFO("path " << path << " " << spec.summary() << " seed " << seed);
+        auto in = generate_inputs(spec, Generator::Gaussian, seed);
+        const RunResult r = run(Algorithm::FlashTensorCore, in);
+        INFO("kernel: " << r.kernel);
+        const bool expect_wgmma = hopper && std::string(path) == "auto";
+        CHECK((r.kernel.find("wgmma") != std::string::npos) == expect_wgmma);
+        check_output(r, reference_threaded(in), spec.dtype);
+      }
+  }
+  unsetenv("ATTNSCOPE_FLASH_TC_PATH");
 }
 
 TEST_CASE("flash-tc refuses what it does not run, in words") {
