@@ -7,6 +7,8 @@
 #      from GEMMs + copy bandwidth, flash fp32 vs naive across N = 512 … 16384, trace overhead
 #   5. `attnscope bench --backend cuda` on the standard grid (dense and causal)
 #   6. `attnscope run` on .npy files against a NumPy float64 reference (when python3 has NumPy)
+#   7. compute-sanitizer memcheck / racecheck / synccheck at small sizes
+#   8. flash-tc beside PyTorch's SDPA (scripts/bench_sdpa.py --quick; when python3 has torch)
 # and prints a short table last. Exit status: 0 when every check passed.
 # Environment: ATTNSCOPE_BUILD_DIR (default build-gpu), JOBS (default nproc), CUDA_ARCH (default 90).
 set -uo pipefail
@@ -82,6 +84,12 @@ if meas:
 npy = read("npy-check.log").strip().splitlines()
 if npy:
     print("npy:", npy[-1])
+sdpa = read(os.path.join("sdpa", "results.md")).splitlines()
+rows = [l for l in sdpa if l.startswith("| ") and ("PASS" in l or "MISS" in l or "FAIL" in l)]
+if rows:
+    print("\nflash-tc beside PyTorch SDPA (--quick; full grid: docs/FLASH_TC_BENCH.md):")
+    for l in rows:
+        print(l)
 PY
 }
 
@@ -207,9 +215,15 @@ export ATTNSCOPE_REQUIRE_GPU=1
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step memcheck 300 compute-sanitizer --tool memcheck --leak-check full \
   --error-exitcode 9 "$kernel_tests" -tce="*out of memory*,*ceilings*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 240 compute-sanitizer --tool racecheck --racecheck-report all \
-  --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*"
+  --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool synccheck --error-exitcode 9 \
-  "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*"
+  "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*"
+
+# Tensor-core flash (issue 7) beside PyTorch's SDPA backends: output checks and two shapes (the whole grid is
+# scripts/bench_sdpa.py without --quick, about four minutes; results in docs/FLASH_TC_BENCH.md).
+if python3 -c "import torch" 2>/dev/null; then
+  step flash-tc-sdpa 300 python3 "$root/scripts/bench_sdpa.py" --attnscope "$bin" --quick --reps 10 --out "$logdir/sdpa"
+fi
 
 
 # ---------------------------------------------------------------- the short table, last
