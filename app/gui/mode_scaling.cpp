@@ -151,9 +151,9 @@ ImU32 algorithm_color(Algorithm algorithm) {
     case Algorithm::Naive: return palette[5];
     case Algorithm::Flash: return palette[0];
     case Algorithm::BlockSparse: return palette[2];
-    case Algorithm::Flash1: return palette[3];
+    case Algorithm::Flash1: return palette[1];
     case Algorithm::Gathered: return palette[4];
-    case Algorithm::FlashTensorCore: return palette[1];
+    case Algorithm::FlashTensorCore: return palette[3];  // reddish purple: apart from naive's vermillion
     case Algorithm::Decode: return palette[6];
     case Algorithm::Reference: return palette[7];
   }
