@@ -96,7 +96,9 @@ struct DecodeArgs {
   const int32_t* block_table;
   int32_t max_pages;
   float* partials;                     // acc [batch·q_heads][splits][D], then (m, l) [batch·q_heads][splits]
-  int* tile_counters;                  // DYNAMIC: [batch][kv_heads × head_blocks], zero before each launch
+  int* tile_counters;                  // DYNAMIC: tiles claimed; fused reduction: splits arrived. [batch][kv_heads ×
+                                       // head_blocks], zero before each launch (the last user resets them)
+  int32_t fused_reduce;                // 1: the last split CTA of a (sequence, KV head, head block) merges the splits
 };
 
 // Element offset of row `pos` of (sequence b, KV head h).
@@ -121,6 +123,77 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
+}
+
+// ---------------------------------------------------------------- last-CTA merge (fused-reduce)
+// Run by the last split CTA of (sequence b, heads head0 .. head0 + heads_here − 1) once every split's partials are
+// visible: O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s (an empty split, m_s = −inf, weighs 0).
+// (m, l) of a chunk of heads go to shared memory in one round of coalesced loads; a warp per head turns them into
+// weights and L; then thread (r, c) sums float4 column c of heads r, r + RH, ... over the splits (loads unrolled and
+// in flight together). Loads use ld.global.cg (L2): the partials were written by other SMs during this grid.
+template <class T, int D, int THREADS, int SMEM_BYTES>
+__device__ __forceinline__ void merge_splits_in_cta(const DecodeArgs& a, int b, int head0, int heads_here,
+                                                    unsigned char* smem) {
+  constexpr int C4 = D / 4;            // float4 columns of a row
+  constexpr int RH = THREADS / C4;     // heads summed side by side
+  static_assert(THREADS % C4 == 0 && RH >= 1, "whole rows per thread group");
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int splits = a.splits;
+  const int64_t first = static_cast<int64_t>(b) * a.q_heads + head0;  // this CTA's first head, global index
+  const int64_t heads_total = static_cast<int64_t>(a.batch) * a.q_heads;
+  const float4* acc = reinterpret_cast<const float4*>(a.partials) + first * splits * C4;
+  const float2* ml = reinterpret_cast<const float2*>(a.partials + heads_total * splits * D) + first * splits;
+  float* head_l = reinterpret_cast<float*>(smem);              // [kDecodeMaxHeadsPerCta]
+  float2* ml_s = reinterpret_cast<float2*>(smem + 4 * kDecodeMaxHeadsPerCta);  // [chunk][splits]: (weight, l)
+  const int chunk = min(heads_here, (SMEM_BYTES - 4 * kDecodeMaxHeadsPerCta) / (8 * splits));  // >= 1: splits <= 4096
+  T* o = static_cast<T*>(a.o) + first * D;
+  for (int h0 = 0; h0 < heads_here; h0 += chunk) {
+    const int hn = min(chunk, heads_here - h0);
+    for (int i = tid; i < hn * splits; i += THREADS) ml_s[i] = __ldcg(ml + static_cast<int64_t>(h0) * splits + i);
+    // Barrier: the chunk's (m, l) are in shared memory.
+    __syncthreads();
+    for (int h = warp; h < hn; h += THREADS / 32) {
+      float2* row = ml_s + h * splits;
+      float m = -INFINITY;
+      for (int s = lane; s < splits; s += 32) m = fmaxf(m, row[s].x);
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
+      float l = 0.f;  // m is finite: split 0 holds the sequence's first token
+      for (int s = lane; s < splits; s += 32) {
+        const float w = row[s].x == -INFINITY ? 0.f : exp2f(row[s].x - m);
+        l += row[s].y * w;
+        row[s].x = w;
+      }
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+      if (lane == 0) head_l[h] = l;
+    }
+    // Barrier: weights and L of the chunk are published.
+    __syncthreads();
+    const int r = tid / C4, c = tid % C4;
+    for (int h = r; h < hn; h += RH) {
+      const float4* src = acc + static_cast<int64_t>(h0 + h) * splits * C4 + c;
+      const float2* weight = ml_s + h * splits;
+      float4 sum = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 16
+      for (int s = 0; s < splits; ++s) {
+        const float4 v = __ldcg(src + static_cast<int64_t>(s) * C4);
+        const float w = weight[s].x;
+        sum.x += v.x * w;
+        sum.y += v.y * w;
+        sum.z += v.z * w;
+        sum.w += v.w * w;
+      }
+      const float inv = 1.f / head_l[h];
+      T* out = o + static_cast<int64_t>(h0 + h) * D + 4 * c;
+      out[0] = from_float<T>(sum.x * inv);
+      out[1] = from_float<T>(sum.y * inv);
+      out[2] = from_float<T>(sum.z * inv);
+      out[3] = from_float<T>(sum.w * inv);
+    }
+    // Barrier: the chunk's shared (m, l) are no longer read before the next chunk overwrites them.
+    __syncthreads();
+  }
 }
 
 // ---------------------------------------------------------------- decode kernel
@@ -384,6 +457,28 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
       a.partials[record * D + col] = sum;
     }
   }
+  if (a.splits > 1 && a.fused_reduce) {
+    // Last CTA reduces: each split publishes its partials (fence), then counts itself in; the one that completes
+    // the count sees every split's partials (threadFenceReduction pattern) and merges them, then resets the counter.
+    constexpr int kSmemBytes = (STAGES * 2 * kBc * D * 2 + QROWS * D * 2) > (WARPS * (32 + 16 * D) * 4)
+                                   ? (STAGES * 2 * kBc * D * 2 + QROWS * D * 2)
+                                   : (WARPS * (32 + 16 * D) * 4);  // = shared_bytes_for(D, MT, WARPS, STAGES)
+    __shared__ int merge_here;
+    __threadfence();
+    // Barrier: every thread's partials are fenced before thread 0 counts the CTA; the state merge above is done.
+    __syncthreads();
+    if (tid == 0) {
+      int* arrived = a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
+      const bool last = atomicAdd(arrived, 1) == a.splits - 1;
+      if (last) atomicExch(arrived, 0);  // every split has arrived: zero for the next launch
+      merge_here = last;
+    }
+    // Barrier: merge_here is published.
+    __syncthreads();
+    if (!merge_here) return;
+    __threadfence();
+    merge_splits_in_cta<T, D, kThreads, kSmemBytes>(a, b, head0, heads_here, smem_bytes);
+  }
 }
 
 // ---------------------------------------------------------------- reduction kernels
@@ -585,6 +680,7 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   }
   a.block_table = p.block_table;
   a.max_pages = static_cast<int32_t>(p.max_pages);
+  a.fused_reduce = plan.fused_reduce && plan.splits > 1 ? 1 : 0;
   // Workspace (splits > 1): the tile counters, then the partials.
   if (p.partials) {
     a.tile_counters = reinterpret_cast<int*>(p.partials);
@@ -643,6 +739,7 @@ const char* decode_variant_name(DecodeVariant v) {
     case DecodeVariant::DeepPipeline: return "deep-pipeline";
     case DecodeVariant::DynamicTiles: return "dynamic-tiles";
     case DecodeVariant::DynamicTiles2Cta: return "dynamic-tiles-2cta";
+    case DecodeVariant::FusedReduce: return "fused-reduce";
   }
   return "?";
 }
@@ -652,10 +749,10 @@ DecodeVariant decode_variant_from_environment() {
   if (!text || !*text) return DecodeVariant::Auto;
   for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
                           DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline,
-                          DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta})
+                          DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta, DecodeVariant::FusedReduce})
     if (std::string(text) == decode_variant_name(v)) return v;
   throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
-                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles or dynamic-tiles-2cta");
+                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles, dynamic-tiles-2cta or fused-reduce");
 }
 
 DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
@@ -669,11 +766,13 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.heads_per_cta = static_cast<int>(std::min<int64_t>(group, max_heads));
   plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
-  const bool deep = variant == DecodeVariant::DeepPipeline || variant == DecodeVariant::DynamicTiles;
+  const bool deep = variant == DecodeVariant::DeepPipeline || variant == DecodeVariant::DynamicTiles ||
+                    variant == DecodeVariant::FusedReduce;
   const bool eight_warps = (variant == DecodeVariant::Warps8 || deep) && plan.m_tiles >= 2;
   plan.warps = eight_warps ? 8 : 4;
   plan.stages = eight_warps && deep ? kDecodeDeepStages : kDecodeStages;
   plan.fast_reduce = variant != DecodeVariant::Baseline;
+  plan.fused_reduce = variant == DecodeVariant::FusedReduce;
   plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps, plan.stages);
   plan.sm_count = std::max(1, device.sm_count);
   int resident = 1;
@@ -723,7 +822,7 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
     kernel<<<grid, decltype(w)::value * 32, plan.shared_bytes, stream>>>(args);
     CUDA_CHECK_LAUNCH("decode_kernel");
-    if (plan.splits <= 1) return;
+    if (plan.splits <= 1 || plan.fused_reduce) return;  // fused: the last split CTA has merged
     const unsigned heads = static_cast<unsigned>(p.batch * p.q_heads);
     if (!plan.fast_reduce) {
       decode_reduce_serial_kernel<T, D><<<heads, D, 0, stream>>>(args.partials, static_cast<int>(heads), plan.splits,

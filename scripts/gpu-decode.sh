@@ -6,7 +6,7 @@
 # Environment:
 #   ATTNSCOPE_PREBUILT  folder holding attnscope and attnscope_kernel_tests built for sm_90 (built elsewhere and
 #                       carried, to save the device's build minutes); unset: configure and build in build-dev
-#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "baseline fast-reduce deep-pipeline")
+#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "deep-pipeline fused-reduce fast-reduce")
 #   ROUNDS              times each variant's table is measured, the variants taking turns (default 2)
 #   CANDIDATES          variants that may become the default: the whole decode suite runs with each as the
 #                       default, and racecheck and synccheck on each (default: the first of VARIANTS)
@@ -22,7 +22,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$1/logs" || exit 2
 out=$(cd "$1" && pwd)
 logs=$out/logs
-variants=(${VARIANTS:-baseline fast-reduce deep-pipeline})
+variants=(${VARIANTS:-deep-pipeline fused-reduce fast-reduce})
 sanitize=(${SANITIZE:-${variants[*]}})
 candidates=(${CANDIDATES:-${variants[0]}})
 rounds=${ROUNDS:-2}

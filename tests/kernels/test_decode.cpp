@@ -177,7 +177,8 @@ TEST_CASE("decode kernel variants: each matches the reference (small and medium 
   for (kernels::DecodeVariant v : {kernels::DecodeVariant::Baseline, kernels::DecodeVariant::FastReduce,
                                    kernels::DecodeVariant::Warps8, kernels::DecodeVariant::HeadBlocks16,
                                    kernels::DecodeVariant::DeepPipeline, kernels::DecodeVariant::DynamicTiles,
-                                   kernels::DecodeVariant::DynamicTiles2Cta}) {
+                                   kernels::DecodeVariant::DynamicTiles2Cta,
+                                   kernels::DecodeVariant::FusedReduce}) {
     CAPTURE(kernels::decode_variant_name(v));
     for (const DecodeCase& c : cases) {
       if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
