@@ -70,14 +70,6 @@ __device__ __forceinline__ void load_kv(T* dst, const T* head, const int32_t* ke
   }
 }
 
-__device__ __forceinline__ float quad_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
 
 // kTracing: the instrumented variant (its own instantiation: the probes' registers would push the plain kernel,
 // which sits at the 255-register limit, into spilling).

@@ -49,14 +49,6 @@ __device__ __forceinline__ void load_rows(uint32_t dst, int rows, const T* head,
   }
 }
 
-__device__ __forceinline__ float quad_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
 
 template <class T, int D>
 __global__ void __launch_bounds__(kThreads, 2) flash_tc_wgmma_kernel(const FlashTcParams p) {
