@@ -1,7 +1,6 @@
 // decode_attention.cu — flash-decoding kernels (see decode_attention.hpp for the algorithm and layouts).
 //
 // Contents
-//   PTX helpers         cp.async (16 B, zero-fill), ldmatrix (plain and transposed), mma.sync m16n8k16
 //   decode kernel       per (split, KV head × head block, sequence): stream K/V tiles, S = QKᵀ, online softmax, PV
 //   reduction kernel    merge the splits' (m, l, acc)
 //   fill kernel         write random cache rows through the contiguous or paged addressing
@@ -17,6 +16,7 @@
 
 #include "core/rng.hpp"
 #include "kernels/cuda_util.cuh"
+#include "kernels/tensor_core.cuh"
 
 namespace attnscope::kernels {
 namespace {
@@ -24,63 +24,8 @@ namespace {
 constexpr int kBc = kDecodeTileTokens;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// ---------------------------------------------------------------- PTX helpers
-__device__ __forceinline__ uint32_t smem_address(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-// 16-byte global -> shared copy that bypasses L1 (.cg); src_size 0 writes zeros (rows past the sequence's end).
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool valid) {
-  const int src_size = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_size));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
-}
-
-// D = A·B + D for a 16×16 (row) by 16×8 (col) tile, fp32 accumulators.
-template <class T>
-__device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
-template <>
-__device__ __forceinline__ void mma_16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                                         uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <class T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi);
-template <>
-__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
-  __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-template <>
-__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
-  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-
-// Shared-memory rows of D elements are stored as 16-byte chunks with chunk c of row r at c ^ (r & 7): the eight
-// rows one ldmatrix phase reads then fall in eight different bank groups instead of one.
-__device__ __forceinline__ int swizzle(int row, int chunk) { return chunk ^ (row & 7); }
+// PTX helpers (cp.async, ldmatrix, mma.sync m16n8k16, pack2, swizzle): kernels/tensor_core.cuh.
+using namespace attnscope::kernels::tc;
 
 struct DecodeArgs {
   int32_t batch, q_heads, kv_heads, group, heads_per_cta, head_blocks;
