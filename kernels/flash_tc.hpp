@@ -1,8 +1,10 @@
 // flash_tc.hpp — the tensor-core FlashAttention-2 forward kernel: fp16 or bf16 Q, K, V and O, fp32 accumulation
-// and softmax, head_dim 64 or 128, GQA, any N. One CTA per (Q tile of 128 rows, query head, sequence); 4 warps,
-// each owning 32 query rows. K/V tiles of 64 keys stream through XOR-swizzled shared memory by cp.async (V of a
-// tile loads while S = Q·Kᵀ is computed, the next K while P·V is), ldmatrix feeds mma.sync m16n8k16, and the
-// online softmax stays in registers; P goes from the S accumulators straight into the P·V product.
+// and softmax, head_dim 64 or 128, GQA, any N. One CTA per (Q tile of 128 rows, query head, sequence). K/V blocks of
+// 64 keys stream through two stages of swizzled shared memory by cp.async (visit n + 1 loads while visit n is
+// computed), the online softmax stays in registers, and P goes from the S accumulators straight into P·V.
+// Two implementations share that data flow (launch_flash_tc picks one, flash_tc_path says which):
+//   mma.sync m16n8k16 fed by ldmatrix, 4 warps × 32 rows (flash_tc_kernel.cuh, sm_80+; also the traced kernel)
+//   wgmma (warpgroup MMA from shared-memory descriptors), 2 warpgroups × 64 rows (flash_tc_wgmma.cuh, sm_90a only)
 //
 // The mask never reaches the kernel as a formula: core/visit_schedule.hpp lists per Q tile the K/V blocks to
 // compute (empty tiles are absent) and per partial block one 64-bit word per row. Gathered schedules (strided,

@@ -2,16 +2,15 @@
 // per-(type, head_dim) instantiation files flash_tc_<type>_d<D>.cu so that each specialization compiles alone.
 //
 // Per CTA (Q tile qt of 128 rows, query head h, sequence b); warp w owns rows [32w, 32w + 32) as two m16 tiles.
-//   load Q, K_0                                   cp.async, one group
-//   for each visit n of the Q tile:
-//     wait; barrier                               K_n landed; every warp is done with V_{n-1}
-//     issue V_n                                   overlaps S = Q·K_nᵀ and the softmax
+// K and V live in two shared-memory stages: while visit n is computed from one, visit n + 1 lands in the other.
+//   load Q and visit 0's K, V into stage 0        cp.async, one group
+//   for each visit n of the Q tile (stage n % 2):
+//     wait; barrier                               visit n landed; every warp is done with visit n − 1's stage
+//     issue visit n + 1's K, V into the other stage
 //     S = Q·K_nᵀ                                  ldmatrix (Q, K_n) → mma.sync, fp32 accumulators in registers
 //     masked pairs (bits of a partial visit) → −∞
 //     online softmax in base 2: m' = max(m, rowmax(S)·c), p = 2^(S·c − m'), l = l·2^(m − m') + Σp, acc ·= 2^(m − m')
 //                                                 (c = scale · log2 e); rows are spread over the 4 lanes of a quad
-//     wait; barrier                               V_n landed; every warp is done with K_n
-//     issue K_{n+1}                               overlaps P·V_n
 //     acc += P·V_n                                P from the S accumulators (tensor_core.cuh), V_n by ldmatrix.trans
 //   O = acc / l through the warp's own Q rows in shared memory, stored as 16-byte rows.
 // A row with no allowed key keeps m = −∞: its p are 0 (the max is taken as 0, never −∞ − −∞) and O is 0.
@@ -71,13 +70,13 @@ __device__ __forceinline__ void load_kv(T* dst, const T* head, const int32_t* ke
 }
 
 
-// kTracing: the instrumented variant (its own instantiation: the probes' registers would push the plain kernel,
-// which sits at the 255-register limit, into spilling).
 // CTAs per SM the register budget is sized for: D = 64 fits three (168 registers, 48 KB of shared memory each),
 // D = 128 two (255 registers, 96 KB). Measured on the H100 (docs/FLASH_TC_NOTES.md, run 3): three CTAs at D = 64
 // gave +4% over two.
 template <int D>
 constexpr int ctas_per_sm = D == 64 ? 3 : 2;
+// kTracing: the instrumented variant (its own instantiation: the probes' registers would push the plain kernel,
+// which sits at the register limit, into spilling).
 template <class T, int D, bool kTracing>
 __global__ void __launch_bounds__(kThreads, ctas_per_sm<D>)
     flash_tc_kernel(const FlashTcParams p, const FlashTraceBuffers trace) {
