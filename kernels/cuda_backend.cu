@@ -311,7 +311,6 @@ class CudaBackend final : public Backend {
     // Poison O: 0xFF bytes are NaN in fp32, fp16 and bf16, so an element no launch writes stays NaN.
     CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream_));
     EventTimer timer;
-    const float scale = static_cast<float>(spec.softmax_scale());
     DeviceBuffer empty_rows(sizeof(unsigned long long));
     CUDA_CHECK(cudaMemsetAsync(empty_rows.get(), 0, empty_rows.bytes(), stream_));
 
@@ -319,13 +318,7 @@ class CudaBackend final : public Backend {
       DeviceBuffer s(naive_workspace_bytes(spec) / 2), p(naive_workspace_bytes(spec) / 2);
       NaiveParams np;
       np.dtype = spec.dtype;
-      np.batch = spec.batch;
-      np.q_heads = spec.q_heads;
-      np.kv_heads = spec.kv_heads;
-      np.q_len = spec.q_len;
-      np.kv_len = spec.kv_len;
-      np.head_dim = spec.head_dim;
-      np.scale = scale;
+      set_shape(np, spec);
       np.mask = mask.view;
       np.q = q.get();
       np.k = k.get();
@@ -356,13 +349,7 @@ class CudaBackend final : public Backend {
       put(bits, schedule->bits);
       FlashTcParams tp;
       tp.dtype = spec.dtype;
-      tp.batch = spec.batch;
-      tp.q_heads = spec.q_heads;
-      tp.kv_heads = spec.kv_heads;
-      tp.q_len = spec.q_len;
-      tp.kv_len = spec.kv_len;
-      tp.head_dim = spec.head_dim;
-      tp.scale = scale;
+      set_shape(tp, spec);
       tp.q = q.get();
       tp.k = k.get();
       tp.v = v.get();
@@ -396,13 +383,7 @@ class CudaBackend final : public Backend {
       }
     } else {
       FlashParams fp;
-      fp.batch = spec.batch;
-      fp.q_heads = spec.q_heads;
-      fp.kv_heads = spec.kv_heads;
-      fp.q_len = spec.q_len;
-      fp.kv_len = spec.kv_len;
-      fp.head_dim = spec.head_dim;
-      fp.scale = scale;
+      set_shape(fp, spec);
       fp.mask = mask.view;
       fp.q = q.get<float>();
       fp.k = k.get<float>();
@@ -548,9 +529,7 @@ class CudaBackend final : public Backend {
     img.rows = static_cast<int>(std::min<int64_t>(req.cells_q, wq));
     img.cols = static_cast<int>(std::min<int64_t>(req.cells_k, wk));
     CUDA_CHECK(cudaSetDevice(info_.index));
-    cudaEvent_t t0, t1;
-    CUDA_CHECK(cudaEventCreate(&t0));
-    CUDA_CHECK(cudaEventCreate(&t1));
+    EventPair events;
     const int64_t d = spec.head_dim;
     const float* q_host = in.q_row(req.batch, req.head, 0);
     const float* k_host = in.k_row(req.batch, spec.kv_head_of(req.head), 0);
@@ -578,20 +557,16 @@ class CudaBackend final : public Backend {
     p.row_sum = row_sum.get<float>();
     p.cells = cells.get<float>();
     CUDA_CHECK(cudaMemsetAsync(cells.get(), 0xFF, cells.bytes(), stream_));  // poison: NaN until written
-    CUDA_CHECK(cudaEventRecord(t0, stream_));
+    CUDA_CHECK(cudaEventRecord(events.start, stream_));
     launch_score_pool(p, stream_);
-    CUDA_CHECK(cudaEventRecord(t1, stream_));
+    CUDA_CHECK(cudaEventRecord(events.stop, stream_));
     img.values.resize(static_cast<size_t>(img.rows) * img.cols);
     CUDA_CHECK(cudaMemcpyAsync(img.values.data(), cells.get(), cells.bytes(), cudaMemcpyDeviceToHost, stream_));
     std::vector<float> maxima(p.probabilities ? wq : 0);
     if (p.probabilities)
       CUDA_CHECK(cudaMemcpyAsync(maxima.data(), row_max.get(), wq * 4, cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, t0, t1));
-    cudaEventDestroy(t0);
-    cudaEventDestroy(t1);
-    img.elapsed_ms = ms;
+    img.elapsed_ms = events.elapsed_ms();
     for (float m : maxima) img.fully_masked_rows += m == -INFINITY;
     bool any = false;
     for (float v : img.values) {

@@ -107,17 +107,46 @@ void upload_as(DType dtype, const float* host, size_t count, DeviceBuffer& out, 
 // Device storage of `dtype` -> host float32.
 void download_as_float(DType dtype, const void* device, size_t count, float* host, cudaStream_t stream);
 
+// The spec's shape and softmax scale into a kernel's parameters (NaiveParams, FlashParams and FlashTcParams share
+// these field names).
+template <class Params>
+void set_shape(Params& p, const AttentionSpec& spec) {
+  p.batch = spec.batch;
+  p.q_heads = spec.q_heads;
+  p.kv_heads = spec.kv_heads;
+  p.q_len = spec.q_len;
+  p.kv_len = spec.kv_len;
+  p.head_dim = spec.head_dim;
+  p.scale = static_cast<float>(spec.softmax_scale());
+}
+
+// Two CUDA events, destroyed on every way out of their scope (a CUDA_CHECK throw included).
+struct EventPair {
+  cudaEvent_t start{}, stop{};
+  EventPair() {
+    CUDA_CHECK(cudaEventCreate(&start));
+    if (const cudaError_t err = cudaEventCreate(&stop); err != cudaSuccess) {
+      cudaEventDestroy(start);
+      check_cuda(err, "cudaEventCreate(&stop)", __FILE__, __LINE__);
+    }
+  }
+  ~EventPair() {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  EventPair(const EventPair&) = delete;
+  EventPair& operator=(const EventPair&) = delete;
+  // Milliseconds from start to stop; both recorded and stop completed.
+  float elapsed_ms() const {
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  }
+};
+
 // CUDA-event timing of repetitions after warm-up (device time, not host time).
 class EventTimer {
  public:
-  EventTimer() {
-    CUDA_CHECK(cudaEventCreate(&start_));
-    CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  ~EventTimer() {
-    cudaEventDestroy(start_);
-    cudaEventDestroy(stop_);
-  }
   // Runs `launch` warmup times untimed, then repetitions times each between two events; returns ms per rep.
   template <class F>
   std::vector<double> time(cudaStream_t stream, int warmup, int repetitions, F&& launch) {
@@ -125,19 +154,17 @@ class EventTimer {
     CUDA_CHECK(cudaStreamSynchronize(stream));
     std::vector<double> samples;
     for (int i = 0; i < std::max(1, repetitions); ++i) {
-      CUDA_CHECK(cudaEventRecord(start_, stream));
+      CUDA_CHECK(cudaEventRecord(events_.start, stream));
       launch();
-      CUDA_CHECK(cudaEventRecord(stop_, stream));
-      CUDA_CHECK(cudaEventSynchronize(stop_));
-      float ms = 0;
-      CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-      samples.push_back(ms);
+      CUDA_CHECK(cudaEventRecord(events_.stop, stream));
+      CUDA_CHECK(cudaEventSynchronize(events_.stop));
+      samples.push_back(events_.elapsed_ms());
     }
     return samples;
   }
 
  private:
-  cudaEvent_t start_{}, stop_{};
+  EventPair events_;
 };
 
 // The mask with its painted grid copied to the device (MaskView::allowed reads grid_cells where it runs).

@@ -849,30 +849,18 @@ std::vector<double> time_decodes(cudaStream_t stream, DeviceBuffer& flush, unsig
                                  int repetitions, F&& launch) {
   if (decode_timing_includes_launch()) return EventTimer().time(stream, warmup, repetitions, launch);
   for (int i = 0; i < warmup; ++i) launch();
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
+  EventPair events;
   std::vector<double> samples;
-  try {
-    const int64_t words = static_cast<int64_t>(flush.bytes() / sizeof(uint4));
-    for (int i = 0; i < std::max(1, repetitions); ++i) {
-      l2_flush_read_kernel<<<static_cast<unsigned>(4 * std::max(1, sm_count)), 512, 0, stream>>>(flush.get<uint4>(), words, sink);
-      CUDA_CHECK_LAUNCH("l2_flush_read_kernel");
-      CUDA_CHECK(cudaEventRecord(start, stream));
-      launch();
-      CUDA_CHECK(cudaEventRecord(stop, stream));
-      CUDA_CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-      samples.push_back(ms);
-    }
-  } catch (...) {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    throw;
+  const int64_t words = static_cast<int64_t>(flush.bytes() / sizeof(uint4));
+  for (int i = 0; i < std::max(1, repetitions); ++i) {
+    l2_flush_read_kernel<<<static_cast<unsigned>(4 * std::max(1, sm_count)), 512, 0, stream>>>(flush.get<uint4>(), words, sink);
+    CUDA_CHECK_LAUNCH("l2_flush_read_kernel");
+    CUDA_CHECK(cudaEventRecord(events.start, stream));
+    launch();
+    CUDA_CHECK(cudaEventRecord(events.stop, stream));
+    CUDA_CHECK(cudaEventSynchronize(events.stop));
+    samples.push_back(events.elapsed_ms());
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   return samples;
 }
 
@@ -1136,14 +1124,12 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     res.copy_gbs = decode_copy_bandwidth_gbs(uint64_t{1} << 30, 10, stream);
     CUDA_CHECK(cudaStreamSynchronize(stream));
 
-    cudaEvent_t a0, a1;
-    CUDA_CHECK(cudaEventCreate(&a0));
-    CUDA_CHECK(cudaEventCreate(&a1));
-    try {
+    EventPair append;  // times the append of each step
+    {
       for (int64_t len = req.prefill + 1; len <= N; ++len) {
-        CUDA_CHECK(cudaEventRecord(a0, stream));
+        CUDA_CHECK(cudaEventRecord(append.start, stream));
         append_tokens(len - 1, 1);
-        CUDA_CHECK(cudaEventRecord(a1, stream));
+        CUDA_CHECK(cudaEventRecord(append.stop, stream));
         p.max_len = len;
         const DecodeLaunchPlan plan = plan_decode(p, device, 0);
         const bool measured = (len - req.prefill) % req.measure_every == 0 || len == N;
@@ -1154,8 +1140,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
         std::vector<double> ms = time_decodes(stream, flush, sink.get<unsigned>(), device.sm_count, 1, req.repetitions,
                                               [&] { launch_decode(p, plan, stream); });
         std::sort(ms.begin(), ms.end());
-        float append_ms = 0;
-        CUDA_CHECK(cudaEventElapsedTime(&append_ms, a0, a1));
+        const float append_ms = append.elapsed_ms();
         DecodeStepSample s;
         s.context = len;
         s.decode_ms = ms[ms.size() / 2];
@@ -1167,13 +1152,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
         s.splits = plan.splits;
         res.samples.push_back(s);
       }
-    } catch (...) {
-      cudaEventDestroy(a0);
-      cudaEventDestroy(a1);
-      throw;
     }
-    cudaEventDestroy(a0);
-    cudaEventDestroy(a1);
     CUDA_CHECK(cudaStreamSynchronize(stream));
     res.ok = true;
   } catch (const CudaError& err) {

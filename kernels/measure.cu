@@ -63,13 +63,7 @@ struct Problem {
 NaiveParams naive_params(const Problem& p, const MaskView& mask, void* s, void* pm, cublasHandle_t h) {
   NaiveParams np;
   np.dtype = p.spec.dtype;
-  np.batch = p.spec.batch;
-  np.q_heads = p.spec.q_heads;
-  np.kv_heads = p.spec.kv_heads;
-  np.q_len = p.spec.q_len;
-  np.kv_len = p.spec.kv_len;
-  np.head_dim = p.spec.head_dim;
-  np.scale = static_cast<float>(p.spec.softmax_scale());
+  set_shape(np, p.spec);
   np.mask = mask;
   np.q = p.q.get();
   np.k = p.k.get();
@@ -226,13 +220,7 @@ MeasureReport measure_device(const MeasureConfig& config) {
               median_of(timer.time(stream.s, config.warmup, config.repetitions, [&] { launch_naive(np, stream.s); }));
         }
         FlashParams fp;
-        fp.batch = spec.batch;
-        fp.q_heads = spec.q_heads;
-        fp.kv_heads = spec.kv_heads;
-        fp.q_len = spec.q_len;
-        fp.kv_len = spec.kv_len;
-        fp.head_dim = spec.head_dim;
-        fp.scale = static_cast<float>(spec.softmax_scale());
+        set_shape(fp, spec);
         fp.mask = mask.view;
         fp.q = prob.q.get<float>();
         fp.k = prob.k.get<float>();
