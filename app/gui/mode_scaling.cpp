@@ -151,7 +151,7 @@ ImU32 algorithm_color(Algorithm algorithm) {
     case Algorithm::Naive: return palette[5];
     case Algorithm::Flash: return palette[0];
     case Algorithm::BlockSparse: return palette[2];
-    case Algorithm::Flash1: return palette[1];
+    case Algorithm::Flash1: return palette[7];  // grey: orange would sit next to naive's vermillion
     case Algorithm::Gathered: return palette[4];
     case Algorithm::FlashTensorCore: return palette[3];  // reddish purple: apart from naive's vermillion
     case Algorithm::Decode: return palette[6];
