@@ -13,6 +13,7 @@
 #include "app/gui/compute_worker.hpp"
 #include "app/gui/flash_view_state.hpp"
 #include "app/gui/heatmap_view_state.hpp"
+#include "app/gui/kv_view_state.hpp"
 #include "app/gui/scaling_view_state.hpp"
 #include "app/gui/sparsity_view_state.hpp"
 #include "core/mask.hpp"
@@ -53,6 +54,7 @@ struct UiState {
   FlashViewState flash;                   // FlashAttention mode: order, tiles, row, replay clock, traced result
   HeatmapViewState heatmap_view;         // Explore heatmap: zoom, overlays, full-resolution window
   SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
+  KvViewState kv_view;                   // KV cache mode: shape, decode loops, the cache picture's clock
   ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
 };
 
