@@ -3,14 +3,15 @@
 // Contents
 //   task                the worker runs the decode loop (Backend::decode_loop) for MHA, GQA and MQA and measures
 //                       the copy bandwidth the floor is drawn from
-//   controls            model preset or custom shape, dtype, context, page size, batch, free memory, the loop
+//   controls            two toolbar rows: model preset or custom shape, dtype; context, page size, batch, free
+//                       memory, the loop's tokens
 //   comparison table    MHA vs GQA vs MQA: bytes per token, cache at L, sequences that fit, floor per token, and
 //                       what the loop measured (time per token against its floor, achieved bandwidth, memory)
 //   cache fill          every layer's K and V as tokens are generated (play / step), and the last pages token by
 //                       token (pages allocated, the last one partly written)
 //   plots               measured decode time per token and achieved bandwidth against the cost model's floor, as
 //                       the context grows; one shared legend above them (outside the data areas)
-// Layout: controls on the left; on the right the table beside the cache picture, the two plots below.
+// Layout: the toolbar on top; below it the table beside the cache picture, then the two plots side by side.
 // Every number is computed (core/kv_cache.hpp, core/cost_model.hpp) or measured by the backend.
 #include <imgui.h>
 
@@ -383,7 +384,9 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
       [&](int i) { return bytes_text(f[i].bytes_per_sequence_paged); });
   std::snprintf(label, sizeof label, "sequences fitting in %s", bytes_text(free_bytes).c_str());
   row(label, "⌊free memory / paged bytes per sequence⌋", [&](int i) { return std::to_string(f[i].sequences_fit); });
-  std::snprintf(label, sizeof label, "floor per token, %d layers", s.layers);
+  // With a batch, one decode step yields a token for each of the B sequences.
+  const std::string per = s.batch > 1 ? "per step of " + std::to_string(s.batch) : std::string("per token");
+  std::snprintf(label, sizeof label, "floor %s, %d layers", per.c_str(), s.layers);
   row(label, "the cost model's decode bytes (read Q, K, V; write O) for the batch at L, all layers, / copy bandwidth",
       [&](int i) {
         return bw > 0 ? ms_text(floor_ms_for(s.batch, H, kvs[i], s.head_dim, dtype, s.context, bw) * s.layers)
@@ -403,7 +406,8 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
       if (r->runs[i].loop.ok && !r->runs[i].loop.samples.empty()) last[i] = &r->runs[i].loop.samples.back();
   const long long at = last[0] ? static_cast<long long>(last[0]->context) : 0;
   const std::string at_text = tokens_text(static_cast<double>(at));
-  std::snprintf(label, sizeof label, "measured at %s tokens, 1 layer", at_text.c_str());
+  std::snprintf(label, sizeof label, s.batch > 1 ? "measured step at %s, 1 layer" : "measured at %s tokens, 1 layer",
+                at_text.c_str());
   row(label, "median decode time per token of the loop's last timed step (batch, one layer)", [&](int i) {
     return last[i] ? ms_text(last[i]->decode_ms) : std::string("–");
   });
@@ -667,9 +671,12 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const float plot_h = std::max(em * 8.0f, size.y - legend_h - footer_h - ImGui::GetStyle().ItemSpacing.y * 2);
   const float w = (size.x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
   const double marker = static_cast<double>(tokens_now(s));
-  if (plot::BeginPlot("Decode time per token, one layer##kv_time", ImVec2(w, plot_h), plot::PlotFlags_NoLegend)) {
+  const bool batched = s.batch > 1;
+  const char* time_title = batched ? "Decode time per step (a token for each sequence), one layer##kv_time"
+                                   : "Decode time per token, one layer##kv_time";
+  if (plot::BeginPlot(time_title, ImVec2(w, plot_h), plot::PlotFlags_NoLegend)) {
     plot::SetupAxis(plot::Axis::X, "context (tokens in the cache)");
-    plot::SetupAxis(plot::Axis::Y, "time per token (ms)", plot::Scale::Log10);
+    plot::SetupAxis(plot::Axis::Y, batched ? "time per step (ms)" : "time per token (ms)", plot::Scale::Log10);
     plot::SetupAxisFormat(plot::Axis::X, tokens_text);
     // A third of a decade of room above and below, so no marker touches the frame.
     double lo = 0, hi = 0;
