@@ -755,9 +755,20 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
                   last.decode_ms > 0 ? flops / (last.decode_ms * 1e-3) / 1e9 : 0.0);
     compute += b;
   }
-  if (!compute.empty() && !r.runs.front().loop.samples.empty())
+  const bool stale = r.key != task_key(s);
+  const char* stale_text = "measured for the previous shape ·";
+  if (!compute.empty() && !r.runs.front().loop.samples.empty()) {
     footer += " · compute at " + tokens_text(static_cast<double>(r.runs.front().loop.samples.back().context)) +
-              " tokens: " + compute + " GFLOP/s (the same FLOPs for every layout)";
+              " tokens: " + compute + " GFLOP/s";
+    const float room = size.x - (stale ? ImGui::CalcTextSize(stale_text).x + ImGui::GetStyle().ItemSpacing.x : 0.0f);
+    const char* why = " (the same FLOPs for every layout)";
+    if (ImGui::CalcTextSize((footer + why).c_str()).x <= room) footer += why;
+  }
+  if (stale) {
+    // The shape changed since this was measured: a new loop is running, or the shape is not valid.
+    ImGui::TextColored(ImVec4(1, 0.65f, 0.3f, 1), "%s", stale_text);
+    ImGui::SameLine();
+  }
   ImGui::TextDisabled("%s", footer.c_str());
   tooltip(r.bandwidth_gbs > 0 ? r.bandwidth_source.c_str() : "copy bandwidth not measured: no floor drawn");
 }

@@ -189,6 +189,7 @@ TEST_CASE("KV cache mode: MHA, GQA and MQA decode loops arrive; plots hold every
     CHECK(kv.asked_key.empty());
     CHECK(kv.result->key == key);
     CHECK_FALSE(session.app->failed());
+    save(*session.platform, "kv_bad_shape.png");
   }
 }
 
