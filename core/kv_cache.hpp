@@ -177,6 +177,8 @@ struct DecodeLoopResult {
   uint64_t pool_bytes = 0;         // paged: the page pool reserved; contiguous: the whole cache
   uint64_t workspace_bytes = 0;    // split partials, block table, query and output
   double copy_gbs = 0;             // device-to-device copy bandwidth measured in the same run (0: not measured)
+  double read_gbs = 0;             // a read-only kernel streaming as many bytes as the last decode read, L2 flushed
+                                   // first, in the same run: what a pure read of the cache reaches (0: not measured)
 };
 
 // The loop on the CPU twin (paged or contiguous), multithreaded. threads <= 0: hardware concurrency.

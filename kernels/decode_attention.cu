@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <climits>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -41,10 +43,23 @@ struct DecodeArgs {
   const int32_t* block_table;
   int32_t max_pages;
   float* partials;                     // acc [batch·q_heads][splits][D], then (m, l) [batch·q_heads][splits]
-  int* tile_counters;                  // DYNAMIC: tiles claimed; fused reduction: splits arrived. [batch][kv_heads ×
-                                       // head_blocks], zero before each launch (the last user resets them)
+  int* tile_counters;                  // three regions of G = batch·kv_heads·head_blocks counters ([batch][kv_heads ×
+                                       // head_blocks] each): tiles claimed (DYNAMIC), splits arrived (fused-reduce,
+                                       // grid-merge), splits departed (grid-merge); zero before each launch (the
+                                       // last user resets them)
   int32_t fused_reduce;                // 1: the last split CTA of a (sequence, KV head, head block) merges the splits
+  int32_t grid_merge;                  // 1: every split CTA waits for its siblings, then merges its share of heads
+  int32_t pool_static_tiles;           // DYNAMIC: < 0 every tile from the shared counter; >= 0 the tail pool (see claim)
+  int32_t probe;                       // DecodeProbe bits (experiments; 0 in normal use)
+  uint64_t* timeline;                  // diagnostics (DecodeParams::timeline), nullptr: off
 };
+
+// Acquire load at GPU scope: what the releasing CTAs wrote before their counter update is visible after it.
+__device__ __forceinline__ unsigned load_acquire_gpu(const unsigned* p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
 
 // Element offset of row `pos` of (sequence b, KV head h).
 template <bool PAGED>
@@ -70,74 +85,79 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 #endif
 }
 
-// ---------------------------------------------------------------- last-CTA merge (fused-reduce)
-// Run by the last split CTA of (sequence b, heads head0 .. head0 + heads_here − 1) once every split's partials are
-// visible: O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s (an empty split, m_s = −inf, weighs 0).
-// (m, l) of a chunk of heads go to shared memory in one round of coalesced loads; a warp per head turns them into
-// weights and L; then thread (r, c) sums float4 column c of heads r, r + RH, ... over the splits (loads unrolled and
-// in flight together). Loads use ld.global.cg (L2): the partials were written by other SMs during this grid.
-template <class T, int D, int THREADS, int SMEM_BYTES>
-__device__ __forceinline__ void merge_splits_in_cta(const DecodeArgs& a, int b, int head0, int heads_here,
-                                                    unsigned char* smem) {
+// Where the end-of-CTA merge of the warps' states lives in shared memory (floats from the start; it reuses the
+// pipeline's space): acc [warps][16][D + 8], (m, l) [warps][16], weights [warps][16], (M, L) [rows].
+struct DecodeMergeLayout {
+  int stride, acc, ml, weight, row, floats;
+  __host__ __device__ constexpr DecodeMergeLayout(int d, int warps, int rows)
+      : stride(d + 8), acc(0), ml(warps * 16 * (d + 8)), weight(ml + 2 * warps * 16), row(weight + warps * 16),
+        floats(row + 2 * rows) {}
+};
+
+// Dynamic shared memory of decode_kernel: the K/V ring and Q, or the warps' merge, whichever is larger.
+__host__ __device__ constexpr int decode_shared_bytes(int d, int m_tiles, int warps, int stages) {
+  return (stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2) > DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4
+             ? (stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2)
+             : DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4;
+}
+
+// ---------------------------------------------------------------- in-grid merge (fused-reduce, grid-merge)
+// Merges the splits of heads head0 .. head0 + heads_here − 1 of sequence b once every split's partials are visible:
+// O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s (an empty split, m_s = −inf, weighs 0). Thread
+// (r, c) takes float4 column c of heads r, r + RH, ...; it loads 16 splits' acc and (m, l) at once (one round trip
+// to L2 per 16 splits, no shared memory, no barrier) and folds them into a running (M, L, sum) as the online softmax
+// does. Loads use ld.global.cg (L2): the partials were written by other SMs during this grid.
+template <class T, int D, int THREADS>
+__device__ __forceinline__ void merge_splits_in_cta(const DecodeArgs& a, int b, int head0, int heads_here) {
   constexpr int C4 = D / 4;            // float4 columns of a row
-  constexpr int RH = THREADS / C4;     // heads summed side by side
+  constexpr int RH = THREADS / C4;     // heads merged side by side
+  constexpr int U = 16;                // splits loaded together
   static_assert(THREADS % C4 == 0 && RH >= 1, "whole rows per thread group");
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int r = threadIdx.x / C4, c = threadIdx.x % C4;
   const int splits = a.splits;
-  const int64_t first = static_cast<int64_t>(b) * a.q_heads + head0;  // this CTA's first head, global index
   const int64_t heads_total = static_cast<int64_t>(a.batch) * a.q_heads;
-  const float4* acc = reinterpret_cast<const float4*>(a.partials) + first * splits * C4;
-  const float2* ml = reinterpret_cast<const float2*>(a.partials + heads_total * splits * D) + first * splits;
-  float* head_l = reinterpret_cast<float*>(smem);              // [kDecodeMaxHeadsPerCta]
-  float2* ml_s = reinterpret_cast<float2*>(smem + 4 * kDecodeMaxHeadsPerCta);  // [chunk][splits]: (weight, l)
-  const int chunk = min(heads_here, (SMEM_BYTES - 4 * kDecodeMaxHeadsPerCta) / (8 * splits));  // >= 1: splits <= 4096
-  T* o = static_cast<T*>(a.o) + first * D;
-  for (int h0 = 0; h0 < heads_here; h0 += chunk) {
-    const int hn = min(chunk, heads_here - h0);
-    for (int i = tid; i < hn * splits; i += THREADS) ml_s[i] = __ldcg(ml + static_cast<int64_t>(h0) * splits + i);
-    // Barrier: the chunk's (m, l) are in shared memory.
-    __syncthreads();
-    for (int h = warp; h < hn; h += THREADS / 32) {
-      float2* row = ml_s + h * splits;
-      float m = -INFINITY;
-      for (int s = lane; s < splits; s += 32) m = fmaxf(m, row[s].x);
+  for (int h = r; h < heads_here; h += RH) {
+    const int64_t head = static_cast<int64_t>(b) * a.q_heads + head0 + h;
+    const float4* acc = reinterpret_cast<const float4*>(a.partials) + head * splits * C4 + c;
+    const float2* ml = reinterpret_cast<const float2*>(a.partials + heads_total * splits * D) + head * splits;
+    float m_run = -INFINITY, l_run = 0.f;
+    float4 sum = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int s0 = 0; s0 < splits; s0 += U) {
+      float4 x[U];
+      float2 y[U];
 #pragma unroll
-      for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
-      float l = 0.f;  // m is finite: split 0 holds the sequence's first token
-      for (int s = lane; s < splits; s += 32) {
-        const float w = row[s].x == -INFINITY ? 0.f : exp2f(row[s].x - m);
-        l += row[s].y * w;
-        row[s].x = w;
+      for (int u = 0; u < U; ++u) {
+        const bool here = s0 + u < splits;
+        x[u] = here ? __ldcg(acc + static_cast<int64_t>(s0 + u) * C4) : make_float4(0.f, 0.f, 0.f, 0.f);
+        y[u] = here ? __ldcg(ml + s0 + u) : make_float2(-INFINITY, 0.f);
       }
+      float m_new = m_run;
 #pragma unroll
-      for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
-      if (lane == 0) head_l[h] = l;
-    }
-    // Barrier: weights and L of the chunk are published.
-    __syncthreads();
-    const int r = tid / C4, c = tid % C4;
-    for (int h = r; h < hn; h += RH) {
-      const float4* src = acc + static_cast<int64_t>(h0 + h) * splits * C4 + c;
-      const float2* weight = ml_s + h * splits;
-      float4 sum = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 16
-      for (int s = 0; s < splits; ++s) {
-        const float4 v = __ldcg(src + static_cast<int64_t>(s) * C4);
-        const float w = weight[s].x;
-        sum.x += v.x * w;
-        sum.y += v.y * w;
-        sum.z += v.z * w;
-        sum.w += v.w * w;
+      for (int u = 0; u < U; ++u) m_new = fmaxf(m_new, y[u].x);
+      if (m_new == -INFINITY) continue;  // no token in these splits yet
+      const float keep = exp2f(m_run - m_new);  // 0 while m_run = −inf
+      l_run *= keep;
+      sum.x *= keep;
+      sum.y *= keep;
+      sum.z *= keep;
+      sum.w *= keep;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float w = y[u].x == -INFINITY ? 0.f : exp2f(y[u].x - m_new);
+        l_run += y[u].y * w;
+        sum.x += x[u].x * w;
+        sum.y += x[u].y * w;
+        sum.z += x[u].z * w;
+        sum.w += x[u].w * w;
       }
-      const float inv = 1.f / head_l[h];
-      T* out = o + static_cast<int64_t>(h0 + h) * D + 4 * c;
-      out[0] = from_float<T>(sum.x * inv);
-      out[1] = from_float<T>(sum.y * inv);
-      out[2] = from_float<T>(sum.z * inv);
-      out[3] = from_float<T>(sum.w * inv);
+      m_run = m_new;
     }
-    // Barrier: the chunk's shared (m, l) are no longer read before the next chunk overwrites them.
-    __syncthreads();
+    const float inv = 1.f / l_run;  // l > 0: split 0 holds the sequence's first token
+    T* out = static_cast<T*>(a.o) + head * D + 4 * c;
+    out[0] = from_float<T>(sum.x * inv);
+    out[1] = from_float<T>(sum.y * inv);
+    out[2] = from_float<T>(sum.z * inv);
+    out[3] = from_float<T>(sum.w * inv);
   }
 }
 
@@ -175,15 +195,40 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   const int tiles = (len + kBc - 1) / kBc;
   const int tile_begin = split * a.tiles_per_split;
   const int tile_end = min(tile_begin + a.tiles_per_split, tiles);
+  // Experiments (DecodeProbe): start the CTA's own range at a position hashed from (sequence, split) and wrap, so
+  // the CTAs do not all read the same offsets of their ranges at the same time.
+  const int own_tiles = max(0, tile_end - tile_begin);
+  const int rotation =
+      (a.probe & kDecodeProbeRotate) && own_tiles > 0
+          ? static_cast<int>(((static_cast<unsigned>(b) * gridDim.x + split) * 2654435761u >> 8) % own_tiles)
+          : 0;
   // DYNAMIC: claimed[j % (STAGES + 1)] is the j-th tile this CTA streams. Thread 0 claims tile j during iteration
   // j − STAGES (after its barrier); the refill of iteration j − STAGES + 1 and the compute of iteration j read it
   // after later barriers, and the slot is rewritten only after both (it holds STAGES + 1 claims).
   constexpr int kClaimSlots = STAGES + 1;
   __shared__ int claimed[DYNAMIC ? kClaimSlots : 1];
   int* counter = DYNAMIC ? a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y : nullptr;
+  // The j-th tile this CTA streams (thread 0, DYNAMIC). pool_static_tiles < 0: the next tile of the sequence's
+  // shared counter. Else the tail pool: the first `own` tiles of the split's range are this CTA's alone (no atomics);
+  // the rest of every split's range forms the pool of the (sequence, KV head × head block), taken one tile per claim
+  // from the shared counter: pool index i is split i % splits, position pool_static_tiles + i / splits of its range,
+  // so the splits' tails are read side by side (as the static ranges are) while CTAs that run ahead take more.
+  // A past-the-end claim returns INT_MAX; the counter only grows, so every later claim is past the end too.
+  auto claim = [&](int j) -> int {
+    if (a.pool_static_tiles < 0) return atomicAdd(counter, 1);
+    const int own = min(a.pool_static_tiles, own_tiles);
+    if (j < own) return tile_begin + (j + rotation) % own;
+    const int pool = a.splits * (a.tiles_per_split - a.pool_static_tiles);
+    for (;;) {
+      const int i = atomicAdd(counter, 1);
+      if (i >= pool) return INT_MAX;
+      const int s = i % a.splits, t = s * a.tiles_per_split + a.pool_static_tiles + i / a.splits;
+      if (t < min((s + 1) * a.tiles_per_split, tiles)) return t;  // else that split's range is shorter: next one
+    }
+  };
   if constexpr (DYNAMIC) {
     if (tid == 0)
-      for (int j = 0; j < STAGES; ++j) claimed[j] = atomicAdd(counter, 1);
+      for (int j = 0; j < STAGES; ++j) claimed[j] = claim(j);
     __syncthreads();
   }
   // The j-th tile this CTA streams, or −1 past its last (claims only grow, so all later ones are past too).
@@ -192,11 +237,25 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
       const int t = claimed[j % kClaimSlots];
       return t < tiles ? t : -1;
     } else {
-      return tile_begin + j < tile_end ? tile_begin + j : -1;
+      if (a.probe & kDecodeProbeInterleave) {  // split s takes tiles s, s + splits, s + 2·splits, ...
+        const int t = split + j * a.splits;
+        return t < tiles ? t : -1;
+      }
+      return j < own_tiles ? tile_begin + (j + rotation) % own_tiles : -1;
     }
   };
   const T* k = static_cast<const T*>(a.k);
   const T* v = static_cast<const T*>(a.v);
+  // Diagnostics: thread 0 writes its CTA's timeline row (DecodeTimelineField) when a.timeline is set.
+  uint64_t* timeline_row =
+      a.timeline ? a.timeline + (static_cast<int64_t>(blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x) *
+                                    kDecodeTimelineFields
+                 : nullptr;
+  auto stamp = [&](int field) {
+    if (timeline_row && tid == 0) timeline_row[field] = global_timer_ns();
+  };
+  stamp(kTimelineEntry);
+  if (timeline_row && tid == 0) timeline_row[kTimelineSm] = sm_id();
 
   // Q rows of the CTA's heads (zeros for padding rows) into shared memory.
   allow_dependent_launch();  // the reduction (if any) may be scheduled now; it waits for this grid to finish
@@ -251,12 +310,14 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     // Barrier: the tile `it` is visible to all warps, and every warp has finished with the stage refilled below.
     __syncthreads();
     const int tile = tile_at(it);  // the same for every thread of the CTA
-    if (tile < 0) break;
+    if (tile < 0) {
+      if (timeline_row && tid == 0) timeline_row[kTimelineTiles] = it;
+      break;
+    }
+    if (it == 0) stamp(kTimelineFirstTile);
+    if (it < kDecodeTimelineTiles) stamp(kTimelineHeader + it);
     if (const int t = tile_at(it + STAGES - 1); t >= 0) load_tile(t, (it + STAGES - 1) % STAGES);
     cp_async_commit();
-    if constexpr (DYNAMIC) {
-      if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = atomicAdd(counter, 1);
-    }
     if constexpr (kQInRegisters) {
       if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
 #pragma unroll
@@ -267,6 +328,12 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     const T* ks_tile = kv_s + (it % STAGES) * 2 * kBc * D;
     const T* vs_tile = ks_tile + kBc * D;
 
+    if (a.probe & kDecodeProbeSkipMath) {  // experiments: the loads and barriers alone (the output is not valid)
+      if constexpr (DYNAMIC) {
+        if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+      }
+      continue;
+    }
     // S = Q Kᵀ for the warp's TW tokens (fp32 accumulators).
     float s[NT][4];
 #pragma unroll
@@ -345,8 +412,14 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
         mma_16816<T>(acc[dt + 1], pa, vb[2], vb[3]);
       }
     }
+    // The claim for iteration it + STAGES (read after the next barriers): at the end of the iteration, so the
+    // atomic's round trip overlaps the MMAs still in flight and the wait for the next tile.
+    if constexpr (DYNAMIC) {
+      if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+    }
   }
   cp_async_wait<0>();
+  stamp(kTimelineLoopEnd);
   // Barrier: every warp is done with the pipeline's shared memory; it now holds the warps' states for the merge.
   __syncthreads();
 
@@ -355,75 +428,136 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 1);
     l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 2);
   }
-  float* merge = reinterpret_cast<float*>(smem_bytes);  // per warp: m[16], l[16], acc[16][D]
-  float* mine = merge + warp * (32 + 16 * D);
+  // The warps' states go to shared memory (DecodeMergeLayout): acc rows padded to D + 8 floats, so the float2 stores
+  // of a warp (8 rows × 4 column pairs per half-warp) fall in 32 different banks.
+  const DecodeMergeLayout lay(D, WARPS, QROWS);
+  float* merge = reinterpret_cast<float*>(smem_bytes);
+  float* acc_s = merge + lay.acc;          // [WARPS][16][D + 8]
+  float2* ml_s = reinterpret_cast<float2*>(merge + lay.ml);  // [WARPS][16]: (m, l)
+  float* weight_s = merge + lay.weight;    // [WARPS][16]: 2^(m_w − M) of the warp's row
+  float2* row_s = reinterpret_cast<float2*>(merge + lay.row);  // [QROWS]: (M, L)
   const int row0 = lane >> 2, col0 = 2 * (lane & 3);
   if ((lane & 3) == 0) {
-    mine[row0] = m_row[0];
-    mine[row0 + 8] = m_row[1];
-    mine[16 + row0] = l_row[0];
-    mine[16 + row0 + 8] = l_row[1];
+    ml_s[warp * 16 + row0] = make_float2(m_row[0], l_row[0]);
+    ml_s[warp * 16 + row0 + 8] = make_float2(m_row[1], l_row[1]);
   }
+  {
+    float* mine = acc_s + warp * 16 * lay.stride;
 #pragma unroll
-  for (int dt = 0; dt < DT; ++dt) {
-    float* a0 = mine + 32 + row0 * D + dt * 8 + col0;
-    a0[0] = acc[dt][0];
-    a0[1] = acc[dt][1];
-    a0[8 * D] = acc[dt][2];
-    a0[8 * D + 1] = acc[dt][3];
-  }
-  // Barrier: all warps' states are in shared memory before any thread merges them.
-  __syncthreads();
-
-  // Merge the W warps of each m-tile: M = max m_w, L = Σ l_w 2^(m_w − M), acc = Σ acc_w 2^(m_w − M).
-  for (int i = tid; i < QROWS * D; i += kThreads) {
-    const int row = i / D, col = i % D, group = row / 16, r16 = row % 16;
-    if (row >= heads_here) continue;
-    float m = -INFINITY;
-    for (int w = 0; w < W; ++w) m = fmaxf(m, merge[(group * W + w) * (32 + 16 * D) + r16]);
-    const float m_use = m == -INFINITY ? 0.f : m;
-    float l = 0.f, sum = 0.f;
-    for (int w = 0; w < W; ++w) {
-      const float* st = merge + (group * W + w) * (32 + 16 * D);
-      const float f = exp2f(st[r16] - m_use);
-      l += st[16 + r16] * f;
-      sum += st[32 + r16 * D + col] * f;
+    for (int dt = 0; dt < DT; ++dt) {
+      *reinterpret_cast<float2*>(mine + row0 * lay.stride + dt * 8 + col0) = make_float2(acc[dt][0], acc[dt][1]);
+      *reinterpret_cast<float2*>(mine + (row0 + 8) * lay.stride + dt * 8 + col0) = make_float2(acc[dt][2], acc[dt][3]);
     }
+  }
+  // Barrier: all warps' states are in shared memory.
+  __syncthreads();
+  // Per row (thread = row): M = max_w m_w, weights 2^(m_w − M), L = Σ_w l_w 2^(m_w − M) — once per row, not per element.
+  if (tid < QROWS) {
+    const int group = tid / 16, r16 = tid % 16;
+    float m = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < W; ++w) m = fmaxf(m, ml_s[(group * W + w) * 16 + r16].x);
+    const float m_use = m == -INFINITY ? 0.f : m;
+    float l = 0.f;
+#pragma unroll
+    for (int w = 0; w < W; ++w) {
+      const float2 st = ml_s[(group * W + w) * 16 + r16];
+      const float f = exp2f(st.x - m_use);  // 0 for a warp that saw no token (m_w = −inf)
+      weight_s[(group * W + w) * 16 + r16] = f;
+      l += st.y * f;
+    }
+    row_s[tid] = make_float2(m, l);
+  }
+  // Barrier: weights and (M, L) per row are published.
+  __syncthreads();
+  // O row (splits == 1) or the split's partial: acc = Σ_w acc_w 2^(m_w − M), one float4 column per thread step.
+  constexpr int C4 = D / 4;
+  for (int i = tid; i < QROWS * C4; i += kThreads) {
+    const int row = i / C4, c4 = i % C4, group = row / 16, r16 = row % 16;
+    if (row >= heads_here) continue;
+    float4 sum = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int w = 0; w < W; ++w) {
+      const int slot = (group * W + w) * 16 + r16;
+      const float f = weight_s[slot];
+      const float4 x = *reinterpret_cast<const float4*>(acc_s + slot * lay.stride + 4 * c4);
+      sum.x += x.x * f;
+      sum.y += x.y * f;
+      sum.z += x.z * f;
+      sum.w += x.w * f;
+    }
+    const float2 ml = row_s[row];
     const int64_t head = static_cast<int64_t>(b) * a.q_heads + head0 + row;
     if (a.splits == 1) {
-      static_cast<T*>(a.o)[head * D + col] = from_float<T>(sum / l);  // l > 0: a sequence has >= 1 token
+      const float inv = 1.f / ml.y;  // l > 0: a sequence has >= 1 token
+      T* out = static_cast<T*>(a.o) + head * D + 4 * c4;
+      out[0] = from_float<T>(sum.x * inv);
+      out[1] = from_float<T>(sum.y * inv);
+      out[2] = from_float<T>(sum.z * inv);
+      out[3] = from_float<T>(sum.w * inv);
     } else {
       const int64_t record = head * a.splits + split;
-      if (col == 0) {
-        float* ml = a.partials + static_cast<int64_t>(a.batch) * a.q_heads * a.splits * D + 2 * record;
-        ml[0] = m;
-        ml[1] = l;
-      }
-      a.partials[record * D + col] = sum;
+      if (c4 == 0)
+        reinterpret_cast<float2*>(a.partials + static_cast<int64_t>(a.batch) * a.q_heads * a.splits * D)[record] = ml;
+      reinterpret_cast<float4*>(a.partials)[record * C4 + c4] = sum;
     }
   }
-  if (a.splits > 1 && a.fused_reduce) {
-    // Last CTA reduces: each split publishes its partials (fence), then counts itself in; the one that completes
-    // the count sees every split's partials (threadFenceReduction pattern) and merges them, then resets the counter.
-    constexpr int kSmemBytes = (STAGES * 2 * kBc * D * 2 + QROWS * D * 2) > (WARPS * (32 + 16 * D) * 4)
-                                   ? (STAGES * 2 * kBc * D * 2 + QROWS * D * 2)
-                                   : (WARPS * (32 + 16 * D) * 4);  // = shared_bytes_for(D, MT, WARPS, STAGES)
-    __shared__ int merge_here;
-    __threadfence();
-    // Barrier: every thread's partials are fenced before thread 0 counts the CTA; the state merge above is done.
+  stamp(kTimelinePartials);
+  const int64_t groups = static_cast<int64_t>(gridDim.z) * gridDim.y;  // counters per region
+  int* tiles_claimed = a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
+  int* arrived = tiles_claimed + groups;
+  if (a.splits > 1 && a.grid_merge) {
+    // Every split CTA of (sequence, KV head × head block) is resident (cooperative launch), so each can wait for the
+    // others: arrive once the CTA's partials are published, wait until all splits have arrived, then merge heads
+    // [split·share, (split + 1)·share) of the group, share = ⌈heads / splits⌉. The counters return to zero: each CTA
+    // departs after its wait, and the last to depart (every CTA has seen the full count) zeroes them. Ordering as
+    // in a grid barrier: the barrier orders the CTA's partial stores before thread 0's fence and arrival (release);
+    // thread 0's acquire load and fence, then the barrier, order the siblings' partials before the merge's loads.
+    unsigned* arrive_count = reinterpret_cast<unsigned*>(arrived);
+    unsigned* depart_count = arrive_count + groups;
+    // Barrier: the CTA's partials are stored (and the state merge's shared memory is no longer read).
     __syncthreads();
     if (tid == 0) {
-      int* arrived = a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
+      __threadfence();
+      atomicAdd(arrive_count, 1u);
+      while (load_acquire_gpu(arrive_count) < static_cast<unsigned>(a.splits)) __nanosleep(32);
+      __threadfence();
+      if (atomicAdd(depart_count, 1u) == static_cast<unsigned>(a.splits) - 1) {
+        *arrive_count = 0;  // every split has passed its wait: nobody reads the counters again in this launch
+        *depart_count = 0;
+        if (DYNAMIC) *tiles_claimed = 0;  // every split has arrived, so every claim is done
+      }
+    }
+    // Barrier: thread 0 has seen every split arrive; the CTA may read the siblings' partials.
+    __syncthreads();
+    stamp(kTimelineMergeBegin);
+    const int share = (heads_here + a.splits - 1) / a.splits;
+    const int first = split * share, count = min(share, heads_here - first);
+    if (count > 0) merge_splits_in_cta<T, D, kThreads>(a, b, head0 + first, count);
+  } else if (a.splits > 1 && a.fused_reduce) {
+    // Last CTA reduces: each split publishes its partials (barrier, fence), then counts itself in; the one that
+    // completes the count sees every split's partials (threadFenceReduction pattern) and merges them, then resets
+    // the counter.
+    __shared__ int merge_here;
+    // Barrier: the CTA's partials are stored.
+    __syncthreads();
+    if (tid == 0) {
+      __threadfence();
       const bool last = atomicAdd(arrived, 1) == a.splits - 1;
-      if (last) atomicExch(arrived, 0);  // every split has arrived: zero for the next launch
+      if (last) {
+        atomicExch(arrived, 0);  // every split has arrived: zero for the next launch
+        __threadfence();
+      }
       merge_here = last;
     }
     // Barrier: merge_here is published.
     __syncthreads();
-    if (!merge_here) return;
-    __threadfence();
-    merge_splits_in_cta<T, D, kThreads, kSmemBytes>(a, b, head0, heads_here, smem_bytes);
+    if (merge_here) {
+      stamp(kTimelineMergeBegin);
+      merge_splits_in_cta<T, D, kThreads>(a, b, head0, heads_here);
+    }
   }
+  stamp(kTimelineEnd);
 }
 
 // ---------------------------------------------------------------- reduction kernels
@@ -459,7 +593,8 @@ size_t reduce_shared_bytes(int splits) { return static_cast<size_t>((splits + 3)
 
 template <class T, int D>
 __global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const float* partials, int heads, int splits, T* o,
-                                                                       int* tile_counters, int counters) {
+                                                                       int* tile_counters, int counters,
+                                                                       uint64_t* timeline) {
   constexpr int C4 = D / 4;                   // float4 columns of a row
   constexpr int R = kReduceThreads / C4;      // splits summed side by side: 4 (D = 128) or 8 (D = 64)
   static_assert(D <= kReduceThreads && kReduceThreads % C4 == 0, "one thread per output column");
@@ -469,6 +604,7 @@ __global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const flo
   wait_for_prerequisite_grid();
   const int64_t head = blockIdx.x;
   const int tid = threadIdx.x;
+  if (timeline && tid == 0) timeline[2 * head] = global_timer_ns();  // diagnostics: (begin, end) per head
   if (blockIdx.x == 0)  // the decode grid has completed: its tile counters (DYNAMIC) start from 0 again
     for (int i = tid; i < counters; i += kReduceThreads) tile_counters[i] = 0;
   const float4* acc = reinterpret_cast<const float4*>(partials + head * splits * D);
@@ -503,6 +639,7 @@ __global__ void __launch_bounds__(kReduceThreads) decode_reduce_kernel(const flo
     for (int i = 0; i < R; ++i) total += reinterpret_cast<const float*>(row_sums[i])[tid];
     o[head * D + tid] = from_float<T>(total / l);
   }
+  if (timeline && tid == 0) timeline[2 * head + 1] = global_timer_ns();
 }
 
 // decode_reduce_serial_kernel: the first version's algorithm (kept as DecodeVariant::Baseline for comparison): one
@@ -594,10 +731,7 @@ void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages,
 }
 
 int shared_bytes_for(int64_t d, int m_tiles, int warps, int stages) {
-  const int64_t pipeline = int64_t{stages} * 2 * kBc * d * 2;
-  const int64_t q = int64_t{16} * m_tiles * d * 2;
-  const int64_t merge = int64_t{warps} * (32 + 16 * d) * 4;  // reuses the pipeline region
-  return static_cast<int>(std::max(pipeline + q, merge));
+  return decode_shared_bytes(static_cast<int>(d), m_tiles, warps, stages);
 }
 
 DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
@@ -626,6 +760,10 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   a.block_table = p.block_table;
   a.max_pages = static_cast<int32_t>(p.max_pages);
   a.fused_reduce = plan.fused_reduce && plan.splits > 1 ? 1 : 0;
+  a.grid_merge = plan.grid_merge && plan.splits > 1 ? 1 : 0;
+  a.pool_static_tiles = plan.pool_static_tiles;
+  a.probe = plan.probe;
+  a.timeline = p.timeline;
   // Workspace (splits > 1): the tile counters, then the partials.
   if (p.partials) {
     a.tile_counters = reinterpret_cast<int*>(p.partials);
@@ -638,7 +776,12 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
 
 // ---------------------------------------------------------------- validate / plan / launch
 uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks) {
-  return (static_cast<uint64_t>(batch * kv_heads * head_blocks) * 4 + 255) / 256 * 256;
+  return (static_cast<uint64_t>(batch * kv_heads * head_blocks) * 12 + 255) / 256 * 256;
+}
+
+uint64_t decode_timeline_words(const DecodeLaunchPlan& plan, int64_t batch, int64_t kv_heads, int64_t q_heads) {
+  return static_cast<uint64_t>(plan.splits * kv_heads * plan.head_blocks * batch) * kDecodeTimelineFields +
+         static_cast<uint64_t>(batch * q_heads) * 2;
 }
 
 std::string validate(const DecodeParams& p) {
@@ -685,8 +828,38 @@ const char* decode_variant_name(DecodeVariant v) {
     case DecodeVariant::DynamicTiles: return "dynamic-tiles";
     case DecodeVariant::DynamicTiles2Cta: return "dynamic-tiles-2cta";
     case DecodeVariant::FusedReduce: return "fused-reduce";
+    case DecodeVariant::GridMerge: return "grid-merge";
+    case DecodeVariant::Balanced: return "balanced";
   }
   return "?";
+}
+
+int decode_probe_from_environment() {
+  const char* text = std::getenv("ATTNSCOPE_DECODE_PROBE");
+  if (!text || !*text) return 0;
+  int bits = 0;
+  std::string rest = text;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string word = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    if (word == "rotate") bits |= kDecodeProbeRotate;
+    else if (word == "skip-math") bits |= kDecodeProbeSkipMath;
+    else if (word == "interleave") bits |= kDecodeProbeInterleave;
+    else throw std::invalid_argument("ATTNSCOPE_DECODE_PROBE='" + std::string(text) +
+                                     "': a comma list of rotate, skip-math, interleave");
+  }
+  return bits;
+}
+
+int decode_pool_percent() {
+  const char* text = std::getenv("ATTNSCOPE_DECODE_POOL_PERCENT");
+  if (!text || !*text) return kDecodePoolPercent;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (*end != 0 || v < 0 || v > 100)
+    throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_POOL_PERCENT='") + text + "': a whole percentage, 0..100");
+  return static_cast<int>(v);
 }
 
 DecodeVariant decode_variant_from_environment() {
@@ -694,10 +867,11 @@ DecodeVariant decode_variant_from_environment() {
   if (!text || !*text) return DecodeVariant::Auto;
   for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
                           DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline,
-                          DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta, DecodeVariant::FusedReduce})
+                          DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta, DecodeVariant::FusedReduce,
+                          DecodeVariant::GridMerge, DecodeVariant::Balanced})
     if (std::string(text) == decode_variant_name(v)) return v;
   throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
-                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles, dynamic-tiles-2cta or fused-reduce");
+                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles, dynamic-tiles-2cta, fused-reduce, grid-merge or balanced");
 }
 
 DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
@@ -712,7 +886,9 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.head_blocks = static_cast<int>((group + plan.heads_per_cta - 1) / plan.heads_per_cta);
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
   const bool deep = variant == DecodeVariant::DeepPipeline || variant == DecodeVariant::DynamicTiles ||
-                    variant == DecodeVariant::FusedReduce;
+                    variant == DecodeVariant::FusedReduce || variant == DecodeVariant::GridMerge ||
+                    variant == DecodeVariant::Balanced;
+  const bool merge_in_grid = variant == DecodeVariant::GridMerge || variant == DecodeVariant::Balanced;
   const bool eight_warps = (variant == DecodeVariant::Warps8 || deep) && plan.m_tiles >= 2;
   plan.warps = eight_warps ? 8 : 4;
   plan.stages = eight_warps && deep ? kDecodeDeepStages : kDecodeStages;
@@ -737,14 +913,28 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
     sp.tiles_per_split = (tiles + force_splits - 1) / force_splits;
     sp.splits = static_cast<int>((tiles + sp.tiles_per_split - 1) / sp.tiles_per_split);
   }
+  // grid-merge: every CTA must be resident at once (its CTAs wait for one another), so at most one wave.
+  const int64_t slots = int64_t{plan.sm_count} * plan.ctas_per_sm;
+  if (merge_in_grid && force_splits <= 0 && base * sp.splits > slots && slots / base >= 2) {
+    const int64_t tiles = (p.max_len + kBc - 1) / kBc;
+    const int64_t cap = std::min<int64_t>(slots / base, tiles);
+    sp.tiles_per_split = (tiles + cap - 1) / cap;
+    sp.splits = static_cast<int>((tiles + sp.tiles_per_split - 1) / sp.tiles_per_split);
+    sp.wave_efficiency = static_cast<double>(base * sp.splits) / static_cast<double>(slots);
+  }
   if (sp.splits > kDecodeMaxSplits)
     throw std::invalid_argument("decode split count " + std::to_string(sp.splits) + ": at most " +
                                 std::to_string(kDecodeMaxSplits));
   plan.splits = sp.splits;
   plan.tiles_per_split = sp.tiles_per_split;
   plan.wave_efficiency = sp.wave_efficiency;
+  plan.grid_merge = merge_in_grid && plan.splits > 1 && base * plan.splits <= slots;
+  plan.probe = decode_probe_from_environment();
   plan.dynamic_tiles = plan.m_tiles >= 2 && plan.splits > 1 &&
-                       (variant == DecodeVariant::DynamicTiles || variant == DecodeVariant::DynamicTiles2Cta);
+                       (variant == DecodeVariant::DynamicTiles || variant == DecodeVariant::DynamicTiles2Cta ||
+                        variant == DecodeVariant::Balanced);
+  if (plan.dynamic_tiles && variant == DecodeVariant::Balanced)  // the tail pool: the last share of each range
+    plan.pool_static_tiles = static_cast<int>(plan.tiles_per_split * (100 - decode_pool_percent()) / 100);
   plan.workspace_bytes =
       plan.splits > 1 ? decode_counter_bytes(p.batch, p.kv_heads, plan.head_blocks) +
                             static_cast<uint64_t>(p.batch * p.q_heads * plan.splits * (2 + p.head_dim)) * 4
@@ -765,6 +955,23 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
     auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(st)::value,
                                 decltype(dyn)::value, decltype(paged)::value>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
+    if (plan.grid_merge && plan.splits > 1) {
+      // Cooperative: the driver starts the grid only with every CTA resident at once (else an error, no hang);
+      // the CTAs of a (sequence, KV head × head block) wait for one another before merging.
+      cudaLaunchConfig_t config{};
+      config.gridDim = grid;
+      config.blockDim = dim3(decltype(w)::value * 32);
+      config.dynamicSmemBytes = static_cast<size_t>(plan.shared_bytes);
+      config.stream = stream;
+      cudaLaunchAttribute attribute[1];
+      attribute[0].id = cudaLaunchAttributeCooperative;
+      attribute[0].val.cooperative = 1;
+      config.attrs = attribute;
+      config.numAttrs = 1;
+      CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args));
+      CUDA_CHECK_LAUNCH("decode_kernel (grid-merge)");
+      return;
+    }
     kernel<<<grid, decltype(w)::value * 32, plan.shared_bytes, stream>>>(args);
     CUDA_CHECK_LAUNCH("decode_kernel");
     if (plan.splits <= 1 || plan.fused_reduce) return;  // fused: the last split CTA has merged
@@ -788,7 +995,10 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
     config.numAttrs = 1;
     CUDA_CHECK(cudaLaunchKernelEx(&config, decode_reduce_kernel<T, D>, static_cast<const float*>(args.partials),
                                   static_cast<int>(heads), plan.splits, static_cast<T*>(p.o), args.tile_counters,
-                                  static_cast<int>(p.batch * p.kv_heads * plan.head_blocks)));
+                                  static_cast<int>(p.batch * p.kv_heads * plan.head_blocks),
+                                  p.timeline ? p.timeline + static_cast<uint64_t>(grid.x * grid.y * grid.z) *
+                                                                kDecodeTimelineFields
+                                             : nullptr));
     CUDA_CHECK_LAUNCH("decode_reduce_kernel");
   });
 }
@@ -864,6 +1074,53 @@ std::vector<double> time_decodes(cudaStream_t stream, DeviceBuffer& flush, unsig
   return samples;
 }
 
+// Reads `count` 16-byte words of each of two buffers, 8 independent loads per thread in flight (streaming: evict
+// first), and keeps nothing: the read-only reference for the decode's bandwidth.
+__global__ void __launch_bounds__(256) stream_read_kernel(const uint4* a, const uint4* b, int64_t count, unsigned* sink) {
+  constexpr int kUnroll = 8;
+  unsigned x = 0;
+  const int64_t stride = int64_t{gridDim.x} * blockDim.x;
+  for (int64_t base = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; base < 2 * count; base += kUnroll * stride) {
+    uint4 w[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t i = base + u * stride;
+      w[u] = i < count ? __ldcs(a + i) : i < 2 * count ? __ldcs(b + (i - count)) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) x ^= w[u].x ^ w[u].y ^ w[u].z ^ w[u].w;
+  }
+  if (x == 0x9E3779B9u) atomicAdd(sink, 1u);  // depends on the data, so the loads stay
+}
+
+// ATTNSCOPE_DECODE_TIMELINE=file (diagnostics): one more decode of the loop's last step is launched with the
+// timeline on, L2 flushed first, and its rows are appended to the file as CSV (times in ns from the earliest entry).
+void append_decode_timeline(const std::string& path, const std::string& label, const DecodeLaunchPlan& plan,
+                            int64_t batch, int64_t kv_heads, int64_t q_heads, const std::vector<uint64_t>& words) {
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) throw std::invalid_argument("ATTNSCOPE_DECODE_TIMELINE: cannot open '" + path + "' for appending");
+  const int64_t ctas = static_cast<int64_t>(plan.splits) * kv_heads * plan.head_blocks * batch;
+  uint64_t t0 = ~uint64_t{0};
+  for (int64_t c = 0; c < ctas; ++c) t0 = std::min(t0, words[static_cast<size_t>(c * kDecodeTimelineFields + kTimelineEntry)]);
+  auto rel = [&](uint64_t t) { return t == 0 ? int64_t{-1} : static_cast<int64_t>(t - t0); };
+  std::fprintf(f, "# %s variant=%s splits=%d warps=%d stages=%d grid_merge=%d\n", label.c_str(),
+               decode_variant_name(plan.variant), plan.splits, plan.warps, plan.stages, plan.grid_merge ? 1 : 0);
+  for (int64_t c = 0; c < ctas; ++c) {
+    const uint64_t* row = words.data() + c * kDecodeTimelineFields;
+    std::fprintf(f, "decode,%s,%lld,%llu", label.c_str(), static_cast<long long>(c), static_cast<unsigned long long>(row[kTimelineSm]));
+    for (int field = kTimelineEntry; field < kTimelineTiles; ++field) std::fprintf(f, ",%lld", static_cast<long long>(rel(row[field])));
+    std::fprintf(f, ",%llu", static_cast<unsigned long long>(row[kTimelineTiles]));
+    for (int j = 0; j < kDecodeTimelineTiles; ++j) std::fprintf(f, ",%lld", static_cast<long long>(rel(row[kTimelineHeader + j])));
+    std::fprintf(f, "\n");
+  }
+  const uint64_t* reduce = words.data() + ctas * kDecodeTimelineFields;
+  for (int64_t h = 0; h < batch * q_heads; ++h)
+    if (reduce[2 * h] != 0)
+      std::fprintf(f, "reduce,%s,%lld,%lld,%lld\n", label.c_str(), static_cast<long long>(h),
+                   static_cast<long long>(rel(reduce[2 * h])), static_cast<long long>(rel(reduce[2 * h + 1])));
+  std::fclose(f);
+}
+
 template <class T>
 __global__ void fill_query_kernel(T* q, int64_t n, uint64_t seed) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
@@ -937,12 +1194,20 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     p.seq_lens = lens.get<int32_t>();
     p.block_table = h.page_tokens > 0 ? table.get<int32_t>() : nullptr;
     r.plan = plan_decode(p, devices.front(), h.force_splits, h.variant);
-    DeviceBuffer partials(r.plan.workspace_bytes);
-    if (r.plan.splits > 1) {  // partials poisoned (NaN), tile counters zero
+    std::vector<DecodeLaunchPlan> earlier;
+    uint64_t workspace = r.plan.workspace_bytes;
+    for (int s : h.earlier_launch_splits) {
+      earlier.push_back(plan_decode(p, devices.front(), s, h.variant));
+      workspace = std::max(workspace, earlier.back().workspace_bytes);
+    }
+    DeviceBuffer partials(workspace);
+    if (workspace > 0) {  // partials poisoned (NaN), counters zero
       CUDA_CHECK(cudaMemsetAsync(partials.get(), 0xFF, partials.bytes(), stream));
       CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, decode_counter_bytes(p.batch, p.kv_heads, r.plan.head_blocks), stream));
     }
     p.partials = partials.get<float>();
+    for (const DecodeLaunchPlan& plan : earlier) launch_decode(p, plan, stream);
+    if (!earlier.empty()) CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream));  // poison again
     launch_decode(p, r.plan, stream);
     r.output.resize(q_count);
     download_as_float(h.dtype, o.get(), q_count, r.output.data(), stream);
@@ -1151,6 +1416,32 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
         s.cache_bytes = paged ? static_cast<uint64_t>(s.pages_in_use * P * Hkv * d) * 2 * e : res.pool_bytes;
         s.splits = plan.splits;
         res.samples.push_back(s);
+        if (len == N) {
+          // The read-only reference: as many bytes as this decode read, from the start of K and of V.
+          const int64_t words = static_cast<int64_t>(s.kv_bytes_read / 2 / sizeof(uint4));
+          std::vector<double> read_ms = time_decodes(stream, flush, sink.get<unsigned>(), device.sm_count, 1,
+                                                     req.repetitions, [&] {
+            stream_read_kernel<<<static_cast<unsigned>(4 * std::max(1, device.sm_count)), 256, 0, stream>>>(
+                k.get<uint4>(), v.get<uint4>(), words, sink.get<unsigned>());
+            CUDA_CHECK_LAUNCH("stream_read_kernel");
+          });
+          std::sort(read_ms.begin(), read_ms.end());
+          res.read_gbs = s.kv_bytes_read / (read_ms[read_ms.size() / 2] * 1e-3) / 1e9;
+          if (const char* path = std::getenv("ATTNSCOPE_DECODE_TIMELINE"); path && *path) {
+            DeviceBuffer timeline(decode_timeline_words(plan, B, Hkv, req.q_heads) * sizeof(uint64_t));
+            CUDA_CHECK(cudaMemsetAsync(timeline.get(), 0, timeline.bytes(), stream));
+            DecodeParams traced = p;
+            traced.timeline = timeline.get<uint64_t>();
+            time_decodes(stream, flush, sink.get<unsigned>(), device.sm_count, 0, 1,
+                         [&] { launch_decode(traced, plan, stream); });
+            std::vector<uint64_t> host(timeline.bytes() / sizeof(uint64_t));
+            CUDA_CHECK(cudaMemcpy(host.data(), timeline.get(), timeline.bytes(), cudaMemcpyDeviceToHost));
+            append_decode_timeline(path, "B=" + std::to_string(B) + " Hq=" + std::to_string(req.q_heads) +
+                                             " Hkv=" + std::to_string(Hkv) + " d=" + std::to_string(d) + " L=" + std::to_string(len) +
+                                             (paged ? " paged/" + std::to_string(P) : std::string(" contiguous")),
+                                   plan, B, Hkv, req.q_heads, host);
+          }
+        }
       }
     }
     CUDA_CHECK(cudaStreamSynchronize(stream));

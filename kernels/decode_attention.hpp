@@ -32,9 +32,9 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 
 // Kernel configurations for groups of more than 16 query heads per KV head (MQA), measured against one another
 // by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md, scripts/gpu-decode.sh). Auto is
-// deep-pipeline: on the H100, MQA (batch 8, L 32768, d 128) 62.2 µs = 71-73% of the copy bandwidth against
-// fast-reduce's 64.0 µs (70%), baseline's 66.1 µs (68%) and dynamic-tiles' 71.5 µs (63%, refuted); memcheck,
-// racecheck and synccheck clean.
+// balanced (tail pool of 10%): on the H100, MQA (batch 8, L 32768, d 128) median of 6 calls 62.0 µs = 72% of the
+// copy bandwidth against deep-pipeline's 65.8 µs and grid-merge's 68.2 µs in the same run (each call's time is one
+// of two levels ~6 µs apart, set by the allocation: docs/DECODE_NOTES.md); memcheck, racecheck and synccheck clean.
 //   baseline        up to 64 heads per CTA, 4 warps, the serial reduction launched after the decode kernel
 //   fast-reduce     as baseline with the parallel reduction, launched as a programmatic dependent (PDL)
 //   warps8          as fast-reduce with 8 warps per CTA (each warp's MMA chain per tile halves)
@@ -52,10 +52,33 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 //                   and counts itself in on a per-(sequence, KV head × head block) counter; the last one merges the
 //                   splits of its heads and resets the counter ("last CTA reduces"); on the H100 MQA contiguous
 //                   66.2 µs median against deep-pipeline's 69.4 in one noisy run, paged 3 µs slower: not the default
+//   grid-merge      no reduction launch and no single merging CTA: the grid is launched cooperatively (every CTA
+//                   resident at once, or the plan falls back to the reduction kernel), each split CTA writes its
+//                   partials and waits at a per-(sequence, KV head × head block) barrier in global memory, then
+//                   merges its own share of the heads (⌈heads / splits⌉ each), so the merge is spread over every SM
+//                   that streamed the cache. Splits are capped so the grid fits in one wave. Any group size.
+//   balanced        grid-merge with deep-pipeline's kernel and a tail pool (groups > 16): each split CTA streams the
+//                   first half of its range alone; the other halves of all the splits' ranges form a pool that the
+//                   split CTAs of the (sequence, KV head × head block) take from one tile at a time (an atomic
+//                   counter), splits side by side, so CTAs on SMs that get more bandwidth take more tiles and all
+//                   finish together (on the H100 the SMs' read rates differ by up to 1.6×, docs/DECODE_NOTES.md)
 enum class DecodeVariant {
-  Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline, DynamicTiles, DynamicTiles2Cta, FusedReduce
+  Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline, DynamicTiles, DynamicTiles2Cta, FusedReduce,
+  GridMerge, Balanced
 };
-constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::DeepPipeline;
+// balanced: the share of each split's tiles (percent) that goes to the tail pool; ATTNSCOPE_DECODE_POOL_PERCENT
+// overrides it (experiments). decode_pool_percent() reads it (an invalid value throws std::invalid_argument).
+constexpr int kDecodePoolPercent = 10;
+int decode_pool_percent();
+// Experiments on the kernel's access pattern (ATTNSCOPE_DECODE_PROBE, a comma list; never set in normal use):
+//   rotate     each CTA starts its own range at a position hashed from (sequence, split) and wraps around
+//   skip-math  the K/V tiles are loaded and the barriers kept, but nothing is computed (the output is NOT valid):
+//              what the loads alone cost
+//   interleave split s streams tiles s, s + splits, s + 2·splits, ... instead of a contiguous range (static ranges
+//              only): the splits of a sequence read neighbouring tiles at the same time
+enum DecodeProbe : int { kDecodeProbeRotate = 1, kDecodeProbeSkipMath = 2, kDecodeProbeInterleave = 4 };
+int decode_probe_from_environment();
+constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::Balanced;
 const char* decode_variant_name(DecodeVariant v);
 // ATTNSCOPE_DECODE_VARIANT (unset: Auto); an unknown name throws std::invalid_argument naming the choices.
 DecodeVariant decode_variant_from_environment();
@@ -75,11 +98,30 @@ struct DecodeParams {
   const int32_t* block_table = nullptr;  // paged: device [batch][max_pages]
   int64_t max_pages = 0, pool_pages = 0;
   // Workspace of plan.workspace_bytes (splits > 1): counters (decode_counter_bytes: tiles claimed by dynamic-tiles,
-  // splits arrived for fused-reduce), then the partials. The
+  // splits arrived for fused-reduce and grid-merge, splits departed for grid-merge), then the partials. The
   // counters must be zero before the first launch (fill them with 0 once after allocating); each launch leaves
   // them zero. Reusing one workspace for plans of different split counts is fine (the counters come first).
   float* partials = nullptr;
+  // Diagnostics (nullptr: off). Per CTA (linear id split + splits·(y + Y·sequence)) kDecodeTimelineFields values,
+  // written by its thread 0: see DecodeTimelineField. Then, for the reduction kernel (if launched), per head its
+  // (begin, end). Times are %globaltimer ns. Size: decode_timeline_words(plan, batch·q_heads).
+  uint64_t* timeline = nullptr;
 };
+
+// What one CTA's timeline row holds (indices), then kDecodeTimelineTiles times at which each tile was visible.
+enum DecodeTimelineField : int {
+  kTimelineSm = 0,         // %smid
+  kTimelineEntry,          // kernel entry
+  kTimelineFirstTile,      // the first tile landed and passed the barrier
+  kTimelineLoopEnd,        // the last tile's P·V done
+  kTimelinePartials,       // the CTA's (m, l, acc) (or O) written
+  kTimelineMergeBegin,     // grid-merge: every split arrived / fused-reduce: this CTA merges (else = partials)
+  kTimelineEnd,            // the CTA's last instruction
+  kTimelineTiles,          // tiles this CTA streamed
+  kTimelineHeader          // first per-tile entry
+};
+constexpr int kDecodeTimelineTiles = 64;
+constexpr int kDecodeTimelineFields = kTimelineHeader + kDecodeTimelineTiles;
 
 struct DecodeLaunchPlan {
   int splits = 1;
@@ -90,6 +132,9 @@ struct DecodeLaunchPlan {
   int stages = kDecodeStages;            // K/V tiles in the shared-memory ring
   bool fast_reduce = true;               // the parallel reduction launched with PDL (false: baseline's serial one)
   bool fused_reduce = false;             // fused-reduce: no reduction launch, the last split CTA merges
+  bool grid_merge = false;               // grid-merge with splits > 1 and the grid resident in one wave
+  int pool_static_tiles = -1;            // balanced: tiles of each split's range its CTA streams alone (-1: no pool)
+  int probe = 0;                         // DecodeProbe bits from ATTNSCOPE_DECODE_PROBE (experiments)
   int ctas_per_sm = 1, sm_count = 1;
   int shared_bytes = 0;
   double wave_efficiency = 1;
@@ -97,8 +142,10 @@ struct DecodeLaunchPlan {
   uint64_t workspace_bytes = 0;          // splits > 1: counters + batch·q_heads·splits·(d + 2) floats of partials
 };
 
-// Bytes of the workspace's tile-counter region: one int32 per (sequence, KV head, head block), rounded up to 256.
+// Bytes of the workspace's counter region: two int32 per (sequence, KV head, head block), rounded up to 256.
 uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks);
+// uint64 words of DecodeParams::timeline for a plan: the decode CTAs' rows, then (begin, end) per head.
+uint64_t decode_timeline_words(const DecodeLaunchPlan& plan, int64_t batch, int64_t kv_heads, int64_t q_heads);
 
 // Empty when the parameters can be launched; else the problem in words (cache length 0, q_heads not a multiple of
 // kv_heads, page size 0 or not a power of two, head_dim not 64 or 128, dtype not fp16/bf16, missing buffers ...).
@@ -126,6 +173,9 @@ struct DecodeHostProblem {
   std::vector<int32_t> block_table;
   int force_splits = 0;
   DecodeVariant variant = DecodeVariant::Auto;  // Auto: ATTNSCOPE_DECODE_VARIANT, else kDecodeAutoVariant
+  // Launches made before the checked one, on the same workspace, each with this forced split count (0: planned):
+  // a variant that keeps counters in the workspace must leave them ready for the next launch of any plan.
+  std::vector<int> earlier_launch_splits;
 };
 struct DecodeHostResult {
   bool ok = false;

@@ -6,12 +6,14 @@
 # Environment:
 #   ATTNSCOPE_PREBUILT  folder holding attnscope and attnscope_kernel_tests built for sm_90 (built elsewhere and
 #                       carried, to save the device's build minutes); unset: configure and build in build-dev
-#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "deep-pipeline fused-reduce fast-reduce")
+#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "deep-pipeline grid-merge fused-reduce")
 #   ROUNDS              times each variant's table is measured, the variants taking turns (default 2)
 #   CANDIDATES          variants that may become the default: the whole decode suite runs with each as the
 #                       default, and racecheck and synccheck on each (default: the first of VARIANTS)
 #   SANITIZE            variants run under memcheck (default: VARIANTS)
 #   NCU                 1 (default): Nsight Compute on the MQA decode and reduction kernels; 0: skip
+#   TIMELINE            1 (default): per-CTA timelines of a GQA and an MQA decode per variant, summarised by
+#                       scripts/decode_timeline.py into logs/timeline-<variant>.log; 0: skip
 #   REPS                decodes per measurement (default 50)
 set -uo pipefail
 if [[ $# -ne 1 ]]; then
@@ -22,7 +24,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$1/logs" || exit 2
 out=$(cd "$1" && pwd)
 logs=$out/logs
-variants=(${VARIANTS:-deep-pipeline fused-reduce fast-reduce})
+variants=(${VARIANTS:-deep-pipeline grid-merge fused-reduce})
 sanitize=(${SANITIZE:-${variants[*]}})
 candidates=(${CANDIDATES:-${variants[0]}})
 rounds=${ROUNDS:-2}
@@ -91,6 +93,15 @@ for ctx in 8192 16384 65536 131072; do
     --kv-heads 1 --layout contiguous --context $ctx --json "$logs/context-$ctx.json"
 done
 
+# 4b. per-CTA timelines (ATTNSCOPE_DECODE_TIMELINE): where a GQA and an MQA decode spend their time, per variant
+if [[ ${TIMELINE:-1} == 1 ]]; then
+  for v in "${variants[@]}"; do
+    ATTNSCOPE_DECODE_TIMELINE=$logs/timeline-$v.csv ATTNSCOPE_DECODE_VARIANT=$v run "timeline-run-$v" 60 "$bin" decode \
+      --reps 10 --kv-heads 8,1
+    python3 "$root/scripts/decode_timeline.py" "$logs/timeline-$v.csv" >"$logs/timeline-$v.log" 2>&1
+  done
+fi
+
 # 5. Nsight Compute (clocks left alone, caches flushed before each kernel): the MQA decode kernel and its reduction
 if [[ ${NCU:-1} == 1 ]] && command -v ncu >/dev/null; then
   for v in "${variants[@]}"; do
@@ -158,7 +169,10 @@ for (tag, layout, cache), rows in groups.items():
     times = " ".join(f"{1000 * r['decode_ms']:.1f}" for r in rows)
     copies = " ".join(f"{r['copy_gbs']:.0f}" for r in rows)
     ratios = " ".join(f"{100 * r['ratio']:.1f}%" for r in rows)
-    print(f"{tag:<26} {layout:<4} {cache:<10} {rows[0]['splits']:>6} {times:>24} {copies:>15} {ratios:>22}")
+    of_read = " ".join(f"{100 * r['achieved_gbs'] / r['read_gbs']:.1f}%" if r.get("read_gbs") else "n/a" for r in rows)
+    print(f"{tag:<26} {layout:<4} {cache:<10} {rows[0]['splits']:>6} {times:>24} {copies:>15} {ratios:>22}  of read {of_read}")
+for f in sorted(glob.glob(os.path.join(logs, "timeline-*.log"))):
+    print(f"\n{os.path.basename(f)[:-4]}:" + open(f).read())
 for f in sorted(glob.glob(os.path.join(logs, "ncu-*.log"))):
     text = open(f).read()
     print(f"\n{os.path.basename(f)[:-4]}:")

@@ -58,6 +58,7 @@ struct Row {
   std::string error;
   DecodeStepSample sample;
   double copy_gbs = 0, ratio = 0;
+  double read_gbs = 0;  // the read-only kernel over the same bytes (0: the backend does not measure it)
 };
 
 int run_decode(const std::vector<std::string>& argv) {
@@ -131,11 +132,11 @@ int run_decode(const std::vector<std::string>& argv) {
     std::cout << "decode: B=" << batch << " sequences, L=" << context << " cached tokens, " << heads
               << " query heads, d=" << d << ", " << dtype_text << "; median of " << reps
               << " decodes; GB/s = K and V bytes read from the cache / time; copy = device-to-device cudaMemcpy,\n"
-                 "(read + written bytes) / time, measured in the same call; CUDA times each decode's own GPU time\n"
-                 "with L2 flushed before it (ATTNSCOPE_DECODE_TIMING=launch: events on an idle GPU, which adds the\n"
-                 "host's launch latency)\n\n";
-    std::printf("%-5s %4s %-10s %7s %10s %10s %10s %8s %8s %8s %8s\n", "heads", "KV", "cache", "splits", "cache MB",
-                "time us", "GB/s", "copy", "ratio", "target", "paged+");
+                 "(read + written bytes) / time, measured in the same call; read = a read-only kernel streaming as\n"
+                 "many bytes, in the same call; CUDA times each decode's own GPU time with L2 flushed before it\n"
+                 "(ATTNSCOPE_DECODE_TIMING=launch: events on an idle GPU, which adds the host's launch latency)\n\n";
+    std::printf("%-5s %4s %-10s %7s %10s %10s %10s %8s %8s %8s %8s %8s %8s\n", "heads", "KV", "cache", "splits",
+                "cache MB", "time us", "GB/s", "copy", "ratio", "target", "paged+", "read", "of read");
     for (int64_t kv : kv_list) {
       double contiguous_ms = 0;
       for (const std::string& layout : layouts) {
@@ -153,6 +154,7 @@ int run_decode(const std::vector<std::string>& argv) {
         if (row.ok) {
           row.sample = r.samples.back();
           row.copy_gbs = r.copy_gbs;
+          row.read_gbs = r.read_gbs;
           row.ratio = r.copy_gbs > 0 ? row.sample.achieved_gbs / r.copy_gbs : 0;
         }
         const double target = kv == 1 ? 0.70 : 0.85;
@@ -167,24 +169,31 @@ int run_decode(const std::vector<std::string>& argv) {
           if (layout == "contiguous") contiguous_ms = row.sample.decode_ms;
           else if (contiguous_ms > 0)
             std::snprintf(overhead, sizeof overhead, "%+.1f%%", 100.0 * (row.sample.decode_ms / contiguous_ms - 1));
-          char ratio[32] = "n/a", copy[32] = "n/a";
+          char ratio[32] = "n/a", copy[32] = "n/a", read[32] = "n/a", of_read[32] = "n/a";
           if (row.copy_gbs > 0) {
             std::snprintf(ratio, sizeof ratio, "%.1f%%%s", 100 * row.ratio, meets ? "" : "!");
             std::snprintf(copy, sizeof copy, "%.0f", row.copy_gbs);
           }
-          std::printf("%-5s %4lld %-10s %7d %10.1f %10.1f %10.0f %8s %8s %7.0f%% %8s\n", row.layout.c_str(),
+          if (row.read_gbs > 0) {
+            std::snprintf(read, sizeof read, "%.0f", row.read_gbs);
+            std::snprintf(of_read, sizeof of_read, "%.1f%%", 100 * row.sample.achieved_gbs / row.read_gbs);
+          }
+          std::printf("%-5s %4lld %-10s %7d %10.1f %10.1f %10.0f %8s %8s %7.0f%% %8s %8s %8s\n", row.layout.c_str(),
                       static_cast<long long>(kv), row.cache.c_str(), row.sample.splits, row.sample.kv_bytes_read / 1e6,
-                      row.sample.decode_ms * 1e3, row.sample.achieved_gbs, copy, ratio, 100 * target, overhead);
+                      row.sample.decode_ms * 1e3, row.sample.achieved_gbs, copy, ratio, 100 * target, overhead, read,
+                      of_read);
         }
         j_rows.push_back({{"layout", row.layout}, {"kv_heads", kv}, {"cache", row.cache}, {"ok", row.ok},
                           {"error", row.error}, {"decode_ms", row.sample.decode_ms},
                           {"kv_bytes_read", row.sample.kv_bytes_read}, {"achieved_gbs", row.sample.achieved_gbs},
-                          {"copy_gbs", row.copy_gbs}, {"ratio", row.ratio}, {"target", target},
+                          {"copy_gbs", row.copy_gbs}, {"read_gbs", row.read_gbs}, {"ratio", row.ratio},
+                          {"target", target},
                           {"splits", row.sample.splits}, {"cache_bytes", row.sample.cache_bytes}});
         rows.push_back(row);
       }
     }
-    std::cout << "\nratio = GB/s / copy; '!' marks a ratio under its target; paged+ = paged time / contiguous time - 1\n";
+    std::cout << "\nratio = GB/s / copy; '!' marks a ratio under its target; paged+ = paged time / contiguous time - 1;\n"
+                 "of read = GB/s / read\n";
   } else {
     std::cout << "decode loop: B=" << batch << ", " << heads << " query heads, d=" << d << ", " << dtype_text
               << ", tokens " << context - steps + 1 << ".." << context << " appended one by one, every " << every

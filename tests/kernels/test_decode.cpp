@@ -96,8 +96,9 @@ Built build(const DecodeCase& c, uint64_t seed) {
   return out;
 }
 
+// `earlier`: launches made first on the same workspace (forced split counts, 0 = planned), see DecodeHostProblem.
 void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
-                kernels::DecodeVariant variant = kernels::DecodeVariant::Auto) {
+                kernels::DecodeVariant variant = kernels::DecodeVariant::Auto, std::vector<int> earlier = {}) {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed << ", lengths[0] " << c.lengths.front() << ", batch " << c.lengths.size() << ", kv_heads "
                 << c.kv_heads << ", group " << c.group << ", d " << c.head_dim << ", page " << c.page_tokens << ", "
@@ -112,12 +113,18 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
     CAPTURE(splits);
     built.problem.force_splits = splits;
     built.problem.variant = variant;
+    built.problem.earlier_launch_splits = earlier;
     const kernels::DecodeHostResult r = kernels::run_decode_host(built.problem);
     REQUIRE_MESSAGE(r.ok, r.error);
     INFO("splits used " << r.plan.splits << ", m-tiles " << r.plan.m_tiles << ", head blocks " << r.plan.head_blocks
                          << ", variant " << kernels::decode_variant_name(r.plan.variant) << ", warps " << r.plan.warps
                          << ", stages " << r.plan.stages);
     if (variant != kernels::DecodeVariant::Auto) CHECK(r.plan.variant == variant);
+    if (r.plan.variant == kernels::DecodeVariant::GridMerge ||
+        r.plan.variant == kernels::DecodeVariant::Balanced) {  // merged in the grid exactly when it fits one wave
+      const int64_t ctas = int64_t{r.plan.splits} * c.kv_heads * r.plan.head_blocks * static_cast<int64_t>(c.lengths.size());
+      CHECK(r.plan.grid_merge == (r.plan.splits > 1 && ctas <= int64_t{r.plan.sm_count} * r.plan.ctas_per_sm));
+    }
     const Comparison cmp = compare(r.output, ref);
     const Tolerance tol = tolerance_for(c.dtype);
     INFO("relative L2 " << cmp.relative << ", max abs " << cmp.max_abs);
@@ -178,12 +185,38 @@ TEST_CASE("decode kernel variants: each matches the reference (small and medium 
                                    kernels::DecodeVariant::Warps8, kernels::DecodeVariant::HeadBlocks16,
                                    kernels::DecodeVariant::DeepPipeline, kernels::DecodeVariant::DynamicTiles,
                                    kernels::DecodeVariant::DynamicTiles2Cta,
-                                   kernels::DecodeVariant::FusedReduce}) {
+                                   kernels::DecodeVariant::FusedReduce, kernels::DecodeVariant::GridMerge,
+                                   kernels::DecodeVariant::Balanced}) {
     CAPTURE(kernels::decode_variant_name(v));
     for (const DecodeCase& c : cases) {
       if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
       check_case(c, {0, 3}, v);
     }
+  }
+}
+
+// grid-merge keeps arrive/depart counters in the workspace, balanced its tail-pool counter too: each launch must
+// leave them at zero for the next, whatever its split count (the decode loop re-plans as the cache grows), and a grid
+// too large for one wave falls back to the reduction kernel (which resets the pool counter).
+TEST_CASE("decode grid-merge and balanced: counters survive repeated launches with changing splits; too large a grid falls back") {
+  const std::vector<DecodeCase> cases = {
+      {{1000, 999, 64, 1}, 1, 32, 128, 0, DType::F16},
+      {{4097, 17}, 1, 48, 64, 16, DType::BF16},
+      {{1000, 1000}, 2, 8, 128, 0, DType::F16},
+      {{300}, 1, 96, 128, 32, DType::F16},
+  };
+  const char* max_n_env = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
+  const int64_t max_n = max_n_env ? std::atoll(max_n_env) : 0;
+  for (const DecodeCase& c : cases) {
+    if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
+    check_case(c, {0, 2, 5}, kernels::DecodeVariant::GridMerge, {5, 0, 3, 2, 0});
+    check_case(c, {0, 2, 5}, kernels::DecodeVariant::Balanced, {5, 0, 3, 2, 0});
+  }
+  // 8 sequences x 2 KV heads x 33 splits = 528 CTAs: more than one wave on any GPU of up to 132 SMs x 2 CTAs.
+  if (max_n == 0 || max_n >= 4097) {
+    const DecodeCase big{{4097, 4097, 4097, 4097, 4097, 4097, 4097, 4096}, 2, 32, 128, 0, DType::F16};
+    check_case(big, {40}, kernels::DecodeVariant::GridMerge, {0});
+    check_case(big, {40}, kernels::DecodeVariant::Balanced, {0, 40});
   }
 }
 
