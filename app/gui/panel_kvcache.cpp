@@ -58,6 +58,13 @@ int64_t gqa_heads(int64_t heads, int64_t model_kv) {
 }
 
 std::string bytes_text(double b) { return format_bytes_binary(b); }
+// A rate with three significant digits, whole numbers from 1000 up (2530, not 2.53e+03: GPU bandwidths are in the
+// thousands of GB/s).
+std::string rate_text(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, v >= 1000 ? "%.0f" : "%.3g", v);
+  return b;
+}
 std::string ms_text(double ms) {
   char b[48];
   if (ms >= 1000) {
@@ -418,10 +425,10 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row("achieved bandwidth", "K and V bytes the decode read / its time (same step)", [&](int i) {
     if (!last[i]) return std::string("–");
     char b[64];
-    std::snprintf(b, sizeof b, "%.3g GB/s", last[i]->achieved_gbs);
+    std::snprintf(b, sizeof b, "%s GB/s", rate_text(last[i]->achieved_gbs).c_str());
     return std::string(b);
   });
-  std::snprintf(label, sizeof label, "  share of copy (%.3g GB/s)", bw);
+  std::snprintf(label, sizeof label, "  share of copy (%s GB/s)", rate_text(bw).c_str());
   row(label, "achieved / copy bandwidth measured in the same run", [&](int i) {
     if (!last[i] || bw <= 0) return std::string("–");
     char b[32];
@@ -730,7 +737,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
       st.dashed = true;
       plot::PlotLine("copy bandwidth", xs, ys, 2, st);
       char text[64];
-      std::snprintf(text, sizeof text, "copy bandwidth %.3g GB/s (the floor's)", r.bandwidth_gbs);
+      std::snprintf(text, sizeof text, "copy bandwidth %s GB/s (the floor's)", rate_text(r.bandwidth_gbs).c_str());
       plot::PlotText(text, xs[0], ys[0], ImVec2(em * 0.3f, -em * 1.15f), kCeilingColor);
     }
     plot::EndPlot();
@@ -751,8 +758,8 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     const double flops =
         decode_cost(s.batch, s.heads, run.kv_heads, s.head_dim, DType::F16, last.context).flops;
     char b[64];
-    std::snprintf(b, sizeof b, "%s%s %.3g", compute.empty() ? "" : ", ", run.name.c_str(),
-                  last.decode_ms > 0 ? flops / (last.decode_ms * 1e-3) / 1e9 : 0.0);
+    std::snprintf(b, sizeof b, "%s%s %s", compute.empty() ? "" : ", ", run.name.c_str(),
+                  rate_text(last.decode_ms > 0 ? flops / (last.decode_ms * 1e-3) / 1e9 : 0.0).c_str());
     compute += b;
   }
   const bool stale = r.key != task_key(s);
