@@ -58,10 +58,11 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 //                   merges its own share of the heads (⌈heads / splits⌉ each), so the merge is spread over every SM
 //                   that streamed the cache. Splits are capped so the grid fits in one wave. Any group size.
 //   balanced        grid-merge with deep-pipeline's kernel and a tail pool (groups > 16): each split CTA streams the
-//                   first half of its range alone; the other halves of all the splits' ranges form a pool that the
-//                   split CTAs of the (sequence, KV head × head block) take from one tile at a time (an atomic
-//                   counter), splits side by side, so CTAs on SMs that get more bandwidth take more tiles and all
-//                   finish together (on the H100 the SMs' read rates differ by up to 1.6×, docs/DECODE_NOTES.md)
+//                   first (100 − kDecodePoolPercent)% of its range alone; the rest of all the splits' ranges forms a
+//                   pool that the split CTAs of the (sequence, KV head × head block) take from one tile at a time
+//                   (an atomic counter), splits side by side, so CTAs on SMs that get more bandwidth take more tiles
+//                   and all finish together (on the H100 the SMs' read rates differ by up to 1.6×: per-CTA
+//                   timelines in docs/DECODE_NOTES.md). Smaller groups run as grid-merge.
 enum class DecodeVariant {
   Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline, DynamicTiles, DynamicTiles2Cta, FusedReduce,
   GridMerge, Balanced
@@ -142,7 +143,8 @@ struct DecodeLaunchPlan {
   uint64_t workspace_bytes = 0;          // splits > 1: counters + batch·q_heads·splits·(d + 2) floats of partials
 };
 
-// Bytes of the workspace's counter region: two int32 per (sequence, KV head, head block), rounded up to 256.
+// Bytes of the workspace's counter region: three int32 per (sequence, KV head, head block) — tiles claimed, splits
+// arrived, splits departed — rounded up to 256.
 uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks);
 // uint64 words of DecodeParams::timeline for a plan: the decode CTAs' rows, then (begin, end) per head.
 uint64_t decode_timeline_words(const DecodeLaunchPlan& plan, int64_t batch, int64_t kv_heads, int64_t q_heads);
