@@ -504,8 +504,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   }
   stamp(kTimelinePartials);
   const int64_t groups = static_cast<int64_t>(gridDim.z) * gridDim.y;  // counters per region
-  int* tiles_claimed = a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
-  int* arrived = tiles_claimed + groups;
+  int* arrived = a.tile_counters + groups + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
   if (a.splits > 1 && a.grid_merge) {
     // Every split CTA of (sequence, KV head × head block) is resident (cooperative launch), so each can wait for the
     // others: arrive once the CTA's partials are published, wait until all splits have arrived, then merge heads
@@ -525,7 +524,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
       if (atomicAdd(depart_count, 1u) == static_cast<unsigned>(a.splits) - 1) {
         *arrive_count = 0;  // every split has passed its wait: nobody reads the counters again in this launch
         *depart_count = 0;
-        if (DYNAMIC) *tiles_claimed = 0;  // every split has arrived, so every claim is done
+        if (DYNAMIC) *counter = 0;  // every split has arrived, so every claim is done
       }
     }
     // Barrier: thread 0 has seen every split arrive; the CTA may read the siblings' partials.
@@ -815,6 +814,14 @@ std::string validate(const DecodeParams& p) {
   for (const void* ptr : {p.q, static_cast<const void*>(p.o), p.k, p.v})
     if (reinterpret_cast<uintptr_t>(ptr) % 16 != 0) return "q, o, k and v must be 16-byte aligned";
   return {};
+}
+
+std::string validate_shape(DecodeParams p) {
+  const auto placeholder = reinterpret_cast<void*>(uintptr_t{256});  // non-null, 16-byte aligned
+  p.q = p.k = p.v = p.o = placeholder;
+  p.seq_lens = static_cast<const int32_t*>(placeholder);
+  if (p.page_tokens != 0) p.block_table = static_cast<const int32_t*>(placeholder);
+  return validate(p);
 }
 
 const char* decode_variant_name(DecodeVariant v) {
@@ -1169,11 +1176,7 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
       p.max_len = std::max<int64_t>(p.max_len, n);
     }
     // Validate the shapes before anything is allocated (the pointers are checked once they exist).
-    DecodeParams shape = p;
-    shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
-    shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
-    if (p.page_tokens) shape.block_table = shape.seq_lens;
-    if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+    if (auto problem = validate_shape(p); !problem.empty()) throw std::invalid_argument(problem);
     const size_t q_count = static_cast<size_t>(h.batch * h.q_heads * h.head_dim);
     if (h.q.size() != q_count || h.k.size() != h.v.size() || h.k.empty())
       throw std::invalid_argument("host arrays do not match the shapes");
@@ -1242,10 +1245,7 @@ void run_decode_request(const RunRequest& req, RunResult& r, const DeviceInfo& d
   p.max_len = spec.kv_len;
   p.capacity = spec.kv_len;
   p.scale = static_cast<float>(spec.softmax_scale());
-  DecodeParams shape = p;
-  shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
-  shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
-  if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+  if (auto problem = validate_shape(p); !problem.empty()) throw std::invalid_argument(problem);
   const DecodeLaunchPlan plan = plan_decode(p, device, 0);
   const uint64_t e = 2, q_bytes = static_cast<uint64_t>(spec.q_elements()) * e;
   const uint64_t kv_bytes = static_cast<uint64_t>(spec.kv_elements()) * e;
@@ -1317,11 +1317,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     p.capacity = paged ? 0 : N;
     p.max_pages = paged ? pages_for(N, P) : 0;
     p.pool_pages = paged ? B * p.max_pages : 0;
-    DecodeParams shape = p;
-    shape.q = shape.k = shape.v = shape.o = reinterpret_cast<void*>(uintptr_t{256});
-    shape.seq_lens = reinterpret_cast<const int32_t*>(uintptr_t{256});
-    if (paged) shape.block_table = shape.seq_lens;
-    if (auto problem = validate(shape); !problem.empty()) throw std::invalid_argument(problem);
+    if (auto problem = validate_shape(p); !problem.empty()) throw std::invalid_argument(problem);
     const DecodeLaunchPlan plan_full = plan_decode(p, device, 0);
     const uint64_t e = static_cast<uint64_t>(dtype_bytes(req.dtype));
     const uint64_t cache_rows = paged ? static_cast<uint64_t>(p.pool_pages * P) : static_cast<uint64_t>(B * N);

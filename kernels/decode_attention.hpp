@@ -152,6 +152,8 @@ uint64_t decode_timeline_words(const DecodeLaunchPlan& plan, int64_t batch, int6
 // Empty when the parameters can be launched; else the problem in words (cache length 0, q_heads not a multiple of
 // kv_heads, page size 0 or not a power of two, head_dim not 64 or 128, dtype not fp16/bf16, missing buffers ...).
 std::string validate(const DecodeParams& p);
+// validate() of the shapes alone, before any buffer exists (the pointers are checked once they do).
+std::string validate_shape(DecodeParams p);
 // Split count from the cache length and the SM count (core's plan_decode_splits), shared memory and workspace.
 // `force_splits` > 0 overrides the plan (tests).
 // `variant` Auto reads ATTNSCOPE_DECODE_VARIANT, else kDecodeAutoVariant.
