@@ -17,8 +17,10 @@
 #include <stdexcept>
 
 #include "core/rng.hpp"
+#include "kernels/bulk_copy.cuh"
 #include "kernels/cuda_util.cuh"
 #include "kernels/tensor_core.cuh"
+#include "kernels/tensor_map.hpp"
 
 namespace attnscope::kernels {
 namespace {
@@ -30,6 +32,11 @@ constexpr float kLog2e = 1.4426950408889634f;
 using namespace attnscope::kernels::tc;
 
 struct DecodeArgs {
+  // Tensor copies (plan.tensor_copies): K and V as 3-D tensors of 16-bit elements, (d, row, plane), boxes of
+  // 64 elements × R rows, 128-byte swizzle. Contiguous: row = position, plane = sequence · kv_heads + KV head, R = 64.
+  // Paged: row = position in the page, plane = page · kv_heads + KV head, R = min(P, 64).
+  CUtensorMap k_map, v_map;
+  int32_t box_rows;                    // R
   int32_t batch, q_heads, kv_heads, group, heads_per_cta, head_blocks;
   int32_t splits, tiles_per_split;
   float scale_log2;                    // scale · log2(e): softmax in base 2
@@ -94,11 +101,13 @@ struct DecodeMergeLayout {
         floats(row + 2 * rows) {}
 };
 
-// Dynamic shared memory of decode_kernel: the K/V ring and Q, or the warps' merge, whichever is larger.
-__host__ __device__ constexpr int decode_shared_bytes(int d, int m_tiles, int warps, int stages) {
-  return (stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2) > DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4
-             ? (stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2)
-             : DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4;
+// Dynamic shared memory of decode_kernel: the K/V ring and Q, or the warps' merge, whichever is larger; tensor
+// copies need the ring at a 1024-byte boundary (128-byte swizzle), so 1024 bytes more to align it.
+__host__ __device__ constexpr int decode_shared_bytes(int d, int m_tiles, int warps, int stages, bool tensor_copies) {
+  return ((stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2) > DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4
+              ? (stages * 2 * kBc * d * 2 + 16 * m_tiles * d * 2)
+              : DecodeMergeLayout(d, warps, 16 * m_tiles).floats * 4) +
+         (tensor_copies ? 1024 : 0);
 }
 
 // ---------------------------------------------------------------- in-grid merge (fused-reduce, grid-merge)
@@ -171,8 +180,20 @@ __device__ __forceinline__ void merge_splits_in_cta(const DecodeArgs& a, int b, 
 // DYNAMIC: the splits of one (sequence, KV head, head block) take tiles one at a time from a shared counter instead
 // of a fixed range, so a CTA that runs ahead takes more (the online softmax does not care about the order of tiles,
 // and a split that takes none leaves m = −inf, weight 0). The reduction resets the counters for the next launch.
-template <class T, int D, int MT, int WARPS, int STAGES, bool DYNAMIC, bool PAGED>
-__global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 1) decode_kernel(const DecodeArgs a) {
+// TMA (sm_90, tensor copies): warp 0 starts each K/V tile with the copy engine (cp.async.bulk.tensor, 128-byte
+// swizzle, boxes of 64 columns: a tile is D/64 column halves of [64 rows][64 elements] for K, then the same for V),
+// completing on the stage's mbarrier, instead of 256 threads each issuing 16-byte cp.async; the warps wait on the
+// barrier's phase. Rows past the sequence's end are zeroed in shared memory before use (V's rows must be finite,
+// since P = 0 there; K's are masked anyway).
+template <class T, int D, int MT, int WARPS, int STAGES, bool DYNAMIC, bool PAGED, bool TMA>
+__global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 1)
+    decode_kernel(const __grid_constant__ DecodeArgs a) {
+  if constexpr (TMA) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ < 900
+    __trap();  // the copy engine is sm_90+; the host plans tensor copies on compute capability 9.0+ only
+    return;
+#endif
+  }
   constexpr int kThreads = WARPS * 32;
   constexpr int W = WARPS / MT;    // warps per m-tile
   static_assert(W >= 1 && W <= 4, "each warp needs a whole 16-token P tile");
@@ -182,13 +203,30 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   constexpr int DT = D / 8;        // O tiles (8 columns)
   constexpr int CH = D / 8;        // 16-byte chunks per row
   constexpr int QROWS = 16 * MT;
+  constexpr int kTileElements = kBc * D;  // one K (or V) tile
   extern __shared__ __align__(16) unsigned char smem_bytes[];
-  T* q_s = reinterpret_cast<T*>(smem_bytes);                  // [QROWS][D]
-  T* kv_s = q_s + QROWS * D;                                   // stages × {K [Bc][D], V [Bc][D]}
+  // Without TMA: Q [QROWS][D], then the ring: stages × {K [Bc][D], V [Bc][D]} (rows XOR-swizzled in 16-byte chunks).
+  // With TMA: the ring first at a 1024-byte boundary, stages × {K [D/64][Bc][64], V [D/64][Bc][64]}, then Q.
+  T* kv_s;
+  T* q_s;
+  if constexpr (TMA) {
+    const uint32_t misalign = bulk::shared_address(smem_bytes) & 1023u;
+    kv_s = reinterpret_cast<T*>(smem_bytes + ((1024u - misalign) & 1023u));
+    q_s = kv_s + STAGES * 2 * kTileElements;
+  } else {
+    q_s = reinterpret_cast<T*>(smem_bytes);
+    kv_s = q_s + QROWS * D;
+  }
+  // Element offset of 16-byte chunk c (8 elements) of row r within a K or V tile.
+  auto kv_chunk = [](int r, int c) -> int {
+    if constexpr (TMA) return (c >> 3) * (kBc * 64) + r * 64 + (((c & 7) ^ (r & 7)) << 3);
+    else return r * D + swizzle(r, c) * 8;
+  };
+  __shared__ __align__(8) uint64_t tile_landed[TMA ? STAGES : 1];  // TMA: stage s's fills complete phases in turn
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int mt = warp / W, wsub = warp % W;
-  const int split = blockIdx.x, b = blockIdx.z;
-  const int kvh = blockIdx.y / a.head_blocks, hb = blockIdx.y % a.head_blocks;
+  const int split = blockIdx.x, group_y = blockIdx.y, b = blockIdx.z;  // (split, KV head × head block, sequence)
+  const int kvh = group_y / a.head_blocks, hb = group_y % a.head_blocks;
   const int head0 = kvh * a.group + hb * a.heads_per_cta;     // first query head of this CTA
   const int heads_here = min(a.heads_per_cta, a.group - hb * a.heads_per_cta);
   const int len = a.seq_lens[b];
@@ -207,28 +245,53 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   // after later barriers, and the slot is rewritten only after both (it holds STAGES + 1 claims).
   constexpr int kClaimSlots = STAGES + 1;
   __shared__ int claimed[DYNAMIC ? kClaimSlots : 1];
-  int* counter = DYNAMIC ? a.tile_counters + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y : nullptr;
+  int* counter = DYNAMIC ? a.tile_counters + static_cast<int64_t>(b) * gridDim.y + group_y : nullptr;
   // The j-th tile this CTA streams (thread 0, DYNAMIC). pool_static_tiles < 0: the next tile of the sequence's
   // shared counter. Else the tail pool: the first `own` tiles of the split's range are this CTA's alone (no atomics);
   // the rest of every split's range forms the pool of the (sequence, KV head × head block), taken one tile per claim
   // from the shared counter: pool index i is split i % splits, position pool_static_tiles + i / splits of its range,
   // so the splits' tails are read side by side (as the static ranges are) while CTAs that run ahead take more.
   // A past-the-end claim returns INT_MAX; the counter only grows, so every later claim is past the end too.
+  // Thread 0 starts the atomic of the next claim one iteration before it is needed (claim_ahead): with DRAM
+  // saturated its round trip takes about a microsecond, which would otherwise stall the CTA at the next barrier.
+  int pending_claim = 0;
+  bool claim_pending = false;
+  auto take = [&]() -> int {
+    if (claim_pending) {
+      claim_pending = false;
+      return pending_claim;
+    }
+    return atomicAdd(counter, 1);
+  };
   auto claim = [&](int j) -> int {
-    if (a.pool_static_tiles < 0) return atomicAdd(counter, 1);
+    if (a.pool_static_tiles < 0) return take();
     const int own = min(a.pool_static_tiles, own_tiles);
     if (j < own) return tile_begin + (j + rotation) % own;
     const int pool = a.splits * (a.tiles_per_split - a.pool_static_tiles);
     for (;;) {
-      const int i = atomicAdd(counter, 1);
+      const int i = take();
       if (i >= pool) return INT_MAX;
       const int s = i % a.splits, t = s * a.tiles_per_split + a.pool_static_tiles + i / a.splits;
       if (t < min((s + 1) * a.tiles_per_split, tiles)) return t;  // else that split's range is shorter: next one
     }
   };
-  if constexpr (DYNAMIC) {
-    if (tid == 0)
-      for (int j = 0; j < STAGES; ++j) claimed[j] = claim(j);
+  auto claim_ahead = [&](int j) {  // the atomic for claim j, if claim j takes from a counter
+    if (a.pool_static_tiles >= 0 && j < min(a.pool_static_tiles, own_tiles)) return;
+    pending_claim = atomicAdd(counter, 1);
+    claim_pending = true;
+  };
+  if constexpr (DYNAMIC || TMA) {
+    if (tid == 0) {
+      if constexpr (DYNAMIC) {
+        for (int j = 0; j < STAGES; ++j) claimed[j] = claim(j);
+        claim_ahead(STAGES);
+      }
+      if constexpr (TMA) {
+        for (int st = 0; st < STAGES; ++st) bulk::mbarrier_init(&tile_landed[st], 1);
+        bulk::fence_mbarrier_init();  // the barriers are visible to the copy engine
+      }
+    }
+    // Barrier: the first claims and the barriers are ready.
     __syncthreads();
   }
   // The j-th tile this CTA streams, or −1 past its last (claims only grow, so all later ones are past too).
@@ -248,7 +311,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   const T* v = static_cast<const T*>(a.v);
   // Diagnostics: thread 0 writes its CTA's timeline row (DecodeTimelineField) when a.timeline is set.
   uint64_t* timeline_row =
-      a.timeline ? a.timeline + (static_cast<int64_t>(blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x) *
+      a.timeline ? a.timeline + (static_cast<int64_t>(b * gridDim.y + group_y) * gridDim.x + split) *
                                     kDecodeTimelineFields
                  : nullptr;
   auto stamp = [&](int field) {
@@ -282,11 +345,48 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
       cp_async_16(smem_address(vs + r * D + swizzle(r, c) * 8), v + off, valid);
     }
   };
-  // Prologue: stages − 1 tiles in flight. Every iteration commits one group (possibly empty) so that
-  // wait_group<STAGES − 2> always means "the tile about to be used has landed".
-  for (int s = 0; s < STAGES - 1; ++s) {
-    if (const int t = tile_at(s); t >= 0) load_tile(t, s);
-    cp_async_commit();
+  // TMA: warp 0 starts a tile's copies. Per segment of box_rows tokens (a paged tile spans 64 / P pages when
+  // P < 64: lane j takes segment j, so the block-table loads of the pages go out side by side; segments past the
+  // sequence's end are not read, their pages may not exist) and column half, a box of K and one of V; lane 0
+  // arrives on the stage's barrier expecting the bytes of every box (the phase cannot complete before that arrival).
+  auto issue_tile = [&](int tile, int stage) {
+    T* ks = kv_s + stage * 2 * kTileElements;
+    T* vs = ks + kTileElements;
+    const int t0 = tile * kBc;
+    const int rows = PAGED ? a.box_rows : kBc;
+    const int segments = min(kBc / rows, (len - t0 + rows - 1) / rows);
+    uint64_t* bar = &tile_landed[stage];
+    if (lane == 0) bulk::mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(segments * rows * D * 2 * 2));
+    if (const int j = lane; j < segments) {
+      const int pos = t0 + j * rows;
+      int y, z;
+      if constexpr (PAGED) {
+        const int page = __ldg(a.block_table + static_cast<int64_t>(b) * a.max_pages + (pos >> a.page_shift));
+        y = pos & a.page_mask;
+        z = page * a.kv_heads + kvh;
+      } else {
+        y = pos;
+        z = b * a.kv_heads + kvh;
+      }
+#pragma unroll
+      for (int h = 0; h < D / 64; ++h) {
+        bulk::tensor_load_3d(ks + h * kBc * 64 + j * rows * 64, &a.k_map, h * 64, y, z, bar);
+        bulk::tensor_load_3d(vs + h * kBc * 64 + j * rows * 64, &a.v_map, h * 64, y, z, bar);
+      }
+    }
+  };
+  // Prologue: stages − 1 tiles in flight. Without TMA every iteration commits one group (possibly empty) so that
+  // wait_group<STAGES − 2> always means "the tile about to be used has landed"; Q is cp.async group 0.
+  if constexpr (TMA) {
+    if (warp == 0)
+      for (int s = 0; s < STAGES - 1; ++s)
+        if (const int t = tile_at(s); t >= 0) issue_tile(t, s);
+    cp_async_wait<0>();  // Q (visible to all after the first barrier), while the first tiles are on their way
+  } else {
+    for (int s = 0; s < STAGES - 1; ++s) {
+      if (const int t = tile_at(s); t >= 0) load_tile(t, s);
+      cp_async_commit();
+    }
   }
 
   float m_row[2] = {-INFINITY, -INFINITY};  // rows lane/4 and lane/4 + 8 of the warp's m-tile (base-2 logits)
@@ -306,7 +406,22 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   };
 
   for (int it = 0;; ++it) {
-    cp_async_wait<STAGES - 2>();
+    if constexpr (TMA) {
+      // The claim of iteration `it` was published by an earlier iteration's barrier (or the prologue's).
+      if (const int t = tile_at(it); t >= 0) {
+        bulk::mbarrier_wait(&tile_landed[it % STAGES], static_cast<uint32_t>((it / STAGES) & 1));
+        if (const int valid = len - t * kBc; valid < kBc) {  // the sequence's last tile: zero V's rows past the end
+          T* vs = kv_s + (it % STAGES) * 2 * kTileElements + kTileElements;
+          for (int i = tid; i < (kBc - valid) * (D / 8); i += kThreads) {
+            const int r = valid + i / (D / 8), c = i % (D / 8);
+            *reinterpret_cast<uint4*>(vs + kv_chunk(r, c)) = make_uint4(0, 0, 0, 0);
+          }
+          bulk::fence_proxy_async_shared();  // these stores are ordered before the copy engine refills the stage
+        }
+      }
+    } else {
+      cp_async_wait<STAGES - 2>();
+    }
     // Barrier: the tile `it` is visible to all warps, and every warp has finished with the stage refilled below.
     __syncthreads();
     const int tile = tile_at(it);  // the same for every thread of the CTA
@@ -316,8 +431,17 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     }
     if (it == 0) stamp(kTimelineFirstTile);
     if (it < kDecodeTimelineTiles) stamp(kTimelineHeader + it);
-    if (const int t = tile_at(it + STAGES - 1); t >= 0) load_tile(t, (it + STAGES - 1) % STAGES);
-    cp_async_commit();
+    if constexpr (TMA) {
+      if (warp == 0) {
+        // The stage refilled here was last read by ldmatrix in the previous iteration, whose results the MMAs
+        // consumed before the barrier: the reads are complete, so no proxy fence (which would also wait for this
+        // thread's claim in flight) is needed. Generic stores into a stage (the zeroed rows) fence themselves.
+        if (const int t = tile_at(it + STAGES - 1); t >= 0) issue_tile(t, (it + STAGES - 1) % STAGES);
+      }
+    } else {
+      if (const int t = tile_at(it + STAGES - 1); t >= 0) load_tile(t, (it + STAGES - 1) % STAGES);
+      cp_async_commit();
+    }
     if constexpr (kQInRegisters) {
       if (!q_loaded) {  // Q landed with the first group: its A fragments stay in registers for the whole CTA
 #pragma unroll
@@ -325,12 +449,15 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
         q_loaded = true;
       }
     }
-    const T* ks_tile = kv_s + (it % STAGES) * 2 * kBc * D;
-    const T* vs_tile = ks_tile + kBc * D;
+    const T* ks_tile = kv_s + (it % STAGES) * 2 * kTileElements;
+    const T* vs_tile = ks_tile + kTileElements;
 
     if (a.probe & kDecodeProbeSkipMath) {  // experiments: the loads and barriers alone (the output is not valid)
       if constexpr (DYNAMIC) {
-        if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+        if (tid == 0) {
+          claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+          claim_ahead(it + STAGES + 1);
+        }
       }
       continue;
     }
@@ -345,7 +472,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const int r = wsub * TW + nt * 8 + (lane & 7);
-        ldmatrix_x4(kb[nt], smem_address(ks_tile + r * D + swizzle(r, 2 * ks + (lane >> 3)) * 8));
+        ldmatrix_x4(kb[nt], smem_address(ks_tile + kv_chunk(r, 2 * ks + (lane >> 3))));
       }
       if constexpr (kQInRegisters) {
 #pragma unroll
@@ -391,12 +518,16 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
         l_row[r] += s[nt][2 * r] + s[nt][2 * r + 1];
       }
     }
+    // Once the running maximum has settled (most tiles after the first few), every factor is 1: the warp skips the
+    // DT·4 multiplications (exact either way).
+    if (__any_sync(0xffffffffu, rescale[0] != 1.f || rescale[1] != 1.f)) {
 #pragma unroll
-    for (int dt = 0; dt < DT; ++dt) {
-      acc[dt][0] *= rescale[0];
-      acc[dt][1] *= rescale[0];
-      acc[dt][2] *= rescale[1];
-      acc[dt][3] *= rescale[1];
+      for (int dt = 0; dt < DT; ++dt) {
+        acc[dt][0] *= rescale[0];
+        acc[dt][1] *= rescale[0];
+        acc[dt][2] *= rescale[1];
+        acc[dt][3] *= rescale[1];
+      }
     }
     // O += P V: the accumulators of S tiles 2kk, 2kk+1 are exactly the A fragment of a 16×16 P tile.
 #pragma unroll
@@ -407,7 +538,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
 #pragma unroll
       for (int dt = 0; dt < DT; dt += 2) {
         uint32_t vb[4];  // V rows are tokens (k): transpose while loading to get B's column layout
-        ldmatrix_x4_trans(vb, smem_address(vs_tile + r * D + swizzle(r, dt + (lane >> 4)) * 8));
+        ldmatrix_x4_trans(vb, smem_address(vs_tile + kv_chunk(r, dt + (lane >> 4))));
         mma_16816<T>(acc[dt], pa, vb[0], vb[1]);
         mma_16816<T>(acc[dt + 1], pa, vb[2], vb[3]);
       }
@@ -415,7 +546,10 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
     // The claim for iteration it + STAGES (read after the next barriers): at the end of the iteration, so the
     // atomic's round trip overlaps the MMAs still in flight and the wait for the next tile.
     if constexpr (DYNAMIC) {
-      if (tid == 0) claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+      if (tid == 0) {
+        claimed[(it + STAGES) % kClaimSlots] = claim(it + STAGES);
+        claim_ahead(it + STAGES + 1);
+      }
     }
   }
   cp_async_wait<0>();
@@ -504,7 +638,7 @@ __global__ void __launch_bounds__(WARPS * 32, (WARPS == 8 && STAGES <= 3) ? 2 : 
   }
   stamp(kTimelinePartials);
   const int64_t groups = static_cast<int64_t>(gridDim.z) * gridDim.y;  // counters per region
-  int* arrived = a.tile_counters + groups + static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
+  int* arrived = a.tile_counters + groups + static_cast<int64_t>(b) * gridDim.y + group_y;
   if (a.splits > 1 && a.grid_merge) {
     // Every split CTA of (sequence, KV head × head block) is resident (cooperative launch), so each can wait for the
     // others: arrive once the CTA's partials are published, wait until all splits have arrived, then merge heads
@@ -688,22 +822,33 @@ __global__ void bump_lengths_kernel(int32_t* lens, int batch, int by) {
 }
 
 // ---------------------------------------------------------------- dispatch
-// f(T{}, D, MT, WARPS, STAGES, DYNAMIC, PAGED) with compile-time constants. 8 warps exist for MT >= 2 only
+// f(T{}, D, MT, WARPS, STAGES, DYNAMIC, PAGED, TMA) with compile-time constants. 8 warps exist for MT >= 2 only
 // (W = WARPS/MT <= 4); the deep ring (kDecodeDeepStages) only with 8 warps; dynamic tiles with the deep ring or with
-// 4 warps and the 3-stage ring (MT >= 2).
+// 4 warps and the 3-stage ring (MT >= 2); tensor copies (TMA) with the deep ring only.
 template <class F>
-void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages, bool dynamic, bool paged, F&& f) {
+void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages, bool dynamic, bool paged, bool tma,
+                     F&& f) {
   auto by_paged = [&](auto t, auto dd, auto mt, auto w, auto st, auto dyn) {
-    if (paged) f(t, dd, mt, w, st, dyn, std::true_type{});
-    else f(t, dd, mt, w, st, dyn, std::false_type{});
+    if (paged) f(t, dd, mt, w, st, dyn, std::true_type{}, std::false_type{});
+    else f(t, dd, mt, w, st, dyn, std::false_type{}, std::false_type{});
+  };
+  auto deep_by_paged = [&](auto t, auto dd, auto mt, auto w, auto st, auto dyn) {
+    if (!tma) {
+      by_paged(t, dd, mt, w, st, dyn);
+      return;
+    }
+    constexpr std::integral_constant<int, kDecodeTmaStages> ring{};
+    if (paged) f(t, dd, mt, w, ring, dyn, std::true_type{}, std::true_type{});
+    else f(t, dd, mt, w, ring, dyn, std::false_type{}, std::true_type{});
   };
   auto by_warps = [&](auto t, auto dd, auto mt) {
     if constexpr (decltype(mt)::value >= 2) {
       if (warps == 8) {
         constexpr std::integral_constant<int, 8> w8{};
         constexpr std::integral_constant<int, kDecodeDeepStages> deep{};
-        if (stages == kDecodeDeepStages && dynamic) by_paged(t, dd, mt, w8, deep, std::true_type{});
-        else if (stages == kDecodeDeepStages) by_paged(t, dd, mt, w8, deep, std::false_type{});
+        const bool deep_ring = stages == kDecodeDeepStages || tma;
+        if (deep_ring && dynamic) deep_by_paged(t, dd, mt, w8, deep, std::true_type{});
+        else if (deep_ring) deep_by_paged(t, dd, mt, w8, deep, std::false_type{});
         else by_paged(t, dd, mt, w8, std::integral_constant<int, kDecodeStages>{}, std::false_type{});
         return;
       }
@@ -729,8 +874,8 @@ void dispatch_decode(DType dtype, int64_t d, int m_tiles, int warps, int stages,
   else by_d(__half{});
 }
 
-int shared_bytes_for(int64_t d, int m_tiles, int warps, int stages) {
-  return decode_shared_bytes(static_cast<int>(d), m_tiles, warps, stages);
+int shared_bytes_for(int64_t d, int m_tiles, int warps, int stages, bool tensor_copies) {
+  return decode_shared_bytes(static_cast<int>(d), m_tiles, warps, stages, tensor_copies);
 }
 
 DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
@@ -763,6 +908,16 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   a.pool_static_tiles = plan.pool_static_tiles;
   a.probe = plan.probe;
   a.timeline = p.timeline;
+  if (plan.tensor_copies) {  // DecodeArgs::k_map, v_map: 3-D views (d, row, plane) of the cache, 128-byte swizzle
+    const uint64_t row_bytes = static_cast<uint64_t>(p.head_dim) * 2;
+    const bool paged = p.page_tokens > 0;
+    const uint64_t rows = paged ? static_cast<uint64_t>(p.page_tokens) : static_cast<uint64_t>(p.capacity);
+    const uint64_t dims[3] = {static_cast<uint64_t>(p.head_dim), rows,
+                              static_cast<uint64_t>((paged ? p.pool_pages : p.batch) * p.kv_heads)};
+    a.box_rows = static_cast<int32_t>(std::min<int64_t>(paged ? p.page_tokens : kBc, kBc));
+    a.k_map = make_tensor_map_3d_16bit(p.k, dims, row_bytes, rows * row_bytes, 64, a.box_rows, true);
+    a.v_map = make_tensor_map_3d_16bit(p.v, dims, row_bytes, rows * row_bytes, 64, a.box_rows, true);
+  }
   // Workspace (splits > 1): the tile counters, then the partials.
   if (p.partials) {
     a.tile_counters = reinterpret_cast<int*>(p.partials);
@@ -837,6 +992,7 @@ const char* decode_variant_name(DecodeVariant v) {
     case DecodeVariant::FusedReduce: return "fused-reduce";
     case DecodeVariant::GridMerge: return "grid-merge";
     case DecodeVariant::Balanced: return "balanced";
+    case DecodeVariant::BalancedTma: return "balanced-tma";
   }
   return "?";
 }
@@ -875,10 +1031,10 @@ DecodeVariant decode_variant_from_environment() {
   for (DecodeVariant v : {DecodeVariant::Auto, DecodeVariant::Baseline, DecodeVariant::FastReduce,
                           DecodeVariant::Warps8, DecodeVariant::HeadBlocks16, DecodeVariant::DeepPipeline,
                           DecodeVariant::DynamicTiles, DecodeVariant::DynamicTiles2Cta, DecodeVariant::FusedReduce,
-                          DecodeVariant::GridMerge, DecodeVariant::Balanced})
+                          DecodeVariant::GridMerge, DecodeVariant::Balanced, DecodeVariant::BalancedTma})
     if (std::string(text) == decode_variant_name(v)) return v;
   throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_VARIANT='") + text +
-                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles, dynamic-tiles-2cta, fused-reduce, grid-merge or balanced");
+                              "': choose auto, baseline, fast-reduce, warps8, head-blocks-16, deep-pipeline, dynamic-tiles, dynamic-tiles-2cta, fused-reduce, grid-merge, balanced or balanced-tma");
 }
 
 DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, int force_splits, DecodeVariant variant) {
@@ -894,20 +1050,24 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.m_tiles = plan.heads_per_cta <= 16 ? 1 : plan.heads_per_cta <= 32 ? 2 : 4;
   const bool deep = variant == DecodeVariant::DeepPipeline || variant == DecodeVariant::DynamicTiles ||
                     variant == DecodeVariant::FusedReduce || variant == DecodeVariant::GridMerge ||
-                    variant == DecodeVariant::Balanced;
-  const bool merge_in_grid = variant == DecodeVariant::GridMerge || variant == DecodeVariant::Balanced;
+                    variant == DecodeVariant::Balanced || variant == DecodeVariant::BalancedTma;
+  const bool pooled = variant == DecodeVariant::Balanced || variant == DecodeVariant::BalancedTma;
+  const bool merge_in_grid = variant == DecodeVariant::GridMerge || pooled;
   const bool eight_warps = (variant == DecodeVariant::Warps8 || deep) && plan.m_tiles >= 2;
   plan.warps = eight_warps ? 8 : 4;
   plan.stages = eight_warps && deep ? kDecodeDeepStages : kDecodeStages;
   plan.fast_reduce = variant != DecodeVariant::Baseline;
   plan.fused_reduce = variant == DecodeVariant::FusedReduce;
-  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps, plan.stages);
+  plan.tensor_copies = variant == DecodeVariant::BalancedTma && plan.stages == kDecodeDeepStages && device.cc_major >= 9;
+  if (plan.tensor_copies) plan.stages = kDecodeTmaStages;
+  plan.shared_bytes = shared_bytes_for(p.head_dim, plan.m_tiles, plan.warps, plan.stages, plan.tensor_copies);
   plan.sm_count = std::max(1, device.sm_count);
   int resident = 1;
   dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, false, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged) {
+                  plan.tensor_copies, [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged, auto tma) {
                     auto kernel = decode_kernel<decltype(t), decltype(d)::value, decltype(mt)::value, decltype(w)::value,
-                                                decltype(st)::value, decltype(dyn)::value, decltype(paged)::value>;
+                                                decltype(st)::value, decltype(dyn)::value, decltype(paged)::value,
+                                                decltype(tma)::value>;
                     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
                     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, decltype(w)::value * 32,
                                                                              plan.shared_bytes));
@@ -939,8 +1099,8 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, in
   plan.probe = decode_probe_from_environment();
   plan.dynamic_tiles = plan.m_tiles >= 2 && plan.splits > 1 &&
                        (variant == DecodeVariant::DynamicTiles || variant == DecodeVariant::DynamicTiles2Cta ||
-                        variant == DecodeVariant::Balanced);
-  if (plan.dynamic_tiles && variant == DecodeVariant::Balanced)  // the tail pool: the last share of each range
+                        pooled);
+  if (plan.dynamic_tiles && pooled)  // the tail pool: the last share of each range
     plan.pool_static_tiles = static_cast<int>(plan.tiles_per_split * (100 - decode_pool_percent()) / 100);
   plan.workspace_bytes =
       plan.splits > 1 ? decode_counter_bytes(p.batch, p.kv_heads, plan.head_blocks) +
@@ -956,11 +1116,11 @@ void launch_decode(const DecodeParams& p, const DecodeLaunchPlan& plan, void* st
   const DecodeArgs args = make_args(p, plan);
   const dim3 grid(plan.splits, static_cast<unsigned>(p.kv_heads * plan.head_blocks), static_cast<unsigned>(p.batch));
   dispatch_decode(p.dtype, p.head_dim, plan.m_tiles, plan.warps, plan.stages, plan.dynamic_tiles, p.page_tokens > 0,
-                  [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged) {
+                  plan.tensor_copies, [&](auto t, auto d, auto mt, auto w, auto st, auto dyn, auto paged, auto tma) {
     using T = decltype(t);
     constexpr int D = decltype(d)::value;
     auto kernel = decode_kernel<T, D, decltype(mt)::value, decltype(w)::value, decltype(st)::value,
-                                decltype(dyn)::value, decltype(paged)::value>;
+                                decltype(dyn)::value, decltype(paged)::value, decltype(tma)::value>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
     if (plan.grid_merge && plan.splits > 1) {
       // Cooperative: the driver starts the grid only with every CTA resident at once (else an error, no hang);
@@ -1098,6 +1258,71 @@ __global__ void __launch_bounds__(256) stream_read_kernel(const uint4* a, const 
     for (int u = 0; u < kUnroll; ++u) x ^= w[u].x ^ w[u].y ^ w[u].z ^ w[u].w;
   }
   if (x == 0x9E3779B9u) atomicAdd(sink, 1u);  // depends on the data, so the loads stay
+}
+
+// Experiments (ATTNSCOPE_DECODE_READ=chunks,CTAS,THREADS[,rotate]): the read-only reference read as the decode
+// reads, CTA c streaming its own contiguous 1/CTAS of each buffer, a and b side by side (4 loads of each in flight
+// per thread); `rotate` starts each CTA at a hashed offset of its chunk and wraps.
+__global__ void stream_read_chunks_kernel(const uint4* a, const uint4* b, int64_t count, int mode, unsigned* sink) {
+  const bool rotate = mode & 1, cached = mode & 2;
+  unsigned x = 0;
+  const int64_t per = (count + gridDim.x - 1) / gridDim.x;
+  const int64_t begin = blockIdx.x * per, end = min(count, begin + per), n = max(int64_t{0}, end - begin);
+  const int64_t shift = rotate && n > 0 ? static_cast<int64_t>((blockIdx.x * 2654435761u >> 8) % (n / 1024 + 1)) * 1024 % n : 0;
+  for (int64_t j = threadIdx.x; j < n; j += 4 * int64_t{blockDim.x}) {
+    uint4 w[8];
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const int64_t jj = j + u * int64_t{blockDim.x};
+      const int64_t i = begin + (jj + shift) % max(n, int64_t{1});
+      w[u] = jj < n ? (cached ? __ldcg(a + i) : __ldcs(a + i)) : make_uint4(0, 0, 0, 0);
+      w[4 + u] = jj < n ? (cached ? __ldcg(b + i) : __ldcs(b + i)) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < 8; ++u) x ^= w[u].x ^ w[u].y ^ w[u].z ^ w[u].w;
+  }
+  if (x == 0x9E3779B9u) atomicAdd(sink, 1u);
+}
+
+// Experiments (ATTNSCOPE_DECODE_READ=ring,CTAS,THREADS,STAGES,TILE_KB): the read-only reference read through a
+// shared-memory ring as the decode kernel reads (skip-math without the rest): CTA c streams its own contiguous
+// 1/CTAS of a and of b in tiles of TILE_KB from each, thread 0 starting bulk copies that complete on the stage's
+// mbarrier, STAGES − 1 tiles in flight, a CTA barrier per tile.
+__global__ void stream_read_ring_kernel(const uint4* a, const uint4* b, int64_t count, int stages, int tile_words,
+                                        unsigned* sink) {
+  extern __shared__ __align__(128) uint4 ring[];  // stages × {a tile, b tile}
+  __shared__ __align__(8) uint64_t landed[16];
+  const int64_t per = (count + gridDim.x - 1) / gridDim.x;
+  const int64_t begin = blockIdx.x * per, end = min(count, begin + per);
+  const int tiles = static_cast<int>((max(int64_t{0}, end - begin) + tile_words - 1) / tile_words);
+  auto issue = [&](int t) {
+    if (t >= tiles) return;
+    const int st = t % stages;
+    const int64_t w0 = begin + int64_t{t} * tile_words;
+    const uint32_t bytes = static_cast<uint32_t>(min(int64_t{tile_words}, end - w0) * 16);
+    bulk::mbarrier_arrive_expect_tx(&landed[st], 2 * bytes);
+    bulk::bulk_load(ring + st * 2 * tile_words, a + w0, bytes, &landed[st]);
+    bulk::bulk_load(ring + st * 2 * tile_words + tile_words, b + w0, bytes, &landed[st]);
+  };
+  if (threadIdx.x == 0) {
+    for (int st = 0; st < stages; ++st) bulk::mbarrier_init(&landed[st], 1);
+    bulk::fence_mbarrier_init();
+  }
+  __syncthreads();
+  if (threadIdx.x == 0)
+    for (int t = 0; t < stages - 1; ++t) issue(t);
+  unsigned x = 0;
+  for (int t = 0; t < tiles; ++t) {
+    bulk::mbarrier_wait(&landed[t % stages], static_cast<uint32_t>((t / stages) & 1));
+    const uint4 w = ring[(t % stages) * 2 * tile_words + threadIdx.x % tile_words];
+    x ^= w.x ^ w.w;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      bulk::fence_proxy_async_shared();
+      issue(t + stages - 1);
+    }
+  }
+  if (x == 0x9E3779B9u) atomicAdd(sink, 1u);
 }
 
 // ATTNSCOPE_DECODE_TIMELINE=file (diagnostics): one more decode of the loop's last step is launched with the
@@ -1417,6 +1642,28 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
           const int64_t words = static_cast<int64_t>(s.kv_bytes_read / 2 / sizeof(uint4));
           std::vector<double> read_ms = time_decodes(stream, flush, sink.get<unsigned>(), device.sm_count, 1,
                                                      req.repetitions, [&] {
+            if (const char* how = std::getenv("ATTNSCOPE_DECODE_READ"); how && std::string(how).rfind("ring", 0) == 0) {
+              int ctas = 128, threads = 256, stages = 6, tile_kb = 16;
+              std::sscanf(how, "ring,%d,%d,%d,%d", &ctas, &threads, &stages, &tile_kb);
+              const int shared = stages * 2 * tile_kb * 1024;
+              CUDA_CHECK(cudaFuncSetAttribute(stream_read_ring_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+              stream_read_ring_kernel<<<static_cast<unsigned>(ctas), static_cast<unsigned>(threads), shared, stream>>>(
+                  k.get<uint4>(), v.get<uint4>(), words, stages, tile_kb * 64, sink.get<unsigned>());
+              CUDA_CHECK_LAUNCH("stream_read_ring_kernel");
+              return;
+            }
+            if (const char* how = std::getenv("ATTNSCOPE_DECODE_READ"); how && *how) {  // experiments
+              int ctas = 128, threads = 1024;
+              char rot[16] = {0};
+              std::sscanf(how, "chunks,%d,%d,%15s", &ctas, &threads, rot);
+              stream_read_chunks_kernel<<<static_cast<unsigned>(ctas), static_cast<unsigned>(threads), 0, stream>>>(
+                  k.get<uint4>(), v.get<uint4>(), words,
+                  (std::string(rot).find("rotate") != std::string::npos ? 1 : 0) |
+                      (std::string(rot).find("cg") != std::string::npos ? 2 : 0),
+                  sink.get<unsigned>());
+              CUDA_CHECK_LAUNCH("stream_read_chunks_kernel");
+              return;
+            }
             stream_read_kernel<<<static_cast<unsigned>(4 * std::max(1, device.sm_count)), 256, 0, stream>>>(
                 k.get<uint4>(), v.get<uint4>(), words, sink.get<unsigned>());
             CUDA_CHECK_LAUNCH("stream_read_kernel");

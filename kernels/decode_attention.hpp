@@ -5,9 +5,10 @@
 //
 //   decode kernel     grid (split, KV head × head block, sequence), 128 threads (256: warps8, deep-pipeline). K/V tiles
 //                     of Bc = 64 tokens are streamed through shared memory with 16-byte cp.async loads (a ring of 3
-//                     stages, 6 for deep-pipeline); S = Q Kᵀ and O += P V on tensor cores; online softmax in
-//                     registers (base 2). Writes O directly when there
-//                     is one split, else the split's (m, l, acc) for the reduction.
+//                     stages, 6 for deep-pipeline) or by the copy engine (balanced-tma, the default for groups > 16
+//                     on sm_90: 4 stages); S = Q Kᵀ and O += P V on tensor cores; online softmax in registers
+//                     (base 2). Writes O directly when there is one split, else the split's (m, l, acc) for the
+//                     reduction (or the in-grid merge).
 //   reduction kernel  per (sequence, query head): O = Σ_s acc_s 2^(m_s − M) / Σ_s l_s 2^(m_s − M), M = max_s m_s;
 //                     partials: acc [batch·q_heads][splits][d] (16-byte aligned rows), then (m, l) [batch·q_heads][splits].
 //   fill kernel       writes cache rows [begin, end) of every sequence (random values from a hash; the decode
@@ -28,13 +29,14 @@ constexpr int kDecodeTileTokens = 64;    // Bc: keys per shared-memory tile
 constexpr int kDecodeMaxHeadsPerCta = 64;  // query heads one CTA serves (larger groups use several head blocks)
 constexpr int kDecodeStages = 3;         // K/V tiles in the shared-memory ring per CTA (2 in flight while 1 is used)
 constexpr int kDecodeDeepStages = 6;     // deep-pipeline: 5 tiles in flight, one CTA per SM
+constexpr int kDecodeTmaStages = 4;      // balanced-tma: 3 tiles in flight (the copy engine needs no more)
 constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per split in shared memory
 
 // Kernel configurations for groups of more than 16 query heads per KV head (MQA), measured against one another
 // by `attnscope decode` with ATTNSCOPE_DECODE_VARIANT=<name> (docs/DECODE_NOTES.md, scripts/gpu-decode.sh). Auto is
-// balanced (tail pool of 10%): on the H100, MQA (batch 8, L 32768, d 128) median of 6 calls 62.0 µs = 72% of the
-// copy bandwidth against deep-pipeline's 65.8 µs and grid-merge's 68.2 µs in the same run (each call's time is one
-// of two levels ~6 µs apart, set by the allocation: docs/DECODE_NOTES.md); memcheck, racecheck and synccheck clean.
+// balanced-tma (balanced on GPUs before sm_90): on the H100, MQA (batch 8, L 32768, d 128) 61.8–62.5 µs = 72–73.5%
+// of the copy bandwidth over three rounds against balanced's 64.7–65.4 µs and deep-pipeline's 63.0–63.4 µs in the
+// same run (docs/DECODE_NOTES.md, fourth session); memcheck, racecheck and synccheck clean.
 //   baseline        up to 64 heads per CTA, 4 warps, the serial reduction launched after the decode kernel
 //   fast-reduce     as baseline with the parallel reduction, launched as a programmatic dependent (PDL)
 //   warps8          as fast-reduce with 8 warps per CTA (each warp's MMA chain per tile halves)
@@ -63,9 +65,13 @@ constexpr int kDecodeMaxSplits = 4096;   // the reduction keeps one weight per s
 //                   (an atomic counter), splits side by side, so CTAs on SMs that get more bandwidth take more tiles
 //                   and all finish together (on the H100 the SMs' read rates differ by up to 1.6×: per-CTA
 //                   timelines in docs/DECODE_NOTES.md). Smaller groups run as grid-merge.
+//   balanced-tma    balanced with the tiles brought in by the copy engine (sm_90: cp.async.bulk.tensor into a
+//                   128-byte-swizzled ring of kDecodeTmaStages, completing on one mbarrier per stage; warp 0 issues,
+//                   one lane per page of a paged tile) instead of 16-byte cp.async from every thread; on GPUs before
+//                   sm_90 it runs as balanced.
 enum class DecodeVariant {
   Auto, Baseline, FastReduce, Warps8, HeadBlocks16, DeepPipeline, DynamicTiles, DynamicTiles2Cta, FusedReduce,
-  GridMerge, Balanced
+  GridMerge, Balanced, BalancedTma
 };
 // balanced: the share of each split's tiles (percent) that goes to the tail pool; ATTNSCOPE_DECODE_POOL_PERCENT
 // overrides it (experiments). decode_pool_percent() reads it (an invalid value throws std::invalid_argument).
@@ -79,7 +85,7 @@ int decode_pool_percent();
 //              only): the splits of a sequence read neighbouring tiles at the same time
 enum DecodeProbe : int { kDecodeProbeRotate = 1, kDecodeProbeSkipMath = 2, kDecodeProbeInterleave = 4 };
 int decode_probe_from_environment();
-constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::Balanced;
+constexpr DecodeVariant kDecodeAutoVariant = DecodeVariant::BalancedTma;
 const char* decode_variant_name(DecodeVariant v);
 // ATTNSCOPE_DECODE_VARIANT (unset: Auto); an unknown name throws std::invalid_argument naming the choices.
 DecodeVariant decode_variant_from_environment();
@@ -140,6 +146,7 @@ struct DecodeLaunchPlan {
   int shared_bytes = 0;
   double wave_efficiency = 1;
   bool dynamic_tiles = false;            // dynamic-tiles(-2cta) with m_tiles >= 2 and splits > 1
+  bool tensor_copies = false;            // balanced-tma on sm_90+ with the deep ring: tiles by the copy engine
   uint64_t workspace_bytes = 0;          // splits > 1: counters + batch·q_heads·splits·(d + 2) floats of partials
 };
 

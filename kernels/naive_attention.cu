@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cmath>
 
+#include "kernels/bulk_copy.cuh"
 #include "kernels/cuda_util.cuh"
 #include "kernels/naive_attention.hpp"
 
@@ -270,44 +271,11 @@ __global__ void __launch_bounds__(kStreamThreads, kMode == MaskMode::General ? 1
 constexpr int kPipeMaxStages = 8;
 int64_t g_pipelined_grid_limit = 0;  // set_pipelined_grid_limit: tests make each CTA walk many rows
 
-__device__ __forceinline__ uint32_t shared_address(const void* ptr) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
-}
-__device__ __forceinline__ void mbarrier_init(uint64_t* bar, uint32_t arrivals) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(shared_address(bar)), "r"(arrivals) : "memory");
-#else
-  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
-#endif
-}
-// Copies `bytes` (a multiple of 16, both addresses 16-byte aligned) from global to shared memory; the barrier's
-// phase completes when they have landed (one arrival with the expected transaction bytes).
+// Copies a whole row (`bytes`, a multiple of 16, both addresses 16-byte aligned) into shared memory; the barrier's
+// phase completes when it has landed (one arrival with the expected transaction bytes).
 __device__ __forceinline__ void bulk_load_row(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
-               : "memory");
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
-                   shared_address(dst)),
-               "l"(src), "r"(bytes), "r"(shared_address(bar))
-               : "memory");
-#else
-  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
-#endif
-}
-__device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  uint32_t done = 0;
-  do {
-    asm volatile(
-        "{\n .reg .pred ready;\n mbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\n"
-        " selp.u32 %0, 1, 0, ready;\n}\n"
-        : "=r"(done)
-        : "r"(shared_address(bar)), "r"(parity)
-        : "memory");
-  } while (!done);
-#else
-  __trap();  // bulk copies and transaction barriers are sm_90+; the host never launches this below sm_90
-#endif
+  bulk::mbarrier_arrive_expect_tx(bar, bytes);
+  bulk::bulk_load(dst, src, bytes, bar);
 }
 
 template <class T, int kThreads, MaskMode kMode>
@@ -332,8 +300,8 @@ __global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a
     bulk_load_row(row_buffers + stage * units, s + row * a.kv_len, row_bytes, &row_landed[stage]);
   };
   if (tid == 0) {
-    for (int st = 0; st < stages; ++st) mbarrier_init(&row_landed[st], 1);
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // barriers visible to the copy engine
+    for (int st = 0; st < stages; ++st) bulk::mbarrier_init(&row_landed[st], 1);
+    bulk::fence_mbarrier_init();  // barriers visible to the copy engine
     for (int j = 0; j < stages; ++j) start_load(j);
   }
   __syncthreads();  // barriers initialised before anyone waits on them
@@ -342,7 +310,7 @@ __global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a
     const int64_t row = row_of(j);
     if (row >= a.rows) break;
     const int stage = static_cast<int>(j % stages);
-    mbarrier_wait(&row_landed[stage], static_cast<uint32_t>((j / stages) & 1));  // the stage's (j/stages)-th fill
+    bulk::mbarrier_wait(&row_landed[stage], static_cast<uint32_t>((j / stages) & 1));  // the stage's (j/stages)-th fill
     const uint4* buf = row_buffers + stage * units;
     const int64_t q_pos = row % a.q_len + a.shift;
     // Vector u of the row as floats; masked keys become -inf so they vanish in exp.
@@ -391,7 +359,7 @@ __global__ void __launch_bounds__(kThreads) softmax_rows_pipelined(SoftmaxArgs a
     }
     __syncthreads();  // every thread is done reading this stage's buffer before it is refilled
     if (tid == 0) {
-      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // generic reads ordered before the async write
+      bulk::fence_proxy_async_shared();  // generic reads ordered before the async write
       start_load(j + stages);
     }
   }

@@ -6,7 +6,7 @@
 # Environment:
 #   ATTNSCOPE_PREBUILT  folder holding attnscope and attnscope_kernel_tests built for sm_90 (built elsewhere and
 #                       carried, to save the device's build minutes); unset: configure and build in build-dev
-#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "deep-pipeline grid-merge fused-reduce")
+#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "balanced-tma balanced deep-pipeline")
 #   ROUNDS              times each variant's table is measured, the variants taking turns (default 2)
 #   CANDIDATES          variants that may become the default: the whole decode suite runs with each as the
 #                       default, and racecheck and synccheck on each (default: the first of VARIANTS)
@@ -24,7 +24,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$1/logs" || exit 2
 out=$(cd "$1" && pwd)
 logs=$out/logs
-variants=(${VARIANTS:-deep-pipeline grid-merge fused-reduce})
+variants=(${VARIANTS:-balanced-tma balanced deep-pipeline})
 sanitize=(${SANITIZE:-${variants[*]}})
 candidates=(${CANDIDATES:-${variants[0]}})
 rounds=${ROUNDS:-2}

@@ -120,8 +120,16 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
                          << ", variant " << kernels::decode_variant_name(r.plan.variant) << ", warps " << r.plan.warps
                          << ", stages " << r.plan.stages);
     if (variant != kernels::DecodeVariant::Auto) CHECK(r.plan.variant == variant);
-    if (r.plan.variant == kernels::DecodeVariant::GridMerge ||
-        r.plan.variant == kernels::DecodeVariant::Balanced) {  // merged in the grid exactly when it fits one wave
+    if (r.plan.variant == kernels::DecodeVariant::BalancedTma) {  // the copy engine wherever the deep ring runs on sm_90+
+      std::string why;
+      const auto devices = kernels::list_cuda_devices(&why);
+      REQUIRE(!devices.empty());
+      CHECK(r.plan.tensor_copies == (r.plan.m_tiles >= 2 && devices.front().cc_major >= 9));
+    } else {
+      CHECK_FALSE(r.plan.tensor_copies);
+    }
+    if (r.plan.variant == kernels::DecodeVariant::GridMerge || r.plan.variant == kernels::DecodeVariant::Balanced ||
+        r.plan.variant == kernels::DecodeVariant::BalancedTma) {  // merged in the grid exactly when it fits one wave
       const int64_t ctas = int64_t{r.plan.splits} * c.kv_heads * r.plan.head_blocks * static_cast<int64_t>(c.lengths.size());
       CHECK(r.plan.grid_merge == (r.plan.splits > 1 && ctas <= int64_t{r.plan.sm_count} * r.plan.ctas_per_sm));
     }
@@ -186,7 +194,7 @@ TEST_CASE("decode kernel variants: each matches the reference (small and medium 
                                    kernels::DecodeVariant::DeepPipeline, kernels::DecodeVariant::DynamicTiles,
                                    kernels::DecodeVariant::DynamicTiles2Cta,
                                    kernels::DecodeVariant::FusedReduce, kernels::DecodeVariant::GridMerge,
-                                   kernels::DecodeVariant::Balanced}) {
+                                   kernels::DecodeVariant::Balanced, kernels::DecodeVariant::BalancedTma}) {
     CAPTURE(kernels::decode_variant_name(v));
     for (const DecodeCase& c : cases) {
       if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
@@ -211,12 +219,32 @@ TEST_CASE("decode grid-merge and balanced: counters survive repeated launches wi
     if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
     check_case(c, {0, 2, 5}, kernels::DecodeVariant::GridMerge, {5, 0, 3, 2, 0});
     check_case(c, {0, 2, 5}, kernels::DecodeVariant::Balanced, {5, 0, 3, 2, 0});
+    check_case(c, {0, 2, 5}, kernels::DecodeVariant::BalancedTma, {5, 0, 3, 2, 0});
   }
   // 8 sequences x 2 KV heads x 33 splits = 528 CTAs: more than one wave on any GPU of up to 132 SMs x 2 CTAs.
   if (max_n == 0 || max_n >= 4097) {
     const DecodeCase big{{4097, 4097, 4097, 4097, 4097, 4097, 4097, 4096}, 2, 32, 128, 0, DType::F16};
     check_case(big, {40}, kernels::DecodeVariant::GridMerge, {0});
     check_case(big, {40}, kernels::DecodeVariant::Balanced, {0, 40});
+    check_case(big, {40}, kernels::DecodeVariant::BalancedTma, {0, 40});
+  }
+}
+
+// balanced-tma's copies: a tile is one box per column half (contiguous) or one per page (pages of 16 and 32 tokens
+// split a 64-token tile; pages of 128 and 256 hold several tiles), the sequence's last tile is partial (its V rows
+// past the end are zeroed in shared memory: the cache's unused rows hold NaN), and segments past the end are not
+// read. Every page size, both head dims and storage types, lengths 1, 17, 1000, 4097.
+TEST_CASE("decode balanced-tma: every page size, partial last tiles and pages, lengths 1, 17, 1000, 4097") {
+  const std::vector<DecodeCase> cases = {
+      {{1, 17, 1000}, 1, 32, 128, 0, DType::F16},  {{4097, 17}, 1, 32, 64, 16, DType::BF16},
+      {{1000, 1}, 1, 48, 128, 32, DType::F16},     {{17, 4097}, 1, 32, 128, 64, DType::BF16},
+      {{1000, 999}, 1, 64, 64, 128, DType::F16},   {{4097}, 2, 32, 128, 256, DType::F16},
+  };
+  const char* max_n_env = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
+  const int64_t max_n = max_n_env ? std::atoll(max_n_env) : 0;
+  for (const DecodeCase& c : cases) {
+    if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
+    check_case(c, {0, 1, 3}, kernels::DecodeVariant::BalancedTma);
   }
 }
 
