@@ -1260,9 +1260,10 @@ __global__ void __launch_bounds__(256) stream_read_kernel(const uint4* a, const 
   if (x == 0x9E3779B9u) atomicAdd(sink, 1u);  // depends on the data, so the loads stay
 }
 
-// Experiments (ATTNSCOPE_DECODE_READ=chunks,CTAS,THREADS[,rotate]): the read-only reference read as the decode
+// Experiments (ATTNSCOPE_DECODE_READ=chunks,CTAS,THREADS[,rotate][,cg]): the read-only reference read as the decode
 // reads, CTA c streaming its own contiguous 1/CTAS of each buffer, a and b side by side (4 loads of each in flight
-// per thread); `rotate` starts each CTA at a hashed offset of its chunk and wraps.
+// per thread); `rotate` starts each CTA at a hashed offset of its chunk and wraps; `cg` loads through L2 with the
+// normal policy instead of streaming (evict-first).
 __global__ void stream_read_chunks_kernel(const uint4* a, const uint4* b, int64_t count, int mode, unsigned* sink) {
   const bool rotate = mode & 1, cached = mode & 2;
   unsigned x = 0;
@@ -1646,6 +1647,11 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
               int ctas = 128, threads = 256, stages = 6, tile_kb = 16;
               std::sscanf(how, "ring,%d,%d,%d,%d", &ctas, &threads, &stages, &tile_kb);
               const int shared = stages * 2 * tile_kb * 1024;
+              if (device.cc_major < 9 || ctas < 1 || threads < 32 || threads > 1024 || stages < 2 || stages > 16 ||
+                  tile_kb < 1 || shared > device.shared_per_block_optin)
+                throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_READ='") + how +
+                                            "': ring,CTAS,THREADS,STAGES,TILE_KB needs sm_90, 32..1024 threads, "
+                                            "2..16 stages and STAGES x 2 x TILE_KB within the shared memory of a block");
               CUDA_CHECK(cudaFuncSetAttribute(stream_read_ring_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
               stream_read_ring_kernel<<<static_cast<unsigned>(ctas), static_cast<unsigned>(threads), shared, stream>>>(
                   k.get<uint4>(), v.get<uint4>(), words, stages, tile_kb * 64, sink.get<unsigned>());
@@ -1656,6 +1662,9 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
               int ctas = 128, threads = 1024;
               char rot[16] = {0};
               std::sscanf(how, "chunks,%d,%d,%15s", &ctas, &threads, rot);
+              if (std::string(how).rfind("chunks", 0) != 0 || ctas < 1 || threads < 32 || threads > 1024)
+                throw std::invalid_argument(std::string("ATTNSCOPE_DECODE_READ='") + how +
+                                            "': chunks,CTAS,THREADS[,rotate][,cg] or ring,CTAS,THREADS,STAGES,TILE_KB");
               stream_read_chunks_kernel<<<static_cast<unsigned>(ctas), static_cast<unsigned>(threads), 0, stream>>>(
                   k.get<uint4>(), v.get<uint4>(), words,
                   (std::string(rot).find("rotate") != std::string::npos ? 1 : 0) |
