@@ -1,0 +1,422 @@
+// lesson.cpp — narration markup, placeholders and the lesson file reader (see lesson.hpp for the file form).
+#include "core/lesson.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json_lines.hpp"
+
+namespace attnscope {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> split_paragraphs(std::string_view markup) {
+  std::vector<std::string> out;
+  std::string current;
+  bool blank_run = false;
+  std::size_t start = 0;
+  while (start <= markup.size()) {
+    std::size_t end = markup.find('\n', start);
+    if (end == std::string_view::npos) end = markup.size();
+    std::string_view line = markup.substr(start, end - start);
+    const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
+    if (blank) {
+      blank_run = true;
+    } else {
+      if (blank_run && !current.empty()) {
+        out.push_back(current);
+        current.clear();
+      }
+      blank_run = false;
+      if (!current.empty()) current.push_back(' ');
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      current.append(line);
+    }
+    start = end + 1;
+  }
+  if (!current.empty()) out.push_back(current);
+  return out;
+}
+
+Paragraph parse_paragraph(std::string_view text) {
+  // Find marker pairs first, so an unmatched marker stays literal.
+  Paragraph spans;
+  bool bold = false;
+  std::string run;
+  auto flush = [&](bool code) {
+    if (!run.empty()) spans.push_back({run, bold && !code, code});
+    run.clear();
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '`') {
+      const std::size_t close = text.find('`', i + 1);
+      if (close != std::string_view::npos) {
+        flush(false);
+        run = std::string(text.substr(i + 1, close - i - 1));
+        flush(true);
+        i = close + 1;
+        continue;
+      }
+    }
+    if (text.compare(i, 2, "**") == 0) {
+      const bool closes = bold;
+      const bool opens = !bold && text.find("**", i + 2) != std::string_view::npos;
+      if (closes || opens) {
+        flush(false);
+        bold = !bold;
+        i += 2;
+        continue;
+      }
+    }
+    run.push_back(text[i]);
+    ++i;
+  }
+  flush(false);
+  return spans;
+}
+
+bool placeholder_char(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
+         c == '.' || c == '-';
+}
+
+// Calls fn(name, begin, end) for each placeholder, literal(text) for the text between them.
+template <typename OnName, typename OnText>
+void scan_placeholders(std::string_view text, OnName on_name, OnText on_text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "{{") == 0 || text.compare(i, 2, "}}") == 0) {
+      on_text(text.substr(i, 1));
+      i += 2;
+      continue;
+    }
+    if (text[i] == '{') {
+      std::size_t j = i + 1;
+      while (j < text.size() && placeholder_char(text[j])) ++j;
+      if (j < text.size() && text[j] == '}' && j > i + 1) {
+        on_name(text.substr(i + 1, j - i - 1));
+        i = j + 1;
+        continue;
+      }
+    }
+    on_text(text.substr(i, 1));
+    ++i;
+  }
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+bool accepts(const std::vector<std::string>& list, const std::string& value) {
+  return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string type_word(const json& j) {
+  switch (j.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "a list";
+    case json::value_t::string: return "text";
+    case json::value_t::boolean: return "true/false";
+    case json::value_t::null: return "null";
+    default: return "a number";
+  }
+}
+
+// Collects errors as "SOURCE:LINE: POINTER: message".
+class Checker {
+ public:
+  Checker(const std::string& source, const JsonLines& lines) : source_(source), lines_(lines) {}
+  void error(const std::string& pointer, const std::string& message) {
+    errors.push_back(source_ + ":" + std::to_string(lines_.line_of(pointer)) + ": " +
+                     (pointer.empty() ? std::string("(top level)") : pointer) + ": " + message);
+  }
+  int line(const std::string& pointer) const { return lines_.line_of(pointer); }
+
+  void only_keys(const json& object, const std::string& pointer, const std::set<std::string>& allowed) {
+    for (const auto& [key, value] : object.items()) {
+      if (!allowed.count(key)) {
+        std::vector<std::string> names(allowed.begin(), allowed.end());
+        error(pointer + "/" + json_pointer_token(key), "unknown key '" + key + "'; the keys are " + join(names));
+      }
+    }
+  }
+  // A text field: nullopt (and an error when required) if absent or not text.
+  std::optional<std::string> text(const json& object, const std::string& pointer, const std::string& key,
+                                  bool required) {
+    const std::string p = pointer + "/" + key;
+    if (!object.contains(key)) {
+      if (required) error(pointer, "'" + key + "' is missing");
+      return std::nullopt;
+    }
+    const json& v = object.at(key);
+    if (!v.is_string()) {
+      error(p, "must be text, not " + type_word(v));
+      return std::nullopt;
+    }
+    return v.get<std::string>();
+  }
+  std::optional<double> fraction(const json& v, const std::string& pointer) {
+    if (!v.is_number()) {
+      error(pointer, "must be a number from 0 to 1, not " + type_word(v));
+      return std::nullopt;
+    }
+    const double x = v.get<double>();
+    if (!(x >= 0.0 && x <= 1.0)) {
+      error(pointer, "must be from 0 to 1, not " + v.dump());
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::vector<std::string> errors;
+
+ private:
+  const std::string& source_;
+  const JsonLines& lines_;
+};
+
+void check_placeholders(Checker& c, const LessonStep& step, const std::string& pointer,
+                        const LessonVocabulary& vocabulary) {
+  for (const std::string& name : placeholders_in(step.narration)) {
+    const std::size_t dot = name.find('.');
+    if (dot == std::string::npos) continue;  // experiment values ({n}, {d}): filled by the app
+    const std::string quantity = name.substr(0, dot), algorithm = name.substr(dot + 1);
+    if (!accepts(vocabulary.quantities, quantity)) {
+      c.error(pointer + "/narration", "placeholder {" + name + "}: unknown quantity '" + quantity + "'; choose " +
+                                          join(vocabulary.quantities));
+    } else if (!step.run) {
+      c.error(pointer + "/narration", "placeholder {" + name + "} needs a measured run, but the step has no 'run'");
+    } else if (std::find(step.run->algorithms.begin(), step.run->algorithms.end(), algorithm) ==
+               step.run->algorithms.end()) {
+      c.error(pointer + "/narration", "placeholder {" + name + "}: the step's run does not time '" + algorithm +
+                                          "' (it times " + join(step.run->algorithms) + ")");
+    }
+  }
+}
+
+std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string& p,
+                                   const LessonVocabulary& vocabulary) {
+  if (!v.is_object()) {
+    c.error(p, "must be an object with 'algorithms' (and optionally 'n'), not " + type_word(v));
+    return std::nullopt;
+  }
+  c.only_keys(v, p, {"algorithms", "n"});
+  LessonRun run;
+  const json* algos = v.contains("algorithms") ? &v.at("algorithms") : nullptr;
+  if (!algos || !algos->is_array() || algos->empty()) {
+    c.error(algos ? p + "/algorithms" : p, "'algorithms' must be a non-empty list of algorithm names");
+  } else {
+    for (std::size_t i = 0; i < algos->size(); ++i) {
+      const json& a = (*algos)[i];
+      const std::string ap = p + "/algorithms/" + std::to_string(i);
+      if (!a.is_string()) {
+        c.error(ap, "must be an algorithm name, not " + type_word(a));
+      } else if (!accepts(vocabulary.algorithms, a.get<std::string>())) {
+        c.error(ap, "unknown algorithm '" + a.get<std::string>() + "'; choose " + join(vocabulary.algorithms));
+      } else {
+        run.algorithms.push_back(a.get<std::string>());
+      }
+    }
+  }
+  if (v.contains("n")) {
+    const json& ns = v.at("n");
+    const std::string np = p + "/n";
+    if (!ns.is_array() || ns.empty()) {
+      c.error(np, "must be a non-empty list of sequence lengths");
+    } else {
+      for (std::size_t i = 0; i < ns.size(); ++i) {
+        const json& n = ns[i];
+        if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > (int64_t{1} << 24)) {
+          c.error(np + "/" + std::to_string(i), "must be a whole number from 1 to 16777216, not " + n.dump());
+        } else {
+          run.ns.push_back(n.get<int64_t>());
+        }
+      }
+    }
+  }
+  return run;
+}
+
+std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::string& p,
+                                     const LessonVocabulary& vocabulary) {
+  if (!s.is_object()) {
+    c.error(p, "a step must be an object, not " + type_word(s));
+    return std::nullopt;
+  }
+  const std::size_t errors_before = c.errors.size();
+  c.only_keys(s, p, {"title", "narration", "mode", "experiment", "panel", "zoom", "animation", "highlight",
+                     "highlight_style", "run"});
+  LessonStep step;
+  step.line = c.line(p);
+  step.title = c.text(s, p, "title", true).value_or("");
+  if (!s.contains("narration")) {
+    c.error(p, "'narration' is missing");
+  } else {
+    const json& n = s.at("narration");
+    if (n.is_string()) {
+      step.narration = n.get<std::string>();
+    } else if (n.is_array() && !n.empty() && std::all_of(n.begin(), n.end(), [](const json& x) { return x.is_string(); })) {
+      for (const auto& para : n) step.narration += (step.narration.empty() ? "" : "\n\n") + para.get<std::string>();
+    } else {
+      c.error(p + "/narration", "must be text or a list of paragraphs (text), not " + type_word(n));
+    }
+    if (n.is_string() && step.narration.find_first_not_of(" \t\r\n") == std::string::npos)
+      c.error(p + "/narration", "is empty");
+  }
+  if (auto mode = c.text(s, p, "mode", true)) {
+    if (!accepts(vocabulary.modes, *mode)) c.error(p + "/mode", "unknown mode '" + *mode + "'; choose " + join(vocabulary.modes));
+    step.mode = *mode;
+  }
+  if (s.contains("experiment")) {
+    const json& e = s.at("experiment");
+    if (!e.is_object()) c.error(p + "/experiment", "must be an object of experiment settings, not " + type_word(e));
+    else step.experiment_json = e.dump();
+  }
+  if (auto panel = c.text(s, p, "panel", false)) {
+    if (!accepts(vocabulary.panels, *panel)) c.error(p + "/panel", "unknown panel '" + *panel + "'; choose " + join(vocabulary.panels));
+    step.panel = *panel;
+  }
+  if (s.contains("zoom")) {
+    const json& z = s.at("zoom");
+    if (!z.is_array() || z.size() != 4) {
+      c.error(p + "/zoom", "must be four fractions [x0, y0, x1, y1], not " + type_word(z));
+    } else {
+      std::array<double, 4> box{};
+      bool ok = true;
+      for (std::size_t i = 0; i < 4; ++i) {
+        auto f = c.fraction(z[i], p + "/zoom/" + std::to_string(i));
+        ok = ok && f.has_value();
+        if (f) box[i] = *f;
+      }
+      if (ok && !(box[0] < box[2] && box[1] < box[3]))
+        c.error(p + "/zoom", "needs x0 < x1 and y0 < y1 (the window's corners), not " + z.dump());
+      else if (ok) step.zoom = box;
+    }
+  }
+  if (s.contains("animation")) step.animation = c.fraction(s.at("animation"), p + "/animation");
+  if (auto h = c.text(s, p, "highlight", false)) {
+    if (!accepts(vocabulary.highlights, *h)) c.error(p + "/highlight", "unknown element '" + *h + "'; choose " + join(vocabulary.highlights));
+    step.highlight = *h;
+  }
+  if (auto style = c.text(s, p, "highlight_style", false)) {
+    if (*style == "outline") step.highlight_style = HighlightStyle::Outline;
+    else if (*style == "spotlight") step.highlight_style = HighlightStyle::Spotlight;
+    else c.error(p + "/highlight_style", "'" + *style + "': choose outline or spotlight");
+    if (step.highlight.empty()) c.error(p + "/highlight_style", "is set but 'highlight' names no element");
+  }
+  if (s.contains("run")) step.run = parse_run(c, s.at("run"), p + "/run", vocabulary);
+  check_placeholders(c, step, p, vocabulary);
+  if (c.errors.size() != errors_before) return std::nullopt;
+  return step;
+}
+
+}  // namespace
+
+std::vector<Paragraph> parse_narration(std::string_view markup) {
+  std::vector<Paragraph> out;
+  for (const std::string& para : split_paragraphs(markup)) out.push_back(parse_paragraph(para));
+  return out;
+}
+
+std::vector<std::string> placeholders_in(std::string_view text) {
+  std::vector<std::string> names;
+  scan_placeholders(text, [&](std::string_view name) { names.emplace_back(name); }, [](std::string_view) {});
+  return names;
+}
+
+FilledText fill_placeholders(std::string_view text, const std::map<std::string, std::string>& values) {
+  FilledText out;
+  scan_placeholders(
+      text,
+      [&](std::string_view name) {
+        auto it = values.find(std::string(name));
+        if (it != values.end()) {
+          out.text += it->second;
+        } else {
+          out.text += "{" + std::string(name) + "}";
+          out.missing.emplace_back(name);
+        }
+      },
+      [&](std::string_view literal) { out.text.append(literal); });
+  return out;
+}
+
+LessonLoad parse_lesson(std::string_view text, const std::string& source, const LessonVocabulary& vocabulary) {
+  LessonLoad out;
+  json root;
+  try {
+    root = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    out.errors.push_back(source + ":" + std::to_string(line_of_offset(text, e.byte)) + ": not valid JSON (" +
+                         e.what() + ")");
+    return out;
+  } catch (const json::exception& e) {  // e.g. a number out of range
+    out.errors.push_back(source + ": not valid JSON (" + std::string(e.what()) + ")");
+    return out;
+  }
+  const JsonLines lines(text);
+  Checker c(source, lines);
+  if (!root.is_object()) {
+    c.error("", "a lesson must be an object with 'title' and 'steps', not " + type_word(root));
+    out.errors = c.errors;
+    return out;
+  }
+  c.only_keys(root, "", {"title", "summary", "steps"});
+  Lesson lesson;
+  lesson.source = source;
+  lesson.title = c.text(root, "", "title", true).value_or("");
+  lesson.summary = c.text(root, "", "summary", false).value_or("");
+  if (!root.contains("steps")) {
+    c.error("", "'steps' is missing");
+  } else if (!root.at("steps").is_array() || root.at("steps").empty()) {
+    c.error("/steps", "must be a non-empty list of steps");
+  } else {
+    const json& steps = root.at("steps");
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      if (auto step = parse_step(c, steps[i], "/steps/" + std::to_string(i), vocabulary))
+        lesson.steps.push_back(std::move(*step));
+    }
+  }
+  out.errors = std::move(c.errors);
+  if (out.errors.empty()) out.lesson = std::move(lesson);
+  return out;
+}
+
+LessonLoad load_lesson_file(const std::string& path, const LessonVocabulary& vocabulary) {
+  LessonLoad out;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    out.errors.push_back(path + ": is a folder; give a lesson file (.json)");
+    return out;
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    out.errors.push_back(path + ": cannot open the lesson file (missing or unreadable)");
+    return out;
+  }
+  std::string text(kMaxLessonBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (file.bad()) {
+    out.errors.push_back(path + ": cannot read the lesson file (is it a folder?)");
+    return out;
+  }
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kMaxLessonBytes) {
+    out.errors.push_back(path + ": larger than " + std::to_string(kMaxLessonBytes >> 20) +
+                         " MiB; a lesson is a small text file");
+    return out;
+  }
+  return parse_lesson(text, path, vocabulary);
+}
+
+}  // namespace attnscope
