@@ -3,18 +3,16 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
-#include <fstream>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "core/json_lines.hpp"
+#include "core/json_check.hpp"
 
 namespace attnscope {
 namespace {
 
 using nlohmann::json;
+using Checker = JsonChecker;
 
 std::vector<std::string> split_paragraphs(std::string_view markup) {
   std::vector<std::string> out;
@@ -111,95 +109,21 @@ void scan_placeholders(std::string_view text, OnName on_name, OnText on_text) {
   }
 }
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
-  return out;
-}
-
-bool accepts(const std::vector<std::string>& list, const std::string& value) {
-  return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string type_word(const json& j) {
-  switch (j.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "a list";
-    case json::value_t::string: return "text";
-    case json::value_t::boolean: return "true/false";
-    case json::value_t::null: return "null";
-    default: return "a number";
-  }
-}
-
-// Collects errors as "SOURCE:LINE: POINTER: message".
-class Checker {
- public:
-  Checker(const std::string& source, const JsonLines& lines) : source_(source), lines_(lines) {}
-  void error(const std::string& pointer, const std::string& message) {
-    errors.push_back(source_ + ":" + std::to_string(lines_.line_of(pointer)) + ": " +
-                     (pointer.empty() ? std::string("(top level)") : pointer) + ": " + message);
-  }
-  int line(const std::string& pointer) const { return lines_.line_of(pointer); }
-
-  void only_keys(const json& object, const std::string& pointer, const std::set<std::string>& allowed) {
-    for (const auto& [key, value] : object.items()) {
-      if (!allowed.count(key)) {
-        std::vector<std::string> names(allowed.begin(), allowed.end());
-        error(pointer + "/" + json_pointer_token(key), "unknown key '" + key + "'; the keys are " + join(names));
-      }
-    }
-  }
-  // A text field: nullopt (and an error when required) if absent or not text.
-  std::optional<std::string> text(const json& object, const std::string& pointer, const std::string& key,
-                                  bool required) {
-    const std::string p = pointer + "/" + key;
-    if (!object.contains(key)) {
-      if (required) error(pointer, "'" + key + "' is missing");
-      return std::nullopt;
-    }
-    const json& v = object.at(key);
-    if (!v.is_string()) {
-      error(p, "must be text, not " + type_word(v));
-      return std::nullopt;
-    }
-    return v.get<std::string>();
-  }
-  std::optional<double> fraction(const json& v, const std::string& pointer) {
-    if (!v.is_number()) {
-      error(pointer, "must be a number from 0 to 1, not " + type_word(v));
-      return std::nullopt;
-    }
-    const double x = v.get<double>();
-    if (!(x >= 0.0 && x <= 1.0)) {
-      error(pointer, "must be from 0 to 1, not " + v.dump());
-      return std::nullopt;
-    }
-    return x;
-  }
-
-  std::vector<std::string> errors;
-
- private:
-  const std::string& source_;
-  const JsonLines& lines_;
-};
-
 void check_placeholders(Checker& c, const LessonStep& step, const std::string& pointer,
                         const LessonVocabulary& vocabulary) {
   for (const std::string& name : placeholders_in(step.narration)) {
     const std::size_t dot = name.find('.');
     if (dot == std::string::npos) continue;  // experiment values ({n}, {d}): filled by the app
     const std::string quantity = name.substr(0, dot), algorithm = name.substr(dot + 1);
-    if (!accepts(vocabulary.quantities, quantity)) {
+    if (!one_of(vocabulary.quantities, quantity)) {
       c.error(pointer + "/narration", "placeholder {" + name + "}: unknown quantity '" + quantity + "'; choose " +
-                                          join(vocabulary.quantities));
+                                          join_words(vocabulary.quantities));
     } else if (!step.run) {
       c.error(pointer + "/narration", "placeholder {" + name + "} needs a measured run, but the step has no 'run'");
     } else if (std::find(step.run->algorithms.begin(), step.run->algorithms.end(), algorithm) ==
                step.run->algorithms.end()) {
       c.error(pointer + "/narration", "placeholder {" + name + "}: the step's run does not time '" + algorithm +
-                                          "' (it times " + join(step.run->algorithms) + ")");
+                                          "' (it times " + join_words(step.run->algorithms) + ")");
     }
   }
 }
@@ -207,7 +131,7 @@ void check_placeholders(Checker& c, const LessonStep& step, const std::string& p
 std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string& p,
                                    const LessonVocabulary& vocabulary) {
   if (!v.is_object()) {
-    c.error(p, "must be an object with 'algorithms' (and optionally 'n'), not " + type_word(v));
+    c.error(p, "must be an object with 'algorithms' (and optionally 'n'), not " + json_type_word(v));
     return std::nullopt;
   }
   c.only_keys(v, p, {"algorithms", "n"});
@@ -220,9 +144,9 @@ std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string&
       const json& a = (*algos)[i];
       const std::string ap = p + "/algorithms/" + std::to_string(i);
       if (!a.is_string()) {
-        c.error(ap, "must be an algorithm name, not " + type_word(a));
-      } else if (!accepts(vocabulary.algorithms, a.get<std::string>())) {
-        c.error(ap, "unknown algorithm '" + a.get<std::string>() + "'; choose " + join(vocabulary.algorithms));
+        c.error(ap, "must be an algorithm name, not " + json_type_word(a));
+      } else if (!one_of(vocabulary.algorithms, a.get<std::string>())) {
+        c.error(ap, "unknown algorithm '" + a.get<std::string>() + "'; choose " + join_words(vocabulary.algorithms));
       } else {
         run.algorithms.push_back(a.get<std::string>());
       }
@@ -235,12 +159,7 @@ std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string&
       c.error(np, "must be a non-empty list of sequence lengths");
     } else {
       for (std::size_t i = 0; i < ns.size(); ++i) {
-        const json& n = ns[i];
-        if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > (int64_t{1} << 24)) {
-          c.error(np + "/" + std::to_string(i), "must be a whole number from 1 to 16777216, not " + n.dump());
-        } else {
-          run.ns.push_back(n.get<int64_t>());
-        }
+        if (auto n = c.integer(ns[i], np + "/" + std::to_string(i), 1, int64_t{1} << 24)) run.ns.push_back(*n);
       }
     }
   }
@@ -250,7 +169,7 @@ std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string&
 std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::string& p,
                                      const LessonVocabulary& vocabulary) {
   if (!s.is_object()) {
-    c.error(p, "a step must be an object, not " + type_word(s));
+    c.error(p, "a step must be an object, not " + json_type_word(s));
     return std::nullopt;
   }
   const std::size_t errors_before = c.errors.size();
@@ -268,28 +187,28 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
     } else if (n.is_array() && !n.empty() && std::all_of(n.begin(), n.end(), [](const json& x) { return x.is_string(); })) {
       for (const auto& para : n) step.narration += (step.narration.empty() ? "" : "\n\n") + para.get<std::string>();
     } else {
-      c.error(p + "/narration", "must be text or a list of paragraphs (text), not " + type_word(n));
+      c.error(p + "/narration", "must be text or a list of paragraphs (text), not " + json_type_word(n));
     }
     if (n.is_string() && step.narration.find_first_not_of(" \t\r\n") == std::string::npos)
       c.error(p + "/narration", "is empty");
   }
   if (auto mode = c.text(s, p, "mode", true)) {
-    if (!accepts(vocabulary.modes, *mode)) c.error(p + "/mode", "unknown mode '" + *mode + "'; choose " + join(vocabulary.modes));
+    if (!one_of(vocabulary.modes, *mode)) c.error(p + "/mode", "unknown mode '" + *mode + "'; choose " + join_words(vocabulary.modes));
     step.mode = *mode;
   }
   if (s.contains("experiment")) {
     const json& e = s.at("experiment");
-    if (!e.is_object()) c.error(p + "/experiment", "must be an object of experiment settings, not " + type_word(e));
+    if (!e.is_object()) c.error(p + "/experiment", "must be an object of experiment settings, not " + json_type_word(e));
     else step.experiment_json = e.dump();
   }
   if (auto panel = c.text(s, p, "panel", false)) {
-    if (!accepts(vocabulary.panels, *panel)) c.error(p + "/panel", "unknown panel '" + *panel + "'; choose " + join(vocabulary.panels));
+    if (!one_of(vocabulary.panels, *panel)) c.error(p + "/panel", "unknown panel '" + *panel + "'; choose " + join_words(vocabulary.panels));
     step.panel = *panel;
   }
   if (s.contains("zoom")) {
     const json& z = s.at("zoom");
     if (!z.is_array() || z.size() != 4) {
-      c.error(p + "/zoom", "must be four fractions [x0, y0, x1, y1], not " + type_word(z));
+      c.error(p + "/zoom", "must be four fractions [x0, y0, x1, y1], not " + json_type_word(z));
     } else {
       std::array<double, 4> box{};
       bool ok = true;
@@ -305,7 +224,7 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
   }
   if (s.contains("animation")) step.animation = c.fraction(s.at("animation"), p + "/animation");
   if (auto h = c.text(s, p, "highlight", false)) {
-    if (!accepts(vocabulary.highlights, *h)) c.error(p + "/highlight", "unknown element '" + *h + "'; choose " + join(vocabulary.highlights));
+    if (!one_of(vocabulary.highlights, *h)) c.error(p + "/highlight", "unknown element '" + *h + "'; choose " + join_words(vocabulary.highlights));
     step.highlight = *h;
   }
   if (auto style = c.text(s, p, "highlight_style", false)) {
@@ -353,21 +272,13 @@ FilledText fill_placeholders(std::string_view text, const std::map<std::string, 
 
 LessonLoad parse_lesson(std::string_view text, const std::string& source, const LessonVocabulary& vocabulary) {
   LessonLoad out;
-  json root;
-  try {
-    root = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    out.errors.push_back(source + ":" + std::to_string(line_of_offset(text, e.byte)) + ": not valid JSON (" +
-                         e.what() + ")");
-    return out;
-  } catch (const json::exception& e) {  // e.g. a number out of range
-    out.errors.push_back(source + ": not valid JSON (" + std::string(e.what()) + ")");
-    return out;
-  }
+  std::optional<json> parsed = parse_json_text(text, source, out.errors);
+  if (!parsed) return out;
+  const json& root = *parsed;
   const JsonLines lines(text);
   Checker c(source, lines);
   if (!root.is_object()) {
-    c.error("", "a lesson must be an object with 'title' and 'steps', not " + type_word(root));
+    c.error("", "a lesson must be an object with 'title' and 'steps', not " + json_type_word(root));
     out.errors = c.errors;
     return out;
   }
@@ -394,28 +305,8 @@ LessonLoad parse_lesson(std::string_view text, const std::string& source, const 
 
 LessonLoad load_lesson_file(const std::string& path, const LessonVocabulary& vocabulary) {
   LessonLoad out;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    out.errors.push_back(path + ": is a folder; give a lesson file (.json)");
-    return out;
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    out.errors.push_back(path + ": cannot open the lesson file (missing or unreadable)");
-    return out;
-  }
-  std::string text(kMaxLessonBytes + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (file.bad()) {
-    out.errors.push_back(path + ": cannot read the lesson file (is it a folder?)");
-    return out;
-  }
-  text.resize(static_cast<std::size_t>(file.gcount()));
-  if (text.size() > kMaxLessonBytes) {
-    out.errors.push_back(path + ": larger than " + std::to_string(kMaxLessonBytes >> 20) +
-                         " MiB; a lesson is a small text file");
-    return out;
-  }
+  std::string text;
+  if (!read_bounded_file(path, kMaxLessonBytes, "lesson", text, out.errors)) return out;
   return parse_lesson(text, path, vocabulary);
 }
 

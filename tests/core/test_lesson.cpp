@@ -168,7 +168,7 @@ TEST_CASE("lesson files: syntax errors by line, bad numbers, folders, missing an
     std::ofstream f(big);
     f << "{\"title\": \"" << std::string(kMaxLessonBytes, 'x') << "\"}";
   }
-  CHECK(any_contains(load_lesson_file(big.string()).errors, "larger than 1 MiB"));
+  CHECK(any_contains(load_lesson_file(big.string()).errors, "larger than 1024 KiB"));
   const auto good = dir / "good.json";
   {
     std::ofstream f(good);

@@ -1,0 +1,134 @@
+// json_check.cpp — see json_check.hpp.
+#include "core/json_check.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace attnscope {
+
+using nlohmann::json;
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+bool one_of(const std::vector<std::string>& list, const std::string& value) {
+  return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string json_type_word(const json& j) {
+  switch (j.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "a list";
+    case json::value_t::string: return "text";
+    case json::value_t::boolean: return "true/false";
+    case json::value_t::null: return "null";
+    default: return "a number";
+  }
+}
+
+std::optional<json> parse_json_text(std::string_view text, const std::string& source, std::vector<std::string>& errors) {
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    errors.push_back(source + ":" + std::to_string(line_of_offset(text, e.byte)) + ": not valid JSON (" + e.what() +
+                     ")");
+  } catch (const json::exception& e) {  // a number out of range, e.g. 1e400
+    errors.push_back(source + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  return std::nullopt;
+}
+
+bool read_bounded_file(const std::string& path, std::size_t max_bytes, const char* what, std::string& text,
+                       std::vector<std::string>& errors) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errors.push_back(path + ": is a folder; give a " + std::string(what) + " file");
+    return false;
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    errors.push_back(path + ": cannot open the " + std::string(what) + " file (missing or unreadable)");
+    return false;
+  }
+  text.assign(max_bytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (file.bad()) {
+    errors.push_back(path + ": cannot read the " + std::string(what) + " file");
+    return false;
+  }
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > max_bytes) {
+    errors.push_back(path + ": larger than " + std::to_string(max_bytes >> 10) + " KiB; a " + what +
+                     " file is small text");
+    return false;
+  }
+  return true;
+}
+
+void JsonChecker::error(const std::string& pointer, const std::string& message) {
+  errors.push_back(source_ + ":" + std::to_string(lines_.line_of(pointer)) + ": " +
+                   (pointer.empty() ? std::string("(top level)") : pointer) + ": " + message);
+}
+
+void JsonChecker::only_keys(const json& object, const std::string& pointer, const std::set<std::string>& allowed) {
+  for (const auto& [key, value] : object.items()) {
+    if (!allowed.count(key)) {
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      error(pointer + "/" + json_pointer_token(key), "unknown key '" + key + "'; the keys are " + join_words(names));
+    }
+  }
+}
+
+std::optional<std::string> JsonChecker::text(const json& object, const std::string& pointer, const std::string& key,
+                                             bool required) {
+  if (!object.contains(key)) {
+    if (required) error(pointer, "'" + key + "' is missing");
+    return std::nullopt;
+  }
+  const json& v = object.at(key);
+  if (!v.is_string()) {
+    error(pointer + "/" + json_pointer_token(key), "must be text, not " + json_type_word(v));
+    return std::nullopt;
+  }
+  return v.get<std::string>();
+}
+
+std::optional<double> JsonChecker::number(const json& v, const std::string& pointer, double lo, double hi) {
+  auto range = [&] {
+    auto fmt = [](double x) {
+      std::string s = json(x).dump();
+      return s.size() > 2 && s.substr(s.size() - 2) == ".0" ? s.substr(0, s.size() - 2) : s;
+    };
+    return "from " + fmt(lo) + " to " + fmt(hi);
+  };
+  if (!v.is_number()) {
+    error(pointer, "must be a number " + range() + ", not " + json_type_word(v));
+    return std::nullopt;
+  }
+  const double x = v.get<double>();
+  if (!(x >= lo && x <= hi)) {
+    error(pointer, "must be " + range() + ", not " + v.dump());
+    return std::nullopt;
+  }
+  return x;
+}
+
+std::optional<int64_t> JsonChecker::integer(const json& v, const std::string& pointer, int64_t lo, int64_t hi) {
+  const std::string want = "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(hi) && static_cast<int64_t>(u) >= lo) return static_cast<int64_t>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i >= lo && i <= hi) return i;
+  }
+  error(pointer, "must be " + want + ", not " + (v.is_number() || v.is_string() ? v.dump() : json_type_word(v)));
+  return std::nullopt;
+}
+
+}  // namespace attnscope
