@@ -210,7 +210,15 @@ MaskView MaskSpec::view() const {
   bool any_dense = false;
   for (auto& t : terms) any_dense |= t.kind == MaskTermKind::Dense;
   v.term_count = any_dense ? 0 : static_cast<int32_t>(std::min<size_t>(terms.size(), kMaxMaskTerms));
-  for (int32_t i = 0; i < v.term_count; ++i) v.terms[i] = terms[i];
+  // Parameters are clamped to kMaxMaskExtent, far beyond any sequence length, so that every expression on
+  // positions (q - left, q + right, k0 + stride - 1, ...) in allowed(), the block classifier and the kernels stays
+  // inside int64 — window:9223372036854775807 means "every key", never a wrapped-around bound.
+  auto clamp = [](int64_t x) { return std::clamp<int64_t>(x, -kMaxMaskExtent, kMaxMaskExtent); };
+  for (int32_t i = 0; i < v.term_count; ++i) {
+    v.terms[i] = terms[i];
+    v.terms[i].a = clamp(terms[i].a);
+    v.terms[i].b = clamp(terms[i].b);
+  }
   v.grid_block = grid.block > 0 ? grid.block : 1;
   v.grid_rows = grid.rows;
   v.grid_cols = grid.cols;

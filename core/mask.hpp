@@ -46,6 +46,9 @@ struct BlockGrid {
 };
 
 constexpr int kMaxMaskTerms = 8;
+// MaskSpec::view() clamps term parameters to ±2^40 (sequences are far shorter), so position arithmetic never
+// overflows int64.
+constexpr int64_t kMaxMaskExtent = int64_t{1} << 40;
 
 // The evaluable form: trivially copyable, so it can be passed to a kernel by value.
 struct MaskView {

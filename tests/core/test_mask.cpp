@@ -204,3 +204,20 @@ TEST_CASE("parse errors point at the bad term and say what is wrong") {
   CHECK(contains(parse_error("global:1+global:2+global:3+global:4+global:5+global:6+global:7+global:8+global:9"),
                  "at most 8"));
 }
+
+TEST_CASE("parameters near 2^63 mean 'every key', never a wrapped bound (issue 16)") {
+  const std::string huge = "9223372036854775807";
+  for (const std::string& text : {"window:" + huge, "window:" + huge + "," + huge, "strided:" + huge + "," + huge,
+                                 "dilated:" + huge + ",1", "global:" + huge}) {
+    auto m = parse_ok(text).view();
+    int allowed = 0;
+    for (int q = 0; q < 40; ++q)
+      for (int k = 0; k < 40; ++k) allowed += m.allowed(q, k);
+    INFO(text);
+    CHECK(allowed == 40 * 40);
+  }
+  // Far past the end of the sequence but finite: the same answer as "every key to that side".
+  auto right_only = parse_ok("window:0," + huge).view();
+  CHECK(right_only.allowed(5, 39));
+  CHECK_FALSE(right_only.allowed(5, 4));
+}
