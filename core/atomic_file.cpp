@@ -19,7 +19,9 @@ std::string folder_of(const std::string& path) {
   return parent.empty() ? std::string(".") : parent.string();
 }
 
-std::string temp_name_for(const std::string& path) {
+}  // namespace
+
+std::string temporary_path_for(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path p(path);
   std::string name(".");  // appended piece by piece: GCC 12 warns falsely on "." + std::string
@@ -30,8 +32,6 @@ std::string temp_name_for(const std::string& path) {
   name += std::to_string(counter.fetch_add(1));
   return (p.parent_path() / name).string();
 }
-
-}  // namespace
 
 std::string describe_write_error(int err, const std::string& path) {
   const std::string system = std::strerror(err);
@@ -89,7 +89,7 @@ FileWriteResult AtomicFile::open(const std::string& path) {
   if (in_place_) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   } else {
-    temp_path_ = temp_name_for(path);
+    temp_path_ = temporary_path_for(path);
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd_ < 0) {

@@ -54,6 +54,10 @@ class AtomicFile {
   std::string error_;
 };
 
+// ".NAME.tmp-PID-K" beside `path`: where a writer that cannot use AtomicFile (a library that opens the file
+// itself, such as libavformat) writes before renaming into place.
+std::string temporary_path_for(const std::string& path);
+
 // The reason for an errno value in the words a user acts on ("the disk is full ...; free some space or choose
 // another folder").
 std::string describe_write_error(int err, const std::string& path);

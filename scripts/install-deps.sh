@@ -10,7 +10,8 @@ packages=(cmake g++ make pkg-config python3 doctest-dev nlohmann-json3-dev libst
           python3-numpy libopenblas0-pthread)  # NumPy with OpenBLAS: scripts/bench_numpy.py
 if [[ "${1:-}" != "--headless" ]]; then
   packages+=(libimgui-dev libglfw3-dev python3-glad libegl-dev libgl-dev libegl1-mesa-dev
-             libgl1-mesa-dri fonts-dejavu-core)
+             libgl1-mesa-dri fonts-dejavu-core
+             libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev)  # video export
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
