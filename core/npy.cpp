@@ -3,6 +3,7 @@
 // and ending in '\n', then the raw data.
 #include "core/npy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -128,9 +129,28 @@ NpyReadResult parse_npy(std::string_view bytes, const std::string& name) {
   else if (descr == ">f4" || descr == ">f2") return fail("big-endian data (" + descr + ") is not supported");
   else return fail("dtype '" + descr + "' is not supported: use float32 or float16 (a.astype(np.float32))");
   if (!parse_shape(shape_text, r.array.shape)) return fail("malformed shape " + shape_text);
-  const int64_t count = r.array.elements();
-  const uint64_t data_bytes = static_cast<uint64_t>(count) * item;
+  // The element count is checked against the bytes present before it is multiplied out, so a header claiming
+  // (2^40, 2^40) is "truncated", never an overflowed product that happens to match.
   const uint64_t available = bytes.size() - offset - header_len;
+  const uint64_t max_elements = available / static_cast<uint64_t>(item);
+  uint64_t elements = 1;
+  bool fits = true;
+  if (std::find(r.array.shape.begin(), r.array.shape.end(), int64_t{0}) != r.array.shape.end()) {
+    elements = 0;
+  } else {
+    for (int64_t d : r.array.shape) {
+      if (elements > max_elements / static_cast<uint64_t>(d)) {
+        fits = false;
+        break;
+      }
+      elements *= static_cast<uint64_t>(d);
+    }
+  }
+  if (!fits)
+    return fail("data truncated: the header says " + r.array.shape_string() + " " + r.array.source_dtype +
+                " (more bytes than the file's " + std::to_string(available) + ")");
+  const int64_t count = static_cast<int64_t>(elements);
+  const uint64_t data_bytes = elements * static_cast<uint64_t>(item);
   if (available < data_bytes)
     return fail("data truncated: the header says " + r.array.shape_string() + " " + r.array.source_dtype + " (" +
                 std::to_string(data_bytes) + " bytes) but the file holds " + std::to_string(available));
@@ -140,7 +160,7 @@ NpyReadResult parse_npy(std::string_view bytes, const std::string& name) {
   const char* data = bytes.data() + offset + header_len;
   r.array.data.resize(static_cast<size_t>(count));
   if (item == 4) {
-    std::memcpy(r.array.data.data(), data, data_bytes);
+    if (data_bytes > 0) std::memcpy(r.array.data.data(), data, data_bytes);
   } else {
     for (int64_t i = 0; i < count; ++i) {
       uint16_t h;

@@ -86,6 +86,17 @@ TEST_CASE("malformed files get errors naming the file and the problem") {
   CHECK(err(parse_npy(std::string("\x93NUMPY\x01\x00\xff\x00", 10), "h.npy")).find("truncated header") !=
         std::string::npos);
   CHECK(err(read_npy("/nonexistent/dir/q.npy")).find("/nonexistent/dir/q.npy: cannot open") == 0);
+  // A shape whose product overflows int64 (2^40 · 2^40 = 2^80) is truncated data, not an empty array (issue 16).
+  CHECK(err(parse_npy(make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }",
+                               ""), "o.npy"))
+            .find("o.npy: data truncated: the header says [1099511627776, 1099511627776] float32 (more bytes") == 0);
+}
+
+TEST_CASE("a zero-size array reads as empty (found by fuzz_npy: no memcpy from a null pointer)") {
+  NpyReadResult r = parse_npy(make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }", ""), "z.npy");
+  REQUIRE(r.ok);
+  CHECK(r.array.elements() == 0);
+  CHECK(r.array.data.empty());
 }
 
 NpyArray array(std::vector<int64_t> shape) {
