@@ -111,19 +111,43 @@ void scan_placeholders(std::string_view text, OnName on_name, OnText on_text) {
 
 void check_placeholders(Checker& c, const LessonStep& step, const std::string& pointer,
                         const LessonVocabulary& vocabulary) {
+  const std::string at = pointer + "/narration";
   for (const std::string& name : placeholders_in(step.narration)) {
-    const std::size_t dot = name.find('.');
-    if (dot == std::string::npos) continue;  // experiment values ({n}, {d}): filled by the app
-    const std::string quantity = name.substr(0, dot), algorithm = name.substr(dot + 1);
-    if (!one_of(vocabulary.quantities, quantity)) {
-      c.error(pointer + "/narration", "placeholder {" + name + "}: unknown quantity '" + quantity + "'; choose " +
-                                          join_words(vocabulary.quantities));
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+      const std::size_t dot = name.find('.', start);
+      parts.push_back(name.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    const std::string where = "placeholder {" + name + "}: ";
+    if (parts.size() == 1) {
+      if (!one_of(vocabulary.experiment_values, name))
+        c.error(at, where + "unknown name; experiment values are " + join_words(vocabulary.experiment_values));
+    } else if (parts[0] == "calc") {
+      if (parts.size() != 2 || !one_of(vocabulary.calc_keys, parts[1]))
+        c.error(at, where + "unknown calculation; choose calc." + join_words(vocabulary.calc_keys));
+    } else if (parts[0] == "model") {
+      if (parts.size() != 2 || !one_of(vocabulary.model_keys, parts[1]))
+        c.error(at, where + "unknown model value; choose model." + join_words(vocabulary.model_keys));
+      else if (step.model.empty())
+        c.error(at, where + "needs a model preset, but the step has no 'model'");
+    } else if (!one_of(vocabulary.quantities, parts[0])) {
+      c.error(at, where + "unknown quantity '" + parts[0] + "'; choose " + join_words(vocabulary.quantities) +
+                      ", calc or model");
+    } else if (parts.size() > 3) {
+      c.error(at, where + "too many parts; write {quantity.algorithm} or {quantity.algorithm.N}");
     } else if (!step.run) {
-      c.error(pointer + "/narration", "placeholder {" + name + "} needs a measured run, but the step has no 'run'");
-    } else if (std::find(step.run->algorithms.begin(), step.run->algorithms.end(), algorithm) ==
+      c.error(at, where + "needs a measured run, but the step has no 'run'");
+    } else if (std::find(step.run->algorithms.begin(), step.run->algorithms.end(), parts[1]) ==
                step.run->algorithms.end()) {
-      c.error(pointer + "/narration", "placeholder {" + name + "}: the step's run does not time '" + algorithm +
-                                          "' (it times " + join_words(step.run->algorithms) + ")");
+      c.error(at, where + "the step's run does not time '" + parts[1] + "' (it times " +
+                      join_words(step.run->algorithms) + ")");
+    } else if (parts.size() == 3) {
+      const std::string& n = parts[2];
+      const bool listed = std::any_of(step.run->ns.begin(), step.run->ns.end(),
+                                      [&](int64_t x) { return std::to_string(x) == n; });
+      if (!listed) c.error(at, where + "N = " + n + " is not one of the run's sequence lengths");
     }
   }
 }
@@ -174,7 +198,7 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
   }
   const std::size_t errors_before = c.errors.size();
   c.only_keys(s, p, {"title", "narration", "mode", "experiment", "panel", "zoom", "animation", "highlight",
-                     "highlight_style", "run"});
+                     "highlight_style", "model", "run"});
   LessonStep step;
   step.line = c.line(p);
   step.title = c.text(s, p, "title", true).value_or("");
@@ -232,6 +256,11 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
     else if (*style == "spotlight") step.highlight_style = HighlightStyle::Spotlight;
     else c.error(p + "/highlight_style", "'" + *style + "': choose outline or spotlight");
     if (step.highlight.empty()) c.error(p + "/highlight_style", "is set but 'highlight' names no element");
+  }
+  if (auto model = c.text(s, p, "model", false)) {
+    if (!one_of(vocabulary.models, *model))
+      c.error(p + "/model", "unknown model preset '" + *model + "'; choose " + join_words(vocabulary.models));
+    step.model = *model;
   }
   if (s.contains("run")) step.run = parse_run(c, s.at("run"), p + "/run", vocabulary);
   check_placeholders(c, step, p, vocabulary);

@@ -18,8 +18,16 @@
 //       "zoom": [x0, y0, x1, y1],           optional; the visible window of the matrix, fractions 0..1
 //       "animation": 0.5,                   optional; replay position, fraction 0..1
 //       "highlight": "tile-stream", "highlight_style": "outline" | "spotlight",   optional
+//       "model": "llama2-7b",               optional; a model preset for {model.*} placeholders
 //       "run": { "algorithms": ["naive", "flash"], "n": [1024, 65536] }           optional; measured for placeholders
 //   } ] }
+//
+// Placeholders in narration (each is checked when the lesson loads, so a typo is an error, not a blank):
+//   {n} {d} {heads} ...        the step's experiment                          LessonVocabulary::experiment_values
+//   {calc.KEY}                 computed from the experiment by the cost model LessonVocabulary::calc_keys
+//   {model.KEY}                the step's model preset at the experiment's N  LessonVocabulary::model_keys
+//   {QUANTITY.ALGO}            measured by the step's run, at its last N      LessonVocabulary::quantities
+//   {QUANTITY.ALGO.N}          the same at the run's N (one of its "n" values)
 #pragma once
 #include <array>
 #include <cstdint>
@@ -72,6 +80,7 @@ struct LessonStep {
   std::optional<double> animation;            // 0..1
   std::string highlight;                      // "" : none
   HighlightStyle highlight_style = HighlightStyle::Outline;
+  std::string model;  // a model preset name ("" : none)
   std::optional<LessonRun> run;
   int line = 0;  // the line where this step starts in its file
 };
@@ -89,7 +98,11 @@ struct LessonVocabulary {
   std::vector<std::string> panels;
   std::vector<std::string> highlights;
   std::vector<std::string> algorithms;
+  std::vector<std::string> models;
   std::vector<std::string> quantities = {"time", "bytes", "memory", "flops", "oom", "speedup"};
+  std::vector<std::string> experiment_values;
+  std::vector<std::string> calc_keys;
+  std::vector<std::string> model_keys;
 };
 
 struct LessonLoad {
@@ -97,8 +110,8 @@ struct LessonLoad {
   std::vector<std::string> errors;  // "SOURCE:LINE: /steps/2/mode: unknown mode 'Flash'; choose ..."
 };
 
-// Checks every key and value, and that each placeholder {quantity.algorithm} names a known quantity and an
-// algorithm the step runs ({n}-style names without a dot are accepted: the app fills them from the experiment).
+// Checks every key and value, and every placeholder against the vocabulary and the step (a measured quantity
+// needs a run that times its algorithm at that N; {model.*} needs a model).
 LessonLoad parse_lesson(std::string_view text, const std::string& source, const LessonVocabulary& vocabulary = {});
 
 // Reads at most kMaxLessonBytes; a larger, missing or unreadable file is an error naming the path.

@@ -33,8 +33,9 @@ const char* kGoodLesson = R"({
     },
     {
       "title": "Measured",
-      "narration": "Naive took {time.naive}; flash took {time.flash} at N = {n}.",
+      "narration": "Naive took {time.naive}; flash took {time.flash.256} at N = {n}; {calc.pairs} pairs; {model.layers} layers.",
       "mode": "FlashAttention",
+      "model": "llama2-7b",
       "animation": 0.25,
       "run": {"algorithms": ["naive", "flash"], "n": [256, 1024]}
     }
@@ -98,6 +99,10 @@ TEST_CASE("a good lesson loads with every field") {
   vocab.modes = {"Explore", "FlashAttention"};
   vocab.highlights = {"heatmap"};
   vocab.algorithms = {"naive", "flash"};
+  vocab.models = {"llama2-7b"};
+  vocab.experiment_values = {"n"};
+  vocab.calc_keys = {"pairs"};
+  vocab.model_keys = {"layers"};
   LessonLoad load = parse_lesson(kGoodLesson, "good.json", vocab);
   INFO((load.errors.empty() ? std::string() : load.errors[0]));
   REQUIRE(load.lesson);
@@ -114,6 +119,7 @@ TEST_CASE("a good lesson loads with every field") {
   CHECK_FALSE(a.run);
   const LessonStep& b = lesson.steps[1];
   CHECK(b.line == 14);
+  CHECK(b.model == "llama2-7b");
   REQUIRE(b.run);
   CHECK(b.run->algorithms == std::vector<std::string>{"naive", "flash"});
   CHECK(b.run->ns == std::vector<int64_t>{256, 1024});
@@ -124,6 +130,10 @@ TEST_CASE("a broken lesson is reported by file, line and key; every problem at o
   LessonVocabulary vocab;
   vocab.modes = {"Explore", "FlashAttention"};
   vocab.algorithms = {"naive", "flash"};
+  vocab.models = {"llama2-7b"};
+  vocab.experiment_values = {"n", "d"};
+  vocab.calc_keys = {"pairs"};
+  vocab.model_keys = {"layers"};
   const char* text = R"({
   "title": "Broken",
   "stepz": 1,
@@ -131,7 +141,9 @@ TEST_CASE("a broken lesson is reported by file, line and key; every problem at o
     {"title": "a", "narration": "uses {time.flash}", "mode": "Flash",
      "run": {"algorithms": ["naive", "magic"]}},
     {"narration": "", "mode": "Explore", "zoom": [0.5, 0, 0.2, 2], "animation": 3},
-    {"title": "c", "narration": "{time.naive} {speed.naive}", "mode": "Explore"}
+    {"title": "c", "narration": "{time.naive} {speed.naive}", "mode": "Explore"},
+    {"title": "d", "narration": "{time.naive.512} {time.naive.64.1} {calc.nope} {model.layers} {colour}",
+     "mode": "Explore", "model": "gpt-9", "run": {"algorithms": ["naive"], "n": [64]}}
   ]
 })";
   LessonLoad load = parse_lesson(text, "broken.json", vocab);
@@ -145,8 +157,13 @@ TEST_CASE("a broken lesson is reported by file, line and key; every problem at o
   CHECK(any_contains(e, "broken.json:7: /steps/1/narration: is empty"));
   CHECK(any_contains(e, "/steps/1/zoom/3: must be from 0 to 1, not 2"));
   CHECK(any_contains(e, "/steps/1/animation: must be from 0 to 1, not 3"));
-  CHECK(any_contains(e, "broken.json:8: /steps/2/narration: placeholder {time.naive} needs a measured run"));
+  CHECK(any_contains(e, "broken.json:8: /steps/2/narration: placeholder {time.naive}: needs a measured run"));
   CHECK(any_contains(e, "placeholder {speed.naive}: unknown quantity 'speed'"));
+  CHECK(any_contains(e, "broken.json:9: /steps/3/narration: placeholder {time.naive.512}: N = 512 is not one of the run's"));
+  CHECK(any_contains(e, "placeholder {time.naive.64.1}: too many parts"));
+  CHECK(any_contains(e, "placeholder {calc.nope}: unknown calculation; choose calc.pairs"));
+  CHECK(any_contains(e, "placeholder {colour}: unknown name; experiment values are n, d"));
+  CHECK(any_contains(e, "broken.json:10: /steps/3/model: unknown model preset 'gpt-9'; choose llama2-7b"));
 }
 
 TEST_CASE("lesson files: syntax errors by line, bad numbers, folders, missing and oversized files") {
