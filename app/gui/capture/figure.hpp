@@ -1,0 +1,85 @@
+// figure.hpp — a plot as data, for export: what the plot module drew in a frame (axes with their exact ticks,
+// series, text, an optional image such as a heatmap with its colour bar), written as SVG (vector: lines, markers and
+// text stay lines, markers and text, with the font named) and its data as CSV. No ImGui or GL here: the plot
+// module fills a Figure at EndPlot, and tests build one by hand.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnscope::gui::capture {
+
+using Rgba = uint32_t;  // 0xAABBGGRR, as ImGui's IM_COL32
+
+enum class FigureMarker { None, Circle, Square, Diamond, TriangleUp, Cross };
+enum class FigureLegendCorner { NorthWest, NorthEast, SouthWest, SouthEast };
+
+struct FigureTick {
+  double value = 0;
+  std::string label;     // "" : a minor tick (grid line only)
+};
+
+struct FigureAxis {
+  std::string label;     // with its unit: "time (ms)"
+  bool log10 = false;
+  double min = 0, max = 1;
+  std::vector<FigureTick> ticks;
+};
+
+struct FigureSeries {
+  enum class Kind { Line, Scatter, ErrorBars };
+  Kind kind = Kind::Line;
+  std::string label;
+  Rgba color = 0xff000000;
+  std::vector<double> xs, ys;
+  std::vector<double> below, above;  // ErrorBars: from y - below to y + above
+  FigureMarker marker = FigureMarker::None;
+  bool marker_filled = true;
+  bool dashed = false;
+  bool in_legend = true;
+  float line_width = 2.0f, marker_size = 4.5f;  // px at the figure's font size
+};
+
+struct FigureText {
+  std::string text;
+  double x = 0, y = 0;        // data coordinates
+  float dx = 0, dy = 0;       // pixel offset (positive y is down)
+  Rgba color = 0;             // 0 : the figure's text colour
+};
+
+// A raster inside the data area (a heatmap): PNG bytes drawn over the axes' full range, and an optional colour bar.
+struct FigureImage {
+  std::string png;            // the PNG file's bytes (embedded as a data URI)
+  int width = 0, height = 0;  // its pixels
+};
+struct FigureColorBar {
+  std::string png;            // a 1-pixel-wide (or wider) strip, top = max
+  double min = 0, max = 1;
+  std::string label;
+  std::vector<FigureTick> ticks;
+};
+
+struct Figure {
+  std::string title;
+  int width = 900, height = 560;      // SVG user units (px)
+  double font_px = 15;
+  std::string font_family = "DejaVu Sans";
+  Rgba background = 0xff1c1816, frame_bg = 0xff1c1816, border = 0xff786e6e, grid = 0x26ffffff,
+       grid_minor = 0x0effffff, text = 0xffe6e1e1;
+  FigureAxis x, y;
+  std::vector<FigureSeries> series;
+  std::vector<FigureText> texts;
+  FigureLegendCorner legend = FigureLegendCorner::NorthWest;
+  bool show_legend = true;
+  std::optional<FigureImage> image;
+  std::optional<FigureColorBar> colorbar;
+};
+
+// A standalone SVG 1.1 document. Points a log axis cannot show (<= 0) and non-finite values are left out, as on
+// screen; lines break at them.
+std::string figure_to_svg(const Figure& figure);
+// "series,x,y[,below,above]" with a header line; every point of every series, in order (also the skipped ones).
+std::string figure_to_csv(const Figure& figure);
+
+}  // namespace attnscope::gui::capture
