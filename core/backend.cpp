@@ -47,4 +47,6 @@ Timing Timing::from_samples(std::vector<double> samples) {
   return t;
 }
 
+bool materialises_scores(Algorithm a) { return a == Algorithm::Naive || a == Algorithm::Reference; }
+
 }  // namespace attnscope

@@ -133,4 +133,8 @@ class Backend {
   }
 };
 
+// True for the algorithms that store a whole score matrix per head (naive, and the double-precision reference):
+// only these fall under SpecLimits::score_matrix_bytes. Flash, block-sparse, gathered and decode work tile by tile.
+bool materialises_scores(Algorithm a);
+
 }  // namespace attnscope

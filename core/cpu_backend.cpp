@@ -65,7 +65,7 @@ class CpuBackend final : public Backend {
     r.algorithm = request.algorithm;
     if (!request.inputs) { r.error = "no inputs given"; return r; }
     const AttentionInputs& in = *request.inputs;
-    auto problems = validate(in.spec, limits());
+    auto problems = validate(in.spec, limits(), materialises_scores(request.algorithm));
     if (!problems.empty()) { r.error = problems.front(); return r; }
     if (in.q.size() != static_cast<size_t>(in.spec.q_elements()) ||
         in.k.size() != static_cast<size_t>(in.spec.kv_elements()) ||

@@ -167,7 +167,7 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
       const AttentionSpec spec = spec_at(config, p.n, masks[s]);
       std::string why;
       bool runnable = true;
-      if (auto problems = validate(spec, limits); !problems.empty()) {
+      if (auto problems = validate(spec, limits, materialises_scores(series.algorithm)); !problems.empty()) {
         why = problems.front();
         runnable = false;
       } else if (!backend.supports(series.algorithm, spec, &why)) {

@@ -57,7 +57,7 @@ std::string format_bytes_binary(double bytes) {
   return buf;
 }
 
-std::vector<std::string> validate(const AttentionSpec& s, const SpecLimits& limits) {
+std::vector<std::string> validate(const AttentionSpec& s, const SpecLimits& limits, bool stores_score_matrix) {
   std::vector<std::string> p;
   auto positive = [&](const char* name, int64_t v, int64_t max, const char* what_to_do) {
     if (v < 1 || v > max)
@@ -79,7 +79,7 @@ std::vector<std::string> validate(const AttentionSpec& s, const SpecLimits& limi
     p.push_back("softmax scale " + std::to_string(*s.scale) + ": must be a positive finite number");
   for (auto& m : s.mask.validate()) p.push_back(m);
 
-  if (s.q_len >= 1 && s.kv_len >= 1 && s.q_len <= limits.max_len && s.kv_len <= limits.max_len) {
+  if (stores_score_matrix && s.q_len >= 1 && s.kv_len >= 1 && s.q_len <= limits.max_len && s.kv_len <= limits.max_len) {
     const double score_bytes = static_cast<double>(s.q_len) * static_cast<double>(s.kv_len) * 4.0;
     if (score_bytes > static_cast<double>(limits.score_matrix_bytes)) {
       p.push_back("N = " + std::to_string(s.kv_len) + " needs " + format_bytes(score_bytes) +

@@ -50,8 +50,10 @@ struct SpecLimits {
 };
 
 // Every problem with the spec, each a sentence naming the field, its value and the rule
-// ("head_dim 0: must be 1..256"). Empty when the spec is valid.
-std::vector<std::string> validate(const AttentionSpec& spec, const SpecLimits& limits = {});
+// ("head_dim 0: must be 1..256"). Empty when the spec is valid. The score-matrix limit applies only when
+// `stores_score_matrix` (materialises_scores(algorithm)): tile-by-tile algorithms run at any N the memory allows.
+std::vector<std::string> validate(const AttentionSpec& spec, const SpecLimits& limits = {},
+                                  bool stores_score_matrix = true);
 
 // "40.0 GB" style, decimal units (GB = 1e9) as memory is usually quoted in lessons; binary for GiB.
 std::string format_bytes(double bytes);

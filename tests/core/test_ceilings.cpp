@@ -104,9 +104,11 @@ class ScriptedBackend final : public Backend {
     }
     return true;
   }
+  uint64_t score_matrix_bytes = uint64_t{4} << 30;
   SpecLimits limits() const override {
     SpecLimits l;
     l.max_len = 4096;
+    l.score_matrix_bytes = score_matrix_bytes;
     l.backend = "scripted";
     return l;
   }
@@ -220,6 +222,26 @@ TEST_CASE("scaling: a sweep marks out-of-memory, over-limit, capped and cancelle
   CHECK(r.series[0].points[1].status == PointStatus::Measured);
   CHECK(r.series[0].points[2].status == PointStatus::Cancelled);
   CHECK(r.series[0].points[3].status == PointStatus::Cancelled);
+}
+
+TEST_CASE("scaling: the score-matrix limit refuses only algorithms that store the matrix (issue 15)") {
+  ScriptedBackend backend;
+  backend.score_matrix_bytes = 4ull * 1024 * 1024;  // 1024² fp32 fits, 2048² does not
+  SweepConfig config;
+  config.lengths = {1024, 2048, 4096};
+  config.series = {{"naive", Algorithm::Naive, "dense"},
+                   {"flash", Algorithm::Flash, "dense"},
+                   {"window", Algorithm::BlockSparse, "window:64"}};
+  config.repetitions = 1;
+  SweepResult r = run_sweep(backend, config);
+  CHECK(r.series[0].points[0].status == PointStatus::Measured);
+  CHECK(r.series[0].points[1].status == PointStatus::OverLimits);
+  CHECK(r.series[0].points[1].note.find("score matrix") != std::string::npos);
+  for (int s = 1; s < 3; ++s)
+    for (const auto& p : r.series[s].points) {
+      INFO("series ", s, " N = ", p.n, ": ", p.note);
+      CHECK(p.status == PointStatus::Measured);
+    }
 }
 
 TEST_CASE("scaling: a small real sweep on the CPU backend") {

@@ -68,6 +68,8 @@ TEST_CASE("a score matrix beyond the backend's memory is refused with the number
   // 100000² entries × 4 bytes = 4.0e10 bytes = 40.0 GB.
   CHECK(any_contains(p, "N = 100000 needs 40.0 GB for one head's score matrix on the CPU backend"));
   CHECK(any_contains(p, "limit is 4.3 GB"));
+  // An algorithm that works tile by tile is not refused for a matrix it never stores.
+  CHECK(validate(s, limits, /*stores_score_matrix=*/false).empty());
 }
 
 TEST_CASE("GQA head mapping and decode positions") {
