@@ -29,6 +29,21 @@ std::optional<Algorithm> parse_algorithm(std::string_view s) {
   return std::nullopt;
 }
 
+const char* tensor_core_path_name(TensorCorePath p) {
+  switch (p) {
+    case TensorCorePath::Auto: return "auto";
+    case TensorCorePath::Mma: return "mma";
+    case TensorCorePath::Wgmma: return "wgmma";
+  }
+  return "?";
+}
+
+std::optional<TensorCorePath> parse_tensor_core_path(std::string_view s) {
+  for (TensorCorePath p : {TensorCorePath::Auto, TensorCorePath::Mma, TensorCorePath::Wgmma})
+    if (s == tensor_core_path_name(p)) return p;
+  return std::nullopt;
+}
+
 std::vector<Algorithm> all_algorithms() {
   std::vector<Algorithm> out;
   for (auto& n : kAlgorithmNames) out.push_back(n.algorithm);

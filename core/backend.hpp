@@ -34,6 +34,14 @@ struct TileConfig {
   int bc = 64;  // columns (keys) of a K/V tile
 };
 
+// Which implementation runs flash-tc (a kernel with one implementation per GPU generation): auto picks the one the
+// device and the build have (wgmma on compute capability 9.0 with sm_90a in the binary, else mma.sync); mma forces
+// mma.sync (sm_80+); wgmma asks for the Hopper one and fails, in words, where it cannot run. An explicit option
+// (`attnscope bench --flash-tc-path`), never an environment variable.
+enum class TensorCorePath { Auto, Mma, Wgmma };
+const char* tensor_core_path_name(TensorCorePath p);  // "auto", "mma", "wgmma"
+std::optional<TensorCorePath> parse_tensor_core_path(std::string_view s);
+
 struct RunRequest {
   Algorithm algorithm = Algorithm::Flash;
   const AttentionInputs* inputs = nullptr;  // not owned; must outlive run()
@@ -43,6 +51,7 @@ struct RunRequest {
   bool want_output = true;
   bool record_trace = false;                // off in benchmarks: tracing costs time
   std::vector<int32_t> probe_rows;          // query rows of (batch 0, head 0) to probe, when tracing
+  TensorCorePath tensor_core_path = TensorCorePath::Auto;  // flash-tc on CUDA: which implementation
 };
 
 struct Timing {

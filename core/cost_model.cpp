@@ -3,6 +3,7 @@
 // Contents: formatting helpers · pattern_stats · algorithm_cost · presets · model_cost · roofline
 #include "core/cost_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -162,6 +163,50 @@ AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& s, const 
       break;
   }
   return c;
+}
+
+// ---- what tiled kernels execute ----------------------------------------------------------------------------
+
+namespace {
+
+// A tiled kernel's counts from what it computes and reads per query head: `pairs` (query, key) pairs, `kv_rows` rows
+// of K and of V; Q read and O written once; e bytes per element. `pairs_formula` / `kv_formula` name the terms.
+AlgorithmCost kernel_cost(const AttentionSpec& s, double pairs, double kv_rows, double e, const std::string& pairs_formula,
+                          const std::string& kv_formula) {
+  AlgorithmCost c;
+  const double BH = static_cast<double>(s.batch * s.q_heads), d = static_cast<double>(s.head_dim);
+  const double Nq = static_cast<double>(s.q_len);
+  const double qk = 2 * BH * pairs * d;
+  c.lines.push_back(line("qk_flops", "QKᵀ FLOPs (computed pairs)", qk, "FLOP", "2·B·H·" + pairs_formula + "·d",
+                         product({2, BH, pairs, d})));
+  c.lines.push_back(line("pv_flops", "PV FLOPs (computed pairs)", qk, "FLOP", "2·B·H·" + pairs_formula + "·d",
+                         product({2, BH, pairs, d})));
+  c.flops = 2 * qk;
+  c.exps = BH * pairs;
+  const double qo = 2 * BH * Nq * d * e, kv = 2 * BH * kv_rows * d * e;
+  c.lines.push_back(line("tiled_rw_qo", "read Q and write O once", qo, "B", "2·B·H·Nq·d·e", product({2, BH, Nq, d, e})));
+  c.lines.push_back(line("tiled_read_kv", "read K and V of each computed block", kv, "B", "2·B·H·" + kv_formula + "·d·e",
+                         product({2, BH, kv_rows, d, e})));
+  c.hbm_bytes = qo + kv;
+  return c;
+}
+
+}  // namespace
+
+AlgorithmCost tiled_flash_cost(const AttentionSpec& s, int64_t br, int64_t bc, int64_t visited_tiles,
+                               double element_bytes) {
+  const double V = static_cast<double>(visited_tiles), Br = static_cast<double>(br), Bc = static_cast<double>(bc);
+  return kernel_cost(s, V * Br * Bc, V * Bc, element_bytes, "V·Br·Bc", "V·Bc");
+}
+
+AlgorithmCost schedule_cost(const AttentionSpec& s, const VisitSchedule& schedule) {
+  double pairs = 0;  // per head: whole blocks, partial ones count every pair
+  for (int64_t i = 0; i < schedule.tr; ++i) {
+    const int64_t rows = std::min<int64_t>(schedule.br, s.q_len - i * schedule.br);
+    pairs += static_cast<double>(rows) * schedule.bc * (schedule.offsets[i + 1] - schedule.offsets[i]);
+  }
+  const double kv_rows = static_cast<double>(schedule.visits.size()) * schedule.bc;
+  return kernel_cost(s, pairs, kv_rows, dtype_bytes(s.dtype), "Σ rows·Bc", "visits·Bc");
 }
 
 // ---- presets ------------------------------------------------------------------------------------------------

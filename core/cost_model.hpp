@@ -12,6 +12,7 @@
 
 #include "core/backend.hpp"
 #include "core/spec.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope {
 
@@ -56,6 +57,18 @@ struct AlgorithmCost {
 // GQA group loads its KV head itself) and per KV head for decode (the group is processed together).
 AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& spec, const TileConfig& tiles,
                              const PatternStats& pattern);
+
+// ---- what tiled kernels execute ----
+// Kernels that skip the tiles a mask leaves empty (the CUDA flash kernels) compute and read less than the dense
+// algorithm above; every backend reports them with these formulas (the CUDA backend calls them, never its own).
+// tiled_flash_cost   V visited Br × Bc tiles over all (batch, query head) pairs' Q tiles, counted per query head:
+//                    FLOPs 4·B·H·V·Br·Bc·d (whole tiles: a partial tile counts every pair); bytes Q read and O
+//                    written once, K and V once per visited tile (Bc rows each), e bytes per element
+// schedule_cost      a visit schedule (core/visit_schedule.hpp): FLOPs 4·B·H·Σ_i rows_i·Bc·visits_i (rows_i: the
+//                    rows of Q tile i); bytes Q read and O written once, K and V once per visit (Bc rows), e = spec's
+AlgorithmCost tiled_flash_cost(const AttentionSpec& spec, int64_t br, int64_t bc, int64_t visited_tiles,
+                               double element_bytes);
+AlgorithmCost schedule_cost(const AttentionSpec& spec, const VisitSchedule& schedule);
 
 // ---- model presets ----
 struct ModelPreset {

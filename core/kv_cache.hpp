@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/decode_options.hpp"
 #include "core/spec.hpp"
 
 namespace attnscope {
@@ -150,6 +151,7 @@ struct DecodeLoopRequest {
   int64_t measure_every = 1;
   int repetitions = 1;
   uint64_t seed = 1;
+  DecodeBenchOptions options;    // kernel variant, instruments, timing mode (CUDA; the CPU twin ignores them)
 };
 // Empty when the request is valid; else one sentence per problem.
 std::vector<std::string> validate(const DecodeLoopRequest& request);

@@ -16,14 +16,15 @@
 #include <limits>
 #include <mutex>
 
+#include "core/cost_model.hpp"
 #include "core/visit_schedule.hpp"
-#include "kernels/cuda_util.cuh"
-#include "kernels/decode_attention.hpp"
-#include "kernels/flash_fp32.hpp"
-#include "kernels/flash_tc.hpp"
-#include "kernels/measure.hpp"
-#include "kernels/naive_attention.hpp"
-#include "kernels/score_pool.hpp"
+#include "kernels/bench/measure.hpp"
+#include "kernels/common/cuda_util.cuh"
+#include "kernels/decode/decode.hpp"
+#include "kernels/flash_fp32/flash_fp32.hpp"
+#include "kernels/flash_tc/flash_tc.hpp"
+#include "kernels/naive/naive_attention.hpp"
+#include "kernels/score_pool/score_pool.hpp"
 
 namespace attnscope::kernels {
 
@@ -78,53 +79,14 @@ std::string out_of_memory_message(Algorithm algorithm, const AttentionSpec& spec
 
 namespace {
 
-// ---------------------------------------------------------------- cost counts
-// FLOPs: 2 per multiply-add of QKᵀ and of PV over the pairs computed. Bytes: reads and writes of device memory
-// by the algorithm's data flow (naive: the six steps; flash: Q once, K and V per visited tile, O once).
-struct WorkCount { double flops = 0, bytes = 0; };
-
-WorkCount naive_work(const AttentionSpec& s) {
-  const double e = dtype_bytes(s.dtype), bh = static_cast<double>(s.batch * s.q_heads);
-  const double nq = static_cast<double>(s.q_len), nk = static_cast<double>(s.kv_len), d = static_cast<double>(s.head_dim);
-  WorkCount w;
-  w.flops = 4.0 * bh * nq * nk * d;
-  const double score = bh * nq * nk * e;
-  // read Q, K | write S | read S | write P | read P, V | write O   (K and V read once per query head by the GEMM)
-  w.bytes = bh * nq * d * e + bh * nk * d * e + score + score + score + score + bh * nk * d * e + bh * nq * d * e;
-  return w;
-}
-
-WorkCount flash_work(const AttentionSpec& s, int64_t visited_tiles) {
-  const double bh = static_cast<double>(s.batch * s.q_heads), d = static_cast<double>(s.head_dim);
-  WorkCount w;
-  const double pairs_per_head = static_cast<double>(visited_tiles) * kFlashBr * kFlashBc;
-  w.flops = 4.0 * bh * pairs_per_head * d;
-  w.bytes = bh * (2.0 * static_cast<double>(s.q_len) * d * 4 +                   // Q read, O written
-                  2.0 * static_cast<double>(visited_tiles) * kFlashBc * d * 4);  // K and V per visited tile
-  return w;
-}
-
-// flash-tc: the pairs its visits compute (whole blocks: partial ones count every pair) and K/V per visit, in the
-// storage type.
-WorkCount flash_tc_work(const AttentionSpec& s, const VisitSchedule& schedule) {
-  const double bh = static_cast<double>(s.batch * s.q_heads), d = static_cast<double>(s.head_dim);
-  const double e = dtype_bytes(s.dtype);
-  WorkCount w;
-  double pairs = 0;
-  for (int64_t i = 0; i < schedule.tr; ++i) {
-    const int64_t rows = std::min<int64_t>(schedule.br, s.q_len - i * schedule.br);
-    pairs += static_cast<double>(rows) * schedule.bc * (schedule.offsets[i + 1] - schedule.offsets[i]);
-  }
-  w.flops = 4.0 * bh * pairs * d;
-  w.bytes = bh * (2.0 * static_cast<double>(s.q_len) * d * e +
-                  2.0 * static_cast<double>(schedule.visits.size()) * schedule.bc * d * e);
-  return w;
-}
+// FLOPs and bytes come from core's cost model (core/cost_model.hpp), the same formulas every backend reports:
+// algorithm_cost for naive and decode, tiled_flash_cost and schedule_cost for the flash kernels, which skip the
+// tiles a mask leaves empty.
 
 // ---------------------------------------------------------------- the backend
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(DeviceInfo info) : info_(std::move(info)) {
+  CudaBackend(DeviceInfo info, const CudaBackendOptions& options) : info_(std::move(info)), options_(options) {
     CUDA_CHECK(cudaSetDevice(info_.index));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) throw CudaError(cudaErrorUnknown, "cublasCreate failed");
@@ -156,7 +118,7 @@ class CudaBackend final : public Backend {
           return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head_dim up to " +
                     std::to_string(kFlashMaxHeadDim));
         return true;
-      case Algorithm::Decode:  // kernels/decode_attention.cu
+      case Algorithm::Decode:  // kernels/decode/
         if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
         if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head_dim 64 or 128");
         return true;
@@ -261,7 +223,7 @@ class CudaBackend final : public Backend {
       throw std::invalid_argument("the input arrays do not match the spec's shapes (" + spec.summary() + ")");
     if (req.warmup < 0 || req.repetitions < 1 || req.repetitions > 10000)
       throw std::invalid_argument("repetitions must be 1..10000 and warm-up >= 0");
-    if (req.algorithm == Algorithm::Decode) {  // its own data flow: kernels/decode_attention.cu
+    if (req.algorithm == Algorithm::Decode) {  // its own data flow: kernels/decode/
       CUDA_CHECK(cudaSetDevice(info_.index));
       run_decode_request(req, r, info_, stream_);
       return;
@@ -328,11 +290,13 @@ class CudaBackend final : public Backend {
       np.o = o.get();
       np.cublas = cublas_;
       np.empty_rows = empty_rows.get<unsigned long long>();
+      np.softmax = options_.naive_softmax;
+      np.pipelined_grid_limit = options_.pipelined_grid_limit;
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_naive(np, stream_); }));
-      const WorkCount w = naive_work(spec);
+      const AlgorithmCost w = algorithm_cost(Algorithm::Naive, spec, TileConfig{}, PatternStats{});
       r.flops = w.flops;
-      r.bytes_moved = w.bytes;
+      r.bytes_moved = w.hbm_bytes;
     } else if (schedule) {
       DeviceBuffer offsets(schedule->offsets.size() * sizeof(int32_t)),
           visits(std::max<size_t>(1, schedule->visits.size()) * sizeof(KernelVisit)),
@@ -361,11 +325,12 @@ class CudaBackend final : public Backend {
       tp.keys = keys.get<int32_t>();
       tp.bits = bits.get<uint64_t>();
       tp.empty_rows = empty_rows.get<unsigned long long>();
+      tp.path = req.tensor_core_path;
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_tc(tp, stream_); }));
-      const WorkCount w = flash_tc_work(spec, *schedule);
+      const AlgorithmCost w = schedule_cost(spec, *schedule);
       r.flops = w.flops;
-      r.bytes_moved = w.bytes;
+      r.bytes_moved = w.hbm_bytes;
       r.kernel = std::string("flash-tc ") + flash_tc_path(tp) + " " + dtype_name(spec.dtype) + " d" +
                  std::to_string(spec.head_dim) +
                  (schedule->gathered ? ", gathered keys: " : ", block-sparse: ") +
@@ -374,6 +339,7 @@ class CudaBackend final : public Backend {
       if (trace) {
         const int32_t stride = std::max(1, schedule->max_visits_per_tile());
         tp.empty_rows = nullptr;  // counted by the timed launches
+        tp.path = TensorCorePath::Mma;  // the instrumented kernel is the mma.sync one
         r.trace = traced_launch(req, r, schedule->tr, stride, kFlashTcBr, kFlashTcBc,
                                 (spec.kv_len + kFlashTcBc - 1) / kFlashTcBc, [&](const FlashTraceBuffers* tb) {
                                   tp.trace = tb;
@@ -395,9 +361,9 @@ class CudaBackend final : public Backend {
       const int64_t visited = tiles.visited;
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_fp32(fp, stream_); }));
-      const WorkCount w = flash_work(spec, visited);
+      const AlgorithmCost w = tiled_flash_cost(spec, kFlashBr, kFlashBc, visited, 4.0);  // fp32 storage on the device
       r.flops = w.flops;
-      r.bytes_moved = w.bytes;
+      r.bytes_moved = w.hbm_bytes;
       r.kernel = "flash fp32 (CUDA cores), " + std::to_string(visited) + " tiles of " + std::to_string(kFlashBr) + "x" +
                  std::to_string(kFlashBc);
       if (trace)
@@ -579,6 +545,7 @@ class CudaBackend final : public Backend {
   }
 
   DeviceInfo info_;
+  CudaBackendOptions options_;
   cudaStream_t stream_{};
   cublasHandle_t cublas_{};
   std::mutex mutex_;
@@ -591,11 +558,11 @@ const DeviceInfo* cuda_device_of(const Backend& backend) {
   return cuda ? &cuda->info() : nullptr;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(std::string* why_not) {
+std::unique_ptr<Backend> make_cuda_backend(std::string* why_not, const CudaBackendOptions& options) {
   auto devices = list_cuda_devices(why_not);
   if (devices.empty()) return nullptr;
   try {
-    return std::make_unique<CudaBackend>(devices.front());
+    return std::make_unique<CudaBackend>(devices.front(), options);
   } catch (const CudaError& e) {
     if (why_not) *why_not = std::string("the CUDA device could not be initialised: ") + e.what();
     return nullptr;

@@ -8,10 +8,17 @@
 
 #include "core/backend.hpp"
 #include "kernels/device_info.hpp"
+#include "kernels/naive/naive_attention.hpp"
 
 namespace attnscope::kernels {
 
-std::unique_ptr<Backend> make_cuda_backend(std::string* why_not);
+// Explicit choices beyond a request, for tests and experiments (the defaults are what the app runs).
+struct CudaBackendOptions {
+  SoftmaxVariant naive_softmax = SoftmaxVariant::Auto;  // NaiveParams::softmax of every naive run
+  int64_t pipelined_grid_limit = 0;                     // NaiveParams::pipelined_grid_limit
+};
+
+std::unique_ptr<Backend> make_cuda_backend(std::string* why_not, const CudaBackendOptions& options = {});
 
 // The device a CUDA backend runs on (for the status bar); nullptr when `backend` is not a CUDA backend.
 const DeviceInfo* cuda_device_of(const Backend& backend);

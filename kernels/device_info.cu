@@ -1,5 +1,5 @@
 // device_info.cu — device discovery (device_info.hpp) and the dtype upload/download helpers of cuda_util.cuh.
-#include "kernels/cuda_util.cuh"
+#include "kernels/common/cuda_util.cuh"
 #include "kernels/device_info.hpp"
 
 #include <cstdio>

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""decode_timeline.py FILE — summarise the per-CTA timelines that ATTNSCOPE_DECODE_TIMELINE=FILE makes
-`attnscope decode` append (kernels/decode_attention.cu, append_decode_timeline): where a decode's time goes.
+"""decode_timeline.py FILE — summarise the per-CTA timelines that `attnscope decode --timeline FILE` appends
+(kernels/bench/decode_bench.cu, append_decode_timeline): where a decode's time goes.
 
 Per recorded decode (one '#' header line, then 'decode,...' rows per CTA and 'reduce,...' rows per head), all times
 in µs from the earliest CTA entry:

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# gpu-decode.sh OUTDIR — the decode kernels (issue 6) on a GPU machine in one go: decode tests, compute-sanitizer per
-# variant, `attnscope decode` per variant (ratios against the copy bandwidth measured in the same call), timing
-# modes, context sweep and Nsight Compute on the MQA kernels; full logs in OUTDIR/decode-logs.tgz, short table last.
+# gpu-decode.sh OUTDIR — the decode kernels (issue 6) on a GPU machine in one go: decode tests (every variant),
+# compute-sanitizer, `attnscope decode --variant V` per variant (ratios against the copy bandwidth measured in the
+# same call), timing modes, context sweep and Nsight Compute on the MQA kernels; full logs in
+# OUTDIR/decode-logs.tgz, short table last. Variants, timing and timelines are `attnscope decode` flags.
 #
 # Environment:
 #   ATTNSCOPE_PREBUILT  folder holding attnscope and attnscope_kernel_tests built for sm_90 (built elsewhere and
 #                       carried, to save the device's build minutes); unset: configure and build in build-dev
-#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "balanced-tma balanced deep-pipeline")
+#   VARIANTS            decode variants to time, MHA, GQA and MQA each (default "balanced-tma balanced"; the
+#                       retired ones are at the git tag decode-variant-lab)
 #   ROUNDS              times each variant's table is measured, the variants taking turns (default 2)
-#   CANDIDATES          variants that may become the default: the whole decode suite runs with each as the
-#                       default, and racecheck and synccheck on each (default: the first of VARIANTS)
-#   SANITIZE            variants run under memcheck (default: VARIANTS)
 #   NCU                 1 (default): Nsight Compute on the MQA decode and reduction kernels; 0: skip
 #   TIMELINE            1 (default): per-CTA timelines of a GQA and an MQA decode per variant, summarised by
 #                       scripts/decode_timeline.py into logs/timeline-<variant>.log; 0: skip
@@ -24,9 +23,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$1/logs" || exit 2
 out=$(cd "$1" && pwd)
 logs=$out/logs
-variants=(${VARIANTS:-balanced-tma balanced deep-pipeline})
-sanitize=(${SANITIZE:-${variants[*]}})
-candidates=(${CANDIDATES:-${variants[0]}})
+variants=(${VARIANTS:-balanced-tma balanced})
 rounds=${ROUNDS:-2}
 reps=${REPS:-50}
 t0=$SECONDS
@@ -67,36 +64,34 @@ export ATTNSCOPE_REQUIRE_GPU=1
 if command -v cuobjdump >/dev/null; then
   cuobjdump --dump-resource-usage "$bin" 2>&1 | grep -A1 "decode" | grep -E "Function|REG" | paste - - |
     sed -E 's/.*Function ([^:]*):.*REG:([0-9]+) STACK:([0-9]+) SHARED:([0-9]+) LOCAL:([0-9]+).*/\1 REG \2 STACK \3 LOCAL \5/' |
-    c++filt | sed -E 's/attnscope::kernels::\(anonymous namespace\):://g' >"$logs/resources.log" 2>&1
+    c++filt | sed -E 's/attnscope::kernels::(decode::)?(\(anonymous namespace\)::)?//g' >"$logs/resources.log" 2>&1
 fi
 
-# 1. tests: every decode test case with each candidate as the default (the variants test forces each variant itself)
-for v in "${candidates[@]}"; do
-  ATTNSCOPE_DECODE_VARIANT=$v run "tests-$v" 150 "$kt" -tc="*decode*"
-done
+# 1. tests: every decode test case (the default variant; the variants test forces each variant itself)
+run tests-decode 150 "$kt" -tc="*decode*"
 
-# 2. benchmark per variant (device timing: the decode's own GPU time, see decode_attention.cu's time_decodes)
+# 2. benchmark per variant (device timing: the decode's own GPU time, see kernels/bench/decode_bench.cuh)
 for round in $(seq 1 "$rounds"); do
   for v in "${variants[@]}"; do
-    ATTNSCOPE_DECODE_VARIANT=$v run "bench-$v-r$round" 90 "$bin" decode --reps "$reps" --kv-heads 32,8,1 \
+    run "bench-$v-r$round" 90 "$bin" decode --variant "$v" --reps "$reps" --kv-heads 32,8,1 \
       --json "$logs/bench-$v-r$round.json"
   done
 done
 # 3. the first version's timing (events around each decode on an idle GPU: adds the host's launch latency)
 for v in "${variants[@]:0:2}"; do
-  ATTNSCOPE_DECODE_TIMING=launch ATTNSCOPE_DECODE_VARIANT=$v run "launch-timing-$v" 60 "$bin" decode --reps "$reps" \
+  run "launch-timing-$v" 60 "$bin" decode --timing launch --variant "$v" --reps "$reps" \
     --kv-heads 1 --json "$logs/launch-timing-$v.json"
 done
 # 4. MQA against the context: time(L) = fixed + bytes / streaming rate separates the two
 for ctx in 8192 16384 65536 131072; do
-  ATTNSCOPE_DECODE_VARIANT=${variants[1]:-${variants[0]}} run "context-$ctx" 60 "$bin" decode --reps "$reps" \
+  run "context-$ctx" 60 "$bin" decode --variant "${variants[1]:-${variants[0]}}" --reps "$reps" \
     --kv-heads 1 --layout contiguous --context $ctx --json "$logs/context-$ctx.json"
 done
 
-# 4b. per-CTA timelines (ATTNSCOPE_DECODE_TIMELINE): where a GQA and an MQA decode spend their time, per variant
+# 4b. per-CTA timelines (--timeline FILE): where a GQA and an MQA decode spend their time, per variant
 if [[ ${TIMELINE:-1} == 1 ]]; then
   for v in "${variants[@]}"; do
-    ATTNSCOPE_DECODE_TIMELINE=$logs/timeline-$v.csv ATTNSCOPE_DECODE_VARIANT=$v run "timeline-run-$v" 60 "$bin" decode \
+    run "timeline-run-$v" 60 "$bin" decode --timeline "$logs/timeline-$v.csv" --variant "$v" \
       --reps 10 --kv-heads 8,1
     python3 "$root/scripts/decode_timeline.py" "$logs/timeline-$v.csv" >"$logs/timeline-$v.log" 2>&1
   done
@@ -105,28 +100,24 @@ fi
 # 5. Nsight Compute (clocks left alone, caches flushed before each kernel): the MQA decode kernel and its reduction
 if [[ ${NCU:-1} == 1 ]] && command -v ncu >/dev/null; then
   for v in "${variants[@]}"; do
-    ATTNSCOPE_DECODE_VARIANT=$v run "ncu-mqa-$v" 90 ncu --clock-control none --cache-control all -k regex:decode \
+    run "ncu-mqa-$v" 90 ncu --clock-control none --cache-control all -k regex:decode \
       --launch-skip 2 --launch-count 2 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
       --section LaunchStats --section WarpStateStats --section SchedulerStats \
-      "$bin" decode --kv-heads 1 --layout contiguous --reps 3
+      "$bin" decode --variant "$v" --kv-heads 1 --layout contiguous --reps 3
   done
-  ATTNSCOPE_DECODE_VARIANT=${variants[0]} run ncu-gqa 90 ncu --clock-control none --cache-control all \
+  run ncu-gqa 90 ncu --clock-control none --cache-control all \
     -k regex:decode_kernel --launch-skip 1 --launch-count 1 --section SpeedOfLight --section WarpStateStats \
-    "$bin" decode --kv-heads 8 --layout contiguous --reps 2
+    "$bin" decode --variant "${variants[0]}" --kv-heads 8 --layout contiguous --reps 2
 fi
 
-# 6. compute-sanitizer on the small shapes, per variant; racecheck and synccheck on the last
+# 6. compute-sanitizer on the small shapes (the variants test runs every variant, the instrumented one its probes)
 cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-for v in "${sanitize[@]}"; do
-  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "memcheck-$v" 90 "$cs" --tool memcheck \
-    --print-limit 12 --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*"
-done
-for v in "${candidates[@]}"; do
-  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "racecheck-$v" 90 "$cs" --tool racecheck \
-    --racecheck-report all --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*"
-  ATTNSCOPE_DECODE_VARIANT=$v ATTNSCOPE_KERNEL_TEST_MAX_N=200 run "synccheck-$v" 60 "$cs" --tool synccheck \
-    --error-exitcode 9 "$kt" -tc="*small shapes*"
-done
+ATTNSCOPE_KERNEL_TEST_MAX_N=200 run memcheck 90 "$cs" --tool memcheck \
+  --print-limit 12 --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*,*instrumented*"
+ATTNSCOPE_KERNEL_TEST_MAX_N=200 run racecheck 90 "$cs" --tool racecheck \
+  --racecheck-report all --error-exitcode 9 "$kt" -tc="*small shapes*,*variants*"
+ATTNSCOPE_KERNEL_TEST_MAX_N=200 run synccheck 60 "$cs" --tool synccheck \
+  --error-exitcode 9 "$kt" -tc="*small shapes*"
 
 tar czf "$out/decode-logs.tgz" -C "$out" logs
 

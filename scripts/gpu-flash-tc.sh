@@ -51,7 +51,7 @@ else
   step build 400 cmake --build "$build" --parallel "$(nproc)" --target attnscope attnscope_kernel_tests
   bin=$build/app/attnscope
   tests=$build/tests/attnscope_kernel_tests
-  objects=("$build"/kernels/CMakeFiles/attnscope_kernels.dir/flash_tc_*_d*.cu.o)
+  objects=("$build"/kernels/CMakeFiles/attnscope_kernels.dir/flash_tc/flash_tc_*_d*.cu.o)
 fi
 export ATTNSCOPE_REQUIRE_GPU=1
 step tests 300 "$tests" -tc="*flash-tc*"
@@ -67,7 +67,7 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 300 compute-sanitizer --tool racec
   done
 } >"$logdir/resources.log" 2>&1
 if [[ $mode == variants ]]; then
-  # Both implementations (ATTNSCOPE_FLASH_TC_PATH=mma: mma.sync; auto: wgmma on compute capability 9.0) on a few
+  # Both implementations (--flash-tc-path mma: mma.sync; auto: wgmma on compute capability 9.0) on a few
   # dense shapes, Nsight Compute's view of the default one (d = 128 and 64, N = 4096, not causal), and the quick
   # comparison with PyTorch.
   step variants 400 python3 - "$bin" "$logdir" <<'PY'
@@ -79,11 +79,11 @@ for path in ("mma", "auto"):
         for causal in (False, True):
             out = os.path.join(logdir, f"{path}-d{d}-{int(causal)}.json")
             cmd = [bin, "bench", "--backend", "cuda", "--algo", "flash-tc", "--dtype", "fp16", "--n", "4096",
-                   "--batch", "4", "--heads", str(heads), "--d", str(d), "--reps", "20", "--json", out]
+                   "--batch", "4", "--heads", str(heads), "--d", str(d), "--reps", "20", "--json", out,
+                   "--flash-tc-path", path]
             if causal:
                 cmd.append("--causal")
-            env = dict(os.environ, ATTNSCOPE_FLASH_TC_PATH=path)
-            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             r = json.load(open(out))["rows"][0]
             flops = 4 * 4 * heads * 4096 * 4096 * d / (2 if causal else 1)
             rows.append((path, d, causal, r["median_ms"], flops / r["median_ms"] / 1e9))

@@ -55,9 +55,15 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string json_path = args.get_or("--json", "");
   const std::string trace_path = args.get_or("--trace", "");
   const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0});
+  const std::string tc_path_text = args.get_or("--flash-tc-path", "auto");
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
-                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows"});
+                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows",
+                   "--flash-tc-path"});
+  const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
+  if (!tc_path)
+    errors.push_back("--flash-tc-path '" + tc_path_text +
+                     "': choose auto (wgmma on compute capability 9.0, else mma.sync), mma or wgmma");
   std::vector<Algorithm> algos;
   for (auto& name : algo_names) {
     if (auto a = parse_algorithm(name)) algos.push_back(*a);
@@ -134,6 +140,7 @@ int run_bench(const std::vector<std::string>& argv) {
           req.warmup = static_cast<int>(warmup);
           req.repetitions = static_cast<int>(reps);
           req.want_output = false;
+          req.tensor_core_path = tc_path.value_or(TensorCorePath::Auto);
           if (!trace_path.empty()) {
             req.record_trace = true;  // the backend records it in one extra, untimed run
             for (int64_t p : probe_rows) req.probe_rows.push_back(static_cast<int32_t>(p));
@@ -278,6 +285,8 @@ const Command kBenchCommand{
     "  --json FILE      write every row (with all samples) as JSON\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
+    "  --flash-tc-path auto|mma|wgmma   flash-tc on CUDA: which implementation (default auto: wgmma on compute\n"
+    "                   capability 9.0 when built with sm_90a, else mma.sync; wgmma fails where it cannot run)\n"
     "Exit status 1 when any row failed (unsupported, out of memory), 2 for bad flags.",
     run_bench};
 

@@ -43,6 +43,17 @@ const char* kHelp =
     "  --check                 exit 1 when a layout misses its target (>= 85% of copy bandwidth for MHA and\n"
     "                          GQA, >= 70% for MQA)\n"
     "  --json FILE             also write the rows as JSON\n\n"
+    "Experiments (CUDA; docs/DECODE_NOTES.md):\n"
+    "  --variant NAME          decode kernel: auto, balanced or balanced-tma         default auto\n"
+    "                          (auto: balanced-tma on sm_90+, balanced before)\n"
+    "  --pool-percent P        balanced: share of each split's tiles in the tail pool, 0..100   default 10\n"
+    "  --probe LIST            instrumented kernel: rotate, skip-math, interleave (skip-math: output not valid)\n"
+    "  --timing device|launch  device: each decode's own GPU time, L2 flushed first; launch: events on an idle\n"
+    "                          GPU, which adds the host's launch latency             default device\n"
+    "  --read FORM             the read-only reference: stream, chunks,CTAS,THREADS[,rotate][,cg] or\n"
+    "                          ring,CTAS,THREADS,STAGES,TILE_KB                      default stream\n"
+    "  --timeline FILE         append per-CTA timelines of each row's decode to FILE (CSV;\n"
+    "                          scripts/decode_timeline.py summarises it)\n\n"
     "example: attnscope decode --batch 8 --context 32768 --heads 32 --kv-heads 32,8,1 --d 128";
 
 std::string layout_name(int64_t q_heads, int64_t kv_heads) {
@@ -77,9 +88,31 @@ int run_decode(const std::vector<std::string>& argv) {
   const int64_t steps = args.get_int("--steps", 0);
   const int64_t every = args.get_int("--every", 64);
   const std::string json_path = args.get_or("--json", "");
+  const std::string variant_text = args.get_or("--variant", "auto");
+  const std::string probe_text = args.get_or("--probe", "");
+  const int64_t pool_percent = args.get_int("--pool-percent", -1);
+  const std::string timing_text = args.get_or("--timing", "device");
+  const std::string read_text = args.get_or("--read", "stream");
+  const std::string timeline_path = args.get_or("--timeline", "");
   std::vector<std::string> errors =
       args.errors({"--backend", "--batch", "--context", "--heads", "--kv-heads", "--d", "--dtype", "--layout", "--page",
-                   "--reps", "--steps", "--every", "--check", "--json"});
+                   "--reps", "--steps", "--every", "--check", "--json", "--variant", "--probe", "--pool-percent",
+                   "--timing", "--read", "--timeline"});
+  // The experiments' options, each checked here with the forms it accepts.
+  DecodeBenchOptions options;
+  if (auto v = parse_decode_variant(variant_text)) options.variant = *v;
+  else errors.push_back("--variant '" + variant_text + "': choose " + decode_variant_choices());
+  if (auto why = parse_decode_probe(probe_text, &options.probe); !why.empty()) errors.push_back("--probe " + why);
+  if (args.has("--pool-percent")) {
+    if (pool_percent < 0 || pool_percent > 100)
+      errors.push_back("--pool-percent " + std::to_string(pool_percent) + ": a whole percentage, 0..100");
+    else options.pool_percent = static_cast<int>(pool_percent);
+  }
+  if (auto t = parse_decode_timing(timing_text)) options.timing = *t;
+  else errors.push_back("--timing '" + timing_text + "': choose device or launch");
+  if (auto why = parse_decode_read(read_text, &options.read); !why.empty()) errors.push_back("--read " + why);
+  if (args.has("--timeline") && timeline_path.empty()) errors.push_back("--timeline: give a file name");
+  options.timeline_path = timeline_path;
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp16 or bf16");
   for (auto& l : layouts)
@@ -122,6 +155,7 @@ int run_decode(const std::vector<std::string>& argv) {
     req.dtype = *dtype;
     req.page_tokens = layout == "paged" ? page : 0;
     req.context = context;
+    req.options = options;
     return req;
   };
 
@@ -134,7 +168,7 @@ int run_decode(const std::vector<std::string>& argv) {
               << " decodes; GB/s = K and V bytes read from the cache / time; copy = device-to-device cudaMemcpy,\n"
                  "(read + written bytes) / time, measured in the same call; read = a read-only kernel streaming as\n"
                  "many bytes, in the same call; CUDA times each decode's own GPU time with L2 flushed before it\n"
-                 "(ATTNSCOPE_DECODE_TIMING=launch: events on an idle GPU, which adds the host's launch latency)\n\n";
+                 "(--timing launch: events on an idle GPU, which adds the host's launch latency)\n\n";
     std::printf("%-5s %4s %-10s %7s %10s %10s %10s %8s %8s %8s %8s %8s %8s\n", "heads", "KV", "cache", "splits",
                 "cache MB", "time us", "GB/s", "copy", "ratio", "target", "paged+", "read", "of read");
     for (int64_t kv : kv_list) {

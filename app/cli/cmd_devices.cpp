@@ -12,7 +12,7 @@
 #include "app/cli/commands.hpp"
 #if defined(ATTNSCOPE_WITH_CUDA)
 #include "kernels/device_info.hpp"
-#include "kernels/measure.hpp"
+#include "kernels/bench/measure.hpp"
 #endif
 
 namespace attnscope::app {

@@ -97,6 +97,28 @@ TEST_CASE("per-algorithm bytes: naive six steps, flash Q once / K,V per Q tile /
   CHECK(sparse.hbm_bytes < flash.hbm_bytes);
 }
 
+TEST_CASE("tiled kernels: visited tiles and visit schedules (the formulas the CUDA flash kernels report)") {
+  AttentionSpec s;
+  s.batch = 2; s.q_heads = 4; s.kv_heads = 2; s.q_len = s.kv_len = 1000; s.head_dim = 64; s.dtype = DType::F16;
+  const double BH = 8, N = 1000, d = 64;
+  // Every tile of a dense 1000 x 1000 problem in 64 x 64 tiles: 16 x 16 visited, partial ones counted whole.
+  const AlgorithmCost tiled = tiled_flash_cost(s, 64, 64, 256, 4.0);
+  CHECK(tiled.flops == 4 * BH * 256 * 64 * 64 * d);
+  CHECK(tiled.hbm_bytes == BH * (2 * N * d * 4 + 2 * 256 * 64 * d * 4));
+  // A dense schedule of 128 x 64 blocks: 8 Q tiles (the last has 1000 − 7·128 = 104 rows) x 16 visits each.
+  const VisitSchedule dense = build_block_sparse_schedule(s, 128, 64);
+  const AlgorithmCost full = schedule_cost(s, dense);
+  CHECK(dense.visits.size() == size_t{8 * 16});
+  CHECK(full.flops == 4 * BH * (7 * 128 + 104) * 16 * 64 * d);
+  CHECK(full.hbm_bytes == BH * (2 * N * d * 2 + 2 * 128 * 64 * d * 2));
+  // Causal skips the empty blocks: fewer FLOPs and bytes, and at least the dense algorithm's half of the pairs.
+  s.mask = parse_mask("causal").mask;
+  const AlgorithmCost causal = schedule_cost(s, build_block_sparse_schedule(s, 128, 64));
+  CHECK(causal.flops < full.flops);
+  CHECK(causal.flops >= 0.5 * algorithm_cost(Algorithm::Flash, s, TileConfig{128, 64}, PatternStats{}).flops);
+  CHECK(causal.hbm_bytes < full.hbm_bytes);
+}
+
 TEST_CASE("roofline: the larger of compute and memory time") {
   const RooflinePrediction mem = roofline(1e12, 1e12, 1e15, 1e12);
   CHECK(mem.memory_bound);

@@ -127,16 +127,32 @@ inline Backend& cuda() {
   return *backend;
 }
 
-inline RunResult run(Algorithm algorithm, const AttentionInputs& in, bool trace = false,
-                     std::vector<int32_t> probes = {}) {
+// A CUDA backend with explicit options (tests of kernel variants), kept until the next call asks for others.
+inline Backend& backend_with(const kernels::CudaBackendOptions& options) {
+  static std::unique_ptr<Backend> backend;
+  backend.reset();
+  std::string why;
+  backend = kernels::make_cuda_backend(&why, options);
+  if (!backend) FAIL("no CUDA backend: " << why);
+  return *backend;
+}
+
+inline RunResult run_on(Backend& backend, Algorithm algorithm, const AttentionInputs& in, bool trace = false,
+                        std::vector<int32_t> probes = {}, TensorCorePath path = TensorCorePath::Auto) {
   RunRequest req;
+  req.tensor_core_path = path;
   req.algorithm = algorithm;
   req.inputs = &in;
   req.warmup = 0;
   req.repetitions = 1;
   req.record_trace = trace;
   req.probe_rows = std::move(probes);
-  return cuda().run(req);
+  return backend.run(req);
+}
+
+inline RunResult run(Algorithm algorithm, const AttentionInputs& in, bool trace = false,
+                     std::vector<int32_t> probes = {}, TensorCorePath path = TensorCorePath::Auto) {
+  return run_on(cuda(), algorithm, in, trace, std::move(probes), path);
 }
 
 inline AttentionSpec make_spec(int64_t batch, int64_t heads, int64_t kv_heads, int64_t n, int64_t d, DType dtype,

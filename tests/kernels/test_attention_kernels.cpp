@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "core/cpu_backend.hpp"
-#include "kernels/naive_attention.hpp"
+#include "kernels/naive/naive_attention.hpp"
 #include "kernel_test_util.hpp"
 
 namespace attnscope::test {
@@ -125,7 +125,9 @@ TEST_CASE("every softmax variant (pipelined, registers, streaming) gives the ref
   };
   for (auto variant : {kernels::SoftmaxVariant::Pipelined, kernels::SoftmaxVariant::Registers,
                        kernels::SoftmaxVariant::Streaming}) {
-    kernels::set_default_softmax_variant(variant);
+    kernels::CudaBackendOptions options;  // the variant is an explicit option of a backend made for this test
+    options.naive_softmax = variant;
+    Backend& backend = backend_with(options);
     for (const auto& sh : shapes) {
       auto spec = make_spec(1, 2, 1, sh.kv_len, sh.d, sh.dtype, sh.mask);
       spec.q_len = sh.q_len;
@@ -133,28 +135,27 @@ TEST_CASE("every softmax variant (pipelined, registers, streaming) gives the ref
       INFO("variant " << static_cast<int>(variant) << " kv_len " << sh.kv_len << " " << dtype_name(sh.dtype) << " "
                       << sh.mask << " seed " << seed);
       auto in = generate_inputs(spec, Generator::Gaussian, seed);
-      check_output(run(Algorithm::Naive, in), reference_threaded(in), sh.dtype);
+      check_output(run_on(backend, Algorithm::Naive, in), reference_threaded(in), sh.dtype);
     }
   }
-  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Auto);
 }
 
 TEST_CASE("pipelined softmax: few CTAs walking many rows each (every row buffer refilled many times)") {
-  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Pipelined);
   for (int64_t ctas : {1, 3}) {
-    kernels::set_pipelined_grid_limit(ctas);
+    kernels::CudaBackendOptions options;
+    options.naive_softmax = kernels::SoftmaxVariant::Pipelined;
+    options.pipelined_grid_limit = ctas;
+    Backend& backend = backend_with(options);
     for (DType dtype : {DType::F16, DType::F32}) {
       for (const char* mask : {"dense", "causal", "window:20+global:2"}) {
         auto spec = make_spec(2, 3, 1, 40, 32, dtype, mask);  // 6 heads x 40 rows of 40 keys
         const uint64_t seed = fresh_seed();
         INFO("ctas " << ctas << " " << dtype_name(dtype) << " " << mask << " seed " << seed);
         auto in = generate_inputs(spec, Generator::Gaussian, seed);
-        check_output(run(Algorithm::Naive, in), reference_threaded(in), dtype);
+        check_output(run_on(backend, Algorithm::Naive, in), reference_threaded(in), dtype);
       }
     }
   }
-  kernels::set_pipelined_grid_limit(0);
-  kernels::set_default_softmax_variant(kernels::SoftmaxVariant::Auto);
 }
 
 TEST_CASE("a fully masked row is all zeros, and counted") {

@@ -15,7 +15,7 @@
 
 #include "core/kv_cache.hpp"
 #include "kernel_test_util.hpp"
-#include "kernels/decode_attention.hpp"
+#include "kernels/decode/decode.hpp"
 
 namespace attnscope::test {
 namespace {
@@ -98,7 +98,8 @@ Built build(const DecodeCase& c, uint64_t seed) {
 
 // `earlier`: launches made first on the same workspace (forced split counts, 0 = planned), see DecodeHostProblem.
 void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
-                kernels::DecodeVariant variant = kernels::DecodeVariant::Auto, std::vector<int> earlier = {}) {
+                kernels::DecodeVariant variant = kernels::DecodeVariant::Auto, std::vector<int> earlier = {},
+                int probe = 0) {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed << ", lengths[0] " << c.lengths.front() << ", batch " << c.lengths.size() << ", kv_heads "
                 << c.kv_heads << ", group " << c.group << ", d " << c.head_dim << ", page " << c.page_tokens << ", "
@@ -111,8 +112,9 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
   }
   for (int splits : split_choices) {
     CAPTURE(splits);
-    built.problem.force_splits = splits;
-    built.problem.variant = variant;
+    built.problem.options.force_splits = splits;
+    built.problem.options.variant = variant;
+    built.problem.options.probe = probe;
     built.problem.earlier_launch_splits = earlier;
     const kernels::DecodeHostResult r = kernels::run_decode_host(built.problem);
     REQUIRE_MESSAGE(r.ok, r.error);
@@ -128,8 +130,7 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
     } else {
       CHECK_FALSE(r.plan.tensor_copies);
     }
-    if (r.plan.variant == kernels::DecodeVariant::GridMerge || r.plan.variant == kernels::DecodeVariant::Balanced ||
-        r.plan.variant == kernels::DecodeVariant::BalancedTma) {  // merged in the grid exactly when it fits one wave
+    {  // every variant merges in the grid exactly when it fits one wave
       const int64_t ctas = int64_t{r.plan.splits} * c.kv_heads * r.plan.head_blocks * static_cast<int64_t>(c.lengths.size());
       CHECK(r.plan.grid_merge == (r.plan.splits > 1 && ctas <= int64_t{r.plan.sm_count} * r.plan.ctas_per_sm));
     }
@@ -180,7 +181,8 @@ TEST_CASE("decode kernel matches the reference: lengths 1, 7, 1000, 32769, group
 }
 
 // Every variant, whichever is the default: large groups (32, 48, 96 query heads per KV head: the variants differ
-// there), small ones (only the reduction differs), unequal lengths, paged and contiguous, planned and forced splits.
+// there), small ones (the same kernel in every variant), unequal lengths, paged and contiguous, planned and forced
+// splits. (The retired variants and their tests are at the git tag decode-variant-lab.)
 TEST_CASE("decode kernel variants: each matches the reference (small and medium caches)") {
   const std::vector<DecodeCase> cases = {
       {{7, 200, 1}, 1, 32, 128, 0, DType::F16},  {{130, 3}, 1, 48, 64, 16, DType::BF16},
@@ -189,12 +191,7 @@ TEST_CASE("decode kernel variants: each matches the reference (small and medium 
   };
   const char* max_n_env = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
   const int64_t max_n = max_n_env ? std::atoll(max_n_env) : 0;
-  for (kernels::DecodeVariant v : {kernels::DecodeVariant::Baseline, kernels::DecodeVariant::FastReduce,
-                                   kernels::DecodeVariant::Warps8, kernels::DecodeVariant::HeadBlocks16,
-                                   kernels::DecodeVariant::DeepPipeline, kernels::DecodeVariant::DynamicTiles,
-                                   kernels::DecodeVariant::DynamicTiles2Cta,
-                                   kernels::DecodeVariant::FusedReduce, kernels::DecodeVariant::GridMerge,
-                                   kernels::DecodeVariant::Balanced, kernels::DecodeVariant::BalancedTma}) {
+  for (kernels::DecodeVariant v : {kernels::DecodeVariant::Balanced, kernels::DecodeVariant::BalancedTma}) {
     CAPTURE(kernels::decode_variant_name(v));
     for (const DecodeCase& c : cases) {
       if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
@@ -203,10 +200,10 @@ TEST_CASE("decode kernel variants: each matches the reference (small and medium 
   }
 }
 
-// grid-merge keeps arrive/depart counters in the workspace, balanced its tail-pool counter too: each launch must
+// The in-grid merge keeps arrive/depart counters in the workspace, and the tail pool its counter: each launch must
 // leave them at zero for the next, whatever its split count (the decode loop re-plans as the cache grows), and a grid
 // too large for one wave falls back to the reduction kernel (which resets the pool counter).
-TEST_CASE("decode grid-merge and balanced: counters survive repeated launches with changing splits; too large a grid falls back") {
+TEST_CASE("decode balanced: counters survive repeated launches with changing splits; too large a grid falls back") {
   const std::vector<DecodeCase> cases = {
       {{1000, 999, 64, 1}, 1, 32, 128, 0, DType::F16},
       {{4097, 17}, 1, 48, 64, 16, DType::BF16},
@@ -217,14 +214,12 @@ TEST_CASE("decode grid-merge and balanced: counters survive repeated launches wi
   const int64_t max_n = max_n_env ? std::atoll(max_n_env) : 0;
   for (const DecodeCase& c : cases) {
     if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
-    check_case(c, {0, 2, 5}, kernels::DecodeVariant::GridMerge, {5, 0, 3, 2, 0});
     check_case(c, {0, 2, 5}, kernels::DecodeVariant::Balanced, {5, 0, 3, 2, 0});
     check_case(c, {0, 2, 5}, kernels::DecodeVariant::BalancedTma, {5, 0, 3, 2, 0});
   }
   // 8 sequences x 2 KV heads x 33 splits = 528 CTAs: more than one wave on any GPU of up to 132 SMs x 2 CTAs.
   if (max_n == 0 || max_n >= 4097) {
     const DecodeCase big{{4097, 4097, 4097, 4097, 4097, 4097, 4097, 4096}, 2, 32, 128, 0, DType::F16};
-    check_case(big, {40}, kernels::DecodeVariant::GridMerge, {0});
     check_case(big, {40}, kernels::DecodeVariant::Balanced, {0, 40});
     check_case(big, {40}, kernels::DecodeVariant::BalancedTma, {0, 40});
   }
@@ -245,6 +240,18 @@ TEST_CASE("decode balanced-tma: every page size, partial last tiles and pages, l
   for (const DecodeCase& c : cases) {
     if (max_n > 0 && *std::max_element(c.lengths.begin(), c.lengths.end()) > max_n) continue;
     check_case(c, {0, 1, 3}, kernels::DecodeVariant::BalancedTma);
+  }
+}
+
+// The instrumented kernel (probes that keep the output valid: rotate, interleave) computes the same function; its
+// probes are explicit plan options, never environment variables.
+TEST_CASE("decode instrumented kernel: rotate and interleave probes match the reference") {
+  const std::vector<DecodeCase> cases = {
+      {{1000, 17}, 1, 32, 128, 0, DType::F16},  {{777}, 2, 4, 64, 16, DType::BF16},
+  };
+  for (const DecodeCase& c : cases) {
+    check_case(c, {0, 3}, kernels::DecodeVariant::Auto, {}, kDecodeProbeRotate);
+    check_case(c, {0, 3}, kernels::DecodeVariant::Balanced, {}, kDecodeProbeRotate | kDecodeProbeInterleave);
   }
 }
 

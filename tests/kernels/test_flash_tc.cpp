@@ -15,7 +15,7 @@
 
 #include "core/visit_schedule.hpp"
 #include "kernel_test_util.hpp"
-#include "kernels/flash_tc.hpp"
+#include "kernels/flash_tc/flash_tc.hpp"
 
 namespace attnscope::test {
 namespace {
@@ -166,23 +166,27 @@ TEST_CASE("flash-tc: both implementations (mma.sync, and wgmma on compute capabi
   const auto* info = kernels::cuda_device_of(cuda());
   REQUIRE(info != nullptr);
   const bool hopper = info->cc_major == 9 && info->cc_minor == 0;
-  for (const char* path : {"mma", "auto"}) {
-    if (std::string(path) == "mma") setenv("ATTNSCOPE_FLASH_TC_PATH", "mma", 1);
-    else unsetenv("ATTNSCOPE_FLASH_TC_PATH");
+  for (TensorCorePath path : {TensorCorePath::Mma, TensorCorePath::Auto}) {
     for (int64_t d : {64, 128})
       for (const char* mask : {"dense", "causal", "strided:64,32"}) {
         auto spec = make_spec(2, 4, 2, std::min<int64_t>(max_n(), 1000), d, d == 64 ? DType::BF16 : DType::F16, mask);
         const uint64_t seed = fresh_seed();
-        INFO("path " << path << " " << spec.summary() << " seed " << seed);
+        INFO("path " << tensor_core_path_name(path) << " " << spec.summary() << " seed " << seed);
         auto in = generate_inputs(spec, Generator::Gaussian, seed);
-        const RunResult r = run(Algorithm::FlashTensorCore, in);
+        const RunResult r = run(Algorithm::FlashTensorCore, in, false, {}, path);
         INFO("kernel: " << r.kernel);
-        const bool expect_wgmma = hopper && std::string(path) == "auto";
+        const bool expect_wgmma = hopper && path == TensorCorePath::Auto;
         CHECK((r.kernel.find("wgmma") != std::string::npos) == expect_wgmma);
         check_output(r, reference_threaded(in), spec.dtype);
       }
   }
-  unsetenv("ATTNSCOPE_FLASH_TC_PATH");
+  // Asking for wgmma where it cannot run is answered in words (on compute capability 9.0 it runs).
+  auto spec = make_spec(1, 2, 2, 256, 64, DType::F16, "dense");
+  auto in = generate_inputs(spec, Generator::Gaussian, fresh_seed());
+  const RunResult r = run(Algorithm::FlashTensorCore, in, false, {}, TensorCorePath::Wgmma);
+  INFO("kernel: " << r.kernel << ", error: " << r.error);
+  if (hopper && r.ok) CHECK(r.kernel.find("wgmma") != std::string::npos);
+  else CHECK(r.error.find("wgmma path") != std::string::npos);
 }
 
 TEST_CASE("flash-tc refuses what it does not run, in words") {

@@ -7,8 +7,8 @@
 
 #include "core/cpu_backend.hpp"
 #include "kernel_test_util.hpp"
-#include "kernels/flash_fp32.hpp"
-#include "kernels/naive_attention.hpp"
+#include "kernels/flash_fp32/flash_fp32.hpp"
+#include "kernels/naive/naive_attention.hpp"
 
 namespace attnscope::test {
 namespace {

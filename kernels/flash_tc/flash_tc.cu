@@ -1,0 +1,105 @@
+// flash_tc.cu — host side of the tensor-core flash kernel: validation in words, dispatch to the (type, head_dim)
+// specializations, trace buffer sizes.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <stdexcept>
+
+#include "kernels/common/cuda_util.cuh"
+#include "kernels/flash_tc/flash_tc.hpp"
+
+namespace attnscope::kernels {
+
+namespace {
+bool wgmma_available();
+}  // namespace
+
+int flash_tc_shared_bytes(int64_t head_dim) {
+  return static_cast<int>((kFlashTcBr * head_dim + 4 * kFlashTcBc * head_dim) * 2);  // Q + 2 stages of K, V
+}
+
+uint64_t flash_tc_trace_bytes(int64_t ctas, int32_t stride, int probe_count) {
+  const uint64_t c = static_cast<uint64_t>(ctas), s = static_cast<uint64_t>(stride > 0 ? stride : 1);
+  return c * (sizeof(uint32_t) + sizeof(int32_t)) + c * s * (sizeof(int32_t) + 2 * sizeof(uint64_t)) +
+         static_cast<uint64_t>(probe_count) * (2 * sizeof(int32_t) + s * (sizeof(int32_t) + 4 * sizeof(float)));
+}
+
+std::string validate(const FlashTcParams& p) {
+  const std::string who = "flash-tc: ";
+  if (p.dtype != DType::F16 && p.dtype != DType::BF16)
+    return who + "Q, K and V must be fp16 or bf16 (got " + dtype_name(p.dtype) + "); the fp32 kernel is 'flash'";
+  if (p.head_dim != 64 && p.head_dim != 128)
+    return who + "head_dim " + std::to_string(p.head_dim) + " is not built: the kernel has head_dim 64 and 128";
+  if (p.batch < 1 || p.q_heads < 1 || p.kv_heads < 1 || p.q_len < 1 || p.kv_len < 1)
+    return who + "batch, heads and lengths must be at least 1";
+  if (p.q_heads % p.kv_heads != 0)
+    return who + "q_heads " + std::to_string(p.q_heads) + " is not a multiple of kv_heads " + std::to_string(p.kv_heads);
+  if (p.kv_len > INT32_MAX - kFlashTcBc) return who + "kv_len over 2^31 keys";
+  if (p.tr != (p.q_len + kFlashTcBr - 1) / kFlashTcBr) return who + "the schedule was built for another q_len or Br";
+  if (p.q_heads > 65535 || p.batch > 65535)
+    return who + "at most 65535 heads and 65535 sequences per launch (grid y and z)";
+  if (!p.q || !p.k || !p.v || !p.o || !p.offsets || !p.visits) return who + "a device buffer is missing";
+  if (p.gathered && !p.keys) return who + "a gathered schedule needs its key lists";
+  if (p.trace) {
+    const FlashTraceBuffers& t = *p.trace;
+    if (!t.cta_sm || !t.visit_count || !t.visit_tile || !t.visit_start || !t.visit_end)
+      return who + "a trace buffer is missing";
+    if (p.trace_stride < 1) return who + "the trace stride must be at least 1";
+    if (t.probe_count < 0 || t.probe_count > kFlashMaxProbes)
+      return who + "at most " + std::to_string(kFlashMaxProbes) + " probe rows";
+    if (t.probe_count > 0 && (!t.probe_rows || !t.probe_steps || !t.probe_tile || !t.probe_state))
+      return who + "a probe buffer is missing";
+  }
+  if (p.path == TensorCorePath::Wgmma && (p.trace || !wgmma_available()))
+    return who + "the wgmma path runs untraced on compute capability 9.0 with sm_90a code in the binary (CUDA 12+); "
+                 "this launch or device cannot: choose the flash-tc path auto or mma";
+  return {};
+}
+
+namespace {
+
+// Whether this build holds the wgmma kernel and the current device is compute capability 9.0.
+bool wgmma_available() {
+#ifdef ATTNSCOPE_HAVE_SM90A
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return false;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess)
+    return false;
+  return major == 9 && minor == 0;
+#else
+  return false;
+#endif
+}
+
+bool use_wgmma(const FlashTcParams& p) {
+  if (p.trace || p.path == TensorCorePath::Mma) return false;  // the instrumented kernel is the mma.sync one
+  return wgmma_available();
+}
+
+}  // namespace
+
+std::string flash_tc_path(const FlashTcParams& p) { return use_wgmma(p) ? "wgmma (sm_90a)" : "mma.sync (sm_80+)"; }
+
+void launch_flash_tc(const FlashTcParams& p, void* stream) {
+  if (auto problem = validate(p); !problem.empty()) throw std::invalid_argument(problem);
+  const bool half = p.dtype == DType::F16;
+#ifdef ATTNSCOPE_HAVE_SM90A
+  if (use_wgmma(p)) {
+    if (p.head_dim == 64)
+      half ? detail::launch_flash_tc_wgmma_typed<__half, 64>(p, stream)
+           : detail::launch_flash_tc_wgmma_typed<__nv_bfloat16, 64>(p, stream);
+    else
+      half ? detail::launch_flash_tc_wgmma_typed<__half, 128>(p, stream)
+           : detail::launch_flash_tc_wgmma_typed<__nv_bfloat16, 128>(p, stream);
+    return;
+  }
+#endif
+  if (p.head_dim == 64)
+    half ? detail::launch_flash_tc_typed<__half, 64>(p, stream) : detail::launch_flash_tc_typed<__nv_bfloat16, 64>(p, stream);
+  else
+    half ? detail::launch_flash_tc_typed<__half, 128>(p, stream)
+         : detail::launch_flash_tc_typed<__nv_bfloat16, 128>(p, stream);
+}
+
+}  // namespace attnscope::kernels

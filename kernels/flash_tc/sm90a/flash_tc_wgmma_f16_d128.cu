@@ -1,0 +1,7 @@
+// flash_tc_wgmma_f16_d128.cu — the Hopper (wgmma) flash-tc kernel for f16 and head_dim 128; built only for sm_90a
+// (kernels/CMakeLists.txt), body in flash_tc_wgmma.cuh.
+#include "kernels/flash_tc/sm90a/flash_tc_wgmma.cuh"
+
+namespace attnscope::kernels::detail {
+template void launch_flash_tc_wgmma_typed<__half, 128>(const FlashTcParams& p, void* stream);
+}  // namespace attnscope::kernels::detail

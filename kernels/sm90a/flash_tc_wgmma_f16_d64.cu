@@ -1,7 +1,0 @@
-// flash_tc_wgmma_f16_d64.cu — the Hopper (wgmma) flash-tc kernel for f16 and head_dim 64; built only for sm_90a
-// (kernels/CMakeLists.txt), body in flash_tc_wgmma.cuh.
-#include "kernels/flash_tc_wgmma.cuh"
-
-namespace attnscope::kernels::detail {
-template void launch_flash_tc_wgmma_typed<__half, 64>(const FlashTcParams& p, void* stream);
-}  // namespace attnscope::kernels::detail
