@@ -29,6 +29,9 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     p.head_dim = h.head_dim;
     p.scale = static_cast<float>(h.scale > 0 ? h.scale : 1.0 / std::sqrt(static_cast<double>(h.head_dim)));
     p.capacity = h.capacity;
+    p.stride_sequence = h.stride_sequence;
+    p.stride_head = h.stride_head;
+    p.stride_row = h.stride_row;
     p.page_tokens = h.page_tokens;
     p.max_pages = h.max_pages;
     p.pool_pages = h.pool_pages;
