@@ -122,7 +122,7 @@ class CudaBackend final : public Backend {
         if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
         if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head_dim 64 or 128");
         return true;
-      case Algorithm::FlashTensorCore:  // kernels/flash_tc*.cu
+      case Algorithm::FlashTensorCore:  // kernels/flash_tc/
         if (spec.dtype == DType::F32)
           return no("flash-tc runs fp16 or bf16 on tensor cores: choose dtype fp16 or bf16 (the fp32 kernel is flash)");
         if (spec.head_dim != 64 && spec.head_dim != 128)

@@ -33,9 +33,7 @@ struct DecodeArgs {
   void* o;
   const void* k;
   const void* v;
-  // Element strides of the cache. Contiguous: a (sequence, KV head) plane of `capacity` rows; paged: a page holds
-  // kv_heads planes of P rows. Rows are head_dim elements (dense).
-  int64_t capacity;                    // contiguous rows per (sequence, KV head)
+  int64_t stride_sequence, stride_head, stride_row;  // element strides of K and V (decode_strides)
   int32_t page_shift, page_mask;       // paged: P = 1 << page_shift
   const int32_t* block_table;
   int32_t max_pages;
@@ -49,14 +47,14 @@ struct DecodeArgs {
   uint64_t* timeline;                  // diagnostics (DecodeParams::timeline), read by the instrumented kernel only
 };
 
-// Element offset of row `pos` of (sequence b, KV head h).
+// Element offset of row `pos` of (sequence b, KV head h), through the cache's strides.
 template <bool PAGED>
-__device__ __forceinline__ int64_t row_offset(const DecodeArgs& a, int b, int h, int pos, int d) {
+__device__ __forceinline__ int64_t row_offset(const DecodeArgs& a, int b, int h, int pos) {
   if constexpr (PAGED) {
     const int64_t page = __ldg(a.block_table + static_cast<int64_t>(b) * a.max_pages + (pos >> a.page_shift));
-    return ((page * a.kv_heads + h) * (a.page_mask + 1) + (pos & a.page_mask)) * d;
+    return page * a.stride_sequence + h * a.stride_head + (pos & a.page_mask) * a.stride_row;
   } else {
-    return ((static_cast<int64_t>(b) * a.kv_heads + h) * a.capacity + pos) * d;
+    return b * a.stride_sequence + h * a.stride_head + pos * a.stride_row;
   }
 }
 

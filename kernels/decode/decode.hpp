@@ -14,7 +14,7 @@
 //                     loop's append and prefill) through the same addressing as the decode kernel.
 //
 // The family's files (kernels/decode/):
-//   decode.hpp             this interface: parameters, plan, launch, host entry points
+//   decode.hpp             this interface: parameters (explicit cache strides), plan, launch, host entry points
 //   args.cuh               the kernel's parameters (DecodeArgs) and the cache addressing
 //   scheduler.cuh          which K/V tiles a split CTA streams: fixed ranges, or a tail pool of shared claims
 //   load.cuh               the load stage: 16-byte cp.async or bulk-tensor copies into the shared-memory ring
@@ -81,8 +81,14 @@ struct DecodeParams {
   const void* q = nullptr;               // device [batch][q_heads][d]
   void* o = nullptr;                     // device [batch][q_heads][d]
   const void* k = nullptr;               // contiguous: [batch][kv_heads][capacity][d]; paged: [pages][kv_heads][P][d]
-  const void* v = nullptr;
+  const void* v = nullptr;               //   (the dense layouts; other orders through the strides below)
   int64_t capacity = 0;                  // contiguous: rows reserved per (sequence, KV head)
+  // Element strides of K and V (the same for both): between sequences (contiguous) or pages (paged), between KV heads,
+  // between tokens; a row's d elements are adjacent. All 0: the dense layout above (kv_heads·capacity·d or
+  // kv_heads·P·d, capacity·d or P·d, d). Else each a multiple of 8 elements (16 bytes) and stride_row >= d, so
+  // e.g. token-major caches ([batch][capacity][kv_heads][d]: stride_row = kv_heads·d, stride_head = d) are read in
+  // place. Tensor copies (balanced-tma) need the dense nesting (padding allowed); other layouts run as balanced.
+  int64_t stride_sequence = 0, stride_head = 0, stride_row = 0;
   int64_t page_tokens = 0;               // P > 0: paged cache
   const int32_t* block_table = nullptr;  // paged: device [batch][max_pages]
   int64_t max_pages = 0, pool_pages = 0;
@@ -139,6 +145,12 @@ struct DecodeLaunchPlan {
   uint64_t workspace_bytes = 0;          // splits > 1: counters + batch·q_heads·splits·(d + 2) floats of partials
 };
 
+// The strides DecodeParams describes (its own, or the dense layout's when they are 0): {sequence or page, head, row}.
+struct DecodeStrides {
+  int64_t sequence = 0, head = 0, row = 0;
+};
+DecodeStrides decode_strides(const DecodeParams& p);
+
 // Bytes of the workspace's counter region: three int32 per (sequence, KV head, head block) — tiles claimed, splits
 // arrived, splits departed — rounded up to 256.
 uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks);
@@ -170,6 +182,7 @@ struct DecodeHostProblem {
   int64_t capacity = 0;
   int64_t page_tokens = 0, pool_pages = 0, max_pages = 0;
   std::vector<int32_t> block_table;
+  int64_t stride_sequence = 0, stride_head = 0, stride_row = 0;  // DecodeParams' strides (0: dense)
   DecodePlanOptions options;             // forced splits, variant (Auto: kDecodeAutoVariant), pool percent
   // Launches made before the checked one, on the same workspace, each with this forced split count (0: planned):
   // a variant that keeps counters in the workspace must leave them ready for the next launch of any plan.

@@ -20,7 +20,7 @@ __global__ void fill_rows_kernel(DecodeArgs a, int d, int begin_pos, int end_pos
     const int h = static_cast<int>((rest / rows) % a.kv_heads);
     const int b = static_cast<int>(rest / (int64_t{rows} * a.kv_heads));
     const uint64_t key = ((static_cast<uint64_t>(b) * a.kv_heads + h) << 32) ^ (static_cast<uint64_t>(pos) << 9) ^ c;
-    const int64_t off = row_offset<PAGED>(a, b, h, pos, d) + c;
+    const int64_t off = row_offset<PAGED>(a, b, h, pos) + c;
     k[off] = from_float<T>(static_cast<float>((unit_interval(hash3(seed, key, 1)) - 0.5) * 3.4641016));
     v[off] = from_float<T>(static_cast<float>((unit_interval(hash3(seed, key, 2)) - 0.5) * 3.4641016));
   }

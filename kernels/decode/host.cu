@@ -12,6 +12,32 @@
 #include "kernels/decode/fill.cuh"
 
 namespace attnscope::kernels {
+namespace {
+
+// DecodeParams' shape and scale (scale 0: 1/√d); the caller adds the cache layout and the buffers.
+DecodeParams decode_shape(DType dtype, int64_t batch, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                          double scale) {
+  DecodeParams p;
+  p.dtype = dtype;
+  p.batch = batch;
+  p.q_heads = q_heads;
+  p.kv_heads = kv_heads;
+  p.head_dim = head_dim;
+  p.scale = static_cast<float>(scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(head_dim)));
+  return p;
+}
+
+// The device buffers of Q, K, V, O and the sequences' lengths into DecodeParams.
+void set_buffers(DecodeParams& p, DeviceBuffer& q, DeviceBuffer& k, DeviceBuffer& v, DeviceBuffer& o,
+                 DeviceBuffer& lens) {
+  p.q = q.get();
+  p.k = k.get();
+  p.v = v.get();
+  p.o = o.get();
+  p.seq_lens = lens.get<int32_t>();
+}
+
+}  // namespace
 
 DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
   DecodeHostResult r;
@@ -21,14 +47,11 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     if (devices.empty()) throw std::invalid_argument("no CUDA device: " + why);
     CUDA_CHECK(cudaSetDevice(devices.front().index));
     cudaStream_t stream = nullptr;
-    DecodeParams p;
-    p.dtype = h.dtype;
-    p.batch = h.batch;
-    p.q_heads = h.q_heads;
-    p.kv_heads = h.kv_heads;
-    p.head_dim = h.head_dim;
-    p.scale = static_cast<float>(h.scale > 0 ? h.scale : 1.0 / std::sqrt(static_cast<double>(h.head_dim)));
+    DecodeParams p = decode_shape(h.dtype, h.batch, h.q_heads, h.kv_heads, h.head_dim, h.scale);
     p.capacity = h.capacity;
+    p.stride_sequence = h.stride_sequence;
+    p.stride_head = h.stride_head;
+    p.stride_row = h.stride_row;
     p.page_tokens = h.page_tokens;
     p.max_pages = h.max_pages;
     p.pool_pages = h.pool_pages;
@@ -54,11 +77,7 @@ DecodeHostResult run_decode_host(const DecodeHostProblem& h) {
     if (!h.block_table.empty())
       CUDA_CHECK(cudaMemcpyAsync(table.get(), h.block_table.data(), h.block_table.size() * 4, cudaMemcpyHostToDevice, stream));
     CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream));  // poison: NaN until written
-    p.q = q.get();
-    p.k = k.get();
-    p.v = v.get();
-    p.o = o.get();
-    p.seq_lens = lens.get<int32_t>();
+    set_buffers(p, q, k, v, o, lens);
     p.block_table = h.page_tokens > 0 ? table.get<int32_t>() : nullptr;
     r.plan = plan_decode(p, devices.front(), h.options);
     std::vector<DecodeLaunchPlan> earlier;
@@ -102,15 +121,10 @@ void run_decode_request(const RunRequest& req, RunResult& r, const DeviceInfo& d
     throw std::invalid_argument("decode (CUDA) reads the whole cache: the mask must be dense or causal (the new "
                                 "token is the last one, so causal allows every key)");
   if (req.record_trace) throw std::invalid_argument("decode (CUDA) records no trace");
-  DecodeParams p;
-  p.dtype = spec.dtype;
-  p.batch = spec.batch;
-  p.q_heads = spec.q_heads;
-  p.kv_heads = spec.kv_heads;
-  p.head_dim = spec.head_dim;
+  DecodeParams p = decode_shape(spec.dtype, spec.batch, spec.q_heads, spec.kv_heads, spec.head_dim,
+                                spec.softmax_scale());
   p.max_len = spec.kv_len;
   p.capacity = spec.kv_len;
-  p.scale = static_cast<float>(spec.softmax_scale());
   if (auto problem = validate_shape(p); !problem.empty()) throw std::invalid_argument(problem);
   const DecodeLaunchPlan plan = plan_decode(p, device);
   const uint64_t e = 2, q_bytes = static_cast<uint64_t>(spec.q_elements()) * e;
@@ -138,11 +152,7 @@ void run_decode_request(const RunRequest& req, RunResult& r, const DeviceInfo& d
   const std::vector<int32_t> host_lens(static_cast<size_t>(spec.batch), static_cast<int32_t>(spec.kv_len));
   CUDA_CHECK(cudaMemcpyAsync(lens.get(), host_lens.data(), lens.bytes(), cudaMemcpyHostToDevice, stream));
   CUDA_CHECK(cudaMemsetAsync(o.get(), 0xFF, o.bytes(), stream));  // poison: NaN until written
-  p.q = q.get();
-  p.k = k.get();
-  p.v = v.get();
-  p.o = o.get();
-  p.seq_lens = lens.get<int32_t>();
+  set_buffers(p, q, k, v, o, lens);
   p.partials = partials.get<float>();
   EventTimer timer;
   r.timing = Timing::from_samples(timer.time(stream, req.warmup, req.repetitions, [&] { launch_decode(p, plan, stream); }));
@@ -172,14 +182,8 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     CUDA_CHECK(cudaSetDevice(device.index));
     const int64_t B = req.batch, Hkv = req.kv_heads, d = req.head_dim, N = req.context, P = req.page_tokens;
     const bool paged = P > 0;
-    DecodeParams p;
-    p.dtype = req.dtype;
-    p.batch = B;
-    p.q_heads = req.q_heads;
-    p.kv_heads = Hkv;
-    p.head_dim = d;
+    DecodeParams p = decode_shape(req.dtype, B, req.q_heads, Hkv, d, 0);
     p.max_len = N;
-    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
     p.page_tokens = P;
     p.capacity = paged ? 0 : N;
     p.max_pages = paged ? pages_for(N, P) : 0;
@@ -219,11 +223,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, flush.bytes(), stream));
     CUDA_CHECK(cudaMemsetAsync(sink.get(), 0, sink.bytes(), stream));
     CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, counter_bytes, stream));  // tile counters start at zero
-    p.k = k.get();
-    p.v = v.get();
-    p.q = q.get();
-    p.o = o.get();
-    p.seq_lens = lens.get<int32_t>();
+    set_buffers(p, q, k, v, o, lens);
     p.partials = partials.get<float>();
     p.block_table = paged ? table.get<int32_t>() : nullptr;
     CUDA_CHECK(cudaMemsetAsync(lens.get(), 0, lens.bytes(), stream));

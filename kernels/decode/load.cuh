@@ -33,7 +33,7 @@ __device__ __forceinline__ void load_tile_cp_async(const DecodeArgs& a, const T*
   for (int i = threadIdx.x; i < kBc * CH; i += THREADS) {
     const int r = i / CH, c = i % CH, pos = t0 + r;
     const bool valid = pos < len;
-    const int64_t off = valid ? row_offset<PAGED>(a, b, kvh, pos, D) + c * 8 : 0;
+    const int64_t off = valid ? row_offset<PAGED>(a, b, kvh, pos) + c * 8 : 0;
     tc::cp_async_16(tc::smem_address(ks + r * D + tc::swizzle(r, c) * 8), k + off, valid);
     tc::cp_async_16(tc::smem_address(vs + r * D + tc::swizzle(r, c) * 8), v + off, valid);
   }

@@ -11,6 +11,13 @@ namespace attnscope::kernels {
 
 using decode::kBc;
 
+DecodeStrides decode_strides(const DecodeParams& p) {
+  if (p.stride_sequence != 0 || p.stride_head != 0 || p.stride_row != 0)
+    return {p.stride_sequence, p.stride_head, p.stride_row};
+  const int64_t rows = p.page_tokens > 0 ? p.page_tokens : p.capacity;  // a (sequence or page, KV head) plane
+  return {p.kv_heads * rows * p.head_dim, rows * p.head_dim, p.head_dim};
+}
+
 uint64_t decode_counter_bytes(int64_t batch, int64_t kv_heads, int64_t head_blocks) {
   return (static_cast<uint64_t>(batch * kv_heads * head_blocks) * 12 + 255) / 256 * 256;
 }
@@ -46,6 +53,15 @@ std::string validate(const DecodeParams& p) {
     if (p.pool_pages < 1 || p.pool_pages > (int64_t{1} << 31) - 1) return "page pool of " + num(p.pool_pages) + " pages";
   } else if (p.capacity < p.max_len) {
     return "contiguous cache capacity " + num(p.capacity) + " is below the cache length " + num(p.max_len);
+  }
+  if (p.stride_sequence != 0 || p.stride_head != 0 || p.stride_row != 0) {
+    const std::string given = "strides (sequence " + num(p.stride_sequence) + ", head " + num(p.stride_head) +
+                              ", row " + num(p.stride_row) + ")";
+    if (p.stride_sequence < 1 || p.stride_head < 1 || p.stride_row < 1)
+      return given + ": give all three (elements), or none for the dense layout";
+    if (p.stride_sequence % 8 != 0 || p.stride_head % 8 != 0 || p.stride_row % 8 != 0)
+      return given + ": each must be a multiple of 8 elements (16 bytes)";
+    if (p.stride_row < p.head_dim) return given + ": a token's row of head_dim " + num(p.head_dim) + " would overlap the next";
   }
   if (!p.q || !p.o || !p.k || !p.v || !p.seq_lens) return "a device buffer (q, o, k, v or seq_lens) is missing";
   for (const void* ptr : {p.q, static_cast<const void*>(p.o), p.k, p.v})
@@ -105,7 +121,10 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   a.o = p.o;
   a.k = p.k;
   a.v = p.v;
-  a.capacity = p.capacity;
+  const DecodeStrides strides = decode_strides(p);
+  a.stride_sequence = strides.sequence;
+  a.stride_head = strides.head;
+  a.stride_row = strides.row;
   if (p.page_tokens > 0) {
     int shift = 0;
     while ((int64_t{1} << shift) < p.page_tokens) ++shift;
@@ -119,14 +138,16 @@ DecodeArgs make_args(const DecodeParams& p, const DecodeLaunchPlan& plan) {
   a.probe = plan.probe;
   a.timeline = p.timeline;
   if (plan.tensor_copies) {  // DecodeArgs::k_map, v_map: 3-D views (d, row, plane) of the cache, 128-byte swizzle
-    const uint64_t row_bytes = static_cast<uint64_t>(p.head_dim) * 2;
+    // (plane = sequence or page · kv_heads + KV head: tensor copies are planned only where that nesting holds)
+    const uint64_t row_bytes = static_cast<uint64_t>(strides.row) * 2;
+    const uint64_t plane_bytes = static_cast<uint64_t>(strides.head) * 2;
     const bool paged = p.page_tokens > 0;
     const uint64_t rows = paged ? static_cast<uint64_t>(p.page_tokens) : static_cast<uint64_t>(p.capacity);
     const uint64_t dims[3] = {static_cast<uint64_t>(p.head_dim), rows,
                               static_cast<uint64_t>((paged ? p.pool_pages : p.batch) * p.kv_heads)};
     a.box_rows = static_cast<int32_t>(std::min<int64_t>(paged ? p.page_tokens : kBc, kBc));
-    a.k_map = make_tensor_map_3d_16bit(p.k, dims, row_bytes, rows * row_bytes, 64, a.box_rows, true);
-    a.v_map = make_tensor_map_3d_16bit(p.v, dims, row_bytes, rows * row_bytes, 64, a.box_rows, true);
+    a.k_map = make_tensor_map_3d_16bit(p.k, dims, row_bytes, plane_bytes, 64, a.box_rows, true);
+    a.v_map = make_tensor_map_3d_16bit(p.v, dims, row_bytes, plane_bytes, 64, a.box_rows, true);
   }
   // Workspace (splits > 1): the tile counters, then the partials.
   if (p.partials) {
@@ -153,7 +174,11 @@ DecodeLaunchPlan plan_decode(const DecodeParams& p, const DeviceInfo& device, co
   const bool eight_warps = plan.m_tiles >= 2;
   plan.warps = eight_warps ? 8 : 4;
   plan.stages = eight_warps ? kDecodeDeepStages : kDecodeStages;
-  plan.tensor_copies = variant == DecodeVariant::BalancedTma && eight_warps && device.cc_major >= 9;
+  // Tensor copies address (d, row, plane) boxes: the cache must nest as the dense layout does (rows may be padded).
+  const DecodeStrides strides = decode_strides(p);
+  const int64_t plane_rows = p.page_tokens > 0 ? p.page_tokens : p.capacity;
+  const bool dense_nesting = strides.head >= plane_rows * strides.row && strides.sequence == p.kv_heads * strides.head;
+  plan.tensor_copies = variant == DecodeVariant::BalancedTma && eight_warps && device.cc_major >= 9 && dense_nesting;
   if (plan.tensor_copies) plan.stages = kDecodeTmaStages;
   plan.shared_bytes = decode::decode_shared_bytes(static_cast<int>(p.head_dim), plan.m_tiles, plan.warps, plan.stages,
                                                   plan.tensor_copies);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 
 #include "core/kv_cache.hpp"
@@ -99,12 +100,13 @@ Built build(const DecodeCase& c, uint64_t seed) {
 // `earlier`: launches made first on the same workspace (forced split counts, 0 = planned), see DecodeHostProblem.
 void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
                 kernels::DecodeVariant variant = kernels::DecodeVariant::Auto, std::vector<int> earlier = {},
-                int probe = 0) {
+                int probe = 0, const std::function<void(kernels::DecodeHostProblem&)>& relayout = {}) {
   const uint64_t seed = fresh_seed();
   INFO("seed " << seed << ", lengths[0] " << c.lengths.front() << ", batch " << c.lengths.size() << ", kv_heads "
                 << c.kv_heads << ", group " << c.group << ", d " << c.head_dim << ", page " << c.page_tokens << ", "
                 << dtype_name(c.dtype));
   Built built = build(c, seed);
+  if (relayout) relayout(built.problem);
   std::vector<double> ref;
   for (const AttentionInputs& in : built.inputs) {
     const Reference r = reference_threaded(in);
@@ -126,7 +128,12 @@ void check_case(const DecodeCase& c, std::initializer_list<int> split_choices,
       std::string why;
       const auto devices = kernels::list_cuda_devices(&why);
       REQUIRE(!devices.empty());
-      CHECK(r.plan.tensor_copies == (r.plan.m_tiles >= 2 && devices.front().cc_major >= 9));
+      // ... where the cache nests as the dense layout does (explicit strides may not)
+      const kernels::DecodeHostProblem& p = built.problem;
+      const int64_t rows = p.page_tokens > 0 ? p.page_tokens : p.capacity;
+      const bool nesting = p.stride_row == 0 ||
+                           (p.stride_head >= rows * p.stride_row && p.stride_sequence == p.kv_heads * p.stride_head);
+      CHECK(r.plan.tensor_copies == (r.plan.m_tiles >= 2 && devices.front().cc_major >= 9 && nesting));
     } else {
       CHECK_FALSE(r.plan.tensor_copies);
     }
@@ -253,6 +260,51 @@ TEST_CASE("decode instrumented kernel: rotate and interleave probes match the re
     check_case(c, {0, 3}, kernels::DecodeVariant::Auto, {}, kDecodeProbeRotate);
     check_case(c, {0, 3}, kernels::DecodeVariant::Balanced, {}, kDecodeProbeRotate | kDecodeProbeInterleave);
   }
+}
+
+// Explicit strides: the same cache in other layouts. Token-major ([sequence or page][token][KV head][d]: heads
+// inner) runs with cp.async (its planes do not nest as tensor copies need); padded rows keep the dense nesting, so
+// balanced-tma's tensor copies read them on sm_90.
+namespace {
+enum class Order { TokenMajor, PaddedRows };
+std::function<void(kernels::DecodeHostProblem&)> relayout(Order order) {
+  return [order](kernels::DecodeHostProblem& p) {
+    const int64_t d = p.head_dim, H = p.kv_heads;
+    const bool paged = p.page_tokens > 0;
+    const int64_t planes = paged ? p.pool_pages : p.batch, rows = paged ? p.page_tokens : p.capacity;
+    const int64_t row = order == Order::TokenMajor ? H * d : d + 8;
+    const int64_t head = order == Order::TokenMajor ? d : rows * row;
+    const int64_t sequence = order == Order::TokenMajor ? rows * H * d : H * head;
+    std::vector<float> k(static_cast<size_t>(planes * sequence), kNaN), v = k;
+    for (int64_t s = 0; s < planes; ++s)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t t = 0; t < rows; ++t)
+          for (int64_t c = 0; c < d; ++c) {
+            const size_t from = static_cast<size_t>(((s * H + h) * rows + t) * d + c);
+            const size_t to = static_cast<size_t>(s * sequence + h * head + t * row + c);
+            k[to] = p.k[from];
+            v[to] = p.v[from];
+          }
+    p.k = std::move(k);
+    p.v = std::move(v);
+    p.stride_sequence = sequence;
+    p.stride_head = head;
+    p.stride_row = row;
+  };
+}
+}  // namespace
+
+TEST_CASE("decode with explicit strides: token-major and padded-row caches, contiguous and paged") {
+  const std::vector<DecodeCase> cases = {
+      {{1000, 17}, 2, 4, 128, 0, DType::F16},   {{300, 1}, 1, 32, 64, 16, DType::BF16},
+      {{777}, 1, 48, 128, 0, DType::F16},       {{129, 64}, 2, 16, 64, 64, DType::F16},
+  };
+  for (const DecodeCase& c : cases)
+    for (Order order : {Order::TokenMajor, Order::PaddedRows}) {
+      CAPTURE(static_cast<int>(order));
+      check_case(c, {0, 3}, kernels::DecodeVariant::Auto, {}, 0, relayout(order));
+      check_case(c, {0}, kernels::DecodeVariant::Balanced, {}, 0, relayout(order));
+    }
 }
 
 TEST_CASE("decode parameters: bad input is answered with the problem, nothing is launched") {
