@@ -5,7 +5,7 @@ Run on the GPU machine (python3 with torch + CUDA and NumPy), after building att
 
     python3 scripts/bench_sdpa.py [--attnscope build-gpu/app/attnscope] [--reps 20] [--out DIR] [--quick]
 
-Sections, in the order they run (docs/FLASH_TC_BENCH.md explains how to read them):
+Sections, in the order they run (docs/design/sdpa-bench.md explains how to read them):
   1. check    attnscope run (flash-tc) against SDPA's math backend in float32 on the same rounded fp16/bf16
               inputs, one smaller shape per (dtype, head dim, causal): relative L2 and max |error|, with the
               project's tolerances (fp16 rel L2 <= 6e-3, bf16 <= 3e-2). torch's own fast backends are measured
@@ -76,7 +76,7 @@ def die(msg, code=2):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="See docs/FLASH_TC_BENCH.md.")
+                                 epilog="See docs/design/sdpa-bench.md.")
     ap.add_argument("--attnscope", default="", help="the attnscope binary (default: $ATTNSCOPE_BUILD_DIR/app/"
                     "attnscope, else build-gpu/app/attnscope as scripts/gpu-check.sh builds it)")
     ap.add_argument("--reps", type=int, default=20, help="timed runs per measurement; the median is reported")

@@ -87,7 +87,7 @@ if npy:
 sdpa = read(os.path.join("sdpa", "results.md")).splitlines()
 rows = [l for l in sdpa if l.startswith("| ") and ("PASS" in l or "MISS" in l or "FAIL" in l)]
 if rows:
-    print("\nflash-tc beside PyTorch SDPA (--quick; full grid: docs/FLASH_TC_BENCH.md):")
+    print("\nflash-tc beside PyTorch SDPA (--quick; full grid: docs/design/sdpa-bench.md):")
     for l in rows:
         print(l)
 PY
@@ -220,7 +220,7 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool syncc
   "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*"
 
 # Tensor-core flash (issue 7) beside PyTorch's SDPA backends: output checks and two shapes (the whole grid is
-# scripts/bench_sdpa.py without --quick, about four minutes; results in docs/FLASH_TC_BENCH.md).
+# scripts/bench_sdpa.py without --quick, about four minutes; results in docs/design/sdpa-bench.md).
 if python3 -c "import torch" 2>/dev/null; then
   step flash-tc-sdpa 300 python3 "$root/scripts/bench_sdpa.py" --attnscope "$bin" --quick --reps 10 --out "$logdir/sdpa"
 fi

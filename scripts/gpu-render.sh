@@ -4,7 +4,7 @@
 # computed by `--backend cuda`. Full log in OUTDIR/gpu-render.log; one line per render at the end.
 #
 # Needs, in the repo's git-ignored folder .gpu-gui/ (Debian 12 .debs fetched with `apt-get download`, see
-# docs/GPU_APP.md):
+# docs/design/gpu-app.md):
 #   gl/        GL runtime (libegl1 libglvnd0 libopengl0 libgl1 libglx0): unpacked to / (`dpkg -x` + ldconfig),
 #              the way the device README prescribes for headless EGL on NVIDIA
 #   dev/       what building and linking the GUI needs (libimgui-dev, libstb-dev, libstb0, libglfw3(-dev), the X11
@@ -53,7 +53,7 @@ exec > >(tee -a "$log") 2>&1
 say() { echo "== $*"; }
 
 if [[ ! -d $debs/gl || ! -d $debs/dev ]]; then
-  echo "gpu-render: $debs/gl and $debs/dev (the .debs) are missing; see docs/GPU_APP.md" >&2
+  echo "gpu-render: $debs/gl and $debs/dev (the .debs) are missing; see docs/design/gpu-app.md" >&2
   exit 2
 fi
 

@@ -43,7 +43,7 @@ const char* kHelp =
     "  --check                 exit 1 when a layout misses its target (>= 85% of copy bandwidth for MHA and\n"
     "                          GQA, >= 70% for MQA)\n"
     "  --json FILE             also write the rows as JSON\n\n"
-    "Experiments (CUDA; docs/DECODE_NOTES.md):\n"
+    "Experiments (CUDA; docs/journal/decode.md):\n"
     "  --variant NAME          decode kernel: auto, balanced or balanced-tma         default auto\n"
     "                          (auto: balanced-tma on sm_90+, balanced before)\n"
     "  --pool-percent P        balanced: share of each split's tiles in the tail pool, 0..100   default 10\n"

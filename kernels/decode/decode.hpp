@@ -42,7 +42,7 @@
 //                   (Auto) on sm_90 and newer; before sm_90 it runs as balanced.
 // Nine more variants (serial and PDL reductions, 8 warps with 3 stages, 16-head blocks, dynamic tiles, fused
 // "last CTA reduces", grid-merge without the pool, ...) were measured against these and retired; the git tag
-// `decode-variant-lab` keeps them, and docs/DECODE_NOTES.md keeps their measurements.
+// `decode-variant-lab` keeps them, and docs/journal/decode.md keeps their measurements.
 //
 // Instruments (access-pattern probes, per-CTA timelines) are a compile-time parameter of the kernel: the kernel
 // launched without them carries no probe or timeline code.

@@ -71,7 +71,7 @@ __device__ __forceinline__ void load_kv(T* dst, const T* head, const int32_t* ke
 
 
 // CTAs per SM the register budget is sized for: D = 64 fits three (168 registers, 48 KB of shared memory each),
-// D = 128 two (255 registers, 96 KB). Three CTAs at D = 64 were faster than two (docs/FLASH_TC_NOTES.md, run 3).
+// D = 128 two (255 registers, 96 KB). Three CTAs at D = 64 were faster than two (docs/journal/flash-tc.md, run 3).
 template <int D>
 constexpr int ctas_per_sm = D == 64 ? 3 : 2;
 // kTracing: the instrumented variant (its own instantiation: the probes' registers would push the plain kernel,

@@ -167,7 +167,7 @@ __global__ void __launch_bounds__(register_cta_threads<kGroupWarps>(), (register
 }
 
 // STREAMING variant, for any row length: one row per 256-thread CTA, few registers (many rows in flight).
-// Known slow (docs/CUDA_NOTES.md): each load below is unpacked inside its bounds branch right after it is
+// Known slow (docs/journal/cuda-naive-flash.md): each load below is unpacked inside its bounds branch right after it is
 // issued, so a thread's kBatch loads do not overlap; the registers variant's fix (issue all loads, then unpack)
 // applies here too. It only runs for unaligned rows (kv_len · sizeof(T) not a multiple of 16) and rows beyond
 // 16384 keys.
@@ -260,7 +260,7 @@ __global__ void __launch_bounds__(kStreamThreads, kMode == MaskMode::General ? 1
 }
 
 // PIPELINED variant (the default where it applies). The registers variant keeps at most 32 KB per SM in flight
-// and each CTA alternates load, reduce and store, so the memory idles during the reductions (docs/CUDA_NOTES.md).
+// and each CTA alternates load, reduce and store, so the memory idles during the reductions (docs/journal/cuda-naive-flash.md).
 // Here each CTA owns `stages` row buffers in shared memory: one thread starts the copy of a whole row
 // with a single bulk copy (cp.async.bulk, the copy engine, completing on an mbarrier), so while the CTA reduces and
 // writes row j, rows j+1 … j+stages−1 are already on their way. Bytes in flight per SM ≈ resident CTAs ·
@@ -444,7 +444,7 @@ bool try_register_softmax(const SoftmaxArgs& a, cudaStream_t stream) {
   return true;
 }
 
-// Auto: the variant that measured fastest (docs/CUDA_NOTES.md, run 4): for causal rows Registers at short rows,
+// Auto: the variant that measured fastest (docs/journal/cuda-naive-flash.md, run 4): for causal rows Registers at short rows,
 // Pipelined at long ones. Run 4's "dense" rows were the General (per-element term test) kernels: the mask "dense" was one Dense term, so
 // need_mask was set. MaskSpec::view() now gives no terms for a union containing dense, so dense rows take the
 // Dense kernels, which do less work than causal ones; they follow causal's choice: Pipelined from 32 KB rows up,
@@ -466,7 +466,7 @@ void softmax_dispatch(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t
        try_register_softmax<T, 4, kM, kMode>(a, stream) || try_register_softmax<T, 8, kM, kMode>(a, stream) ||
        try_register_softmax<T, 16, kM, kMode>(a, stream) || try_register_softmax<T, 32, kM, kMode>(a, stream)))
     return;
-  // Rows beyond the register cover: Pipelined (faster than Streaming, docs/CUDA_NOTES.md) where it fits.
+  // Rows beyond the register cover: Pipelined (faster than Streaming, docs/journal/cuda-naive-flash.md) where it fits.
   if (variant != SoftmaxVariant::Streaming && try_pipelined_softmax<T, kMode>(a, stream)) return;
   softmax_rows_streaming<T, kMode><<<static_cast<unsigned>(a.rows), kStreamThreads, 0, stream>>>(a);
   CUDA_CHECK_LAUNCH("softmax_rows_streaming");
