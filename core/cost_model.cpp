@@ -301,9 +301,41 @@ ModelCost model_cost(const ModelCostRequest& req) {
                      product({B, H, N, N, e})));
   out.push_back(line("score_bytes_model", "S (or P), every layer at once", L * B * H * N * N * e, "B", "L·B·H·N·N·e",
                      product({L, B, H, N, N, e})));
-  out.push_back(line("training_score_bytes_model", "stored attention activations for training",
-                     req.training_multiplier * L * B * H * N * N * e, "B", "t·L·B·H·N·N·e (t = training multiplier)",
-                     product({req.training_multiplier, L, B, H, N, N, e})));
+  // Training (issue 19): what the forward pass keeps for the backward pass, and the backward pass's own work.
+  // QKVO = Q and O (H heads) and K and V (Hkv heads); lse is fp32 (4 bytes) per query row.
+  const double qkvo = B * (2 * H + 2 * Hkv) * N * d * e;
+  const std::string qkvo_text = "B·(2·H+2·Hkv)·N·d·e";
+  const std::string qkvo_sub = product({B}) + "·(2·" + num(H) + "+2·" + num(Hkv) + ")·" + product({N, d, e});
+  out.push_back(line("inference_bytes_naive_per_layer", "forward only, naive: Q, K, V, O, S and P", qkvo + 2 * B * H * N * N * e,
+                     "B", qkvo_text + " + 2·B·H·N·N·e", qkvo_sub + " + 2·" + product({B, H, N, N, e})));
+  out.push_back(line("inference_bytes_flash_per_layer", "forward only, flash: Q, K, V, O", qkvo, "B", qkvo_text, qkvo_sub));
+  out.push_back(line("training_saved_bytes_naive_per_layer", "kept for the backward pass, naive: Q, K, V, O and P",
+                     qkvo + B * H * N * N * e, "B", qkvo_text + " + B·H·N·N·e", qkvo_sub + " + " + product({B, H, N, N, e})));
+  out.push_back(line("training_saved_bytes_flash_per_layer", "kept for the backward pass, flash: Q, K, V, O and lse",
+                     qkvo + B * H * N * 4, "B", qkvo_text + " + B·H·N·4", qkvo_sub + " + " + product({B, H, N, 4})));
+  out.push_back(line("training_saved_bytes_model_naive", "kept for the backward pass, every layer, naive",
+                     L * (qkvo + B * H * N * N * e), "B", "L·(" + qkvo_text + " + B·H·N·N·e)",
+                     num(L) + "·(" + qkvo_sub + " + " + product({B, H, N, N, e}) + ")"));
+  out.push_back(line("training_saved_bytes_model_flash", "kept for the backward pass, every layer, flash",
+                     L * (qkvo + B * H * N * 4), "B", "L·(" + qkvo_text + " + B·H·N·4)",
+                     num(L) + "·(" + qkvo_sub + " + " + product({B, H, N, 4}) + ")"));
+  // During one layer's backward pass: the saved tensors, dO, the gradients dQ, dK, dV, and naive's dP and dS
+  // (N·N each) or flash's fp32 dQ accumulator and D = rowsum(dO∘O).
+  const double grads = B * (2 * H + 2 * Hkv) * N * d * e;  // dO, dQ (H heads), dK, dV (Hkv heads)
+  out.push_back(line("backward_peak_bytes_naive_per_layer", "during backward, naive: saved + dO, dQ, dK, dV + dP, dS",
+                     qkvo + B * H * N * N * e + grads + 2 * B * H * N * N * e, "B",
+                     qkvo_text + " + 3·B·H·N·N·e + B·(2·H+2·Hkv)·N·d·e",
+                     qkvo_sub + " + 3·" + product({B, H, N, N, e}) + " + " + qkvo_sub));
+  out.push_back(line("backward_peak_bytes_flash_per_layer", "during backward, flash: saved + dO, dQ, dK, dV + fp32 dQ, D",
+                     qkvo + B * H * N * 4 + grads + B * H * N * d * 4 + B * H * N * 4, "B",
+                     qkvo_text + " + 2·B·H·N·4 + B·(2·H+2·Hkv)·N·d·e + B·H·N·d·4",
+                     qkvo_sub + " + 2·" + product({B, H, N, 4}) + " + " + qkvo_sub + " + " + product({B, H, N, d, 4})));
+  // FLOPs: naive backward does four N·N·d products (dV = PᵀdO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀQ); flash recomputes
+  // S = QKᵀ first: five, against the forward pass's two.
+  out.push_back(line("backward_flops_per_layer_naive", "backward FLOPs per layer, naive (4 products)", 4 * qk, "FLOP",
+                     "8·B·H·N·N·d", product({8, B, H, N, N, d})));
+  out.push_back(line("backward_flops_per_layer_flash", "backward FLOPs per layer, flash (5 products, S recomputed)",
+                     5 * qk, "FLOP", "10·B·H·N·N·d", product({10, B, H, N, N, d})));
   out.push_back(line("kv_cache_bytes_per_token", "KV cache per token (all layers)", 2 * L * Hkv * d * e, "B",
                      "2·L·Hkv·d·e", product({2, L, Hkv, d, e})));
   out.push_back(line("kv_cache_bytes_per_layer", "KV cache per layer", 2 * Hkv * d * e * N * B, "B", "2·Hkv·d·e·N·B",

@@ -88,7 +88,6 @@ struct ModelCostRequest {
   int64_t tokens = 4096;   // N
   int64_t batch = 1;
   DType dtype = DType::F16;
-  double training_multiplier = 2.0;  // stored attention activations in training relative to one forward's P
   // Roofline ceilings (0: no prediction).
   double peak_flops = 0, bandwidth = 0;
 };
@@ -100,7 +99,9 @@ struct ModelCost {
 };
 // Keys: qk_flops_per_layer, pv_flops_per_layer, attention_flops_per_layer, attention_flops_model,
 // exps_per_layer, allowed_fraction, score_bytes_per_head, score_bytes_per_layer, score_bytes_model,
-// training_score_bytes_model, kv_cache_bytes_per_token, kv_cache_bytes_per_layer, kv_cache_bytes_model,
+// inference_bytes_{naive,flash}_per_layer, training_saved_bytes_{naive,flash}_per_layer,
+// training_saved_bytes_model_{naive,flash}, backward_peak_bytes_{naive,flash}_per_layer,
+// backward_flops_per_layer_{naive,flash}, kv_cache_bytes_per_token, kv_cache_bytes_per_layer, kv_cache_bytes_model,
 // naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer, and with ceilings: roofline_naive_s_per_layer,
 // roofline_flash_s_per_layer.
 ModelCost model_cost(const ModelCostRequest& request);

@@ -14,7 +14,7 @@ const char* const kExperimentValues[] = {"n", "d", "heads", "kv_heads", "batch",
 const char* const kCalcKeys[] = {"pairs",      "allowed_fraction", "visited_fraction", "flops",
                                  "score_bytes", "score_bytes_all",  "naive_bytes",      "flash_bytes"};
 // model_cost() keys shown as bytes or FLOPs, and the preset's own fields.
-const char* const kModelCostKeys[] = {"score_bytes_model", "training_score_bytes_model", "kv_cache_bytes_per_token",
+const char* const kModelCostKeys[] = {"score_bytes_model", "training_saved_bytes_model_naive", "training_saved_bytes_model_flash", "kv_cache_bytes_per_token",
                                       "kv_cache_bytes_model", "attention_flops_per_layer", "attention_flops_model"};
 const char* const kModelFields[] = {"title", "layers", "heads", "kv_heads", "head_dim"};
 

@@ -54,13 +54,12 @@ int run_cost(const std::vector<std::string>& argv) {
   const int64_t n = args.get_int("--n", 4096);
   const int64_t batch = args.get_int("--batch", 1);
   const std::string dtype_text = args.get_or("--dtype", "fp16");
-  const double train_mult = args.get_real("--train-mult", 2.0);
   const double peak_tflops = args.get_real("--peak-tflops", 0.0);
   const double bandwidth_gbs = args.get_real("--bandwidth-gbs", 0.0);
   const int64_t layers = args.get_int("--layers", 0), heads = args.get_int("--heads", 0);
   const int64_t kv_heads = args.get_int("--kv-heads", 0), head_dim = args.get_int("--head-dim", 0);
   const std::string mask_text = args.get_or("--mask", "");
-  std::vector<std::string> errors = args.errors({"--model", "--n", "--batch", "--dtype", "--json", "--train-mult",
+  std::vector<std::string> errors = args.errors({"--model", "--n", "--batch", "--dtype", "--json",
                                                  "--peak-tflops", "--bandwidth-gbs", "--layers", "--heads",
                                                  "--kv-heads", "--head-dim", "--mask"});
   ModelPreset model;
@@ -97,7 +96,6 @@ int run_cost(const std::vector<std::string>& argv) {
   if (batch < 1 || batch > (1 << 16)) errors.push_back("--batch " + std::to_string(batch) + ": must be 1..65536");
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp16, bf16 or fp32");
-  if (!(train_mult > 0)) errors.push_back("--train-mult must be > 0");
   if ((peak_tflops > 0) != (bandwidth_gbs > 0))
     errors.push_back("the roofline needs both --peak-tflops and --bandwidth-gbs");
   if (int rc = report_errors("cost", errors)) return rc;
@@ -107,7 +105,6 @@ int run_cost(const std::vector<std::string>& argv) {
   req.tokens = n;
   req.batch = batch;
   req.dtype = *dtype;
-  req.training_multiplier = train_mult;
   req.peak_flops = peak_tflops * 1e12;
   req.bandwidth = bandwidth_gbs * 1e9;
   const ModelCost cost = model_cost(req);
@@ -159,7 +156,6 @@ const Command kCostCommand{
     "  --n N               tokens (default 4096)      --batch B    sequences (default 1)\n"
     "  --dtype T           fp16 (default), bf16, fp32\n"
     "  --mask SPEC         override the preset's attention pattern (e.g. causal, window:1024,0+causal)\n"
-    "  --train-mult T      stored attention activations in training, in units of one forward's P (default 2)\n"
     "  --peak-tflops F --bandwidth-gbs G   device ceilings for a roofline time prediction\n"
     "  --json              machine-readable fields (one per line key, plus their formulas)\n"
     "Every line: value, unit, formula, and the formula with this configuration's numbers substituted.",
