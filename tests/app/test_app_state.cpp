@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;

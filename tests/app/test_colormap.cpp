@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "app/gui/colormap.hpp"
+#include "app/gui/gl/colormap.hpp"
 
 using namespace attnscope::gui;
 

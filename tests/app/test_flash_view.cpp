@@ -14,11 +14,11 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/compute_worker.hpp"
-#include "app/gui/flash_panels.hpp"
-#include "app/gui/flash_view_state.hpp"
-#include "app/gui/platform.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
+#include "app/gui/views/flash/panels.hpp"
+#include "app/gui/views/flash/model.hpp"
+#include "app/gui/platform/platform.hpp"
 #include "core/block_mask.hpp"
 #include "core/cpu_backend.hpp"
 

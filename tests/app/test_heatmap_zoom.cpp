@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/heatmap_view_state.hpp"
-#include "app/gui/platform.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/views/explore/model.hpp"
+#include "app/gui/platform/platform.hpp"
 #include "core/cpu_backend.hpp"
 #include "core/reference.hpp"
 

@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
-#include "app/gui/plot.hpp"
-#include "app/gui/png_write.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/plot/plot.hpp"
+#include "app/gui/platform/png_write.hpp"
 #include "core/cost_model.hpp"
 
 using namespace attnscope;

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <vector>
 
-#include "app/gui/platform.hpp"
-#include "app/gui/plot.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/plot/plot.hpp"
 
 using namespace attnscope::gui;
 using namespace attnscope::gui::plot;

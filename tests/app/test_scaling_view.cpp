@@ -11,12 +11,12 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
-#include "app/gui/plot.hpp"
-#include "app/gui/png_write.hpp"
-#include "app/gui/scaling_panels.hpp"
-#include "app/gui/scaling_view_state.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/plot/plot.hpp"
+#include "app/gui/platform/png_write.hpp"
+#include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/views/scaling/model.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
-#include "app/gui/sparsity_view_state.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/views/sparsity/model.hpp"
 #include "core/cpu_backend.hpp"
 
 using namespace attnscope;

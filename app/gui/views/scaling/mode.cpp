@@ -1,0 +1,340 @@
+// mode_scaling.cpp — the Scaling mode: what attention costs as it runs. Starts the worker tasks (ceilings once,
+// a timing run whenever the experiment changes, the N sweep on first view), takes their results, and shows one
+// panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
+//
+// Contents
+//   tasks           make_timing_task (each algorithm at its run dtype), timing_label, make_sweep_task, make_ceilings_task, make_memory_task, initial_sweep_config
+//   shared helpers  algorithm_color, scaling_heading, task_progress, format_ms, format_flops_rate, format_tokens
+//   the mode        draw_scaling_mode: take results -> start tasks -> panel tabs
+#include <imgui.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "app/gui/widgets/widgets.hpp"
+#include "app/gui/plot/plot.hpp"
+#include "app/gui/views/scaling/panels.hpp"
+
+namespace attnscope::gui {
+
+// ---------------------------------------------------------------- tasks
+std::vector<Algorithm> timed_algorithms() {
+  // The lesson's three first (naive, the fp32 teaching kernel, the tensor-core kernel), then the other orders.
+  return {Algorithm::Naive,  Algorithm::Flash,       Algorithm::FlashTensorCore,
+          Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered};
+}
+
+TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
+  return [config, spec, repetitions, number](Backend& backend, TaskControl& control) -> std::any {
+    const auto start = std::chrono::steady_clock::now();
+    TimingRun run;
+    run.number = number;
+    run.experiment = spec.summary();
+    run.spec = spec;
+    run.repetitions = repetitions;
+    control.set_status("generating the inputs of " + run.experiment);
+    AttentionInputs inputs;
+    try {
+      inputs = generate_inputs(spec, config.generator, config.seed);
+    } catch (const std::bad_alloc&) {
+      AlgorithmTiming t;
+      t.dtype = spec.dtype;
+      t.out_of_memory = true;
+      t.error = "no host memory for the inputs of " + run.experiment;
+      run.algorithms.push_back(t);
+      return run;
+    }
+    const auto algorithms = timed_algorithms();
+    for (size_t i = 0; i < algorithms.size(); ++i) {
+      if (control.cancel) {
+        run.cancelled = true;
+        break;
+      }
+      AlgorithmTiming t;
+      t.algorithm = algorithms[i];
+      // At the experiment's dtype, or else the closest one this backend has a kernel for (run_dtype.hpp).
+      const RunDtype rd = choose_run_dtype(backend, t.algorithm, spec);
+      if (!rd.ok) {  // not listed in the table; said below it
+        run.not_run.push_back(std::string(algorithm_name(t.algorithm)) + ": " + rd.refused);
+        continue;
+      }
+      t.dtype = rd.dtype;
+      t.dtype_substituted = rd.substituted;
+      t.dtype_refused = rd.refused;
+      control.set_status("timing " + timing_label(t) + " (" + std::to_string(i + 1) + " of " +
+                         std::to_string(algorithms.size()) + ")");
+      // The same values at another storage type: the backend converts from the float inputs at upload.
+      inputs.spec.dtype = rd.dtype;
+      RunRequest request;
+      request.algorithm = t.algorithm;
+      request.inputs = &inputs;
+      request.repetitions = repetitions;
+      request.want_output = false;
+      const RunResult r = backend.run(request);
+      inputs.spec.dtype = spec.dtype;
+      t.kernel = r.kernel;
+      t.ok = r.ok;
+      t.out_of_memory = r.out_of_memory;
+      t.error = r.error;
+      t.timing = r.timing;
+      t.flops = r.flops;
+      t.bytes_moved = r.bytes_moved;
+      t.bytes_allocated = r.bytes_allocated;
+      t.bytes_needed = r.bytes_needed;
+      t.bytes_free = r.bytes_free;
+      run.algorithms.push_back(t);
+      control.progress = static_cast<double>(i + 1) / static_cast<double>(algorithms.size());
+    }
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return run;
+  };
+}
+
+TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live) {
+  return [config, live](Backend& backend, TaskControl& control) -> std::any {
+    {
+      std::lock_guard lock(live->mutex);
+      live->partial = SweepResult{};
+      live->partial.backend = backend.name();
+      live->partial.device = backend.device_name();
+      live->partial.config = config;
+      for (auto& s : config.series) live->partial.series.push_back(SweepSeriesResult{s, {}, {}, {}});
+      ++live->version;
+    }
+    SweepCallbacks cb;
+    cb.should_stop = [&control] { return control.cancel.load(); };
+    cb.progress = [&control](double f, const std::string& status) {
+      control.progress = f;
+      control.set_status(status);
+    };
+    cb.on_point = [&live, &config](int series, const SweepPoint& point) {
+      std::lock_guard lock(live->mutex);
+      auto& s = live->partial.series[static_cast<size_t>(series)];
+      s.points.push_back(point);
+      fit_series(s, config.fit_points);
+      ++live->version;
+    };
+    return run_sweep(backend, config, cb);
+  };
+}
+
+TaskFn make_ceilings_task() {
+  return [](Backend& backend, TaskControl& control) -> std::any {
+    control.set_status("measuring the " + backend.name() + " ceilings: a large copy and a large matrix multiply");
+    return backend.measure_ceilings();
+  };
+}
+
+TaskFn make_memory_task() {
+  return [](Backend& backend, TaskControl&) -> std::any { return backend.memory(); };
+}
+
+SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
+                                 const std::string& sparse_mask) {
+  SweepConfig c = default_sweep_config(sparse_mask);
+  c.heads = experiment.q_heads;
+  c.head_dim = experiment.head_dim;
+  c.dtype = DType::F32;  // the fp32 kernels run on every backend
+  c.time_cap_s = backend_name == "cpu" ? 1.0 : 5.0;
+  return c;
+}
+
+std::string timing_label(const AlgorithmTiming& timing) { return algorithm_with_dtype(timing.algorithm, timing.dtype); }
+
+// ---------------------------------------------------------------- shared helpers
+ImU32 algorithm_color(Algorithm algorithm) {
+  const auto& palette = plot::GetStyle().palette;
+  switch (algorithm) {
+    case Algorithm::Naive: return palette[5];
+    case Algorithm::Flash: return palette[0];
+    case Algorithm::BlockSparse: return palette[2];
+    case Algorithm::Flash1: return palette[7];  // grey: orange would sit next to naive's vermillion
+    case Algorithm::Gathered: return palette[4];
+    case Algorithm::FlashTensorCore: return palette[3];  // reddish purple: apart from naive's vermillion
+    case Algorithm::Decode: return palette[6];
+    case Algorithm::Reference: return palette[7];
+  }
+  return palette[7];
+}
+
+void algorithm_label(Algorithm algorithm) { algorithm_label(algorithm, algorithm_name(algorithm)); }
+
+void algorithm_label(Algorithm algorithm, const std::string& text) {
+  ImGui::PushStyleColor(ImGuiCol_Text, algorithm_color(algorithm));
+  ImGui::TextUnformatted(text.c_str());
+  ImGui::PopStyleColor();
+}
+
+void timing_label_cell(const AlgorithmTiming& a, const AttentionSpec& experiment) {
+  auto tooltip = [&] {
+    if (!ImGui::IsItemHovered()) return;
+    std::string text = timing_label(a);
+    if (!a.kernel.empty()) text += "\nkernel: " + a.kernel;
+    if (a.dtype_substituted)
+      text += std::string("\n* ran at ") + dtype_name(a.dtype) + " on the same values: the experiment's " +
+              dtype_name(experiment.dtype) + " is refused here (" + a.dtype_refused + ")";
+    ImGui::SetTooltip("%s", text.c_str());
+  };
+  algorithm_label(a.algorithm, timing_label(a));
+  tooltip();
+  if (a.dtype_substituted) {
+    ImGui::SameLine(0, 0);
+    ImGui::TextDisabled("*");
+    tooltip();
+  }
+}
+
+void scaling_heading(ViewContext& ctx, const char* title) {
+  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
+  ImGui::TextUnformatted(title);
+  if (ctx.heading_font) ImGui::PopFont();
+}
+
+bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable) {
+  if (!ctx.worker) return false;
+  const TaskState st = ctx.worker->task_state(channel);
+  if (!st.pending && !st.running) return false;
+  const float cancel_w =
+      cancellable ? ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2 : -ImGui::GetStyle().ItemSpacing.x;
+  char overlay[64];
+  std::snprintf(overlay, sizeof overlay, st.running ? "%.0f%% · %.1f s" : "waiting for the worker", 100 * st.progress,
+                st.seconds);
+  ImGui::ProgressBar(static_cast<float>(st.progress),
+                     ImVec2(std::max(ctx.ui.font_px * 6, ImGui::GetContentRegionAvail().x - cancel_w -
+                                                             ImGui::GetStyle().ItemSpacing.x),
+                            0),
+                     overlay);
+  if (cancellable) {
+    ImGui::SameLine();
+    ImGui::PushID(cancel_id);
+    if (ImGui::Button("Cancel")) ctx.worker->cancel_task(channel);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop after the step that is running now; what was measured stays");
+    ImGui::PopID();
+  }
+  if (!st.status.empty()) ImGui::TextDisabled("%s", st.status.c_str());
+  return true;
+}
+
+std::string format_ms(double ms) {
+  char buf[48];
+  if (!(ms > 0)) return "—";
+  if (ms < 1) std::snprintf(buf, sizeof buf, "%.3g µs", ms * 1e3);
+  else if (ms < 1000) std::snprintf(buf, sizeof buf, "%.3g ms", ms);
+  else std::snprintf(buf, sizeof buf, "%.3g s", ms * 1e-3);
+  return buf;
+}
+
+std::string format_flops_rate(double flops_per_s) {
+  char buf[48];
+  if (flops_per_s >= 1e12) std::snprintf(buf, sizeof buf, "%.3g TFLOP/s", flops_per_s * 1e-12);
+  else std::snprintf(buf, sizeof buf, "%.3g GFLOP/s", flops_per_s * 1e-9);
+  return buf;
+}
+
+std::string format_tokens(double n) {
+  char buf[32];
+  if (n >= 1024 && std::fmod(n, 1024.0) == 0) std::snprintf(buf, sizeof buf, "%.0fk", n / 1024);
+  else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1fk", n / 1024);
+  else std::snprintf(buf, sizeof buf, "%.0f", n);
+  return buf;
+}
+
+// ---------------------------------------------------------------- the mode
+namespace {
+
+void take_results(ViewContext& ctx, ScalingViewState& view) {
+  ComputeWorker& worker = *ctx.worker;
+  if (auto r = worker.take_task_result(kTimingChannel))
+    if (auto* run = std::any_cast<TimingRun>(&*r)) view.history.push_back(std::move(*run));
+  if (auto r = worker.take_task_result(kCeilingsChannel))
+    if (auto* c = std::any_cast<DeviceCeilings>(&*r)) view.ceilings = std::move(*c);
+  if (auto r = worker.take_task_result(kSweepChannel))
+    if (auto* s = std::any_cast<SweepResult>(&*r)) {
+      view.sweep = std::move(*s);
+      view.live.reset();
+    }
+  if (view.live) {
+    std::lock_guard lock(view.live->mutex);
+    if (view.live->version != view.live_version_seen) {
+      view.live_version_seen = view.live->version;
+      view.sweep = view.live->partial;  // a few dozen points: copied only when one arrives
+    }
+  }
+}
+
+}  // namespace
+
+void start_sweep(ViewContext& ctx, ScalingViewState& view) {
+  view.live = std::make_shared<SweepLive>();
+  view.live_version_seen = 0;
+  view.sweep.reset();
+  view.sweep_started = true;
+  ctx.worker->submit_task(kSweepChannel, make_sweep_task(view.sweep_config, view.live));
+}
+
+void start_timing(ViewContext& ctx, ScalingViewState& view) {
+  const app::SpecResult spec = app::to_spec(ctx.state.config, ctx.worker->limits());
+  if (!spec.ok) return;
+  view.timed_generation = ctx.state.generation;
+  ctx.worker->submit_task(kTimingChannel,
+                          make_timing_task(ctx.state.config, spec.spec, view.timing_repetitions, ++view.runs_started));
+}
+
+void draw_scaling_mode(ViewContext& ctx) {
+  ScalingViewState& view = ctx.ui.scaling;
+  if (!ctx.worker) return;
+  take_results(ctx, view);
+
+  // Tasks, in the order they should run: the ceilings (about a second), the experiment's timing, the sweep.
+  if (!view.ceilings_requested) {
+    view.ceilings_requested = true;
+    ctx.worker->submit_task(kCeilingsChannel, make_ceilings_task());
+  }
+  if (view.auto_time && ctx.state.generation > 0 && view.timed_generation != ctx.state.generation &&
+      ctx.state.errors.empty())
+    start_timing(ctx, view);
+  if (!view.sweep_configured) {
+    const app::SpecResult spec = app::to_spec(ctx.state.config, ctx.worker->limits());
+    view.sweep_config = initial_sweep_config(spec.ok ? spec.spec : AttentionSpec{}, ctx.state.backend_name,
+                                             view.sparse_mask);
+    view.sweep_configured = true;
+  }
+  if (!view.sweep_started) start_sweep(ctx, view);
+
+  // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
+  // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
+  if (ctx.state.backend_name == "cpu") {
+    bool measuring = false;
+    for (const char* channel : {kSweepChannel, kTimingChannel, kCeilingsChannel})
+      measuring |= ctx.worker->task_state(channel).running;
+    if (measuring) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  if (ImGui::BeginTabBar("scaling_panels")) {
+    for (int i = 0; i < 4; ++i) {
+      ImGuiTabItemFlags flags = 0;
+      if (!view.requested_panel.empty() && view.requested_panel == kScalingPanelNames[i]) {
+        flags |= ImGuiTabItemFlags_SetSelected;
+        view.requested_panel.clear();
+      }
+      if (ImGui::BeginTabItem(kScalingPanelNames[i], nullptr, flags)) {
+        view.panel = static_cast<ScalingPanel>(i);
+        ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
+        switch (view.panel) {
+          case ScalingPanel::Scaling: draw_sweep_panel(ctx, view); break;
+          case ScalingPanel::Timing: draw_timing_panel(ctx, view); break;
+          case ScalingPanel::Memory: draw_memory_panel(ctx, view); break;
+          case ScalingPanel::Roofline: draw_roofline_panel(ctx, view); break;
+        }
+        ImGui::EndChild();
+        ImGui::EndTabItem();
+      }
+    }
+    ImGui::EndTabBar();
+  }
+}
+
+}  // namespace attnscope::gui

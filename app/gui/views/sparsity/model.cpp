@@ -1,0 +1,192 @@
+// sparsity_model.cpp — the Sparsity mode's model (no GL, no ImGui): patterns as text, the painted grid's
+// operations, and what the worker computes for a pattern: exact densities from the block mask, the cost
+// model's FLOPs and bytes for dense flash vs block-sparse (and gathered), the mask picture, measured runs.
+#include <algorithm>
+#include <cmath>
+
+#include "app/gui/views/sparsity/model.hpp"
+#include "core/reference.hpp"
+
+namespace attnscope::gui {
+
+std::string pattern_text(const PatternRef& p) {
+  MaskSpec m;
+  m.terms = p.terms;
+  m.grid = p.grid;
+  return m.to_string();
+}
+
+MaskSpec pattern_mask(const PatternRef& p) {
+  MaskSpec m;
+  m.terms = p.terms;
+  m.grid = p.grid;
+  m.causal = p.causal;
+  return m;
+}
+
+bool has_grid_term(const PatternRef& p) {
+  return std::any_of(p.terms.begin(), p.terms.end(), [](const MaskTerm& t) { return t.kind == MaskTermKind::BlockGrid; });
+}
+
+bool ensure_grid_term(PatternRef p, int64_t n, int64_t block) {
+  if (has_grid_term(p)) return false;
+  if (static_cast<int>(p.terms.size()) >= kMaxMaskTerms) return false;
+  p.grid = {};
+  p.grid.block = std::max(block, min_grid_block(n));
+  resize_grid(p.grid, n);
+  MaskTerm t;
+  t.kind = MaskTermKind::BlockGrid;
+  t.a = p.grid.block;
+  p.terms.push_back(t);
+  return true;
+}
+
+int64_t min_grid_block(int64_t n) { return std::max<int64_t>(1, (n + kMaxGridSide - 1) / kMaxGridSide); }
+
+void resize_grid(BlockGrid& grid, int64_t n) {
+  grid.block = std::max(grid.block, min_grid_block(n));
+  const int64_t side = (std::max<int64_t>(n, 1) + grid.block - 1) / grid.block;
+  if (grid.rows == side && grid.cols == side && static_cast<int64_t>(grid.cells.size()) == side * side) return;
+  std::vector<uint8_t> cells(static_cast<size_t>(side * side), 0);
+  for (int64_t r = 0; r < std::min(side, grid.rows); ++r)
+    for (int64_t c = 0; c < std::min(side, grid.cols); ++c)
+      if (static_cast<size_t>(r * grid.cols + c) < grid.cells.size())
+        cells[static_cast<size_t>(r * side + c)] = grid.cells[static_cast<size_t>(r * grid.cols + c)];
+  grid.rows = grid.cols = side;
+  grid.cells = std::move(cells);
+}
+
+void set_grid_block(BlockGrid& grid, int64_t block, int64_t n) {
+  block = std::max(block, min_grid_block(n));
+  if (block == grid.block && !grid.empty()) { resize_grid(grid, n); return; }
+  BlockGrid old = grid;
+  grid.block = block;
+  const int64_t side = (std::max<int64_t>(n, 1) + block - 1) / block;
+  grid.rows = grid.cols = side;
+  grid.cells.assign(static_cast<size_t>(side * side), 0);
+  if (old.empty() || old.block < 1) return;
+  for (int64_t r = 0; r < side; ++r)
+    for (int64_t c = 0; c < side; ++c) {
+      const int64_t orow = r * block / old.block, ocol = c * block / old.block;
+      if (orow < old.rows && ocol < old.cols)
+        grid.cells[static_cast<size_t>(r * side + c)] = old.cells[static_cast<size_t>(orow * old.cols + ocol)];
+    }
+}
+
+bool paint_cell(BlockGrid& grid, int64_t row, int64_t col, bool on) {
+  if (row < 0 || col < 0 || row >= grid.rows || col >= grid.cols) return false;
+  uint8_t& cell = grid.cells[static_cast<size_t>(row * grid.cols + col)];
+  if ((cell != 0) == on) return false;
+  cell = on ? 1 : 0;
+  return true;
+}
+
+void fill_grid(BlockGrid& grid, bool on) { std::fill(grid.cells.begin(), grid.cells.end(), on ? 1 : 0); }
+
+void invert_grid(BlockGrid& grid) {
+  for (auto& c : grid.cells) c = c ? 0 : 1;
+}
+
+int64_t grid_cells_on(const BlockGrid& grid) {
+  return std::count_if(grid.cells.begin(), grid.cells.end(), [](uint8_t c) { return c != 0; });
+}
+
+std::string pattern_key(const AttentionSpec& spec, const TileConfig& tiles, bool measure) {
+  return spec.summary() + "|" + spec.mask.to_string() + "|" + std::to_string(tiles.br) + "x" +
+         std::to_string(tiles.bc) + (measure ? "|measured" : "");
+}
+
+namespace {
+bool has_element_pattern(const MaskSpec& m) {
+  return std::any_of(m.terms.begin(), m.terms.end(), [](const MaskTerm& t) {
+    return t.kind == MaskTermKind::Strided || t.kind == MaskTermKind::Dilated;
+  });
+}
+
+MeasuredRun measure(Backend& backend, Algorithm algorithm, const AttentionInputs& inputs, const PatternRequest& req) {
+  MeasuredRun m;
+  std::string why;
+  if (!backend.supports(algorithm, inputs.spec, &why)) {
+    m.error = why;
+    return m;
+  }
+  RunRequest run;
+  run.algorithm = algorithm;
+  run.inputs = &inputs;
+  run.tiles = req.tiles;
+  run.warmup = 1;
+  run.repetitions = std::max(1, req.repetitions);
+  run.want_output = false;
+  RunResult r = backend.run(run);
+  m.ok = r.ok;
+  m.error = r.error;
+  m.timing = r.timing;
+  return m;
+}
+}  // namespace
+
+PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& req,
+                                       const std::function<void(double, const std::string&)>& progress,
+                                       const std::function<bool()>& cancelled) {
+  PatternNumbers out;
+  const AttentionSpec& spec = req.spec;
+  out.key = pattern_key(spec, req.tiles, req.measure);
+  progress(0.0, "block mask (exact pair count)");
+  out.block_mask = build_block_mask(spec, req.tiles.br, req.tiles.bc, /*count_pairs=*/true);
+  out.gathered_relevant = has_element_pattern(spec.mask);
+  if (cancelled()) { out.cancelled = true; return out; }
+  progress(0.15, "cost model");
+  out.pattern = pattern_stats(spec, req.tiles, out.gathered_relevant);
+  out.flash = algorithm_cost(Algorithm::Flash, spec, req.tiles, out.pattern);
+  out.block_sparse = algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, out.pattern);
+  if (out.gathered_relevant) out.gathered = algorithm_cost(Algorithm::Gathered, spec, req.tiles, out.pattern);
+  if (cancelled()) { out.cancelled = true; return out; }
+
+  // The mask picture: fraction of allowed pairs per cell (cells split the matrix as score_image does).
+  progress(0.3, "mask picture");
+  const int64_t nq = spec.q_len, nk = spec.kv_len, offset = nk - nq;
+  out.picture_rows = static_cast<int>(std::min<int64_t>(nq, req.picture_cells));
+  out.picture_cols = static_cast<int>(std::min<int64_t>(nk, req.picture_cells));
+  out.picture.assign(static_cast<size_t>(out.picture_rows) * out.picture_cols, 0.0f);
+  const MaskView view = spec.mask.view();
+  for (int r = 0; r < out.picture_rows; ++r) {
+    const int64_t q0 = nq * r / out.picture_rows, q1 = nq * (r + 1) / out.picture_rows;
+    for (int c = 0; c < out.picture_cols; ++c) {
+      const int64_t k0 = nk * c / out.picture_cols, k1 = nk * (c + 1) / out.picture_cols;
+      const int64_t allowed = count_allowed(view, q0 + offset, q1 + offset, k0, k1);
+      out.picture[static_cast<size_t>(r) * out.picture_cols + c] =
+          static_cast<float>(static_cast<double>(allowed) / static_cast<double>((q1 - q0) * (k1 - k0)));
+    }
+    if (cancelled()) { out.cancelled = true; return out; }
+  }
+  out.ok = true;
+  if (!req.measure) return out;
+
+  // Measured: dense flash (no mask, every tile) against block-sparse (and gathered) on the pattern, same inputs.
+  progress(0.4, "generating inputs");
+  const AttentionInputs inputs = generate_inputs(spec, Generator::Gaussian, req.seed);
+  out.backend = backend.name();
+  out.device = backend.device_name();
+  if (cancelled()) { out.cancelled = true; return out; }
+  // The dense baseline runs with no mask at all: a backend's flash may itself skip empty tiles (the CUDA kernel
+  // does), so flash on the pattern would not be the dense cost the speed-up is measured against.
+  progress(0.45, "timing dense flash (no mask)");
+  {
+    AttentionInputs dense = inputs;
+    dense.spec.mask = MaskSpec{};
+    out.flash_run = measure(backend, Algorithm::Flash, dense, req);
+  }
+  if (cancelled()) { out.cancelled = true; return out; }
+  progress(out.gathered_relevant ? 0.65 : 0.75, "timing block-sparse");
+  out.sparse_run = measure(backend, Algorithm::BlockSparse, inputs, req);
+  if (out.gathered_relevant) {
+    if (cancelled()) { out.cancelled = true; return out; }
+    progress(0.85, "timing gathered");
+    out.gathered_run = measure(backend, Algorithm::Gathered, inputs, req);
+  }
+  out.measured = true;
+  progress(1.0, "done");
+  return out;
+}
+
+}  // namespace attnscope::gui
