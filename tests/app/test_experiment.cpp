@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "app/cli/experiment.hpp"
+#include "app/cli/experiment_flags.hpp"
+#include "core/experiment.hpp"
 
 using namespace attnscope;
 using namespace attnscope::app;

@@ -156,13 +156,13 @@ class CudaLikeBackend : public Backend {
 };
 
 TimingRun time_experiment(Backend& backend, DType dtype, int64_t head_dim, const std::string& mask = "causal") {
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 200;
   config.head_dim = head_dim;
   config.heads = 2;
   config.kv_heads = 2;
   config.mask = mask;
-  const app::SpecResult spec = app::to_spec(config, backend.limits());
+  const SpecResult spec = to_spec(config, backend.limits());
   REQUIRE(spec.ok);
   AttentionSpec s = spec.spec;
   s.dtype = dtype;
@@ -384,7 +384,7 @@ TEST_CASE("in the app: the Timing panel plots naive fp16, flash fp32, flash-tc f
     MESSAGE("skipped: " << error);
     return;
   }
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 1000;
   config.head_dim = 64;
   config.heads = 2;

@@ -149,7 +149,7 @@ TEST_CASE("flash view: block-sparse skips empty tiles; FA-1 runs one CTA per (Q 
 }
 
 TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad input is named") {
-  app::ExperimentConfig big;
+  ExperimentConfig big;
   big.n = 5000;
   big.heads = 32;
   big.kv_heads = 8;
@@ -162,14 +162,14 @@ TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad
   CHECK(s.reduced_note.find("N 5000") != std::string::npos);
   CHECK(s.reduced_note.find("heads 32") != std::string::npos);
 
-  app::ExperimentConfig small;
+  ExperimentConfig small;
   small.n = 512;
   const FlashSpecResult same = flash_view_spec(small, SpecLimits{});
   REQUIRE(same.ok);
   CHECK(same.reduced_note.empty());
   CHECK(same.spec.q_len == 512);
 
-  app::ExperimentConfig bad;
+  ExperimentConfig bad;
   bad.n = 0;
   const FlashSpecResult no = flash_view_spec(bad, SpecLimits{});
   CHECK_FALSE(no.ok);
@@ -217,7 +217,7 @@ TEST_CASE("flash view in the app: Gantt bars = CTAs, the highlighted K tile is t
   std::string error;
   auto platform = create_headless_platform(1280, 720, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 333;
   config.head_dim = 32;
   config.heads = 2;

@@ -120,7 +120,7 @@ TEST_CASE("zoomed window: recomputed at full resolution on the worker, equal to 
   std::string error;
   auto platform = create_headless_platform(1000, 700, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 1000;  // pooled: 512 cells for 1000 tokens
   config.mask = "dense";
   config.causal = true;
@@ -181,7 +181,7 @@ TEST_CASE("block-mask overlay: each tile's shading is the tint of its kind in co
   std::string error;
   auto platform = create_headless_platform(900, 700, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 512;
   config.mask = "window:128+global:8";
   config.causal = true;

@@ -66,7 +66,7 @@ struct Session {
   Session(int w, int h) {
     platform = create_headless_platform(w, h, &error);
     if (!platform) return;
-    app::ExperimentConfig config;
+    ExperimentConfig config;
     config.n = 128;
     app = std::make_unique<App>(config, app::make_backend("cpu", &error));
     if (!app->init(*platform, &error)) app.reset();

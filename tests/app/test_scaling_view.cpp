@@ -57,7 +57,7 @@ TEST_CASE("Scaling mode: sweep, timing, ceilings and memory arrive from the work
     MESSAGE("skipped: " << error);
     return;
   }
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 256;
   App app(config, app::make_backend("cpu", &error));
   REQUIRE_MESSAGE(app.init(*platform, &error), error);

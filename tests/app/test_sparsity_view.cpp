@@ -127,7 +127,7 @@ TEST_CASE("Sparsity mode: a grid painted there survives switching modes and Expl
   std::string error;
   auto platform = create_headless_platform(1280, 720, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 256;
   config.mask = "window:16";
   App app(config, app::make_backend("cpu", &error));

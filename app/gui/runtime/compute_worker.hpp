@@ -15,21 +15,21 @@
 #include <string>
 #include <thread>
 
-#include "app/cli/experiment.hpp"
+#include "core/experiment.hpp"
 #include "core/backend.hpp"
 
 namespace attnscope::gui {
 
 struct ComputeJob {
   uint64_t generation = 0;
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   AttentionSpec spec;  // validated
   int max_cells = 512; // pooled picture resolution (cells per side at most)
 };
 
 struct ComputeResult {
   uint64_t generation = 0;
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   AttentionSpec spec;
   ScoreImage image;          // of batch 0, query head 0
   double generate_ms = 0;    // making the inputs

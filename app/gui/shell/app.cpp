@@ -64,7 +64,7 @@ std::string mask_text_from_editor(const UiState& ui) {
   return mask.to_string();
 }
 
-App::App(app::ExperimentConfig initial, std::unique_ptr<Backend> backend) {
+App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
   state_.config = initial;
   ui_.draft = initial;
   worker_ = std::make_unique<ComputeWorker>(std::move(backend));
@@ -167,7 +167,7 @@ bool App::picture_current() const {
          heatmap_.has_image() && !needs_colorize_;
 }
 
-void App::submit(const app::ExperimentConfig& config, const AttentionSpec& spec) {
+void App::submit(const ExperimentConfig& config, const AttentionSpec& spec) {
   ComputeJob job;
   job.generation = ++state_.generation;
   job.config = config;
@@ -180,10 +180,10 @@ void App::submit(const app::ExperimentConfig& config, const AttentionSpec& spec)
 void App::apply_draft() {
   if (!ui_.draft_changed) return;
   ui_.draft_changed = false;
-  const app::SpecResult spec = app::to_spec(ui_.draft, worker_->limits());
+  const SpecResult spec = to_spec(ui_.draft, worker_->limits());
   state_.errors = spec.errors;
   if (!spec.ok) return;  // the last good picture stays; the entries stay in ui_.draft
-  app::ExperimentConfig without_scale = ui_.draft;
+  ExperimentConfig without_scale = ui_.draft;
   without_scale.scale = state_.config.scale;
   const bool same_numbers = state_.shown && without_scale == state_.config && state_.generation > 0;
   if (same_numbers) {
@@ -225,7 +225,7 @@ void App::frame(Platform& platform) {
   take_results();
   if (needs_colorize_ && state_.shown) {
     const ScoreImage& image = state_.shown->image;
-    state_.scale = ValueScale::fit(state_.config.scale == app::ColorScale::Log, image.min_value, image.max_value);
+    state_.scale = ValueScale::fit(state_.config.scale == ColorScale::Log, image.min_value, image.max_value);
     heatmap_.colorize(state_.scale);
     needs_colorize_ = false;
   }

@@ -29,7 +29,7 @@ struct ViewContext {
 
 class App {
  public:
-  App(app::ExperimentConfig initial, std::unique_ptr<Backend> backend);
+  App(ExperimentConfig initial, std::unique_ptr<Backend> backend);
   ~App();
   bool init(Platform& platform, std::string* error);
   void frame(Platform& platform);
@@ -49,7 +49,7 @@ class App {
  private:
   void take_results();
   void apply_draft();
-  void submit(const app::ExperimentConfig& config, const AttentionSpec& spec);
+  void submit(const ExperimentConfig& config, const AttentionSpec& spec);
   void load_fonts(Platform& platform);
 
   AppState state_;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/experiment.hpp"
+#include "core/experiment.hpp"
 #include "app/gui/gl/colormap.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/views/flash/model.hpp"
@@ -21,7 +21,7 @@
 namespace attnscope::gui {
 
 struct AppState {
-  app::ExperimentConfig config;             // the last valid experiment, submitted to the worker
+  ExperimentConfig config;             // the last valid experiment, submitted to the worker
   uint64_t generation = 0;                  // of that submission
   std::optional<ComputeResult> shown;       // the picture on screen: the last good result
   ValueScale scale;                         // colour scale of the shown picture
@@ -37,7 +37,7 @@ struct PixelRect {
 };
 
 struct UiState {
-  app::ExperimentConfig draft;            // the user's entries, kept even when invalid
+  ExperimentConfig draft;            // the user's entries, kept even when invalid
   std::vector<MaskTerm> terms;            // the mask editor's model of draft.mask
   BlockGrid grid;                         // a painted grid from a mask string (kept as given)
   std::array<char, 512> mask_text{};      // the text form, editable

@@ -4,6 +4,7 @@
 
 #include "app/cli/args.hpp"
 #include "app/cli/commands.hpp"
+#include "app/cli/experiment_flags.hpp"
 #include "app/gui/shell/app.hpp"
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"

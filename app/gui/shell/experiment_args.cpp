@@ -27,7 +27,7 @@ bool parse_size(const std::string& text, int* width, int* height, std::string* e
 
 LaunchSetup prepare_launch(app::Args& args) {
   LaunchSetup setup;
-  app::ConfigResult config = app::apply_experiment_flags(args);
+  ConfigResult config = app::apply_experiment_flags(args);
   setup.config = config.config;
   setup.errors = config.errors;
   const std::string backend_name = args.get_or("--backend", "cpu");
@@ -38,7 +38,7 @@ LaunchSetup prepare_launch(app::Args& args) {
     return setup;
   }
   if (config.ok) {
-    app::SpecResult spec = app::to_spec(setup.config, setup.backend->limits());
+    SpecResult spec = to_spec(setup.config, setup.backend->limits());
     setup.spec_errors = spec.errors;
   }
   return setup;

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/experiment.hpp"
+#include "app/cli/experiment_flags.hpp"
+#include "core/experiment.hpp"
 #include "core/backend.hpp"
 
 namespace attnscope::gui {
@@ -14,7 +15,7 @@ namespace attnscope::gui {
 bool parse_size(const std::string& text, int* width, int* height, std::string* error);
 
 struct LaunchSetup {
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   std::unique_ptr<Backend> backend;
   std::vector<std::string> errors;       // bad flags, unreadable/malformed config, unknown backend
   std::vector<std::string> spec_errors;  // the experiment is well-formed but invalid (N too large, ...)

@@ -82,7 +82,7 @@ void draw_view_options(ViewContext& ctx, float label_w) {
 
 void draw_control_panel(ViewContext& ctx) {
   UiState& ui = ctx.ui;
-  app::ExperimentConfig& d = ui.draft;
+  ExperimentConfig& d = ui.draft;
   // Widget column: after the widest label, including the indented term labels.
   const float label_w = pattern_label_width();
   bool changed = false;

@@ -54,7 +54,7 @@ std::string spec_line(const ComputeResult& r) {
 
 // View options (they change only how the picture is drawn, or which matrix): one row above the plot.
 void draw_display_options(UiState& ui) {
-  app::ExperimentConfig& d = ui.draft;
+  ExperimentConfig& d = ui.draft;
   bool changed = false;
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("show");
@@ -68,21 +68,21 @@ void draw_display_options(UiState& ui) {
   ImGui::SameLine(0, ImGui::GetFontSize() * 2);
   ImGui::TextUnformatted("colour scale");
   ImGui::SameLine();
-  int scale = d.scale == app::ColorScale::Linear ? 0 : 1;
+  int scale = d.scale == ColorScale::Linear ? 0 : 1;
   changed |= ImGui::RadioButton("linear", &scale, 0);
   ImGui::SameLine();
   changed |= ImGui::RadioButton("log", &scale, 1);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("P: log10 in decades; S: symmetric log, linear within ±1");
   if (changed) {
     d.show = show == 0 ? ScoreKind::Scores : ScoreKind::Probabilities;
-    d.scale = scale == 0 ? app::ColorScale::Linear : app::ColorScale::Log;
+    d.scale = scale == 0 ? ColorScale::Linear : ColorScale::Log;
     ui.draft_changed = true;
   }
 }
 
 // The inputs of (batch 0, query head 0) and its KV head: generate_inputs fills each tensor batch-major,
 // head-major from one seeded stream per tensor, so a 1 x 1 problem gives exactly the Explore job's head 0.
-const AttentionInputs& head_zero_inputs(InputCache& cache, const AttentionSpec& spec, const app::ExperimentConfig& c) {
+const AttentionInputs& head_zero_inputs(InputCache& cache, const AttentionSpec& spec, const ExperimentConfig& c) {
   AttentionSpec one = spec;
   one.batch = one.q_heads = one.kv_heads = 1;
   const std::string key = one.summary() + "|" + generator_name(c.generator) + "|" + std::to_string(c.seed);
@@ -98,7 +98,7 @@ void request_window(ViewContext& ctx, const ComputeResult& shown, const WindowRe
   v.window_asked = request;
   v.window_asked_generation = shown.generation;
   const AttentionSpec spec = shown.spec;
-  const app::ExperimentConfig config = shown.config;
+  const ExperimentConfig config = shown.config;
   const uint64_t generation = shown.generation;
   std::shared_ptr<InputCache> cache = v.inputs;
   ctx.worker->submit_task(kWindowChannel, [=](Backend& backend, TaskControl& control) -> std::any {
@@ -170,7 +170,7 @@ void take_task_results(ViewContext& ctx) {
   if (v.window && v.window_uploaded && ctx.state.shown) {
     const ScoreImage& w = v.window->image;
     const ScoreImage& all = ctx.state.shown->image;
-    const bool log = ctx.state.config.scale == app::ColorScale::Log;
+    const bool log = ctx.state.config.scale == ColorScale::Log;
     const int mode = log ? 1 : 0;
     if (v.window_scale_mode != mode) {
       v.window_scale = ValueScale::fit(log, std::min(w.min_value, all.min_value), std::max(w.max_value, all.max_value));

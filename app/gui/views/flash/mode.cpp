@@ -70,8 +70,8 @@ FlashViewKey current_key(const ViewContext& ctx, const FlashViewState& view) {
   FlashViewKey key;
   key.config = ctx.state.config;
   // Display-only fields do not change what runs.
-  key.config.show = app::ExperimentConfig{}.show;
-  key.config.scale = app::ExperimentConfig{}.scale;
+  key.config.show = ExperimentConfig{}.show;
+  key.config.scale = ExperimentConfig{}.scale;
   key.tiles = view.tiles;
   key.order = view.order;
   key.row = view.row;

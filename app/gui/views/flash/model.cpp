@@ -80,9 +80,9 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
 
 // ---- flash_view_spec -------------------------------------------------------------------------------------------
 
-FlashSpecResult flash_view_spec(const app::ExperimentConfig& config, const SpecLimits& limits) {
+FlashSpecResult flash_view_spec(const ExperimentConfig& config, const SpecLimits& limits) {
   FlashSpecResult out;
-  const app::SpecResult base = app::to_spec(config, limits);
+  const SpecResult base = to_spec(config, limits);
   if (!base.ok) {
     out.errors = base.errors;
     return out;

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/experiment.hpp"
+#include "core/experiment.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
@@ -42,7 +42,7 @@ constexpr int64_t kFlashMaxTraceHeads = 8;  // batch × query heads
 constexpr int kFlashTimedRuns = 5;
 
 struct FlashViewKey {
-  app::ExperimentConfig config;  // the Explore experiment (display-only fields cleared)
+  ExperimentConfig config;  // the Explore experiment (display-only fields cleared)
   TileConfig tiles;
   FlashOrder order = FlashOrder::Flash2;
   int32_t row = 0;  // probed query row of (batch 0, head 0), before clamping to the traced length
@@ -147,7 +147,7 @@ struct FlashSpecResult {
   std::string reduced_note;
   std::vector<std::string> errors;
 };
-FlashSpecResult flash_view_spec(const app::ExperimentConfig& config, const SpecLimits& limits);
+FlashSpecResult flash_view_spec(const ExperimentConfig& config, const SpecLimits& limits);
 
 // Where the replay is, and where panels drew things (framebuffer pixels), for tests and article figures.
 struct FlashLayoutReadout {

@@ -27,7 +27,7 @@ std::vector<Algorithm> timed_algorithms() {
           Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered};
 }
 
-TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
+TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
   return [config, spec, repetitions, number](Backend& backend, TaskControl& control) -> std::any {
     const auto start = std::chrono::steady_clock::now();
     TimingRun run;
@@ -276,7 +276,7 @@ void start_sweep(ViewContext& ctx, ScalingViewState& view) {
 }
 
 void start_timing(ViewContext& ctx, ScalingViewState& view) {
-  const app::SpecResult spec = app::to_spec(ctx.state.config, ctx.worker->limits());
+  const SpecResult spec = to_spec(ctx.state.config, ctx.worker->limits());
   if (!spec.ok) return;
   view.timed_generation = ctx.state.generation;
   ctx.worker->submit_task(kTimingChannel,
@@ -297,7 +297,7 @@ void draw_scaling_mode(ViewContext& ctx) {
       ctx.state.errors.empty())
     start_timing(ctx, view);
   if (!view.sweep_configured) {
-    const app::SpecResult spec = app::to_spec(ctx.state.config, ctx.worker->limits());
+    const SpecResult spec = to_spec(ctx.state.config, ctx.worker->limits());
     view.sweep_config = initial_sweep_config(spec.ok ? spec.spec : AttentionSpec{}, ctx.state.backend_name,
                                              view.sparse_mask);
     view.sweep_configured = true;

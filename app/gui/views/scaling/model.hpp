@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/experiment.hpp"
+#include "core/experiment.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/runtime/run_dtype.hpp"
 #include "core/backend.hpp"
@@ -101,7 +101,7 @@ struct ScalingViewState {
 };
 
 // The tasks (run on the worker with its Backend).
-TaskFn make_timing_task(const app::ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number);
+TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number);
 TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live);
 TaskFn make_ceilings_task();
 TaskFn make_memory_task();

@@ -27,11 +27,11 @@ void init_pattern_b(SparsityViewState& s) {
 void schedule(ViewContext& ctx, int which) {
   UiState& ui = ctx.ui;
   SparsityViewState& s = ui.sparsity_view;
-  app::ExperimentConfig config = ui.draft;
+  ExperimentConfig config = ui.draft;
   PatternModel p = which == 0 ? PatternModel{ui.terms, ui.draft.causal, ui.grid} : s.b;
   config.mask = pattern_text(p.ref());
   config.causal = p.causal;
-  const app::SpecResult spec = app::to_spec(config, ctx.worker->limits());
+  const SpecResult spec = to_spec(config, ctx.worker->limits());
   if (!spec.ok) {
     s.error[which] = spec.errors.empty() ? "invalid pattern" : spec.errors.front();
     return;

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/experiment.hpp"
+#include "core/experiment.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"

@@ -1,11 +1,10 @@
 // experiment.hpp — what the user asked to look at: problem shape, mask, input generator and how to draw it.
-// The one description shared by the GUI's control panel, `attnscope render`, and JSON config files.
-// No GL here: the command-line tools and tests use it too.
+// The one description shared by the GUI's control panel, `attnscope render`, the command-line tools and JSON
+// config files (the command-line flags that fill it are app/cli/experiment_flags.hpp).
 //
 // Contents
 //   ExperimentConfig         the fields (defaults = what the app opens with)
 //   to_json / from_json      JSON text form; errors name the file, key and what is wrong
-//   apply_experiment_flags   --n --d --heads ... --config FILE.json (flags override the file)
 //   to_spec                  → AttentionSpec, validated against a backend's limits
 #pragma once
 #include <cstdint>
@@ -13,12 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "app/cli/args.hpp"
 #include "core/backend.hpp"
 #include "core/reference.hpp"
 #include "core/spec.hpp"
 
-namespace attnscope::app {
+namespace attnscope {
 
 enum class ColorScale { Linear, Log };
 
@@ -56,12 +54,9 @@ std::string to_json(const ExperimentConfig& config);
 ConfigResult from_json(std::string_view text, const std::string& source, const ExperimentConfig& base = {});
 ConfigResult load_config_file(const std::string& path, const ExperimentConfig& base = {});
 
-// Reads --config FILE.json first, then every experiment flag on top of it. Flags are looked up in `args`;
-// call args.errors(known) afterwards with experiment_flag_names() added to the known list.
-ConfigResult apply_experiment_flags(Args& args, const ExperimentConfig& base = {});
-const std::vector<std::string>& experiment_flag_names();     // "--n", "--d", ...
-const std::vector<std::string>& experiment_boolean_flags();  // "--causal"
-const char* experiment_flags_help();                         // one line per flag, for --help
+// A text-valued setting by its JSON key (mask, generator, dtype, show, scale), shared by the JSON and flag readers:
+// returns an error sentence, or "" when `value` was stored.
+std::string set_text_field(ExperimentConfig& c, const std::string& key, const std::string& value);
 
 struct SpecResult {
   bool ok = false;
@@ -71,4 +66,4 @@ struct SpecResult {
 // Builds the spec (mask parsed by parse_mask, causal applied on top) and validates it against `limits`.
 SpecResult to_spec(const ExperimentConfig& config, const SpecLimits& limits);
 
-}  // namespace attnscope::app
+}  // namespace attnscope
