@@ -8,6 +8,7 @@
 #include "app/cli/experiment_flags.hpp"
 #include "core/experiment.hpp"
 #include "core/backend.hpp"
+#include "app/gui/views/explore/model.hpp"
 
 namespace attnscope::gui {
 
@@ -22,5 +23,10 @@ struct LaunchSetup {
 };
 // Reads --backend and the experiment flags from `args` and validates the experiment against the backend.
 LaunchSetup prepare_launch(app::Args& args);
+
+// The Explore view's flags: `render --zoom q0,k0,q1,k1 --overlay tiles,blocks --tile-size BRxBC --show-algorithm A`.
+const std::vector<std::string>& heatmap_flag_names();
+const char* heatmap_flags_help();
+void apply_heatmap_flags(app::Args& args, HeatmapViewState& view, std::vector<std::string>* errors);
 
 }  // namespace attnscope::gui

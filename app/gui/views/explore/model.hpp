@@ -4,7 +4,6 @@
 // Contents
 //   ViewWindow / zoom math    matrix-coordinate window; zoom about a point, pan, clamp, integer request
 //   HeatmapViewState          what UiState holds for the Explore heatmap
-//   apply_heatmap_flags       `render --zoom q0,k0,q1,k1 --overlay tiles,blocks --tile BRxBC --algorithm A`
 //   block_overlay_color       the tint of each tile kind (the test classifies pixels with it)
 // No GL and no ImGui here: the math is unit-tested.
 #pragma once
@@ -14,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/args.hpp"
 #include "app/gui/gl/colormap.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
@@ -106,11 +104,5 @@ struct HeatmapViewState {
   std::string block_mask_error;
   bool block_texture_current = false;
 };
-
-// The render/gui flags of the Explore view: --zoom q0,k0,q1,k1  --overlay tiles,blocks  --tile BRxBC
-// --algorithm naive|flash|block-sparse. Unknown values are errors naming the flag.
-const std::vector<std::string>& heatmap_flag_names();
-const char* heatmap_flags_help();
-void apply_heatmap_flags(app::Args& args, HeatmapViewState& view, std::vector<std::string>* errors);
 
 }  // namespace attnscope::gui

@@ -3,7 +3,6 @@
 // panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
 //
 // Contents
-//   tasks           make_timing_task (each algorithm at its run dtype), timing_label, make_sweep_task, make_ceilings_task, make_memory_task, initial_sweep_config
 //   shared helpers  algorithm_color, scaling_heading, task_progress, format_ms, format_flops_rate, format_tokens
 //   the mode        draw_scaling_mode: take results -> start tasks -> panel tabs
 #include <imgui.h>
@@ -19,130 +18,6 @@
 #include "app/gui/views/scaling/panels.hpp"
 
 namespace attnscope::gui {
-
-// ---------------------------------------------------------------- tasks
-std::vector<Algorithm> timed_algorithms() {
-  // The lesson's three first (naive, the fp32 teaching kernel, the tensor-core kernel), then the other orders.
-  return {Algorithm::Naive,  Algorithm::Flash,       Algorithm::FlashTensorCore,
-          Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered};
-}
-
-TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
-  return [config, spec, repetitions, number](Backend& backend, TaskControl& control) -> std::any {
-    const auto start = std::chrono::steady_clock::now();
-    TimingRun run;
-    run.number = number;
-    run.experiment = spec.summary();
-    run.spec = spec;
-    run.repetitions = repetitions;
-    control.set_status("generating the inputs of " + run.experiment);
-    AttentionInputs inputs;
-    try {
-      inputs = generate_inputs(spec, config.generator, config.seed);
-    } catch (const std::bad_alloc&) {
-      AlgorithmTiming t;
-      t.dtype = spec.dtype;
-      t.out_of_memory = true;
-      t.error = "no host memory for the inputs of " + run.experiment;
-      run.algorithms.push_back(t);
-      return run;
-    }
-    const auto algorithms = timed_algorithms();
-    for (size_t i = 0; i < algorithms.size(); ++i) {
-      if (control.cancel) {
-        run.cancelled = true;
-        break;
-      }
-      AlgorithmTiming t;
-      t.algorithm = algorithms[i];
-      // At the experiment's dtype, or else the closest one this backend has a kernel for (run_dtype.hpp).
-      const RunDtype rd = choose_run_dtype(backend, t.algorithm, spec);
-      if (!rd.ok) {  // not listed in the table; said below it
-        run.not_run.push_back(std::string(algorithm_name(t.algorithm)) + ": " + rd.refused);
-        continue;
-      }
-      t.dtype = rd.dtype;
-      t.dtype_substituted = rd.substituted;
-      t.dtype_refused = rd.refused;
-      control.set_status("timing " + timing_label(t) + " (" + std::to_string(i + 1) + " of " +
-                         std::to_string(algorithms.size()) + ")");
-      // The same values at another storage type: the backend converts from the float inputs at upload.
-      inputs.spec.dtype = rd.dtype;
-      RunRequest request;
-      request.algorithm = t.algorithm;
-      request.inputs = &inputs;
-      request.repetitions = repetitions;
-      request.want_output = false;
-      const RunResult r = backend.run(request);
-      inputs.spec.dtype = spec.dtype;
-      t.kernel = r.kernel;
-      t.ok = r.ok;
-      t.out_of_memory = r.out_of_memory;
-      t.error = r.error;
-      t.timing = r.timing;
-      t.flops = r.flops;
-      t.bytes_moved = r.bytes_moved;
-      t.bytes_allocated = r.bytes_allocated;
-      t.bytes_needed = r.bytes_needed;
-      t.bytes_free = r.bytes_free;
-      run.algorithms.push_back(t);
-      control.progress = static_cast<double>(i + 1) / static_cast<double>(algorithms.size());
-    }
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return run;
-  };
-}
-
-TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live) {
-  return [config, live](Backend& backend, TaskControl& control) -> std::any {
-    {
-      std::lock_guard lock(live->mutex);
-      live->partial = SweepResult{};
-      live->partial.backend = backend.name();
-      live->partial.device = backend.device_name();
-      live->partial.config = config;
-      for (auto& s : config.series) live->partial.series.push_back(SweepSeriesResult{s, {}, {}, {}});
-      ++live->version;
-    }
-    SweepCallbacks cb;
-    cb.should_stop = [&control] { return control.cancel.load(); };
-    cb.progress = [&control](double f, const std::string& status) {
-      control.progress = f;
-      control.set_status(status);
-    };
-    cb.on_point = [&live, &config](int series, const SweepPoint& point) {
-      std::lock_guard lock(live->mutex);
-      auto& s = live->partial.series[static_cast<size_t>(series)];
-      s.points.push_back(point);
-      fit_series(s, config.fit_points);
-      ++live->version;
-    };
-    return run_sweep(backend, config, cb);
-  };
-}
-
-TaskFn make_ceilings_task() {
-  return [](Backend& backend, TaskControl& control) -> std::any {
-    control.set_status("measuring the " + backend.name() + " ceilings: a large copy and a large matrix multiply");
-    return backend.measure_ceilings();
-  };
-}
-
-TaskFn make_memory_task() {
-  return [](Backend& backend, TaskControl&) -> std::any { return backend.memory(); };
-}
-
-SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
-                                 const std::string& sparse_mask) {
-  SweepConfig c = default_sweep_config(sparse_mask);
-  c.heads = experiment.q_heads;
-  c.head_dim = experiment.head_dim;
-  c.dtype = DType::F32;  // the fp32 kernels run on every backend
-  c.time_cap_s = backend_name == "cpu" ? 1.0 : 5.0;
-  return c;
-}
-
-std::string timing_label(const AlgorithmTiming& timing) { return algorithm_with_dtype(timing.algorithm, timing.dtype); }
 
 // ---------------------------------------------------------------- shared helpers
 ImU32 algorithm_color(Algorithm algorithm) {
