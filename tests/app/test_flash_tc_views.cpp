@@ -81,7 +81,7 @@ TEST_CASE("in the app: the Timing panel plots naive fp16, flash fp32, flash-tc f
   ScalingViewState& scaling = app.ui().scaling;
   AttentionSpec small;
   small.head_dim = 32;
-  scaling.sweep_config = initial_sweep_config(small, "cpu", "window:16");
+  scaling.sweep_config = initial_sweep_config(small, BackendCapabilities{}, "window:16");
   scaling.sweep_config.lengths = {64, 128};
   scaling.sweep_config.repetitions = 1;
   scaling.sweep_config.min_timed_s = 0.0;

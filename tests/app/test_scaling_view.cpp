@@ -63,7 +63,7 @@ TEST_CASE("Scaling mode: sweep, timing, ceilings and memory arrive from the work
   if (!full) {
     AttentionSpec small;
     small.head_dim = 32;
-    view.sweep_config = initial_sweep_config(small, "cpu", "window:16");
+    view.sweep_config = initial_sweep_config(small, BackendCapabilities{}, "window:16");
     view.sparse_mask = "window:16";
     view.sweep_config.lengths = {64, 128, 256, 512};
     view.sweep_config.repetitions = 2;

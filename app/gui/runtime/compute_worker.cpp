@@ -25,6 +25,7 @@ AttentionInputs head_zero_inputs(const ComputeJob& job) {
 ComputeWorker::ComputeWorker(std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {
   backend_name_ = backend_->name();
   device_name_ = backend_->device_name();
+  capabilities_ = backend_->capabilities();
   limits_ = backend_->limits();
   thread_ = std::thread([this] { loop(); });
 }

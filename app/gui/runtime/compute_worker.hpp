@@ -69,6 +69,7 @@ class ComputeWorker {
   double busy_seconds() const;                 // how long the running job has run
   std::string backend_name() const { return backend_name_; }
   std::string device_name() const { return device_name_; }
+  BackendCapabilities capabilities() const { return capabilities_; }
   SpecLimits limits() const { return limits_; }
 
   // Tasks, one queue slot per channel (a view's name): a new submission replaces the channel's task that has
@@ -86,6 +87,7 @@ class ComputeWorker {
 
   std::unique_ptr<Backend> backend_;
   std::string backend_name_, device_name_;
+  BackendCapabilities capabilities_;
   SpecLimits limits_;
   std::mutex mutex_;
   std::condition_variable wake_;

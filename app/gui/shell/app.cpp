@@ -70,6 +70,7 @@ App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
   worker_ = std::make_unique<ComputeWorker>(std::move(backend));
   state_.backend_name = worker_->backend_name();
   state_.device_name = worker_->device_name();
+  state_.capabilities = worker_->capabilities();
   std::string error;
   if (load_mask_editor(ui_, initial.mask, &error)) ui_.draft.mask = mask_text_from_editor(ui_);
   else copy_text(ui_.mask_text, initial.mask);  // kept as typed; apply_draft reports the error

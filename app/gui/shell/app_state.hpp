@@ -26,7 +26,8 @@ struct AppState {
   std::optional<ComputeResult> shown;       // the picture on screen: the last good result
   ValueScale scale;                         // colour scale of the shown picture
   std::vector<std::string> errors;          // why the user's current entries are not what is shown
-  std::string backend_name, device_name;    // from the worker's backend
+  std::string backend_name, device_name;    // from the worker's backend: labels only
+  BackendCapabilities capabilities;         // what it can do: the UI asks this, never the name
   std::string gl_renderer, platform_name;
   bool computing = false;
   double computing_seconds = 0;

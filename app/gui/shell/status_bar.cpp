@@ -50,7 +50,7 @@ void draw_status_bar(ViewContext& ctx) {
   ImGui::Text("%s · %s", s.backend_name.c_str(), s.device_name.c_str());
   if (mem.info && mem.info->known) {
     ImGui::SameLine(0, gap);
-    ImGui::TextDisabled(s.backend_name == "cpu" ? "host memory" : "device memory");
+    ImGui::TextDisabled("%s", s.capabilities.memory_words());
     ImGui::SameLine();
     const double free_b = static_cast<double>(mem.info->free_bytes);
     if (mem.info->total_bytes > 0) {

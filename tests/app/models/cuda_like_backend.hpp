@@ -17,6 +17,14 @@ class CudaLikeBackend : public Backend {
   CudaLikeBackend() : cpu_(make_cpu_backend(2)) {}
   std::string name() const override { return "cuda-like"; }
   std::string device_name() const override { return "CPU twins answering as CUDA"; }
+  BackendCapabilities capabilities() const override {
+    BackendCapabilities c;  // a GPU's memory and time cap; its traces come from the CPU twins (per worker)
+    c.memory = BackendCapabilities::Memory::Device;
+    c.host_cpu = false;
+    c.tensor_cores = true;
+    c.sweep_time_cap_s = 5.0;
+    return c;
+  }
   bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const override {
     auto no = [&](std::string why) {
       if (why_not) *why_not = std::move(why);

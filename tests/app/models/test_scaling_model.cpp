@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "app/gui/views/scaling/model.hpp"
+#include "core/cpu_backend.hpp"
+#include "tests/app/models/cuda_like_backend.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;
@@ -16,7 +18,7 @@ TEST_CASE("Scaling mode: the initial sweep follows the experiment's shape and ca
   spec.q_heads = spec.kv_heads = 4;
   spec.head_dim = 128;
   spec.dtype = DType::F16;
-  const SweepConfig cpu = initial_sweep_config(spec, "cpu", "window:64");
+  const SweepConfig cpu = initial_sweep_config(spec, make_cpu_backend(1)->capabilities(), "window:64");
   CHECK(cpu.heads == 4);
   CHECK(cpu.head_dim == 128);
   CHECK(cpu.dtype == DType::F32);
@@ -24,5 +26,5 @@ TEST_CASE("Scaling mode: the initial sweep follows the experiment's shape and ca
   CHECK(cpu.lengths.back() == 65536);
   CHECK(cpu.time_cap_s > 0);
   CHECK(cpu.series.back().mask == "window:64");
-  CHECK(initial_sweep_config(spec, "cuda", "window:64").time_cap_s > cpu.time_cap_s);
+  CHECK(initial_sweep_config(spec, test::CudaLikeBackend().capabilities(), "window:64").time_cap_s > cpu.time_cap_s);
 }

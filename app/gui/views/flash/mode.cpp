@@ -58,7 +58,6 @@ void flash_heading(ViewContext& ctx, const char* title, const std::string& detai
   }
 }
 
-const char* unit_word(const Trace& trace) { return trace.source == "cuda" ? "SM" : "worker"; }
 
 namespace {
 
@@ -166,13 +165,13 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   ImGui::SetNextItemWidth(em * 11.5f);
   if (ImGui::BeginCombo("##order", flash_order_label(view.order))) {
     // An order the backend cannot run at any dtype is listed, disabled, with the backend's reason (the last result
-    // says; before it, only the tensor-core kernel is assumed to need the CUDA backend).
+    // says; before it, the tensor-core kernel is refused by a backend without tensor cores).
     const FlashViewResult* last = view.result.get();
     for (size_t i = 0; i < std::size(kFlashOrders); ++i) {
       const FlashOrder o = kFlashOrders[i];
       std::string refused;
       if (last && i < last->order_refusals.size()) refused = last->order_refusals[i];
-      else if (!last && o == FlashOrder::TensorCore && ctx.state.backend_name != "cuda")
+      else if (!last && o == FlashOrder::TensorCore && !ctx.state.capabilities.tensor_cores)
         refused = "flash-tc is a CUDA kernel";
       const ImGuiSelectableFlags flags = refused.empty() || o == view.order ? 0 : ImGuiSelectableFlags_Disabled;
       if (ImGui::Selectable(flash_order_label(o), o == view.order, flags)) view.order = o;

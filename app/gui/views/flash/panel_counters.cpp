@@ -49,7 +49,7 @@ void draw_flash_counters_panel(FlashFrame& f) {
   const FlashViewResult& r = f.result;
   const FlashRunSummary& naive = r.naive;
   const FlashRunSummary& flash = r.flash;
-  const bool gpu = r.trace.source == "cuda";
+  const bool gpu = f.ctx.state.capabilities.sm_traces;  // a GPU run: HBM and SMs
   const ImGuiTableFlags flags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuterH |
                                 ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg;
   if (ImGui::BeginTable("counters", 5, flags)) {

@@ -57,7 +57,7 @@ void draw_gantt_panel(FlashFrame& f) {
   const Trace& trace = r.trace;
   const TraceReplay& replay = r.replay;
   const bool fa1 = r.key.order == FlashOrder::Flash1;
-  const char* unit_name = unit_word(trace);
+  const char* unit_name = f.ctx.state.capabilities.trace_unit();
   const float em = ImGui::GetFontSize(), line = ImGui::GetTextLineHeight();
   const ImU32 text_col = ImGui::GetColorU32(ImGuiCol_Text), dim_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   const double end = std::max<double>(1.0, static_cast<double>(replay.end_ns));

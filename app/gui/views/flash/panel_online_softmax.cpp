@@ -81,7 +81,7 @@ void draw_online_softmax_panel(FlashFrame& f) {
   char detail[200];
   const int32_t q_tile = trace.br > 0 ? r.row / trace.br : 0;
   std::snprintf(detail, sizeof detail, "row %d of head 0 · Q tile %d · %s %d · step %d of %d", r.row, q_tile,
-                unit_word(trace), r.replay.probe_unit, done, steps);
+                f.ctx.state.capabilities.trace_unit(), r.replay.probe_unit, done, steps);
   flash_heading(f.ctx, "Online softmax", detail);
   if (!probe || steps == 0) {
     ImGui::TextWrapped("The kernel reported no probe steps for row %d (a row whose every tile is skipped has none).",

@@ -114,7 +114,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const bool tensor_core = r.key.order == FlashOrder::TensorCore;
   const bool sparse = r.key.order == FlashOrder::BlockSparse || tensor_core;  // both skip empty tiles
   const bool gathered = r.gathered;  // k_tile: the ordinal of a gathered key block
-  const char* unit_name = unit_word(trace);
+  const char* unit_name = f.ctx.state.capabilities.trace_unit();
   const float em = ImGui::GetFontSize(), line = ImGui::GetTextLineHeight();
   const ImU32 text_col = ImGui::GetColorU32(ImGuiCol_Text), dim_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
 
@@ -153,7 +153,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const Box chip{ImVec2(hbm.max.x + gap, origin.y), ImVec2(origin.x + avail.x, origin.y + zone_h)};
   dl->AddRect(hbm.min, hbm.max, kBoxEdge, 4.0f);
   dl->AddRect(chip.min, chip.max, kBoxEdge, 4.0f);
-  const bool gpu = trace.source == "cuda";
+  const bool gpu = f.ctx.state.capabilities.sm_traces;  // a GPU run: HBM and SMs
   dl->AddText(ImVec2(hbm.min.x + em * 0.4f, hbm.min.y + line * 0.15f), text_col,
               gpu ? "device memory (HBM)" : "main memory (RAM)");
   char chip_title[96];

@@ -37,7 +37,5 @@ std::string format_duration_ns(double ns);
 std::string subscript(int64_t value);
 // A heading in the heading font, then a dimmed line (may be empty).
 void flash_heading(ViewContext& ctx, const char* title, const std::string& detail);
-// "SM" on a GPU trace, "worker" on a CPU one.
-const char* unit_word(const Trace& trace);
 
 }  // namespace attnscope::gui

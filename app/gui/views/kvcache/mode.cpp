@@ -101,8 +101,8 @@ void init_state(KvViewState& s, const ViewContext& ctx) {
   for (size_t i = 0; i < presets.size(); ++i)
     if (presets[i].kv_heads > 1 && presets[i].kv_heads < presets[i].heads) { s.preset = static_cast<int>(i); break; }
   apply_preset(s);
-  // The loop decodes every step; the CPU twin is slower, so it generates fewer tokens.
-  if (s.loop_context <= 0) s.loop_context = ctx.state.backend_name == "cuda" ? 16384 : 2048;
+  // The loop decodes every step; a slower backend (the CPU twin) generates fewer tokens.
+  if (s.loop_context <= 0) s.loop_context = ctx.state.capabilities.decode_loop_context;
 }
 
 std::string task_key(const KvViewState& s) {

@@ -173,7 +173,7 @@ void draw_scaling_mode(ViewContext& ctx) {
     start_timing(ctx, view);
   if (!view.sweep_configured) {
     const SpecResult spec = to_spec(ctx.state.config, ctx.worker->limits());
-    view.sweep_config = initial_sweep_config(spec.ok ? spec.spec : AttentionSpec{}, ctx.state.backend_name,
+    view.sweep_config = initial_sweep_config(spec.ok ? spec.spec : AttentionSpec{}, ctx.state.capabilities,
                                              view.sparse_mask);
     view.sweep_configured = true;
   }
@@ -181,7 +181,7 @@ void draw_scaling_mode(ViewContext& ctx) {
 
   // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
   // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
-  if (ctx.state.backend_name == "cpu") {
+  if (ctx.state.capabilities.host_cpu) {
     bool measuring = false;
     for (const char* channel : {kSweepChannel, kTimingChannel, kCeilingsChannel})
       measuring |= ctx.worker->task_state(channel).running;

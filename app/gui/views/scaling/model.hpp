@@ -108,8 +108,8 @@ TaskFn make_memory_task();
 
 // The sweep the mode starts with: N = 256 … 65536, naive / flash / block-sparse over `sparse_mask`, the
 // experiment's head count and head dimension, fp32; per-run time cap 1 s on the CPU (the sweep takes about half a
-// minute there), 5 s on a GPU.
-SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
+// minute there), 5 s on a GPU: the backend's capabilities say which.
+SweepConfig initial_sweep_config(const AttentionSpec& experiment, const BackendCapabilities& backend,
                                  const std::string& sparse_mask);
 
 // Algorithms a timing run tries (those the backend does not support at any dtype are reported, not run).

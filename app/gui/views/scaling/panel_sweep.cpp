@@ -256,7 +256,7 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
                     " point" + (count == 1 ? "" : "s") + "), e.g. " + first);
   }
   if (r.cancelled) notes.push_back("the sweep was cancelled: points after it are not shown");
-  if (c.time_cap_s > 0 && ctx.state.backend_name == "cpu")
+  if (c.time_cap_s > 0 && ctx.state.capabilities.host_cpu)
     notes.push_back("on the CPU the sweep is capped at " + std::to_string(c.time_cap_s).substr(0, 4) +
                     " s per run so it finishes in about a minute; raise the cap to go further");
 

@@ -121,13 +121,13 @@ TaskFn make_memory_task() {
   return [](Backend& backend, TaskControl&) -> std::any { return backend.memory(); };
 }
 
-SweepConfig initial_sweep_config(const AttentionSpec& experiment, const std::string& backend_name,
+SweepConfig initial_sweep_config(const AttentionSpec& experiment, const BackendCapabilities& backend,
                                  const std::string& sparse_mask) {
   SweepConfig c = default_sweep_config(sparse_mask);
   c.heads = experiment.q_heads;
   c.head_dim = experiment.head_dim;
   c.dtype = DType::F32;  // the fp32 kernels run on every backend
-  c.time_cap_s = backend_name == "cpu" ? 1.0 : 5.0;
+  c.time_cap_s = backend.sweep_time_cap_s;
   return c;
 }
 
