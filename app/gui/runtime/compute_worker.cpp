@@ -1,6 +1,8 @@
 // compute_worker.cpp — see compute_worker.hpp.
 #include "app/gui/runtime/compute_worker.hpp"
 
+#include <exception>
+
 namespace attnscope::gui {
 namespace {
 
@@ -58,9 +60,10 @@ double ComputeWorker::busy_seconds() const {
   return busy_ ? static_cast<double>(now_ns() - started_ns_.load()) * 1e-9 : 0.0;
 }
 
-void ComputeWorker::submit_task(const std::string& channel, TaskFn fn) {
+void ComputeWorker::submit_erased(const std::string& channel, ErasedTask fn) {
   {
     std::lock_guard lock(mutex_);
+    task_errors_.erase(channel);
     bool replaced = false;
     for (auto& [name, task] : pending_tasks_)
       if (name == channel) { task = std::move(fn); replaced = true; }
@@ -69,7 +72,7 @@ void ComputeWorker::submit_task(const std::string& channel, TaskFn fn) {
   wake_.notify_all();
 }
 
-std::optional<std::any> ComputeWorker::take_task_result(const std::string& channel) {
+std::optional<std::any> ComputeWorker::take_erased(const std::string& channel) {
   std::lock_guard lock(mutex_);
   auto it = task_results_.find(channel);
   if (it == task_results_.end()) return std::nullopt;
@@ -82,6 +85,7 @@ TaskState ComputeWorker::task_state(const std::string& channel) {
   std::lock_guard lock(mutex_);
   TaskState state;
   for (auto& [name, task] : pending_tasks_) state.pending |= (name == channel);
+  if (auto it = task_errors_.find(channel); it != task_errors_.end()) state.error = it->second;
   if (running_channel_ == channel && running_control_) {
     state.running = true;
     state.progress = running_control_->progress.load();
@@ -112,9 +116,18 @@ void ComputeWorker::run_one_task(std::unique_lock<std::mutex>& lock) {
   task_started_ns_ = now_ns();
   auto control = running_control_;
   lock.unlock();
-  std::any result = fn(*backend_, *control);
+  std::any result;
+  std::string error;
+  try {
+    result = fn(*backend_, *control);
+  } catch (const std::exception& e) {
+    error = e.what()[0] ? e.what() : "the task failed";
+  } catch (...) {
+    error = "the task failed with an unknown exception";
+  }
   lock.lock();
-  task_results_[channel] = std::move(result);
+  if (error.empty()) task_results_[channel] = std::move(result);
+  else task_errors_[channel] = std::move(error);
   running_channel_.clear();
   running_control_.reset();
 }
@@ -139,15 +152,20 @@ void ComputeWorker::loop() {
     result.generation = job.generation;
     result.config = job.config;
     result.spec = job.spec;
-    const auto t0 = std::chrono::steady_clock::now();
-    AttentionInputs inputs = head_zero_inputs(job);
-    result.generate_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ScoreImageRequest request;
-    request.inputs = &inputs;
-    request.kind = job.config.show;
-    request.cells_q = request.cells_k = job.max_cells;
-    result.image = backend_->score_image(request);
-    if (!result.image.ok) result.error = result.image.error;
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      AttentionInputs inputs = head_zero_inputs(job);
+      result.generate_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ScoreImageRequest request;
+      request.inputs = &inputs;
+      request.kind = job.config.show;
+      request.cells_q = request.cells_k = job.max_cells;
+      result.image = backend_->score_image(request);
+      if (!result.image.ok) result.error = result.image.error;
+    } catch (const std::exception& e) {  // an exception is this picture's error, not the end of the app
+      result.image = ScoreImage{};
+      result.error = std::string("the picture failed: ") + e.what();
+    }
     {
       std::lock_guard lock(mutex_);
       // Only the newest finished result is kept; the UI also checks the generation.

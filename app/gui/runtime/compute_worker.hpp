@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "core/experiment.hpp"
 #include "core/backend.hpp"
@@ -47,12 +48,22 @@ struct TaskControl {
   std::mutex mutex;
   std::string status;
 };
-using TaskFn = std::function<std::any(Backend& backend, TaskControl& control)>;
+template <class T>
+using TaskFn = std::function<T(Backend& backend, TaskControl& control)>;
+
+// A task's queue slot and the type its task returns: the typed handle through which a view submits work and takes
+// the result (no casts at the call sites). Declared once per task, e.g.
+//   inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing"};
+template <class T>
+struct TaskChannel {
+  const char* name;
+};
 
 struct TaskState {
   bool pending = false, running = false;
   double progress = 0.0, seconds = 0.0;
   std::string status;
+  std::string error;  // the last task of the channel threw: its message (cleared by the next submission)
 };
 
 class ComputeWorker {
@@ -72,16 +83,34 @@ class ComputeWorker {
   BackendCapabilities capabilities() const { return capabilities_; }
   SpecLimits limits() const { return limits_; }
 
-  // Tasks, one queue slot per channel (a view's name): a new submission replaces the channel's task that has
-  // not started yet. The Explore picture job goes first, then tasks in submission order.
-  void submit_task(const std::string& channel, TaskFn fn);
-  std::optional<std::any> take_task_result(const std::string& channel);  // once
+  // Tasks, one queue slot per channel: a new submission replaces the channel's task that has not started yet. The
+  // Explore picture job goes first, then tasks in submission order. A task that throws leaves no result; its
+  // exception's message becomes the channel's TaskState::error.
+  template <class T>
+  void submit_task(TaskChannel<T> channel, std::type_identity_t<TaskFn<T>> fn) {  // T from the channel alone
+    submit_erased(channel.name, [fn = std::move(fn)](Backend& backend, TaskControl& control) {
+      return std::any(fn(backend, control));
+    });
+  }
+  template <class T>
+  std::optional<T> take_task_result(TaskChannel<T> channel) {  // once
+    std::optional<std::any> any = take_erased(channel.name);
+    if (!any) return std::nullopt;
+    return std::any_cast<T>(std::move(*any));  // stored by submit_task<T> on this channel: always a T
+  }
+  template <class T>
+  TaskState task_state(TaskChannel<T> channel) { return task_state(std::string(channel.name)); }
+  template <class T>
+  void cancel_task(TaskChannel<T> channel) { cancel_task(std::string(channel.name)); }
   TaskState task_state(const std::string& channel);
   void cancel_task(const std::string& channel);  // drops a pending one, asks a running one to stop
   // Nothing pending or running, and every finished task result has been taken (headless render waits for it).
   bool idle();
 
  private:
+  using ErasedTask = std::function<std::any(Backend& backend, TaskControl& control)>;
+  void submit_erased(const std::string& channel, ErasedTask fn);
+  std::optional<std::any> take_erased(const std::string& channel);
   void loop();
   void run_one_task(std::unique_lock<std::mutex>& lock);
 
@@ -96,8 +125,9 @@ class ComputeWorker {
   std::atomic<bool> busy_{false};
   std::atomic<int64_t> started_ns_{0};
   bool stop_ = false;
-  std::deque<std::pair<std::string, TaskFn>> pending_tasks_;
+  std::deque<std::pair<std::string, ErasedTask>> pending_tasks_;
   std::map<std::string, std::any> task_results_;
+  std::map<std::string, std::string> task_errors_;
   std::string running_channel_;
   std::shared_ptr<TaskControl> running_control_;
   int64_t task_started_ns_ = 0;

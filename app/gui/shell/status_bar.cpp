@@ -18,18 +18,17 @@ constexpr double kMemoryPollSeconds = 3.0;
 // Takes the last answer and asks again every few seconds (a pending poll is replaced, never queued twice).
 void poll_memory(ViewContext& ctx, MemoryReadout& readout) {
   if (!ctx.worker) return;
-  if (auto r = ctx.worker->take_task_result(kMemoryChannel))
-    if (auto* info = std::any_cast<MemoryInfo>(&*r)) {
-      readout.info = *info;
-      if (info->known) {
-        if (readout.seconds.size() >= kMemoryHistory)
-          for (auto* v : {&readout.seconds, &readout.used_bytes, &readout.free_bytes}) v->erase(v->begin());
-        const double free_b = static_cast<double>(info->free_bytes);
-        readout.seconds.push_back(ImGui::GetTime());
-        readout.free_bytes.push_back(free_b);
-        readout.used_bytes.push_back(info->total_bytes ? static_cast<double>(info->total_bytes) - free_b : NAN);
-      }
+  if (auto info = ctx.worker->take_task_result(kMemoryChannel)) {
+    readout.info = *info;
+    if (info->known) {
+      if (readout.seconds.size() >= kMemoryHistory)
+        for (auto* v : {&readout.seconds, &readout.used_bytes, &readout.free_bytes}) v->erase(v->begin());
+      const double free_b = static_cast<double>(info->free_bytes);
+      readout.seconds.push_back(ImGui::GetTime());
+      readout.free_bytes.push_back(free_b);
+      readout.used_bytes.push_back(info->total_bytes ? static_cast<double>(info->total_bytes) - free_b : NAN);
     }
+  }
   const double now = ImGui::GetTime();
   if (now - readout.asked_at >= kMemoryPollSeconds) {
     readout.asked_at = now;

@@ -39,8 +39,7 @@ TimingRun time_experiment(Backend& backend, DType dtype, int64_t head_dim, const
   AttentionSpec s = spec.spec;
   s.dtype = dtype;
   TaskControl control;
-  std::any out = make_timing_task(config, s, 2, 1)(backend, control);
-  return std::any_cast<TimingRun>(out);
+  return make_timing_task(config, s, 2, 1)(backend, control);
 }
 
 const AlgorithmTiming* find(const TimingRun& run, Algorithm a) {

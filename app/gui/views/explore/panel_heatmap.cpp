@@ -20,8 +20,8 @@
 namespace attnscope::gui {
 namespace {
 
-constexpr const char* kWindowChannel = "explore-window";
-constexpr const char* kBlocksChannel = "explore-blocks";
+constexpr TaskChannel<WindowTaskResult> kWindowChannel{"explore-window"};
+constexpr TaskChannel<BlockMaskTaskResult> kBlocksChannel{"explore-blocks"};
 constexpr const char* kBlockTexture = "explore-blocks";
 constexpr int kWindowCells = 512;        // cells per side of a recomputed window, at most
 constexpr double kRestSeconds = 0.2;     // the view must rest this long before its window is recomputed
@@ -101,7 +101,7 @@ void request_window(ViewContext& ctx, const ComputeResult& shown, const WindowRe
   const ExperimentConfig config = shown.config;
   const uint64_t generation = shown.generation;
   std::shared_ptr<InputCache> cache = v.inputs;
-  ctx.worker->submit_task(kWindowChannel, [=](Backend& backend, TaskControl& control) -> std::any {
+  ctx.worker->submit_task(kWindowChannel, [=](Backend& backend, TaskControl& control) -> WindowTaskResult {
     control.set_status("recomputing the visible window at full resolution");
     WindowTaskResult out;
     out.generation = generation;
@@ -126,7 +126,7 @@ void request_block_mask(ViewContext& ctx, const ComputeResult& shown) {
   const AttentionSpec spec = shown.spec;
   const uint64_t generation = shown.generation;
   const int br = v.br, bc = v.bc;
-  ctx.worker->submit_task(kBlocksChannel, [=](Backend&, TaskControl& control) -> std::any {
+  ctx.worker->submit_task(kBlocksChannel, [=](Backend&, TaskControl& control) -> BlockMaskTaskResult {
     control.set_status("classifying tiles of the block mask");
     BlockMaskTaskResult out;
     out.generation = generation;
@@ -140,24 +140,20 @@ void request_block_mask(ViewContext& ctx, const ComputeResult& shown) {
 
 void take_task_results(ViewContext& ctx) {
   HeatmapViewState& v = ctx.ui.heatmap_view;
-  if (auto any = ctx.worker->take_task_result(kWindowChannel)) {
-    if (auto* r = std::any_cast<WindowTaskResult>(&*any)) {
-      if (v.window_asked && *v.window_asked == r->request) v.window_asked.reset();
-      if (r->image.ok) {
-        v.window = std::move(*r);
-        v.window_uploaded = false;
-      }
+  if (auto r = ctx.worker->take_task_result(kWindowChannel)) {
+    if (v.window_asked && *v.window_asked == r->request) v.window_asked.reset();
+    if (r->image.ok) {
+      v.window = std::move(*r);
+      v.window_uploaded = false;
     }
   }
-  if (auto any = ctx.worker->take_task_result(kBlocksChannel)) {
-    if (auto* r = std::any_cast<BlockMaskTaskResult>(&*any)) {
-      v.block_mask_asked = false;
-      v.block_mask = r->mask;
-      v.block_mask_generation = r->generation;
-      v.block_mask_br = r->br;
-      v.block_mask_bc = r->bc;
-      v.block_texture_current = false;
-    }
+  if (auto r = ctx.worker->take_task_result(kBlocksChannel)) {
+    v.block_mask_asked = false;
+    v.block_mask = r->mask;
+    v.block_mask_generation = r->generation;
+    v.block_mask_br = r->br;
+    v.block_mask_bc = r->bc;
+    v.block_texture_current = false;
   }
   // Upload what arrived; colour the window with a range covering the whole picture's and its own, so the
   // colour bar reads true for both.

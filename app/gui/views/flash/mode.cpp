@@ -61,7 +61,7 @@ void flash_heading(ViewContext& ctx, const char* title, const std::string& detai
 
 namespace {
 
-constexpr const char* kChannel = "FlashAttention";
+constexpr TaskChannel<std::shared_ptr<const FlashViewResult>> kChannel{"FlashAttention"};
 
 // ---- task ------------------------------------------------------------------------------------------------------
 
@@ -83,15 +83,13 @@ void submit_if_changed(ViewContext& ctx, FlashViewState& view) {
   view.submitted = key;
   std::optional<FlashRunSummary> naive;
   if (view.result && view.result->key.config == key.config && view.result->naive.ok) naive = view.result->naive;
-  ctx.worker->submit_task(kChannel, [key, naive](Backend& backend, TaskControl& control) -> std::any {
+  ctx.worker->submit_task(kChannel, [key, naive](Backend& backend, TaskControl& control) -> std::shared_ptr<const FlashViewResult> {
     return compute_flash_view(backend, control, key, naive);
   });
 }
 
 void take_result(ViewContext& ctx, FlashViewState& view) {
-  std::optional<std::any> any = ctx.worker->take_task_result(kChannel);  // taken every frame, even when stale
-  if (!any) return;
-  auto* result = std::any_cast<std::shared_ptr<const FlashViewResult>>(&*any);
+  auto result = ctx.worker->take_task_result(kChannel);  // taken every frame, even when stale
   if (!result || !*result || !view.submitted || !((*result)->key == *view.submitted)) return;
   if ((*result)->error == "cancelled") return;
   view.result = *result;

@@ -32,7 +32,7 @@
 namespace attnscope::gui {
 namespace {
 
-constexpr const char* kChannel = "kv-cache";
+constexpr TaskChannel<std::shared_ptr<const KvRunResult>> kChannel{"kv-cache"};
 constexpr const char* kLayoutNames[3] = {"MHA", "GQA", "MQA"};
 
 // MHA, GQA and MQA take the plot palette's first three colours (sky blue, orange, bluish green): the table's
@@ -139,7 +139,7 @@ void submit(ViewContext& ctx, KvViewState& s) {
   const int64_t heads = s.heads, kv = s.kv_heads, d = s.head_dim, batch = s.batch, loop = s.loop_context;
   const int64_t page = kKvPageSizes[s.page_index];
   const DType dtype = dtype_of(s.dtype);
-  ctx.worker->submit_task(kChannel, [=](Backend& backend, TaskControl& control) -> std::any {
+  ctx.worker->submit_task(kChannel, [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
     r->memory = backend.memory();
@@ -193,9 +193,7 @@ void submit(ViewContext& ctx, KvViewState& s) {
 
 void take_result(ViewContext& ctx, KvViewState& s) {
   if (!ctx.worker) return;
-  auto any = ctx.worker->take_task_result(kChannel);
-  if (!any) return;
-  auto* result = std::any_cast<std::shared_ptr<const KvRunResult>>(&*any);
+  auto result = ctx.worker->take_task_result(kChannel);
   if (!result || !*result) return;
   if (s.asked_key == (*result)->key) s.asked_key.clear();
   s.result = *result;

@@ -71,7 +71,10 @@ void scaling_heading(ViewContext& ctx, const char* title) {
 bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable) {
   if (!ctx.worker) return false;
   const TaskState st = ctx.worker->task_state(channel);
-  if (!st.pending && !st.running) return false;
+  if (!st.pending && !st.running) {
+    if (!st.error.empty()) ImGui::TextColored(ImVec4(1.0f, 0.45f, 0.4f, 1.0f), "failed: %s", st.error.c_str());
+    return false;
+  }
   const float cancel_w =
       cancellable ? ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2 : -ImGui::GetStyle().ItemSpacing.x;
   char overlay[64];
@@ -122,15 +125,12 @@ namespace {
 
 void take_results(ViewContext& ctx, ScalingViewState& view) {
   ComputeWorker& worker = *ctx.worker;
-  if (auto r = worker.take_task_result(kTimingChannel))
-    if (auto* run = std::any_cast<TimingRun>(&*r)) view.history.push_back(std::move(*run));
-  if (auto r = worker.take_task_result(kCeilingsChannel))
-    if (auto* c = std::any_cast<DeviceCeilings>(&*r)) view.ceilings = std::move(*c);
-  if (auto r = worker.take_task_result(kSweepChannel))
-    if (auto* s = std::any_cast<SweepResult>(&*r)) {
-      view.sweep = std::move(*s);
-      view.live.reset();
-    }
+  if (auto run = worker.take_task_result(kTimingChannel)) view.history.push_back(std::move(*run));
+  if (auto c = worker.take_task_result(kCeilingsChannel)) view.ceilings = std::move(*c);
+  if (auto s = worker.take_task_result(kSweepChannel)) {
+    view.sweep = std::move(*s);
+    view.live.reset();
+  }
   if (view.live) {
     std::lock_guard lock(view.live->mutex);
     if (view.live->version != view.live_version_seen) {
@@ -183,7 +183,7 @@ void draw_scaling_mode(ViewContext& ctx) {
   // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
   if (ctx.state.capabilities.host_cpu) {
     bool measuring = false;
-    for (const char* channel : {kSweepChannel, kTimingChannel, kCeilingsChannel})
+    for (const char* channel : {kSweepChannel.name, kTimingChannel.name, kCeilingsChannel.name})
       measuring |= ctx.worker->task_state(channel).running;
     if (measuring) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

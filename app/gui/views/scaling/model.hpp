@@ -22,10 +22,6 @@
 
 namespace attnscope::gui {
 
-inline constexpr const char* kSweepChannel = "Scaling.sweep";
-inline constexpr const char* kTimingChannel = "Scaling.timing";
-inline constexpr const char* kCeilingsChannel = "Scaling.ceilings";
-inline constexpr const char* kMemoryChannel = "status.memory";
 
 // One algorithm of a timing run.
 struct AlgorithmTiming {
@@ -100,11 +96,15 @@ struct ScalingViewState {
   MemoryReadout memory;
 };
 
-// The tasks (run on the worker with its Backend).
-TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number);
-TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live);
-TaskFn make_ceilings_task();
-TaskFn make_memory_task();
+// The tasks (run on the worker with its Backend) and their channels.
+inline constexpr TaskChannel<SweepResult> kSweepChannel{"Scaling.sweep"};
+inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing"};
+inline constexpr TaskChannel<DeviceCeilings> kCeilingsChannel{"Scaling.ceilings"};
+inline constexpr TaskChannel<MemoryInfo> kMemoryChannel{"status.memory"};
+TaskFn<TimingRun> make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number);
+TaskFn<SweepResult> make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live);
+TaskFn<DeviceCeilings> make_ceilings_task();
+TaskFn<MemoryInfo> make_memory_task();
 
 // The sweep the mode starts with: N = 256 … 65536, naive / flash / block-sparse over `sparse_mask`, the
 // experiment's head count and head dimension, fp32; per-run time cap 1 s on the CPU (the sweep takes about half a

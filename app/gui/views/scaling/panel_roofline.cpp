@@ -42,7 +42,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
                             : "",
                         c->gemm_flops_per_s / c->copy_bytes_per_s, c->device.c_str(), c->seconds);
   }
-  task_progress(ctx, kCeilingsChannel, "ceilings_cancel", /*cancellable=*/false);  // one benchmark, about a second
+  task_progress(ctx, kCeilingsChannel.name, "ceilings_cancel", /*cancellable=*/false);  // one benchmark, about a second
 
   // Points: the latest timing run (large) and the sweep's measured points (small), per algorithm.
   struct Points { std::vector<double> x, y; std::vector<std::string> notes; };

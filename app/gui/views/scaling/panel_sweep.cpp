@@ -99,7 +99,7 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::SetNextItemWidth(f * 4);
   if (ImGui::InputInt("##reps", &c.repetitions, 0)) c.repetitions = std::clamp(c.repetitions, 1, 50);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("At least this many timed runs per point after %d warm-up (small points run more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
-  task_progress(ctx, kSweepChannel, "sweep_cancel");
+  task_progress(ctx, kSweepChannel.name, "sweep_cancel");
 }
 
 struct SeriesArrays {

@@ -28,7 +28,7 @@ void controls(ViewContext& ctx, ScalingViewState& view) {
     view.timing_repetitions = std::clamp(view.timing_repetitions, 1, 100);
   ImGui::SameLine();
   ImGui::Checkbox("time each new experiment", &view.auto_time);
-  task_progress(ctx, kTimingChannel, "timing_cancel");
+  task_progress(ctx, kTimingChannel.name, "timing_cancel");
 }
 
 void latest_table(ViewContext& ctx, const TimingRun& run) {

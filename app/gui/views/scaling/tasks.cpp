@@ -16,8 +16,9 @@ std::vector<Algorithm> timed_algorithms() {
           Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered};
 }
 
-TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number) {
-  return [config, spec, repetitions, number](Backend& backend, TaskControl& control) -> std::any {
+TaskFn<TimingRun> make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions,
+                                   int number) {
+  return [config, spec, repetitions, number](Backend& backend, TaskControl& control) -> TimingRun {
     const auto start = std::chrono::steady_clock::now();
     TimingRun run;
     run.number = number;
@@ -82,8 +83,8 @@ TaskFn make_timing_task(const ExperimentConfig& config, const AttentionSpec& spe
   };
 }
 
-TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live) {
-  return [config, live](Backend& backend, TaskControl& control) -> std::any {
+TaskFn<SweepResult> make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live) {
+  return [config, live](Backend& backend, TaskControl& control) -> SweepResult {
     {
       std::lock_guard lock(live->mutex);
       live->partial = SweepResult{};
@@ -110,15 +111,15 @@ TaskFn make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> liv
   };
 }
 
-TaskFn make_ceilings_task() {
-  return [](Backend& backend, TaskControl& control) -> std::any {
+TaskFn<DeviceCeilings> make_ceilings_task() {
+  return [](Backend& backend, TaskControl& control) -> DeviceCeilings {
     control.set_status("measuring the " + backend.name() + " ceilings: a large copy and a large matrix multiply");
     return backend.measure_ceilings();
   };
 }
 
-TaskFn make_memory_task() {
-  return [](Backend& backend, TaskControl&) -> std::any { return backend.memory(); };
+TaskFn<MemoryInfo> make_memory_task() {
+  return [](Backend& backend, TaskControl&) -> MemoryInfo { return backend.memory(); };
 }
 
 SweepConfig initial_sweep_config(const AttentionSpec& experiment, const BackendCapabilities& backend,

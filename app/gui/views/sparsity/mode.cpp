@@ -12,7 +12,6 @@
 namespace attnscope::gui {
 namespace {
 
-constexpr const char* kChannels[2] = {"sparsity-A", "sparsity-B"};
 constexpr double kRestSeconds = 0.3;  // edits must rest this long before the worker recomputes
 
 // Pattern B starts as a local window with a few global tokens: something to compare A with.
@@ -47,7 +46,7 @@ void schedule(ViewContext& ctx, int which) {
   if ((s.numbers[which] && s.numbers[which]->key == key) || s.asked_key[which] == key) return;
   if (ImGui::GetTime() - s.changed_at < kRestSeconds) return;
   s.asked_key[which] = key;
-  ctx.worker->submit_task(kChannels[which], [request](Backend& backend, TaskControl& control) -> std::any {
+  ctx.worker->submit_task(kPatternChannels[which], [request](Backend& backend, TaskControl& control) -> PatternNumbers {
     return compute_pattern_numbers(
         backend, request,
         [&](double f, const std::string& status) {
@@ -61,9 +60,7 @@ void schedule(ViewContext& ctx, int which) {
 void take_results(ViewContext& ctx) {
   SparsityViewState& s = ctx.ui.sparsity_view;
   for (int i = 0; i < 2; ++i) {
-    auto any = ctx.worker->take_task_result(kChannels[i]);
-    if (!any) continue;
-    auto* numbers = std::any_cast<PatternNumbers>(&*any);
+    auto numbers = ctx.worker->take_task_result(kPatternChannels[i]);
     if (!numbers) continue;
     if (s.asked_key[i] == numbers->key) s.asked_key[i].clear();
     if (numbers->cancelled) continue;

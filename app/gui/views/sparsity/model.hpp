@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/experiment.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
@@ -109,6 +110,9 @@ struct PatternNumbers {
                ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
   }
 };
+
+// The worker channels of patterns A and B.
+inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A"}, {"sparsity-B"}};
 
 // progress(fraction, status) is called between steps; cancelled() is polled between steps.
 PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& request,

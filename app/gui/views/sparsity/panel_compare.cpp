@@ -16,7 +16,6 @@ namespace {
 
 const char* const kMaskTextures[2] = {"sparsity-mask-A", "sparsity-mask-B"};
 const char* const kBlockTextures[2] = {"sparsity-blocks-A", "sparsity-blocks-B"};
-constexpr const char* kChannels[2] = {"sparsity-A", "sparsity-B"};
 
 std::string percent(double f) {
   char buf[32];
@@ -200,7 +199,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
 
   // Progress of the worker, with cancel; where the measurements come from.
   for (int i = 0; i < 2; ++i) {
-    const TaskState t = ctx.worker ? ctx.worker->task_state(kChannels[i]) : TaskState{};
+    const TaskState t = ctx.worker ? ctx.worker->task_state(kPatternChannels[i]) : TaskState{};
     if (!t.running && !t.pending) continue;
     char overlay[128];
     std::snprintf(overlay, sizeof overlay, "%c: %s", i == 0 ? 'A' : 'B', t.running ? t.status.c_str() : "waiting");
@@ -208,7 +207,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
     ImGui::SameLine();
     ImGui::PushID(i);
     if (ImGui::Button("cancel")) {
-      ctx.worker->cancel_task(kChannels[i]);
+      ctx.worker->cancel_task(kPatternChannels[i]);
       s.asked_key[i].clear();
       s.changed_at = 1e30;  // nothing restarts until the next edit
     }
