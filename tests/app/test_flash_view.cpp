@@ -134,11 +134,11 @@ TEST_CASE("render --mode FlashAttention: a PNG, and bad view options refused wit
     return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   };
   std::string out;
-  CHECK(run("ATTNSCOPE_FLASH_VIEW=at=0.6,order=flash1", "render --mode FlashAttention --n 200 --mask causal --size 960x600 --out '" + png + "'", &out) == 0);
+  CHECK(run("", "render --mode FlashAttention --flash-view at=0.6,order=flash1 --n 200 --mask causal --size 960x600 --out '" + png + "'", &out) == 0);
   INFO(out);
   CHECK(std::filesystem::exists(png));
   CHECK(std::filesystem::file_size(png) > 10000);
   std::string bad;
-  CHECK(run("ATTNSCOPE_FLASH_VIEW=at=2", "render --mode FlashAttention --n 64 --out '" + png + "'", &bad) != 0);
-  CHECK(bad.find("ATTNSCOPE_FLASH_VIEW") != std::string::npos);
+  CHECK(run("", "render --mode FlashAttention --flash-view at=2 --n 64 --out '" + png + "'", &bad) != 0);
+  CHECK(bad.find("--flash-view") != std::string::npos);
 }

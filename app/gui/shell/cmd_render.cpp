@@ -35,6 +35,9 @@ std::string render_help() {
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
              "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
              "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline\n"
+             "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
+             "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
+             "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
@@ -50,7 +53,7 @@ int fail(const std::string& message) {
 int run_render(const std::vector<std::string>& argv) {
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--mode", "--panel", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -62,6 +65,9 @@ int run_render(const std::vector<std::string>& argv) {
   gui::LaunchSetup setup = gui::prepare_launch(args);
   gui::HeatmapViewState heatmap_view;  // --zoom, --overlay, --tile-size, --show-algorithm
   gui::apply_heatmap_flags(args, heatmap_view, &errors);
+  gui::FlashViewState flash_view;  // --flash-view: the FlashAttention replay (order, instant, tiles, row, unit)
+  const std::string flash_options = args.get_or("--flash-view", "");
+  for (auto& problem : flash_view.apply_options(flash_options)) errors.push_back("--flash-view: " + problem);
   for (auto& f : gui::heatmap_flag_names()) known.push_back(f);
   for (auto& e : args.errors(known)) errors.push_back(e);
   for (auto& e : setup.errors) errors.push_back(e);
@@ -103,6 +109,7 @@ int run_render(const std::vector<std::string>& argv) {
     app.ui().requested_mode = mode;
     app.ui().scaling.requested_panel = panel;
     app.ui().heatmap_view = heatmap_view;
+    app.ui().flash.apply_options(flash_options);
     const auto start = std::chrono::steady_clock::now();
     // Until the picture and every task the shown view started are done (at least a few frames in, so
     // a view has had the chance to start its tasks).

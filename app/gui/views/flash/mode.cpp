@@ -282,11 +282,6 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
 
 void draw_flash_mode(ViewContext& ctx) {
   FlashViewState& view = ctx.ui.flash;
-  if (!view.initialised) {
-    view.initialised = true;
-    if (const char* options = std::getenv("ATTNSCOPE_FLASH_VIEW"))
-      for (auto& problem : view.apply_options(options)) ctx.state.errors.push_back("ATTNSCOPE_FLASH_VIEW: " + problem);
-  }
   take_result(ctx, view);
   submit_if_changed(ctx, view);
 

@@ -172,17 +172,16 @@ struct FlashViewState {
   bool playing = true;
   double time_ns = 0;
   double speed = 1.0;
-  std::optional<double> start_fraction;  // ATTNSCOPE_FLASH_VIEW at=F: paused at F of the run on arrival
+  std::optional<double> start_fraction;  // --flash-view at=F: paused at F of the run on arrival
 
   // Work.
   std::optional<FlashViewKey> submitted;
   std::shared_ptr<const FlashViewResult> result;
-  bool initialised = false;
 
   FlashLayoutReadout readout;
 
-  // Reads ATTNSCOPE_FLASH_VIEW="at=0.4,order=flash1,br=32,bc=64,row=100,unit=0" (any subset); used by
-  // `attnscope render` to draw the animation at chosen points. Returns the problems it found.
+  // Reads "at=0.4,order=flash1,br=32,bc=64,row=100,unit=0" (any subset): `attnscope render --flash-view`, to draw
+  // the animation at chosen points. Returns the problems it found.
   std::vector<std::string> apply_options(const std::string& text);
 };
 
