@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "app/gui/widgets/widgets.hpp"
-#include "app/gui/views/sparsity/model.hpp"
+#include "app/gui/widgets/mask_editor.hpp"
 
 namespace attnscope::gui {
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "app/gui/widgets/widgets.hpp"
-#include "app/gui/views/sparsity/model.hpp"
+#include "app/gui/views/sparsity/panels.hpp"
 
 namespace attnscope::gui {
 namespace {

@@ -1,15 +1,13 @@
-// sparsity_view_state.hpp — the Sparsity mode's state and model: two patterns (A is the experiment's own mask,
+// model.hpp — the Sparsity mode's state and model: two patterns (A is the experiment's own mask,
 // shared with Explore; B is a second pattern to compare), the painted block grid operations, and what the
 // worker computes for a pattern (densities from the block mask, cost-model prediction, measured runs).
 //
 // Contents
-//   PatternRef / PatternModel     a pattern as terms + causal + painted grid
-//   grid operations               resize_grid, paint_cell, fill/clear/invert, set_grid_block
+//   (patterns as terms + causal + painted grid, and the grid operations: app/gui/shell/pattern.hpp, shared with
+//   Explore's mask editor)
 //   PatternNumbers                densities, predicted and measured speed-up, the mask picture
 //   compute_pattern_numbers       the worker's computation (tested directly)
 //   SparsityViewState             what UiState holds
-//   pattern editor / panels       draw functions of panel_pattern_editor.cpp, panel_block_grid.cpp,
-//                                 panel_sparsity_compare.cpp, mode_sparsity.cpp
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -23,44 +21,11 @@
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
 #include "core/mask.hpp"
+#include "app/gui/shell/pattern.hpp"
 
 namespace attnscope::gui {
 
 struct ViewContext;
-
-// A pattern held elsewhere (A: UiState's mask editor and draft.causal; B: SparsityViewState::b).
-struct PatternRef {
-  std::vector<MaskTerm>& terms;
-  bool& causal;
-  BlockGrid& grid;
-};
-struct PatternModel {
-  std::vector<MaskTerm> terms;
-  bool causal = false;
-  BlockGrid grid;
-  PatternRef ref() { return {terms, causal, grid}; }
-};
-
-// The mask text of terms + grid (causal excluded: it is a separate flag of the experiment).
-std::string pattern_text(const PatternRef& p);
-// The MaskSpec of the pattern with causal on top.
-MaskSpec pattern_mask(const PatternRef& p);
-bool has_grid_term(const PatternRef& p);
-// Adds a grid term (all cells off) covering n tokens when there is none; returns true when it added one.
-bool ensure_grid_term(PatternRef p, int64_t n, int64_t block);
-
-// ---- the painted grid (MaskSpec's BlockGrid: the `grid:B:ROWS` term) ----
-// Smallest block that keeps the grid at most kMaxGridSide cells per side for n tokens.
-constexpr int64_t kMaxGridSide = 128;
-int64_t min_grid_block(int64_t n);
-// Grid of ceil(n / block) cells per side; existing cells keep their (row, col), new ones are off.
-void resize_grid(BlockGrid& grid, int64_t n);
-// A new block size: the picture is resampled (each new cell takes the old cell holding its first token).
-void set_grid_block(BlockGrid& grid, int64_t block, int64_t n);
-bool paint_cell(BlockGrid& grid, int64_t row, int64_t col, bool on);  // true when the cell changed
-void fill_grid(BlockGrid& grid, bool on);
-void invert_grid(BlockGrid& grid);
-int64_t grid_cells_on(const BlockGrid& grid);
 
 // ---- what the worker computes for one pattern ----
 struct PatternRequest {
@@ -136,18 +101,5 @@ struct SparsityViewState {
   std::string grid_texture_key;
   int paint_value = -1;            // while dragging: 1 paints, 0 erases; -1 not painting
 };
-
-// ---- panels ----
-// The terms editor (causal, union of terms, add/remove, parameters); true when the user changed something.
-bool draw_pattern_terms(PatternRef pattern, int64_t n, float label_w);
-float pattern_label_width();
-void draw_pattern_editor_panel(ViewContext& ctx);  // panel_pattern_editor.cpp: A/B choice, terms, tiles
-void draw_block_grid_panel(ViewContext& ctx);      // panel_block_grid.cpp: the paintable grid
-void draw_sparsity_compare_panel(ViewContext& ctx);  // panel_sparsity_compare.cpp: A vs B with numbers
-// Makes (or refreshes) the RGBA picture of pattern `which` (0: A, 1: B) from its numbers, named
-// "sparsity-mask-A" / "sparsity-mask-B" in HeatmapGl's overlay textures.
-void upload_pattern_picture(ViewContext& ctx, int which);
-// Applies an edit of pattern A to the experiment (mask text, draft) so Explore shows it too.
-void commit_pattern_a(ViewContext& ctx);
 
 }  // namespace attnscope::gui

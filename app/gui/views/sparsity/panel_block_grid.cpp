@@ -10,7 +10,7 @@
 #include <cstdio>
 
 #include "app/gui/widgets/widgets.hpp"
-#include "app/gui/views/sparsity/model.hpp"
+#include "app/gui/views/sparsity/panels.hpp"
 
 namespace attnscope::gui {
 namespace {

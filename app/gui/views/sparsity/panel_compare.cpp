@@ -9,7 +9,7 @@
 #include <string>
 
 #include "app/gui/widgets/widgets.hpp"
-#include "app/gui/views/sparsity/model.hpp"
+#include "app/gui/views/sparsity/panels.hpp"
 
 namespace attnscope::gui {
 namespace {
