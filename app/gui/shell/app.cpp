@@ -5,6 +5,7 @@
 //   App::init / shutdown     ImGui, fonts, renderer backend, GL resources
 //   App::frame               results -> edits -> widgets -> render
 //   apply_draft / submit     the user's entries become a job, or errors with the last picture kept
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/shell/app.hpp"
 
 #include <glad/gl.h>

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/scaling/model.hpp"
 

@@ -1,4 +1,4 @@
-// widgets.cpp — small drawing helpers shared by panels (declared in panels.hpp).
+// widgets.cpp — small drawing helpers shared by panels (declared in widgets.hpp).
 #include <imgui.h>
 
 #include <cfloat>
@@ -7,6 +7,18 @@
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
+
+void heading(const ViewContext& ctx, const char* text) {
+  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
+  ImGui::TextUnformatted(text);
+  if (ctx.heading_font) ImGui::PopFont();
+}
+
+void section_heading(const ViewContext& ctx, const char* text) {
+  ImGui::Spacing();
+  heading(ctx, text);
+  ImGui::Separator();
+}
 
 // A label in the left column, the widget after it filling the rest of the row.
 void row_label(const char* label, float label_w) {

@@ -1,4 +1,5 @@
-// panels.hpp — every panel's draw function (one panel per file) and the small widgets they share.
+// widgets.hpp — the small drawing helpers every view shares: headings, form rows, vertical text, textures.
+// (Number, time, byte and token formatting: widgets/format.hpp.)
 #pragma once
 #include <imgui.h>
 
@@ -6,14 +7,10 @@
 
 namespace attnscope::gui {
 
-void draw_explore_mode(ViewContext& ctx);   // panel_explore.cpp: controls beside the heatmap
-void draw_control_panel(ViewContext& ctx);  // panel_controls.cpp
-void draw_heatmap_panel(ViewContext& ctx);  // panel_heatmap.cpp
-void draw_status_bar(ViewContext& ctx);     // status_bar.cpp
-void draw_flash_mode(ViewContext& ctx);     // mode_flash.cpp: tile streaming, Gantt, counters, online softmax
-void draw_sparsity_mode(ViewContext& ctx);  // mode_sparsity.cpp: pattern editor, painted grid, A vs B
-void draw_scaling_mode(ViewContext& ctx);   // mode_scaling.cpp: timing, memory, N sweep, roofline
-void draw_kvcache_mode(ViewContext& ctx);   // panel_kvcache.cpp: the cache per layer, MHA/GQA/MQA, decode loop
+// A heading in the heading font (the panel's title).
+void heading(const ViewContext& ctx, const char* text);
+// A section of a form: a little space, the heading, a separator under it.
+void section_heading(const ViewContext& ctx, const char* text);
 
 // A form row: `label` in the left column (label_w wide), the next widget filling the rest of the row.
 void row_label(const char* label, float label_w);

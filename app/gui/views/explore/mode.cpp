@@ -1,7 +1,8 @@
 // panel_explore.cpp — the Explore mode: the control panel on the left, the heatmap filling the rest.
 #include <imgui.h>
 
-#include "app/gui/widgets/widgets.hpp"
+#include "app/gui/shell/modes.hpp"
+#include "app/gui/views/explore/panels.hpp"
 
 namespace attnscope::gui {
 

@@ -8,19 +8,12 @@
 #include <cmath>
 #include <cstring>
 
-#include "app/gui/widgets/widgets.hpp"
+#include "app/gui/views/explore/panels.hpp"
 #include "app/gui/widgets/mask_editor.hpp"
 
 namespace attnscope::gui {
 namespace {
 
-void heading(ViewContext& ctx, const char* text) {
-  ImGui::Spacing();
-  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
-  ImGui::TextUnformatted(text);
-  if (ctx.heading_font) ImGui::PopFont();
-  ImGui::Separator();
-}
 
 void draw_mask_editor(ViewContext& ctx, float label_w) {
   UiState& ui = ctx.ui;
@@ -58,7 +51,7 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
 // How the heatmap is drawn: overlays, their tile size, and which algorithm the picture is discussed for.
 void draw_view_options(ViewContext& ctx, float label_w) {
   HeatmapViewState& v = ctx.ui.heatmap_view;
-  heading(ctx, "View");
+  section_heading(ctx, "View");
   ImGui::Checkbox("tile grid", &v.show_tiles);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("lines every Br rows and Bc keys: the tiles flash streams");
   ImGui::SameLine();
@@ -87,7 +80,7 @@ void draw_control_panel(ViewContext& ctx) {
   const float label_w = pattern_label_width();
   bool changed = false;
 
-  heading(ctx, "Problem");
+  section_heading(ctx, "Problem");
   changed |= int_row("N", "##n", &d.n, 256, label_w, "sequence length: queries = keys = N");
   changed |= int_row("head dim", "##d", &d.head_dim, 16, label_w, "d: length of each query/key vector");
   if (int_row("heads", "##heads", &d.heads, 1, label_w, "query heads (the picture shows head 0)")) changed = true;
@@ -98,10 +91,10 @@ void draw_control_panel(ViewContext& ctx) {
   const char* dtypes[] = {"fp32", "fp16", "bf16"};
   if (ImGui::Combo("##dtype", &dtype, dtypes, 3)) { d.dtype = static_cast<DType>(dtype); changed = true; }
 
-  heading(ctx, "Mask");
+  section_heading(ctx, "Mask");
   draw_mask_editor(ctx, label_w);
 
-  heading(ctx, "Inputs");
+  section_heading(ctx, "Inputs");
   row_label("generator", label_w);
   int gen = d.generator == Generator::Gaussian ? 0 : 1;
   const char* gens[] = {"gaussian", "positional"};

@@ -15,7 +15,7 @@
 #include <cstdio>
 #include <string>
 
-#include "app/gui/widgets/widgets.hpp"
+#include "app/gui/views/explore/panels.hpp"
 
 namespace attnscope::gui {
 namespace {

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <iterator>
 
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
@@ -49,9 +50,7 @@ std::string subscript(int64_t value) {
 }
 
 void flash_heading(ViewContext& ctx, const char* title, const std::string& detail) {
-  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
-  ImGui::TextUnformatted(title);
-  if (ctx.heading_font) ImGui::PopFont();
+  heading(ctx, title);
   if (!detail.empty()) {
     ImGui::SameLine(0, ImGui::GetFontSize());
     ImGui::TextDisabled("%s", detail.c_str());

@@ -12,6 +12,7 @@
 
 #include "app/gui/shell/app.hpp"
 #include "app/gui/views/flash/model.hpp"
+#include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
 

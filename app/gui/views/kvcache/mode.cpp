@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/views/kvcache/model.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/plot/plot.hpp"
@@ -208,12 +209,6 @@ int64_t generated_tokens(const KvViewState& s) {
 int64_t tokens_now(const KvViewState& s) {
   const double t = s.tokens < 0 ? static_cast<double>(generated_tokens(s)) : s.tokens;
   return std::clamp<int64_t>(static_cast<int64_t>(std::floor(t)), 0, s.context);
-}
-
-void heading(ViewContext& ctx, const char* text) {
-  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
-  ImGui::TextUnformatted(text);
-  if (ctx.heading_font) ImGui::PopFont();
 }
 
 void tooltip(const char* text) {

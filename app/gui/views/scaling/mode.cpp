@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
@@ -60,12 +61,6 @@ void timing_label_cell(const AlgorithmTiming& a, const AttentionSpec& experiment
     ImGui::TextDisabled("*");
     tooltip();
   }
-}
-
-void scaling_heading(ViewContext& ctx, const char* title) {
-  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
-  ImGui::TextUnformatted(title);
-  if (ctx.heading_font) ImGui::PopFont();
 }
 
 bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable) {

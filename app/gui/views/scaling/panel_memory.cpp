@@ -40,7 +40,7 @@ const char* what_is_allocated(Algorithm a, bool cpu) {
 void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   const float f = ctx.ui.font_px;
   const bool cpu = ctx.state.capabilities.memory == BackendCapabilities::Memory::Host;
-  scaling_heading(ctx, cpu ? "Memory: host memory and what each algorithm allocated"
+  heading(ctx, cpu ? "Memory: host memory and what each algorithm allocated"
                            : "Memory: device memory and what each algorithm allocated");
   const float width = std::min(ImGui::GetContentRegionAvail().x, f * 48);
 

@@ -16,7 +16,7 @@
 namespace attnscope::gui {
 
 void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
-  scaling_heading(ctx, "Roofline: achieved FLOP/s against arithmetic intensity");
+  heading(ctx, "Roofline: achieved FLOP/s against arithmetic intensity");
   ImGui::SameLine();
   ImGui::TextDisabled("%s backend · %s", ctx.state.backend_name.c_str(), ctx.state.device_name.c_str());
 

@@ -209,7 +209,7 @@ void legend_for_marks(const std::array<bool, 6>& present) {
 
 void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   const float f = ctx.ui.font_px;
-  scaling_heading(ctx, "Scaling: time and memory against the sequence length N");
+  heading(ctx, "Scaling: time and memory against the sequence length N");
   const SweepConfig& c = view.sweep ? view.sweep->config : view.sweep_config;
   ImGui::SameLine();
   ImGui::TextDisabled("B=%lld H=%lld d=%lld %s · %s backend", static_cast<long long>(c.batch),

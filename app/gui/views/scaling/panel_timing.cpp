@@ -108,7 +108,7 @@ void run_notes(const TimingRun& run) {
 }  // namespace
 
 void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
-  scaling_heading(ctx, "Timing: every algorithm on the experiment");
+  heading(ctx, "Timing: every algorithm on the experiment");
   ImGui::SameLine();
   ImGui::TextDisabled("%s backend · %s", ctx.state.backend_name.c_str(), ctx.state.device_name.c_str());
   controls(ctx, view);

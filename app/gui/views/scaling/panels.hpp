@@ -11,6 +11,7 @@
 
 #include "app/gui/shell/app.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
 
@@ -31,8 +32,6 @@ void algorithm_label(Algorithm algorithm, const std::string& text);
 // A timing table's first cell: "flash fp32" in the algorithm's colour, "*" when its dtype was substituted; hover:
 // the kernel that ran (RunResult::kernel) and why the experiment's dtype was refused.
 void timing_label_cell(const AlgorithmTiming& timing, const AttentionSpec& experiment);
-// A heading in the heading font.
-void scaling_heading(ViewContext& ctx, const char* title);
 // A task's progress bar with its status text and (when the task checks for it) a Cancel button; false when the
 // channel is idle.
 bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable = true);

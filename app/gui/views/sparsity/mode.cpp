@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
 

@@ -13,13 +13,6 @@
 namespace attnscope::gui {
 namespace {
 
-void heading(ViewContext& ctx, const char* text) {
-  ImGui::Spacing();
-  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
-  ImGui::TextUnformatted(text);
-  if (ctx.heading_font) ImGui::PopFont();
-  ImGui::Separator();
-}
 
 }  // namespace
 
@@ -27,7 +20,7 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
   UiState& ui = ctx.ui;
   SparsityViewState& s = ui.sparsity_view;
   const float label_w = pattern_label_width();
-  heading(ctx, "Pattern");
+  section_heading(ctx, "Pattern");
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("edit");
   ImGui::SameLine();
@@ -53,7 +46,7 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
     s.changed_at = ImGui::GetTime();
   }
 
-  heading(ctx, "Tiles and timing");
+  section_heading(ctx, "Tiles and timing");
   int64_t br = s.br, bc = s.bc;
   bool tiles_changed = int_row("Br", "##br", &br, 16, label_w, "rows of a Q tile (the block-sparse kernel's tile)");
   tiles_changed |= int_row("Bc", "##bc", &bc, 16, label_w, "keys of a K/V tile");
