@@ -4,6 +4,7 @@
 #include <imgui.h>
 
 #include "app/gui/shell/app.hpp"
+#include "app/gui/widgets/format.hpp"
 
 namespace attnscope::gui {
 

@@ -31,16 +31,6 @@ ImU32 flash_unit_color(int32_t unit, float alpha, float value) {
   return ImGui::GetColorU32(ImVec4(r, g, b, alpha));
 }
 
-std::string format_duration_ns(double ns) {
-  char buf[48];
-  const double a = std::abs(ns);
-  if (a < 1e3) std::snprintf(buf, sizeof buf, "%.0f ns", ns);
-  else if (a < 1e6) std::snprintf(buf, sizeof buf, "%.3g µs", ns * 1e-3);
-  else if (a < 1e9) std::snprintf(buf, sizeof buf, "%.3g ms", ns * 1e-6);
-  else std::snprintf(buf, sizeof buf, "%.3g s", ns * 1e-9);
-  return buf;
-}
-
 std::string subscript(int64_t value) {
   static const char* digits[] = {"₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"};
   const std::string plain = std::to_string(value);

@@ -25,15 +25,7 @@ void cost_tooltip(const AlgorithmCost& cost) {
 // "36.2 ms (31.6 – 40.1)": median, then min – max in the median's unit.
 std::string timing_text(const FlashRunSummary& s) {
   if (!s.ok) return "—";
-  const double med = s.timing.median_ms;
-  double unit = 1.0;  // ms
-  const char* name = "ms";
-  if (med < 1e-3) { unit = 1e-6; name = "ns"; }
-  else if (med < 1.0) { unit = 1e-3; name = "µs"; }
-  else if (med >= 1e3) { unit = 1e3; name = "s"; }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%.3g %s (%.3g – %.3g)", med / unit, name, s.timing.min_ms / unit, s.timing.max_ms / unit);
-  return buf;
+  return format_time_range_ms(s.timing.median_ms, s.timing.min_ms, s.timing.max_ms);
 }
 
 std::string ratio_text(double a, double b) {
@@ -77,7 +69,7 @@ void draw_flash_counters_panel(FlashFrame& f) {
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.error.c_str());
       }
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(s.ok ? format_bytes_binary(static_cast<double>(s.bytes_allocated)).c_str() : "—");
+      ImGui::TextUnformatted(s.ok ? format_bytes(static_cast<double>(s.bytes_allocated)).c_str() : "—");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the algorithm allocated beyond Q, K, V and O (S and P, workspace)");
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(format_si(s.cost.flops, "FLOP").c_str());
@@ -105,11 +97,11 @@ void draw_flash_counters_panel(FlashFrame& f) {
   char buf[256];
   if (flash.ok)
     std::snprintf(buf, sizeof buf, "traced run (replayed): %s first tile to last · traced ÷ untraced median %s",
-                  format_duration_ns(r.traced_span_ms * 1e6).c_str(),
+                  format_time_ns(r.traced_span_ms * 1e6).c_str(),
                   ratio_text(r.traced_span_ms, flash.timing.median_ms).c_str());
   else
     std::snprintf(buf, sizeof buf, "traced run (replayed): %s first tile to last",
-                  format_duration_ns(r.traced_span_ms * 1e6).c_str());
+                  format_time_ns(r.traced_span_ms * 1e6).c_str());
   ImGui::TextDisabled("%s", buf);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Tracing reads the clock around every tile step and records probes, so it costs time.\n"

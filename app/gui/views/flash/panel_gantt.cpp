@@ -77,7 +77,7 @@ void draw_gantt_panel(FlashFrame& f) {
   flash_heading(f.ctx, "CTAs over time", detail);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("busy: Σ CTA durations ÷ (units used × span)\ntail: %s at the end with fewer than all used units busy",
-                      format_duration_ns(end - static_cast<double>(replay.tail_start_ns)).c_str());
+                      format_time_ns(end - static_cast<double>(replay.tail_start_ns)).c_str());
 
   // ---- plot area: unit labels on the left, time ticks and the axis label below
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -208,11 +208,11 @@ void draw_gantt_panel(FlashFrame& f) {
                   static_cast<long long>(std::min<int64_t>(r.spec.q_len, int64_t{c.q_tile + 1} * trace.br) - 1));
       // flash-tc with a gathered schedule: visits are gathered key blocks (ordinals), not K/V tiles.
       ImGui::Text("%s (%zu): %s", r.gathered ? "gathered key blocks" : "K/V tiles", c.visits.size(), tile_runs(c).c_str());
-      ImGui::Text("%s → %s: %s", format_duration_ns(static_cast<double>(found->start)).c_str(),
-                  format_duration_ns(static_cast<double>(found->end)).c_str(),
-                  format_duration_ns(static_cast<double>(found->end - found->start)).c_str());
+      ImGui::Text("%s → %s: %s", format_time_ns(static_cast<double>(found->start)).c_str(),
+                  format_time_ns(static_cast<double>(found->end)).c_str(),
+                  format_time_ns(static_cast<double>(found->end - found->start)).c_str());
     } else {
-      ImGui::Text("%s %d idle at %s", unit_name, u, format_duration_ns(t).c_str());
+      ImGui::Text("%s %d idle at %s", unit_name, u, format_time_ns(t).c_str());
     }
     ImGui::TextDisabled("click: follow %s %d in the tile-streaming panel", unit_name, u);
     ImGui::EndTooltip();

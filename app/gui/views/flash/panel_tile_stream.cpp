@@ -259,7 +259,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const int in_bytes = tensor_core ? dtype_bytes(r.spec.dtype) : 4;
   const char* in_type = tensor_core ? dtype_name(r.spec.dtype) : "fp32";
   auto bytes = [](int64_t elements, int element_bytes) {
-    return format_bytes_binary(static_cast<double>(element_bytes) * static_cast<double>(elements));
+    return format_bytes(static_cast<double>(element_bytes) * static_cast<double>(elements));
   };
   auto shape = [](int64_t rows, int64_t cols, const char* type) {
     return std::to_string(rows) + "×" + std::to_string(cols) + " " + type;

@@ -32,8 +32,6 @@ void draw_online_softmax_panel(FlashFrame& frame);
 
 // A unit's colour (SM / worker), distinct for neighbours; alpha 0..1.
 ImU32 flash_unit_color(int32_t unit, float alpha = 1.0f, float value = 0.85f);
-// "12.3 µs", "1.23 ms", "2.1 s".
-std::string format_duration_ns(double ns);
 // Subscript digits: 12 -> "₁₂".
 std::string subscript(int64_t value);
 // A heading in the heading font, then a dimmed line (may be empty).

@@ -47,8 +47,6 @@ constexpr ImU32 kMutedText = IM_COL32(170, 170, 178, 255);
 constexpr ImU32 kText = IM_COL32(225, 225, 230, 255);
 constexpr ImU32 kCeilingColor = IM_COL32(200, 200, 200, 255);  // copy bandwidth and floors' legend swatch
 
-DType dtype_of(int i) { return i == 0 ? DType::F32 : i == 2 ? DType::BF16 : DType::F16; }
-
 // The GQA column: the preset's own KV heads when it is grouped, else the largest divisor of the heads up to a
 // quarter of them.
 int64_t gqa_heads(int64_t heads, int64_t model_kv) {
@@ -56,31 +54,6 @@ int64_t gqa_heads(int64_t heads, int64_t model_kv) {
   for (int64_t kv = std::max<int64_t>(1, heads / 4); kv > 1; --kv)
     if (heads % kv == 0) return kv;
   return 1;
-}
-
-std::string bytes_text(double b) { return format_bytes_binary(b); }
-// A rate with three significant digits, whole numbers from 1000 up (2530, not 2.53e+03: GPU bandwidths are in the
-// thousands of GB/s).
-std::string rate_text(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, v >= 1000 ? "%.0f" : "%.3g", v);
-  return b;
-}
-std::string ms_text(double ms) {
-  char b[48];
-  if (ms >= 1000) {
-    std::snprintf(b, sizeof b, "%.3g s", ms * 1e-3);
-    return b;
-  }
-  std::snprintf(b, sizeof b, ms >= 100 ? "%.0f ms" : ms >= 10 ? "%.1f ms" : ms >= 0.1 ? "%.2f ms" : "%.1f µs",
-                ms >= 0.1 ? ms : ms * 1e3);
-  return b;
-}
-std::string tokens_text(double v) {
-  char b[32];
-  if (v >= 1024 && std::fmod(v, 1024) == 0) std::snprintf(b, sizeof b, "%.0fk", v / 1024);
-  else std::snprintf(b, sizeof b, "%.0f", v);
-  return b;
 }
 
 void apply_preset(KvViewState& s) {
@@ -108,7 +81,7 @@ void init_state(KvViewState& s, const ViewContext& ctx) {
 
 std::string task_key(const KvViewState& s) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%d/%d/%d/%d/%d/%d/%d", s.heads, s.kv_heads, s.head_dim, s.dtype, s.page_index,
+  std::snprintf(buf, sizeof buf, "%d/%d/%d/%d/%d/%d/%d", s.heads, s.kv_heads, s.head_dim, static_cast<int>(s.dtype), s.page_index,
                 s.batch, s.loop_context);
   return buf;
 }
@@ -139,7 +112,7 @@ void submit(ViewContext& ctx, KvViewState& s) {
   s.asked_key = key;
   const int64_t heads = s.heads, kv = s.kv_heads, d = s.head_dim, batch = s.batch, loop = s.loop_context;
   const int64_t page = kKvPageSizes[s.page_index];
-  const DType dtype = dtype_of(s.dtype);
+  const DType dtype = s.dtype;
   ctx.worker->submit_task(kChannel, [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
@@ -283,9 +256,10 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   field("head dim d", &s.head_dim, 8, 256, "elements per head");
   ImGui::EndDisabled();
   ImGui::SameLine(0, gap);
-  const char* dtypes[] = {"fp32", "fp16", "bf16"};
+  const char* dtypes[] = {"fp32", "fp16", "bf16"};  // in DType's order
   ImGui::SetNextItemWidth(em * 4.2f);
-  ImGui::Combo("cache dtype", &s.dtype, dtypes, 3);
+  int dtype_index = static_cast<int>(s.dtype);
+  if (ImGui::Combo("cache dtype", &dtype_index, dtypes, 3)) s.dtype = static_cast<DType>(dtype_index);
   tooltip("element type of the cached K and V (e bytes each); the decode kernels read fp16 or bf16");
 
   ImGui::SetNextItemWidth(em * 4.5f);
@@ -302,7 +276,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   tooltip("sequences decoded together (the loop and the floor)");
   ImGui::SameLine(0, gap);
   if (s.result && s.result->memory.known) {
-    ImGui::Text("free %s", bytes_text(static_cast<double>(s.result->memory.free_bytes)).c_str());
+    ImGui::Text("free %s", format_bytes(static_cast<double>(s.result->memory.free_bytes)).c_str());
     tooltip("free memory the backend measured: host memory on the CPU backend, device memory on CUDA");
   } else {
     ImGui::SetNextItemWidth(w);
@@ -338,7 +312,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
 void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float width) {
   const int64_t H = s.heads, P = kKvPageSizes[s.page_index];
   const int64_t kvs[3] = {H, gqa_heads(H, s.kv_heads), 1};
-  const DType dtype = dtype_of(s.dtype);
+  const DType dtype = s.dtype;
   const KvRunResult* r = s.result.get();
   const double bw = r ? r->bandwidth_gbs : 0;
   char title[200];
@@ -376,20 +350,20 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   };
   char label[160];
   row("per token, 1 layer: 2·Hkv·d·e", "one K and one V row of d elements of e bytes per KV head",
-      [&](int i) { return bytes_text(f[i].bytes_per_token_layer); });
+      [&](int i) { return format_bytes(f[i].bytes_per_token_layer); });
   std::snprintf(label, sizeof label, "per token, %d layers", s.layers);
-  row(label, "2·layers·Hkv·d·e", [&](int i) { return bytes_text(f[i].bytes_per_token); });
+  row(label, "2·layers·Hkv·d·e", [&](int i) { return format_bytes(f[i].bytes_per_token); });
   std::snprintf(label, sizeof label, "sequence at L (%lld-token pages)", static_cast<long long>(P));
   row(label, "paged: ⌈L/P⌉·P tokens reserved × bytes per token, all layers",
-      [&](int i) { return bytes_text(f[i].bytes_per_sequence_paged); });
-  std::snprintf(label, sizeof label, "sequences fitting in %s", bytes_text(free_bytes).c_str());
+      [&](int i) { return format_bytes(f[i].bytes_per_sequence_paged); });
+  std::snprintf(label, sizeof label, "sequences fitting in %s", format_bytes(free_bytes).c_str());
   row(label, "⌊free memory / paged bytes per sequence⌋", [&](int i) { return std::to_string(f[i].sequences_fit); });
   // With a batch, one decode step yields a token for each of the B sequences.
   const std::string per = s.batch > 1 ? "per step of " + std::to_string(s.batch) : std::string("per token");
   std::snprintf(label, sizeof label, "floor %s, %d layers", per.c_str(), s.layers);
   row(label, "the cost model's decode bytes (read Q, K, V; write O) for the batch at L, all layers, / copy bandwidth",
       [&](int i) {
-        return bw > 0 ? ms_text(floor_ms_for(s.batch, H, kvs[i], s.head_dim, dtype, s.context, bw) * s.layers)
+        return bw > 0 ? format_time_ms_table(floor_ms_for(s.batch, H, kvs[i], s.head_dim, dtype, s.context, bw) * s.layers)
                       : std::string("–");
       });
   row("FLOP per byte read (≈ 2·G / e)", "the cost model's decode FLOPs / bytes: each K/V byte serves G query heads",
@@ -405,23 +379,23 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
     for (size_t i = 0; i < r->runs.size() && i < 3; ++i)
       if (r->runs[i].loop.ok && !r->runs[i].loop.samples.empty()) last[i] = &r->runs[i].loop.samples.back();
   const long long at = last[0] ? static_cast<long long>(last[0]->context) : 0;
-  const std::string at_text = tokens_text(static_cast<double>(at));
+  const std::string at_text = format_tokens_exact(static_cast<double>(at));
   std::snprintf(label, sizeof label, s.batch > 1 ? "measured step at %s, 1 layer" : "measured at %s tokens, 1 layer",
                 at_text.c_str());
   row(label, "median decode time per token of the loop's last timed step (batch, one layer)", [&](int i) {
-    return last[i] ? ms_text(last[i]->decode_ms) : std::string("–");
+    return last[i] ? format_time_ms_table(last[i]->decode_ms) : std::string("–");
   });
   std::snprintf(label, sizeof label, "cost-model floor at %s, 1 layer", at_text.c_str());
   row(label, "the same step's decode bytes (as stored by the loop) / copy bandwidth", [&](int i) {
-    return last[i] && bw > 0 && !r->runs[i].floor_ms.empty() ? ms_text(r->runs[i].floor_ms.back()) : std::string("–");
+    return last[i] && bw > 0 && !r->runs[i].floor_ms.empty() ? format_time_ms_table(r->runs[i].floor_ms.back()) : std::string("–");
   });
   row("achieved bandwidth", "K and V bytes the decode read / its time (same step)", [&](int i) {
     if (!last[i]) return std::string("–");
     char b[64];
-    std::snprintf(b, sizeof b, "%s GB/s", rate_text(last[i]->achieved_gbs).c_str());
+    std::snprintf(b, sizeof b, "%s GB/s", format_rate(last[i]->achieved_gbs).c_str());
     return std::string(b);
   });
-  std::snprintf(label, sizeof label, "  share of copy (%s GB/s)", rate_text(bw).c_str());
+  std::snprintf(label, sizeof label, "  share of copy (%s GB/s)", format_rate(bw).c_str());
   row(label, "achieved / copy bandwidth measured in the same run", [&](int i) {
     if (!last[i] || bw <= 0) return std::string("–");
     char b[32];
@@ -430,7 +404,7 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
     return std::string(b);
   });
   row("loop's cache memory, 1 layer", "pages in use (paged) or the reservation, one layer, the whole batch",
-      [&](int i) { return last[i] ? bytes_text(static_cast<double>(last[i]->cache_bytes)) : std::string("–"); });
+      [&](int i) { return last[i] ? format_bytes(static_cast<double>(last[i]->cache_bytes)) : std::string("–"); });
   ImGui::EndTable();
 }
 
@@ -465,7 +439,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const int64_t tokens = tokens_now(s);
   update_pages(s, tokens);
   const int64_t pages = s.pages.pages_in_use(), total_pages = pages_for(L, P);
-  const KvFootprint f = kv_footprint(1, kvs[layout], s.head_dim, dtype_of(s.dtype), L, P, 0);
+  const KvFootprint f = kv_footprint(1, kvs[layout], s.head_dim, s.dtype, L, P, 0);
   s.fill_tokens = tokens;
   s.fill_pages = pages;
   const ImVec2 start = ImGui::GetCursorScreenPos();
@@ -524,7 +498,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     const ImVec2 p0(start.x + label_w + kv * (block_w + gap), top), p1(p0.x + block_w, top + block_h);
     draw_cache_block(dl, p0, p1, s.layers, tokens, pages * P, L, P, fill);
     char caption[64];
-    std::snprintf(caption, sizeof caption, "%s: tokens 0 … %s", kv ? "V" : "K", tokens_text(static_cast<double>(L)).c_str());
+    std::snprintf(caption, sizeof caption, "%s: tokens 0 … %s", kv ? "V" : "K", format_tokens_exact(static_cast<double>(L)).c_str());
     dl->AddText(ImVec2(p0.x, top - em * 1.1f), kText, caption);
     if (kv == 0) {
       s.fill_min = p0;
@@ -548,8 +522,8 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   char line[256];
   // bytes_per_token_layer counts K and V of one layer.
   const std::string allocated =
-      bytes_text(static_cast<double>(pages * P) * f.bytes_per_token_layer * s.layers);
-  const std::string written = bytes_text(static_cast<double>(tokens) * f.bytes_per_token_layer * s.layers);
+      format_bytes(static_cast<double>(pages * P) * f.bytes_per_token_layer * s.layers);
+  const std::string written = format_bytes(static_cast<double>(tokens) * f.bytes_per_token_layer * s.layers);
   // The longest wording that fits.
   const long long pg = static_cast<long long>(pages), all = static_cast<long long>(total_pages);
   std::snprintf(line, sizeof line, "%lld of %lld pages per layer; one sequence, %d layers: %s allocated, %s written",
@@ -677,7 +651,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   if (plot::BeginPlot(time_title, ImVec2(w, plot_h), plot::PlotFlags_NoLegend)) {
     plot::SetupAxis(plot::Axis::X, "context (tokens in the cache)");
     plot::SetupAxis(plot::Axis::Y, batched ? "time per step (ms)" : "time per token (ms)", plot::Scale::Log10);
-    plot::SetupAxisFormat(plot::Axis::X, tokens_text);
+    plot::SetupAxisFormat(plot::Axis::X, format_tokens_exact);
     // A third of a decade of room above and below, so no marker touches the frame.
     double lo = 0, hi = 0;
     for (const auto& run : r.runs)
@@ -710,7 +684,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   if (plot::BeginPlot("Achieved bandwidth: K/V bytes read / time##kv_bw", ImVec2(w, plot_h), plot::PlotFlags_NoLegend)) {
     plot::SetupAxis(plot::Axis::X, "context (tokens in the cache)");
     plot::SetupAxis(plot::Axis::Y, "bandwidth (GB/s)");
-    plot::SetupAxisFormat(plot::Axis::X, tokens_text);
+    plot::SetupAxisFormat(plot::Axis::X, format_tokens_exact);
     // From 0, with room above the copy bandwidth for its label.
     double top = r.bandwidth_gbs;
     for (const auto& run : r.runs)
@@ -730,7 +704,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
       st.dashed = true;
       plot::PlotLine("copy bandwidth", xs, ys, 2, st);
       char text[64];
-      std::snprintf(text, sizeof text, "copy bandwidth %s GB/s (the floor's)", rate_text(r.bandwidth_gbs).c_str());
+      std::snprintf(text, sizeof text, "copy bandwidth %s GB/s (the floor's)", format_rate(r.bandwidth_gbs).c_str());
       plot::PlotText(text, xs[0], ys[0], ImVec2(em * 0.3f, -em * 1.15f), kCeilingColor);
     }
     plot::EndPlot();
@@ -752,13 +726,13 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
         decode_cost(s.batch, s.heads, run.kv_heads, s.head_dim, DType::F16, last.context).flops;
     char b[64];
     std::snprintf(b, sizeof b, "%s%s %s", compute.empty() ? "" : ", ", run.name.c_str(),
-                  rate_text(last.decode_ms > 0 ? flops / (last.decode_ms * 1e-3) / 1e9 : 0.0).c_str());
+                  format_rate(last.decode_ms > 0 ? flops / (last.decode_ms * 1e-3) / 1e9 : 0.0).c_str());
     compute += b;
   }
   const bool stale = r.key != task_key(s);
   const char* stale_text = "measured for the previous shape ·";
   if (!compute.empty() && !r.runs.front().loop.samples.empty()) {
-    footer += " · compute at " + tokens_text(static_cast<double>(r.runs.front().loop.samples.back().context)) +
+    footer += " · compute at " + format_tokens_exact(static_cast<double>(r.runs.front().loop.samples.back().context)) +
               " tokens: " + compute + " GFLOP/s";
     const float room = size.x - (stale ? ImGui::CalcTextSize(stale_text).x + ImGui::GetStyle().ItemSpacing.x : 0.0f);
     const char* why = " (the same FLOPs for every layout)";

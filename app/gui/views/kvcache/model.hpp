@@ -35,7 +35,7 @@ struct KvViewState {
   bool initialised = false;
   int preset = 0;                 // index in model_presets(); model_presets().size() = custom shape
   int layers = 32, heads = 32, kv_heads = 8, head_dim = 128;
-  int dtype = 1;                  // 0 fp32, 1 fp16, 2 bf16
+  DType dtype = DType::F16;       // of the cached K and V
   int context = 4096;             // L: for the sizes and the cache-filling picture
   int page_index = 0;             // in kKvPageSizes
   int batch = 1;

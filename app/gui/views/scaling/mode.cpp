@@ -91,30 +91,6 @@ bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id,
   return true;
 }
 
-std::string format_ms(double ms) {
-  char buf[48];
-  if (!(ms > 0)) return "—";
-  if (ms < 1) std::snprintf(buf, sizeof buf, "%.3g µs", ms * 1e3);
-  else if (ms < 1000) std::snprintf(buf, sizeof buf, "%.3g ms", ms);
-  else std::snprintf(buf, sizeof buf, "%.3g s", ms * 1e-3);
-  return buf;
-}
-
-std::string format_flops_rate(double flops_per_s) {
-  char buf[48];
-  if (flops_per_s >= 1e12) std::snprintf(buf, sizeof buf, "%.3g TFLOP/s", flops_per_s * 1e-12);
-  else std::snprintf(buf, sizeof buf, "%.3g GFLOP/s", flops_per_s * 1e-9);
-  return buf;
-}
-
-std::string format_tokens(double n) {
-  char buf[32];
-  if (n >= 1024 && std::fmod(n, 1024.0) == 0) std::snprintf(buf, sizeof buf, "%.0fk", n / 1024);
-  else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1fk", n / 1024);
-  else std::snprintf(buf, sizeof buf, "%.0f", n);
-  return buf;
-}
-
 // ---------------------------------------------------------------- the mode
 namespace {
 

@@ -33,7 +33,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   else if (!c->ok) ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", c->error.c_str());
   else {
     ImGui::Text("copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
-                format_bytes_binary(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
+                format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
                 format_flops_rate(c->gemm_flops_per_s).c_str());
     ImGui::TextDisabled("%sridge at %.3g FLOP/B (peak / bandwidth)  ·  measured on %s in %.1f s  ·  FLOPs and bytes "
                         "of the runs: cost model",
@@ -57,7 +57,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
     p.y.push_back(rate / unit);
     char buf[256];
     std::snprintf(buf, sizeof buf, "%s\n%s in %s = %s\n%s / %s moved = %.3g FLOP/B", what.c_str(),
-                  format_si(flops, "FLOP").c_str(), format_ms(ms).c_str(), format_flops_rate(rate).c_str(),
+                  format_si(flops, "FLOP").c_str(), format_time_ms(ms).c_str(), format_flops_rate(rate).c_str(),
                   format_si(flops, "FLOP").c_str(), format_bytes(bytes).c_str(), flops / bytes);
     p.notes.push_back(buf);
   };

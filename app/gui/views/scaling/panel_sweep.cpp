@@ -131,8 +131,8 @@ SeriesArrays arrays_of(const SweepSeriesResult& s) {
       a.above.push_back(p.timing.max_ms - p.timing.median_ms);
       a.mem.push_back(static_cast<double>(p.bytes_allocated));
       std::snprintf(note, sizeof note, "N = %lld: median %s (min %s, max %s, %zu runs)\nallocated %s",
-                    static_cast<long long>(p.n), format_ms(p.timing.median_ms).c_str(), format_ms(p.timing.min_ms).c_str(),
-                    format_ms(p.timing.max_ms).c_str(), p.timing.samples_ms.size(),
+                    static_cast<long long>(p.n), format_time_ms(p.timing.median_ms).c_str(), format_time_ms(p.timing.min_ms).c_str(),
+                    format_time_ms(p.timing.max_ms).c_str(), p.timing.samples_ms.size(),
                     format_bytes(static_cast<double>(p.bytes_allocated)).c_str());
       a.notes.push_back(note);
       continue;

@@ -56,12 +56,12 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
     }
     const double s = a.timing.median_ms * 1e-3;
     ImGui::TableNextColumn();
-    ImGui::TextUnformatted(format_ms(a.timing.median_ms).c_str());
+    ImGui::TextUnformatted(format_time_ms(a.timing.median_ms).c_str());
     ImGui::TableNextColumn();
-    ImGui::Text("%s – %s", format_ms(a.timing.min_ms).c_str(), format_ms(a.timing.max_ms).c_str());
+    ImGui::Text("%s – %s", format_time_ms(a.timing.min_ms).c_str(), format_time_ms(a.timing.max_ms).c_str());
     if (ImGui::IsItemHovered()) {
       std::string samples;
-      for (double v : a.timing.samples_ms) samples += format_ms(v) + "  ";
+      for (double v : a.timing.samples_ms) samples += format_time_ms(v) + "  ";
       ImGui::SetTooltip("%zu timed runs: %s", a.timing.samples_ms.size(), samples.c_str());
     }
     ImGui::TableNextColumn();
@@ -165,8 +165,8 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
       s.lo.push_back(a.timing.median_ms - a.timing.min_ms);
       s.hi.push_back(a.timing.max_ms - a.timing.median_ms);
       s.notes.push_back("run " + std::to_string(run.number) + ": " + run.experiment + "\n" + timing_label(a) +
-                        (a.dtype_substituted ? " (dtype substituted)" : "") + ": min " + format_ms(a.timing.min_ms) +
-                        ", max " + format_ms(a.timing.max_ms) + (a.kernel.empty() ? "" : "\n" + a.kernel));
+                        (a.dtype_substituted ? " (dtype substituted)" : "") + ": min " + format_time_ms(a.timing.min_ms) +
+                        ", max " + format_time_ms(a.timing.max_ms) + (a.kernel.empty() ? "" : "\n" + a.kernel));
     }
   if (plot::BeginPlot("History of runs (median, bars: min – max)##timing_history", ImVec2(-1, -1))) {
     plot::SetupAxis(plot::Axis::X, "run", plot::Scale::Linear);

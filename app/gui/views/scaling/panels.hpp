@@ -35,12 +35,6 @@ void timing_label_cell(const AlgorithmTiming& timing, const AttentionSpec& exper
 // A task's progress bar with its status text and (when the task checks for it) a Cancel button; false when the
 // channel is idle.
 bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id, bool cancellable = true);
-// "12.3 ms", "1.23 s", "456 µs".
-std::string format_ms(double ms);
-// "1.2 TFLOP/s" / "35 GFLOP/s".
-std::string format_flops_rate(double flops_per_s);
 
-// Tick labels for sequence lengths: 256, 1k, 4k, 64k (powers of two read better as k = 1024).
-std::string format_tokens(double n);
 
 }  // namespace attnscope::gui

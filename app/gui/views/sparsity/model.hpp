@@ -85,10 +85,14 @@ PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& r
                                        const std::function<bool()>& cancelled);
 std::string pattern_key(const AttentionSpec& spec, const TileConfig& tiles, bool measure);
 
+// Which pattern the editor and the grid act on: A (the experiment's mask) or B (the one compared with it). The value
+// indexes SparsityViewState's per-pattern arrays.
+enum class PatternSlot { A = 0, B = 1 };
+
 struct SparsityViewState {
   PatternModel b;                  // pattern B; A is the experiment's mask (UiState::terms/grid, draft.causal)
   bool b_initialised = false;
-  int editing = 0;                 // 0: A, 1: B
+  PatternSlot editing = PatternSlot::A;
   int br = 64, bc = 64;            // tiles of the block mask and the block-sparse kernel
   bool measure = true;
   int repetitions = 5;

@@ -45,7 +45,7 @@ void upload_pattern_picture(ViewContext& ctx, int which) {
 void draw_block_grid_panel(ViewContext& ctx) {
   UiState& ui = ctx.ui;
   SparsityViewState& s = ui.sparsity_view;
-  const int which = s.editing;
+  const int which = static_cast<int>(s.editing);
   PatternRef p = which == 0 ? PatternRef{ui.terms, ui.draft.causal, ui.grid} : s.b.ref();
   const int64_t n = std::max<int64_t>(1, ui.draft.n);
   const float em = ui.font_px;

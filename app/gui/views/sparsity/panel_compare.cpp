@@ -31,9 +31,7 @@ std::string times(double x) {
 }
 std::string ms(const MeasuredRun& r) {
   if (!r.ok) return r.error.empty() ? "–" : "failed";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, r.timing.median_ms < 10 ? "%.2f ms" : "%.1f ms", r.timing.median_ms);
-  return buf;
+  return format_time_ms_table(r.timing.median_ms);
 }
 
 void upload_blocks(ViewContext& ctx, int which) {

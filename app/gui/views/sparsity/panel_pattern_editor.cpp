@@ -24,13 +24,13 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("edit");
   ImGui::SameLine();
-  ImGui::RadioButton("A (Explore's mask)", &s.editing, 0);
+  if (ImGui::RadioButton("A (Explore's mask)", s.editing == PatternSlot::A)) s.editing = PatternSlot::A;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("pattern A is the experiment's mask: the Explore tab shows it");
   ImGui::SameLine();
-  ImGui::RadioButton("B", &s.editing, 1);
+  if (ImGui::RadioButton("B", s.editing == PatternSlot::B)) s.editing = PatternSlot::B;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("a second pattern to compare with A");
-  ImGui::PushID(s.editing);
-  if (s.editing == 0) {
+  ImGui::PushID(static_cast<int>(s.editing));
+  if (s.editing == PatternSlot::A) {
     if (draw_pattern_terms({ui.terms, ui.draft.causal, ui.grid}, ui.draft.n, label_w)) {
       commit_pattern_a(ctx);
       s.changed_at = ImGui::GetTime();
@@ -39,7 +39,7 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
     s.changed_at = ImGui::GetTime();
   }
   ImGui::PopID();
-  if (s.editing == 1 && ImGui::Button("copy A into B")) {
+  if (s.editing == PatternSlot::B && ImGui::Button("copy A into B")) {
     s.b.terms = ui.terms;
     s.b.grid = ui.grid;
     s.b.causal = ui.draft.causal;
