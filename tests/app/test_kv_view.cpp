@@ -33,7 +33,7 @@ bool frames_until(App& app, Platform& platform, const std::function<bool()>& don
   return true;
 }
 
-bool overlaps(ImVec2 a0, ImVec2 a1, ImVec2 b0, ImVec2 b1) {
+bool overlaps(ScreenPoint a0, ScreenPoint a1, ScreenPoint b0, ScreenPoint b1) {
   return a0.x < b1.x && b0.x < a1.x && a0.y < b1.y && b0.y < a1.y;
 }
 

@@ -1,8 +1,7 @@
-// panel_kvcache.cpp — the "KV cache" mode: why decoding is memory-bound and how GQA / MQA shrink the cache.
+// mode.cpp — the "KV cache" mode: why decoding is memory-bound and how GQA / MQA shrink the cache.
 //
 // Contents
-//   task                the worker runs the decode loop (Backend::decode_loop) for MHA, GQA and MQA and measures
-//                       the copy bandwidth the floor is drawn from
+//   (the model: model.hpp/.cpp; the worker's decode loops for MHA, GQA and MQA: tasks.cpp)
 //   controls            two toolbar rows: model preset or custom shape, dtype; context, page size, batch, free
 //                       memory, the loop's tokens
 //   comparison table    MHA vs GQA vs MQA: bytes per token, cache at L, sequences that fit, floor per token, and
@@ -16,7 +15,6 @@
 #include <imgui.h>
 
 #include <algorithm>
-#include <any>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -33,8 +31,6 @@
 namespace attnscope::gui {
 namespace {
 
-constexpr TaskChannel<std::shared_ptr<const KvRunResult>> kChannel{"kv-cache"};
-constexpr const char* kLayoutNames[3] = {"MHA", "GQA", "MQA"};
 
 // MHA, GQA and MQA take the plot palette's first three colours (sky blue, orange, bluish green): the table's
 // column heads, the cache picture and the plots use the same colour for the same layout.
@@ -45,27 +41,9 @@ constexpr ImU32 kAllocatedColor = IM_COL32(118, 122, 134, 255);
 constexpr ImU32 kEmptyColor = IM_COL32(38, 41, 48, 255);
 constexpr ImU32 kMutedText = IM_COL32(170, 170, 178, 255);
 constexpr ImU32 kText = IM_COL32(225, 225, 230, 255);
+ScreenPoint screen(ImVec2 v) { return {v.x, v.y}; }
+
 constexpr ImU32 kCeilingColor = IM_COL32(200, 200, 200, 255);  // copy bandwidth and floors' legend swatch
-
-// The GQA column: the preset's own KV heads when it is grouped, else the largest divisor of the heads up to a
-// quarter of them.
-int64_t gqa_heads(int64_t heads, int64_t model_kv) {
-  if (model_kv > 1 && model_kv < heads && heads % model_kv == 0) return model_kv;
-  for (int64_t kv = std::max<int64_t>(1, heads / 4); kv > 1; --kv)
-    if (heads % kv == 0) return kv;
-  return 1;
-}
-
-void apply_preset(KvViewState& s) {
-  const auto& presets = model_presets();
-  if (s.preset < 0 || s.preset >= static_cast<int>(presets.size())) return;
-  const ModelPreset& m = presets[static_cast<size_t>(s.preset)];
-  s.layers = static_cast<int>(m.layers);
-  s.heads = static_cast<int>(m.heads);
-  s.kv_heads = static_cast<int>(m.kv_heads);
-  s.head_dim = static_cast<int>(m.head_dim);
-  s.context = static_cast<int>(std::min<int64_t>(m.context, 1 << 20));
-}
 
 void init_state(KvViewState& s, const ViewContext& ctx) {
   if (s.initialised) return;
@@ -79,109 +57,20 @@ void init_state(KvViewState& s, const ViewContext& ctx) {
   if (s.loop_context <= 0) s.loop_context = ctx.state.capabilities.decode_loop_context;
 }
 
-std::string task_key(const KvViewState& s) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%d/%d/%d/%d/%d/%d/%d", s.heads, s.kv_heads, s.head_dim, static_cast<int>(s.dtype), s.page_index,
-                s.batch, s.loop_context);
-  return buf;
-}
-
-// The cost model's decode step: FLOPs (4·B·H·len·d, the same for every layout) and bytes (read Q, K and V once per
-// KV head, write O).
-AlgorithmCost decode_cost(int64_t batch, int64_t heads, int64_t kv, int64_t d, DType dtype, int64_t len) {
-  AttentionSpec spec;
-  spec.batch = batch;
-  spec.q_heads = heads;
-  spec.kv_heads = kv;
-  spec.q_len = 1;
-  spec.kv_len = len;
-  spec.head_dim = d;
-  spec.dtype = dtype;
-  return algorithm_cost(Algorithm::Decode, spec, TileConfig{}, PatternStats{});
-}
-
-// The floor: those bytes over the copy bandwidth (GB/s), in ms; 0 when the bandwidth is not known.
-double floor_ms_for(int64_t batch, int64_t heads, int64_t kv, int64_t d, DType dtype, int64_t len, double gbs) {
-  return gbs > 0 ? decode_cost(batch, heads, kv, d, dtype, len).hbm_bytes / (gbs * 1e9) * 1e3 : 0;
-}
-
 // ---------------------------------------------------------------- task
 void submit(ViewContext& ctx, KvViewState& s) {
   const std::string key = task_key(s);
   if ((s.result && s.result->key == key) || s.asked_key == key || !ctx.worker) return;
   s.asked_key = key;
-  const int64_t heads = s.heads, kv = s.kv_heads, d = s.head_dim, batch = s.batch, loop = s.loop_context;
-  const int64_t page = kKvPageSizes[s.page_index];
-  const DType dtype = s.dtype;
-  ctx.worker->submit_task(kChannel, [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
-    auto r = std::make_shared<KvRunResult>();
-    r->key = key;
-    r->memory = backend.memory();
-    const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
-    for (int i = 0; i < 3 && !control.cancel; ++i) {
-      control.set_status(std::string("decode loop, ") + kLayoutNames[i]);
-      control.progress = i / 3.0;
-      KvLayoutRun run;
-      run.name = kLayoutNames[i];
-      run.kv_heads = layouts[i];
-      DecodeLoopRequest req;
-      req.batch = batch;
-      req.q_heads = heads;
-      req.kv_heads = layouts[i];
-      req.head_dim = d;
-      req.dtype = dtype == DType::F32 ? DType::F16 : dtype;  // the GPU kernel reads fp16/bf16 caches
-      req.page_tokens = page;
-      req.context = loop;
-      req.measure_every = std::max<int64_t>(1, loop / 16);
-      req.repetitions = 3;
-      run.loop = backend.decode_loop(req);
-      if (run.loop.copy_gbs > 0) {
-        r->bandwidth_gbs = run.loop.copy_gbs;
-        r->bandwidth_source = "copy bandwidth measured with the loop";
-      }
-      r->storage_bytes = run.loop.storage_bytes;
-      r->runs.push_back(std::move(run));
-    }
-    if (r->bandwidth_gbs <= 0 && !control.cancel) {
-      const DeviceCeilings c = backend.measure_ceilings();
-      if (c.ok) {
-        r->bandwidth_gbs = c.copy_bytes_per_s / 1e9;
-        r->bandwidth_source = "copy bandwidth measured by the backend";
-      }
-    }
-    for (KvLayoutRun& run : r->runs) {
-      // The floor counts the bytes the loop stored (the CPU twin stores fp32).
-      const DType counted =
-          run.loop.storage_bytes == 4 ? DType::F32 : (dtype == DType::BF16 ? DType::BF16 : DType::F16);
-      for (const auto& sample : run.loop.samples) {
-        run.context.push_back(static_cast<double>(sample.context));
-        run.ms.push_back(sample.decode_ms);
-        run.gbs.push_back(sample.achieved_gbs);
-        run.floor_ms.push_back(floor_ms_for(batch, heads, run.kv_heads, d, counted, sample.context, r->bandwidth_gbs));
-      }
-    }
-    control.progress = 1.0;
-    return std::shared_ptr<const KvRunResult>(r);
-  });
+  ctx.worker->submit_task(kKvChannel, make_kv_task(s, key));
 }
 
 void take_result(ViewContext& ctx, KvViewState& s) {
   if (!ctx.worker) return;
-  auto result = ctx.worker->take_task_result(kChannel);
+  auto result = ctx.worker->take_task_result(kKvChannel);
   if (!result || !*result) return;
   if (s.asked_key == (*result)->key) s.asked_key.clear();
   s.result = *result;
-}
-
-int64_t generated_tokens(const KvViewState& s) {
-  if (!s.result || s.result->runs.empty() || s.result->runs.front().loop.samples.empty()) return 0;
-  return s.result->runs.front().loop.samples.back().context;
-}
-
-// Tokens in the pictured cache now: the clock, or (before anyone touched it) what the loop generated, within [0, L].
-int64_t tokens_now(const KvViewState& s) {
-  const double t = s.tokens < 0 ? static_cast<double>(generated_tokens(s)) : s.tokens;
-  return std::clamp<int64_t>(static_cast<int64_t>(std::floor(t)), 0, s.context);
 }
 
 void tooltip(const char* text) {
@@ -189,8 +78,6 @@ void tooltip(const char* text) {
 }
 
 // ---------------------------------------------------------------- generation clock (play / step)
-void set_tokens(KvViewState& s, double t) { s.tokens = std::clamp(t, 0.0, static_cast<double>(s.context)); }
-
 void advance_clock(KvViewState& s) {
   if (!s.playing) return;
   if (tokens_now(s) >= s.context) {  // at the end: start again from an empty cache
@@ -297,7 +184,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
                   "layer, 16 steps timed (median of 3). Press Enter to run again.", ctx.state.backend_name.c_str());
     tooltip(tip);
   }
-  const TaskState task = ctx.worker ? ctx.worker->task_state(kChannel) : TaskState{};
+  const TaskState task = ctx.worker ? ctx.worker->task_state(kKvChannel) : TaskState{};
   if (task.running || task.pending) {
     ImGui::SameLine(0, gap);
     ImGui::ProgressBar(static_cast<float>(task.progress), ImVec2(-1, 0), task.status.c_str());
@@ -321,7 +208,7 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit;
   if (!ImGui::BeginTable("kv_compare", 4, flags, ImVec2(width, 0))) return;
   ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthStretch, 2.6f);
-  for (int i = 0; i < 3; ++i) ImGui::TableSetupColumn(kLayoutNames[i], ImGuiTableColumnFlags_WidthStretch, 1.0f);
+  for (int i = 0; i < 3; ++i) ImGui::TableSetupColumn(kKvLayoutNames[i], ImGuiTableColumnFlags_WidthStretch, 1.0f);
   // Header: the layout in its plot colour.
   ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
   ImGui::TableNextColumn();
@@ -329,7 +216,7 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   tooltip("each KV head serves G = H / Hkv query heads");
   for (int i = 0; i < 3; ++i) {
     ImGui::TableNextColumn();
-    ImGui::TextColored(layout_color_v4(i), "%s %lld", kLayoutNames[i], static_cast<long long>(kvs[i]));
+    ImGui::TextColored(layout_color_v4(i), "%s %lld", kKvLayoutNames[i], static_cast<long long>(kvs[i]));
     char tip[96];
     std::snprintf(tip, sizeof tip, "%lld KV heads, each serving %lld query heads", static_cast<long long>(kvs[i]),
                   static_cast<long long>(H / kvs[i]));
@@ -452,10 +339,10 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   for (int i = 0; i < 3; ++i) {
     ImGui::SameLine(0, i ? -1.0f : em);
     ImGui::PushStyleColor(ImGuiCol_Text, layout_color_v4(i));
-    if (ImGui::RadioButton(kLayoutNames[i], s.drawn_layout == i)) s.drawn_layout = i;
+    if (ImGui::RadioButton(kKvLayoutNames[i], s.drawn_layout == i)) s.drawn_layout = i;
     ImGui::PopStyleColor();
     char tip[96];
-    std::snprintf(tip, sizeof tip, "draw the %s cache: %lld KV heads", kLayoutNames[i], static_cast<long long>(kvs[i]));
+    std::snprintf(tip, sizeof tip, "draw the %s cache: %lld KV heads", kKvLayoutNames[i], static_cast<long long>(kvs[i]));
     tooltip(tip);
   }
   // Play controls: step back, play / pause, step, speed, and the token clock.
@@ -501,8 +388,8 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     std::snprintf(caption, sizeof caption, "%s: tokens 0 … %s", kv ? "V" : "K", format_tokens_exact(static_cast<double>(L)).c_str());
     dl->AddText(ImVec2(p0.x, top - em * 1.1f), kText, caption);
     if (kv == 0) {
-      s.fill_min = p0;
-      s.fill_max = p1;
+      s.fill_min = screen(p0);
+      s.fill_max = screen(p1);
     }
   }
   // Layer labels: as many as fit without overlapping; the first and the last always.
@@ -625,8 +512,8 @@ float draw_shared_legend(ViewContext& ctx, KvViewState& s, const KvRunResult& r,
   }
   entry(IM_COL32(255, 255, 255, 110), false, false, "picture's token count");
   const float h = y - p0.y + em * 1.2f;
-  s.legend_min = p0;
-  s.legend_max = ImVec2(right, p0.y + h);
+  s.legend_min = screen(p0);
+  s.legend_max = screen(ImVec2(right, p0.y + h));
   ImGui::Dummy(ImVec2(width, h));
   return h;
 }
@@ -675,8 +562,8 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     }
     plot::EndPlot();
     const plot::PlotGeometry& g = plot::LastPlotGeometry();
-    s.time_plot_min = g.min;
-    s.time_plot_max = g.max;
+    s.time_plot_min = screen(g.min);
+    s.time_plot_max = screen(g.max);
     s.time_points = g.points_drawn;
     mark_tokens(marker);
   }
@@ -709,8 +596,8 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     }
     plot::EndPlot();
     const plot::PlotGeometry& g = plot::LastPlotGeometry();
-    s.bw_plot_min = g.min;
-    s.bw_plot_max = g.max;
+    s.bw_plot_min = screen(g.min);
+    s.bw_plot_max = screen(g.max);
     s.bw_points = g.points_drawn;
     mark_tokens(marker);
   }
