@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/gui/gl/colormap.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
 
@@ -104,5 +105,15 @@ struct HeatmapViewState {
   std::string block_mask_error;
   bool block_texture_current = false;
 };
+
+// The worker's tasks (tasks.cpp) and their channels.
+inline constexpr TaskChannel<WindowTaskResult> kWindowChannel{"explore-window"};
+inline constexpr TaskChannel<BlockMaskTaskResult> kBlocksChannel{"explore-blocks"};
+// The window `request` of the shown picture, recomputed at full resolution (inputs cached in `cache`).
+TaskFn<WindowTaskResult> make_window_task(const AttentionSpec& spec, const ExperimentConfig& config,
+                                          uint64_t generation, const WindowRequest& request,
+                                          std::shared_ptr<InputCache> cache);
+// The block mask of `spec` for Br × Bc tiles.
+TaskFn<BlockMaskTaskResult> make_block_mask_task(const AttentionSpec& spec, uint64_t generation, int br, int bc);
 
 }  // namespace attnscope::gui

@@ -20,10 +20,7 @@
 namespace attnscope::gui {
 namespace {
 
-constexpr TaskChannel<WindowTaskResult> kWindowChannel{"explore-window"};
-constexpr TaskChannel<BlockMaskTaskResult> kBlocksChannel{"explore-blocks"};
 constexpr const char* kBlockTexture = "explore-blocks";
-constexpr int kWindowCells = 512;        // cells per side of a recomputed window, at most
 constexpr double kRestSeconds = 0.2;     // the view must rest this long before its window is recomputed
 
 // Nice tick positions over [lo, hi]: steps of 1, 2, 2.5 or 5 × 10^k, at most about max_ticks.
@@ -80,62 +77,17 @@ void draw_display_options(UiState& ui) {
   }
 }
 
-// The inputs of (batch 0, query head 0) and its KV head: generate_inputs fills each tensor batch-major,
-// head-major from one seeded stream per tensor, so a 1 x 1 problem gives exactly the Explore job's head 0.
-const AttentionInputs& head_zero_inputs(InputCache& cache, const AttentionSpec& spec, const ExperimentConfig& c) {
-  AttentionSpec one = spec;
-  one.batch = one.q_heads = one.kv_heads = 1;
-  const std::string key = one.summary() + "|" + generator_name(c.generator) + "|" + std::to_string(c.seed);
-  if (cache.key != key) {
-    cache.inputs = generate_inputs(one, c.generator, c.seed);
-    cache.key = key;
-  }
-  return cache.inputs;
-}
-
 void request_window(ViewContext& ctx, const ComputeResult& shown, const WindowRequest& request) {
   HeatmapViewState& v = ctx.ui.heatmap_view;
   v.window_asked = request;
   v.window_asked_generation = shown.generation;
-  const AttentionSpec spec = shown.spec;
-  const ExperimentConfig config = shown.config;
-  const uint64_t generation = shown.generation;
-  std::shared_ptr<InputCache> cache = v.inputs;
-  ctx.worker->submit_task(kWindowChannel, [=](Backend& backend, TaskControl& control) -> WindowTaskResult {
-    control.set_status("recomputing the visible window at full resolution");
-    WindowTaskResult out;
-    out.generation = generation;
-    out.request = request;
-    ScoreImageRequest r;
-    r.inputs = &head_zero_inputs(*cache, spec, config);
-    r.kind = config.show;
-    r.q0 = request.q0;
-    r.k0 = request.k0;
-    r.q1 = request.q1;
-    r.k1 = request.k1;
-    r.cells_q = r.cells_k = kWindowCells;
-    out.image = backend.score_image(r);
-    control.progress = 1.0;
-    return out;
-  });
+  ctx.worker->submit_task(kWindowChannel, make_window_task(shown.spec, shown.config, shown.generation, request, v.inputs));
 }
 
 void request_block_mask(ViewContext& ctx, const ComputeResult& shown) {
   HeatmapViewState& v = ctx.ui.heatmap_view;
   v.block_mask_asked = true;
-  const AttentionSpec spec = shown.spec;
-  const uint64_t generation = shown.generation;
-  const int br = v.br, bc = v.bc;
-  ctx.worker->submit_task(kBlocksChannel, [=](Backend&, TaskControl& control) -> BlockMaskTaskResult {
-    control.set_status("classifying tiles of the block mask");
-    BlockMaskTaskResult out;
-    out.generation = generation;
-    out.br = br;
-    out.bc = bc;
-    out.mask = std::make_shared<const BlockMask>(build_block_mask(spec, br, bc, /*count_pairs=*/false));
-    control.progress = 1.0;
-    return out;
-  });
+  ctx.worker->submit_task(kBlocksChannel, make_block_mask_task(shown.spec, shown.generation, v.br, v.bc));
 }
 
 void take_task_results(ViewContext& ctx) {
