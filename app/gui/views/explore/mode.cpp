@@ -1,4 +1,4 @@
-// panel_explore.cpp — the Explore mode: the control panel on the left, the heatmap filling the rest.
+// mode.cpp — the Explore mode: the control panel on the left, the heatmap filling the rest.
 #include <imgui.h>
 
 #include "app/gui/shell/modes.hpp"

@@ -1,5 +1,5 @@
-// heatmap_view.cpp — the Explore heatmap's zoom/pan arithmetic, cell lookup, overlay tints and flags
-// (see heatmap_view_state.hpp). No GL, no ImGui.
+// model.cpp — the Explore heatmap's zoom/pan arithmetic, cell lookup, overlay tints and flags
+// (see model.hpp). No GL, no ImGui.
 #include <algorithm>
 #include <cmath>
 

@@ -1,4 +1,4 @@
-// heatmap_view_state.hpp — the Explore heatmap's view: zoom/pan window, overlays (tile grid, block mask), the
+// model.hpp — the Explore heatmap's view: zoom/pan window, overlays (tile grid, block mask), the
 // algorithm the picture is discussed for, and the visible window recomputed at full resolution on the worker.
 //
 // Contents

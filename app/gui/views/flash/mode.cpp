@@ -1,8 +1,8 @@
-// mode_flash.cpp — the FlashAttention mode: a toolbar (loop order or kernel, Br × Bc, probed row, play / pause / step /
+// mode.cpp — the FlashAttention mode: a toolbar (loop order or kernel, Br × Bc, probed row, play / pause / step /
 // speed, time scrubber), the worker task that traces the Explore experiment, and the layout of its four panels.
 //
 // Contents
-//   shared helpers       colours, durations, subscripts, headings (declared in flash_panels.hpp)
+//   shared helpers       colours, durations, subscripts, headings (declared in panels.hpp)
 //   task                 key of the current choice, submission, taking results
 //   animation            the clock (trace ns per screen second), Space / Left / Right
 //   toolbar              controls and status line

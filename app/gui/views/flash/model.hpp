@@ -1,4 +1,4 @@
-// flash_view_state.hpp — the FlashAttention mode's model: what the user chose (order, Br × Bc, probed row),
+// model.hpp — the FlashAttention mode's model: what the user chose (order, Br × Bc, probed row),
 // what the worker computed for it (a traced run, untraced timings of naive and flash, the probed row's exact
 // softmax, the cost model's bytes) and the replay of the trace at an animation time. No ImGui or GL here:
 // tests use it directly.

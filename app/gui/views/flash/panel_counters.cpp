@@ -1,4 +1,4 @@
-// panel_flash_counters.cpp — naive against the chosen flash order on the traced experiment: bytes moved to and from
+// panel_counters.cpp — naive against the chosen flash order on the traced experiment: bytes moved to and from
 // main memory by the cost model (core/cost_model.hpp; hover a cell for its formula), the backend's measured time
 // (untraced runs: median, min–max), memory allocated beyond Q, K, V and O, and the traced run's span (tracing
 // costs time; the backend does not report the overhead itself, so the traced span is shown beside the median).

@@ -1,8 +1,8 @@
-// flash_panels.hpp — the FlashAttention mode's panels (one per file) and the few drawing helpers they share.
-//   mode_flash.cpp             the mode: toolbar (order, Br × Bc, row, play controls), worker task, layout
+// panels.hpp — the FlashAttention mode's panels (one per file) and the few drawing helpers they share.
+//   mode.cpp             the mode: toolbar (order, Br × Bc, row, play controls), worker task, layout
 //   panel_tile_stream.cpp      device memory strips and one unit's on-chip tiles, replayed from the trace
 //   panel_gantt.cpp            every CTA as a bar per SM / worker over time
-//   panel_flash_counters.cpp   bytes moved (cost model) and measured time, naive vs flash
+//   panel_counters.cpp   bytes moved (cost model) and measured time, naive vs flash
 //   panel_online_softmax.cpp   the probed row: scores per tile, m, l, rescale, ‖acc‖, exact vs kernel softmax
 #pragma once
 #include <imgui.h>

@@ -1,4 +1,4 @@
-// mode_scaling.cpp — the Scaling mode: what attention costs as it runs. Starts the worker tasks (ceilings once,
+// mode.cpp — the Scaling mode: what attention costs as it runs. Starts the worker tasks (ceilings once,
 // a timing run whenever the experiment changes, the N sweep on first view), takes their results, and shows one
 // panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
 //

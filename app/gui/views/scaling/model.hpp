@@ -1,4 +1,4 @@
-// scaling_view_state.hpp — the Scaling mode's state (held by UiState::scaling) and the worker tasks that fill it:
+// model.hpp — the Scaling mode's state (held by UiState::scaling) and the worker tasks that fill it:
 //   timing runs   every algorithm the backend supports on the current experiment: median, min–max, history; an
 //                 algorithm refused at the experiment's dtype but built for another runs at the closest one
 //                 (run_dtype.hpp) and is labelled with it ("flash fp32", "flash-tc fp16")

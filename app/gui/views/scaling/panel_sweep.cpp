@@ -1,4 +1,4 @@
-// panel_scaling.cpp — the N sweep: time and memory against N on log-log axes for naive, flash and a sparse pattern,
+// panel_sweep.cpp — the N sweep: time and memory against N on log-log axes for naive, flash and a sparse pattern,
 // the fitted slope of each (time ∝ N^slope), and the points that did not run marked where they would lie.
 //
 // Contents

@@ -1,6 +1,6 @@
-// scaling_panels.hpp — the Scaling mode's panels (one per file) and the helpers they share.
-//   mode_scaling.cpp      the mode: takes task results, starts tasks, panel tabs; the tasks themselves
-//   panel_scaling.cpp     the N sweep: time and memory against N (log-log), fitted slopes, marked points
+// panels.hpp — the Scaling mode's panels (one per file) and the helpers they share.
+//   mode.cpp      the mode: takes task results, starts tasks, panel tabs; the tasks themselves
+//   panel_sweep.cpp     the N sweep: time and memory against N (log-log), fitted slopes, marked points
 //   panel_timing.cpp      each algorithm's median with min–max on the experiment; the history of runs
 //   panel_memory.cpp      device memory used / free; what each algorithm allocated; the KV cache
 //   panel_roofline.cpp    achieved FLOP/s against arithmetic intensity under the measured ceilings

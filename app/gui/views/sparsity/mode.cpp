@@ -1,4 +1,4 @@
-// mode_sparsity.cpp — the Sparsity mode: the pattern editor on the left, the paintable block grid in the
+// mode.cpp — the Sparsity mode: the pattern editor on the left, the paintable block grid in the
 // middle, patterns A and B side by side with their densities and predicted vs measured speed-up on the right.
 // Pattern A is the experiment's mask (Explore shows it); every number comes from the worker
 // (compute_pattern_numbers: block mask, cost model, runs through the Backend).

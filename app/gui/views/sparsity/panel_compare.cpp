@@ -1,4 +1,4 @@
-// panel_sparsity_compare.cpp — patterns A and B side by side: each pattern's mask (allowed fraction per cell)
+// panel_compare.cpp — patterns A and B side by side: each pattern's mask (allowed fraction per cell)
 // shaded by its block mask (empty / partial / full tiles), then a table of their numbers: element and block
 // density, what block-sparse computes, predicted speed-up over dense flash (cost model: FLOPs and bytes) and
 // measured speed-up (median of repeated runs through the Backend on the worker).
