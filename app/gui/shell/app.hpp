@@ -20,7 +20,7 @@ namespace attnscope::gui {
 
 // What a panel draws with.
 struct ViewContext {
-  AppState& state;
+  const AppState& state;  // read only: panels change UiState (drafts, view options), App applies them
   UiState& ui;
   HeatmapGl& heatmap;
   ImFont* heading_font = nullptr;
