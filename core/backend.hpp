@@ -121,11 +121,29 @@ struct DeviceCeilings {
   double seconds = 0;                // how long the benchmark took
 };
 
+// What a backend can do and how it runs, asked by the UI instead of branching on the backend's name (a name is
+// shown only as a label). Which algorithm runs at which dtype and head_dim is Backend::supports(); decode runs on
+// every backend (Backend::decode_loop, the CPU twin by default).
+struct BackendCapabilities {
+  enum class Memory { Host, Device };
+  Memory memory = Memory::Host;        // where a run's buffers live: host memory (RAM) or device memory (HBM)
+  bool host_cpu = true;                // computes on the host's cores, the ones the UI draws with (a software
+                                       // renderer competes with timed runs, so the UI slows itself while measuring)
+  bool sm_traces = false;              // a trace's units are a GPU's SMs, not worker threads
+  bool tensor_cores = false;           // has the tensor-core flash kernel (flash-tc)
+  double sweep_time_cap_s = 1.0;       // per-run time cap the Scaling sweep starts with
+  int64_t decode_loop_context = 2048;  // context length the KV-cache mode's measured decode loop starts with
+
+  const char* trace_unit() const { return sm_traces ? "SM" : "worker"; }                // "SM" | "worker"
+  const char* memory_words() const { return memory == Memory::Device ? "device memory" : "host memory"; }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;         // "cpu", "cuda"
   virtual std::string device_name() const = 0;  // "AMD EPYC ... (2 threads)", "NVIDIA H100 80GB HBM3"
+  virtual BackendCapabilities capabilities() const = 0;
   // false with a reason when this backend cannot run the algorithm on this spec.
   virtual bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const = 0;
   virtual RunResult run(const RunRequest& request) = 0;

@@ -41,6 +41,12 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(int threads) : pool_(threads), model_(cpu_model_name()) {}
 
   std::string name() const override { return "cpu"; }
+  BackendCapabilities capabilities() const override {
+    BackendCapabilities c;  // host memory, the host's cores, traces per worker thread
+    c.sweep_time_cap_s = 1.0;     // the sweep finishes in about a minute
+    c.decode_loop_context = 2048; // the CPU twin decodes slower: fewer tokens
+    return c;
+  }
   std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }
 
   bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const override {

@@ -97,6 +97,16 @@ class CudaBackend final : public Backend {
   }
 
   std::string name() const override { return "cuda"; }
+  BackendCapabilities capabilities() const override {
+    BackendCapabilities c;
+    c.memory = BackendCapabilities::Memory::Device;
+    c.host_cpu = false;
+    c.sm_traces = true;
+    c.tensor_cores = true;
+    c.sweep_time_cap_s = 5.0;
+    c.decode_loop_context = 16384;
+    return c;
+  }
   std::string device_name() const override { return info_.name; }
   const DeviceInfo& info() const { return info_; }
 

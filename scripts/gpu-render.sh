@@ -162,9 +162,9 @@ render e-oom-explore --mode Explore --n 65536 --heads 32 --dtype fp16
 render f-sparsity --mode Sparsity --n 4096 --mask window:256+global:16 --causal
 render g-timing-oom --mode Scaling --panel Timing --n 65536 --heads 32 --dtype fp16
 render h-timing-tc --mode Scaling --panel Timing --n 4096 --heads 16 --d 64 --dtype fp16 --causal
-ATTNSCOPE_FLASH_VIEW=order=flash-tc,at=0.5 render i-flash-tc --mode FlashAttention --n 1024 --d 64 --dtype fp16 \
+render i-flash-tc --mode FlashAttention --flash-view order=flash-tc,at=0.5 --n 1024 --d 64 --dtype fp16 \
   --mask causal
-ATTNSCOPE_FLASH_VIEW=order=flash-tc,at=0.5 render j-flash-tc-gathered --mode FlashAttention --n 2048 --d 64 \
+render j-flash-tc-gathered --mode FlashAttention --flash-view order=flash-tc,at=0.5 --n 2048 --d 64 \
   --dtype fp16 --mask strided:64+window:128 --causal
 
 echo

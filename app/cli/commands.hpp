@@ -13,8 +13,8 @@ struct Command {
 };
 
 // Defined in their own files; the GUI commands only when built with ATTNSCOPE_GUI.
-extern const Command kGuiCommand;      // app/gui/cmd_gui.cpp
-extern const Command kRenderCommand;   // app/gui/cmd_render.cpp
+extern const Command kGuiCommand;      // app/gui/shell/cmd_gui.cpp
+extern const Command kRenderCommand;   // app/gui/shell/cmd_render.cpp
 extern const Command kRunCommand;      // app/cli/cmd_run.cpp
 extern const Command kBenchCommand;    // app/cli/cmd_bench.cpp
 extern const Command kCostCommand;     // app/cli/cmd_cost.cpp

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;
@@ -30,7 +30,7 @@ TEST_CASE("App: invalid entries keep the last good picture and the user's entrie
   std::string error;
   auto platform = create_headless_platform(640, 480, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 200;
   config.mask = "window:16";
   config.causal = true;
@@ -74,7 +74,7 @@ TEST_CASE("App: invalid entries keep the last good picture and the user's entrie
 
   // Linear -> log changes only the colours: no new job.
   const uint64_t before = app.state().generation;
-  app.ui().draft.scale = app::ColorScale::Log;
+  app.ui().draft.scale = ColorScale::Log;
   app.ui().draft_changed = true;
   app.frame(*platform);
   app.frame(*platform);

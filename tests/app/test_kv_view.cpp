@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
-#include "app/gui/plot.hpp"
-#include "app/gui/png_write.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/plot/plot.hpp"
+#include "app/gui/platform/png_write.hpp"
 #include "core/cost_model.hpp"
 
 using namespace attnscope;
@@ -33,7 +33,7 @@ bool frames_until(App& app, Platform& platform, const std::function<bool()>& don
   return true;
 }
 
-bool overlaps(ImVec2 a0, ImVec2 a1, ImVec2 b0, ImVec2 b1) {
+bool overlaps(ScreenPoint a0, ScreenPoint a1, ScreenPoint b0, ScreenPoint b1) {
   return a0.x < b1.x && b0.x < a1.x && a0.y < b1.y && b0.y < a1.y;
 }
 
@@ -66,7 +66,7 @@ struct Session {
   Session(int w, int h) {
     platform = create_headless_platform(w, h, &error);
     if (!platform) return;
-    app::ExperimentConfig config;
+    ExperimentConfig config;
     config.n = 128;
     app = std::make_unique<App>(config, app::make_backend("cpu", &error));
     if (!app->init(*platform, &error)) app.reset();
@@ -88,10 +88,7 @@ struct Session {
 
 TEST_CASE("KV cache mode: MHA, GQA and MQA decode loops arrive; plots hold every point; legend outside the data") {
   Session session(1280, 720);
-  if (!session.platform) {
-    MESSAGE("skipped: " << session.error);
-    return;
-  }
+  REQUIRE_MESSAGE(session.platform != nullptr, session.error);  // display_main.cpp skips the suite without EGL
   REQUIRE_MESSAGE(session.app, session.error);
   KvViewState& kv = session.kv();
   kv.loop_context = 256;  // a short loop: the CPU twin decodes every step
@@ -195,10 +192,7 @@ TEST_CASE("KV cache mode: MHA, GQA and MQA decode loops arrive; plots hold every
 
 TEST_CASE("KV cache mode at 1920x1080: a deep model, batch 8, 256-token pages, partly written page") {
   Session session(1920, 1080);
-  if (!session.platform) {
-    MESSAGE("skipped: " << session.error);
-    return;
-  }
+  REQUIRE_MESSAGE(session.platform != nullptr, session.error);  // display_main.cpp skips the suite without EGL
   REQUIRE_MESSAGE(session.app, session.error);
   KvViewState& kv = session.kv();
   kv.initialised = true;

@@ -9,125 +9,19 @@
 #include <thread>
 
 #include "app/cli/backends.hpp"
-#include "app/gui/app.hpp"
-#include "app/gui/platform.hpp"
-#include "app/gui/sparsity_view_state.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/views/sparsity/model.hpp"
 #include "core/cpu_backend.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;
 
-TEST_CASE("painted grid: resize, paint, fill, invert, resample, and the grid:B:ROWS text round trip") {
-  PatternModel p;
-  CHECK(ensure_grid_term(p.ref(), 300, 64));
-  CHECK_FALSE(ensure_grid_term(p.ref(), 300, 64));  // one grid per pattern
-  CHECK(p.grid.block == 64);
-  CHECK(p.grid.rows == 5);  // ceil(300 / 64)
-  CHECK(grid_cells_on(p.grid) == 0);
-  CHECK(paint_cell(p.grid, 1, 3, true));
-  CHECK_FALSE(paint_cell(p.grid, 1, 3, true));  // already on
-  CHECK_FALSE(paint_cell(p.grid, 5, 0, true));  // outside
-  CHECK(paint_cell(p.grid, 4, 4, true));
-  CHECK(grid_cells_on(p.grid) == 2);
-
-  // The text form parses back to the same grid, and the mask allows exactly the painted blocks.
-  const MaskParseResult parsed = parse_mask(pattern_text(p.ref()));
-  REQUIRE_MESSAGE(parsed.ok, parsed.error);
-  CHECK(parsed.mask.grid.cells == p.grid.cells);
-  CHECK(parsed.mask.grid.block == 64);
-  const MaskView view = parsed.mask.view();
-  CHECK(view.allowed(64, 192));    // block (1, 3)
-  CHECK(view.allowed(299, 299));   // block (4, 4)
-  CHECK_FALSE(view.allowed(0, 0));
-
-  invert_grid(p.grid);
-  CHECK(grid_cells_on(p.grid) == 23);
-  fill_grid(p.grid, false);
-  CHECK(grid_cells_on(p.grid) == 0);
-  // Halving the block resamples: one painted 64-block becomes four 32-blocks.
-  paint_cell(p.grid, 1, 3, true);
-  set_grid_block(p.grid, 32, 300);
-  CHECK(p.grid.rows == 10);
-  CHECK(grid_cells_on(p.grid) == 4);
-  CHECK(p.grid.cells[static_cast<size_t>(2 * 10 + 6)] == 1);
-  CHECK(p.grid.cells[static_cast<size_t>(3 * 10 + 7)] == 1);
-  // A longer sequence grows the grid and keeps the painting; the block never gets too small for N.
-  resize_grid(p.grid, 400);
-  CHECK(p.grid.rows == 13);
-  CHECK(grid_cells_on(p.grid) == 4);
-  set_grid_block(p.grid, 1, 65536);
-  CHECK(p.grid.rows <= kMaxGridSide);
-}
-
-TEST_CASE("pattern numbers: densities from the block mask, prediction from the cost model, measured runs") {
-  auto backend = make_cpu_backend(2);
-  for (const char* text : {"window:32", "strided:16,4", "dilated:64,3+global:4"}) {
-    INFO(text);
-    AttentionSpec spec;
-    spec.q_len = spec.kv_len = 333;  // odd: partial last tiles
-    spec.head_dim = 32;
-    const MaskParseResult parsed = parse_mask(text);
-    REQUIRE(parsed.ok);
-    spec.mask = parsed.mask;
-    spec.mask.causal = true;
-    PatternRequest req;
-    req.spec = spec;
-    req.tiles = TileConfig{64, 32};
-    req.repetitions = 2;
-    req.picture_cells = 50;
-    int steps = 0;
-    const PatternNumbers n = compute_pattern_numbers(
-        *backend, req, [&](double, const std::string&) { ++steps; }, [] { return false; });
-    REQUIRE_MESSAGE(n.ok, n.error);
-    CHECK(steps >= 4);
-    // Element density: the exact allowed-pair count over N².
-    CHECK(n.block_mask.stats.allowed_pairs == count_allowed_pairs(spec));
-    CHECK(n.element_density() == doctest::Approx(static_cast<double>(count_allowed_pairs(spec)) / (333.0 * 333.0)));
-    // Block density: non-empty tiles of 64 x 32 over all tiles.
-    const BlockMask m = build_block_mask(spec, 64, 32, false);
-    CHECK(n.block_density() == doctest::Approx(static_cast<double>(m.stats.partial + m.stats.full) /
-                                               static_cast<double>(m.tiles.tile_count())));
-    CHECK(n.block_mask.kinds == m.kinds);
-    // Prediction: the cost model's dense-flash over block-sparse FLOPs.
-    const PatternStats ps = pattern_stats(spec, req.tiles, n.gathered_relevant);
-    CHECK(n.predicted_flops_speedup() == doctest::Approx(algorithm_cost(Algorithm::Flash, spec, req.tiles, ps).flops /
-                                                         algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, ps).flops));
-    CHECK(n.predicted_flops_speedup() > 1.0);  // causal + local: block-sparse skips tiles
-    CHECK(n.gathered_relevant == (std::string(text).find("window") == std::string::npos));
-    // The picture: allowed fraction per cell; weighted by cell area it sums to the allowed pairs.
-    REQUIRE(n.picture_rows == 50);
-    double allowed = 0;
-    for (int r = 0; r < 50; ++r)
-      for (int c = 0; c < 50; ++c) {
-        const double area = static_cast<double>((333 * (r + 1) / 50 - 333 * r / 50) * (333 * (c + 1) / 50 - 333 * c / 50));
-        allowed += n.picture[static_cast<size_t>(r * 50 + c)] * area;
-      }
-    CHECK(allowed == doctest::Approx(static_cast<double>(count_allowed_pairs(spec))).epsilon(1e-6));
-    // Measured: both runs succeeded with positive medians of the requested repetitions.
-    REQUIRE(n.measured);
-    CHECK(n.flash_run.ok);
-    CHECK(n.sparse_run.ok);
-    CHECK(n.flash_run.timing.samples_ms.size() == 2);
-    CHECK(n.flash_run.timing.median_ms > 0);
-    CHECK(n.measured_speedup() > 0);
-    CHECK(n.gathered_run.ok == n.gathered_relevant);
-  }
-}
-
-TEST_CASE("pattern numbers: a cancelled computation says so") {
-  auto backend = make_cpu_backend(1);
-  PatternRequest req;
-  req.spec.q_len = req.spec.kv_len = 256;
-  const PatternNumbers n = compute_pattern_numbers(*backend, req, [](double, const std::string&) {}, [] { return true; });
-  CHECK(n.cancelled);
-  CHECK_FALSE(n.measured);
-}
-
 TEST_CASE("Sparsity mode: a grid painted there survives switching modes and Explore computes with it") {
   std::string error;
   auto platform = create_headless_platform(1280, 720, &error);
   REQUIRE_MESSAGE(platform, error);
-  app::ExperimentConfig config;
+  ExperimentConfig config;
   config.n = 256;
   config.mask = "window:16";
   App app(config, app::make_backend("cpu", &error));

@@ -97,6 +97,7 @@ class ScriptedBackend final : public Backend {
   uint64_t free_bytes = uint64_t{1} << 50;
   std::string name() const override { return "scripted"; }
   std::string device_name() const override { return "test device"; }
+  BackendCapabilities capabilities() const override { return {}; }
   bool supports(Algorithm a, const AttentionSpec&, std::string* why) const override {
     if (a == Algorithm::Gathered) {
       if (why) *why = "gathered has no kernel here";

@@ -1,0 +1,282 @@
+// app.cpp — the App lifecycle and per-frame flow (see app.hpp).
+//
+// Contents
+//   mask editor <-> text     load_mask_editor, mask_text_from_editor
+//   App::init / shutdown     ImGui, fonts, renderer backend, GL resources
+//   App::frame               results -> edits -> widgets -> render
+//   apply_draft / submit     the user's entries become a job, or errors with the last picture kept
+#include "app/gui/shell/modes.hpp"
+#include "app/gui/shell/app.hpp"
+
+#include <glad/gl.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "app/gui/widgets/widgets.hpp"
+
+namespace attnscope::gui {
+namespace {
+
+struct Mode {
+  const char* name;
+  const char* tooltip;
+  void (*draw)(ViewContext&);
+};
+// The navigation: one row per mode. FlashAttention, Sparsity, Scaling, KV cache and Lessons join here.
+const Mode kModes[] = {
+    {"Explore", "The score matrix S or P of one head, for any size, mask and inputs", draw_explore_mode},
+    {"FlashAttention", "Tiles streaming through one SM, every CTA over time, one row's online softmax: replayed from a real trace", draw_flash_mode},
+    {"Sparsity", "Edit and paint sparsity patterns; density, predicted and measured speed-up, A vs B", draw_sparsity_mode},
+    {"Scaling", "Time and memory against N (log-log, fitted slopes), every algorithm's timing, memory, the roofline", draw_scaling_mode},
+    {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
+};
+
+void copy_text(std::array<char, 512>& dst, const std::string& src) {
+  std::memset(dst.data(), 0, dst.size());
+  std::strncpy(dst.data(), src.c_str(), dst.size() - 1);
+}
+
+}  // namespace
+
+bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* error) {
+  MaskParseResult parsed = parse_mask(mask_text);
+  if (!parsed.ok) {
+    if (error) *error = parsed.error;
+    return false;
+  }
+  ui.terms = parsed.mask.terms;
+  ui.grid = parsed.mask.grid;
+  if (parsed.mask.causal) ui.draft.causal = true;  // "causal" written as a term becomes the checkbox
+  copy_text(ui.mask_text, mask_text_from_editor(ui));
+  return true;
+}
+
+std::string mask_text_from_editor(const UiState& ui) {
+  MaskSpec mask;
+  mask.terms = ui.terms;
+  mask.grid = ui.grid;
+  return mask.to_string();
+}
+
+App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
+  state_.config = initial;
+  ui_.draft = initial;
+  worker_ = std::make_unique<ComputeWorker>(std::move(backend));
+  state_.backend_name = worker_->backend_name();
+  state_.device_name = worker_->device_name();
+  state_.capabilities = worker_->capabilities();
+  std::string error;
+  if (load_mask_editor(ui_, initial.mask, &error)) ui_.draft.mask = mask_text_from_editor(ui_);
+  else copy_text(ui_.mask_text, initial.mask);  // kept as typed; apply_draft reports the error
+}
+
+App::~App() { shutdown(); }
+
+void App::load_fonts(Platform& platform) {
+  ImGuiIO& io = ImGui::GetIO();
+  // Sized for a projector: about 38 text lines fill the height, never below 14 px.
+  const float height = static_cast<float>(platform.framebuffer_height());
+  const float width = static_cast<float>(platform.framebuffer_width());
+  ui_.font_px = std::clamp(std::round(std::min(height / 38.f, width / 62.f)), 14.f, 40.f);
+  // Latin-1, Greek, super/subscripts, punctuation (…, –), arrows and math operators (√, ≤, ×).
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1D2C, 0x1D6A, 0x2010, 0x2027,
+                                   0x2070, 0x209F, 0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
+  // DejaVu Sans where distributions put it ($ATTNSCOPE_FONT_DIR first); ImGui's built-in font is ASCII only.
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("ATTNSCOPE_FONT_DIR")) dirs.emplace_back(env);
+  for (const char* d : {"/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF",
+                        "/usr/share/fonts/dejavu-sans-fonts", "/usr/local/share/fonts/dejavu"})
+    dirs.emplace_back(d);
+  auto find_font = [&](const char* file) -> std::string {
+    for (auto& dir : dirs)
+      if (std::error_code ec; std::filesystem::exists(dir / file, ec)) return (dir / file).string();
+    return {};
+  };
+  const std::string regular = find_font("DejaVuSans.ttf"), bold = find_font("DejaVuSans-Bold.ttf");
+  ImFont* body = nullptr;
+  if (!regular.empty()) body = io.Fonts->AddFontFromFileTTF(regular.c_str(), ui_.font_px, nullptr, ranges);
+  if (!body) {
+    std::fprintf(stderr,
+                 "attnscope: DejaVu Sans not found (looked in /usr/share/fonts/...; set ATTNSCOPE_FONT_DIR): using "
+                 "ImGui's ASCII-only font, so symbols such as √, ≤ and × show as '?'. Install fonts-dejavu-core.\n");
+    ImFontConfig config;
+    config.SizePixels = ui_.font_px;
+    body = io.Fonts->AddFontDefault(&config);
+  }
+  heading_font_ = body;
+  if (!bold.empty())
+    if (ImFont* h = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(ui_.font_px * 1.15f), nullptr, ranges))
+      heading_font_ = h;
+  io.FontDefault = body;
+}
+
+bool App::init(Platform& platform, std::string* error) {
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // the layout is computed from the window size, nothing to restore
+  ImGui::StyleColorsDark();
+  ImGuiStyle& style = ImGui::GetStyle();
+  platform_ = &platform;
+  platform.imgui_init();
+  load_fonts(platform);
+  style.ScaleAllSizes(ui_.font_px / 13.f);
+  style.WindowRounding = 0;
+  style.FrameRounding = 3;
+  if (!ImGui_ImplOpenGL3_Init("#version 330 core")) {
+    *error = "the Dear ImGui OpenGL 3 renderer could not start on " + platform.gl_renderer();
+    return false;
+  }
+  if (!heatmap_.init(error)) return false;
+  state_.gl_renderer = platform.gl_renderer();
+  state_.platform_name = platform.name();
+  initialised_ = true;
+  last_frame_ = std::chrono::steady_clock::now();
+  ui_.draft_changed = true;  // the first frame submits the initial experiment
+  apply_draft();
+  return true;
+}
+
+void App::shutdown() {
+  if (!initialised_) return;
+  initialised_ = false;
+  heatmap_.shutdown();
+  ImGui_ImplOpenGL3_Shutdown();
+  if (platform_) platform_->imgui_shutdown();
+  ImGui::DestroyContext();
+  worker_.reset();
+}
+
+std::vector<std::string> mode_names() {
+  std::vector<std::string> names;
+  for (auto& m : kModes) names.emplace_back(m.name);
+  return names;
+}
+
+bool App::settled() const {
+  return picture_current() && ui_.requested_mode.empty() && worker_ && worker_->idle();
+}
+
+bool App::picture_current() const {
+  return !ui_.draft_changed && state_.shown && state_.shown->generation == state_.generation && !state_.computing &&
+         heatmap_.has_image() && !needs_colorize_;
+}
+
+void App::submit(const ExperimentConfig& config, const AttentionSpec& spec) {
+  ComputeJob job;
+  job.generation = ++state_.generation;
+  job.config = config;
+  job.spec = spec;
+  worker_->submit(std::move(job));
+  state_.config = config;
+  state_.computing = true;
+}
+
+void App::apply_draft() {
+  if (!ui_.draft_changed) return;
+  ui_.draft_changed = false;
+  const SpecResult spec = to_spec(ui_.draft, worker_->limits());
+  state_.errors = spec.errors;
+  if (!spec.ok) return;  // the last good picture stays; the entries stay in ui_.draft
+  ExperimentConfig without_scale = ui_.draft;
+  without_scale.scale = state_.config.scale;
+  const bool same_numbers = state_.shown && without_scale == state_.config && state_.generation > 0;
+  if (same_numbers) {
+    // Only the colour scale changed: recolour on the GPU, no recomputation.
+    if (state_.config.scale != ui_.draft.scale) {
+      state_.config.scale = ui_.draft.scale;
+      needs_colorize_ = true;
+    }
+    return;
+  }
+  submit(ui_.draft, spec.spec);
+}
+
+void App::take_results() {
+  state_.computing = worker_->busy() || state_.generation != (state_.shown ? state_.shown->generation : 0);
+  state_.computing_seconds = worker_->busy_seconds();
+  std::optional<ComputeResult> result = worker_->take_result();
+  if (!result) return;
+  if (result->generation != state_.generation) return;  // stale: the user changed something since
+  if (!result->error.empty()) {
+    state_.errors = {result->error};
+    state_.computing = false;
+    return;
+  }
+  state_.shown = std::move(result);
+  const ScoreImage& image = state_.shown->image;
+  heatmap_.upload(image.values, image.rows, image.cols);
+  needs_colorize_ = true;
+  state_.computing = worker_->busy();
+}
+
+void App::frame(Platform& platform) {
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - last_frame_).count();
+  last_frame_ = now;
+  ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
+  ++frames_drawn_;
+
+  take_results();
+  if (needs_colorize_ && state_.shown) {
+    const ScoreImage& image = state_.shown->image;
+    state_.scale = ValueScale::fit(state_.config.scale == ColorScale::Log, image.min_value, image.max_value);
+    heatmap_.colorize(state_.scale);
+    needs_colorize_ = false;
+  }
+
+  platform.imgui_new_frame();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui::NewFrame();
+
+  const ImGuiViewport* viewport = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(viewport->Pos);
+  ImGui::SetNextWindowSize(viewport->Size);
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ui_.font_px * 0.5f, ui_.font_px * 0.3f));
+  ImGui::Begin("attnscope", nullptr, flags);
+  ImGui::PopStyleVar();
+  ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get()};
+  if (ImGui::BeginTabBar("modes")) {
+    for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
+      ImGuiTabItemFlags tab_flags = 0;
+      if (!ui_.requested_mode.empty() && ui_.requested_mode == kModes[i].name) {
+        tab_flags |= ImGuiTabItemFlags_SetSelected;
+        ui_.requested_mode.clear();
+      }
+      const bool open = ImGui::BeginTabItem(kModes[i].name, nullptr, tab_flags);
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", kModes[i].tooltip);
+      if (open) {
+        ui_.mode = i;
+        // Leave one line at the bottom for the status bar.
+        const float status_h = ImGui::GetFrameHeightWithSpacing();
+        ImGui::BeginChild("mode_body", ImVec2(0, -status_h), false, ImGuiWindowFlags_NoScrollbar);
+        kModes[i].draw(ctx);
+        ImGui::EndChild();
+        ImGui::EndTabItem();
+      }
+    }
+    ImGui::EndTabBar();
+  }
+  draw_status_bar(ctx);
+  ImGui::End();
+  ImGui::Render();
+
+  apply_draft();  // edits made in this frame start their job now; the next frame shows "computing"
+
+  platform.bind_target();
+  glClearColor(0.08f, 0.08f, 0.09f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  platform.end_frame();
+}
+
+}  // namespace attnscope::gui

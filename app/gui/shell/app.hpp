@@ -1,0 +1,75 @@
+// app.hpp — the attnscope UI, independent of where frames go (GLFW window or headless EGL).
+//
+//   App::init      ImGui context, fonts, OpenGL3 renderer backend, heatmap GL resources, first job
+//   App::frame     one frame: take worker results, apply the user's edits, draw the active mode, render
+//   App::shutdown  the reverse of init
+// Modes (tabs) are a table of draw functions (kModes in app.cpp): later views add a row.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "app/gui/shell/app_state.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
+#include "app/gui/gl/heatmap_gl.hpp"
+#include "app/gui/platform/platform.hpp"
+
+struct ImFont;
+
+namespace attnscope::gui {
+
+// What a panel draws with.
+struct ViewContext {
+  const AppState& state;  // read only: panels change UiState (drafts, view options), App applies them
+  UiState& ui;
+  HeatmapGl& heatmap;
+  ImFont* heading_font = nullptr;
+  ComputeWorker* worker = nullptr;  // for views' own tasks (submit_task / take_task_result)
+};
+
+class App {
+ public:
+  App(ExperimentConfig initial, std::unique_ptr<Backend> backend);
+  ~App();
+  bool init(Platform& platform, std::string* error);
+  void frame(Platform& platform);
+  void shutdown();  // call before the Platform is destroyed
+
+  // True when the picture on screen is the result of the current experiment (not computing, not stale).
+  bool picture_current() const;
+  // The picture is current, the worker has nothing left to do and the views have taken their results:
+  // what a headless render waits for before capturing.
+  bool settled() const;
+  int frames_drawn() const { return frames_drawn_; }
+  bool failed() const { return !state_.errors.empty(); }
+  const AppState& state() const { return state_; }
+  const UiState& ui() const { return ui_; }
+  UiState& ui() { return ui_; }  // what panels edit; tests drive the UI through it
+
+ private:
+  void take_results();
+  void apply_draft();
+  void submit(const ExperimentConfig& config, const AttentionSpec& spec);
+  void load_fonts(Platform& platform);
+
+  AppState state_;
+  UiState ui_;
+  HeatmapGl heatmap_;
+  std::unique_ptr<ComputeWorker> worker_;
+  Platform* platform_ = nullptr;  // set by init; must outlive shutdown()
+  ImFont* heading_font_ = nullptr;
+  bool needs_colorize_ = false;
+  bool initialised_ = false;
+  int frames_drawn_ = 0;
+  std::chrono::steady_clock::time_point last_frame_;
+};
+
+// Names of the modes (tabs), in order; `attnscope render --mode NAME` picks one.
+std::vector<std::string> mode_names();
+
+// UiState's mask editor from a config's mask text (terms, grid, causal); false when the text does not parse.
+bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* error);
+// The mask text the editor's terms describe (causal is a separate config field).
+std::string mask_text_from_editor(const UiState& ui);
+
+}  // namespace attnscope::gui

@@ -1,0 +1,62 @@
+// app_state.hpp — the application's state, split as the design asks: AppState (what is being studied and
+// what was computed; owned by main through App) and UiState (what the user is typing, layout, view options).
+// Panels read both and change only UiState; App turns UiState's draft into a new experiment.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/experiment.hpp"
+#include "app/gui/gl/colormap.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
+#include "app/gui/views/flash/model.hpp"
+#include "app/gui/views/explore/model.hpp"
+#include "app/gui/views/kvcache/model.hpp"
+#include "app/gui/views/scaling/model.hpp"
+#include "app/gui/views/sparsity/model.hpp"
+#include "core/mask.hpp"
+
+namespace attnscope::gui {
+
+struct AppState {
+  ExperimentConfig config;             // the last valid experiment, submitted to the worker
+  uint64_t generation = 0;                  // of that submission
+  std::optional<ComputeResult> shown;       // the picture on screen: the last good result
+  ValueScale scale;                         // colour scale of the shown picture
+  std::vector<std::string> errors;          // why the user's current entries are not what is shown
+  std::string backend_name, device_name;    // from the worker's backend: labels only
+  BackendCapabilities capabilities;         // what it can do: the UI asks this, never the name
+  std::string gl_renderer, platform_name;
+  bool computing = false;
+  double computing_seconds = 0;
+};
+
+struct PixelRect {
+  float x = 0, y = 0, w = 0, h = 0;  // framebuffer pixels, origin top-left
+};
+
+struct UiState {
+  ExperimentConfig draft;            // the user's entries, kept even when invalid
+  std::vector<MaskTerm> terms;            // the mask editor's model of draft.mask
+  BlockGrid grid;                         // a painted grid from a mask string (kept as given)
+  std::array<char, 512> mask_text{};      // the text form, editable
+  bool mask_text_editing = false;
+  std::string mask_text_error;            // parse error of the text field
+  bool draft_changed = false;             // set by panels; App applies it once per frame
+
+  int mode = 0;                           // index in the mode table (tabs)
+  std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
+  float font_px = 18;
+  double frame_ms = 0;                    // smoothed frame time
+  // Where things were drawn in the last frame (for tests and `render --layout`).
+  PixelRect heatmap_rect, colorbar_rect;
+  FlashViewState flash;                   // FlashAttention mode: order, tiles, row, replay clock, traced result
+  HeatmapViewState heatmap_view;         // Explore heatmap: zoom, overlays, full-resolution window
+  SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
+  KvViewState kv_view;                   // KV cache mode: shape, decode loops, the cache picture's clock
+  ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
+};
+
+}  // namespace attnscope::gui

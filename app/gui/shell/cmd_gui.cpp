@@ -1,0 +1,90 @@
+// cmd_gui.cpp — `attnscope gui` (the default command): the interactive window. With no display it says so
+// and shows the headless command instead of failing obscurely.
+#include <iostream>
+
+#include "app/cli/args.hpp"
+#include "app/cli/commands.hpp"
+#include "app/cli/experiment_flags.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/shell/experiment_args.hpp"
+#include "app/gui/platform/platform.hpp"
+
+namespace attnscope::app {
+namespace {
+
+constexpr const char* kName = "gui";
+
+std::string gui_help() {
+  return std::string(
+             "attnscope [gui] [--size WxH] [--backend cpu|cuda] [--config FILE.json | experiment flags]\n\n"
+             "Opens the desktop app. Every experiment flag sets the app's starting state; change anything in the\n"
+             "control panel afterwards. Without a display, use `attnscope render --out x.png` with the same flags.\n\n"
+             "  --size WxH              window size in pixels                    default 1600x900\n"
+             "  --backend cpu|cuda      backend that computes the pictures       default cpu\n\n") +
+         experiment_flags_help();
+}
+
+void explain_headless(const std::vector<std::string>& argv, const std::string& why) {
+  std::string flags;
+  for (auto& a : argv) flags += " " + a;
+  std::cerr << "attnscope gui: " << why << "\n"
+            << "To draw the same UI without a display, render it headless into a PNG:\n"
+            << "  attnscope render --out attnscope.png" << flags << "\n"
+            << "(`attnscope render --help` lists its flags.)\n";
+}
+
+int run_gui(const std::vector<std::string>& argv) {
+  Args args(argv, experiment_boolean_flags());
+  std::vector<std::string> known = experiment_flag_names();
+  known.push_back("--size");
+  known.push_back("--backend");
+  int width = 1600, height = 900;
+  std::vector<std::string> errors;
+  if (auto size = args.get("--size")) {
+    std::string error;
+    if (!gui::parse_size(*size, &width, &height, &error)) errors.push_back(error);
+  }
+  gui::LaunchSetup setup = gui::prepare_launch(args);
+  for (auto& e : args.errors(known)) errors.push_back(e);
+  for (auto& e : setup.errors) errors.push_back(e);
+  if (!errors.empty()) return report_errors(kName, errors);
+  // spec_errors do not stop the window: the control panel shows them and keeps the entries for fixing.
+
+  if (!gui::display_available()) {
+    explain_headless(argv, "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).");
+    return 3;
+  }
+  std::string error;
+  auto platform = gui::create_window_platform(width, height, "attnscope", &error);
+  if (!platform) {
+    explain_headless(argv, error);
+    return 3;
+  }
+  {
+    gui::App app(setup.config, std::move(setup.backend));
+    if (!app.init(*platform, &error)) {
+      std::cerr << "attnscope gui: " << error << "\n";
+      app.shutdown();
+      return 2;
+    }
+    while (!platform->should_close()) {
+      // Sleep until input arrives; while computing, wake at the display rate to animate progress.
+      platform->wait_events(app.state().computing ? 1.0 / 60.0 : 0.25);
+      app.frame(*platform);
+    }
+    app.shutdown();
+  }
+  return 0;
+}
+
+const std::string& help_text() {
+  static const std::string text = gui_help();
+  return text;
+}
+
+}  // namespace
+
+const Command kGuiCommand{"gui", "open the desktop app (default when no command is given)", help_text().c_str(),
+                          run_gui};
+
+}  // namespace attnscope::app

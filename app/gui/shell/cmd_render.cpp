@@ -1,0 +1,184 @@
+// cmd_render.cpp — `attnscope render`: the same UI as the window, drawn headless through EGL into a PNG.
+// Waits until the worker's result for the requested experiment is on screen, then captures the frame.
+#include <glad/gl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "app/cli/args.hpp"
+#include "app/cli/commands.hpp"
+#include "app/cli/experiment_flags.hpp"
+#include "app/gui/shell/app.hpp"
+#include "app/gui/shell/experiment_args.hpp"
+#include "app/gui/platform/platform.hpp"
+#include "app/gui/platform/png_write.hpp"
+#include "app/gui/views/scaling/model.hpp"
+
+namespace attnscope::app {
+namespace {
+
+constexpr const char* kName = "render";
+
+std::string render_help() {
+  return std::string(
+             "attnscope render --out FILE.png [--size WxH] [--config FILE.json | experiment flags]\n\n"
+             "Draws the app's UI headless (EGL, no display needed: Mesa's software renderer or NVIDIA) and writes\n"
+             "the frame as a PNG once the picture for the experiment has been computed.\n\n"
+             "  --out FILE.png          where to write the PNG (required)\n"
+             "  --size WxH              image size in pixels, 16..16384 each    default 1280x720\n"
+             "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
+             "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
+             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline\n"
+             "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
+             "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
+             "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
+             "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
+             "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
+             "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
+         gui::heatmap_flags_help() + std::string("\n") + experiment_flags_help() +
+         "\n\nexample: attnscope render --n 1024 --mask window:64+global:8 --causal --out x.png";
+}
+
+int fail(const std::string& message) {
+  std::cerr << "attnscope render: " << message << "\n";
+  return 2;
+}
+
+int run_render(const std::vector<std::string>& argv) {
+  Args args(argv, experiment_boolean_flags());
+  std::vector<std::string> known = experiment_flag_names();
+  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  int width = 1280, height = 720;
+  std::vector<std::string> errors;
+  if (auto size = args.get("--size")) {
+    std::string error;
+    if (!gui::parse_size(*size, &width, &height, &error)) errors.push_back(error);
+  }
+  const int64_t time_frames = args.get_int("--time-frames", 0);
+  const double timeout_s = args.get_real("--timeout", 600);
+  gui::LaunchSetup setup = gui::prepare_launch(args);
+  gui::HeatmapViewState heatmap_view;  // --zoom, --overlay, --tile-size, --show-algorithm
+  gui::apply_heatmap_flags(args, heatmap_view, &errors);
+  gui::FlashViewState flash_view;  // --flash-view: the FlashAttention replay (order, instant, tiles, row, unit)
+  const std::string flash_options = args.get_or("--flash-view", "");
+  for (auto& problem : flash_view.apply_options(flash_options)) errors.push_back("--flash-view: " + problem);
+  for (auto& f : gui::heatmap_flag_names()) known.push_back(f);
+  for (auto& e : args.errors(known)) errors.push_back(e);
+  for (auto& e : setup.errors) errors.push_back(e);
+  for (auto& e : setup.spec_errors) errors.push_back(e);
+  const auto out = args.get("--out");
+  if (!out) errors.push_back("--out FILE.png is required (where to write the image)");
+  if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
+  const std::string mode = args.get_or("--mode", "");
+  const std::string panel = args.get_or("--panel", "");
+  if (!panel.empty()) {
+    bool known_panel = false;
+    for (const char* name : gui::kScalingPanelNames) known_panel |= panel == name;
+    if (mode != "Scaling" || !known_panel)
+      errors.push_back("--panel '" + panel + "': use with --mode Scaling; panels: Scaling, Timing, Memory, Roofline");
+  }
+  if (!mode.empty()) {
+    const auto names = gui::mode_names();
+    if (std::find(names.begin(), names.end(), mode) == names.end()) {
+      std::string list;
+      for (auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      errors.push_back("--mode '" + mode + "' is not a mode; modes: " + list);
+    }
+  }
+  if (!errors.empty()) return report_errors(kName, errors);
+
+  const std::filesystem::path out_path(*out);
+  const auto dir = out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return fail("cannot write '" + *out + "': directory '" + dir.string() + "' does not exist");
+
+  std::string error;
+  auto platform = gui::create_headless_platform(width, height, &error);
+  if (!platform) return fail(error);
+  int status = 0;
+  {
+    gui::App app(setup.config, std::move(setup.backend));
+    if (!app.init(*platform, &error)) return fail(error);
+    app.ui().requested_mode = mode;
+    app.ui().scaling.requested_panel = panel;
+    app.ui().heatmap_view = heatmap_view;
+    app.ui().flash.apply_options(flash_options);
+    const auto start = std::chrono::steady_clock::now();
+    // Until the picture and every task the shown view started are done (at least a few frames in, so
+    // a view has had the chance to start its tasks).
+    while (!app.settled() || app.frames_drawn() < 3) {
+      app.frame(*platform);
+      if (app.failed() && !app.state().computing) {
+        for (auto& e : app.state().errors) std::cerr << "attnscope render: " << e << "\n";
+        app.shutdown();
+        return 2;
+      }
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
+        app.shutdown();
+        return fail("the picture was not computed within --timeout " + std::to_string(timeout_s) + " s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // ImGui sizes some items from the previous frame: draw a few frames so the layout has settled.
+    for (int i = 0; i < 3; ++i) app.frame(*platform);
+    std::vector<uint8_t> pixels;
+    int w = 0, h = 0;
+    if (!platform->read_pixels(pixels, w, h)) {
+      app.shutdown();
+      return fail("could not read the rendered frame back from " + platform->gl_renderer());
+    }
+    if (!gui::write_png(*out, pixels, w, h, &error)) {
+      app.shutdown();
+      return fail(error);
+    }
+    std::cout << "wrote " << *out << " (" << w << "x" << h << ", " << platform->name() << ", "
+              << platform->gl_renderer() << ")\n";
+
+    if (auto layout_path = args.get("--layout")) {
+      const gui::UiState& ui = app.ui();
+      const auto& img = app.state().shown->image;
+      auto rect = [](const gui::PixelRect& r) { return nlohmann::json{{"x", r.x}, {"y", r.y}, {"w", r.w}, {"h", r.h}}; };
+      nlohmann::json j = {{"size", {w, h}},
+                          {"heatmap", rect(ui.heatmap_rect)},
+                          {"colorbar", rect(ui.colorbar_rect)},
+                          {"cells", {{"rows", img.rows}, {"cols", img.cols}}},
+                          {"n", app.state().shown->spec.kv_len},
+                          {"mask", app.state().shown->spec.mask.to_string()}};
+      std::ofstream file(*layout_path);
+      file << j.dump(2) << "\n";
+      if (!file) status = fail("cannot write --layout file '" + *layout_path + "'");
+    }
+    if (time_frames > 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < time_frames; ++i) {
+        app.frame(*platform);
+        glFinish();  // count the frame only when the renderer has really drawn it
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("timed %lld frames at %dx%d: %.2f ms per frame, %.1f frames/s (%s)\n",
+                  static_cast<long long>(time_frames), w, h, 1000.0 * s / time_frames, time_frames / s,
+                  platform->gl_renderer().c_str());
+    }
+    app.shutdown();
+  }
+  return status;
+}
+
+const std::string& help_text() {
+  static const std::string text = render_help();
+  return text;
+}
+
+}  // namespace
+
+const Command kRenderCommand{"render", "draw the app headless (EGL) into a PNG: attnscope render --out x.png ...",
+                             help_text().c_str(), run_render};
+
+}  // namespace attnscope::app

@@ -1,0 +1,134 @@
+// panel_controls.cpp — the control panel: problem size, mask terms (the pattern editor of
+// panel_pattern_editor.cpp), inputs, and the heatmap's view options (overlays, tile size, algorithm shown).
+// Every edit changes UiState::draft only and sets draft_changed; App validates it and either starts a job
+// or shows the errors here while the last good picture stays. The user's entries are never reset.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "app/gui/views/explore/panels.hpp"
+#include "app/gui/widgets/mask_editor.hpp"
+
+namespace attnscope::gui {
+namespace {
+
+
+void draw_mask_editor(ViewContext& ctx, float label_w) {
+  UiState& ui = ctx.ui;
+  bool changed = draw_pattern_terms({ui.terms, ui.draft.causal, ui.grid}, ui.draft.n, label_w);
+  if (changed) commit_pattern_a(ctx);
+  // The text form: what `--mask` takes. Enter applies it. A painted grid can be longer than the field holds.
+  if (ui.draft.mask.size() >= ui.mask_text.size()) {
+    ImGui::TextDisabled("as text: %zu characters (painted grid), too long to edit here", ui.draft.mask.size());
+    return;
+  }
+  ImGui::TextDisabled("as text (Enter applies):");
+  ImGui::SetNextItemWidth(-FLT_MIN);
+  if (ImGui::InputText("##mask_text", ui.mask_text.data(), ui.mask_text.size(), ImGuiInputTextFlags_EnterReturnsTrue)) {
+    std::string error;
+    const bool causal_before = ui.draft.causal;
+    ui.draft.causal = false;
+    if (load_mask_editor(ui, ui.mask_text.data(), &error)) {
+      ui.draft.causal = ui.draft.causal || causal_before;
+      ui.draft.mask = mask_text_from_editor(ui);
+      ui.mask_text_error.clear();
+      ui.draft_changed = true;
+    } else {
+      ui.draft.causal = causal_before;
+      ui.mask_text_error = error;  // the typed text stays in the field
+    }
+  }
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", mask_syntax_help());
+  if (!ui.mask_text_error.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    ImGui::TextWrapped("%s", ui.mask_text_error.c_str());
+    ImGui::PopStyleColor();
+  }
+}
+
+// How the heatmap is drawn: overlays, their tile size, and which algorithm the picture is discussed for.
+void draw_view_options(ViewContext& ctx, float label_w) {
+  HeatmapViewState& v = ctx.ui.heatmap_view;
+  section_heading(ctx, "View");
+  ImGui::Checkbox("tile grid", &v.show_tiles);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("lines every Br rows and Bc keys: the tiles flash streams");
+  ImGui::SameLine();
+  ImGui::Checkbox("block mask", &v.show_blocks);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("shade each Br × Bc tile: empty (block-sparse skips it), partial (masked per element), full");
+  int64_t br = v.br, bc = v.bc;
+  if (int_row("Br", "##view_br", &br, 16, label_w, "rows of a Q tile")) v.br = static_cast<int>(std::clamp<int64_t>(br, 1, 1024));
+  if (int_row("Bc", "##view_bc", &bc, 16, label_w, "keys of a K/V tile")) v.bc = static_cast<int>(std::clamp<int64_t>(bc, 1, 1024));
+  row_label("algorithm", label_w);
+  const Algorithm algorithms[] = {Algorithm::Naive, Algorithm::Flash, Algorithm::BlockSparse};
+  int index = 1;
+  for (int i = 0; i < 3; ++i)
+    if (algorithms[i] == v.algorithm) index = i;
+  const char* names[] = {"naive", "flash", "block-sparse"};
+  if (ImGui::Combo("##view_algorithm", &index, names, 3)) v.algorithm = algorithms[index];
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("what the note under the picture explains: naive stores S and P, flash never does");
+}
+
+}  // namespace
+
+void draw_control_panel(ViewContext& ctx) {
+  UiState& ui = ctx.ui;
+  ExperimentConfig& d = ui.draft;
+  // Widget column: after the widest label, including the indented term labels.
+  const float label_w = pattern_label_width();
+  bool changed = false;
+
+  section_heading(ctx, "Problem");
+  changed |= int_row("N", "##n", &d.n, 256, label_w, "sequence length: queries = keys = N");
+  changed |= int_row("head dim", "##d", &d.head_dim, 16, label_w, "d: length of each query/key vector");
+  if (int_row("heads", "##heads", &d.heads, 1, label_w, "query heads (the picture shows head 0)")) changed = true;
+  changed |= int_row("KV heads", "##kvheads", &d.kv_heads, 1, label_w,
+                     "key/value heads: = heads for MHA, fewer for GQA, 1 for MQA");
+  row_label("dtype", label_w);
+  int dtype = static_cast<int>(d.dtype);
+  const char* dtypes[] = {"fp32", "fp16", "bf16"};
+  if (ImGui::Combo("##dtype", &dtype, dtypes, 3)) { d.dtype = static_cast<DType>(dtype); changed = true; }
+
+  section_heading(ctx, "Mask");
+  draw_mask_editor(ctx, label_w);
+
+  section_heading(ctx, "Inputs");
+  row_label("generator", label_w);
+  int gen = d.generator == Generator::Gaussian ? 0 : 1;
+  const char* gens[] = {"gaussian", "positional"};
+  if (ImGui::Combo("##gen", &gen, gens, 2)) {
+    d.generator = gen == 0 ? Generator::Gaussian : Generator::Positional;
+    changed = true;
+  }
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("gaussian: i.i.d. N(0,1) Q and K\npositional: rotary-like Q and K, scores peak where q ≈ k");
+  int64_t seed = static_cast<int64_t>(d.seed);
+  if (int_row("seed", "##seed", &seed, 1, label_w, "input generator seed")) {
+    d.seed = static_cast<uint64_t>(std::max<int64_t>(0, seed));
+    changed = true;
+  }
+
+  if (changed) ui.draft_changed = true;
+
+  draw_view_options(ctx, label_w);
+
+  // State of the picture: errors first (what to fix), then progress.
+  if (!ctx.state.errors.empty()) {
+    ImGui::Spacing();
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    for (auto& e : ctx.state.errors) ImGui::TextWrapped("• %s", e.c_str());
+    ImGui::PopStyleColor();
+    ImGui::TextDisabled(ctx.state.shown ? "showing the last valid picture" : "nothing to show yet");
+  }
+  if (ctx.state.computing) {
+    ImGui::Spacing();
+    char overlay[64];
+    std::snprintf(overlay, sizeof overlay, "computing… %.1f s", ctx.state.computing_seconds);
+    const float phase = static_cast<float>(std::fmod(ImGui::GetTime() * 0.8, 1.0));
+    ImGui::ProgressBar(phase, ImVec2(-FLT_MIN, 0), overlay);
+  }
+}
+
+}  // namespace attnscope::gui

@@ -1,0 +1,97 @@
+// model.hpp — the "KV cache" mode's state (held by UiState::kv_view): the shape and context asked for, the
+// decode loops measured on the worker for MHA, GQA and MQA, the generation clock of the cache-filling picture, and
+// where the last frame drew its plots and legend (for tests and `render --layout`).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "core/kv_cache.hpp"
+#include "core/cost_model.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
+
+namespace attnscope::gui {
+
+// One head layout's decode loop and the plotted series taken from it.
+struct KvLayoutRun {
+  std::string name;               // "MHA", "GQA", "MQA"
+  int64_t kv_heads = 0;
+  DecodeLoopResult loop;
+  std::vector<double> context, ms, gbs, floor_ms;  // per timed step: cache length, median ms, GB/s, floor ms
+};
+
+struct KvRunResult {
+  std::string key;                // the task key it answers
+  std::vector<KvLayoutRun> runs;  // MHA, GQA, MQA in that order
+  MemoryInfo memory;              // the backend's free memory when the task ran
+  double bandwidth_gbs = 0;       // copy bandwidth: read + written bytes / time (0: not measured)
+  std::string bandwidth_source;
+  int storage_bytes = 2;          // bytes per cached element the loop stored (CPU twin: 4)
+};
+
+// A point on screen (pixels), where the last frame drew something.
+struct ScreenPoint {
+  float x = 0, y = 0;
+};
+
+struct KvViewState {
+  bool initialised = false;
+  int preset = 0;                 // index in model_presets(); model_presets().size() = custom shape
+  int layers = 32, heads = 32, kv_heads = 8, head_dim = 128;
+  DType dtype = DType::F16;       // of the cached K and V
+  int context = 4096;             // L: for the sizes and the cache-filling picture
+  int page_index = 0;             // in kKvPageSizes
+  int batch = 1;
+  float stated_free_gb = 80.0f;   // used when the backend does not know its free memory
+  int loop_context = 0;           // tokens the decode loop generates; 0: chosen from the backend on the first frame
+  std::shared_ptr<const KvRunResult> result;
+  std::string asked_key;
+
+  // The cache-filling picture: which layout it draws and its generation clock (tokens in the cache).
+  int drawn_layout = 1;           // 0 MHA, 1 GQA, 2 MQA
+  double tokens = -1;             // -1: as many as the decode loop generated (capped at L)
+  bool playing = false;
+  float speed = 1.0f;             // ×1: the whole context L is generated in kPlaySeconds
+  static constexpr double kPlaySeconds = 20.0;
+
+  // The core's page model of one sequence, appended as the clock advances (rebuilt when it goes back).
+  PagedKvCache pages;
+  int64_t pages_context = -1, pages_page_tokens = -1, pages_tokens = -1;
+
+  // Where the last frame drew (screen pixels), for tests.
+  ScreenPoint legend_min, legend_max;          // the plots' shared legend
+  ScreenPoint time_plot_min, time_plot_max;    // data areas
+  ScreenPoint bw_plot_min, bw_plot_max;
+  int time_points = 0, bw_points = 0;     // points drawn inside the axes
+  ScreenPoint fill_min, fill_max;              // the K block of the cache-filling picture (rows = layers)
+  int64_t fill_tokens = 0, fill_pages = 0;  // what it showed: tokens in the cache and pages in use (one layer)
+};
+
+constexpr int64_t kKvPageSizes[] = {16, 32, 64, 128, 256};
+inline constexpr const char* kKvLayoutNames[3] = {"MHA", "GQA", "MQA"};
+
+// The GQA column: the preset's own KV heads when it is grouped, else the largest divisor of the heads up to a
+// quarter of them.
+int64_t gqa_heads(int64_t heads, int64_t model_kv);
+// The shape of model_presets()[s.preset] (nothing for the custom shape).
+void apply_preset(KvViewState& s);
+// What the decode loops depend on: a new key runs them again.
+std::string task_key(const KvViewState& s);
+// The cost model's decode step: FLOPs (4·B·H·len·d, the same for every layout) and bytes (read Q, K and V once per
+// KV head, write O).
+AlgorithmCost decode_cost(int64_t batch, int64_t heads, int64_t kv, int64_t d, DType dtype, int64_t len);
+// The floor: those bytes over the copy bandwidth (GB/s), in ms; 0 when the bandwidth is not known.
+double floor_ms_for(int64_t batch, int64_t heads, int64_t kv, int64_t d, DType dtype, int64_t len, double gbs);
+// Tokens the decode loop generated (0 before its result).
+int64_t generated_tokens(const KvViewState& s);
+// Tokens in the pictured cache now: the clock, or (before anyone touched it) what the loop generated, within [0, L].
+int64_t tokens_now(const KvViewState& s);
+void set_tokens(KvViewState& s, double t);  // the clock, clamped to [0, L]
+
+// The worker's task: the decode loops of MHA, GQA and MQA for the state's shape (tasks.cpp).
+inline constexpr TaskChannel<std::shared_ptr<const KvRunResult>> kKvChannel{"kv-cache"};
+TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, const std::string& key);
+
+}  // namespace attnscope::gui

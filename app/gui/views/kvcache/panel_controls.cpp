@@ -1,0 +1,101 @@
+// panel_controls.cpp — the KV cache mode's toolbar: preset or custom shape, dtype, context, pages, batch, loop.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/gui/plot/plot.hpp"
+#include "app/gui/views/kvcache/panels.hpp"
+#include "core/cost_model.hpp"
+#include "core/kv_cache.hpp"
+
+namespace attnscope::gui::kv {
+
+// ---------------------------------------------------------------- controls
+// Two rows above the view: the shape (a model preset or a custom one), then the context, paging and the loop.
+void draw_controls(ViewContext& ctx, KvViewState& s) {
+  const float em = ctx.ui.font_px, w = em * 3.6f, gap = em * 1.1f;
+  const auto& presets = model_presets();
+  const bool custom = s.preset >= static_cast<int>(presets.size());
+  const char* current = custom ? "custom shape" : presets[static_cast<size_t>(s.preset)].title.c_str();
+  ImGui::SetNextItemWidth(em * 10.5f);
+  if (ImGui::BeginCombo("##model", current)) {
+    for (size_t i = 0; i < presets.size(); ++i)
+      if (ImGui::Selectable(presets[i].title.c_str(), static_cast<int>(i) == s.preset)) {
+        s.preset = static_cast<int>(i);
+        apply_preset(s);
+      }
+    if (ImGui::Selectable("custom shape", custom)) s.preset = static_cast<int>(presets.size());
+    ImGui::EndCombo();
+  }
+  tooltip(custom ? "your own shape: edit the fields on the right" : presets[static_cast<size_t>(s.preset)].source.c_str());
+  ImGui::BeginDisabled(!custom);
+  auto field = [&](const char* label, int* v, int lo, int hi, const char* tip) {
+    ImGui::SameLine(0, gap);
+    ImGui::SetNextItemWidth(w);
+    if (ImGui::InputInt(label, v, 0)) *v = std::clamp(*v, lo, hi);
+    tooltip(tip);
+  };
+  field("layers", &s.layers, 1, 512, "transformer layers: each keeps its own K and V cache");
+  field("query heads", &s.heads, 1, 256, "query heads H");
+  field("KV heads", &s.kv_heads, 1, 256, "the model's KV heads; the GQA column uses them when 1 < KV heads < H");
+  field("head dim d", &s.head_dim, 8, 256, "elements per head");
+  ImGui::EndDisabled();
+  ImGui::SameLine(0, gap);
+  const char* dtypes[] = {"fp32", "fp16", "bf16"};  // in DType's order
+  ImGui::SetNextItemWidth(em * 4.2f);
+  int dtype_index = static_cast<int>(s.dtype);
+  if (ImGui::Combo("cache dtype", &dtype_index, dtypes, 3)) s.dtype = static_cast<DType>(dtype_index);
+  tooltip("element type of the cached K and V (e bytes each); the decode kernels read fp16 or bf16");
+
+  ImGui::SetNextItemWidth(em * 4.5f);
+  if (ImGui::InputInt("context L", &s.context, 0)) s.context = std::clamp(s.context, 1, 1 << 22);
+  tooltip("tokens in the cache (prompt plus generated), for the table and the cache picture");
+  ImGui::SameLine(0, gap);
+  ImGui::SetNextItemWidth(em * 3.6f);
+  const char* pages[] = {"16", "32", "64", "128", "256"};
+  ImGui::Combo("tokens per page", &s.page_index, pages, 5);
+  tooltip("paged cache: memory is taken one page of P tokens at a time");
+  ImGui::SameLine(0, gap);
+  ImGui::SetNextItemWidth(w);
+  if (ImGui::InputInt("batch", &s.batch, 0)) s.batch = std::clamp(s.batch, 1, 256);
+  tooltip("sequences decoded together (the loop and the floor)");
+  ImGui::SameLine(0, gap);
+  if (s.result && s.result->memory.known) {
+    ImGui::Text("free %s", format_bytes(static_cast<double>(s.result->memory.free_bytes)).c_str());
+    tooltip("free memory the backend measured: host memory on the CPU backend, device memory on CUDA");
+  } else {
+    ImGui::SetNextItemWidth(w);
+    ImGui::InputFloat("GB free (stated)", &s.stated_free_gb, 0, 0, "%.0f");
+    s.stated_free_gb = std::clamp(s.stated_free_gb, 0.1f, 1e6f);
+    tooltip("this backend does not measure its free memory: state it");
+  }
+  ImGui::SameLine(0, gap * 1.5f);
+  ImGui::TextUnformatted("decode loop:");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(em * 4.5f);
+  int loop = s.loop_context;
+  if (ImGui::InputInt("tokens##loop", &loop, 0, 0, ImGuiInputTextFlags_EnterReturnsTrue))
+    s.loop_context = std::clamp(loop, 16, 1 << 20);
+  {
+    char tip[200];
+    std::snprintf(tip, sizeof tip, "T steps of append K/V, then decode one query per head, on the %s backend; one "
+                  "layer, 16 steps timed (median of 3). Press Enter to run again.", ctx.state.backend_name.c_str());
+    tooltip(tip);
+  }
+  const TaskState task = ctx.worker ? ctx.worker->task_state(kKvChannel) : TaskState{};
+  if (task.running || task.pending) {
+    ImGui::SameLine(0, gap);
+    ImGui::ProgressBar(static_cast<float>(task.progress), ImVec2(-1, 0), task.status.c_str());
+  }
+  if (s.heads % s.kv_heads != 0)
+    ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1),
+                       "%d query heads are not a multiple of %d KV heads: pick a divisor of %d", s.heads, s.kv_heads,
+                       s.heads);
+}
+
+}  // namespace attnscope::gui::kv

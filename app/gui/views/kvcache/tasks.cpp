@@ -1,0 +1,67 @@
+// tasks.cpp — the KV cache mode's work on the worker: the decode loop (Backend::decode_loop) for MHA, GQA and MQA,
+// and the copy bandwidth the floor is drawn from. No ImGui: built into the models library.
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "app/gui/views/kvcache/model.hpp"
+
+namespace attnscope::gui {
+
+TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, const std::string& key) {
+  const int64_t heads = s.heads, kv = s.kv_heads, d = s.head_dim, batch = s.batch, loop = s.loop_context;
+  const int64_t page = kKvPageSizes[s.page_index];
+  const DType dtype = s.dtype;
+  return [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
+    auto r = std::make_shared<KvRunResult>();
+    r->key = key;
+    r->memory = backend.memory();
+    const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
+    for (int i = 0; i < 3 && !control.cancel; ++i) {
+      control.set_status(std::string("decode loop, ") + kKvLayoutNames[i]);
+      control.progress = i / 3.0;
+      KvLayoutRun run;
+      run.name = kKvLayoutNames[i];
+      run.kv_heads = layouts[i];
+      DecodeLoopRequest req;
+      req.batch = batch;
+      req.q_heads = heads;
+      req.kv_heads = layouts[i];
+      req.head_dim = d;
+      req.dtype = dtype == DType::F32 ? DType::F16 : dtype;  // the GPU kernel reads fp16/bf16 caches
+      req.page_tokens = page;
+      req.context = loop;
+      req.measure_every = std::max<int64_t>(1, loop / 16);
+      req.repetitions = 3;
+      run.loop = backend.decode_loop(req);
+      if (run.loop.copy_gbs > 0) {
+        r->bandwidth_gbs = run.loop.copy_gbs;
+        r->bandwidth_source = "copy bandwidth measured with the loop";
+      }
+      r->storage_bytes = run.loop.storage_bytes;
+      r->runs.push_back(std::move(run));
+    }
+    if (r->bandwidth_gbs <= 0 && !control.cancel) {
+      const DeviceCeilings c = backend.measure_ceilings();
+      if (c.ok) {
+        r->bandwidth_gbs = c.copy_bytes_per_s / 1e9;
+        r->bandwidth_source = "copy bandwidth measured by the backend";
+      }
+    }
+    for (KvLayoutRun& run : r->runs) {
+      // The floor counts the bytes the loop stored (the CPU twin stores fp32).
+      const DType counted =
+          run.loop.storage_bytes == 4 ? DType::F32 : (dtype == DType::BF16 ? DType::BF16 : DType::F16);
+      for (const auto& sample : run.loop.samples) {
+        run.context.push_back(static_cast<double>(sample.context));
+        run.ms.push_back(sample.decode_ms);
+        run.gbs.push_back(sample.achieved_gbs);
+        run.floor_ms.push_back(floor_ms_for(batch, heads, run.kv_heads, d, counted, sample.context, r->bandwidth_gbs));
+      }
+    }
+    control.progress = 1.0;
+    return std::shared_ptr<const KvRunResult>(r);
+  };
+}
+
+}  // namespace attnscope::gui

@@ -1,0 +1,109 @@
+// model.hpp — the Sparsity mode's state and model: two patterns (A is the experiment's own mask,
+// shared with Explore; B is a second pattern to compare), the painted block grid operations, and what the
+// worker computes for a pattern (densities from the block mask, cost-model prediction, measured runs).
+//
+// Contents
+//   (patterns as terms + causal + painted grid, and the grid operations: app/gui/shell/pattern.hpp, shared with
+//   Explore's mask editor)
+//   PatternNumbers                densities, predicted and measured speed-up, the mask picture
+//   compute_pattern_numbers       the worker's computation (tested directly)
+//   SparsityViewState             what UiState holds
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/experiment.hpp"
+#include "app/gui/runtime/compute_worker.hpp"
+#include "core/backend.hpp"
+#include "core/block_mask.hpp"
+#include "core/cost_model.hpp"
+#include "core/mask.hpp"
+#include "app/gui/shell/pattern.hpp"
+
+namespace attnscope::gui {
+
+struct ViewContext;
+
+// ---- what the worker computes for one pattern ----
+struct PatternRequest {
+  AttentionSpec spec;          // validated, with the pattern's mask
+  TileConfig tiles;
+  bool measure = true;         // also run dense flash and block-sparse (and gathered) through the backend
+  int repetitions = 5;
+  int picture_cells = 96;      // the mask picture's cells per side, at most
+  uint64_t seed = 1;
+};
+
+struct MeasuredRun {
+  bool ok = false;
+  std::string error;
+  Timing timing;
+};
+
+struct PatternNumbers {
+  std::string key;                  // what it was computed for (pattern, shape, tiles)
+  bool ok = false;
+  std::string error;
+  bool cancelled = false;
+  BlockMask block_mask;             // kinds per tile and stats (allowed pairs counted exactly)
+  PatternStats pattern;
+  AlgorithmCost flash, block_sparse, gathered;
+  bool gathered_relevant = false;   // strided / dilated terms: their allowed keys touch every tile
+  // The mask picture: allowed fraction per cell, rows x cols cells over the whole matrix.
+  std::vector<float> picture;
+  int picture_rows = 0, picture_cols = 0;
+  // Measured (median of repetitions) on the backend that ran them.
+  bool measured = false;
+  std::string backend, device;
+  MeasuredRun flash_run, sparse_run, gathered_run;
+
+  double element_density() const { return block_mask.stats.element_density(); }
+  double block_density() const { return block_mask.stats.tile_density(); }
+  double predicted_flops_speedup() const { return block_sparse.flops > 0 ? flash.flops / block_sparse.flops : 0; }
+  double predicted_bytes_speedup() const {
+    return block_sparse.hbm_bytes > 0 ? flash.hbm_bytes / block_sparse.hbm_bytes : 0;
+  }
+  double measured_speedup() const {
+    return flash_run.ok && sparse_run.ok && sparse_run.timing.median_ms > 0
+               ? flash_run.timing.median_ms / sparse_run.timing.median_ms : 0;
+  }
+  double measured_gathered_speedup() const {
+    return flash_run.ok && gathered_run.ok && gathered_run.timing.median_ms > 0
+               ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
+  }
+};
+
+// The worker channels of patterns A and B.
+inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A"}, {"sparsity-B"}};
+
+// progress(fraction, status) is called between steps; cancelled() is polled between steps.
+PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& request,
+                                       const std::function<void(double, const std::string&)>& progress,
+                                       const std::function<bool()>& cancelled);
+std::string pattern_key(const AttentionSpec& spec, const TileConfig& tiles, bool measure);
+
+// Which pattern the editor and the grid act on: A (the experiment's mask) or B (the one compared with it). The value
+// indexes SparsityViewState's per-pattern arrays.
+enum class PatternSlot { A = 0, B = 1 };
+
+struct SparsityViewState {
+  PatternModel b;                  // pattern B; A is the experiment's mask (UiState::terms/grid, draft.causal)
+  bool b_initialised = false;
+  PatternSlot editing = PatternSlot::A;
+  int br = 64, bc = 64;            // tiles of the block mask and the block-sparse kernel
+  bool measure = true;
+  int repetitions = 5;
+  std::optional<PatternNumbers> numbers[2];
+  std::string asked_key[2];        // submitted, not yet arrived
+  std::string error[2];            // why a pattern cannot be computed (invalid spec)
+  double changed_at = -1e9;        // ImGui time of the last edit: the worker starts when edits rest
+  std::string texture_key[2];      // what the pattern pictures' textures were made from
+  std::string blocks_texture_key[2];
+  std::string grid_texture_key;
+  int paint_value = -1;            // while dragging: 1 paints, 0 erases; -1 not painting
+};
+
+}  // namespace attnscope::gui

@@ -1,0 +1,61 @@
+// widgets.cpp — small drawing helpers shared by panels (declared in widgets.hpp).
+#include <imgui.h>
+
+#include <cfloat>
+#include <cstdint>
+
+#include "app/gui/widgets/widgets.hpp"
+
+namespace attnscope::gui {
+
+void heading(const ViewContext& ctx, const char* text) {
+  if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
+  ImGui::TextUnformatted(text);
+  if (ctx.heading_font) ImGui::PopFont();
+}
+
+void section_heading(const ViewContext& ctx, const char* text) {
+  ImGui::Spacing();
+  heading(ctx, text);
+  ImGui::Separator();
+}
+
+// A label in the left column, the widget after it filling the rest of the row.
+void row_label(const char* label, float label_w) {
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted(label);
+  ImGui::SameLine(label_w);
+  ImGui::SetNextItemWidth(-FLT_MIN);
+}
+
+bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip) {
+  row_label(label, label_w);
+  const bool changed = ImGui::InputScalar(id, ImGuiDataType_S64, value, &step, nullptr, "%lld");
+  if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+  return changed;
+}
+
+ImTextureID to_texture_id(uint32_t gl_texture) {
+  return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(gl_texture));
+}
+
+void draw_text_vertical(ImDrawList* list, ImVec2 bottom_left, ImU32 color, const char* text) {
+  // Draw horizontally, then rotate the new vertices 90° counter-clockwise about the pivot:
+  // (dx, dy) -> (dy, -dx) in screen coordinates (y down).
+  // The pivot is the glyphs' baseline start, one line right of the box's left edge, so the rotated text
+  // lies inside [bottom_left.x, bottom_left.x + line height]. Drawn unclipped: ImGui clips glyphs on the CPU
+  // before we rotate them, so the horizontal text must not be culled by the window's clip rectangle.
+  const int first = list->VtxBuffer.Size;
+  const float h = ImGui::GetFontSize();
+  const ImVec2 pivot(bottom_left.x + h, bottom_left.y);
+  list->PushClipRectFullScreen();
+  list->AddText(ImVec2(pivot.x, pivot.y - h), color, text);
+  list->PopClipRect();
+  for (int i = first; i < list->VtxBuffer.Size; ++i) {
+    ImDrawVert& v = list->VtxBuffer[i];
+    const float dx = v.pos.x - pivot.x, dy = v.pos.y - pivot.y;
+    v.pos = ImVec2(pivot.x + dy, pivot.y - dx);
+  }
+}
+
+}  // namespace attnscope::gui

@@ -1,0 +1,182 @@
+// test_flash_model.cpp — the FlashAttention mode's model without a display, on the CPU backend: the traced run,
+// the replay against the trace, the probed row against the reference, block-sparse skipping, reduced experiments.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "app/gui/runtime/compute_worker.hpp"
+#include "app/gui/views/flash/model.hpp"
+#include "core/block_mask.hpp"
+#include "core/cpu_backend.hpp"
+
+using namespace attnscope;
+using namespace attnscope::gui;
+
+namespace {
+
+FlashViewKey make_key(int64_t n, const std::string& mask, bool causal, FlashOrder order, int br, int bc, int32_t row) {
+  FlashViewKey key;
+  key.config.n = n;
+  key.config.head_dim = 32;
+  key.config.heads = 2;
+  key.config.kv_heads = 2;
+  key.config.mask = mask;
+  key.config.causal = causal;
+  key.config.generator = Generator::Gaussian;
+  key.config.seed = 7;
+  key.tiles = {br, bc};
+  key.order = order;
+  key.row = row;
+  return key;
+}
+
+std::shared_ptr<const FlashViewResult> compute(Backend& backend, const FlashViewKey& key) {
+  TaskControl control;
+  return compute_flash_view(backend, control, key, std::nullopt);
+}
+
+// Every visit of every CTA, looked up at its midpoint, is what the replay says its unit was doing then.
+void check_replay_matches_trace(const FlashViewResult& r) {
+  const Trace& trace = r.trace;
+  const TraceReplay& replay = r.replay;
+  size_t spans = 0;
+  for (auto& unit_spans : replay.by_unit) {
+    spans += unit_spans.size();
+    // One unit runs one CTA at a time (a CPU worker; the CPU twin's traces are the ones tested here).
+    for (size_t i = 1; i < unit_spans.size(); ++i) CHECK(unit_spans[i - 1].end <= unit_spans[i].start);
+  }
+  CHECK(spans == trace.ctas.size());
+  int checked = 0;
+  for (size_t c = 0; c < trace.ctas.size(); c += 3) {
+    const CtaRecord& cta = trace.ctas[c];
+    for (size_t v = 0; v < cta.visits.size(); ++v) {
+      const TileVisit& visit = cta.visits[v];
+      const TraceReplay::Activity a = replay.at(trace, cta.unit, (visit.start_ns + visit.end_ns) / 2);
+      CHECK(a.cta == static_cast<int32_t>(c));
+      CHECK(a.visit == static_cast<int32_t>(v));
+      ++checked;
+    }
+  }
+  CHECK(checked > 0);
+  CHECK(replay.at(trace, 0, replay.end_ns + 1).cta == -1);  // after the run: idle
+}
+
+}  // namespace
+
+TEST_CASE("flash view: FA-2 trace replay and the probed row against the reference (CPU backend)") {
+  auto backend = make_cpu_backend(2);
+  for (int64_t n : {17, 300}) {
+    CAPTURE(n);
+    const auto r = compute(*backend, make_key(n, "dense", true, FlashOrder::Flash2, 32, 16, static_cast<int32_t>(n - 2)));
+    REQUIRE_MESSAGE(r->error.empty(), r->error);
+    REQUIRE(r->has_trace);
+    CHECK(r->trace.algorithm == "flash");
+    const int64_t tr = (n + 31) / 32, tc = (n + 15) / 16;
+    CHECK(r->trace.tr == tr);
+    CHECK(r->trace.tc == tc);
+    CHECK(r->trace.ctas.size() == static_cast<size_t>(2 * tr));  // one CTA per (head, Q tile)
+    check_replay_matches_trace(*r);
+    CHECK(r->replay.max_concurrent >= 1);
+    CHECK(r->replay.max_concurrent <= r->replay.units);
+    CHECK(r->replay.tail_start_ns <= r->replay.end_ns);
+
+    // The probed row: one step per K/V tile (FA-2 visits every tile), in order, paired with the CTA's visits.
+    REQUIRE(r->probe_ok);
+    CHECK(r->row == n - 2);
+    REQUIRE(r->replay.probe_ctas.size() == 1);
+    CHECK(r->replay.probe_visits.size() == static_cast<size_t>(tc));
+    CHECK(r->replay.probe_steps_done(-1) == 0);
+    CHECK(r->replay.probe_steps_done(r->replay.end_ns) == tc);
+    // The kernel's softmax, rebuilt from its final m and l, matches the double-precision reference.
+    REQUIRE(r->exact_p.size() == static_cast<size_t>(n));
+    double sum = 0;
+    for (double p : r->kernel_p) sum += p;
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+    CHECK(r->max_abs_diff < 1e-5);
+    // Causal: keys after the row's position are masked and have probability 0 in both.
+    CHECK(r->exact_p[static_cast<size_t>(n - 1)] == 0.0);
+    CHECK(r->kernel_p[static_cast<size_t>(n - 1)] == 0.0);
+    // Measured and modelled numbers are there.
+    CHECK(r->naive.ok);
+    CHECK(r->flash.ok);
+    CHECK(r->flash.timing.median_ms > 0);
+    CHECK(r->naive.cost.hbm_bytes > r->flash.cost.hbm_bytes);
+    CHECK(r->traced_span_ms > 0);
+  }
+}
+
+TEST_CASE("flash view: block-sparse skips empty tiles; FA-1 runs one CTA per (Q tile, pass)") {
+  auto backend = make_cpu_backend(2);
+  SUBCASE("block-sparse on a causal window") {
+    const auto r = compute(*backend, make_key(257, "window:40", true, FlashOrder::BlockSparse, 32, 32, 200));
+    REQUIRE_MESSAGE(r->error.empty(), r->error);
+    const BlockMask bm = build_block_mask(r->spec, 32, 32, false);
+    CHECK(r->tile_kinds == bm.kinds);
+    for (auto& cta : r->trace.ctas) {
+      const auto expected = bm.nonempty_tiles(cta.q_tile);
+      REQUIRE(cta.visits.size() == expected.size());
+      for (size_t v = 0; v < expected.size(); ++v) CHECK(cta.visits[v].k_tile == expected[v]);
+    }
+    REQUIRE(r->probe_ok);
+    CHECK(r->replay.probe_visits.size() == bm.nonempty_tiles(200 / 32).size());
+    CHECK(r->max_abs_diff < 1e-5);
+    check_replay_matches_trace(*r);
+  }
+  SUBCASE("FA-1 order") {
+    const auto r = compute(*backend, make_key(100, "dense", false, FlashOrder::Flash1, 16, 32, 50));
+    REQUIRE_MESSAGE(r->error.empty(), r->error);
+    const int64_t tr = 7, tc = 4;
+    CHECK(r->trace.ctas.size() == static_cast<size_t>(2 * tr * tc));
+    // The probed row's Q tile is updated once per pass, passes in K/V tile order.
+    REQUIRE(r->replay.probe_ctas.size() == static_cast<size_t>(tc));
+    for (size_t p = 0; p < r->replay.probe_visits.size(); ++p) CHECK(r->replay.probe_visits[p].k_tile == static_cast<int32_t>(p));
+    CHECK(r->max_abs_diff < 1e-5);
+    check_replay_matches_trace(*r);
+  }
+}
+
+TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad input is named") {
+  ExperimentConfig big;
+  big.n = 5000;
+  big.heads = 32;
+  big.kv_heads = 8;
+  const FlashSpecResult s = flash_view_spec(big, SpecLimits{});
+  REQUIRE(s.ok);
+  CHECK(s.spec.q_len == kFlashMaxTraceLen);
+  CHECK(s.spec.kv_len == kFlashMaxTraceLen);
+  CHECK(s.spec.batch * s.spec.q_heads <= kFlashMaxTraceHeads);
+  CHECK(s.spec.group_size() == 4);  // the GQA group is kept
+  CHECK(s.reduced_note.find("N 5000") != std::string::npos);
+  CHECK(s.reduced_note.find("heads 32") != std::string::npos);
+
+  ExperimentConfig small;
+  small.n = 512;
+  const FlashSpecResult same = flash_view_spec(small, SpecLimits{});
+  REQUIRE(same.ok);
+  CHECK(same.reduced_note.empty());
+  CHECK(same.spec.q_len == 512);
+
+  ExperimentConfig bad;
+  bad.n = 0;
+  const FlashSpecResult no = flash_view_spec(bad, SpecLimits{});
+  CHECK_FALSE(no.ok);
+  REQUIRE_FALSE(no.errors.empty());
+
+  FlashViewState view;
+  CHECK(view.apply_options("at=0.25,order=flash1,br=32,bc=16,row=9,unit=1").empty());
+  CHECK(view.start_fraction == doctest::Approx(0.25));
+  CHECK_FALSE(view.playing);
+  CHECK(view.order == FlashOrder::Flash1);
+  CHECK(view.tiles.br == 32);
+  CHECK(view.tiles.bc == 16);
+  CHECK(view.row == 9);
+  CHECK(view.follow_unit == 1);
+  const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x");
+  CHECK(problems.size() == 4);
+}

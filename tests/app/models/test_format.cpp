@@ -1,0 +1,33 @@
+// test_format.cpp — the app's one formatter of times, bytes and token counts (widgets/format.hpp).
+#include <doctest/doctest.h>
+
+#include "app/gui/widgets/format.hpp"
+
+using namespace attnscope::gui;
+
+TEST_CASE("format: times keep three significant digits in the unit that suits them") {
+  CHECK(format_time_ns(850) == "850 ns");
+  CHECK(format_time_ns(12345) == "12.3 µs");
+  CHECK(format_time_ns(1.234e6) == "1.23 ms");
+  CHECK(format_time_ms(0.456) == "456 µs");
+  CHECK(format_time_ms(12.34) == "12.3 ms");
+  CHECK(format_time_ms(1234) == "1.23 s");
+  CHECK(format_time_ms(0) == "—");
+  CHECK(format_time_ms_table(218.4) == "218 ms");
+  CHECK(format_time_ms_table(3.4) == "3.40 ms");
+  CHECK(format_time_ms_table(0.085) == "85.0 µs");
+  CHECK(format_time_range_ms(36.2, 31.6, 40.1) == "36.2 ms (31.6 – 40.1)");
+}
+
+TEST_CASE("format: bytes use binary prefixes; token counts k = 1024") {
+  CHECK(format_bytes(512) == "512 B");
+  CHECK(format_bytes(16384) == "16.0 KiB");
+  CHECK(format_bytes(256.0 * 1024 * 1024) == "256.0 MiB");
+  CHECK(format_tokens(256) == "256");
+  CHECK(format_tokens(2048) == "2k");
+  CHECK(format_tokens(1536) == "1.5k");
+  CHECK(format_tokens_exact(1500) == "1500");
+  CHECK(format_tokens_exact(65536) == "64k");
+  CHECK(format_flops_rate(1.2e12) == "1.2 TFLOP/s");
+  CHECK(format_rate(2530.4) == "2530");
+}
