@@ -14,7 +14,8 @@ if [[ "${1:-}" == "--fuzz" ]]; then
 elif [[ "${1:-}" != "--headless" ]]; then
   packages+=(libimgui-dev libglfw3-dev python3-glad libegl-dev libgl-dev libegl1-mesa-dev
              libgl1-mesa-dri fonts-dejavu-core
-             libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev)  # video export
+             libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev  # video export
+             libtinyxml2-dev)  # tests read exported SVG figures back
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -197,7 +197,10 @@ std::string figure_to_svg(const Figure& f) {
           flush();
           continue;
         }
-        points += (points.empty() ? "" : " ") + num(m.px(series.xs[i])) + "," + num(m.py(series.ys[i]));
+        if (!points.empty()) points += ' ';
+        points += num(m.px(series.xs[i]));
+        points += ',';
+        points += num(m.py(series.ys[i]));
       }
       flush();
     } else if (series.kind == FigureSeries::Kind::ErrorBars) {
