@@ -137,7 +137,7 @@ TEST_CASE("KV cache mode: MHA, GQA and MQA decode loops arrive; plots hold every
   save(*session.platform, "kv_default.png");
 
   {  // the cache picture fills to the clock, with the pages the core model allocates
-    kv.drawn_layout = 2;  // MQA
+    kv.drawn_layout = KvLayout::Mqa;
     kv.tokens = kv.context / 2.0;
     session.frames(2);
     const int64_t P = kKvPageSizes[kv.page_index];

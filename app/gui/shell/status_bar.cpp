@@ -67,10 +67,10 @@ void draw_status_bar(ViewContext& ctx) {
     const ScoreImage& img = s.shown->image;
     ImGui::TextDisabled("picture");
     ImGui::SameLine();
-    ImGui::Text("%d×%d cells in %.0f ms", img.rows, img.cols, img.elapsed_ms + s.shown->generate_ms);
+    ImGui::Text("%d×%d cells in %s", img.rows, img.cols, format_time_ms(img.elapsed_ms + s.shown->generate_ms).c_str());
   }
   char right[160];
-  std::snprintf(right, sizeof right, "frame %.1f ms (%.0f fps)", ctx.ui.frame_ms,
+  std::snprintf(right, sizeof right, "frame %s (%.0f fps)", format_time_ms(ctx.ui.frame_ms).c_str(),
                 ctx.ui.frame_ms > 0 ? 1000.0 / ctx.ui.frame_ms : 0.0);
   const float w = ImGui::CalcTextSize(right).x;
   ImGui::SameLine(std::max(ImGui::GetCursorPosX() + gap, ImGui::GetWindowContentRegionMax().x - w));

@@ -36,6 +36,10 @@ struct ScreenPoint {
   float x = 0, y = 0;
 };
 
+// The three head layouts the mode compares, in its columns' order (MHA: a KV head per query head; GQA: groups;
+// MQA: one KV head).
+enum class KvLayout { Mha = 0, Gqa = 1, Mqa = 2 };
+
 struct KvViewState {
   bool initialised = false;
   int preset = 0;                 // index in model_presets(); model_presets().size() = custom shape
@@ -50,7 +54,7 @@ struct KvViewState {
   std::string asked_key;
 
   // The cache-filling picture: which layout it draws and its generation clock (tokens in the cache).
-  int drawn_layout = 1;           // 0 MHA, 1 GQA, 2 MQA
+  KvLayout drawn_layout = KvLayout::Gqa;
   double tokens = -1;             // -1: as many as the decode loop generated (capped at L)
   bool playing = false;
   float speed = 1.0f;             // ×1: the whole context L is generated in kPlaySeconds
@@ -70,7 +74,7 @@ struct KvViewState {
 };
 
 constexpr int64_t kKvPageSizes[] = {16, 32, 64, 128, 256};
-inline constexpr const char* kKvLayoutNames[3] = {"MHA", "GQA", "MQA"};
+inline constexpr const char* kKvLayoutNames[3] = {"MHA", "GQA", "MQA"};  // indexed by KvLayout
 
 // The GQA column: the preset's own KV heads when it is grouped, else the largest divisor of the heads up to a
 // quarter of them.

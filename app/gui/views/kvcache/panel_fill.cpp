@@ -56,7 +56,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const float em = ctx.ui.font_px;
   const int64_t P = kKvPageSizes[s.page_index], L = s.context, H = s.heads;
   const int64_t kvs[3] = {H, gqa_heads(H, s.kv_heads), 1};
-  const int layout = std::clamp(s.drawn_layout, 0, 2);
+  const int layout = static_cast<int>(s.drawn_layout);
   const int64_t tokens = tokens_now(s);
   update_pages(s, tokens);
   const int64_t pages = s.pages.pages_in_use(), total_pages = pages_for(L, P);
@@ -73,7 +73,8 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   for (int i = 0; i < 3; ++i) {
     ImGui::SameLine(0, i ? -1.0f : em);
     ImGui::PushStyleColor(ImGuiCol_Text, layout_color_v4(i));
-    if (ImGui::RadioButton(kKvLayoutNames[i], s.drawn_layout == i)) s.drawn_layout = i;
+    if (ImGui::RadioButton(kKvLayoutNames[i], s.drawn_layout == static_cast<KvLayout>(i)))
+      s.drawn_layout = static_cast<KvLayout>(i);
     ImGui::PopStyleColor();
     char tip[96];
     std::snprintf(tip, sizeof tip, "draw the %s cache: %lld KV heads", kKvLayoutNames[i], static_cast<long long>(kvs[i]));

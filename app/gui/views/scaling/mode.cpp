@@ -73,8 +73,8 @@ bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id,
   const float cancel_w =
       cancellable ? ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2 : -ImGui::GetStyle().ItemSpacing.x;
   char overlay[64];
-  std::snprintf(overlay, sizeof overlay, st.running ? "%.0f%% · %.1f s" : "waiting for the worker", 100 * st.progress,
-                st.seconds);
+  std::snprintf(overlay, sizeof overlay, st.running ? "%.0f%% · %s" : "waiting for the worker", 100 * st.progress,
+                format_time_ms(st.seconds * 1e3).c_str());
   ImGui::ProgressBar(static_cast<float>(st.progress),
                      ImVec2(std::max(ctx.ui.font_px * 6, ImGui::GetContentRegionAvail().x - cancel_w -
                                                              ImGui::GetStyle().ItemSpacing.x),
