@@ -107,8 +107,8 @@ struct PagedKvStore {
 // and merged by a reduction. For each candidate s the wave efficiency is
 //   e(s) = (base·s / slots) / ⌈base·s / slots⌉        (slots = SMs × CTAs resident per SM)
 // and the smallest s with e(s) ≥ 0.95 · max e is chosen (more splits cost partial-state traffic, an unfilled wave
-// leaves SMs idle: on the H100 MQA at s = 29 of a possible 33 measured 59% of copy bandwidth), bounded so a
-// split holds at least min_tiles_per_split tiles of tile_tokens keys.
+// leaves SMs idle; docs/journal/decode.md has the measurements behind the rule), bounded so a split holds at least
+// min_tiles_per_split tiles of tile_tokens keys.
 struct DecodeSplitPlan {
   int splits = 1;
   int64_t tiles_per_split = 1;  // splits cover [s·tiles_per_split, (s+1)·tiles_per_split) tiles
