@@ -47,7 +47,7 @@ TEST_CASE("App: invalid entries keep the last good picture and the user's entrie
   app.ui().draft.n = -5;
   app.ui().terms.push_back(MaskTerm{MaskTermKind::Random, 0, 8, 1.5, 1});
   app.ui().draft.mask = mask_text_from_editor(app.ui());
-  app.ui().draft_changed = true;
+  app.ui().request(UiCommand::ApplyDraft);
   for (int i = 0; i < 3; ++i) app.frame(*platform);
   REQUIRE_FALSE(app.state().errors.empty());
   bool names_n = false, names_density = false;
@@ -66,7 +66,7 @@ TEST_CASE("App: invalid entries keep the last good picture and the user's entrie
   app.ui().draft.n = 300;
   app.ui().terms.back().density = 0.5;
   app.ui().draft.mask = mask_text_from_editor(app.ui());
-  app.ui().draft_changed = true;
+  app.ui().request(UiCommand::ApplyDraft);
   REQUIRE(frames_until_current(app, *platform));
   CHECK(app.state().errors.empty());
   CHECK(app.state().shown->generation > good_generation);
@@ -75,12 +75,63 @@ TEST_CASE("App: invalid entries keep the last good picture and the user's entrie
   // Linear -> log changes only the colours: no new job.
   const uint64_t before = app.state().generation;
   app.ui().draft.scale = ColorScale::Log;
-  app.ui().draft_changed = true;
+  app.ui().request(UiCommand::ApplyDraft);
   app.frame(*platform);
   app.frame(*platform);
   CHECK(app.state().generation == before);
   // Scores with negatives get the symmetric log, all-positive ones decades.
   CHECK(app.state().scale.mode ==
         (app.state().shown->image.min_value < 0 ? ScaleMode::SymLog : ScaleMode::Log10));
+  app.shutdown();
+}
+
+TEST_CASE("App: undo and redo step through the experiments applied, with the mask editor following") {
+  std::string error;
+  auto platform = create_headless_platform(640, 480, &error);
+  REQUIRE_MESSAGE(platform, error);
+  ExperimentConfig config;
+  config.n = 128;
+  config.mask = "window:8";
+  App app(config, app::make_backend("cpu", &error));
+  REQUIRE_MESSAGE(app.init(*platform, &error), error);
+  REQUIRE(frames_until_current(app, *platform));
+
+  // Two edits: N, then the mask.
+  app.ui().draft.n = 160;
+  app.ui().request(UiCommand::ApplyDraft);
+  REQUIRE(frames_until_current(app, *platform));
+  app.ui().terms = {MaskTerm{MaskTermKind::Global, 4, 0, 0, 0}};
+  app.ui().draft.mask = mask_text_from_editor(app.ui());
+  app.ui().request(UiCommand::ApplyDraft);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().shown->spec.mask.to_string() == "global:4");
+
+  // An invalid entry is not a step: undo goes back over the last valid one.
+  app.ui().draft.n = -1;
+  app.ui().request(UiCommand::ApplyDraft);
+  app.frame(*platform);
+  REQUIRE_FALSE(app.state().errors.empty());
+
+  app.ui().request(UiCommand::Undo);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().errors.empty());
+  CHECK(app.state().shown->spec.kv_len == 160);
+  CHECK(app.state().shown->spec.mask.to_string() == "window:8");
+  CHECK(app.ui().draft.n == 160);  // the entries follow
+  REQUIRE(app.ui().terms.size() == 1);
+  CHECK(app.ui().terms[0].kind == MaskTermKind::Window);
+
+  app.ui().request(UiCommand::Undo);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().shown->spec.kv_len == 128);
+  app.ui().request(UiCommand::Undo);  // nothing before the first experiment: no change
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().shown->spec.kv_len == 128);
+
+  app.ui().request(UiCommand::Redo);
+  app.ui().request(UiCommand::Redo);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(app.state().shown->spec.kv_len == 160);
+  CHECK(app.state().shown->spec.mask.to_string() == "global:4");
   app.shutdown();
 }

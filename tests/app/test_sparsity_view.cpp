@@ -48,7 +48,7 @@ TEST_CASE("Sparsity mode: a grid painted there survives switching modes and Expl
   paint_cell(ui.grid, 0, 3, true);
   paint_cell(ui.grid, 3, 0, true);
   ui.draft.mask = mask_text_from_editor(ui);
-  ui.draft_changed = true;
+  ui.request(UiCommand::ApplyDraft);
   ui.sparsity_view.changed_at = -1e9;
   REQUIRE(run_until([&] {
     return app.settled() && sv.numbers[0] && sv.numbers[0]->element_density() > density_before;

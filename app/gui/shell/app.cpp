@@ -4,6 +4,7 @@
 //   mask editor <-> text     load_mask_editor, mask_text_from_editor
 //   App::init / shutdown     ImGui, fonts, renderer backend, GL resources
 //   App::frame               results -> edits -> widgets -> render
+//   carry_out_commands       panels' requests: apply the draft (an undo step), undo, redo
 //   apply_draft / submit     the user's entries become a job, or errors with the last picture kept
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/shell/app.hpp"
@@ -139,8 +140,8 @@ bool App::init(Platform& platform, std::string* error) {
   state_.platform_name = platform.name();
   initialised_ = true;
   last_frame_ = std::chrono::steady_clock::now();
-  ui_.draft_changed = true;  // the first frame submits the initial experiment
-  apply_draft();
+  ui_.request(UiCommand::ApplyDraft);  // the initial experiment: submitted now, the first undo step
+  carry_out_commands();
   return true;
 }
 
@@ -165,7 +166,7 @@ bool App::settled() const {
 }
 
 bool App::picture_current() const {
-  return !ui_.draft_changed && state_.shown && state_.shown->generation == state_.generation && !state_.computing &&
+  return ui_.commands.empty() && state_.shown && state_.shown->generation == state_.generation && !state_.computing &&
          heatmap_.has_image() && !needs_colorize_;
 }
 
@@ -179,12 +180,35 @@ void App::submit(const ExperimentConfig& config, const AttentionSpec& spec) {
   state_.computing = true;
 }
 
-void App::apply_draft() {
-  if (!ui_.draft_changed) return;
-  ui_.draft_changed = false;
+void App::carry_out_commands() {
+  std::vector<UiCommand> commands;
+  commands.swap(ui_.commands);
+  for (UiCommand c : commands) {
+    switch (c) {
+      case UiCommand::ApplyDraft: apply_draft(/*record=*/true); break;
+      case UiCommand::Undo:
+        if (auto previous = history_.undo()) restore(*previous);
+        break;
+      case UiCommand::Redo:
+        if (auto next = history_.redo()) restore(*next);
+        break;
+    }
+  }
+}
+
+void App::restore(const ExperimentConfig& config) {
+  ui_.draft = config;
+  std::string ignored;  // a recorded experiment was valid when it was applied
+  load_mask_editor(ui_, config.mask, &ignored);
+  ui_.draft.causal = config.causal;
+  apply_draft(/*record=*/false);
+}
+
+void App::apply_draft(bool record) {
   const SpecResult spec = to_spec(ui_.draft, worker_->limits());
   state_.errors = spec.errors;
   if (!spec.ok) return;  // the last good picture stays; the entries stay in ui_.draft
+  if (record) history_.record(ui_.draft);
   ExperimentConfig without_scale = ui_.draft;
   without_scale.scale = state_.config.scale;
   const bool same_numbers = state_.shown && without_scale == state_.config && state_.generation > 0;
@@ -270,7 +294,12 @@ void App::frame(Platform& platform) {
   ImGui::End();
   ImGui::Render();
 
-  apply_draft();  // edits made in this frame start their job now; the next frame shows "computing"
+  // Ctrl Z / Ctrl Shift Z step through the experiments applied so far (not while a text field has the keyboard:
+  // there they undo typing).
+  const ImGuiIO& io = ImGui::GetIO();
+  if (io.KeyCtrl && !io.WantTextInput && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Z), false))
+    ui_.request(io.KeyShift ? UiCommand::Redo : UiCommand::Undo);
+  carry_out_commands();  // edits made in this frame start their job now; the next frame shows "computing"
 
   platform.bind_target();
   glClearColor(0.08f, 0.08f, 0.09f, 1.0f);

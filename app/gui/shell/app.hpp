@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/gui/shell/app_state.hpp"
+#include "app/gui/shell/experiment_history.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/platform/platform.hpp"
@@ -48,7 +49,9 @@ class App {
 
  private:
   void take_results();
-  void apply_draft();
+  void carry_out_commands();  // UiState::commands, in order
+  void apply_draft(bool record);
+  void restore(const ExperimentConfig& config);  // an undo or redo step: entries and editor follow
   void submit(const ExperimentConfig& config, const AttentionSpec& spec);
   void load_fonts(Platform& platform);
 
@@ -58,6 +61,7 @@ class App {
   std::unique_ptr<ComputeWorker> worker_;
   Platform* platform_ = nullptr;  // set by init; must outlive shutdown()
   ImFont* heading_font_ = nullptr;
+  ExperimentHistory history_;
   bool needs_colorize_ = false;
   bool initialised_ = false;
   int frames_drawn_ = 0;

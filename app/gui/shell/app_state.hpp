@@ -37,6 +37,14 @@ struct PixelRect {
   float x = 0, y = 0, w = 0, h = 0;  // framebuffer pixels, origin top-left
 };
 
+// What a panel asks App to do with the experiment; App carries the commands out once per frame, in order, so a
+// panel never changes AppState itself.
+enum class UiCommand {
+  ApplyDraft,  // validate UiState::draft; if valid, it becomes the experiment (and an undo step)
+  Undo,        // back to the experiment before (Ctrl Z)
+  Redo,        // forward again (Ctrl Shift Z)
+};
+
 struct UiState {
   ExperimentConfig draft;            // the user's entries, kept even when invalid
   std::vector<MaskTerm> terms;            // the mask editor's model of draft.mask
@@ -44,7 +52,13 @@ struct UiState {
   std::array<char, 512> mask_text{};      // the text form, editable
   bool mask_text_editing = false;
   std::string mask_text_error;            // parse error of the text field
-  bool draft_changed = false;             // set by panels; App applies it once per frame
+  std::vector<UiCommand> commands;        // emitted by panels and keys; App carries them out once per frame
+  void request(UiCommand c) { commands.push_back(c); }
+  bool pending(UiCommand c) const {
+    for (UiCommand x : commands)
+      if (x == c) return true;
+    return false;
+  }
 
   int mode = 0;                           // index in the mode table (tabs)
   std::string requested_mode;             // a tab to select by name (--mode); cleared once selected

@@ -149,7 +149,7 @@ void commit_pattern_a(ViewContext& ctx) {
   std::memset(ui.mask_text.data(), 0, ui.mask_text.size());
   std::strncpy(ui.mask_text.data(), ui.draft.mask.c_str(), ui.mask_text.size() - 1);
   ui.mask_text_error.clear();
-  ui.draft_changed = true;
+  ui.request(UiCommand::ApplyDraft);
 }
 
 }  // namespace attnscope::gui

@@ -1,6 +1,6 @@
 // panel_controls.cpp — the control panel: problem size, mask terms (the pattern editor of
 // panel_pattern_editor.cpp), inputs, and the heatmap's view options (overlays, tile size, algorithm shown).
-// Every edit changes UiState::draft only and sets draft_changed; App validates it and either starts a job
+// Every edit changes UiState::draft only and requests UiCommand::ApplyDraft; App validates it and either starts a job
 // or shows the errors here while the last good picture stays. The user's entries are never reset.
 #include <imgui.h>
 
@@ -34,7 +34,7 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
       ui.draft.causal = ui.draft.causal || causal_before;
       ui.draft.mask = mask_text_from_editor(ui);
       ui.mask_text_error.clear();
-      ui.draft_changed = true;
+      ui.request(UiCommand::ApplyDraft);
     } else {
       ui.draft.causal = causal_before;
       ui.mask_text_error = error;  // the typed text stays in the field
@@ -110,7 +110,7 @@ void draw_control_panel(ViewContext& ctx) {
     changed = true;
   }
 
-  if (changed) ui.draft_changed = true;
+  if (changed) ui.request(UiCommand::ApplyDraft);
 
   draw_view_options(ctx, label_w);
 

@@ -73,7 +73,7 @@ void draw_display_options(UiState& ui) {
   if (changed) {
     d.show = show == 0 ? ScoreKind::Scores : ScoreKind::Probabilities;
     d.scale = scale == 0 ? ColorScale::Linear : ColorScale::Log;
-    ui.draft_changed = true;
+    ui.request(UiCommand::ApplyDraft);
   }
 }
 
