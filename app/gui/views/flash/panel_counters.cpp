@@ -17,7 +17,8 @@ void cost_tooltip(const AlgorithmCost& cost) {
   if (!ImGui::IsItemHovered() || cost.lines.empty()) return;
   ImGui::BeginTooltip();
   for (const CostLine& l : cost.lines)
-    ImGui::Text("%s = %s   [%s = %s]", l.label.c_str(), format_si(l.value, l.unit).c_str(), l.formula.c_str(),
+    ImGui::Text("%s = %s   [%s = %s]", l.label.c_str(),
+                (l.unit == "B" ? format_bytes(l.value) : format_si(l.value, l.unit)).c_str(), l.formula.c_str(),
                 l.substituted.c_str());
   ImGui::EndTooltip();
 }
@@ -60,7 +61,7 @@ void draw_flash_counters_panel(FlashFrame& f) {
       ImGui::TextUnformatted(name);
       if (!s.kernel.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("kernel: %s", s.kernel.c_str());
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(format_si(s.cost.hbm_bytes, "B").c_str());
+      ImGui::TextUnformatted(format_bytes(s.cost.hbm_bytes).c_str());
       cost_tooltip(s.cost);
       ImGui::TableNextColumn();
       if (s.ok) ImGui::TextUnformatted(timing_text(s).c_str());

@@ -165,8 +165,8 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
         [](const PatternNumbers& n) {
           ImGui::TextUnformatted(times(n.predicted_bytes_speedup()).c_str());
           if (ImGui::IsItemHovered())
-            ImGui::SetTooltip("dense flash %s\nblock-sparse %s", format_si(n.flash.hbm_bytes, "B").c_str(),
-                              format_si(n.block_sparse.hbm_bytes, "B").c_str());
+            ImGui::SetTooltip("dense flash %s\nblock-sparse %s", format_bytes(n.flash.hbm_bytes).c_str(),
+                              format_bytes(n.block_sparse.hbm_bytes).c_str());
         });
     auto timing_row = [&](const char* name, const char* tip, MeasuredRun PatternNumbers::*run) {
       row(name, tip, [run](const PatternNumbers& n) {
