@@ -93,7 +93,9 @@ BackwardResult naive_backward(const AttentionInputs& in, const std::vector<float
   // One task per (batch, KV head): its group's heads run one after another, each materialising P, dP and dS
   // (Nq × Nk floats each) as the unfused path does, and dK, dV of the KV head accumulate over the group.
   const int64_t tasks = n.B * n.Hkv;
-  r.bytes_allocated = static_cast<uint64_t>(3 * n.Nq * n.Nk) * sizeof(float) * static_cast<uint64_t>(std::min<int64_t>(tasks, pool.size()));
+  // Per task running at once: P and dP (dS is written over dP), Nq·Nk floats each, and the forward's O rows.
+  r.bytes_allocated = static_cast<uint64_t>(2 * n.Nq * n.Nk + n.Nq * n.d) * sizeof(float) *
+                      static_cast<uint64_t>(std::min<int64_t>(tasks, pool.size()));
   pool.parallel_for(tasks, [&](int64_t task, int) {
     const int64_t b = task / n.Hkv, g = task % n.Hkv;
     std::vector<float> P(static_cast<size_t>(n.Nq * n.Nk)), dP(P.size()), O(static_cast<size_t>(n.Nq * n.d));

@@ -13,7 +13,7 @@
 // Three implementations, each writing every element of dQ, dK and dV:
 //   reference_backward    double precision, row by row; what the others are checked against (and it is checked
 //                         against finite differences)
-//   naive_backward        the unfused path in float: P kept for one head, dP and dS materialised as matrices
+//   naive_backward        the unfused path in float: P kept for one head, dP materialised and overwritten by dS
 //   flash_backward        FlashAttention-2's backward in float: per K/V tile (the outer loop) S and P are
 //                         recomputed tile by tile from Q, K and the forward's lse — no N×N matrix is stored —
 //                         dK and dV accumulate for the tile, and dQ accumulates across K/V tiles with atomic adds
@@ -41,7 +41,7 @@ struct BackwardResult {
   bool ok = false;
   std::string error;
   std::vector<float> dq, dk, dv;
-  uint64_t bytes_allocated = 0;  // beyond inputs and gradients: naive's P, dP, dS; flash's lse, D and dQ in fp32
+  uint64_t bytes_allocated = 0;  // beyond inputs and gradients: naive's P and dP/dS per worker; flash's lse and D
 };
 
 // `output` and `lse` are the forward pass's (flash_forward_for_backward gives both); naive recomputes P itself.

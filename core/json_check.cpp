@@ -118,6 +118,26 @@ std::optional<double> JsonChecker::number(const json& v, const std::string& poin
   return x;
 }
 
+std::optional<std::array<double, 4>> JsonChecker::zoom_window(const json& z, const std::string& pointer) {
+  if (!z.is_array() || z.size() != 4) {
+    error(pointer, "must be four fractions [x0, y0, x1, y1], not " + json_type_word(z));
+    return std::nullopt;
+  }
+  std::array<double, 4> box{};
+  bool ok = true;
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto f = fraction(z[i], pointer + "/" + std::to_string(i));
+    ok = ok && f.has_value();
+    if (f) box[i] = *f;
+  }
+  if (!ok) return std::nullopt;
+  if (!(box[0] < box[2] && box[1] < box[3])) {
+    error(pointer, "needs x0 < x1 and y0 < y1 (the window's corners), not " + z.dump());
+    return std::nullopt;
+  }
+  return box;
+}
+
 std::optional<int64_t> JsonChecker::integer(const json& v, const std::string& pointer, int64_t lo, int64_t hi) {
   const std::string want = "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
   if (v.is_number_unsigned()) {

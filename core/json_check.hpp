@@ -2,6 +2,7 @@
 // naming the file, the line and the key: "lesson.json:37: /steps/3/mode: unknown mode 'Flash'; choose ...".
 // All problems of a file are collected, so one run of the app shows every one of them.
 #pragma once
+#include <array>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,8 @@ class JsonChecker {
   std::optional<double> fraction(const nlohmann::json& value, const std::string& pointer) {
     return number(value, pointer, 0.0, 1.0);
   }
+  // A zoom window [x0, y0, x1, y1]: four fractions of the matrix with x0 < x1 and y0 < y1.
+  std::optional<std::array<double, 4>> zoom_window(const nlohmann::json& value, const std::string& pointer);
   // A whole number in [lo, hi] (checked before conversion: 1e400 or 2^64 never wraps).
   std::optional<int64_t> integer(const nlohmann::json& value, const std::string& pointer, int64_t lo, int64_t hi);
 

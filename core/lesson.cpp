@@ -229,23 +229,7 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
     if (!one_of(vocabulary.panels, *panel)) c.error(p + "/panel", "unknown panel '" + *panel + "'; choose " + join_words(vocabulary.panels));
     step.panel = *panel;
   }
-  if (s.contains("zoom")) {
-    const json& z = s.at("zoom");
-    if (!z.is_array() || z.size() != 4) {
-      c.error(p + "/zoom", "must be four fractions [x0, y0, x1, y1], not " + json_type_word(z));
-    } else {
-      std::array<double, 4> box{};
-      bool ok = true;
-      for (std::size_t i = 0; i < 4; ++i) {
-        auto f = c.fraction(z[i], p + "/zoom/" + std::to_string(i));
-        ok = ok && f.has_value();
-        if (f) box[i] = *f;
-      }
-      if (ok && !(box[0] < box[2] && box[1] < box[3]))
-        c.error(p + "/zoom", "needs x0 < x1 and y0 < y1 (the window's corners), not " + z.dump());
-      else if (ok) step.zoom = box;
-    }
-  }
+  if (s.contains("zoom")) step.zoom = c.zoom_window(s.at("zoom"), p + "/zoom");
   if (s.contains("animation")) step.animation = c.fraction(s.at("animation"), p + "/animation");
   if (auto h = c.text(s, p, "highlight", false)) {
     if (!one_of(vocabulary.highlights, *h)) c.error(p + "/highlight", "unknown element '" + *h + "'; choose " + join_words(vocabulary.highlights));

@@ -14,26 +14,6 @@ using nlohmann::json;
 constexpr double kMaxDuration = 600;  // seconds: ten minutes of video is already 18,000 frames at 30 fps
 constexpr std::size_t kMaxKeyframes = 10000;
 
-std::optional<std::array<double, 4>> parse_zoom(JsonChecker& c, const json& z, const std::string& p) {
-  if (!z.is_array() || z.size() != 4) {
-    c.error(p, "must be four fractions [x0, y0, x1, y1], not " + json_type_word(z));
-    return std::nullopt;
-  }
-  std::array<double, 4> box{};
-  bool ok = true;
-  for (std::size_t i = 0; i < 4; ++i) {
-    auto f = c.fraction(z[i], p + "/" + std::to_string(i));
-    ok = ok && f.has_value();
-    if (f) box[i] = *f;
-  }
-  if (!ok) return std::nullopt;
-  if (!(box[0] < box[2] && box[1] < box[3])) {
-    c.error(p, "needs x0 < x1 and y0 < y1 (the window's corners), not " + z.dump());
-    return std::nullopt;
-  }
-  return box;
-}
-
 double lerp(double a, double b, double f) { return a + (b - a) * f; }
 
 // Interpolates the field `get` (optional<T>) at time t from the keyframes that set it.
@@ -158,7 +138,7 @@ SceneLoad parse_scene(std::string_view text, const std::string& source, const Sc
         key.t = last_t = std::max(last_t, *t);
       }
       if (k.contains("animation")) key.animation = c.fraction(k["animation"], p + "/animation");
-      if (k.contains("zoom")) key.zoom = parse_zoom(c, k["zoom"], p + "/zoom");
+      if (k.contains("zoom")) key.zoom = c.zoom_window(k["zoom"], p + "/zoom");
       if (k.contains("n")) key.n = c.integer(k["n"], p + "/n", 1, int64_t{1} << 24);
       key.mask = c.text(k, p, "mask", false);
       if (auto h = c.text(k, p, "highlight", false)) {

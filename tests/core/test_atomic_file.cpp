@@ -12,9 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/common/test_util.hpp"
 #include "core/atomic_file.hpp"
 
 using namespace attnscope;
+using attnscope::test::entries;
+using attnscope::test::fresh_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -26,24 +29,10 @@ std::string read_all(const fs::path& p) {
   return ss.str();
 }
 
-fs::path fresh_dir(const char* name) {
-  const fs::path dir = fs::temp_directory_path() / (std::string("attnscope_atomic_") + name + "_" +
-                                                    std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-int entries(const fs::path& dir) {
-  int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("atomic write: creates, replaces, leaves no temporary file") {
-  const fs::path dir = fresh_dir("basic");
+  const fs::path dir = fresh_dir("atomic_basic");
   const std::string path = (dir / "out.json").string();
   FileWriteResult r = write_file_atomically(path, "first");
   CHECK(r.ok);
@@ -58,7 +47,7 @@ TEST_CASE("atomic write: creates, replaces, leaves no temporary file") {
 }
 
 TEST_CASE("atomic write: errors name the path and the reason, and nothing is left behind") {
-  const fs::path dir = fresh_dir("errors");
+  const fs::path dir = fresh_dir("atomic_errors");
   FileWriteResult r = write_file_atomically((dir / "no" / "such" / "x.png").string(), "data");
   CHECK_FALSE(r.ok);
   CHECK(r.error.find("x.png") != std::string::npos);
@@ -80,7 +69,7 @@ TEST_CASE("atomic write: errors name the path and the reason, and nothing is lef
 }
 
 TEST_CASE("atomic write: a file-size limit fails the write and keeps the old file") {
-  const fs::path dir = fresh_dir("fsize");
+  const fs::path dir = fresh_dir("atomic_fsize");
   const std::string path = (dir / "big.npy").string();
   REQUIRE(write_file_atomically(path, "old contents").ok);
   rlimit saved{};
@@ -105,7 +94,7 @@ TEST_CASE("atomic write: a file-size limit fails the write and keeps the old fil
 }
 
 TEST_CASE("atomic write: a writer dropped before commit keeps the target as it was") {
-  const fs::path dir = fresh_dir("discard");
+  const fs::path dir = fresh_dir("atomic_discard");
   const std::string path = (dir / "video.mp4").string();
   REQUIRE(write_file_atomically(path, "previous").ok);
   {
@@ -121,7 +110,7 @@ TEST_CASE("atomic write: a writer dropped before commit keeps the target as it w
 }
 
 TEST_CASE("atomic write: kill -9 during repeated writes leaves a whole old or new file") {
-  const fs::path dir = fresh_dir("kill");
+  const fs::path dir = fresh_dir("atomic_kill");
   const std::string path = (dir / "settings.json").string();
   // Version k is 200 KiB of the letter 'a' + k % 26, then "#end": a torn file would mix letters or lack the end.
   auto version = [](int k) { return std::string(200 * 1024, static_cast<char>('a' + k % 26)) + "#end"; };

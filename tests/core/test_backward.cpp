@@ -115,7 +115,7 @@ TEST_CASE("backward twins equal the reference: odd sizes, masks, GQA/MQA, a full
   }
 }
 
-TEST_CASE("flash backward never stores an N×N matrix; naive stores three per worker") {
+TEST_CASE("flash backward never stores an N×N matrix; naive stores two per worker") {
   ThreadPool pool(2);
   const AttentionSpec spec = make_spec(1, 2, 2, 1000, 1000, 8, "causal");
   const AttentionInputs in = generate_inputs(spec, Generator::Gaussian, ++g_seed);
@@ -124,5 +124,5 @@ TEST_CASE("flash backward never stores an N×N matrix; naive stores three per wo
   const BackwardResult flash = flash_backward(in, fwd.output, fwd.lse, g, TileConfig{64, 64}, pool);
   const BackwardResult naive = naive_backward(in, g, pool);
   CHECK(flash.bytes_allocated < 1000u * 1000u);           // D and lse: per row, not per pair
-  CHECK(naive.bytes_allocated >= 3u * 1000u * 1000u * 4u);  // P, dP (reused as dS) and its share
+  CHECK(naive.bytes_allocated >= 2u * 2u * 1000u * 1000u * 4u);  // P and dP (reused as dS), in each of 2 workers
 }

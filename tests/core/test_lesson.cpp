@@ -5,18 +5,14 @@
 #include <fstream>
 #include <string>
 
+#include "tests/common/test_util.hpp"
 #include "core/json_lines.hpp"
 #include "core/lesson.hpp"
 
 using namespace attnscope;
+using attnscope::test::any_contains;
 
 namespace {
-
-bool any_contains(const std::vector<std::string>& errors, const std::string& needle) {
-  for (const auto& e : errors)
-    if (e.find(needle) != std::string::npos) return true;
-  return false;
-}
 
 const char* kGoodLesson = R"({
   "title": "Every token against every token",

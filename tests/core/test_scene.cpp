@@ -4,17 +4,13 @@
 
 #include <string>
 
+#include "tests/common/test_util.hpp"
 #include "core/scene.hpp"
 
 using namespace attnscope;
+using attnscope::test::any_contains;
 
 namespace {
-
-bool any_contains(const std::vector<std::string>& errors, const std::string& needle) {
-  for (const auto& e : errors)
-    if (e.find(needle) != std::string::npos) return true;
-  return false;
-}
 
 const char* kScene = R"({
   "experiment": {"n": 512, "mask": "causal"},

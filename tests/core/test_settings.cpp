@@ -8,18 +8,12 @@
 
 #include <unistd.h>
 
+#include "tests/common/test_util.hpp"
 #include "core/settings.hpp"
 
 using namespace attnscope;
+using attnscope::test::any_contains;
 namespace fs = std::filesystem;
-
-namespace {
-bool any_contains(const std::vector<std::string>& errors, const std::string& needle) {
-  for (const auto& e : errors)
-    if (e.find(needle) != std::string::npos) return true;
-  return false;
-}
-}  // namespace
 
 TEST_CASE("settings: saved and loaded back equal, into a folder made on the way") {
   const fs::path dir = fs::temp_directory_path() / ("attnscope_settings_" + std::to_string(::getpid()));

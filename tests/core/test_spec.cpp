@@ -3,17 +3,11 @@
 
 #include <string>
 
+#include "tests/common/test_util.hpp"
 #include "core/spec.hpp"
 
 using namespace attnscope;
-
-namespace {
-bool any_contains(const std::vector<std::string>& problems, const std::string& needle) {
-  for (auto& p : problems)
-    if (p.find(needle) != std::string::npos) return true;
-  return false;
-}
-}  // namespace
+using attnscope::test::any_contains;
 
 TEST_CASE("a default spec is valid and its scale is 1/sqrt(d)") {
   AttentionSpec s;

@@ -17,9 +17,12 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include "tests/common/test_util.hpp"
 #include "app/plugins/ffmpeg_video/video_encoder_api.hpp"
 
 using namespace attnscope::video;
+using attnscope::test::entries;
+using attnscope::test::fresh_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -94,19 +97,6 @@ Decoded decode_file(const std::string& path) {
   return d;
 }
 
-fs::path fresh_dir(const char* name) {
-  const fs::path dir = fs::temp_directory_path() / (std::string("attnscope_video_") + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-int entries(const fs::path& dir) {
-  int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
-  return n;
-}
-
 void record(OpenEncoderFn open, const EncoderOptions& options, int frames) {
   std::string error;
   std::unique_ptr<Encoder> enc(open(options, error));
@@ -126,7 +116,7 @@ void record(OpenEncoderFn open, const EncoderOptions& options, int frames) {
 
 TEST_CASE("video plugin: 10 frames in, 10 frames of one size out — MP4 and GIF, odd sizes too") {
   const OpenEncoderFn open = load_plugin();
-  const fs::path dir = fresh_dir("frames");
+  const fs::path dir = fresh_dir("video_frames");
   struct Case {
     Container container;
     int w, h;
@@ -157,7 +147,7 @@ TEST_CASE("video plugin: 10 frames in, 10 frames of one size out — MP4 and GIF
 
 TEST_CASE("video plugin: bad options and unwritable paths are refused with the reason; nothing is left behind") {
   const OpenEncoderFn open = load_plugin();
-  const fs::path dir = fresh_dir("errors");
+  const fs::path dir = fresh_dir("video_errors");
   std::string error;
   EncoderOptions o;
   o.width = 64;
@@ -203,7 +193,7 @@ TEST_CASE("video plugin: bad options and unwritable paths are refused with the r
 
 TEST_CASE("video plugin: an encoder dropped without finish keeps the old file") {
   const OpenEncoderFn open = load_plugin();
-  const fs::path dir = fresh_dir("drop");
+  const fs::path dir = fresh_dir("video_drop");
   EncoderOptions o;
   o.path = (dir / "keep.mp4").string();
   o.width = 32;

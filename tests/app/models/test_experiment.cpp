@@ -6,18 +6,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/test_util.hpp"
 #include "app/cli/experiment_flags.hpp"
 #include "core/experiment.hpp"
 
 using namespace attnscope;
+using attnscope::test::any_contains;
 using namespace attnscope::app;
 
 namespace {
-bool any_contains(const std::vector<std::string>& errors, const std::string& needle) {
-  for (auto& e : errors)
-    if (e.find(needle) != std::string::npos) return true;
-  return false;
-}
 std::string temp_file(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() / ("attnscope_test_" + name);
   std::ofstream(path) << text;
