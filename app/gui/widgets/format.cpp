@@ -44,9 +44,13 @@ std::string format_time_range_ms(double median_ms, double min_ms, double max_ms)
   if (median_ms < 1e-3) { unit = 1e-6; name = "ns"; }
   else if (median_ms < 1.0) { unit = 1e-3; name = "µs"; }
   else if (median_ms >= 1e3) { unit = 1e3; name = "s"; }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%.3g %s (%.3g – %.3g)", median_ms / unit, name, min_ms / unit, max_ms / unit);
-  return buf;
+  // Three significant digits, but whole numbers from 1000 up: a slow outlier reads "2960", never "2.96e+03".
+  auto digits = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, std::abs(v) >= 1000 ? "%.0f" : "%.3g", v);
+    return std::string(b);
+  };
+  return digits(median_ms / unit) + " " + name + " (" + digits(min_ms / unit) + " – " + digits(max_ms / unit) + ")";
 }
 
 std::string format_bytes(double bytes) { return format_bytes_binary(bytes); }
