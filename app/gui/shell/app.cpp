@@ -80,12 +80,29 @@ App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
 
 App::~App() { shutdown(); }
 
-void App::load_fonts(Platform& platform) {
+float App::target_font_px(const Platform& platform) const {
+  // Sized for a projector: about 38 text lines fill the height at 1x, never below 14 px or above 40 px; the
+  // presenter's font scale and an off-screen capture's render scale multiply that.
+  const float scale = std::max(ui_.render_scale, 1e-3f);
+  const float height = static_cast<float>(platform.framebuffer_height()) / scale;
+  const float width = static_cast<float>(platform.framebuffer_width()) / scale;
+  const float base = std::clamp(std::round(std::min(height / 38.f, width / 62.f)), 14.f, 40.f);
+  return std::clamp(std::round(base * static_cast<float>(ui_.font_scale) * scale), 6.f, 320.f);
+}
+
+void App::apply_style() {
+  ImGuiStyle& style = ImGui::GetStyle();
+  style = ImGuiStyle();
+  ImGui::StyleColorsDark(&style);
+  style.WindowRounding = 0;
+  style.FrameRounding = 3;
+  style.ScaleAllSizes(ui_.font_px / 13.f);
+}
+
+void App::rebuild_fonts(float px) {
   ImGuiIO& io = ImGui::GetIO();
-  // Sized for a projector: about 38 text lines fill the height, never below 14 px.
-  const float height = static_cast<float>(platform.framebuffer_height());
-  const float width = static_cast<float>(platform.framebuffer_width());
-  ui_.font_px = std::clamp(std::round(std::min(height / 38.f, width / 62.f)), 14.f, 40.f);
+  ui_.font_px = px;
+  io.Fonts->Clear();
   // Latin-1, Greek, super/subscripts, punctuation (…, –), arrows and math operators (√, ≤, ×).
   static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1D2C, 0x1D6A, 0x2010, 0x2027,
                                    0x2070, 0x209F, 0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
@@ -100,22 +117,38 @@ void App::load_fonts(Platform& platform) {
       if (std::error_code ec; std::filesystem::exists(dir / file, ec)) return (dir / file).string();
     return {};
   };
-  const std::string regular = find_font("DejaVuSans.ttf"), bold = find_font("DejaVuSans-Bold.ttf");
+  const std::string regular = find_font("DejaVuSans.ttf"), bold = find_font("DejaVuSans-Bold.ttf"),
+                    mono = find_font("DejaVuSansMono.ttf");
   ImFont* body = nullptr;
-  if (!regular.empty()) body = io.Fonts->AddFontFromFileTTF(regular.c_str(), ui_.font_px, nullptr, ranges);
+  if (!regular.empty()) body = io.Fonts->AddFontFromFileTTF(regular.c_str(), px, nullptr, ranges);
   if (!body) {
-    std::fprintf(stderr,
-                 "attnscope: DejaVu Sans not found (looked in /usr/share/fonts/...; set ATTNSCOPE_FONT_DIR): using "
-                 "ImGui's ASCII-only font, so symbols such as √, ≤ and × show as '?'. Install fonts-dejavu-core.\n");
+    if (!font_warning_given_)
+      std::fprintf(stderr,
+                   "attnscope: DejaVu Sans not found (looked in /usr/share/fonts/...; set ATTNSCOPE_FONT_DIR): using "
+                   "ImGui's ASCII-only font, so symbols such as √, ≤ and × show as '?'. Install fonts-dejavu-core.\n");
+    font_warning_given_ = true;
     ImFontConfig config;
-    config.SizePixels = ui_.font_px;
+    config.SizePixels = px;
     body = io.Fonts->AddFontDefault(&config);
   }
   heading_font_ = body;
   if (!bold.empty())
-    if (ImFont* h = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(ui_.font_px * 1.15f), nullptr, ranges))
+    if (ImFont* h = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(px * 1.15f), nullptr, ranges))
       heading_font_ = h;
+  bold_font_ = body;
+  if (!bold.empty())
+    if (ImFont* b = io.Fonts->AddFontFromFileTTF(bold.c_str(), px, nullptr, ranges)) bold_font_ = b;
+  mono_font_ = body;
+  if (!mono.empty())
+    if (ImFont* m = io.Fonts->AddFontFromFileTTF(mono.c_str(), px, nullptr, ranges)) mono_font_ = m;
   io.FontDefault = body;
+  io.Fonts->Build();
+  // The renderer keeps the atlas as a texture: replace it (it exists once the renderer has started).
+  if (renderer_started_) {
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+  apply_style();
 }
 
 bool App::init(Platform& platform, std::string* error) {
@@ -123,18 +156,14 @@ bool App::init(Platform& platform, std::string* error) {
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // the layout is computed from the window size, nothing to restore
-  ImGui::StyleColorsDark();
-  ImGuiStyle& style = ImGui::GetStyle();
   platform_ = &platform;
   platform.imgui_init();
-  load_fonts(platform);
-  style.ScaleAllSizes(ui_.font_px / 13.f);
-  style.WindowRounding = 0;
-  style.FrameRounding = 3;
+  rebuild_fonts(target_font_px(platform));
   if (!ImGui_ImplOpenGL3_Init("#version 330 core")) {
     *error = "the Dear ImGui OpenGL 3 renderer could not start on " + platform.gl_renderer();
     return false;
   }
+  renderer_started_ = true;
   if (!heatmap_.init(error)) return false;
   state_.gl_renderer = platform.gl_renderer();
   state_.platform_name = platform.name();
@@ -248,6 +277,10 @@ void App::frame(Platform& platform) {
   ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
   ++frames_drawn_;
 
+  // Fonts are rasterised at the size they are shown (window size × presenter scale × capture scale), so text
+  // stays crisp at every scale; the atlas can change only between frames.
+  if (const float px = target_font_px(platform); px != ui_.font_px) rebuild_fonts(px);
+
   take_results();
   if (needs_colorize_ && state_.shown) {
     const ScoreImage& image = state_.shown->image;
@@ -268,7 +301,7 @@ void App::frame(Platform& platform) {
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ui_.font_px * 0.5f, ui_.font_px * 0.3f));
   ImGui::Begin("attnscope", nullptr, flags);
   ImGui::PopStyleVar();
-  ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get()};
+  ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get(), bold_font_, mono_font_};
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       ImGuiTabItemFlags tab_flags = 0;

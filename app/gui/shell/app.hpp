@@ -26,6 +26,8 @@ struct ViewContext {
   HeatmapGl& heatmap;
   ImFont* heading_font = nullptr;
   ComputeWorker* worker = nullptr;  // for views' own tasks (submit_task / take_task_result)
+  ImFont* bold_font = nullptr;      // body size, bold (narration's **bold**)
+  ImFont* mono_font = nullptr;      // body size, monospaced (narration's `code`)
 };
 
 class App {
@@ -53,7 +55,12 @@ class App {
   void apply_draft(bool record);
   void restore(const ExperimentConfig& config);  // an undo or redo step: entries and editor follow
   void submit(const ExperimentConfig& config, const AttentionSpec& spec);
-  void load_fonts(Platform& platform);
+  // The body font size for this target: from its size, UiState::font_scale and UiState::render_scale.
+  float target_font_px(const Platform& platform) const;
+  // Rasterises the fonts at `px` (body, heading, bold, mono), replaces the renderer's atlas texture and rescales
+  // the style; between frames only.
+  void rebuild_fonts(float px);
+  void apply_style();  // ImGui's style for ui_.font_px
 
   AppState state_;
   UiState ui_;
@@ -61,6 +68,10 @@ class App {
   std::unique_ptr<ComputeWorker> worker_;
   Platform* platform_ = nullptr;  // set by init; must outlive shutdown()
   ImFont* heading_font_ = nullptr;
+  ImFont* bold_font_ = nullptr;
+  ImFont* mono_font_ = nullptr;
+  bool renderer_started_ = false;
+  bool font_warning_given_ = false;
   ExperimentHistory history_;
   bool needs_colorize_ = false;
   bool initialised_ = false;

@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,17 @@ enum class UiCommand {
   Redo,        // forward again (Ctrl Shift Z)
 };
 
+// How a highlighted element is marked: an outline around it, or a spotlight (the rest of the window dimmed).
+enum class HighlightMode { Outline, Spotlight };
+
+// What lessons and scenes ask of the views: each field is taken (and cleared) by the mode that is on screen in
+// its next frame, so the shell never reaches into a view's state.
+struct ViewRequest {
+  std::optional<double> animation;            // replay position, fraction 0..1 of the run (FlashAttention, KV cache)
+  std::optional<std::array<double, 4>> zoom;  // visible window x0, y0, x1, y1 as fractions of the matrix (Explore)
+  std::string panel;                          // a panel to bring to the front ("tile-stream", "timing", ...)
+};
+
 struct UiState {
   ExperimentConfig draft;            // the user's entries, kept even when invalid
   std::vector<MaskTerm> terms;            // the mask editor's model of draft.mask
@@ -62,10 +74,18 @@ struct UiState {
 
   int mode = 0;                           // index in the mode table (tabs)
   std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
-  float font_px = 18;
+  float font_px = 18;                     // body text size now drawn (App sets it from the two scales below)
+  double font_scale = 1.0;                // the presenter's text scale (Ctrl + / Ctrl − / Ctrl 0), 0.5 .. 4
+  float render_scale = 1.0f;              // an off-screen capture at 2× or 4×: fonts and sizes follow
   double frame_ms = 0;                    // smoothed frame time
   // Where things were drawn in the last frame (for tests and `render --layout`).
   PixelRect heatmap_rect, colorbar_rect;
+  // Panels record where they drew under their lesson/scene names ("tile-stream", "gantt", "heatmap", ...) each
+  // frame; the shell outlines or spotlights `highlight` from these after the views have drawn.
+  std::map<std::string, PixelRect> element_rects;
+  std::string highlight;                  // "" : nothing highlighted
+  HighlightMode highlight_mode = HighlightMode::Outline;
+  ViewRequest view_request;               // from a lesson step or a scene keyframe
   FlashViewState flash;                   // FlashAttention mode: order, tiles, row, replay clock, traced result
   HeatmapViewState heatmap_view;         // Explore heatmap: zoom, overlays, full-resolution window
   SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
