@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/gui/recording/recording_ui.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -70,6 +71,7 @@ App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
   state_.config = initial;
   ui_.draft = initial;
   worker_ = std::make_unique<ComputeWorker>(std::move(backend));
+  recording_ = std::make_unique<RecordingController>(ui_);
   state_.backend_name = worker_->backend_name();
   state_.device_name = worker_->device_name();
   state_.capabilities = worker_->capabilities();
@@ -177,6 +179,7 @@ bool App::init(Platform& platform, std::string* error) {
 void App::shutdown() {
   if (!initialised_) return;
   initialised_ = false;
+  recording_->finish_and_wait();  // a recording in progress keeps what was recorded
   heatmap_.shutdown();
   ImGui_ImplOpenGL3_Shutdown();
   if (platform_) platform_->imgui_shutdown();
@@ -274,7 +277,7 @@ void App::frame(Platform& platform) {
   const auto now = std::chrono::steady_clock::now();
   const double ms = std::chrono::duration<double, std::milli>(now - last_frame_).count();
   last_frame_ = now;
-  ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
+  if (ui_.fixed_time_step <= 0) ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
   ++frames_drawn_;
 
   // Fonts are rasterised at the size they are shown (window size × presenter scale × capture scale), so text
@@ -290,6 +293,7 @@ void App::frame(Platform& platform) {
   }
 
   platform.imgui_new_frame();
+  if (ui_.fixed_time_step > 0) ImGui::GetIO().DeltaTime = static_cast<float>(ui_.fixed_time_step);
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();
 
@@ -325,6 +329,7 @@ void App::frame(Platform& platform) {
   }
   draw_status_bar(ctx);
   ImGui::End();
+  recording_->draw(platform);
   ImGui::Render();
 
   // Ctrl Z / Ctrl Shift Z step through the experiments applied so far (not while a text field has the keyboard:
@@ -337,7 +342,7 @@ void App::frame(Platform& platform) {
   platform.bind_target();
   glClearColor(0.08f, 0.08f, 0.09f, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
-  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  recording_->render(ImGui::GetDrawData(), platform);  // and, while recording, the frame read back for the video
   platform.end_frame();
 }
 

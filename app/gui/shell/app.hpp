@@ -19,6 +19,8 @@ struct ImFont;
 
 namespace attnscope::gui {
 
+class RecordingController;  // app/gui/recording/recording_ui.hpp
+
 // What a panel draws with.
 struct ViewContext {
   const AppState& state;  // read only: panels change UiState (drafts, view options), App applies them
@@ -49,6 +51,12 @@ class App {
   const UiState& ui() const { return ui_; }
   UiState& ui() { return ui_; }  // what panels edit; tests drive the UI through it
 
+  // Deterministic time: with seconds > 0 every frame advances ImGui's clock (and every animation) by exactly
+  // that much, whatever the real frame rate, and readouts that differ between runs are hidden. 0: real time.
+  // Recording sets it to 1 / fps; `render --scene` too.
+  void set_fixed_time_step(double seconds) { ui_.fixed_time_step = seconds; }
+  RecordingController& recording() { return *recording_; }  // the Record button, dialog and frame read-back
+
  private:
   void take_results();
   void carry_out_commands();  // UiState::commands, in order
@@ -66,6 +74,7 @@ class App {
   UiState ui_;
   HeatmapGl heatmap_;
   std::unique_ptr<ComputeWorker> worker_;
+  std::unique_ptr<RecordingController> recording_;
   Platform* platform_ = nullptr;  // set by init; must outlive shutdown()
   ImFont* heading_font_ = nullptr;
   ImFont* bold_font_ = nullptr;

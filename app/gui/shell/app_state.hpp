@@ -78,6 +78,9 @@ struct UiState {
   double font_scale = 1.0;                // the presenter's text scale (Ctrl + / Ctrl − / Ctrl 0), 0.5 .. 4
   float render_scale = 1.0f;              // an off-screen capture at 2× or 4×: fonts and sizes follow
   double frame_ms = 0;                    // smoothed frame time
+  // > 0 while recording or rendering a scene: each frame advances time by this (seconds) and readouts that differ
+  // between runs (frame time, memory, compute times) are hidden, so the same scene gives the same pixels.
+  double fixed_time_step = 0;
   // Where things were drawn in the last frame (for tests and `render --layout`).
   PixelRect heatmap_rect, colorbar_rect;
   // Panels record where they drew under their lesson/scene names ("tile-stream", "gantt", "heatmap", ...) each

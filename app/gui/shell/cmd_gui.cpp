@@ -8,6 +8,7 @@
 #include "app/gui/shell/app.hpp"
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
+#include "app/gui/recording/recording_ui.hpp"
 
 namespace attnscope::app {
 namespace {
@@ -68,8 +69,9 @@ int run_gui(const std::vector<std::string>& argv) {
       return 2;
     }
     while (!platform->should_close()) {
-      // Sleep until input arrives; while computing, wake at the display rate to animate progress.
-      platform->wait_events(app.state().computing ? 1.0 / 60.0 : 0.25);
+      // Sleep until input arrives; while computing, wake at the display rate to animate progress; while
+      // recording, draw continuously (every drawn frame is a video frame).
+      platform->wait_events(app.recording().busy() ? 1.0 / 240.0 : app.state().computing ? 1.0 / 60.0 : 0.25);
       app.frame(*platform);
     }
     app.shutdown();

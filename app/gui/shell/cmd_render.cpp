@@ -18,6 +18,7 @@
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/platform/png_write.hpp"
+#include "app/gui/recording/render_scene.hpp"
 #include "app/gui/views/scaling/model.hpp"
 
 namespace attnscope::app {
@@ -27,7 +28,8 @@ constexpr const char* kName = "render";
 
 std::string render_help() {
   return std::string(
-             "attnscope render --out FILE.png [--size WxH] [--config FILE.json | experiment flags]\n\n"
+             "attnscope render --out FILE.png [--size WxH] [--config FILE.json | experiment flags]\n"
+             "attnscope render --scene SCENE.json --out DIR|FILE.mp4|FILE.gif|FILE.png [--fps F]\n\n"
              "Draws the app's UI headless (EGL, no display needed: Mesa's software renderer or NVIDIA) and writes\n"
              "the frame as a PNG once the picture for the experiment has been computed.\n\n"
              "  --out FILE.png          where to write the PNG (required)\n"
@@ -41,7 +43,7 @@ std::string render_help() {
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
-         gui::heatmap_flags_help() + std::string("\n") + experiment_flags_help() +
+         gui::heatmap_flags_help() + std::string("\n") + gui::render_scene_help() + "\n" + experiment_flags_help() +
          "\n\nexample: attnscope render --n 1024 --mask window:64+global:8 --causal --out x.png";
 }
 
@@ -51,6 +53,8 @@ int fail(const std::string& message) {
 }
 
 int run_render(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)  // a scene: frames on a fixed time step, to a video or PNG sequence
+    if (a == "--scene" || a.rfind("--scene=", 0) == 0) return gui::render_scene_command(argv);
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
   for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);

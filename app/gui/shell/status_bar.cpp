@@ -42,13 +42,16 @@ void poll_memory(ViewContext& ctx, MemoryReadout& readout) {
 void draw_status_bar(ViewContext& ctx) {
   const AppState& s = ctx.state;
   MemoryReadout& mem = ctx.ui.scaling.memory;
-  poll_memory(ctx, mem);
+  // Recording or rendering a scene (fixed time step): what differs from run to run (memory, measured times, the
+  // frame rate) is left out, so the same scene gives the same pixels.
+  const bool repeatable = ctx.ui.fixed_time_step > 0;
+  if (!repeatable) poll_memory(ctx, mem);
   const float gap = ctx.ui.font_px * 1.2f;
   ImGui::Separator();
   ImGui::TextDisabled("backend");
   ImGui::SameLine();
   ImGui::Text("%s · %s", s.backend_name.c_str(), s.device_name.c_str());
-  if (mem.info && mem.info->known) {
+  if (mem.info && mem.info->known && !repeatable) {
     ImGui::SameLine(0, gap);
     ImGui::TextDisabled("%s", s.capabilities.memory_words());
     ImGui::SameLine();
@@ -62,13 +65,16 @@ void draw_status_bar(ViewContext& ctx) {
   }
   ImGui::SameLine(0, gap);
   if (s.computing) {
-    ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing… %.1f s", s.computing_seconds);
+    if (repeatable) ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing…");
+    else ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing… %.1f s", s.computing_seconds);
   } else if (s.shown) {
     const ScoreImage& img = s.shown->image;
     ImGui::TextDisabled("picture");
     ImGui::SameLine();
-    ImGui::Text("%d×%d cells in %s", img.rows, img.cols, format_time_ms(img.elapsed_ms + s.shown->generate_ms).c_str());
+    if (repeatable) ImGui::Text("%d×%d cells", img.rows, img.cols);
+    else ImGui::Text("%d×%d cells in %s", img.rows, img.cols, format_time_ms(img.elapsed_ms + s.shown->generate_ms).c_str());
   }
+  if (repeatable) return;
   char right[160];
   std::snprintf(right, sizeof right, "frame %s (%.0f fps)", format_time_ms(ctx.ui.frame_ms).c_str(),
                 ctx.ui.frame_ms > 0 ? 1000.0 / ctx.ui.frame_ms : 0.0);
