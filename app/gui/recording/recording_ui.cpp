@@ -120,13 +120,16 @@ void RecordingController::draw_overlay(const Platform& platform) {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   const float pad = ui_.font_px * 0.4f;
   ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x - pad, vp->Pos.y + pad * 0.25f), ImGuiCond_Always, ImVec2(1, 0));
-  ImGui::SetNextWindowBgAlpha(busy() || show_result ? 0.92f : 0.0f);
+  const bool panel = busy() || show_result;  // a backed panel; idle, only the button shows
+  ImGui::SetNextWindowBgAlpha(panel ? 0.92f : 0.0f);
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
                                  ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoMove;
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(pad * 0.5f, pad * 0.25f));
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, panel ? 1.0f : 0.0f);
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowMinSize, ImVec2(1, 1));
   ImGui::Begin("##recording", nullptr, flags);
-  ImGui::PopStyleVar();
+  ImGui::PopStyleVar(3);
   overlay_list_ = ImGui::GetWindowDrawList();
   if (recording()) {
     const RecordProgress p = recorder_->progress();

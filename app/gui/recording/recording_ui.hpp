@@ -41,9 +41,9 @@ class RecordingController {
   bool recording() const { return recorder_ && recorder_->recording(); }
   bool busy() const { return recorder_ && recorder_->running(); }  // recording or still finishing
   const Recorder* recorder() const { return recorder_.get(); }
+  void open_dialog();  // the Record dialog (the button and Ctrl R call this)
 
  private:
-  void open_dialog();
   void draw_dialog(const Platform& platform);
   void draw_overlay(const Platform& platform);
   void set_default_path();
