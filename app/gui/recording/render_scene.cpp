@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -234,10 +235,11 @@ int render_scene_command(const std::vector<std::string>& argv) {
     const RecordProgress p = recorder.progress();
     if (!complete) return fail(p.error.empty() ? "the recording was not completed" : p.error);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    char length[64];
+    std::snprintf(length, sizeof length, "%g fps, %.2f s of ", scene.fps, static_cast<double>(p.frames_written) / scene.fps);
     std::cout << "wrote " << *out << ": " << p.frames_written << " frames (" << scene.width << "x" << scene.height
-              << ", " << scene.fps << " fps, " << static_cast<double>(p.frames_written) / scene.fps << " s of "
-              << record_format_label(*format) << "), " << format_bytes(static_cast<double>(p.bytes)) << " ("
-              << p.bytes << " bytes), rendered in " << format_time_ms(seconds * 1e3) << " on "
+              << ", " << length << record_format_label(*format) << "), " << format_bytes(static_cast<double>(p.bytes))
+              << " (" << p.bytes << " bytes), rendered in " << format_time_ms(seconds * 1e3) << " on "
               << platform->gl_renderer() << "\n";
   }
   return status;
