@@ -102,6 +102,8 @@ void RecordingController::draw(const Platform& platform) {
     result_pending_ = false;
   }
 
+  // Ctrl R: ImGui 1.86's key array is indexed by the platform's key codes, and GLFW's letter keys are their
+  // upper-case ASCII codes ('R').
   const ImGuiIO& io = ImGui::GetIO();
   if (!platform.headless() && io.KeyCtrl && !io.WantTextInput && ImGui::IsKeyPressed('R', false)) {
     if (recording()) stop();
