@@ -43,8 +43,7 @@ TEST_CASE("lesson values: experiment, cost model and model preset numbers") {
 }
 
 TEST_CASE("every shipped lesson loads, and its computed placeholders are all filled") {
-  // tests/core/this file -> the repository root
-  const std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "assets" / "lessons";
+  const std::filesystem::path dir = std::filesystem::path(ATTNSCOPE_SOURCE_DIR) / "assets" / "lessons";
   REQUIRE(std::filesystem::is_directory(dir));
   const LessonVocabulary vocabulary = core_lesson_vocabulary();
   int lessons = 0;
