@@ -78,3 +78,14 @@ TEST_CASE("settings: bad fields are reported by line and take their defaults; th
   CHECK(garbage.errors[0].rfind("s.json:2: not valid JSON", 0) == 0);
   CHECK(garbage.errors[0].find("starting with the default settings") != std::string::npos);
 }
+
+TEST_CASE("settings: the file lives in $XDG_CONFIG_HOME/attnscope, else in $HOME/.config/attnscope") {
+  CHECK(settings_path_from("/xdg", "/home/ada") == "/xdg/attnscope/settings.json");
+  CHECK(settings_path_from("/xdg/", "/home/ada") == "/xdg/attnscope/settings.json");
+  CHECK(settings_path_from(nullptr, "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  CHECK(settings_path_from("", "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  // A relative XDG_CONFIG_HOME is invalid by the XDG rule and ignored.
+  CHECK(settings_path_from("relative/dir", "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  CHECK(settings_path_from(nullptr, nullptr).empty());
+  CHECK(settings_path_from("", "").empty());
+}
