@@ -14,6 +14,7 @@
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/platform/platform.hpp"
+#include "app/gui/presenter/presenter.hpp"
 
 struct ImFont;
 
@@ -48,6 +49,8 @@ class App {
   const AppState& state() const { return state_; }
   const UiState& ui() const { return ui_; }
   UiState& ui() { return ui_; }  // what panels edit; tests drive the UI through it
+  // Presenter mode: theme, colour map, spotlight, keys, menus, the experiment file dialog and the settings file.
+  Presenter& presenter() { return presenter_; }
 
  private:
   void take_results();
@@ -73,6 +76,7 @@ class App {
   bool renderer_started_ = false;
   bool font_warning_given_ = false;
   ExperimentHistory history_;
+  Presenter presenter_;
   bool needs_colorize_ = false;
   bool initialised_ = false;
   int frames_drawn_ = 0;
