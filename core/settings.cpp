@@ -58,7 +58,10 @@ SettingsLoad parse_settings(std::string_view text, const std::string& source) {
     else if (*theme == "light") s.theme = Theme::Light;
     else c.error("/theme", "'" + *theme + "': choose dark or light");
   }
-  if (auto cmap = c.text(root, "", "colormap", false)) s.colormap = *cmap;  // the app checks the name
+  if (auto cmap = c.text(root, "", "colormap", false)) {
+    if (*cmap == "viridis" || *cmap == "cividis") s.colormap = *cmap;
+    else c.error("/colormap", "'" + *cmap + "': choose viridis or cividis");
+  }
   if (root.contains("pointer_spotlight")) {
     if (root["pointer_spotlight"].is_boolean()) s.pointer_spotlight = root["pointer_spotlight"].get<bool>();
     else c.error("/pointer_spotlight", "must be true or false");

@@ -71,6 +71,9 @@ TEST_CASE("settings: bad fields are reported by line and take their defaults; th
   CHECK(any_contains(load.errors, "settings.json:5: /window/fullscreen: must be true or false"));
   CHECK(any_contains(load.errors, "settings.json:6: /recent_experiments/1: must be a file path"));
   CHECK(any_contains(load.errors, "settings.json:7: /zoom: unknown key 'zoom'"));
+  SettingsLoad jet = parse_settings("{\n  \"colormap\": \"jet\"\n}", "s.json");
+  CHECK(jet.settings.colormap == "viridis");
+  CHECK(any_contains(jet.errors, "s.json:2: /colormap: 'jet': choose viridis or cividis"));
 
   SettingsLoad garbage = parse_settings("{\"theme\": \"dark\",\n\x01", "s.json");
   CHECK(garbage.settings == Settings{});

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.hpp"
+#include "core/json_check.hpp"
 #include "app/gui/presenter/palette.hpp"
 #include "app/gui/shell/app.hpp"
 
@@ -16,6 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kPopup = "Experiment file";
+constexpr std::size_t kMaxExperimentBytes = std::size_t{1} << 20;  // an experiment is a few hundred bytes
 
 std::string absolute_text(const std::string& path) {
   std::error_code ec;
@@ -108,7 +110,11 @@ bool ExperimentFileDialog::open(const std::string& path, UiState& ui, const Spec
     errors_.push_back("choose a .json file (click one in the list, or type its name)");
     return false;
   }
-  const ConfigResult loaded = load_config_file(path);
+  // Read and parse here (not load_config_file) so a syntax error is named as FILE:LINE, as every data file's is.
+  std::string text;
+  if (!read_bounded_file(path, kMaxExperimentBytes, "experiment", text, errors_)) return false;
+  if (!parse_json_text(text, path, errors_)) return false;
+  const ConfigResult loaded = from_json(text, path);
   if (!loaded.ok) {
     errors_ = loaded.errors;  // the file's name and line, and what is wrong
     return false;
