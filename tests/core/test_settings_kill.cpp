@@ -52,9 +52,15 @@ TEST_CASE("settings: a kill -9 during a save leaves a whole file, one of the ver
       for (int k = 1; k < 10000; k = k % 9999 + 1) save_settings_file(path, settings_version(k));
       ::_exit(0);
     }
-    // Kill at a different moment each round: 3 to 36 ms into the loop.
-    std::this_thread::sleep_for(std::chrono::milliseconds(3 + 3 * round));
+    // Once the child has written (a reader meanwhile always sees a whole file), kill it at a different moment each
+    // round: 0 to 33 ms later.
+    const auto start = std::chrono::steady_clock::now();
+    while (load_settings_file(path).settings.lesson.step == 0 &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3 * round));
     REQUIRE(::kill(child, SIGKILL) == 0);
+    // The next round starts from version 0 again, so its wait above sees its own child's writes.
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
     CHECK(WIFSIGNALED(status));
@@ -66,6 +72,7 @@ TEST_CASE("settings: a kill -9 during a save leaves a whole file, one of the ver
     CHECK(load.settings == settings_version(k));
     ++checked;
     rewritten += k != 0;
+    REQUIRE(save_settings_file(path, settings_version(0)).ok);
   }
   CHECK(checked == 12);
   CHECK(rewritten > 0);  // the children did write (the test saw their versions, not only the first file)

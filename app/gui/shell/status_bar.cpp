@@ -10,6 +10,7 @@
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -62,7 +63,7 @@ void draw_status_bar(ViewContext& ctx) {
   }
   ImGui::SameLine(0, gap);
   if (s.computing) {
-    ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing… %.1f s", s.computing_seconds);
+    ImGui::TextColored(warning_color(), "computing… %.1f s", s.computing_seconds);
   } else if (s.shown) {
     const ScoreImage& img = s.shown->image;
     ImGui::TextDisabled("picture");
