@@ -97,6 +97,9 @@ TEST_CASE("presenter: a settings file of garbage is reported by name and line; t
   CHECK(app.ui().heatmap_rect.w > 50);
   REQUIRE_FALSE(app.presenter().messages().empty());  // shown in the UI (and printed on stderr)
   CHECK(any_contains(app.presenter().messages(), path + ":3:"));
+  // The broken text is kept beside the file (the next save replaces the file with good settings).
+  CHECK(fs::exists(path + ".bad"));
+  CHECK(any_contains(app.presenter().messages(), path + ".bad"));
   app.shutdown();
   fs::remove_all(dir);
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include "app/gui/gl/heatmap_gl.hpp"
@@ -36,6 +37,13 @@ SettingsLoad Presenter::open_settings(const std::string& path, UiState& ui) {
   for (const std::string& e : load.errors) {
     std::cerr << "attnscope: " << e << "\n";
     add_message(e);
+  }
+  // The next save replaces a bad file with good settings: keep the user's text beside it first.
+  std::error_code ec;
+  if (!load.errors.empty() && std::filesystem::is_regular_file(path, ec)) {
+    const std::string kept = path + ".bad";
+    if (std::filesystem::copy_file(path, kept, std::filesystem::copy_options::overwrite_existing, ec))
+      add_message("the file as it was is kept in " + kept);
   }
   return load;
 }
