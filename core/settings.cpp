@@ -2,6 +2,7 @@
 #include "core/settings.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/json_check.hpp"
@@ -23,6 +24,15 @@ void Settings::remember_experiment(const std::string& path) {
   recent_experiments.insert(recent_experiments.begin(), path);
   if (recent_experiments.size() > kMaxRecent) recent_experiments.resize(kMaxRecent);
 }
+
+std::string settings_path_from(const char* xdg_config_home, const char* home) {
+  if (xdg_config_home && xdg_config_home[0] == '/')
+    return (std::filesystem::path(xdg_config_home) / "attnscope" / "settings.json").string();
+  if (home && home[0] == '/') return (std::filesystem::path(home) / ".config" / "attnscope" / "settings.json").string();
+  return {};
+}
+
+std::string default_settings_path() { return settings_path_from(std::getenv("XDG_CONFIG_HOME"), std::getenv("HOME")); }
 
 SettingsLoad parse_settings(std::string_view text, const std::string& source) {
   SettingsLoad out;
@@ -48,7 +58,10 @@ SettingsLoad parse_settings(std::string_view text, const std::string& source) {
     else if (*theme == "light") s.theme = Theme::Light;
     else c.error("/theme", "'" + *theme + "': choose dark or light");
   }
-  if (auto cmap = c.text(root, "", "colormap", false)) s.colormap = *cmap;  // the app checks the name
+  if (auto cmap = c.text(root, "", "colormap", false)) {
+    if (*cmap == "viridis" || *cmap == "cividis") s.colormap = *cmap;
+    else c.error("/colormap", "'" + *cmap + "': choose viridis or cividis");
+  }
   if (root.contains("pointer_spotlight")) {
     if (root["pointer_spotlight"].is_boolean()) s.pointer_spotlight = root["pointer_spotlight"].get<bool>();
     else c.error("/pointer_spotlight", "must be true or false");

@@ -50,6 +50,13 @@ struct SettingsLoad {
   std::vector<std::string> errors;  // "settings.json:7: /font_scale: must be from 0.5 to 4, not 9"
 };
 
+// Where the settings file lives: $XDG_CONFIG_HOME/attnscope/settings.json when XDG_CONFIG_HOME is an absolute path
+// (the XDG base-directory rule: a relative or empty value is ignored), else $HOME/.config/attnscope/settings.json;
+// "" when neither is usable (the app then runs without saving settings). Pure: the caller passes the variables.
+std::string settings_path_from(const char* xdg_config_home, const char* home);
+// The same from this process's environment (read once, at start-up).
+std::string default_settings_path();
+
 SettingsLoad parse_settings(std::string_view text, const std::string& source);
 // A missing file is no error (first start): defaults and no message.
 SettingsLoad load_settings_file(const std::string& path);

@@ -71,10 +71,24 @@ TEST_CASE("settings: bad fields are reported by line and take their defaults; th
   CHECK(any_contains(load.errors, "settings.json:5: /window/fullscreen: must be true or false"));
   CHECK(any_contains(load.errors, "settings.json:6: /recent_experiments/1: must be a file path"));
   CHECK(any_contains(load.errors, "settings.json:7: /zoom: unknown key 'zoom'"));
+  SettingsLoad jet = parse_settings("{\n  \"colormap\": \"jet\"\n}", "s.json");
+  CHECK(jet.settings.colormap == "viridis");
+  CHECK(any_contains(jet.errors, "s.json:2: /colormap: 'jet': choose viridis or cividis"));
 
   SettingsLoad garbage = parse_settings("{\"theme\": \"dark\",\n\x01", "s.json");
   CHECK(garbage.settings == Settings{});
   REQUIRE(garbage.errors.size() == 1);
   CHECK(garbage.errors[0].rfind("s.json:2: not valid JSON", 0) == 0);
   CHECK(garbage.errors[0].find("starting with the default settings") != std::string::npos);
+}
+
+TEST_CASE("settings: the file lives in $XDG_CONFIG_HOME/attnscope, else in $HOME/.config/attnscope") {
+  CHECK(settings_path_from("/xdg", "/home/ada") == "/xdg/attnscope/settings.json");
+  CHECK(settings_path_from("/xdg/", "/home/ada") == "/xdg/attnscope/settings.json");
+  CHECK(settings_path_from(nullptr, "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  CHECK(settings_path_from("", "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  // A relative XDG_CONFIG_HOME is invalid by the XDG rule and ignored.
+  CHECK(settings_path_from("relative/dir", "/home/ada") == "/home/ada/.config/attnscope/settings.json");
+  CHECK(settings_path_from(nullptr, nullptr).empty());
+  CHECK(settings_path_from("", "").empty());
 }

@@ -45,22 +45,34 @@ bool in_gamut(Rgb c) {
   return c.r >= -eps && c.r <= 1 + eps && c.g >= -eps && c.g <= 1 + eps && c.b >= -eps && c.b <= 1 + eps;
 }
 
-// The path: lightness 0.27 -> 0.93 linearly; hue 305° (purple) -> 105° (yellow) through blue and green;
+// (a, b) scaled down, hue kept, to the largest chroma at lightness L inside the sRGB gamut (bisection).
+Lab clamp_to_gamut(double L, double a, double b) {
+  if (in_gamut(oklab_to_linear({L, a, b}))) return {L, a, b};
+  double lo = 0.0, hi = 1.0;
+  for (int i = 0; i < 40; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (in_gamut(oklab_to_linear({L, mid * a, mid * b})) ? lo : hi) = mid;
+  }
+  return {L, lo * a, lo * b};
+}
+
+// Viridis-like: lightness 0.27 -> 0.93 linearly; hue 305° (purple) -> 105° (yellow) through blue and green;
 // chroma as high as the sRGB gamut allows up to a cap that peaks at the ends (purple, yellow).
-Lab path_point(double t) {
+Lab viridis_point(double t) {
   const double L = 0.27 + 0.66 * t;
   const double hue = (305.0 - 200.0 * t) * kPi / 180.0;
-  double chroma_cap = 0.10 + 0.08 * std::pow(2.0 * t - 1.0, 2.0);
-  // Largest chroma <= cap that stays inside sRGB (bisection).
-  double lo = 0.0, hi = chroma_cap;
-  if (!in_gamut(oklab_to_linear({L, hi * std::cos(hue), hi * std::sin(hue)}))) {
-    for (int i = 0; i < 40; ++i) {
-      const double mid = 0.5 * (lo + hi);
-      (in_gamut(oklab_to_linear({L, mid * std::cos(hue), mid * std::sin(hue)})) ? lo : hi) = mid;
-    }
-    chroma_cap = lo;
-  }
-  return {L, chroma_cap * std::cos(hue), chroma_cap * std::sin(hue)};
+  const double chroma_cap = 0.10 + 0.08 * std::pow(2.0 * t - 1.0, 2.0);
+  return clamp_to_gamut(L, chroma_cap * std::cos(hue), chroma_cap * std::sin(hue));
+}
+
+// Cividis-like: lightness 0.27 -> 0.93 linearly; the colour moves along the blue-yellow axis only: b rises from
+// blue (-0.11) through neutral grey (0 at t = 1/2) to yellow (+0.17) on the parabola b = -0.11 + 0.16 t + 0.12 t²
+// (rising everywhere; the ends are as saturated as dark blue and light yellow allow). The red-green coordinate is
+// a = -0.03 (2t - 1)²: zero at the grey middle, a slight green lean at the ends so the dark end reads blue rather
+// than violet and the light end yellow rather than orange.
+Lab cividis_point(double t) {
+  const double L = 0.27 + 0.66 * t;
+  return clamp_to_gamut(L, -0.03 * (2 * t - 1) * (2 * t - 1), -0.11 + 0.16 * t + 0.12 * t * t);
 }
 
 Rgba8 to_rgba8(Lab c) {
@@ -75,8 +87,20 @@ Lab rgba8_to_oklab(const Rgba8& c) {
 
 }  // namespace
 
-std::vector<Rgba8> make_colormap(int entries) {
+const char* colormap_name(ColormapKind kind) { return kind == ColormapKind::Cividis ? "cividis" : "viridis"; }
+
+bool parse_colormap(const std::string& name, ColormapKind* kind) {
+  for (ColormapKind k : kColormapKinds)
+    if (name == colormap_name(k)) {
+      *kind = k;
+      return true;
+    }
+  return false;
+}
+
+std::vector<Rgba8> make_colormap(ColormapKind kind, int entries) {
   entries = std::max(entries, 2);
+  auto path_point = kind == ColormapKind::Cividis ? cividis_point : viridis_point;
   // Sample the path finely, accumulate OKLab arc length, then place `entries` colours at equal arc length.
   const int fine = 4096;
   std::vector<Lab> pts(fine + 1);

@@ -73,13 +73,8 @@ bool HeatmapGl::init(std::string* error) {
   glGenVertexArrays(1, &vao_);  // core profile draws need a bound VAO even without attributes
   glGenFramebuffers(1, &fbo_);
 
-  colormap_ = make_colormap(256);
   glGenTextures(1, &colormap_tex_);
-  glBindTexture(GL_TEXTURE_2D, colormap_tex_);
-  set_texture_params(GL_LINEAR);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, static_cast<GLsizei>(colormap_.size()), 1, 0, GL_RGBA, GL_UNSIGNED_BYTE,
-               colormap_.data());
+  upload_colormap();
   glGenTextures(1, &values_tex_);
   glGenTextures(1, &rgba_tex_);
   glGenTextures(1, &window_.values_tex);
@@ -98,7 +93,27 @@ void HeatmapGl::shutdown() {
   overlays_.clear();
   program_ = vao_ = fbo_ = values_tex_ = rgba_tex_ = colormap_tex_ = 0;
   window_ = {};
+  window_colorized_ = false;
   rows_ = cols_ = 0;
+}
+
+void HeatmapGl::upload_colormap() {
+  colormap_ = make_colormap(colormap_kind_, 256);
+  glBindTexture(GL_TEXTURE_2D, colormap_tex_);
+  set_texture_params(GL_LINEAR);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, static_cast<GLsizei>(colormap_.size()), 1, 0, GL_RGBA, GL_UNSIGNED_BYTE,
+               colormap_.data());
+  glBindTexture(GL_TEXTURE_2D, 0);
+}
+
+bool HeatmapGl::set_colormap(ColormapKind kind) {
+  if (kind == colormap_kind_) return false;
+  colormap_kind_ = kind;
+  if (!colormap_tex_) return true;  // before init: init uploads it
+  upload_colormap();
+  if (window_colorized_) colorize_image(window_, window_scale_);
+  return true;
 }
 
 void HeatmapGl::upload_image(ValueImage& image, const std::vector<float>& values, int rows, int cols) {
@@ -156,7 +171,11 @@ void HeatmapGl::upload_window(const std::vector<float>& values, int rows, int co
   upload_image(window_, values, rows, cols);
 }
 
-void HeatmapGl::colorize_window(const ValueScale& scale) { colorize_image(window_, scale); }
+void HeatmapGl::colorize_window(const ValueScale& scale) {
+  colorize_image(window_, scale);
+  window_scale_ = scale;
+  window_colorized_ = true;
+}
 
 uint32_t HeatmapGl::upload_overlay(const std::string& name, const std::vector<Rgba8>& texels, int width, int height) {
   GLuint& tex = overlays_[name];

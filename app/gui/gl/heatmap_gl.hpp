@@ -19,6 +19,11 @@ class HeatmapGl {
   bool init(std::string* error);  // compiles the shaders, makes the colour-map texture
   void shutdown();
 
+  // The colour map of every picture from now on (the zoomed window is recoloured here; the caller recolours the
+  // main picture with colorize). True when it changed.
+  bool set_colormap(ColormapKind kind);
+  ColormapKind colormap_kind() const { return colormap_kind_; }
+
   // values: rows x cols, row-major, NaN = masked cell.
   void upload(const std::vector<float>& values, int rows, int cols);
   // Draws the colour-mapped RGBA texture from the uploaded values. Leaves framebuffer 0 bound.
@@ -49,11 +54,15 @@ class HeatmapGl {
   };
   void upload_image(ValueImage& image, const std::vector<float>& values, int rows, int cols);
   void colorize_image(const ValueImage& image, const ValueScale& scale);
+  void upload_colormap();  // colormap_ and its texture from colormap_kind_
 
   uint32_t program_ = 0, vao_ = 0, fbo_ = 0;
   uint32_t values_tex_ = 0, rgba_tex_ = 0, colormap_tex_ = 0;
   int rows_ = 0, cols_ = 0;
   ValueImage window_;
+  ValueScale window_scale_;  // of its last colourising (a new colour map recolours it with the same scale)
+  bool window_colorized_ = false;
+  ColormapKind colormap_kind_ = ColormapKind::Viridis;
   std::map<std::string, uint32_t> overlays_;
   std::vector<Rgba8> colormap_;
   int loc_mode_ = -1, loc_lo_ = -1, loc_hi_ = -1, loc_linthresh_ = -1, loc_masked_ = -1;

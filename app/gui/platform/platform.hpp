@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/settings.hpp"
+
 namespace attnscope::gui {
 
 class Platform {
@@ -31,6 +33,15 @@ class Platform {
   virtual int framebuffer_width() const = 0;
   virtual int framebuffer_height() const = 0;
   virtual float content_scale() const { return 1.0f; }  // monitor DPI scale (window only)
+
+  // Full screen on the monitor the window is on (F11), and back to the window's previous place and size.
+  // Headless: no-op, never full screen.
+  virtual void set_fullscreen(bool) {}
+  virtual bool is_fullscreen() const { return false; }
+  // Where the window is (its windowed position and size even while maximized or full screen, so they can be
+  // restored), and putting it there at start-up. Headless: false / no-op.
+  virtual bool placement(WindowPlacement&) const { return false; }
+  virtual void apply_placement(const WindowPlacement&) {}
 
   // The last drawn frame, top row first, RGBA8. Headless only; false with no frame.
   virtual bool read_pixels(std::vector<uint8_t>& rgba, int& width, int& height);

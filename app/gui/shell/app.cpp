@@ -21,6 +21,7 @@
 #include <filesystem>
 
 #include "app/gui/recording/recording_ui.hpp"
+#include "app/gui/presenter/palette.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -95,7 +96,7 @@ float App::target_font_px(const Platform& platform) const {
 void App::apply_style() {
   ImGuiStyle& style = ImGui::GetStyle();
   style = ImGuiStyle();
-  ImGui::StyleColorsDark(&style);
+  apply_theme_colors(presenter_.settings().theme);  // ImGui's and the plots' colours for the theme
   style.WindowRounding = 0;
   style.FrameRounding = 3;
   style.ScaleAllSizes(ui_.font_px / 13.f);
@@ -159,6 +160,7 @@ bool App::init(Platform& platform, std::string* error) {
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // the layout is computed from the window size, nothing to restore
   platform_ = &platform;
+  presenter_.attach(platform);
   platform.imgui_init();
   rebuild_fonts(target_font_px(platform));
   if (!ImGui_ImplOpenGL3_Init("#version 330 core")) {
@@ -179,6 +181,7 @@ bool App::init(Platform& platform, std::string* error) {
 void App::shutdown() {
   if (!initialised_) return;
   initialised_ = false;
+  presenter_.save_now(ui_);  // the settings as they are at exit (while the window can still say where it is)
   recording_->finish_and_wait();  // a recording in progress keeps what was recorded
   heatmap_.shutdown();
   ImGui_ImplOpenGL3_Shutdown();
@@ -283,6 +286,9 @@ void App::frame(Platform& platform) {
   // Fonts are rasterised at the size they are shown (window size × presenter scale × capture scale), so text
   // stays crisp at every scale; the atlas can change only between frames.
   if (const float px = target_font_px(platform); px != ui_.font_px) rebuild_fonts(px);
+  const Presenter::Changes presentation = presenter_.before_frame(heatmap_);  // theme, colour map
+  if (presentation.style) apply_style();
+  if (presentation.recolor) needs_colorize_ = true;
 
   take_results();
   if (needs_colorize_ && state_.shown) {
@@ -301,11 +307,13 @@ void App::frame(Platform& platform) {
   ImGui::SetNextWindowPos(viewport->Pos);
   ImGui::SetNextWindowSize(viewport->Size);
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
-                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                                 ImGuiWindowFlags_MenuBar;
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ui_.font_px * 0.5f, ui_.font_px * 0.3f));
   ImGui::Begin("attnscope", nullptr, flags);
   ImGui::PopStyleVar();
   ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get(), bold_font_, mono_font_};
+  presenter_.draw_menu_bar(ctx);
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       ImGuiTabItemFlags tab_flags = 0;
@@ -329,21 +337,21 @@ void App::frame(Platform& platform) {
   }
   draw_status_bar(ctx);
   ImGui::End();
-  recording_->draw(platform);
-  ImGui::Render();
-
-  // Ctrl Z / Ctrl Shift Z step through the experiments applied so far (not while a text field has the keyboard:
+  // Dialogs, the F1 list, messages, the spotlight; and the keys (presenter/key_bindings.hpp), among them Ctrl Z /
+  // Ctrl Shift Z, which step through the experiments applied so far (not while a text field has the keyboard:
   // there they undo typing).
-  const ImGuiIO& io = ImGui::GetIO();
-  if (io.KeyCtrl && !io.WantTextInput && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Z), false))
-    ui_.request(io.KeyShift ? UiCommand::Redo : UiCommand::Undo);
+  presenter_.draw_overlays(ctx);
+  recording_->draw(platform);  // the Record dialog and the REC line
+  ImGui::Render();
   carry_out_commands();  // edits made in this frame start their job now; the next frame shows "computing"
 
   platform.bind_target();
-  glClearColor(0.08f, 0.08f, 0.09f, 1.0f);
+  const PackedColor clear = palette().window_bg;
+  glClearColor(channel(clear, 0) / 255.f, channel(clear, 1) / 255.f, channel(clear, 2) / 255.f, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   recording_->render(ImGui::GetDrawData(), platform);  // and, while recording, the frame read back for the video
   platform.end_frame();
+  presenter_.after_frame(ui_);  // settings saved 1 s after the last change
 }
 
 }  // namespace attnscope::gui

@@ -14,6 +14,7 @@
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/platform/platform.hpp"
+#include "app/gui/presenter/presenter.hpp"
 
 struct ImFont;
 
@@ -50,6 +51,8 @@ class App {
   const AppState& state() const { return state_; }
   const UiState& ui() const { return ui_; }
   UiState& ui() { return ui_; }  // what panels edit; tests drive the UI through it
+  // Presenter mode: theme, colour map, spotlight, keys, menus, the experiment file dialog and the settings file.
+  Presenter& presenter() { return presenter_; }
 
   // Deterministic time: with seconds > 0 every frame advances ImGui's clock (and every animation) by exactly
   // that much, whatever the real frame rate, and readouts that differ between runs are hidden. 0: real time.
@@ -82,6 +85,7 @@ class App {
   bool renderer_started_ = false;
   bool font_warning_given_ = false;
   ExperimentHistory history_;
+  Presenter presenter_;
   bool needs_colorize_ = false;
   bool initialised_ = false;
   int frames_drawn_ = 0;

@@ -17,11 +17,14 @@ constexpr const char* kName = "gui";
 
 std::string gui_help() {
   return std::string(
-             "attnscope [gui] [--size WxH] [--backend cpu|cuda] [--config FILE.json | experiment flags]\n\n"
+             "attnscope [gui] [--size WxH] [--backend cpu|cuda] [--settings FILE] [--config FILE.json | experiment flags]\n\n"
              "Opens the desktop app. Every experiment flag sets the app's starting state; change anything in the\n"
              "control panel afterwards. Without a display, use `attnscope render --out x.png` with the same flags.\n\n"
              "  --size WxH              window size in pixels                    default 1600x900\n"
-             "  --backend cpu|cuda      backend that computes the pictures       default cpu\n\n") +
+             "  --backend cpu|cuda      backend that computes the pictures       default cpu\n"
+             "  --settings FILE         the settings file (theme, text size, window, recent experiments)\n"
+             "                          default $XDG_CONFIG_HOME/attnscope/settings.json, else\n"
+             "                          ~/.config/attnscope/settings.json; saved on change and at exit\n\n") +
          experiment_flags_help();
 }
 
@@ -39,9 +42,11 @@ int run_gui(const std::vector<std::string>& argv) {
   std::vector<std::string> known = experiment_flag_names();
   known.push_back("--size");
   known.push_back("--backend");
+  known.push_back("--settings");
   int width = 1600, height = 900;
   std::vector<std::string> errors;
-  if (auto size = args.get("--size")) {
+  const auto size = args.get("--size");
+  if (size) {
     std::string error;
     if (!gui::parse_size(*size, &width, &height, &error)) errors.push_back(error);
   }
@@ -55,14 +60,23 @@ int run_gui(const std::vector<std::string>& argv) {
     explain_headless(argv, "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).");
     return 3;
   }
+  gui::App app(setup.config, std::move(setup.backend));
+  const std::string settings_path = args.get_or("--settings", default_settings_path());
+  WindowPlacement placement;
+  if (settings_path.empty())
+    std::cerr << "attnscope gui: neither XDG_CONFIG_HOME nor HOME is set: settings will not be saved (or use "
+                 "--settings FILE)\n";
+  else
+    placement = app.presenter().open_settings(settings_path, app.ui()).settings.window;
+  if (size) placement = {-1, -1, width, height, false, false};  // --size wins over the remembered window
   std::string error;
-  auto platform = gui::create_window_platform(width, height, "attnscope", &error);
+  auto platform = gui::create_window_platform(placement.width, placement.height, "attnscope", &error);
   if (!platform) {
     explain_headless(argv, error);
     return 3;
   }
+  platform->apply_placement(placement);
   {
-    gui::App app(setup.config, std::move(setup.backend));
     if (!app.init(*platform, &error)) {
       std::cerr << "attnscope gui: " << error << "\n";
       app.shutdown();

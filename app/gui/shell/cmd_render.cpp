@@ -41,6 +41,10 @@ std::string render_help() {
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
+             "  --theme dark|light      colours: dark high-contrast or light for print   default dark\n"
+             "  --colormap NAME         the heatmap's colours: viridis or cividis         default viridis\n"
+             "  --font-scale F          text size, 0.5..4 (as Ctrl + / Ctrl − in the app) default 1\n"
+             "                          (user settings are never read: a render depends on its flags only)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
          gui::heatmap_flags_help() + std::string("\n") + gui::render_scene_help() + "\n" + experiment_flags_help() +
@@ -57,7 +61,8 @@ int run_render(const std::vector<std::string>& argv) {
     if (a == "--scene" || a.rfind("--scene=", 0) == 0) return gui::render_scene_command(argv);
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout",
+                        "--theme", "--colormap", "--font-scale"}) known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -79,6 +84,17 @@ int run_render(const std::vector<std::string>& argv) {
   const auto out = args.get("--out");
   if (!out) errors.push_back("--out FILE.png is required (where to write the image)");
   if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
+  // Presentation: from flags only, never from the user's settings file (renders must be reproducible).
+  Theme theme = Theme::Dark;
+  if (auto t = args.get("--theme")) {
+    if (*t == "light") theme = Theme::Light;
+    else if (*t != "dark") errors.push_back("--theme '" + *t + "': choose dark or light");
+  }
+  gui::ColormapKind colormap = gui::ColormapKind::Viridis;
+  if (auto c = args.get("--colormap"); c && !gui::parse_colormap(*c, &colormap))
+    errors.push_back("--colormap '" + *c + "': choose viridis or cividis");
+  const double font_scale = args.get_real("--font-scale", 1.0);
+  if (!(font_scale >= 0.5 && font_scale <= 4.0)) errors.push_back("--font-scale must be from 0.5 to 4");
   const std::string mode = args.get_or("--mode", "");
   const std::string panel = args.get_or("--panel", "");
   if (!panel.empty()) {
@@ -109,6 +125,9 @@ int run_render(const std::vector<std::string>& argv) {
   int status = 0;
   {
     gui::App app(setup.config, std::move(setup.backend));
+    app.presenter().set_theme(theme);
+    app.presenter().set_colormap(colormap);
+    app.ui().font_scale = font_scale;
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
     app.ui().scaling.requested_panel = panel;

@@ -10,6 +10,7 @@
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -65,8 +66,8 @@ void draw_status_bar(ViewContext& ctx) {
   }
   ImGui::SameLine(0, gap);
   if (s.computing) {
-    if (repeatable) ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing…");
-    else ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "computing… %.1f s", s.computing_seconds);
+    if (repeatable) ImGui::TextColored(warning_color(), "computing…");
+    else ImGui::TextColored(warning_color(), "computing… %.1f s", s.computing_seconds);
   } else if (s.shown) {
     const ScoreImage& img = s.shown->image;
     ImGui::TextDisabled("picture");
@@ -78,8 +79,11 @@ void draw_status_bar(ViewContext& ctx) {
   char right[160];
   std::snprintf(right, sizeof right, "frame %s (%.0f fps)", format_time_ms(ctx.ui.frame_ms).c_str(),
                 ctx.ui.frame_ms > 0 ? 1000.0 / ctx.ui.frame_ms : 0.0);
+  // At the right end when it fits after the rest (large presenter text: left out rather than drawn over it).
   const float w = ImGui::CalcTextSize(right).x;
-  ImGui::SameLine(std::max(ImGui::GetCursorPosX() + gap, ImGui::GetWindowContentRegionMax().x - w));
+  ImGui::SameLine(0, gap);
+  if (ImGui::GetCursorPosX() + w > ImGui::GetWindowContentRegionMax().x) return;
+  ImGui::SetCursorPosX(ImGui::GetWindowContentRegionMax().x - w);
   ImGui::TextDisabled("%s", right);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("renderer: %s (%s)", s.gl_renderer.c_str(), s.platform_name.c_str());
 }

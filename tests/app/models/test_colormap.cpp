@@ -28,6 +28,38 @@ TEST_CASE("colour map: lightness rises monotonically and steps are perceptually 
   CHECK(map.back()[1] > map.back()[2]);
 }
 
+TEST_CASE("colour maps: viridis and cividis both rise in lightness monotonically; cividis runs blue to yellow") {
+  for (ColormapKind kind : kColormapKinds) {
+    CAPTURE(colormap_name(kind));
+    const auto map = make_colormap(kind, 256);
+    REQUIRE(map.size() == 256);
+    for (size_t i = 1; i < map.size(); ++i) CHECK(oklab_lightness(map[i]) > oklab_lightness(map[i - 1]) - 0.004);
+    CHECK(oklab_lightness(map.back()) - oklab_lightness(map.front()) > 0.6);
+    double lo = 1e9, hi = 0;
+    for (size_t i = 16; i < map.size(); i += 16) {
+      const double d = oklab_distance(map[i], map[i - 16]);
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    }
+    CHECK(hi / lo < 1.1);
+    ColormapKind back{};
+    REQUIRE(parse_colormap(colormap_name(kind), &back));
+    CHECK(back == kind);
+  }
+  ColormapKind ignored{};
+  CHECK_FALSE(parse_colormap("jet", &ignored));
+  const auto cividis = make_colormap(ColormapKind::Cividis, 256);
+  const auto viridis = make_colormap(ColormapKind::Viridis, 256);
+  CHECK(cividis != viridis);
+  // Dark blue at the bottom: blue well above red (no violet); yellow at the top.
+  CHECK(cividis.front()[2] > cividis.front()[0] + 40);
+  CHECK(cividis.back()[0] > cividis.back()[2] + 80);
+  CHECK(cividis.back()[1] > cividis.back()[2] + 80);
+  // The middle is close to a neutral grey (red, green and blue within a few levels of each other).
+  const Rgba8 mid = cividis[128];
+  CHECK(std::max({mid[0], mid[1], mid[2]}) - std::min({mid[0], mid[1], mid[2]}) < 24);
+}
+
 TEST_CASE("linear scale: ends map to 0 and 1, ticks are nice and inside the range") {
   const ValueScale s = ValueScale::fit(false, -2.3, 11.7);
   CHECK(s.to_t(-2.3) == doctest::Approx(0.0));

@@ -10,6 +10,7 @@
 
 #include "app/gui/views/explore/panels.hpp"
 #include "app/gui/widgets/mask_editor.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -42,7 +43,7 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
   }
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", mask_syntax_help());
   if (!ui.mask_text_error.empty()) {
-    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     ImGui::TextWrapped("%s", ui.mask_text_error.c_str());
     ImGui::PopStyleColor();
   }
@@ -117,7 +118,7 @@ void draw_control_panel(ViewContext& ctx) {
   // State of the picture: errors first (what to fix), then progress.
   if (!ctx.state.errors.empty()) {
     ImGui::Spacing();
-    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     for (auto& e : ctx.state.errors) ImGui::TextWrapped("• %s", e.c_str());
     ImGui::PopStyleColor();
     ImGui::TextDisabled(ctx.state.shown ? "showing the last valid picture" : "nothing to show yet");

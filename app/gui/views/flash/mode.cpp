@@ -18,6 +18,7 @@
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/widgets/widgets.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 
@@ -235,7 +236,7 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
       ImGui::SameLine(0, em);
       const std::string line = r->spec.summary() + " · " + r->backend + " backend";
       if (!r->reduced_note.empty()) {
-        ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.3f, 1), "reduced for tracing: %s", r->reduced_note.c_str());
+        ImGui::TextColored(warning_color(), "reduced for tracing: %s", r->reduced_note.c_str());
         if (ImGui::IsItemHovered())
           ImGui::SetTooltip("traced runs are limited to N ≤ %lld and batch × heads ≤ %lld so they trace and replay\n"
                             "quickly; the Explore tab still shows the full experiment",
@@ -243,7 +244,7 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
         ImGui::SameLine(0, em);
       }
       if (!r->dtype_note.empty()) {
-        ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.3f, 1), "runs %s", dtype_name(r->spec.dtype));
+        ImGui::TextColored(warning_color(), "runs %s", dtype_name(r->spec.dtype));
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s;\nnaive runs at the same dtype, so the two compare like with like",
                                                       r->dtype_note.c_str());
         ImGui::SameLine(0, em);
@@ -285,7 +286,7 @@ void draw_flash_mode(ViewContext& ctx) {
   draw_toolbar(ctx, view, r, unit);
 
   if (view.result && !view.result->error.empty()) {
-    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     ImGui::TextWrapped("Cannot trace this experiment: %s", view.result->error.c_str());
     ImGui::PopStyleColor();
     // The chosen order itself is refused by this backend (at every dtype): say what to do.

@@ -9,6 +9,7 @@
 
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/runtime/run_dtype.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -66,7 +67,7 @@ void draw_flash_counters_panel(FlashFrame& f) {
       ImGui::TableNextColumn();
       if (s.ok) ImGui::TextUnformatted(timing_text(s).c_str());
       else {
-        ImGui::TextColored(ImVec4(1.0f, 0.45f, 0.4f, 1), "failed");
+        ImGui::TextColored(error_color(), "failed");
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.error.c_str());
       }
       ImGui::TableNextColumn();

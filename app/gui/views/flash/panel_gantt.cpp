@@ -12,6 +12,7 @@
 
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/widgets/widgets.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -105,7 +106,7 @@ void draw_gantt_panel(FlashFrame& f) {
     return unit >= 0 && unit < static_cast<int32_t>(row_of.size()) ? row_of[static_cast<size_t>(unit)] : -1;
   };
   auto px = [&](double t_ns) { return p0.x + pw * static_cast<float>(t_ns / end); };
-  dl->AddRectFilled(p0, p1, IM_COL32(22, 24, 28, 255));
+  dl->AddRectFilled(p0, p1, palette().plot_bg);
 
   // The tail, shaded.
   if (replay.tail_start_ns < replay.end_ns) {
@@ -117,7 +118,7 @@ void draw_gantt_panel(FlashFrame& f) {
   // The followed unit's row.
   if (const int32_t fr = row_for(f.unit); fr >= 0)
     dl->AddRectFilled(ImVec2(p0.x, p0.y + row_h * static_cast<float>(fr)),
-                      ImVec2(p1.x, p0.y + row_h * static_cast<float>(fr + 1)), IM_COL32(255, 255, 255, 22));
+                      ImVec2(p1.x, p0.y + row_h * static_cast<float>(fr + 1)), palette().grid_major);
 
   // ---- bars: colour by head (shade alternating with the Q tile), or by pass (K/V tile) in the FA-1 order
   int32_t bars = 0;
@@ -149,12 +150,12 @@ void draw_gantt_panel(FlashFrame& f) {
     const int32_t row = row_for(c.unit);
     if (row < 0) continue;
     const float y0 = p0.y + row_h * static_cast<float>(row), y1 = y0 + std::max(2.0f, row_h);
-    dl->AddRect(ImVec2(x0 - 1, y0 - 1), ImVec2(x1 + 1, y1 + 1), IM_COL32(255, 255, 255, 230), 0, 0, 1.5f);
+    dl->AddRect(ImVec2(x0 - 1, y0 - 1), ImVec2(x1 + 1, y1 + 1), palette().outline, 0, 0, 1.5f);
   }
-  dl->AddRect(p0, p1, IM_COL32(110, 110, 120, 255));
+  dl->AddRect(p0, p1, palette().plot_border);
   // The replayed instant.
   const float xt = px(static_cast<double>(f.time_ns));
-  dl->AddLine(ImVec2(xt, p0.y - line * 0.2f), ImVec2(xt, p1.y), IM_COL32(250, 220, 60, 255), 2.0f);
+  dl->AddLine(ImVec2(xt, p0.y - line * 0.2f), ImVec2(xt, p1.y), palette().now_marker, 2.0f);
 
   // ---- axes
   const TimeTicks ticks = time_ticks(end, std::max(2, static_cast<int>(pw / (em * 5))));

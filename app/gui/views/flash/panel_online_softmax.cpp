@@ -16,6 +16,7 @@
 
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/plot/plot.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -23,7 +24,7 @@ namespace {
 const ImU32 kArrived = IM_COL32(86, 180, 233, 255);
 const ImU32 kPending = IM_COL32(110, 110, 118, 150);
 const ImU32 kMax = IM_COL32(230, 159, 0, 255);
-const ImU32 kCurrent = IM_COL32(250, 220, 60, 255);
+ImU32 current_color() { return palette().now_marker; }  // follows the theme
 
 // One per-step quantity as a small plot: done steps drawn, axes fitted to every step so they never jump.
 void step_plot(const char* title, const char* y_label, const std::vector<double>& values, int done, ImVec2 size,
@@ -51,7 +52,7 @@ void step_plot(const char* title, const char* y_label, const std::vector<double>
     plot::PlotLine(title, xs.data(), values.data(), done, line);
     if (done > 0) {
       plot::ItemStyle now;
-      now.color = kCurrent;
+      now.color = current_color();
       now.marker = plot::Marker::Circle;
       now.marker_size = 5.0f;
       now.in_legend = false;
@@ -152,17 +153,17 @@ void draw_online_softmax_panel(FlashFrame& f) {
     if (trace.bc > 0 && (g.max.x - g.min.x) / static_cast<float>(std::max(1, trace.tc)) >= 4.0f)
       for (int32_t j = 1; j < trace.tc; ++j) {
         const float x = plot::to_pixel(static_cast<double>(j) * trace.bc, xr, plot::Scale::Linear, g.min.x, g.max.x);
-        dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.max.y), IM_COL32(255, 255, 255, 30));
+        dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.max.y), palette().grid_major);
       }
     if (current_tile >= 0 && !r.gathered) {
       const float x0 = plot::to_pixel(static_cast<double>(current_tile) * trace.bc, xr, plot::Scale::Linear, g.min.x, g.max.x);
       const float x1 = plot::to_pixel(std::min<double>(static_cast<double>(n_keys), (current_tile + 1.0) * trace.bc), xr,
                                       plot::Scale::Linear, g.min.x, g.max.x);
-      dl->AddRect(ImVec2(x0, g.min.y), ImVec2(x1, g.max.y), kCurrent, 0, 0, 2.0f);
+      dl->AddRect(ImVec2(x0, g.min.y), ImVec2(x1, g.max.y), current_color(), 0, 0, 2.0f);
     } else if (current_tile >= 0) {  // a gathered block: a mark at each of its keys
       for (int64_t k : r.visit_keys(q_tile, current_tile)) {
         const float x = plot::to_pixel(static_cast<double>(k) + 0.5, xr, plot::Scale::Linear, g.min.x, g.max.x);
-        dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.min.y + (g.max.y - g.min.y) * 0.08f), kCurrent, 2.0f);
+        dl->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.min.y + (g.max.y - g.min.y) * 0.08f), current_color(), 2.0f);
       }
     }
     const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
@@ -216,7 +217,7 @@ void draw_online_softmax_panel(FlashFrame& f) {
       char wait[128];
       std::snprintf(wait, sizeof wait, "appears when the row's last tile is folded in (step %d)", steps);
       plot::PlotText(wait, static_cast<double>(n_keys) * 0.5, (std::min(0.0, pr.min) + pr.max) * 0.5,
-                     ImVec2(-ImGui::CalcTextSize(wait).x * 0.5f, 0), IM_COL32(170, 170, 175, 255));
+                     ImVec2(-ImGui::CalcTextSize(wait).x * 0.5f, 0), palette().text_muted);
     }
     plot::EndPlot();
   }

@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "app/gui/views/flash/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -20,9 +21,9 @@ namespace {
 constexpr float kFlightEnd = 0.35f;   // fraction of a step drawn as the K/V (and Q) flight
 constexpr float kWriteStart = 0.8f;   // fraction after which O's write-back is drawn
 
-const ImU32 kTileFill = IM_COL32(52, 58, 70, 255);
+ImU32 tile_fill() { return palette().tile_fill; }  // these two follow the theme
 const ImU32 kTileEdge = IM_COL32(20, 22, 26, 255);
-const ImU32 kBoxEdge = IM_COL32(120, 125, 140, 255);
+ImU32 box_edge() { return palette().plot_border; }
 const ImU32 kWritten = IM_COL32(70, 170, 110, 255);
 const ImU32 kCross = IM_COL32(235, 90, 80, 230);
 
@@ -55,19 +56,19 @@ struct Strip {
 };
 
 void draw_strip(ImDrawList* dl, const Strip& s) {
-  dl->AddRectFilled(s.box.min, s.box.max, kTileFill);
+  dl->AddRectFilled(s.box.min, s.box.max, tile_fill());
   if (s.box.w() / static_cast<float>(s.count) >= 3.0f)
     for (int64_t i = 1; i < s.count; ++i) {
       const float x = s.tile(i).min.x;
       dl->AddLine(ImVec2(x, s.box.min.y), ImVec2(x, s.box.max.y), kTileEdge, 1.5f);
     }
-  dl->AddRect(s.box.min, s.box.max, kBoxEdge);
+  dl->AddRect(s.box.min, s.box.max, box_edge());
 }
 
 void fill_tile(ImDrawList* dl, const Box& b, ImU32 color, bool outline) {
   dl->AddRectFilled(ImVec2(b.min.x + 1, b.min.y + 1), ImVec2(std::max(b.min.x + 2, b.max.x - 1), b.max.y - 1), color);
   if (outline) dl->AddRect(ImVec2(b.min.x - 1, b.min.y - 1), ImVec2(b.max.x + 1, b.max.y + 1),
-                           IM_COL32(255, 255, 255, 235), 0, 0, 2.0f);
+                           palette().outline, 0, 0, 2.0f);
 }
 
 void cross_tile(ImDrawList* dl, const Box& b) {
@@ -151,8 +152,8 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const float left_w = std::floor((avail.x - gap) * 0.57f);
   const Box hbm{origin, ImVec2(origin.x + left_w, origin.y + zone_h)};
   const Box chip{ImVec2(hbm.max.x + gap, origin.y), ImVec2(origin.x + avail.x, origin.y + zone_h)};
-  dl->AddRect(hbm.min, hbm.max, kBoxEdge, 4.0f);
-  dl->AddRect(chip.min, chip.max, kBoxEdge, 4.0f);
+  dl->AddRect(hbm.min, hbm.max, box_edge(), 4.0f);
+  dl->AddRect(chip.min, chip.max, box_edge(), 4.0f);
   const bool gpu = f.ctx.state.capabilities.sm_traces;  // a GPU run: HBM and SMs
   dl->AddText(ImVec2(hbm.min.x + em * 0.4f, hbm.min.y + line * 0.15f), text_col,
               gpu ? "device memory (HBM)" : "main memory (RAM)");
@@ -285,8 +286,8 @@ void draw_tile_stream_panel(FlashFrame& f) {
     const float ty = y + (box_h - line) * 0.5f;
     dl->AddText(ImVec2(chip.min.x + em * 0.5f, ty), text_col, slots[s].name);
     dl->AddText(ImVec2(slot_x1 + em * 0.4f, ty), dim_col, slots[s].size.c_str());
-    dl->AddRectFilled(slots[s].box.min, slots[s].box.max, IM_COL32(30, 33, 40, 255));
-    dl->AddRect(slots[s].box.min, slots[s].box.max, kBoxEdge);
+    dl->AddRectFilled(slots[s].box.min, slots[s].box.max, palette().empty_cell);
+    dl->AddRect(slots[s].box.min, slots[s].box.max, box_edge());
     const ImVec2 m = ImGui::GetIO().MousePos;
     if (ImGui::IsWindowHovered() && m.x >= chip.min.x && m.x < chip.max.x && m.y >= y && m.y < y + chip_slot_h)
       ImGui::SetTooltip("%s: %s, %s", slots[s].name, slots[s].shape.c_str(), slots[s].size.c_str());

@@ -10,6 +10,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
 
@@ -93,7 +94,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
     ImGui::ProgressBar(static_cast<float>(task.progress), ImVec2(-1, 0), task.status.c_str());
   }
   if (s.heads % s.kv_heads != 0)
-    ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1),
+    ImGui::TextColored(error_color(),
                        "%d query heads are not a multiple of %d KV heads: pick a divisor of %d", s.heads, s.kv_heads,
                        s.heads);
 }

@@ -10,6 +10,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
 
@@ -36,20 +37,20 @@ void draw_cache_block(ImDrawList* dl, ImVec2 p0, ImVec2 p1, int layers, int64_t 
   const float w = p1.x - p0.x, row_h = (p1.y - p0.y) / static_cast<float>(layers);
   const float x_written = p0.x + w * static_cast<float>(tokens) / static_cast<float>(L);
   const float x_alloc = p0.x + w * static_cast<float>(std::min(allocated_tokens, L)) / static_cast<float>(L);
-  dl->AddRectFilled(p0, p1, kEmptyColor);
-  dl->AddRectFilled(p0, ImVec2(x_alloc, p1.y), kAllocatedColor);
+  dl->AddRectFilled(p0, p1, empty_color());
+  dl->AddRectFilled(p0, ImVec2(x_alloc, p1.y), allocated_color());
   dl->AddRectFilled(p0, ImVec2(x_written, p1.y), fill);
   // Page boundaries where a page is at least 4 px wide; layer boundaries where a row is at least 4 px high.
   const float page_w = w * static_cast<float>(P) / static_cast<float>(L);
   if (page_w >= 4)
     for (int64_t t = P; t < L; t += P) {
       const float x = p0.x + w * static_cast<float>(t) / static_cast<float>(L);
-      dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), IM_COL32(15, 16, 20, 160));
+      dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), palette().cell_divider);
     }
   if (row_h >= 4)
     for (int l = 1; l < layers; ++l)
-      dl->AddLine(ImVec2(p0.x, p0.y + row_h * l), ImVec2(p1.x, p0.y + row_h * l), IM_COL32(15, 16, 20, 255));
-  dl->AddRect(p0, p1, IM_COL32(110, 110, 120, 255));
+      dl->AddLine(ImVec2(p0.x, p0.y + row_h * l), ImVec2(p1.x, p0.y + row_h * l), with_alpha(palette().cell_divider, 255));
+  dl->AddRect(p0, p1, palette().plot_border);
 }
 
 void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
@@ -121,7 +122,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     draw_cache_block(dl, p0, p1, s.layers, tokens, pages * P, L, P, fill);
     char caption[64];
     std::snprintf(caption, sizeof caption, "%s: tokens 0 … %s", kv ? "V" : "K", format_tokens_exact(static_cast<double>(L)).c_str());
-    dl->AddText(ImVec2(p0.x, top - em * 1.1f), kText, caption);
+    dl->AddText(ImVec2(p0.x, top - em * 1.1f), text_color(), caption);
     if (kv == 0) {
       s.fill_min = screen(p0);
       s.fill_max = screen(p1);
@@ -138,7 +139,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     const float y = top + row_h * (static_cast<float>(l) + 0.5f) - em * 0.5f;
     const float tw = ImGui::CalcTextSize(label).x;
     dl->AddText(ImVec2(start.x + label_w - tw - em * 0.3f, std::clamp(y, top - em * 0.1f, top + block_h - em * 0.9f)),
-                kMutedText, label);
+                muted_text(), label);
   }
   float y = top + block_h + em * 0.15f;
   char line[256];
@@ -156,7 +157,7 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   if (ImGui::CalcTextSize(line).x > size.x)
     std::snprintf(line, sizeof line, "%lld/%lld pages/layer · %s taken, %s written", pg, all, allocated.c_str(),
                   written.c_str());
-  dl->AddText(ImVec2(start.x, y), kText, line);
+  dl->AddText(ImVec2(start.x, y), text_color(), line);
   y += em * 1.35f;
 
   // The tail: the last pages of layer 0's K, one cell per token, so a page filling up and the next one being taken
@@ -169,33 +170,33 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const float page_px = size.x / static_cast<float>(shown_pages), cell = page_px / static_cast<float>(P);
   for (int64_t p = first_page; p < first_page + shown_pages; ++p) {
     const float x0 = start.x + page_px * static_cast<float>(p - first_page);
-    dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + page_px, y + strip_h), p < pages ? kAllocatedColor : kEmptyColor);
+    dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + page_px, y + strip_h), p < pages ? allocated_color() : empty_color());
     const int64_t written = std::clamp<int64_t>(tokens - p * P, 0, P);
     if (written > 0) dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + cell * written, y + strip_h), fill);
     if (cell >= 3)
       for (int64_t t = 1; t < P; ++t)
-        dl->AddLine(ImVec2(x0 + cell * t, y), ImVec2(x0 + cell * t, y + strip_h), IM_COL32(15, 16, 20, 140));
-    dl->AddRect(ImVec2(x0, y), ImVec2(x0 + page_px, y + strip_h), IM_COL32(235, 235, 240, 255), 0, 0, 2.0f);
+        dl->AddLine(ImVec2(x0 + cell * t, y), ImVec2(x0 + cell * t, y + strip_h), palette().cell_divider);
+    dl->AddRect(ImVec2(x0, y), ImVec2(x0 + page_px, y + strip_h), palette().outline, 0, 0, 2.0f);
     std::snprintf(line, sizeof line, "page %lld%s", static_cast<long long>(p), p < pages ? "" : " (not taken)");
     if (ImGui::CalcTextSize(line).x >= page_px - em * 0.3f)
       std::snprintf(line, sizeof line, "page %lld", static_cast<long long>(p));
     if (ImGui::CalcTextSize(line).x < page_px - em * 0.3f)
-      dl->AddText(ImVec2(x0 + em * 0.2f, y + strip_h + em * 0.05f), kMutedText, line);
+      dl->AddText(ImVec2(x0 + em * 0.2f, y + strip_h + em * 0.05f), muted_text(), line);
   }
   y += strip_h + em * 1.25f;
   // Legend of the cell colours.
   float x = start.x;
   auto swatch = [&](ImU32 c, const char* text) {
     dl->AddRectFilled(ImVec2(x, y + em * 0.2f), ImVec2(x + em * 0.8f, y + em * 0.9f), c);
-    dl->AddRect(ImVec2(x, y + em * 0.2f), ImVec2(x + em * 0.8f, y + em * 0.9f), IM_COL32(150, 150, 160, 255));
-    dl->AddText(ImVec2(x + em * 1.1f, y), kText, text);
+    dl->AddRect(ImVec2(x, y + em * 0.2f), ImVec2(x + em * 0.8f, y + em * 0.9f), palette().plot_border);
+    dl->AddText(ImVec2(x + em * 1.1f, y), text_color(), text);
     x += em * 1.1f + ImGui::CalcTextSize(text).x + em * 0.9f;
   };
   swatch(fill, "written");
-  swatch(kAllocatedColor, "allocated, empty");
-  swatch(kEmptyColor, "not allocated");
+  swatch(allocated_color(), "allocated, empty");
+  swatch(empty_color(), "not allocated");
   const char* strip_note = "(strip: layer 0's K, last pages)";
-  if (x + ImGui::CalcTextSize(strip_note).x <= start.x + size.x) dl->AddText(ImVec2(x, y), kMutedText, strip_note);
+  if (x + ImGui::CalcTextSize(strip_note).x <= start.x + size.x) dl->AddText(ImVec2(x, y), muted_text(), strip_note);
   ImGui::PopClipRect();
   ImGui::EndGroup();
   ImGui::SetCursorScreenPos(start);

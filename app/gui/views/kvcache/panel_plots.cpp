@@ -10,6 +10,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
 
@@ -21,7 +22,7 @@ void mark_tokens(double tokens) {
   const plot::PlotGeometry& g = plot::LastPlotGeometry();
   if (tokens < g.x_min || tokens > g.x_max) return;
   const float x = plot::to_pixel(tokens, plot::AxisRange{g.x_min, g.x_max}, g.x_scale, g.min.x, g.max.x);
-  ImGui::GetWindowDrawList()->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.max.y), IM_COL32(255, 255, 255, 110), 1.5f);
+  ImGui::GetWindowDrawList()->AddLine(ImVec2(x, g.min.y), ImVec2(x, g.max.y), with_alpha(palette().text, 110), 1.5f);
 }
 
 // One legend for both plots, in a row above them (outside their data areas). Returns its height.
@@ -45,7 +46,7 @@ float draw_shared_legend(ViewContext& ctx, KvViewState& s, const KvRunResult& r,
       dl->AddLine(ImVec2(x, cy), ImVec2(x + swatch, cy), color, 2.0f);
     }
     if (marker) dl->AddCircleFilled(ImVec2(x + swatch * 0.5f, cy), em * 0.25f, color);
-    dl->AddText(ImVec2(x + swatch + em * 0.4f, y), kText, text.c_str());
+    dl->AddText(ImVec2(x + swatch + em * 0.4f, y), text_color(), text.c_str());
     x += w + em * 1.2f;
     right = std::max(right, x);
   };
@@ -56,9 +57,9 @@ float draw_shared_legend(ViewContext& ctx, KvViewState& s, const KvRunResult& r,
     entry(layout_color(static_cast<int>(i)), false, true, text);
   }
   if (r.bandwidth_gbs > 0) {
-    entry(kCeilingColor, true, false, "floor = bytes ÷ copy bandwidth");
+    entry(ceiling_color(), true, false, "floor = bytes ÷ copy bandwidth");
   }
-  entry(IM_COL32(255, 255, 255, 110), false, false, "picture's token count");
+  entry(with_alpha(palette().text, 110), false, false, "picture's token count");
   const float h = y - p0.y + em * 1.2f;
   s.legend_min = screen(p0);
   s.legend_max = screen(ImVec2(right, p0.y + h));
@@ -74,7 +75,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   }
   const KvRunResult& r = *s.result;
   for (const auto& run : r.runs)
-    if (!run.loop.ok) ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s: %s", run.name.c_str(), run.loop.error.c_str());
+    if (!run.loop.ok) ImGui::TextColored(error_color(), "%s: %s", run.name.c_str(), run.loop.error.c_str());
   const float legend_h = draw_shared_legend(ctx, s, r, size.x);
   const float footer_h = em * 1.3f;
   const float plot_h = std::max(em * 8.0f, size.y - legend_h - footer_h - ImGui::GetStyle().ItemSpacing.y * 2);
@@ -135,12 +136,12 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
       const double xs[2] = {r.runs.front().context.front(), r.runs.front().context.back()};
       const double ys[2] = {r.bandwidth_gbs, r.bandwidth_gbs};
       plot::ItemStyle st;
-      st.color = kCeilingColor;
+      st.color = ceiling_color();
       st.dashed = true;
       plot::PlotLine("copy bandwidth", xs, ys, 2, st);
       char text[64];
       std::snprintf(text, sizeof text, "copy bandwidth %s GB/s (the floor's)", format_rate(r.bandwidth_gbs).c_str());
-      plot::PlotText(text, xs[0], ys[0], ImVec2(em * 0.3f, -em * 1.15f), kCeilingColor);
+      plot::PlotText(text, xs[0], ys[0], ImVec2(em * 0.3f, -em * 1.15f), ceiling_color());
     }
     plot::EndPlot();
     const plot::PlotGeometry& g = plot::LastPlotGeometry();
@@ -175,7 +176,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   }
   if (stale) {
     // The shape changed since this was measured: a new loop is running, or the shape is not valid.
-    ImGui::TextColored(ImVec4(1, 0.65f, 0.3f, 1), "%s", stale_text);
+    ImGui::TextColored(warning_color(), "%s", stale_text);
     ImGui::SameLine();
   }
   ImGui::TextDisabled("%s", footer.c_str());

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "app/gui/plot/plot.hpp"
+#include "app/gui/presenter/palette.hpp"
 #include "app/gui/shell/app.hpp"
 #include "app/gui/views/kvcache/model.hpp"
 #include "app/gui/widgets/widgets.hpp"
@@ -23,14 +24,15 @@ namespace attnscope::gui::kv {
 // column heads, the cache picture and the plots use the same colour for the same layout.
 inline ImU32 layout_color(int i) { return plot::GetStyle().palette[std::clamp(i, 0, 2)]; }
 inline ImVec4 layout_color_v4(int i) { return ImGui::ColorConvertU32ToFloat4(layout_color(i)); }
-// Cache cells: allocated but not yet written, and not allocated; both apart from every layout colour.
-inline constexpr ImU32 kAllocatedColor = IM_COL32(118, 122, 134, 255);
-inline constexpr ImU32 kEmptyColor = IM_COL32(38, 41, 48, 255);
-inline constexpr ImU32 kMutedText = IM_COL32(170, 170, 178, 255);
-inline constexpr ImU32 kText = IM_COL32(225, 225, 230, 255);
+// Cache cells: allocated but not yet written, and not allocated; both apart from every layout colour. These and
+// the texts follow the theme (presenter/palette.hpp).
+inline ImU32 allocated_color() { return palette().allocated_cell; }
+inline ImU32 empty_color() { return palette().empty_cell; }
+inline ImU32 muted_text() { return palette().text_muted; }
+inline ImU32 text_color() { return palette().text; }
 inline ScreenPoint screen(ImVec2 v) { return {v.x, v.y}; }
 
-inline constexpr ImU32 kCeilingColor = IM_COL32(200, 200, 200, 255);  // copy bandwidth and floors' legend swatch
+inline ImU32 ceiling_color() { return plot::GetStyle().palette[7]; }  // copy bandwidth and floors' legend swatch
 
 inline void tooltip(const char* text) {
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("%s", text);

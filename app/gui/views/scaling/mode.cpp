@@ -17,6 +17,7 @@
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 
@@ -67,7 +68,7 @@ bool task_progress(ViewContext& ctx, const char* channel, const char* cancel_id,
   if (!ctx.worker) return false;
   const TaskState st = ctx.worker->task_state(channel);
   if (!st.pending && !st.running) {
-    if (!st.error.empty()) ImGui::TextColored(ImVec4(1.0f, 0.45f, 0.4f, 1.0f), "failed: %s", st.error.c_str());
+    if (!st.error.empty()) ImGui::TextColored(error_color(), "failed: %s", st.error.c_str());
     return false;
   }
   const float cancel_w =

@@ -8,6 +8,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -17,9 +18,9 @@ void bar(float fraction, ImU32 color, const std::string& text, float width) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const float h = ImGui::GetTextLineHeight();
-  dl->AddRectFilled(p, ImVec2(p.x + width, p.y + h), IM_COL32(40, 42, 48, 255));
+  dl->AddRectFilled(p, ImVec2(p.x + width, p.y + h), palette().frame_bg);
   dl->AddRectFilled(p, ImVec2(p.x + width * std::clamp(fraction, 0.0f, 1.0f), p.y + h), color);
-  dl->AddText(ImVec2(p.x + 4, p.y), IM_COL32(235, 235, 240, 255), text.c_str());
+  dl->AddText(ImVec2(p.x + 4, p.y), palette().text, text.c_str());
   ImGui::Dummy(ImVec2(width, h));
 }
 
@@ -91,7 +92,7 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
           (a.ok ? "" : "needs ") + format_bytes(bytes), f * 16);
       ImGui::TableNextColumn();
       if (a.ok) ImGui::TextUnformatted(what_is_allocated(a.algorithm, cpu));
-      else ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", a.error.c_str());
+      else ImGui::TextColored(error_color(), "%s", a.error.c_str());
     }
     ImGui::EndTable();
   }

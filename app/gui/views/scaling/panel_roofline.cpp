@@ -12,6 +12,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 
@@ -30,7 +31,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   const DeviceCeilings* c = view.ceilings ? &*view.ceilings : nullptr;
   const bool have = c && c->ok && c->copy_bytes_per_s > 0 && c->gemm_flops_per_s > 0;
   if (!c) ImGui::TextDisabled("measuring…");
-  else if (!c->ok) ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", c->error.c_str());
+  else if (!c->ok) ImGui::TextColored(error_color(), "%s", c->error.c_str());
   else {
     ImGui::Text("copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
                 format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
@@ -83,7 +84,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
           above += p.y[i] > 1.1 * roof;
         }
     if (above > 0) {
-      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.3f, 1));
+      ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
       ImGui::TextWrapped("%d of %d points lie more than 10%% above the measured roof: the machine was busier during "
                          "the benchmark than during those runs; measure the ceilings again.",
                          above, total);

@@ -14,6 +14,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -232,7 +233,7 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   }
   ImGui::Text("Fitted slope of time against N (log-log; fastest run of the %d largest measured N):", c.fit_points);
   ImGui::SameLine();
-  ImGui::TextColored(ImVec4(1.0f, 0.85f, 0.4f, 1), "%s", slopes.empty() ? "needs two measured points" : slopes.c_str());
+  ImGui::TextColored(warning_color(), "%s", slopes.empty() ? "needs two measured points" : slopes.c_str());
   ImGui::TextDisabled("dense attention does N² work: slope ≈ 2; a fixed window does N·w: slope ≈ 1");
 
   std::vector<SeriesArrays> arrays;

@@ -11,6 +11,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -50,7 +51,7 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
     timing_label_cell(a, run.spec);
     if (!a.ok) {
       ImGui::TableNextColumn();
-      ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", a.out_of_memory ? "out of memory" : "failed");
+      ImGui::TextColored(error_color(), "%s", a.out_of_memory ? "out of memory" : "failed");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", a.error.c_str());
       continue;
     }
@@ -127,7 +128,7 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   // Failures in full (out of memory: bytes needed against free), and what this backend cannot run here.
   for (const AlgorithmTiming& a : latest.algorithms)
     if (!a.ok) {
-      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.55f, 0.5f, 1));
+      ImGui::PushStyleColor(ImGuiCol_Text, error_color());
       ImGui::TextWrapped("%s: %s", timing_label(a).c_str(), a.error.c_str());
       ImGui::PopStyleColor();
     }

@@ -9,6 +9,7 @@
 
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -64,7 +65,7 @@ void draw_pattern_editor_panel(ViewContext& ctx) {
                       static_cast<long long>(ui.draft.head_dim), static_cast<long long>(ui.draft.heads));
   ImGui::PopStyleColor();
   if (!ctx.state.errors.empty()) {
-    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.4f, 1));
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     for (auto& e : ctx.state.errors) ImGui::TextWrapped("• %s", e.c_str());
     ImGui::PopStyleColor();
   }
