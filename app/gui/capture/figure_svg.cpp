@@ -1,5 +1,6 @@
 // figure_svg.cpp — Figure -> SVG and CSV (see figure.hpp). The layout follows the plot module's on screen: data
 // area with grid, border, tick labels, axis labels, legend in a corner; sizes derive from the font size.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -66,6 +67,14 @@ std::string paint(const char* what, Rgba c) {
   return s;
 }
 
+// Width of a line of text in DejaVu Sans, estimated: about 0.62 em per character (digits are 0.636 em), counted
+// in code points so "10⁵" is three characters, not five bytes.
+double text_width(const std::string& text, double font_px) {
+  std::size_t chars = 0;
+  for (unsigned char c : text) chars += (c & 0xc0) != 0x80;
+  return static_cast<double>(chars) * 0.62 * font_px;
+}
+
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -123,7 +132,15 @@ std::string figure_to_svg(const Figure& f) {
   const double fs = f.font_px;
   const bool titled = !f.title.empty();
   const double bar_w = f.colorbar ? fs * 5.5 : 0;
-  Mapping m{fs * 4.6, titled ? fs * 2.4 : fs * 0.9, f.width - fs * 1.2 - bar_w, f.height - fs * 3.4, &f.x, &f.y};
+  // Left margin: the y label (rotated, one line) and the widest y tick label; right margin: half the last x label.
+  double ytick_w = 0, last_x_half = fs * 0.6;
+  for (const FigureTick& t : f.y.ticks) ytick_w = std::max(ytick_w, text_width(t.label, fs));
+  for (const FigureTick& t : f.x.ticks)
+    if (!t.label.empty() && std::isfinite(t.value) && t.value >= std::min(f.x.min, f.x.max) && t.value <= std::max(f.x.min, f.x.max))
+      last_x_half = std::max(fs * 0.6, text_width(t.label, fs) / 2 + fs * 0.2);
+  const double left = (f.y.label.empty() ? fs * 0.6 : fs * 1.9) + ytick_w + fs * 0.6;
+  Mapping m{left, titled ? fs * 2.4 : fs * 0.9, f.width - std::max(fs * 1.2, last_x_half) - bar_w, f.height - fs * 3.4,
+            &f.x, &f.y};
   std::ostringstream o;
   const std::string font = "font-family=\"" + xml_escape(f.font_family) + ", sans-serif\" font-size=\"" + num(fs) + "\"";
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -261,9 +278,9 @@ std::string figure_to_svg(const Figure& f) {
     if (!seen) entries.push_back(&s);
   }
   if (f.show_legend && !entries.empty()) {
-    std::size_t longest = 0;
-    for (const FigureSeries* e : entries) longest = std::max(longest, e->label.size());
-    const double row = fs * 1.35, w = fs * 2.6 + longest * fs * 0.58 + fs * 0.6, h = row * entries.size() + fs * 0.5;
+    double longest = 0;
+    for (const FigureSeries* e : entries) longest = std::max(longest, text_width(e->label, fs));
+    const double row = fs * 1.35, w = fs * 2.6 + longest + fs * 0.6, h = row * entries.size() + fs * 0.5;
     const bool east = f.legend == FigureLegendCorner::NorthEast || f.legend == FigureLegendCorner::SouthEast;
     const bool south = f.legend == FigureLegendCorner::SouthWest || f.legend == FigureLegendCorner::SouthEast;
     const double lx = east ? m.x1 - w - fs * 0.5 : m.x0 + fs * 0.5, ly = south ? m.y1 - h - fs * 0.5 : m.y0 + fs * 0.5;

@@ -20,6 +20,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/gui/capture/export_ui.hpp"
+#include "app/gui/capture/figure_registry.hpp"
+#include "app/gui/capture/screenshot.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -177,6 +180,7 @@ bool App::init(Platform& platform, std::string* error) {
 void App::shutdown() {
   if (!initialised_) return;
   initialised_ = false;
+  capture::clear_sources();  // their builders point into this App
   heatmap_.shutdown();
   ImGui_ImplOpenGL3_Shutdown();
   if (platform_) platform_->imgui_shutdown();
@@ -316,14 +320,19 @@ void App::frame(Platform& platform) {
         // Leave one line at the bottom for the status bar.
         const float status_h = ImGui::GetFrameHeightWithSpacing();
         ImGui::BeginChild("mode_body", ImVec2(0, -status_h), false, ImGuiWindowFlags_NoScrollbar);
+        const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize(), fb = ImGui::GetIO().DisplayFramebufferScale;
+        ui_.element_rects["view"] = {body.x * fb.x, body.y * fb.y, body_size.x * fb.x, body_size.y * fb.y};
         kModes[i].draw(ctx);
         ImGui::EndChild();
         ImGui::EndTabItem();
       }
     }
+    capture::camera_tab_button(ctx);
     ImGui::EndTabBar();
   }
   draw_status_bar(ctx);
+  capture::draw_export_dialog(ui_.font_px);
+  capture::draw_screenshot_dialog(ctx);
   ImGui::End();
   ImGui::Render();
 
@@ -339,6 +348,7 @@ void App::frame(Platform& platform) {
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   platform.end_frame();
+  capture::run_pending_screenshot(*this, platform);  // F12 / the camera button: drawn again off-screen
 }
 
 }  // namespace attnscope::gui
