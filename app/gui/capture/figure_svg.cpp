@@ -158,14 +158,19 @@ std::string figure_to_svg(const Figure& f) {
       << "xlink:href=\"data:image/png;base64," << base64(f.image->png) << "\"/>\n";
   }
 
-  // Grid and tick labels.
+  // Grid and tick labels (over a picture only tick marks outside it: grid lines would hide cells).
+  const bool over_image = f.image && !f.image->png.empty();
   o << "<g id=\"axes\" " << font << " " << paint("fill", f.text) << ">\n";
   for (const FigureTick& t : f.x.ticks) {
     if (!m.usable(t.value, f.y.log10 ? f.y.max : f.y.min)) continue;
     const double x = m.px(t.value);
     if (x < m.x0 - 0.5 || x > m.x1 + 0.5) continue;
-    o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y0) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1) << "\" "
-      << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
+    if (over_image)  // a tick mark below the picture, no grid line across it
+      o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y1) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1 + fs * 0.3)
+        << "\" " << paint("stroke", f.border) << " stroke-width=\"1\"/>";
+    else
+      o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y0) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1) << "\" "
+        << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
     if (!t.label.empty())
       o << "<text x=\"" << num(x) << "\" y=\"" << num(m.y1 + fs * 1.25) << "\" text-anchor=\"middle\">"
         << xml_escape(t.label) << "</text>";
@@ -175,8 +180,12 @@ std::string figure_to_svg(const Figure& f) {
     if (!m.usable(f.x.log10 ? f.x.max : f.x.min, t.value)) continue;
     const double y = m.py(t.value);
     if (y < m.y0 - 0.5 || y > m.y1 + 0.5) continue;
-    o << "<line x1=\"" << num(m.x0) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x1) << "\" y2=\"" << num(y) << "\" "
-      << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
+    if (over_image)
+      o << "<line x1=\"" << num(m.x0 - fs * 0.3) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x0) << "\" y2=\"" << num(y)
+        << "\" " << paint("stroke", f.border) << " stroke-width=\"1\"/>";
+    else
+      o << "<line x1=\"" << num(m.x0) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x1) << "\" y2=\"" << num(y) << "\" "
+        << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
     if (!t.label.empty())
       o << "<text x=\"" << num(m.x0 - fs * 0.4) << "\" y=\"" << num(y + fs * 0.35) << "\" text-anchor=\"end\">"
         << xml_escape(t.label) << "</text>";
@@ -220,6 +229,16 @@ std::string figure_to_svg(const Figure& f) {
         points += num(m.py(series.ys[i]));
       }
       flush();
+    } else if (series.kind == FigureSeries::Kind::Bars) {
+      for (std::size_t i = 0; i < n && i < series.x_end.size(); ++i) {
+        const double half = series.bar_height / 2;
+        if (!m.usable(series.xs[i], series.ys[i] - half) || !m.usable(series.x_end[i], series.ys[i] + half)) continue;
+        const double xa = m.px(series.xs[i]), xb = m.px(series.x_end[i]);
+        const double ya = m.py(series.ys[i] - half), yb = m.py(series.ys[i] + half);
+        o << "<rect x=\"" << num(std::min(xa, xb)) << "\" y=\"" << num(std::min(ya, yb)) << "\" width=\""
+          << num(std::max(0.5, std::fabs(xb - xa))) << "\" height=\"" << num(std::max(0.5, std::fabs(yb - ya))) << "\" "
+          << paint("fill", series.color) << "/>\n";
+      }
     } else if (series.kind == FigureSeries::Kind::ErrorBars) {
       const double cap = fs * 0.3;
       for (std::size_t i = 0; i < n && i < series.below.size() && i < series.above.size(); ++i) {
@@ -234,7 +253,8 @@ std::string figure_to_svg(const Figure& f) {
     const FigureMarker marker =
         series.kind == FigureSeries::Kind::Scatter && series.marker == FigureMarker::None ? FigureMarker::Circle
                                                                                            : series.marker;
-    if (series.kind != FigureSeries::Kind::ErrorBars && marker != FigureMarker::None) {
+    if (series.kind != FigureSeries::Kind::ErrorBars && series.kind != FigureSeries::Kind::Bars &&
+        marker != FigureMarker::None) {
       for (std::size_t i = 0; i < n; ++i) {
         if (!m.usable(series.xs[i], series.ys[i])) continue;
         marker_svg(o, marker, m.px(series.xs[i]), m.py(series.ys[i]), series.marker_size, series.color,
@@ -294,6 +314,9 @@ std::string figure_to_svg(const Figure& f) {
         o << "<line x1=\"" << num(sx) << "\" y1=\"" << num(cy) << "\" x2=\"" << num(sx + fs * 1.6) << "\" y2=\""
           << num(cy) << "\" " << paint("stroke", e.color) << " stroke-width=\"" << num(e.line_width) << "\""
           << (e.dashed ? " stroke-dasharray=\"6,4\"" : "") << "/>";
+      if (e.kind == FigureSeries::Kind::Bars)
+        o << "<rect x=\"" << num(sx) << "\" y=\"" << num(cy - fs * 0.35) << "\" width=\"" << num(fs * 1.6)
+          << "\" height=\"" << num(fs * 0.7) << "\" " << paint("fill", e.color) << "/>";
       const FigureMarker mk =
           e.kind == FigureSeries::Kind::Scatter && e.marker == FigureMarker::None ? FigureMarker::Circle : e.marker;
       marker_svg(o, mk, sx + fs * 0.8, cy, e.marker_size, e.color, e.marker_filled);
@@ -310,7 +333,7 @@ std::string figure_to_csv(const Figure& f) {
   std::ostringstream o;
   o.precision(17);
   o << "series," << csv_field(f.x.label.empty() ? "x" : f.x.label) << "," << csv_field(f.y.label.empty() ? "y" : f.y.label)
-    << ",below,above\n";
+    << ",below,above,x_end\n";
   for (const FigureSeries& s : f.series) {
     const std::size_t n = std::min(s.xs.size(), s.ys.size());
     for (std::size_t i = 0; i < n; ++i) {
@@ -318,6 +341,8 @@ std::string figure_to_csv(const Figure& f) {
       if (i < s.below.size()) o << s.below[i];
       o << ",";
       if (i < s.above.size()) o << s.above[i];
+      o << ",";
+      if (i < s.x_end.size()) o << s.x_end[i];
       o << "\n";
     }
   }
