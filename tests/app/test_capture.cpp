@@ -11,14 +11,19 @@
 #include <tinyxml2.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
+#include "app/cli/backends.hpp"
 #include "app/gui/capture/figure_registry.hpp"
+#include "app/gui/capture/screenshot.hpp"
+#include "app/gui/shell/app.hpp"
 #include "app/gui/capture/png_file.hpp"
 #include "app/gui/capture/sidecar.hpp"
 #include "app/gui/platform/platform.hpp"
@@ -268,4 +273,62 @@ TEST_CASE("capture: a screenshot's sidecar draws the same pixels again; the PNG 
   const auto nowhere = run_attnscope("render --n 64 --out '" + (dir / "no" / "x.png").string() + "'");
   CHECK(nowhere.status != 0);
   CHECK(nowhere.output.find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("capture: F12's path in the app: drawn again off-screen at 2x with the fonts at 2x, then the window as before") {
+  std::string error;
+  auto platform = create_headless_platform(640, 360, &error);
+  REQUIRE_MESSAGE(platform, error);
+  attnscope::ExperimentConfig config;
+  config.n = 128;
+  config.mask = "window:16";
+  App app(config, attnscope::app::make_backend("cpu", &error));
+  REQUIRE_MESSAGE(app.init(*platform, &error), error);
+  const auto start = std::chrono::steady_clock::now();
+  while (!app.settled() || app.frames_drawn() < 3) {
+    app.frame(*platform);
+    REQUIRE(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  app.frame(*platform);
+  const float window_font = app.ui().font_px;
+  std::vector<uint8_t> before;
+  int w = 0, h = 0;
+  REQUIRE(platform->read_pixels(before, w, h));
+
+  const auto dir = attnscope::test::fresh_dir("capture_in_app");
+  const auto path = dir / "shot.png";
+  capture::request_screenshot(path.string(), "window", 2);
+  app.frame(*platform);  // the frame, then the capture's three off-screen frames
+  INFO(capture::last_screenshot_message());
+  capture::DecodedPng shot;
+  REQUIRE_MESSAGE(capture::read_png_file(path.string(), &shot, &error), error);
+  CHECK(shot.width == 1280);
+  CHECK(shot.height == 720);
+  capture::CaptureSidecar sidecar;
+  std::vector<std::string> errors;
+  REQUIRE(capture::sidecar_from_json(read_text(dir / "shot.json"), "shot.json", &sidecar, &errors));
+  CHECK(sidecar.scale == 2);
+  CHECK(sidecar.width == 640);
+  CHECK(sidecar.experiment.n == 128);
+
+  // Back to the window: render scale 1, the fonts at the window's size, the same picture in the window.
+  CHECK(app.ui().render_scale == 1.0f);
+  app.frame(*platform);
+  CHECK(app.ui().font_px == window_font);
+  std::vector<uint8_t> after;
+  REQUIRE(platform->read_pixels(after, w, h));
+  CHECK(w == 640);
+  // Mostly the same pixels (the status bar's frame time may differ).
+  size_t same = 0;
+  for (size_t i = 0; i < before.size() && i < after.size(); i += 4) same += before[i] == after[i] && before[i + 1] == after[i + 1];
+  CHECK(same > before.size() / 4 * 95 / 100);
+
+  // Asking for a folder that does not exist: the message says so, the app goes on.
+  capture::request_screenshot((dir / "missing" / "x.png").string(), "window", 1);
+  app.frame(*platform);
+  CHECK(capture::last_screenshot_message().find("does not exist") != std::string::npos);
+  app.frame(*platform);
+  CHECK_FALSE(app.failed());
+  app.shutdown();
 }

@@ -247,6 +247,16 @@ void run_pending_screenshot(App& app, Platform& platform) {
          false);
 }
 
+void request_screenshot(const std::string& path, const std::string& target, int scale) {
+  ScreenshotState& s = shot();
+  set_path(path);
+  s.target = target;
+  s.scale = scale == 4 ? 4 : scale == 2 ? 2 : 1;
+  s.pending = true;
+}
+
+const std::string& last_screenshot_message() { return shot().message; }
+
 // ---------------------------------------------------------------- the dialog
 void camera_tab_button(ViewContext& ctx) {
   ScreenshotState& s = shot();

@@ -39,6 +39,10 @@ bool crop_to_target(const UiState& ui, int frame, const std::string& target, std
 void camera_tab_button(ViewContext& ctx);
 void draw_screenshot_dialog(ViewContext& ctx);
 void run_pending_screenshot(App& app, Platform& platform);
+// Asks for a capture after the next frame (what F12 does, with these settings); the result is then
+// last_screenshot_message() (for tests, lessons and scenes).
+void request_screenshot(const std::string& path, const std::string& target, int scale);
+const std::string& last_screenshot_message();
 
 // For `attnscope render`: the figures of the frame just drawn ("id  title  (svg, csv)" lines), and the export
 // of one of them (an unknown id names the choices). "" on success.

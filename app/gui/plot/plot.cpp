@@ -414,7 +414,8 @@ capture::FigureMarker figure_marker(Marker m) {
 
 // What EndPlot drew, as data: the same ranges, the ticks with the labels shown (an x label thinned out on screen
 // is a minor tick in the figure), every item with its colour, marker, dash and size, the texts, the legend corner.
-// Sizes are in the plot's pixels at this frame's font, so the SVG has the proportions of the screen.
+// Sizes are in the plot's pixels at this frame's font, so the SVG has the proportions of the screen (or more room,
+// for a plot squeezed on screen).
 void publish_figure(const Context& c, AxisRange rx, AxisRange ry, const std::vector<Tick>& tx,
                     const std::vector<Tick>& ty, const std::vector<float>& shown_x_labels, ImVec2 a0, ImVec2 a1) {
   const PlotStyle& st = style_storage();
@@ -424,6 +425,9 @@ void publish_figure(const Context& c, AxisRange rx, AxisRange ry, const std::vec
   f.width = std::max(1, static_cast<int>(std::lround(c.max.x - c.min.x)));
   f.height = std::max(1, static_cast<int>(std::lround(c.max.y - c.min.y)));
   f.font_px = ImGui::GetFontSize();
+  // A plot squeezed into a short strip on screen still exports at a readable size: at least 36 x 22 em.
+  f.width = std::max(f.width, static_cast<int>(f.font_px * 36));
+  f.height = std::max(f.height, static_cast<int>(f.font_px * 22));
   ImVec4 bg = ImGui::GetStyleColorVec4(ImGuiCol_WindowBg);
   bg.w = 1.0f;  // a figure on paper has an opaque background
   f.background = ImGui::ColorConvertFloat4ToU32(bg);
