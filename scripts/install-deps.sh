@@ -15,6 +15,7 @@ elif [[ "${1:-}" != "--headless" ]]; then
   packages+=(libimgui-dev libglfw3-dev python3-glad libegl-dev libgl-dev libegl1-mesa-dev
              libgl1-mesa-dri fonts-dejavu-core
              libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev  # video export
+             libpng-dev  # screenshots: the experiment as a PNG text chunk
              libtinyxml2-dev)  # tests read exported SVG figures back
 fi
 

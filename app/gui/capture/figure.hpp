@@ -28,12 +28,16 @@ struct FigureAxis {
 };
 
 struct FigureSeries {
-  enum class Kind { Line, Scatter, ErrorBars };
+  // Bars: horizontal bars, point i from x = xs[i] to x = x_end[i], centred on y = ys[i], bar_height thick (in y's
+  // data units): a Gantt chart's spans.
+  enum class Kind { Line, Scatter, ErrorBars, Bars };
   Kind kind = Kind::Line;
   std::string label;
   Rgba color = 0xff000000;
   std::vector<double> xs, ys;
   std::vector<double> below, above;  // ErrorBars: from y - below to y + above
+  std::vector<double> x_end;         // Bars: where each bar ends
+  double bar_height = 0.8;           // Bars
   FigureMarker marker = FigureMarker::None;
   bool marker_filled = true;
   bool dashed = false;
@@ -79,7 +83,8 @@ struct Figure {
 // A standalone SVG 1.1 document. Points a log axis cannot show (<= 0) and non-finite values are left out, as on
 // screen; lines break at them.
 std::string figure_to_svg(const Figure& figure);
-// "series,x,y[,below,above]" with a header line; every point of every series, in order (also the skipped ones).
+// "series,x,y,below,above,x_end" with a header line; every point of every series, in order (also the skipped ones);
+// below/above are filled for error bars, x_end for bars.
 std::string figure_to_csv(const Figure& figure);
 
 }  // namespace attnscope::gui::capture

@@ -1,5 +1,6 @@
 // figure_svg.cpp — Figure -> SVG and CSV (see figure.hpp). The layout follows the plot module's on screen: data
 // area with grid, border, tick labels, axis labels, legend in a corner; sizes derive from the font size.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -66,6 +67,14 @@ std::string paint(const char* what, Rgba c) {
   return s;
 }
 
+// Width of a line of text in DejaVu Sans, estimated: about 0.62 em per character (digits are 0.636 em), counted
+// in code points so "10⁵" is three characters, not five bytes.
+double text_width(const std::string& text, double font_px) {
+  std::size_t chars = 0;
+  for (unsigned char c : text) chars += (c & 0xc0) != 0x80;
+  return static_cast<double>(chars) * 0.62 * font_px;
+}
+
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -123,7 +132,15 @@ std::string figure_to_svg(const Figure& f) {
   const double fs = f.font_px;
   const bool titled = !f.title.empty();
   const double bar_w = f.colorbar ? fs * 5.5 : 0;
-  Mapping m{fs * 4.6, titled ? fs * 2.4 : fs * 0.9, f.width - fs * 1.2 - bar_w, f.height - fs * 3.4, &f.x, &f.y};
+  // Left margin: the y label (rotated, one line) and the widest y tick label; right margin: half the last x label.
+  double ytick_w = 0, last_x_half = fs * 0.6;
+  for (const FigureTick& t : f.y.ticks) ytick_w = std::max(ytick_w, text_width(t.label, fs));
+  for (const FigureTick& t : f.x.ticks)
+    if (!t.label.empty() && std::isfinite(t.value) && t.value >= std::min(f.x.min, f.x.max) && t.value <= std::max(f.x.min, f.x.max))
+      last_x_half = std::max(fs * 0.6, text_width(t.label, fs) / 2 + fs * 0.2);
+  const double left = (f.y.label.empty() ? fs * 0.6 : fs * 1.9) + ytick_w + fs * 0.6;
+  Mapping m{left, titled ? fs * 2.4 : fs * 0.9, f.width - std::max(fs * 1.2, last_x_half) - bar_w, f.height - fs * 3.4,
+            &f.x, &f.y};
   std::ostringstream o;
   const std::string font = "font-family=\"" + xml_escape(f.font_family) + ", sans-serif\" font-size=\"" + num(fs) + "\"";
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -141,14 +158,19 @@ std::string figure_to_svg(const Figure& f) {
       << "xlink:href=\"data:image/png;base64," << base64(f.image->png) << "\"/>\n";
   }
 
-  // Grid and tick labels.
+  // Grid and tick labels (over a picture only tick marks outside it: grid lines would hide cells).
+  const bool over_image = f.image && !f.image->png.empty();
   o << "<g id=\"axes\" " << font << " " << paint("fill", f.text) << ">\n";
   for (const FigureTick& t : f.x.ticks) {
     if (!m.usable(t.value, f.y.log10 ? f.y.max : f.y.min)) continue;
     const double x = m.px(t.value);
     if (x < m.x0 - 0.5 || x > m.x1 + 0.5) continue;
-    o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y0) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1) << "\" "
-      << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
+    if (over_image)  // a tick mark below the picture, no grid line across it
+      o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y1) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1 + fs * 0.3)
+        << "\" " << paint("stroke", f.border) << " stroke-width=\"1\"/>";
+    else
+      o << "<line x1=\"" << num(x) << "\" y1=\"" << num(m.y0) << "\" x2=\"" << num(x) << "\" y2=\"" << num(m.y1) << "\" "
+        << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
     if (!t.label.empty())
       o << "<text x=\"" << num(x) << "\" y=\"" << num(m.y1 + fs * 1.25) << "\" text-anchor=\"middle\">"
         << xml_escape(t.label) << "</text>";
@@ -158,8 +180,12 @@ std::string figure_to_svg(const Figure& f) {
     if (!m.usable(f.x.log10 ? f.x.max : f.x.min, t.value)) continue;
     const double y = m.py(t.value);
     if (y < m.y0 - 0.5 || y > m.y1 + 0.5) continue;
-    o << "<line x1=\"" << num(m.x0) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x1) << "\" y2=\"" << num(y) << "\" "
-      << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
+    if (over_image)
+      o << "<line x1=\"" << num(m.x0 - fs * 0.3) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x0) << "\" y2=\"" << num(y)
+        << "\" " << paint("stroke", f.border) << " stroke-width=\"1\"/>";
+    else
+      o << "<line x1=\"" << num(m.x0) << "\" y1=\"" << num(y) << "\" x2=\"" << num(m.x1) << "\" y2=\"" << num(y) << "\" "
+        << paint("stroke", t.label.empty() ? f.grid_minor : f.grid) << " stroke-width=\"1\"/>";
     if (!t.label.empty())
       o << "<text x=\"" << num(m.x0 - fs * 0.4) << "\" y=\"" << num(y + fs * 0.35) << "\" text-anchor=\"end\">"
         << xml_escape(t.label) << "</text>";
@@ -203,6 +229,16 @@ std::string figure_to_svg(const Figure& f) {
         points += num(m.py(series.ys[i]));
       }
       flush();
+    } else if (series.kind == FigureSeries::Kind::Bars) {
+      for (std::size_t i = 0; i < n && i < series.x_end.size(); ++i) {
+        const double half = series.bar_height / 2;
+        if (!m.usable(series.xs[i], series.ys[i] - half) || !m.usable(series.x_end[i], series.ys[i] + half)) continue;
+        const double xa = m.px(series.xs[i]), xb = m.px(series.x_end[i]);
+        const double ya = m.py(series.ys[i] - half), yb = m.py(series.ys[i] + half);
+        o << "<rect x=\"" << num(std::min(xa, xb)) << "\" y=\"" << num(std::min(ya, yb)) << "\" width=\""
+          << num(std::max(0.5, std::fabs(xb - xa))) << "\" height=\"" << num(std::max(0.5, std::fabs(yb - ya))) << "\" "
+          << paint("fill", series.color) << "/>\n";
+      }
     } else if (series.kind == FigureSeries::Kind::ErrorBars) {
       const double cap = fs * 0.3;
       for (std::size_t i = 0; i < n && i < series.below.size() && i < series.above.size(); ++i) {
@@ -217,7 +253,8 @@ std::string figure_to_svg(const Figure& f) {
     const FigureMarker marker =
         series.kind == FigureSeries::Kind::Scatter && series.marker == FigureMarker::None ? FigureMarker::Circle
                                                                                            : series.marker;
-    if (series.kind != FigureSeries::Kind::ErrorBars && marker != FigureMarker::None) {
+    if (series.kind != FigureSeries::Kind::ErrorBars && series.kind != FigureSeries::Kind::Bars &&
+        marker != FigureMarker::None) {
       for (std::size_t i = 0; i < n; ++i) {
         if (!m.usable(series.xs[i], series.ys[i])) continue;
         marker_svg(o, marker, m.px(series.xs[i]), m.py(series.ys[i]), series.marker_size, series.color,
@@ -261,9 +298,9 @@ std::string figure_to_svg(const Figure& f) {
     if (!seen) entries.push_back(&s);
   }
   if (f.show_legend && !entries.empty()) {
-    std::size_t longest = 0;
-    for (const FigureSeries* e : entries) longest = std::max(longest, e->label.size());
-    const double row = fs * 1.35, w = fs * 2.6 + longest * fs * 0.58 + fs * 0.6, h = row * entries.size() + fs * 0.5;
+    double longest = 0;
+    for (const FigureSeries* e : entries) longest = std::max(longest, text_width(e->label, fs));
+    const double row = fs * 1.35, w = fs * 2.6 + longest + fs * 0.6, h = row * entries.size() + fs * 0.5;
     const bool east = f.legend == FigureLegendCorner::NorthEast || f.legend == FigureLegendCorner::SouthEast;
     const bool south = f.legend == FigureLegendCorner::SouthWest || f.legend == FigureLegendCorner::SouthEast;
     const double lx = east ? m.x1 - w - fs * 0.5 : m.x0 + fs * 0.5, ly = south ? m.y1 - h - fs * 0.5 : m.y0 + fs * 0.5;
@@ -277,6 +314,9 @@ std::string figure_to_svg(const Figure& f) {
         o << "<line x1=\"" << num(sx) << "\" y1=\"" << num(cy) << "\" x2=\"" << num(sx + fs * 1.6) << "\" y2=\""
           << num(cy) << "\" " << paint("stroke", e.color) << " stroke-width=\"" << num(e.line_width) << "\""
           << (e.dashed ? " stroke-dasharray=\"6,4\"" : "") << "/>";
+      if (e.kind == FigureSeries::Kind::Bars)
+        o << "<rect x=\"" << num(sx) << "\" y=\"" << num(cy - fs * 0.35) << "\" width=\"" << num(fs * 1.6)
+          << "\" height=\"" << num(fs * 0.7) << "\" " << paint("fill", e.color) << "/>";
       const FigureMarker mk =
           e.kind == FigureSeries::Kind::Scatter && e.marker == FigureMarker::None ? FigureMarker::Circle : e.marker;
       marker_svg(o, mk, sx + fs * 0.8, cy, e.marker_size, e.color, e.marker_filled);
@@ -293,7 +333,7 @@ std::string figure_to_csv(const Figure& f) {
   std::ostringstream o;
   o.precision(17);
   o << "series," << csv_field(f.x.label.empty() ? "x" : f.x.label) << "," << csv_field(f.y.label.empty() ? "y" : f.y.label)
-    << ",below,above\n";
+    << ",below,above,x_end\n";
   for (const FigureSeries& s : f.series) {
     const std::size_t n = std::min(s.xs.size(), s.ys.size());
     for (std::size_t i = 0; i < n; ++i) {
@@ -301,6 +341,8 @@ std::string figure_to_csv(const Figure& f) {
       if (i < s.below.size()) o << s.below[i];
       o << ",";
       if (i < s.above.size()) o << s.above[i];
+      o << ",";
+      if (i < s.x_end.size()) o << s.x_end[i];
       o << "\n";
     }
   }

@@ -4,7 +4,8 @@
 //   axis math        fit_range, nice_step, compute_ticks, format_tick, to_pixel / from_pixel
 //   plot context     what BeginPlot .. EndPlot collect (items are copied, drawn at EndPlot)
 //   item API         PlotLine, PlotScatter, PlotErrorBars, PlotText
-//   EndPlot          layout (title, tick labels, axis labels), grid, items, legend, hover read-out
+//   EndPlot          layout (title, tick labels, axis labels), grid, items, legend, hover read-out; the frame's
+//                    capture::Figure (what was drawn, as data) published for export, and the right-click menu
 #include "app/gui/plot/plot.hpp"
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "app/gui/capture/export_ui.hpp"
+#include "app/gui/capture/figure_registry.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui::plot {
@@ -175,9 +178,11 @@ struct LegendEntry {
 struct Context {
   bool active = false;
   std::string title;
+  std::string figure_id;  // the export id (capture::figure_id_from_title of the title_id)
   PlotFlags flags = 0;
   ImVec2 min, max;  // the whole plot rectangle
   bool hovered = false;
+  bool menu_requested = false;  // right-clicked this frame: open the export menu
   AxisSetupState axes[2];
   std::vector<Item> items;
   std::vector<TextItem> texts;
@@ -325,6 +330,8 @@ bool BeginPlot(const char* title_id, ImVec2 size, PlotFlags flags) {
   c.min = ImGui::GetItemRectMin();
   c.max = ImGui::GetItemRectMax();
   c.hovered = ImGui::IsItemHovered();
+  c.menu_requested = c.hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right);
+  c.figure_id = capture::figure_id_from_title(title_id);
   ImGui::PopID();
   return true;
 }
@@ -389,6 +396,93 @@ void PlotErrorBars(const char* label, std::span<const double> xs, std::span<cons
 void PlotText(const char* text, double x, double y, ImVec2 pixel_offset, ImU32 color) {
   ctx().texts.push_back({text ? text : "", x, y, pixel_offset, color});
 }
+
+// ---------------------------------------------------------------- the exported figure
+namespace {
+
+capture::FigureMarker figure_marker(Marker m) {
+  switch (m) {
+    case Marker::None: return capture::FigureMarker::None;
+    case Marker::Circle: return capture::FigureMarker::Circle;
+    case Marker::Square: return capture::FigureMarker::Square;
+    case Marker::Diamond: return capture::FigureMarker::Diamond;
+    case Marker::TriangleUp: return capture::FigureMarker::TriangleUp;
+    case Marker::Cross: return capture::FigureMarker::Cross;
+  }
+  return capture::FigureMarker::None;
+}
+
+// What EndPlot drew, as data: the same ranges, the ticks with the labels shown (an x label thinned out on screen
+// is a minor tick in the figure), every item with its colour, marker, dash and size, the texts, the legend corner.
+// Sizes are in the plot's pixels at this frame's font, so the SVG has the proportions of the screen (or more room,
+// for a plot squeezed on screen).
+void publish_figure(const Context& c, AxisRange rx, AxisRange ry, const std::vector<Tick>& tx,
+                    const std::vector<Tick>& ty, const std::vector<float>& shown_x_labels, ImVec2 a0, ImVec2 a1) {
+  const PlotStyle& st = style_storage();
+  const float k = ui_scale();
+  capture::Figure f;
+  f.title = (c.flags & PlotFlags_NoTitle) ? std::string() : c.title;
+  f.width = std::max(1, static_cast<int>(std::lround(c.max.x - c.min.x)));
+  f.height = std::max(1, static_cast<int>(std::lround(c.max.y - c.min.y)));
+  f.font_px = ImGui::GetFontSize();
+  // A plot squeezed into a short strip on screen still exports at a readable size: at least 36 x 22 em.
+  f.width = std::max(f.width, static_cast<int>(f.font_px * 36));
+  f.height = std::max(f.height, static_cast<int>(f.font_px * 22));
+  ImVec4 bg = ImGui::GetStyleColorVec4(ImGuiCol_WindowBg);
+  bg.w = 1.0f;  // a figure on paper has an opaque background
+  f.background = ImGui::ColorConvertFloat4ToU32(bg);
+  f.frame_bg = st.frame_bg;
+  f.border = st.border;
+  f.grid = st.grid_major;
+  f.grid_minor = st.grid_minor;
+  f.text = st.text;
+  const AxisSetupState& ax = c.axes[0];
+  const AxisSetupState& ay = c.axes[1];
+  f.x = {ax.label, ax.scale == Scale::Log10, rx.min, rx.max, {}};
+  f.y = {ay.label, ay.scale == Scale::Log10, ry.min, ry.max, {}};
+  for (const Tick& t : tx) {
+    const float x = to_pixel(t.value, rx, ax.scale, a0.x, a1.x);
+    const bool shown = t.labelled && std::any_of(shown_x_labels.begin(), shown_x_labels.end(),
+                                                 [&](float p) { return std::fabs(p - x) < 0.5f; });
+    f.x.ticks.push_back({t.value, shown ? tick_text(ax, t) : std::string()});
+  }
+  for (const Tick& t : ty) f.y.ticks.push_back({t.value, t.labelled ? tick_text(ay, t) : std::string()});
+  for (const Item& it : c.items) {
+    capture::FigureSeries s;
+    s.kind = it.kind == Kind::Line      ? capture::FigureSeries::Kind::Line
+             : it.kind == Kind::Scatter ? capture::FigureSeries::Kind::Scatter
+                                        : capture::FigureSeries::Kind::ErrorBars;
+    s.label = it.label;
+    s.color = it.color;
+    s.xs = it.x;
+    s.ys = it.y;
+    s.below = it.below;
+    s.above = it.above;
+    s.marker = figure_marker(it.style.marker);
+    s.marker_filled = it.style.marker_filled;
+    s.dashed = it.style.dashed;
+    s.in_legend = it.style.in_legend;
+    s.line_width = (it.style.line_weight > 0 ? it.style.line_weight : st.line_weight) * k;
+    s.marker_size = (it.style.marker_size > 0 ? it.style.marker_size : st.marker_size) * k;
+    f.series.push_back(std::move(s));
+  }
+  for (const TextItem& t : c.texts) f.texts.push_back({t.text, t.x, t.y, t.offset.x, t.offset.y, t.color});
+  f.legend = static_cast<capture::FigureLegendCorner>(static_cast<int>(st.legend_corner));
+  f.show_legend = !(c.flags & PlotFlags_NoLegend);
+
+  capture::ExportSource source;
+  source.id = c.figure_id;
+  source.title = c.title;
+  source.figure = [figure = std::move(f)] { return figure; };
+  source.x = c.min.x;
+  source.y = c.min.y;
+  source.w = c.max.x - c.min.x;
+  source.h = c.max.y - c.min.y;
+  source.frame = ImGui::GetFrameCount();
+  capture::publish(std::move(source));
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------- EndPlot
 void EndPlot() {
@@ -475,6 +569,7 @@ void EndPlot() {
     dl->AddLine(ImVec2(a0.x - pad * (t.labelled ? 0.8f : 0.45f), y), ImVec2(a0.x, y), st.border, 1.0f);
   }
   // X tick labels: skip a label that would touch the previous one (decades are kept first on log axes).
+  std::vector<float> shown_x_labels;  // their pixel positions, for the exported figure's ticks
   {
     struct Placed { float x, w; bool decade; std::string text; };
     std::vector<Placed> labels;
@@ -502,7 +597,10 @@ void EndPlot() {
       for (size_t i = 0; i < labels.size(); i += 2) thinned.push_back(labels[i]);
       labels = thinned;
     }
-    for (const Placed& l : labels) dl->AddText(ImVec2(l.x - l.w * 0.5f, a1.y + pad), st.text, l.text.c_str());
+    for (const Placed& l : labels) {
+      dl->AddText(ImVec2(l.x - l.w * 0.5f, a1.y + pad), st.text, l.text.c_str());
+      shown_x_labels.push_back(l.x);
+    }
   }
   for (const Tick& t : ty) {
     if (!t.labelled) continue;
@@ -598,6 +696,9 @@ void EndPlot() {
       dl->AddText(ImVec2(s1.x + pad, y - font * 0.5f), st.text, e.label.c_str());
     }
   }
+
+  publish_figure(c, rx, ry, tx, ty, shown_x_labels, a0, a1);
+  capture::figure_context_menu(c.figure_id, c.menu_requested);
 
   // Hover: crosshair, the mouse position in data units, and the nearest point's read-out.
   const ImVec2 mouse = ImGui::GetIO().MousePos;

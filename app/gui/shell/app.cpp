@@ -22,6 +22,9 @@
 
 #include "app/gui/recording/recording_ui.hpp"
 #include "app/gui/presenter/palette.hpp"
+#include "app/gui/capture/export_ui.hpp"
+#include "app/gui/capture/figure_registry.hpp"
+#include "app/gui/capture/screenshot.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -183,6 +186,7 @@ void App::shutdown() {
   initialised_ = false;
   presenter_.save_now(ui_);  // the settings as they are at exit (while the window can still say where it is)
   recording_->finish_and_wait();  // a recording in progress keeps what was recorded
+  capture::clear_sources();  // their builders point into this App
   heatmap_.shutdown();
   ImGui_ImplOpenGL3_Shutdown();
   if (platform_) platform_->imgui_shutdown();
@@ -328,14 +332,19 @@ void App::frame(Platform& platform) {
         // Leave one line at the bottom for the status bar.
         const float status_h = ImGui::GetFrameHeightWithSpacing();
         ImGui::BeginChild("mode_body", ImVec2(0, -status_h), false, ImGuiWindowFlags_NoScrollbar);
+        const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize(), fb = ImGui::GetIO().DisplayFramebufferScale;
+        ui_.element_rects["view"] = {body.x * fb.x, body.y * fb.y, body_size.x * fb.x, body_size.y * fb.y};
         kModes[i].draw(ctx);
         ImGui::EndChild();
         ImGui::EndTabItem();
       }
     }
+    capture::camera_tab_button(ctx);
     ImGui::EndTabBar();
   }
   draw_status_bar(ctx);
+  capture::draw_export_dialog(ui_.font_px);
+  capture::draw_screenshot_dialog(ctx);
   ImGui::End();
   // Dialogs, the F1 list, messages, the spotlight; and the keys (presenter/key_bindings.hpp), among them Ctrl Z /
   // Ctrl Shift Z, which step through the experiments applied so far (not while a text field has the keyboard:
@@ -352,6 +361,7 @@ void App::frame(Platform& platform) {
   recording_->render(ImGui::GetDrawData(), platform);  // and, while recording, the frame read back for the video
   platform.end_frame();
   presenter_.after_frame(ui_);  // settings saved 1 s after the last change
+  capture::run_pending_screenshot(*this, platform);  // F12 / the camera button: drawn again off-screen
 }
 
 }  // namespace attnscope::gui

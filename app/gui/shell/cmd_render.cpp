@@ -1,6 +1,7 @@
 // cmd_render.cpp — `attnscope render`: the same UI as the window, drawn headless through EGL into a PNG.
 // Waits until the worker's result for the requested experiment is on screen, then captures the frame.
 #include <glad/gl.h>
+#include <imgui.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,10 +15,11 @@
 #include "app/cli/args.hpp"
 #include "app/cli/commands.hpp"
 #include "app/cli/experiment_flags.hpp"
+#include "app/gui/capture/screenshot.hpp"
+#include "app/gui/capture/sidecar.hpp"
 #include "app/gui/shell/app.hpp"
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
-#include "app/gui/platform/png_write.hpp"
 #include "app/gui/recording/render_scene.hpp"
 #include "app/gui/views/scaling/model.hpp"
 
@@ -28,7 +30,9 @@ constexpr const char* kName = "render";
 
 std::string render_help() {
   return std::string(
-             "attnscope render --out FILE.png [--size WxH] [--config FILE.json | experiment flags]\n"
+             "attnscope render --out FILE.png [--size WxH] [--render-scale 1|2|4] [--config FILE.json | experiment flags]\n"
+             "attnscope render --figure ID --out FILE.svg|FILE.csv|FILE.png [--mode ...]   one figure of the view\n"
+             "attnscope render --list-figures [--mode ...]                                   the figures of the view\n"
              "attnscope render --scene SCENE.json --out DIR|FILE.mp4|FILE.gif|FILE.png [--fps F]\n\n"
              "Draws the app's UI headless (EGL, no display needed: Mesa's software renderer or NVIDIA) and writes\n"
              "the frame as a PNG once the picture for the experiment has been computed.\n\n"
@@ -40,6 +44,15 @@ std::string render_help() {
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
+             "  --render-scale 1|2|4    draw at 2x or 4x the size with the text rasterised at that size (the layout of\n"
+             "                          --size, the pixels of WxH times the scale)   default 1\n"
+             "  --target NAME           crop to one element or figure (view, a figure id); default the window\n"
+             "  --sidecar               also write FILE.json beside the PNG: the experiment and the view, which\n"
+             "                          `render --config FILE.json` draws again (the PNG carries it as a text chunk too)\n"
+             "  --config SIDECAR.json   a screenshot's sidecar: its experiment, mode, panel, view, size and scale\n"
+             "                          (flags given here override it)\n"
+             "  --figure ID             write one figure of the view instead of the window: .svg (vector), .csv (every\n"
+             "                          point), .png (heatmaps: one pixel per cell); --list-figures names them\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --theme dark|light      colours: dark high-contrast or light for print   default dark\n"
              "  --colormap NAME         the heatmap's colours: viridis or cividis         default viridis\n"
@@ -56,13 +69,49 @@ int fail(const std::string& message) {
   return 2;
 }
 
-int run_render(const std::vector<std::string>& argv) {
-  for (const auto& a : argv)  // a scene: frames on a fixed time step, to a video or PNG sequence
-    if (a == "--scene" || a.rfind("--scene=", 0) == 0) return gui::render_scene_command(argv);
-  Args args(argv, experiment_boolean_flags());
+// --config naming a capture sidecar: its view becomes flags (those not given on the command line) and its
+// experiment the base config; any other --config is left to the experiment flags.
+struct SidecarArgs {
+  std::vector<std::string> argv;
+  ExperimentConfig base;
+  std::vector<std::string> errors;
+};
+SidecarArgs expand_sidecar(const std::vector<std::string>& argv, const std::vector<std::string>& booleans) {
+  SidecarArgs out{argv, {}, {}};
+  const Args given(argv, booleans);
+  const auto path = given.get("--config");
+  if (!path) return out;
+  std::ifstream file(*path);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file || !gui::capture::looks_like_sidecar(text)) return out;
+  gui::capture::CaptureSidecar sidecar;
+  if (!gui::capture::sidecar_from_json(text, *path, &sidecar, &out.errors)) return out;
+  out.base = sidecar.experiment;
+  out.argv.clear();
+  const std::vector<std::string> flags = gui::capture::sidecar_render_flags(sidecar);
+  for (size_t i = 0; i + 1 < flags.size(); i += 2)
+    if (!given.has(flags[i])) out.argv.insert(out.argv.end(), {flags[i], flags[i + 1]});
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--config") { ++i; continue; }
+    if (argv[i].rfind("--config=", 0) == 0) continue;
+    out.argv.push_back(argv[i]);
+  }
+  return out;
+}
+
+int run_render(const std::vector<std::string>& raw_argv) {
+  for (const auto& a : raw_argv)  // a scene: frames on a fixed time step, to a video or PNG sequence
+    if (a == "--scene" || a.rfind("--scene=", 0) == 0) return gui::render_scene_command(raw_argv);
+  std::vector<std::string> booleans = experiment_boolean_flags();
+  booleans.insert(booleans.end(), {"--sidecar", "--list-figures"});
+  SidecarArgs expanded = expand_sidecar(raw_argv, booleans);
+  if (!expanded.errors.empty()) return report_errors(kName, expanded.errors);
+  Args args(expanded.argv, booleans);
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout",
-                        "--theme", "--colormap", "--font-scale"}) known.push_back(f);
+  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames",
+                        "--timeout", "--render-scale", "--target", "--sidecar", "--figure", "--list-figures", "--theme",
+                        "--colormap", "--font-scale"})
+    known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -71,7 +120,19 @@ int run_render(const std::vector<std::string>& argv) {
   }
   const int64_t time_frames = args.get_int("--time-frames", 0);
   const double timeout_s = args.get_real("--timeout", 600);
-  gui::LaunchSetup setup = gui::prepare_launch(args);
+  gui::LaunchSetup setup = gui::prepare_launch(args, expanded.base);
+  const int scale = [&] {
+    const std::string text = args.get_or("--render-scale", "1");
+    if (text == "1" || text == "2" || text == "4") return std::stoi(text);
+    errors.push_back("--render-scale '" + text + "': use 1, 2 or 4");
+    return 1;
+  }();
+  if (width * scale > 16384 || height * scale > 16384)
+    errors.push_back("--size x --render-scale is " + std::to_string(width * scale) + "x" + std::to_string(height * scale) +
+                     ": at most 16384 pixels each way");
+  const std::string target = args.get_or("--target", "window");
+  const auto figure = args.get("--figure");
+  const bool list_figures = args.has("--list-figures");
   gui::HeatmapViewState heatmap_view;  // --zoom, --overlay, --tile-size, --show-algorithm
   gui::apply_heatmap_flags(args, heatmap_view, &errors);
   gui::FlashViewState flash_view;  // --flash-view: the FlashAttention replay (order, instant, tiles, row, unit)
@@ -82,7 +143,7 @@ int run_render(const std::vector<std::string>& argv) {
   for (auto& e : setup.errors) errors.push_back(e);
   for (auto& e : setup.spec_errors) errors.push_back(e);
   const auto out = args.get("--out");
-  if (!out) errors.push_back("--out FILE.png is required (where to write the image)");
+  if (!out && !list_figures) errors.push_back("--out FILE.png is required (where to write the image)");
   if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
   // Presentation: from flags only, never from the user's settings file (renders must be reproducible).
   Theme theme = Theme::Dark;
@@ -113,14 +174,16 @@ int run_render(const std::vector<std::string>& argv) {
   }
   if (!errors.empty()) return report_errors(kName, errors);
 
-  const std::filesystem::path out_path(*out);
-  const auto dir = out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    return fail("cannot write '" + *out + "': directory '" + dir.string() + "' does not exist");
+  if (out) {
+    const std::filesystem::path out_path(*out);
+    const auto dir = out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      return fail("cannot write '" + *out + "': directory '" + dir.string() + "' does not exist");
+  }
 
   std::string error;
-  auto platform = gui::create_headless_platform(width, height, &error);
+  auto platform = gui::create_headless_platform(width * scale, height * scale, &error);
   if (!platform) return fail(error);
   int status = 0;
   {
@@ -128,6 +191,7 @@ int run_render(const std::vector<std::string>& argv) {
     app.presenter().set_theme(theme);
     app.presenter().set_colormap(colormap);
     app.ui().font_scale = font_scale;
+    app.ui().render_scale = static_cast<float>(scale);  // fonts rasterised at the scale from the first frame
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
     app.ui().scaling.requested_panel = panel;
@@ -151,18 +215,41 @@ int run_render(const std::vector<std::string>& argv) {
     }
     // ImGui sizes some items from the previous frame: draw a few frames so the layout has settled.
     for (int i = 0; i < 3; ++i) app.frame(*platform);
+    if (list_figures) std::cout << gui::capture::list_current_figures();
+    if (figure && out) {
+      error = gui::capture::export_current_figure(*figure, *out);
+      app.shutdown();
+      if (!error.empty()) return fail(error);
+      std::cout << "wrote " << *out << " (figure " << *figure << ")\n";
+      return 0;
+    }
+    if (!out) {
+      app.shutdown();
+      return 0;
+    }
     std::vector<uint8_t> pixels;
     int w = 0, h = 0;
     if (!platform->read_pixels(pixels, w, h)) {
       app.shutdown();
       return fail("could not read the rendered frame back from " + platform->gl_renderer());
     }
-    if (!gui::write_png(*out, pixels, w, h, &error)) {
+    const int frame = ImGui::GetFrameCount();
+    if (!gui::capture::crop_to_target(app.ui(), frame, target, pixels, w, h, &error)) {
+      app.shutdown();
+      return fail("--target " + error);
+    }
+    const auto modes = gui::mode_names();
+    const std::string shown_mode = modes.at(static_cast<size_t>(std::clamp(app.ui().mode, 0, static_cast<int>(modes.size()) - 1)));
+    const gui::capture::CaptureSidecar sidecar = gui::capture::sidecar_from_app(
+        app.state(), app.ui(), shown_mode, width, height, static_cast<float>(scale), target,
+        gui::colormap_name(app.presenter().colormap()));
+    error = gui::capture::write_screenshot(*out, pixels, w, h, sidecar, args.has("--sidecar"));
+    if (!error.empty()) {
       app.shutdown();
       return fail(error);
     }
     std::cout << "wrote " << *out << " (" << w << "x" << h << ", " << platform->name() << ", "
-              << platform->gl_renderer() << ")\n";
+              << platform->gl_renderer() << ")" << (args.has("--sidecar") ? " and " + gui::capture::sidecar_path_for(*out) : "") << "\n";
 
     if (auto layout_path = args.get("--layout")) {
       const gui::UiState& ui = app.ui();

@@ -26,9 +26,9 @@ bool parse_size(const std::string& text, int* width, int* height, std::string* e
   return true;
 }
 
-LaunchSetup prepare_launch(app::Args& args) {
+LaunchSetup prepare_launch(app::Args& args, const ExperimentConfig& base) {
   LaunchSetup setup;
-  ConfigResult config = app::apply_experiment_flags(args);
+  ConfigResult config = app::apply_experiment_flags(args, base);
   setup.config = config.config;
   setup.errors = config.errors;
   const std::string backend_name = args.get_or("--backend", "cpu");

@@ -21,8 +21,9 @@ struct LaunchSetup {
   std::vector<std::string> errors;       // bad flags, unreadable/malformed config, unknown backend
   std::vector<std::string> spec_errors;  // the experiment is well-formed but invalid (N too large, ...)
 };
-// Reads --backend and the experiment flags from `args` and validates the experiment against the backend.
-LaunchSetup prepare_launch(app::Args& args);
+// Reads --backend and the experiment flags from `args` (on top of `base`: a capture sidecar's experiment) and
+// validates the experiment against the backend.
+LaunchSetup prepare_launch(app::Args& args, const ExperimentConfig& base = {});
 
 // The Explore view's flags: `render --zoom q0,k0,q1,k1 --overlay tiles,blocks --tile-size BRxBC --show-algorithm A`.
 const std::vector<std::string>& heatmap_flag_names();

@@ -107,9 +107,9 @@ TEST_CASE("figure CSV: a header and every point of every series, labels quoted w
   int lines = 0;
   for (char c : csv) lines += c == '\n';
   CHECK(lines == 1 + 5 + 5 + 5 + 1);
-  CHECK(csv.rfind("series,sequence length N (tokens),median time (ms),below,above\n", 0) == 0);
-  CHECK(csv.find("\"naive, fp32\",65536,nan,,\n") != std::string::npos);
-  CHECK(csv.find("flash,16384,60,1,2\n") != std::string::npos);
+  CHECK(csv.rfind("series,sequence length N (tokens),median time (ms),below,above,x_end\n", 0) == 0);
+  CHECK(csv.find("\"naive, fp32\",65536,nan,,,\n") != std::string::npos);
+  CHECK(csv.find("flash,16384,60,1,2,\n") != std::string::npos);
 }
 
 TEST_CASE("figure SVG: an embedded heatmap image and colour bar are data URIs") {

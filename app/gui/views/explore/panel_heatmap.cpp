@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <string>
 
+#include "app/gui/capture/export_ui.hpp"
+#include "app/gui/capture/heatmap_figure.hpp"
 #include "app/gui/views/explore/panels.hpp"
 
 namespace attnscope::gui {
@@ -212,6 +214,44 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
 
 }  // namespace
 
+// Right-click export of the computed picture (the whole matrix at the image's own resolution, not the zoomed
+// window): "heatmap" in the figure registry, as PNG (one pixel per cell) or SVG (the picture in a frame with token
+// axes and the colour bar). The builders read the AppState when the export runs, so nothing is copied per frame.
+void publish_heatmap_export(const AppState& state, float em, ImVec2 min, ImVec2 max, bool open_menu) {
+  auto describe = [st = &state, em] {
+    capture::HeatmapExport h;
+    const ComputeResult& r = *st->shown;
+    const bool is_p = r.config.show == ScoreKind::Probabilities;
+    h.values = &r.image.values;
+    h.rows = r.image.rows;
+    h.cols = r.image.cols;
+    h.q0 = r.image.q0;
+    h.q1 = r.image.q1;
+    h.k0 = r.image.k0;
+    h.k1 = r.image.k1;
+    h.scale = st->scale;
+    h.masked_color = HeatmapGl::kMaskedColor;
+    h.title = std::string(is_p ? "P = softmax(S)" : "S = QKᵀ/√d") + ",  N = " + std::to_string(r.spec.kv_len) +
+              ",  mask " + r.spec.mask.to_string();
+    h.value_label = std::string(is_p ? "P" : "S") +
+                    (st->scale.mode == ScaleMode::Linear ? " (linear)" : st->scale.mode == ScaleMode::Log10 ? " (log10)" : " (symlog)");
+    h.font_px = em;
+    return h;
+  };
+  capture::ExportSource source;
+  source.id = "heatmap";
+  source.title = "the score matrix";
+  source.figure = [describe] { return capture::heatmap_figure(describe()); };
+  source.raster = [describe] { return capture::heatmap_raster(describe()); };
+  source.x = min.x;
+  source.y = min.y;
+  source.w = max.x - min.x;
+  source.h = max.y - min.y;
+  source.frame = ImGui::GetFrameCount();
+  capture::publish(std::move(source));
+  capture::figure_context_menu("heatmap", open_menu);
+}
+
 void draw_heatmap_panel(ViewContext& ctx) {
   const AppState& state = ctx.state;
   UiState& ui = ctx.ui;
@@ -294,6 +334,8 @@ void draw_heatmap_panel(ViewContext& ctx) {
   ImGui::SetCursorScreenPos(p0);
   ImGui::InvisibleButton("heatmap_area", ImVec2(side, side));
   const bool hovered = ImGui::IsItemHovered();
+  publish_heatmap_export(state, em, ImVec2(p0.x - left, origin.y), ImVec2(p1.x + right, p1.y),
+                         hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right));
   if (hovered && ImGui::GetIO().MouseWheel != 0.0f) {
     const ImVec2 m = ImGui::GetMousePos();
     v.view = zoom_about(v.view, std::pow(1.25, ImGui::GetIO().MouseWheel), t.q_at(m.y), t.k_at(m.x), n_q, n_k);

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "app/gui/capture/export_ui.hpp"
+#include "app/gui/capture/figure_registry.hpp"
 #include "app/gui/views/flash/panels.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/presenter/theme.hpp"
@@ -49,6 +52,92 @@ std::string tile_runs(const CtaRecord& c) {
     i = j + 1;
   }
   return out;
+}
+
+// The chart as a figure, from the trace (not from the pixels): one Bars series per colour (head or pass, two shades
+// by Q tile parity as on screen), a row per unit that ran CTAs (the first at the top), time in the unit the axis
+// shows, the replayed instant as a vertical line. The builder keeps the traced result alive by its shared_ptr.
+capture::Figure gantt_figure(const FlashViewResult& r, int64_t time_ns, const std::string& unit_name, double font_px,
+                             int width, int height) {
+  const Trace& trace = r.trace;
+  const TraceReplay& replay = r.replay;
+  const bool fa1 = r.key.order == FlashOrder::Flash1;
+  const double end = std::max<double>(1.0, static_cast<double>(replay.end_ns));
+  const TimeTicks ticks = time_ticks(end, 8);
+  capture::Figure fig;
+  std::vector<int32_t> row_unit;
+  for (int32_t u = 0; u < static_cast<int32_t>(replay.by_unit.size()); ++u)
+    if (!replay.by_unit[static_cast<size_t>(u)].empty()) row_unit.push_back(u);
+  const int32_t rows = std::max<int32_t>(1, static_cast<int32_t>(row_unit.size()));
+  fig.title = "CTAs over time: " + std::to_string(trace.ctas.size()) + " CTAs of " +
+              algorithm_name(flash_order_algorithm(r.key.order)) + " on " + std::to_string(row_unit.size()) + " " +
+              unit_name + "s; colour = " + (fa1 ? "pass" : "head") + ", shade = Q tile parity";
+  // At least a page's width, and rows tall enough to tell apart (the legend is the title: bars fill the area).
+  fig.width = std::max(width, 960);
+  fig.height = std::max({height, 320, static_cast<int>(font_px * (6.5 + 1.6 * std::min(rows, 64)))});
+  fig.font_px = font_px;
+  fig.show_legend = false;
+  fig.x = {std::string("time since the first tile started (") + ticks.unit + ", " + (trace.clock.empty() ? "clock" : trace.clock) + ")",
+           false, 0, end / ticks.unit_ns, {}};
+  for (double t = 0; t <= end * 1.0001; t += ticks.step_ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", t / ticks.unit_ns);
+    fig.x.ticks.push_back({t / ticks.unit_ns, buf});
+  }
+  fig.y = {unit_name, false, rows - 0.5, -0.5, {}};
+  const int32_t label_every = std::max(1, rows / 12);
+  for (int32_t row = 0; row < static_cast<int32_t>(row_unit.size()); ++row)
+    fig.y.ticks.push_back({static_cast<double>(row), row % label_every == 0 ? std::to_string(row_unit[static_cast<size_t>(row)]) : std::string()});
+  std::map<std::pair<int32_t, int32_t>, size_t> series_of;  // (hue, parity) -> series
+  for (int32_t row = 0; row < static_cast<int32_t>(row_unit.size()); ++row)
+    for (const auto& span : replay.by_unit[static_cast<size_t>(row_unit[static_cast<size_t>(row)])]) {
+      const CtaRecord& c = trace.ctas[static_cast<size_t>(span.cta)];
+      const int32_t hue = fa1 ? c.visits.front().k_tile : c.head + 3 * c.batch;
+      const int32_t parity = c.q_tile % 2;
+      auto [it, added] = series_of.try_emplace({hue, parity}, fig.series.size());
+      if (added) {
+        capture::FigureSeries bars;
+        bars.kind = capture::FigureSeries::Kind::Bars;
+        bars.label = (fa1 ? "pass " + std::to_string(hue) : "batch " + std::to_string(c.batch) + " head " + std::to_string(c.head)) +
+                     (parity == 0 ? ", even Q tiles" : ", odd Q tiles");
+        bars.color = flash_unit_color(hue, 1.0f, parity == 0 ? 0.85f : 0.62f);
+        bars.bar_height = 0.76;
+        bars.in_legend = series_of.size() <= 8;
+        fig.series.push_back(std::move(bars));
+      }
+      capture::FigureSeries& bars = fig.series[it->second];
+      bars.xs.push_back(static_cast<double>(span.start) / ticks.unit_ns);
+      bars.x_end.push_back(static_cast<double>(span.end) / ticks.unit_ns);
+      bars.ys.push_back(row);
+    }
+  capture::FigureSeries instant;
+  instant.label = "replayed instant";
+  instant.color = IM_COL32(250, 220, 60, 255);
+  instant.xs = {static_cast<double>(time_ns) / ticks.unit_ns, static_cast<double>(time_ns) / ticks.unit_ns};
+  instant.ys = {rows - 0.5, -0.5};
+  fig.series.push_back(std::move(instant));
+  if (replay.tail_start_ns < replay.end_ns)
+    fig.texts.push_back({"tail from here →", static_cast<double>(replay.tail_start_ns) / ticks.unit_ns, rows - 0.5,
+                         static_cast<float>(-font_px * 8.8), static_cast<float>(-font_px * 0.3), IM_COL32(255, 180, 90, 255)});
+  return fig;
+}
+
+void publish_gantt_export(FlashFrame& f, const std::string& unit_name, ImVec2 min, ImVec2 max, bool open_menu) {
+  capture::ExportSource source;
+  source.id = "gantt";
+  source.title = "CTAs over time";
+  const double font_px = ImGui::GetFontSize();
+  const int width = std::max(200, static_cast<int>(max.x - min.x)), height = std::max(160, static_cast<int>(max.y - min.y));
+  source.figure = [result = f.view.result, time_ns = f.time_ns, unit_name, font_px, width, height] {
+    return result ? gantt_figure(*result, time_ns, unit_name, font_px, width, height) : capture::Figure{};
+  };
+  source.x = min.x;
+  source.y = min.y;
+  source.w = max.x - min.x;
+  source.h = max.y - min.y;
+  source.frame = ImGui::GetFrameCount();
+  capture::publish(std::move(source));
+  capture::figure_context_menu("gantt", open_menu);
 }
 
 }  // namespace
@@ -190,6 +279,8 @@ void draw_gantt_panel(FlashFrame& f) {
   // ---- hover and click
   ImGui::SetCursorScreenPos(p0);
   ImGui::InvisibleButton("gantt_area", ImVec2(std::max(1.0f, pw), std::max(1.0f, ph)));
+  publish_gantt_export(f, unit_name, origin, ImVec2(origin.x + avail.x, origin.y + avail.y),
+                       ImGui::IsItemHovered() && ImGui::IsMouseClicked(ImGuiMouseButton_Right));
   if (ImGui::IsItemHovered()) {
     const ImVec2 m = ImGui::GetIO().MousePos;
     const int32_t u = row_unit[static_cast<size_t>(std::clamp(static_cast<int32_t>((m.y - p0.y) / row_h), 0, rows - 1))];
