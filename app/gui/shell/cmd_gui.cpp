@@ -20,7 +20,8 @@ std::string gui_help() {
              "Opens the desktop app. Every experiment flag sets the app's starting state; change anything in the\n"
              "control panel afterwards. Without a display, use `attnscope render --out x.png` with the same flags.\n\n"
              "  --size WxH              window size in pixels                    default 1600x900\n"
-             "  --backend cpu|cuda      backend that computes the pictures       default cpu\n\n") +
+             "  --backend cpu|cuda      backend that computes the pictures       default cpu\n"
+             "  --lessons DIR           the folder the Lessons tab lists    default the app's assets/lessons\n\n") +
          experiment_flags_help();
 }
 
@@ -38,6 +39,7 @@ int run_gui(const std::vector<std::string>& argv) {
   std::vector<std::string> known = experiment_flag_names();
   known.push_back("--size");
   known.push_back("--backend");
+  known.push_back("--lessons");
   int width = 1600, height = 900;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -67,6 +69,7 @@ int run_gui(const std::vector<std::string>& argv) {
       app.shutdown();
       return 2;
     }
+    app.ui().lesson.dir = args.get_or("--lessons", "");  // "" : found beside the executable
     while (!platform->should_close()) {
       // Sleep until input arrives; while computing, wake at the display rate to animate progress.
       platform->wait_events(app.state().computing ? 1.0 / 60.0 : 0.25);

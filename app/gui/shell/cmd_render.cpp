@@ -18,7 +18,9 @@
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/platform/png_write.hpp"
+#include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "core/lesson.hpp"
 
 namespace attnscope::app {
 namespace {
@@ -38,6 +40,9 @@ std::string render_help() {
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
+             "  --lesson FILE.json      draw a lesson's step (with --step K, from 1; default 1): its mode, experiment\n"
+             "                          and view, once its runs are measured and its placeholders filled\n"
+             "  --step K                the lesson's step to draw, 1..steps\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
@@ -53,7 +58,7 @@ int fail(const std::string& message) {
 int run_render(const std::vector<std::string>& argv) {
   Args args(argv, experiment_boolean_flags());
   std::vector<std::string> known = experiment_flag_names();
-  for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
+  for (const char* f : {"--lesson", "--step", "--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames", "--timeout"}) known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
   if (auto size = args.get("--size")) {
@@ -91,6 +96,19 @@ int run_render(const std::vector<std::string>& argv) {
       errors.push_back("--mode '" + mode + "' is not a mode; modes: " + list);
     }
   }
+  // A lesson's step: loaded now, so a broken file is reported by name and line before anything starts.
+  std::optional<Lesson> lesson;
+  const int64_t lesson_step = args.get_int("--step", 1);
+  if (auto lesson_file = args.get("--lesson")) {
+    LessonLoad load = load_lesson_file(*lesson_file, gui::app_lesson_vocabulary());
+    for (auto& e : load.errors) errors.push_back(e);
+    lesson = std::move(load.lesson);
+    if (lesson && (lesson_step < 1 || lesson_step > static_cast<int64_t>(lesson->steps.size())))
+      errors.push_back("--step " + std::to_string(lesson_step) + ": '" + *lesson_file + "' has steps 1.." +
+                       std::to_string(lesson->steps.size()));
+  } else if (args.get("--step")) {
+    errors.push_back("--step needs --lesson FILE.json");
+  }
   if (!errors.empty()) return report_errors(kName, errors);
 
   const std::filesystem::path out_path(*out);
@@ -110,10 +128,16 @@ int run_render(const std::vector<std::string>& argv) {
     app.ui().scaling.requested_panel = panel;
     app.ui().heatmap_view = heatmap_view;
     app.ui().flash.apply_options(flash_options);
+    if (lesson) {
+      app.ui().lesson.lesson = std::move(lesson);
+      gui::go_to_step(app.ui().lesson, static_cast<int>(lesson_step - 1));
+    }
+    // A lesson's step is ready when it has been applied and its run measured (or refused, with the reason).
+    auto lesson_ready = [&app] { return !app.ui().lesson.open() || gui::lesson_step_ready(app.ui().lesson); };
     const auto start = std::chrono::steady_clock::now();
     // Until the picture and every task the shown view started are done (at least a few frames in, so
     // a view has had the chance to start its tasks).
-    while (!app.settled() || app.frames_drawn() < 3) {
+    while (!app.settled() || !lesson_ready() || app.frames_drawn() < 3) {
       app.frame(*platform);
       if (app.failed() && !app.state().computing) {
         for (auto& e : app.state().errors) std::cerr << "attnscope render: " << e << "\n";
@@ -128,6 +152,18 @@ int run_render(const std::vector<std::string>& argv) {
     }
     // ImGui sizes some items from the previous frame: draw a few frames so the layout has settled.
     for (int i = 0; i < 3; ++i) app.frame(*platform);
+    if (app.ui().lesson.open()) {
+      const gui::LessonViewState& view = app.ui().lesson;
+      std::vector<std::string> problems;
+      if (!view.run_error.empty()) problems.push_back("the step's run failed: " + view.run_error);
+      for (auto& name : gui::unfilled_placeholders(view)) problems.push_back("placeholder {" + name + "} is not filled");
+      if (!problems.empty()) {
+        app.shutdown();
+        std::string text = view.lesson->source + " step " + std::to_string(view.step + 1) + ": ";
+        for (size_t i = 0; i < problems.size(); ++i) text += (i ? "; " : "") + problems[i];
+        return fail(text);
+      }
+    }
     std::vector<uint8_t> pixels;
     int w = 0, h = 0;
     if (!platform->read_pixels(pixels, w, h)) {
@@ -140,6 +176,16 @@ int run_render(const std::vector<std::string>& argv) {
     }
     std::cout << "wrote " << *out << " (" << w << "x" << h << ", " << platform->name() << ", "
               << platform->gl_renderer() << ")\n";
+    if (const gui::LessonViewState& view = app.ui().lesson; view.open()) {
+      const auto& shown = app.state().shown;
+      std::printf("lesson step %d: picture %.0f ms (inputs %.0f ms)", view.step + 1,
+                  shown ? shown->image.elapsed_ms + shown->generate_ms : 0.0, shown ? shown->generate_ms : 0.0);
+      const LessonStep& step = view.lesson->steps[static_cast<size_t>(view.step)];
+      if (step.run)
+        if (auto it = view.runs.find(gui::run_key(view.step_config, *step.run)); it != view.runs.end())
+          std::printf(", run %.0f ms", it->second.seconds * 1e3);
+      std::printf("\n");
+    }
 
     if (auto layout_path = args.get("--layout")) {
       const gui::UiState& ui = app.ui();
