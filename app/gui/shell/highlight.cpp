@@ -38,7 +38,10 @@ void draw_highlight(const ViewContext& ctx) {
     list->AddRectFilled(ImVec2(left, p0.y), ImVec2(std::max(left, p0.x), p1.y), dim);        // left
     list->AddRectFilled(ImVec2(std::max(left, p1.x), p0.y), ImVec2(v1.x, p1.y), dim);        // right
   }
-  const ImVec2 a(p0.x + thick * 0.5f, p0.y + thick * 0.5f), b(p1.x - thick * 0.5f, p1.y - thick * 0.5f);
+  // Around the element, not over its content: outside its edge, kept inside the window.
+  const float out = thick * 0.5f + 1.0f;
+  const ImVec2 a(std::max(v0.x + out, p0.x - out), std::max(v0.y + out, p0.y - out));
+  const ImVec2 b(std::min(v1.x - out, p1.x + out), std::min(v1.y - out, p1.y + out));
   list->AddRect(a, b, IM_COL32(0, 0, 0, 230), 4.0f, 0, thick * 1.8f);
   list->AddRect(a, b, IM_COL32(255, 200, 40, 255), 4.0f, 0, thick);
 }

@@ -99,10 +99,10 @@ bool begin_lesson_frame(ViewContext& ctx, float status_h) {
   if (!view.open()) return false;
   handle_keys(view);
   apply_current_step(ctx, view);
-  // The pane: about a third of the window, never narrower than 22 lines of text are wide.
+  // The pane: about a third of the window, never narrower than 20 em.
   const float em = ImGui::GetFontSize();
   const float avail_w = ImGui::GetContentRegionAvail().x;
-  const float pane_w = std::min(std::max(avail_w * 0.3f, em * 20.0f), avail_w * 0.45f);
+  const float pane_w = std::min(std::max(avail_w * 0.34f, em * 20.0f), avail_w * 0.45f);
   ImGui::BeginChild("lesson_pane", ImVec2(pane_w, -status_h), true);
   draw_lesson_narration_panel(ctx, current_step_values(view), view.open() && off_path(ctx, view));
   ImGui::EndChild();

@@ -91,7 +91,7 @@ void draw_lesson_narration_panel(ViewContext& ctx, const std::map<std::string, s
                      progress);
 
   // The step list, clickable.
-  const float list_h = std::min(static_cast<float>(view.steps()), 7.0f) * ImGui::GetTextLineHeightWithSpacing() +
+  const float list_h = std::min(static_cast<float>(view.steps()), 5.0f) * ImGui::GetTextLineHeightWithSpacing() +
                        ImGui::GetStyle().WindowPadding.y * 2;
   ImGui::BeginChild("lesson_steps", ImVec2(0, list_h), true);
   for (int i = 0; i < view.steps(); ++i) {
