@@ -42,6 +42,7 @@ const Mode kModes[] = {
     {"Sparsity", "Edit and paint sparsity patterns; density, predicted and measured speed-up, A vs B", draw_sparsity_mode},
     {"Scaling", "Time and memory against N (log-log, fitted slopes), every algorithm's timing, memory, the roofline", draw_scaling_mode},
     {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
+    {"Lessons", "Guided lessons: each step sets the app's state and runs real kernels; the narration shows the measured numbers", draw_lessons_mode},
 };
 
 void copy_text(std::array<char, 512>& dst, const std::string& src) {
@@ -318,6 +319,9 @@ void App::frame(Platform& platform) {
   ImGui::PopStyleVar();
   ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get(), bold_font_, mono_font_};
   presenter_.draw_menu_bar(ctx);
+  ui_.element_rects.clear();  // the panels record where they draw this frame
+  // An open lesson: its narration pane beside the modes, which then draw in the body beside it.
+  const bool in_lesson = begin_lesson_frame(ctx, ImGui::GetFrameHeightWithSpacing());
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       ImGuiTabItemFlags tab_flags = 0;
@@ -330,7 +334,7 @@ void App::frame(Platform& platform) {
       if (open) {
         ui_.mode = i;
         // Leave one line at the bottom for the status bar.
-        const float status_h = ImGui::GetFrameHeightWithSpacing();
+        const float status_h = in_lesson ? 0.0f : ImGui::GetFrameHeightWithSpacing();
         ImGui::BeginChild("mode_body", ImVec2(0, -status_h), false, ImGuiWindowFlags_NoScrollbar);
         const ImVec2 body = ImGui::GetWindowPos(), body_size = ImGui::GetWindowSize(), fb = ImGui::GetIO().DisplayFramebufferScale;
         ui_.element_rects["view"] = {body.x * fb.x, body.y * fb.y, body_size.x * fb.x, body_size.y * fb.y};
@@ -342,7 +346,9 @@ void App::frame(Platform& platform) {
     capture::camera_tab_button(ctx);
     ImGui::EndTabBar();
   }
+  end_lesson_frame(in_lesson);
   draw_status_bar(ctx);
+  draw_highlight(ctx);
   capture::draw_export_dialog(ui_.font_px);
   capture::draw_screenshot_dialog(ctx);
   ImGui::End();

@@ -15,6 +15,7 @@
 #include "app/gui/views/flash/model.hpp"
 #include "app/gui/views/explore/model.hpp"
 #include "app/gui/views/kvcache/model.hpp"
+#include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
 #include "app/gui/views/sparsity/model.hpp"
 #include "core/mask.hpp"
@@ -52,9 +53,11 @@ enum class HighlightMode { Outline, Spotlight };
 // What lessons and scenes ask of the views: each field is taken (and cleared) by the mode that is on screen in
 // its next frame, so the shell never reaches into a view's state.
 struct ViewRequest {
+  std::string mode;                           // the mode it is for: only that mode takes it (a tab switch lags a frame)
   std::optional<double> animation;            // replay position, fraction 0..1 of the run (FlashAttention, KV cache)
   std::optional<std::array<double, 4>> zoom;  // visible window x0, y0, x1, y1 as fractions of the matrix (Explore)
   std::string panel;                          // a panel to bring to the front ("tile-stream", "timing", ...)
+  std::string model;                          // a model preset whose shape to show (KV cache)
 };
 
 struct UiState {
@@ -94,6 +97,9 @@ struct UiState {
   SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
   KvViewState kv_view;                   // KV cache mode: shape, decode loops, the cache picture's clock
   ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
+  LessonViewState lesson;                // the Lessons tab and the open lesson's narration pane (views/lesson)
+  // Where the user is in a lesson (file and 1-based step), for the settings file; restore_lesson_position reopens it.
+  LessonPosition lesson_position() const { return gui::lesson_position(lesson); }
 };
 
 }  // namespace attnscope::gui

@@ -24,7 +24,8 @@ std::string gui_help() {
              "  --backend cpu|cuda      backend that computes the pictures       default cpu\n"
              "  --settings FILE         the settings file (theme, text size, window, recent experiments)\n"
              "                          default $XDG_CONFIG_HOME/attnscope/settings.json, else\n"
-             "                          ~/.config/attnscope/settings.json; saved on change and at exit\n\n") +
+             "                          ~/.config/attnscope/settings.json; saved on change and at exit\n"
+             "  --lessons DIR           the folder the Lessons tab lists    default the app's assets/lessons\n\n") +
          experiment_flags_help();
 }
 
@@ -43,6 +44,7 @@ int run_gui(const std::vector<std::string>& argv) {
   known.push_back("--size");
   known.push_back("--backend");
   known.push_back("--settings");
+  known.push_back("--lessons");
   int width = 1600, height = 900;
   std::vector<std::string> errors;
   const auto size = args.get("--size");
@@ -82,6 +84,7 @@ int run_gui(const std::vector<std::string>& argv) {
       app.shutdown();
       return 2;
     }
+    app.ui().lesson.dir = args.get_or("--lessons", "");  // "" : found beside the executable
     while (!platform->should_close()) {
       // Sleep until input arrives; while computing, wake at the display rate to animate progress; while
       // recording, draw continuously (every drawn frame is a video frame).

@@ -21,7 +21,9 @@
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/recording/render_scene.hpp"
+#include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "core/lesson.hpp"
 
 namespace attnscope::app {
 namespace {
@@ -53,6 +55,9 @@ std::string render_help() {
              "                          (flags given here override it)\n"
              "  --figure ID             write one figure of the view instead of the window: .svg (vector), .csv (every\n"
              "                          point), .png (heatmaps: one pixel per cell); --list-figures names them\n"
+             "  --lesson FILE.json      draw a lesson's step (with --step K, from 1; default 1): its mode, experiment\n"
+             "                          and view, once its runs are measured and its placeholders filled\n"
+             "  --step K                the lesson's step to draw, 1..steps\n"
              "  --layout FILE.json      also write where the heatmap and colour bar were drawn (pixels)\n"
              "  --theme dark|light      colours: dark high-contrast or light for print   default dark\n"
              "  --colormap NAME         the heatmap's colours: viridis or cividis         default viridis\n"
@@ -110,7 +115,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
   std::vector<std::string> known = experiment_flag_names();
   for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames",
                         "--timeout", "--render-scale", "--target", "--sidecar", "--figure", "--list-figures", "--theme",
-                        "--colormap", "--font-scale"})
+                        "--colormap", "--font-scale", "--lesson", "--step"})
     known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
@@ -172,6 +177,19 @@ int run_render(const std::vector<std::string>& raw_argv) {
       errors.push_back("--mode '" + mode + "' is not a mode; modes: " + list);
     }
   }
+  // A lesson's step: loaded now, so a broken file is reported by name and line before anything starts.
+  std::optional<Lesson> lesson;
+  const int64_t lesson_step = args.get_int("--step", 1);
+  if (auto lesson_file = args.get("--lesson")) {
+    LessonLoad load = load_lesson_file(*lesson_file, gui::app_lesson_vocabulary());
+    for (auto& e : load.errors) errors.push_back(e);
+    lesson = std::move(load.lesson);
+    if (lesson && (lesson_step < 1 || lesson_step > static_cast<int64_t>(lesson->steps.size())))
+      errors.push_back("--step " + std::to_string(lesson_step) + ": '" + *lesson_file + "' has steps 1.." +
+                       std::to_string(lesson->steps.size()));
+  } else if (args.get("--step")) {
+    errors.push_back("--step needs --lesson FILE.json");
+  }
   if (!errors.empty()) return report_errors(kName, errors);
 
   if (out) {
@@ -197,10 +215,16 @@ int run_render(const std::vector<std::string>& raw_argv) {
     app.ui().scaling.requested_panel = panel;
     app.ui().heatmap_view = heatmap_view;
     app.ui().flash.apply_options(flash_options);
+    if (lesson) {
+      app.ui().lesson.lesson = std::move(lesson);
+      gui::go_to_step(app.ui().lesson, static_cast<int>(lesson_step - 1));
+    }
+    // A lesson's step is ready when it has been applied and its run measured (or refused, with the reason).
+    auto lesson_ready = [&app] { return !app.ui().lesson.open() || gui::lesson_step_ready(app.ui().lesson); };
     const auto start = std::chrono::steady_clock::now();
     // Until the picture and every task the shown view started are done (at least a few frames in, so
     // a view has had the chance to start its tasks).
-    while (!app.settled() || app.frames_drawn() < 3) {
+    while (!app.settled() || !lesson_ready() || app.frames_drawn() < 3) {
       app.frame(*platform);
       if (app.failed() && !app.state().computing) {
         for (auto& e : app.state().errors) std::cerr << "attnscope render: " << e << "\n";
@@ -215,6 +239,18 @@ int run_render(const std::vector<std::string>& raw_argv) {
     }
     // ImGui sizes some items from the previous frame: draw a few frames so the layout has settled.
     for (int i = 0; i < 3; ++i) app.frame(*platform);
+    if (app.ui().lesson.open()) {
+      const gui::LessonViewState& view = app.ui().lesson;
+      std::vector<std::string> problems;
+      if (!view.run_error.empty()) problems.push_back("the step's run failed: " + view.run_error);
+      for (auto& name : gui::unfilled_placeholders(view)) problems.push_back("placeholder {" + name + "} is not filled");
+      if (!problems.empty()) {
+        app.shutdown();
+        std::string text = view.lesson->source + " step " + std::to_string(view.step + 1) + ": ";
+        for (size_t i = 0; i < problems.size(); ++i) text += (i ? "; " : "") + problems[i];
+        return fail(text);
+      }
+    }
     if (list_figures) std::cout << gui::capture::list_current_figures();
     if (figure && out) {
       error = gui::capture::export_current_figure(*figure, *out);
@@ -250,6 +286,16 @@ int run_render(const std::vector<std::string>& raw_argv) {
     }
     std::cout << "wrote " << *out << " (" << w << "x" << h << ", " << platform->name() << ", "
               << platform->gl_renderer() << ")" << (args.has("--sidecar") ? " and " + gui::capture::sidecar_path_for(*out) : "") << "\n";
+    if (const gui::LessonViewState& view = app.ui().lesson; view.open()) {
+      const auto& shown = app.state().shown;
+      std::printf("lesson step %d: picture %.0f ms (inputs %.0f ms)", view.step + 1,
+                  shown ? shown->image.elapsed_ms + shown->generate_ms : 0.0, shown ? shown->generate_ms : 0.0);
+      const LessonStep& step = view.lesson->steps[static_cast<size_t>(view.step)];
+      if (step.run)
+        if (auto it = view.runs.find(gui::run_key(view.step_config, *step.run)); it != view.runs.end())
+          std::printf(", run %.0f ms", it->second.seconds * 1e3);
+      std::printf("\n");
+    }
 
     if (auto layout_path = args.get("--layout")) {
       const gui::UiState& ui = app.ui();

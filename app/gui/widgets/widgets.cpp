@@ -8,6 +8,12 @@
 
 namespace attnscope::gui {
 
+void record_element_rect(UiState& ui, const char* name) {
+  const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
+  const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
+  ui.element_rects[name] = PixelRect{min.x * scale.x, min.y * scale.y, (max.x - min.x) * scale.x, (max.y - min.y) * scale.y};
+}
+
 void heading(const ViewContext& ctx, const char* text) {
   if (ctx.heading_font) ImGui::PushFont(ctx.heading_font);
   ImGui::TextUnformatted(text);

@@ -8,6 +8,10 @@
 
 namespace attnscope::gui {
 
+// Records the last item's rectangle (a panel's child window) in UiState::element_rects under its lesson name
+// ("tile-stream", "timing", ...), for highlights and tests.
+void record_element_rect(UiState& ui, const char* name);
+
 // A heading in the heading font (the panel's title).
 void heading(const ViewContext& ctx, const char* text);
 // A section of a form: a little space, the heading, a separator under it.

@@ -272,6 +272,16 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
 
 void draw_flash_mode(ViewContext& ctx) {
   FlashViewState& view = ctx.ui.flash;
+  // A lesson's or scene's replay position: paused there, now and when the next trace arrives. (All four panels are
+  // always shown; the highlight marks the one a step is about.)
+  if (ctx.ui.view_request.mode == "FlashAttention") {
+    if (const auto at = ctx.ui.view_request.animation) {
+      view.start_fraction = *at;
+      view.playing = false;
+      if (view.result) view.time_ns = *at * static_cast<double>(view.result->replay.end_ns);
+    }
+    ctx.ui.view_request = ViewRequest{};
+  }
   take_result(ctx, view);
   submit_if_changed(ctx, view);
 
@@ -282,7 +292,7 @@ void draw_flash_mode(ViewContext& ctx) {
     unit = std::clamp(unit, 0, std::max(0, r->replay.units - 1));
     advance_clock(view, *r);
   }
-  handle_keys(view, r, unit);
+  if (!ctx.ui.lesson.open()) handle_keys(view, r, unit);  // an open lesson's keys move through its steps
   draw_toolbar(ctx, view, r, unit);
 
   if (view.result && !view.result->error.empty()) {
@@ -318,17 +328,21 @@ void draw_flash_mode(ViewContext& ctx) {
   ImGui::BeginChild("tile_stream", ImVec2(left_w, stream_h), true, flags);
   draw_tile_stream_panel(frame);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "tile-stream");
   ImGui::BeginChild("gantt", ImVec2(left_w, gantt_h), true, flags);
   draw_gantt_panel(frame);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "gantt");
   ImGui::BeginChild("flash_counters", ImVec2(left_w, 0), true, flags);
   draw_flash_counters_panel(frame);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "counters");
   ImGui::EndGroup();
   ImGui::SameLine(0, gap);
   ImGui::BeginChild("online_softmax", ImVec2(0, 0), true, flags);
   draw_online_softmax_panel(frame);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "online-softmax");
 }
 
 }  // namespace attnscope::gui

@@ -34,6 +34,25 @@ void init_state(KvViewState& s, const ViewContext& ctx) {
   if (s.loop_context <= 0) s.loop_context = ctx.state.capabilities.decode_loop_context;
 }
 
+// A lesson's or scene's request: a model preset's shape at the experiment's length, and the generation clock paused
+// at a fraction of the context.
+void take_view_request(ViewContext& ctx, KvViewState& s) {
+  ViewRequest& request = ctx.ui.view_request;
+  if (request.mode != "KV cache") return;
+  const auto& presets = model_presets();
+  for (size_t i = 0; i < presets.size(); ++i)
+    if (!request.model.empty() && presets[i].name == request.model) {
+      s.preset = static_cast<int>(i);
+      apply_preset(s);
+      s.context = static_cast<int>(std::clamp<int64_t>(ctx.ui.draft.n, 1, int64_t{1} << 24));
+    }
+  if (request.animation) {
+    s.playing = false;
+    set_tokens(s, *request.animation * s.context);
+  }
+  request = ViewRequest{};
+}
+
 void submit(ViewContext& ctx, KvViewState& s) {
   const std::string key = task_key(s);
   if ((s.result && s.result->key == key) || s.asked_key == key || !ctx.worker) return;
@@ -82,12 +101,16 @@ void draw_kvcache_mode(ViewContext& ctx) {
   using namespace kv;
   KvViewState& s = ctx.ui.kv_view;
   init_state(s, ctx);
+  take_view_request(ctx, s);
   take_result(ctx, s);
   if (s.heads % s.kv_heads == 0) submit(ctx, s);
-  handle_keys(s);
+  if (!ctx.ui.lesson.open()) handle_keys(s);  // an open lesson's keys move through its steps
   advance_clock(s);
   const float em = ctx.ui.font_px;
+  ImGui::BeginGroup();
   draw_controls(ctx, s);
+  ImGui::EndGroup();
+  record_element_rect(ctx.ui, "kv-controls");
   ImGui::Separator();
   ImGui::BeginChild("kv_body", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   const double free_bytes = s.result && s.result->memory.known ? static_cast<double>(s.result->memory.free_bytes)
@@ -100,11 +123,16 @@ void draw_kvcache_mode(ViewContext& ctx) {
   ImGui::BeginGroup();
   draw_comparison(ctx, s, free_bytes, table_w);
   ImGui::EndGroup();
+  record_element_rect(ctx.ui, "kv-table");
   const float top_h = std::max(em * 12.0f, ImGui::GetItemRectMax().y - origin.y);
   ImGui::SetCursorScreenPos(ImVec2(origin.x + table_w + gap, origin.y));
   draw_fill(ctx, s, ImVec2(avail.x - table_w - gap, top_h));
+  record_element_rect(ctx.ui, "kv-fill");
   ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + top_h + em * 0.5f));
+  ImGui::BeginGroup();
   draw_plots(ctx, s, ImVec2(avail.x, origin.y + avail.y - ImGui::GetCursorScreenPos().y));
+  ImGui::EndGroup();
+  record_element_rect(ctx.ui, "kv-plots");
   ImGui::EndChild();
 }
 

@@ -133,6 +133,13 @@ void start_timing(ViewContext& ctx, ScalingViewState& view) {
 void draw_scaling_mode(ViewContext& ctx) {
   ScalingViewState& view = ctx.ui.scaling;
   if (!ctx.worker) return;
+  // A lesson's or scene's panel ("timing") selects its tab.
+  static const char* const kLessonNames[] = {"sweep", "timing", "memory", "roofline"};  // kScalingPanelNames' order
+  if (ctx.ui.view_request.mode == "Scaling") {
+    for (int i = 0; i < 4; ++i)
+      if (ctx.ui.view_request.panel == kLessonNames[i]) view.requested_panel = kScalingPanelNames[i];
+    ctx.ui.view_request = ViewRequest{};
+  }
   take_results(ctx, view);
 
   // Tasks, in the order they should run: the ceilings (about a second), the experiment's timing, the sweep.
@@ -177,6 +184,7 @@ void draw_scaling_mode(ViewContext& ctx) {
           case ScalingPanel::Roofline: draw_roofline_panel(ctx, view); break;
         }
         ImGui::EndChild();
+        record_element_rect(ctx.ui, kLessonNames[i]);
         ImGui::EndTabItem();
       }
     }

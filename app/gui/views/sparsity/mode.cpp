@@ -73,6 +73,7 @@ void take_results(ViewContext& ctx) {
 
 void draw_sparsity_mode(ViewContext& ctx) {
   SparsityViewState& s = ctx.ui.sparsity_view;
+  if (ctx.ui.view_request.mode == "Sparsity") ctx.ui.view_request = ViewRequest{};  // every panel is always shown
   init_pattern_b(s);
   if (ctx.worker) {
     take_results(ctx);
@@ -84,16 +85,19 @@ void draw_sparsity_mode(ViewContext& ctx) {
   ImGui::BeginChild("sparsity_controls", ImVec2(controls_w, 0), true);
   draw_pattern_editor_panel(ctx);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "pattern-editor");
   ImGui::SameLine();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float grid_w = std::min(avail.x * 0.5f, avail.y + em * 2.0f);
   ImGui::BeginChild("sparsity_grid", ImVec2(grid_w, 0), true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   draw_block_grid_panel(ctx);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "block-grid");
   ImGui::SameLine();
   ImGui::BeginChild("sparsity_compare", ImVec2(0, 0), true);
   draw_sparsity_compare_panel(ctx);
   ImGui::EndChild();
+  record_element_rect(ctx.ui, "compare");
 }
 
 }  // namespace attnscope::gui
