@@ -64,6 +64,7 @@ class SceneDriver {
   // Before every drawn frame: the views take these in their next frame.
   void ask_views(const SceneState& s) {
     UiState& ui = app_.ui();
+    ui.view_request.mode = scene_.mode;  // only the scene's mode takes the request
     if (!scene_.panels.empty()) ui.view_request.panel = scene_.panels.front();
     if (s.animation) ui.view_request.animation = *s.animation;
     if (s.zoom) ui.view_request.zoom = *s.zoom;
