@@ -25,8 +25,8 @@ struct WindowPlacement {
 };
 
 struct LessonPosition {
-  std::string lesson;  // file name under assets/lessons ("" : none open)
-  int step = 0;
+  std::string lesson;  // the lesson file's path ("" : none open)
+  int step = 1;        // 1-based (0 reads as the first)
   bool operator==(const LessonPosition&) const = default;
 };
 

@@ -205,6 +205,7 @@ void Presenter::draw_spotlight(ViewContext& ctx) {
 
 void Presenter::sync_from(const UiState& ui) {
   settings_.font_scale = ui.font_scale;
+  settings_.lesson = ui.lesson_position();  // the lesson and step the user is at ("" : none open)
   if (platform_) {
     WindowPlacement p;
     if (platform_->placement(p)) settings_.window = p;

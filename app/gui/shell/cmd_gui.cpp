@@ -6,6 +6,7 @@
 #include "app/cli/commands.hpp"
 #include "app/cli/experiment_flags.hpp"
 #include "app/gui/shell/app.hpp"
+#include "app/gui/views/lesson/model.hpp"
 #include "app/gui/shell/experiment_args.hpp"
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/recording/recording_ui.hpp"
@@ -85,6 +86,10 @@ int run_gui(const std::vector<std::string>& argv) {
       return 2;
     }
     app.ui().lesson.dir = args.get_or("--lessons", "");  // "" : found beside the executable
+    // The lesson the user was in last time, at its step (a lesson file since moved or broken is simply not reopened).
+    if (const LessonPosition& last = app.presenter().settings().lesson; !last.lesson.empty() &&
+        !gui::restore_lesson_position(app.ui().lesson, last, gui::app_lesson_vocabulary()))
+      std::cerr << "attnscope gui: the last lesson, " << last.lesson << ", could not be reopened\n";
     while (!platform->should_close()) {
       // Sleep until input arrives; while computing, wake at the display rate to animate progress; while
       // recording, draw continuously (every drawn frame is a video frame).

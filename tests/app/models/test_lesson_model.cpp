@@ -105,7 +105,7 @@ TEST_CASE("step navigation: open, next, back, clamped, and the position for the 
   const auto path = write_lesson("nav", kTwoSteps);
   LessonViewState view;
   CHECK(!view.open());
-  CHECK(lesson_position(view).file.empty());
+  CHECK(lesson_position(view).lesson.empty());
   REQUIRE(open_lesson(view, path.string(), app_lesson_vocabulary()));
   CHECK(view.steps() == 2);
   CHECK(view.step == 0);

@@ -306,7 +306,7 @@ LessonPosition lesson_position(const LessonViewState& view) {
 }
 
 bool restore_lesson_position(LessonViewState& view, const LessonPosition& position, const LessonVocabulary& vocabulary) {
-  if (position.file.empty() || !open_lesson(view, position.file, vocabulary)) return false;
+  if (position.lesson.empty() || !open_lesson(view, position.lesson, vocabulary)) return false;
   go_to_step(view, position.step - 1);
   return true;
 }

@@ -27,6 +27,7 @@
 #include "app/gui/runtime/compute_worker.hpp"
 #include "core/experiment.hpp"
 #include "core/lesson.hpp"
+#include "core/settings.hpp"
 
 namespace attnscope::gui {
 
@@ -124,12 +125,8 @@ struct LessonViewState {
 
 // Loads `path` into the view (first step, not applied yet); false with the errors in open_errors.
 bool open_lesson(LessonViewState& view, const std::string& path, const LessonVocabulary& vocabulary);
-// Where the user is, for the settings file: the lesson file and the step (1-based); file "" when none is open.
-struct LessonPosition {
-  std::string file;
-  int step = 1;
-  bool operator==(const LessonPosition&) const = default;
-};
+// Where the user is, for the settings file (core/settings.hpp's LessonPosition): the lesson file and the step
+// (1-based); lesson "" when none is open.
 LessonPosition lesson_position(const LessonViewState& view);
 // Opens the file at that step (clamped to the lesson's steps); false with the errors in open_errors.
 bool restore_lesson_position(LessonViewState& view, const LessonPosition& position, const LessonVocabulary& vocabulary);
