@@ -8,12 +8,13 @@
 #   gl/        GL runtime (libegl1 libglvnd0 libopengl0 libgl1 libglx0): unpacked to / (`dpkg -x` + ldconfig),
 #              the way the device README prescribes for headless EGL on NVIDIA
 #   dev/       what building and linking the GUI needs (libimgui-dev, libstb-dev, libstb0, libglfw3(-dev), the X11
-#              client libs libglfw3 links against, python3-glad, libegl-dev, libgl-dev, libglx-dev, libopengl-dev):
+#              client libs libglfw3 links against, python3-glad, libegl-dev, libgl-dev, libglx-dev, libopengl-dev,
+#              libpng-dev, libpng16-16, zlib1g-dev for the PNG writer):
 #              unpacked into a private prefix ($GUI_PREFIX, default /tmp/guiprefix), never into /
 #   fallback/  pkgconf and python3-jinja2, used only when the machine lacks pkg-config or jinja2
-#   fonts/     fonts-dejavu-core: the app opens /usr/share/fonts/truetype/dejavu/DejaVuSans(-Bold).ttf by that
-#              path, and without them ImGui's built-in ASCII-only font draws every ×, √, ≤, ᵀ, − as '?'. When the
-#              machine lacks them, only those two .ttf files are copied there (nothing else of the package).
+#   fonts/     fonts-dejavu-core: the app opens DejaVuSans.ttf, DejaVuSans-Bold.ttf and DejaVuSansMono.ttf
+#              in /usr/share/fonts/truetype/dejavu by that path, and without them ImGui's built-in ASCII-only font draws every ×, √, ≤, ᵀ, − as '?'. When the
+#              machine lacks them, only those three .ttf files are copied there (nothing else of the package).
 #
 # RENDERS (names, space-separated; default all) picks which renders to draw.
 # Renders (each 1920x1080, --backend cuda; one failing does not stop the others):
@@ -29,6 +30,8 @@
 #                    fp32 teaching kernel, run at fp32 on the same values) and flash-tc fp16 side by side (issue 7)
 #   i-flash-tc.png   FlashAttention replaying a flash-tc trace (Br 128 × Bc 64), N = 1024, fp16, causal, at 0.5
 #   j-flash-tc-gathered.png  the same with strided:64 + a 128 window: a gathered schedule (visits = key blocks)
+#   k-lesson4-first.png / k-lesson4-last.png  the FlashAttention lesson (assets/lessons/04-flashattention.json),
+#                    first and last step, its placeholders filled from runs on the GPU
 # Environment: ATTNSCOPE_BUILD_DIR (default build-gpugui), JOBS (default 16), CUDA_ARCH (default 90),
 #   RENDER_BUDGET_S (seconds for all renders together, default 300).
 set -uo pipefail
@@ -87,9 +90,11 @@ echo "pkg-config: $pkg_config; imgui: $("$pkg_config" --cflags --libs imgui)"
 
 font_dir=/usr/share/fonts/truetype/dejavu
 if [[ ! -f $font_dir/DejaVuSans.ttf ]] && ls "$debs"/fonts/fonts-dejavu-core_*.deb >/dev/null 2>&1; then
-  say "no DejaVu here: copying DejaVuSans.ttf and DejaVuSans-Bold.ttf from fonts/ to $font_dir"
+  say "no DejaVu here: copying DejaVuSans.ttf, DejaVuSans-Bold.ttf and DejaVuSansMono.ttf from fonts/ to $font_dir"
   dpkg -x "$debs"/fonts/fonts-dejavu-core_*.deb "$prefix/fonts"
-  mkdir -p "$font_dir" && cp -n "$prefix/fonts$font_dir"/DejaVuSans.ttf "$prefix/fonts$font_dir"/DejaVuSans-Bold.ttf "$font_dir"/
+  mkdir -p "$font_dir" && for f in DejaVuSans.ttf DejaVuSans-Bold.ttf DejaVuSansMono.ttf; do
+    cp -n "$prefix/fonts$font_dir/$f" "$font_dir"/
+  done
 fi
 ls "$font_dir"/DejaVuSans*.ttf 2>/dev/null || echo "no DejaVu fonts: non-ASCII glyphs will draw as '?'"
 
@@ -166,6 +171,10 @@ render i-flash-tc --mode FlashAttention --flash-view order=flash-tc,at=0.5 --n 1
   --mask causal
 render j-flash-tc-gathered --mode FlashAttention --flash-view order=flash-tc,at=0.5 --n 2048 --d 64 \
   --dtype fp16 --mask strided:64+window:128 --causal
+lesson4=assets/lessons/04-flashattention.json
+lesson4_steps=$(grep -c '"narration"' "$root/$lesson4")
+render k-lesson4-first --lesson "$root/$lesson4" --step 1
+render k-lesson4-last --lesson "$root/$lesson4" --step "$lesson4_steps"
 
 echo
 say "summary"
