@@ -186,3 +186,55 @@ TEST_CASE("plot: a headless frame draws every point inside the data area") {
   platform->imgui_shutdown();
   ImGui::DestroyContext();
 }
+
+TEST_CASE("plot: the legend goes to the corner that hides the least data, unless a corner is asked for") {
+  std::string error;
+  auto platform = create_headless_platform(640, 400, &error);
+  REQUIRE_MESSAGE(platform != nullptr, error);
+  ImGui::CreateContext();
+  platform->imgui_init();
+  REQUIRE(ImGui_ImplOpenGL3_Init("#version 330 core"));
+  // Draws one frame of y against x with a legend; returns the corner the legend was drawn in.
+  auto legend_corner_for = [&](const std::vector<double>& x, const std::vector<double>& y, LegendCorner asked) {
+    const LegendCorner saved = GetStyle().legend_corner;
+    GetStyle().legend_corner = asked;
+    platform->imgui_new_frame();
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui::NewFrame();
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImVec2(640, 400));
+    ImGui::Begin("legend test", nullptr, ImGuiWindowFlags_NoDecoration);
+    REQUIRE(BeginPlot("legend", ImVec2(-1, -1)));
+    PlotLine("a series with a long label", x, y, ItemStyle{.marker = Marker::Circle});
+    EndPlot();
+    const LegendCorner drawn = LastPlotGeometry().legend_corner;
+    ImGui::End();
+    ImGui::Render();
+    platform->end_frame();
+    GetStyle().legend_corner = saved;
+    return drawn;
+  };
+  std::vector<double> x, rising, falling, top_row;
+  for (int i = 0; i <= 40; ++i) {
+    x.push_back(i);
+    rising.push_back(i);         // bottom-left to top-right: the north-west corner is empty
+    falling.push_back(40 - i);   // top-left to bottom-right: north-west and south-east are covered
+    top_row.push_back(i < 30 ? 40 : 40 - 4 * (i - 30));  // across the top, then down the right edge
+  }
+  CHECK(legend_corner_for(x, rising, LegendCorner::Best) == LegendCorner::NorthWest);
+  CHECK(legend_corner_for(x, falling, LegendCorner::Best) == LegendCorner::NorthEast);
+  CHECK(legend_corner_for(x, top_row, LegendCorner::Best) == LegendCorner::SouthWest);
+  CHECK(legend_corner_for(x, falling, LegendCorner::NorthWest) == LegendCorner::NorthWest);  // asked: kept
+  // Data in every corner: the legend moves out to the right and the data area gives up the room.
+  std::vector<double> zigzag;
+  for (int i = 0; i <= 40; ++i) zigzag.push_back(i % 2 == 0 ? 0 : 40);
+  const float full_width_right = [&] {
+    legend_corner_for(x, rising, LegendCorner::Best);
+    return LastPlotGeometry().max.x;
+  }();
+  CHECK(legend_corner_for(x, zigzag, LegendCorner::Best) == LegendCorner::OutsideEast);
+  CHECK(LastPlotGeometry().max.x < full_width_right - 100);
+  ImGui_ImplOpenGL3_Shutdown();
+  platform->imgui_shutdown();
+  ImGui::DestroyContext();
+}

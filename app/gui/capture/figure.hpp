@@ -13,7 +13,29 @@ namespace attnscope::gui::capture {
 using Rgba = uint32_t;  // 0xAABBGGRR, as ImGui's IM_COL32
 
 enum class FigureMarker { None, Circle, Square, Diamond, TriangleUp, Cross };
-enum class FigureLegendCorner { NorthWest, NorthEast, SouthWest, SouthEast };
+// Where the legend box goes: a corner inside the data area; outside it on the right (the data area narrows to make
+// room) or below the x axis label (entries in columns; on screen the data area gets shorter, a figure gets taller);
+// or Best: see choose_legend_corner. Same order as plot::LegendCorner.
+enum class FigureLegendCorner { NorthWest, NorthEast, SouthWest, SouthEast, OutsideEast, OutsideSouth, Best };
+
+struct LegendPoint {
+  double x = 0, y = 0;  // px
+};
+// The corner for a legend box of w x h px, `margin` px inside the data area [x0, x1] x [y0, y1] (y down), over the
+// drawn points and line samples `covered`: the first corner (NorthWest, NorthEast, SouthWest, SouthEast) whose box
+// covers none of them; when every corner covers some (a figure should not hide data), OutsideEast if the box takes
+// at most 40 % of the area's width, else OutsideSouth if the legend laid out in columns below (`below_h` px high)
+// fits in `below_room` px (on screen it takes height from the data area; a figure grows instead), else the corner
+// covering the fewest.
+FigureLegendCorner choose_legend_corner(const std::vector<LegendPoint>& covered, double x0, double y0, double x1,
+                                        double y1, double w, double h, double margin, double below_h,
+                                        double below_room);
+
+// The legend in columns below the plot: how many columns of `entry_w` px fit in `width`, and the rows they need.
+struct LegendColumns {
+  int columns = 1, rows = 0;
+};
+LegendColumns legend_columns(double width, double entry_w, int entries);
 
 struct FigureTick {
   double value = 0;

@@ -2,6 +2,7 @@
 // area with grid, border, tick labels, axis labels, legend in a corner; sizes derive from the font size.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 
@@ -128,6 +129,34 @@ void marker_svg(std::ostringstream& o, FigureMarker m, double cx, double cy, dou
 
 }  // namespace
 
+FigureLegendCorner choose_legend_corner(const std::vector<LegendPoint>& covered, double x0, double y0, double x1,
+                                        double y1, double w, double h, double margin, double below_h,
+                                        double below_room) {
+  FigureLegendCorner fewest = FigureLegendCorner::NorthWest;
+  std::size_t fewest_count = SIZE_MAX;
+  for (FigureLegendCorner corner : {FigureLegendCorner::NorthWest, FigureLegendCorner::NorthEast,
+                                    FigureLegendCorner::SouthWest, FigureLegendCorner::SouthEast}) {
+    const bool east = corner == FigureLegendCorner::NorthEast || corner == FigureLegendCorner::SouthEast;
+    const bool south = corner == FigureLegendCorner::SouthWest || corner == FigureLegendCorner::SouthEast;
+    const double lx = east ? x1 - w - margin : x0 + margin, ly = south ? y1 - h - margin : y0 + margin;
+    const std::size_t count = static_cast<std::size_t>(std::count_if(covered.begin(), covered.end(), [&](LegendPoint p) {
+      return p.x >= lx && p.x <= lx + w && p.y >= ly && p.y <= ly + h;
+    }));
+    if (count == 0) return corner;
+    if (count < fewest_count) fewest_count = count, fewest = corner;
+  }
+  if (w + 2 * margin <= 0.4 * (x1 - x0)) return FigureLegendCorner::OutsideEast;
+  if (below_h <= below_room) return FigureLegendCorner::OutsideSouth;
+  return fewest;
+}
+
+LegendColumns legend_columns(double width, double entry_w, int entries) {
+  LegendColumns c;
+  c.columns = std::max(1, std::min(entries, static_cast<int>(width / std::max(1.0, entry_w))));
+  c.rows = (entries + c.columns - 1) / c.columns;
+  return c;
+}
+
 std::string figure_to_svg(const Figure& f) {
   const double fs = f.font_px;
   const bool titled = !f.title.empty();
@@ -141,11 +170,55 @@ std::string figure_to_svg(const Figure& f) {
   const double left = (f.y.label.empty() ? fs * 0.6 : fs * 1.9) + ytick_w + fs * 0.6;
   Mapping m{left, titled ? fs * 2.4 : fs * 0.9, f.width - std::max(fs * 1.2, last_x_half) - bar_w, f.height - fs * 3.4,
             &f.x, &f.y};
+
+  // Legend: one row per labelled series (the first of each label). Its corner is resolved here, on this figure's
+  // own geometry, when the plot asked for the best one; outside on the right, the data area gives up the room.
+  std::vector<const FigureSeries*> entries;
+  for (const FigureSeries& s : f.series) {
+    if (!s.in_legend || s.label.empty()) continue;
+    bool seen = false;
+    for (const FigureSeries* e : entries) seen = seen || e->label == s.label;
+    if (!seen) entries.push_back(&s);
+  }
+  const bool legend_drawn = f.show_legend && !entries.empty();
+  double legend_longest = 0;
+  for (const FigureSeries* e : entries) legend_longest = std::max(legend_longest, text_width(e->label, fs));
+  const double legend_row = fs * 1.35, legend_w = fs * 2.6 + legend_longest + fs * 0.6,
+               legend_h = legend_row * static_cast<double>(entries.size()) + fs * 0.5;
+  FigureLegendCorner legend_corner = f.legend;
+  if (legend_drawn && legend_corner == FigureLegendCorner::Best) {
+    std::vector<LegendPoint> covered;
+    for (const FigureSeries& s : f.series)
+      for (std::size_t i = 0; i < s.xs.size() && i < s.ys.size(); ++i) {
+        if (s.kind == FigureSeries::Kind::ErrorBars && i < s.below.size() && i < s.above.size()) {
+          for (double y : {s.ys[i] - s.below[i], s.ys[i] + s.above[i]})
+            if (m.usable(s.xs[i], y)) covered.push_back({m.px(s.xs[i]), m.py(y)});
+          continue;
+        }
+        if (!m.usable(s.xs[i], s.ys[i])) continue;
+        const LegendPoint p{m.px(s.xs[i]), m.py(s.ys[i])};
+        covered.push_back(p);
+        if (s.kind == FigureSeries::Kind::Line && i > 0 && m.usable(s.xs[i - 1], s.ys[i - 1])) {
+          const LegendPoint q{m.px(s.xs[i - 1]), m.py(s.ys[i - 1])};
+          for (int j = 1; j < 8; ++j)  // samples along the segment
+            covered.push_back({q.x + (p.x - q.x) * j / 8.0, q.y + (p.y - q.y) * j / 8.0});
+        }
+      }
+    const LegendColumns below = legend_columns(m.x1 - m.x0, legend_w, static_cast<int>(entries.size()));
+    legend_corner = choose_legend_corner(covered, m.x0, m.y0, m.x1, m.y1, legend_w, legend_h, fs * 0.5,
+                                         legend_row * below.rows + fs * 0.5, f.height * 0.5);
+  }
+  if (legend_drawn && legend_corner == FigureLegendCorner::OutsideEast) m.x1 -= legend_w + fs * 0.8;
+  // Below the plot, the figure grows by the legend's rows (the data area keeps its size).
+  const LegendColumns below = legend_columns(m.x1 - m.x0, legend_w, static_cast<int>(entries.size()));
+  const double below_h = legend_drawn && legend_corner == FigureLegendCorner::OutsideSouth
+                             ? legend_row * below.rows + fs * 0.5 : 0.0;
+  const int height = f.height + static_cast<int>(std::ceil(below_h));
   std::ostringstream o;
   const std::string font = "font-family=\"" + xml_escape(f.font_family) + ", sans-serif\" font-size=\"" + num(fs) + "\"";
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     << "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" version=\"1.1\" width=\""
-    << f.width << "\" height=\"" << f.height << "\" viewBox=\"0 0 " << f.width << " " << f.height << "\">\n";
+    << f.width << "\" height=\"" << height << "\" viewBox=\"0 0 " << f.width << " " << height << "\">\n";
   o << "<title>" << xml_escape(f.title) << "</title>\n";
   o << "<defs><clipPath id=\"data-area\"><rect x=\"" << num(m.x0) << "\" y=\"" << num(m.y0) << "\" width=\""
     << num(m.x1 - m.x0) << "\" height=\"" << num(m.y1 - m.y0) << "\"/></clipPath></defs>\n";
@@ -289,27 +362,23 @@ std::string figure_to_svg(const Figure& f) {
       << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(cb.label) << "</text>\n</g>\n";
   }
 
-  // Legend: one row per labelled series (the first of each label), in a corner of the data area.
-  std::vector<const FigureSeries*> entries;
-  for (const FigureSeries& s : f.series) {
-    if (!s.in_legend || s.label.empty()) continue;
-    bool seen = false;
-    for (const FigureSeries* e : entries) seen = seen || e->label == s.label;
-    if (!seen) entries.push_back(&s);
-  }
-  if (f.show_legend && !entries.empty()) {
-    double longest = 0;
-    for (const FigureSeries* e : entries) longest = std::max(longest, text_width(e->label, fs));
-    const double row = fs * 1.35, w = fs * 2.6 + longest + fs * 0.6, h = row * entries.size() + fs * 0.5;
-    const bool east = f.legend == FigureLegendCorner::NorthEast || f.legend == FigureLegendCorner::SouthEast;
-    const bool south = f.legend == FigureLegendCorner::SouthWest || f.legend == FigureLegendCorner::SouthEast;
-    const double lx = east ? m.x1 - w - fs * 0.5 : m.x0 + fs * 0.5, ly = south ? m.y1 - h - fs * 0.5 : m.y0 + fs * 0.5;
-    o << "<g id=\"legend\" " << font << ">\n<rect x=\"" << num(lx) << "\" y=\"" << num(ly) << "\" width=\"" << num(w)
-      << "\" height=\"" << num(h) << "\" " << paint("fill", f.background) << " fill-opacity=\"0.85\" "
+  if (legend_drawn) {
+    const double row = legend_row, w = legend_w, h = legend_h;
+    const bool outside = legend_corner == FigureLegendCorner::OutsideEast;
+    const bool below_plot = legend_corner == FigureLegendCorner::OutsideSouth;
+    const bool east = legend_corner == FigureLegendCorner::NorthEast || legend_corner == FigureLegendCorner::SouthEast;
+    const bool south = legend_corner == FigureLegendCorner::SouthWest || legend_corner == FigureLegendCorner::SouthEast;
+    const int columns = below_plot ? below.columns : 1;
+    const double box_w = below_plot ? w * columns : w, box_h = below_plot ? below_h : h;
+    const double lx = below_plot ? m.x0 : outside ? m.x1 + fs * 0.8 : east ? m.x1 - w - fs * 0.5 : m.x0 + fs * 0.5;
+    const double ly = below_plot ? f.height : outside ? m.y0 : south ? m.y1 - h - fs * 0.5 : m.y0 + fs * 0.5;
+    o << "<g id=\"legend\" " << font << ">\n<rect x=\"" << num(lx) << "\" y=\"" << num(ly) << "\" width=\"" << num(box_w)
+      << "\" height=\"" << num(box_h) << "\" " << paint("fill", f.background) << " fill-opacity=\"0.85\" "
       << paint("stroke", f.border) << "/>\n";
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const FigureSeries& e = *entries[i];
-      const double cy = ly + fs * 0.25 + row * (i + 0.5), sx = lx + fs * 0.4;
+      const std::size_t column = i % static_cast<std::size_t>(columns), line = i / static_cast<std::size_t>(columns);
+      const double cy = ly + fs * 0.25 + row * (static_cast<double>(line) + 0.5), sx = lx + fs * 0.4 + w * column;
       if (e.kind == FigureSeries::Kind::Line)
         o << "<line x1=\"" << num(sx) << "\" y1=\"" << num(cy) << "\" x2=\"" << num(sx + fs * 1.6) << "\" y2=\""
           << num(cy) << "\" " << paint("stroke", e.color) << " stroke-width=\"" << num(e.line_width) << "\""

@@ -417,7 +417,8 @@ capture::FigureMarker figure_marker(Marker m) {
 // Sizes are in the plot's pixels at this frame's font, so the SVG has the proportions of the screen (or more room,
 // for a plot squeezed on screen).
 void publish_figure(const Context& c, AxisRange rx, AxisRange ry, const std::vector<Tick>& tx,
-                    const std::vector<Tick>& ty, const std::vector<float>& shown_x_labels, ImVec2 a0, ImVec2 a1) {
+                    const std::vector<Tick>& ty, const std::vector<float>& shown_x_labels, ImVec2 a0, ImVec2 a1,
+                    LegendCorner legend_corner) {
   const PlotStyle& st = style_storage();
   const float k = ui_scale();
   capture::Figure f;
@@ -467,7 +468,7 @@ void publish_figure(const Context& c, AxisRange rx, AxisRange ry, const std::vec
     f.series.push_back(std::move(s));
   }
   for (const TextItem& t : c.texts) f.texts.push_back({t.text, t.x, t.y, t.offset.x, t.offset.y, t.color});
-  f.legend = static_cast<capture::FigureLegendCorner>(static_cast<int>(st.legend_corner));
+  f.legend = static_cast<capture::FigureLegendCorner>(static_cast<int>(legend_corner));  // the corner drawn
   f.show_legend = !(c.flags & PlotFlags_NoLegend);
 
   capture::ExportSource source;
@@ -531,7 +532,7 @@ void EndPlot() {
   float last_xlabel_half = font;
   if (!tx.empty()) last_xlabel_half = ImGui::CalcTextSize(tick_text(ax, tx.back()).c_str()).x * 0.5f + pad;
   const ImVec2 a0(c.min.x + ylabel_w + ytick_w + pad * 2, c.min.y + title_h);
-  const ImVec2 a1(c.max.x - std::max(pad, last_xlabel_half), c.max.y - xlabel_h - font - pad);
+  ImVec2 a1(c.max.x - std::max(pad, last_xlabel_half), c.max.y - xlabel_h - font - pad);
   PlotGeometry& geo = geometry_storage();
   geo = PlotGeometry{};
   geo.min = a0;
@@ -548,6 +549,47 @@ void EndPlot() {
   auto px = [&](double x) { return to_pixel(x, rx, ax.scale, a0.x, a1.x); };
   auto py = [&](double y) { return to_pixel(y, ry, ay.scale, a1.y, a0.y); };
   auto point_ok = [&](double x, double y) { return usable(x, ax.scale) && usable(y, ay.scale); };
+
+  // Legend box size and corner, before anything is drawn: outside on the right, the data area narrows.
+  const bool legend_shown = !(c.flags & PlotFlags_NoLegend) && !c.legend.empty();
+  const float legend_swatch = font * 1.6f, legend_row = font * 1.15f;
+  ImVec2 legend_size(0, 0);
+  if (legend_shown) {
+    float w = 0;
+    for (const LegendEntry& e : c.legend) w = std::max(w, ImGui::CalcTextSize(e.label.c_str()).x);
+    legend_size = ImVec2(legend_swatch + pad * 3 + w, legend_row * static_cast<float>(c.legend.size()) + pad * 2);
+  }
+  LegendCorner legend_corner = st.legend_corner;
+  if (legend_shown && legend_corner == LegendCorner::Best) {
+    std::vector<capture::LegendPoint> covered;  // drawn points, error-bar ends, 7 samples inside each segment
+    for (const Item& it : c.items)
+      for (size_t i = 0; i < it.x.size(); ++i) {
+        if (it.kind == Kind::ErrorBars) {
+          for (double y : {it.y[i] - it.below[i], it.y[i] + it.above[i]})
+            if (point_ok(it.x[i], y)) covered.push_back({px(it.x[i]), py(y)});
+          continue;
+        }
+        if (!point_ok(it.x[i], it.y[i])) continue;
+        const capture::LegendPoint p{px(it.x[i]), py(it.y[i])};
+        covered.push_back(p);
+        if (it.kind == Kind::Line && i > 0 && point_ok(it.x[i - 1], it.y[i - 1])) {
+          const capture::LegendPoint q{px(it.x[i - 1]), py(it.y[i - 1])};
+          for (int j = 1; j < 8; ++j) covered.push_back({q.x + (p.x - q.x) * j / 8.0, q.y + (p.y - q.y) * j / 8.0});
+        }
+      }
+    const capture::LegendColumns below =
+        capture::legend_columns(a1.x - a0.x, legend_size.x, static_cast<int>(c.legend.size()));
+    legend_corner = static_cast<LegendCorner>(capture::choose_legend_corner(
+        covered, a0.x, a0.y, a1.x, a1.y, legend_size.x, legend_size.y, pad, legend_row * below.rows + pad * 2,
+        (a1.y - a0.y) * 0.35f));
+  }
+  if (legend_corner == LegendCorner::Best) legend_corner = LegendCorner::NorthWest;  // no legend drawn
+  const capture::LegendColumns legend_below =
+      capture::legend_columns(a1.x - a0.x, legend_size.x, static_cast<int>(c.legend.size()));
+  if (legend_shown && legend_corner == LegendCorner::OutsideEast) a1.x -= legend_size.x + pad * 2;
+  if (legend_shown && legend_corner == LegendCorner::OutsideSouth)
+    a1.y -= legend_row * static_cast<float>(legend_below.rows) + pad * 3;
+  geo.max = a1;
 
   // Title.
   if (!(c.flags & PlotFlags_NoTitle) && !c.title.empty()) {
@@ -674,20 +716,26 @@ void EndPlot() {
   dl->AddRect(a0, a1, st.border, 0, 0, 1.0f);
 
   // Legend: one row per label, a line and/or marker swatch in its colour.
-  if (!(c.flags & PlotFlags_NoLegend) && !c.legend.empty()) {
-    const float swatch = font * 1.6f, row = font * 1.15f;
-    float w = 0;
-    for (const LegendEntry& e : c.legend) w = std::max(w, ImGui::CalcTextSize(e.label.c_str()).x);
-    const ImVec2 size(swatch + pad * 3 + w, row * static_cast<float>(c.legend.size()) + pad * 2);
-    const bool east = st.legend_corner == LegendCorner::NorthEast || st.legend_corner == LegendCorner::SouthEast;
-    const bool south = st.legend_corner == LegendCorner::SouthWest || st.legend_corner == LegendCorner::SouthEast;
-    const ImVec2 l0(east ? a1.x - size.x - pad : a0.x + pad, south ? a1.y - size.y - pad : a0.y + pad);
+  if (legend_shown) {
+    const float swatch = legend_swatch, row = legend_row;
+    const bool outside = legend_corner == LegendCorner::OutsideEast;
+    const bool below_plot = legend_corner == LegendCorner::OutsideSouth;
+    const bool east = legend_corner == LegendCorner::NorthEast || legend_corner == LegendCorner::SouthEast;
+    const bool south = legend_corner == LegendCorner::SouthWest || legend_corner == LegendCorner::SouthEast;
+    const int columns = below_plot ? legend_below.columns : 1;
+    const ImVec2 size = below_plot ? ImVec2(legend_size.x * static_cast<float>(columns),
+                                            row * static_cast<float>(legend_below.rows) + pad * 2)
+                                   : legend_size;
+    const ImVec2 l0(below_plot ? a0.x : outside ? a1.x + pad * 2 : east ? a1.x - size.x - pad : a0.x + pad,
+                    below_plot ? c.max.y - size.y : outside ? a0.y : south ? a1.y - size.y - pad : a0.y + pad);
     dl->AddRectFilled(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.legend_bg, font * 0.2f);
     dl->AddRect(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.grid_major, font * 0.2f);
     for (size_t i = 0; i < c.legend.size(); ++i) {
       const LegendEntry& e = c.legend[i];
-      const float y = l0.y + pad + row * (static_cast<float>(i) + 0.5f);
-      const ImVec2 s0(l0.x + pad, y), s1(l0.x + pad + swatch, y);
+      const size_t column = i % static_cast<size_t>(columns), line = i / static_cast<size_t>(columns);
+      const float y = l0.y + pad + row * (static_cast<float>(line) + 0.5f);
+      const float x = l0.x + legend_size.x * static_cast<float>(column);
+      const ImVec2 s0(x + pad, y), s1(x + pad + swatch, y);
       if (e.line) {
         if (e.dashed) draw_dashed(dl, s0, s1, e.color, st.line_weight * k, font * 0.3f);
         else dl->AddLine(s0, s1, e.color, st.line_weight * k);
@@ -697,7 +745,10 @@ void EndPlot() {
     }
   }
 
-  publish_figure(c, rx, ry, tx, ty, shown_x_labels, a0, a1);
+  geo.legend_corner = legend_corner;
+  // The figure resolves Best again on its own geometry (its legend box has other proportions).
+  publish_figure(c, rx, ry, tx, ty, shown_x_labels, a0, a1,
+                 st.legend_corner == LegendCorner::Best ? LegendCorner::Best : legend_corner);
   capture::figure_context_menu(c.figure_id, c.menu_requested);
 
   // Hover: crosshair, the mouse position in data units, and the nearest point's read-out.

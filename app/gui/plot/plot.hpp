@@ -33,7 +33,11 @@ namespace attnscope::gui::plot {
 enum class Scale { Linear, Log10 };
 enum class Axis { X, Y };
 enum class Marker { None, Circle, Square, Diamond, TriangleUp, Cross };
-enum class LegendCorner { NorthWest, NorthEast, SouthWest, SouthEast };
+// Where the legend box goes. OutsideEast: right of the data area, which narrows to make room; OutsideSouth: below
+// the x axis label, entries in columns, the data area gets shorter. Best: the first corner whose box covers no drawn
+// point or line, else outside (right, else below) when there is room, else the corner covering the least
+// (capture::choose_legend_corner). Same order as capture::FigureLegendCorner.
+enum class LegendCorner { NorthWest, NorthEast, SouthWest, SouthEast, OutsideEast, OutsideSouth, Best };
 
 enum PlotFlags_ : int {
   PlotFlags_None = 0,
@@ -51,7 +55,7 @@ struct PlotStyle {
   float hover_radius = 12.0f;       // px: the nearest point within this distance of the mouse is read out
   double fit_padding = 0.05;        // auto-fit adds this fraction of the range on each side (of log10 range on log axes)
   int target_ticks = 6;             // linear axes: about this many labelled ticks
-  LegendCorner legend_corner = LegendCorner::NorthWest;
+  LegendCorner legend_corner = LegendCorner::Best;
   ImU32 frame_bg = IM_COL32(22, 24, 28, 255);       // the data area
   ImU32 border = IM_COL32(110, 110, 120, 255);      // its outline
   ImU32 grid_major = IM_COL32(255, 255, 255, 38);   // labelled ticks' grid lines
@@ -116,6 +120,7 @@ struct PlotGeometry {
   double x_min = 0, x_max = 0, y_min = 0, y_max = 0;
   Scale x_scale = Scale::Linear, y_scale = Scale::Linear;
   int items = 0, points_drawn = 0;  // points of lines and scatters inside the axes (error bars not counted)
+  LegendCorner legend_corner = LegendCorner::NorthWest;  // where the legend was drawn (never Best)
 };
 const PlotGeometry& LastPlotGeometry();
 

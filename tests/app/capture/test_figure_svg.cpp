@@ -124,3 +124,45 @@ TEST_CASE("figure SVG: an embedded heatmap image and colour bar are data URIs") 
   CHECK(svg.find("data:image/png;base64,iVBORw0KGgphYmM=") != std::string::npos);
   CHECK(svg.find(">score S</text>") != std::string::npos);
 }
+
+TEST_CASE("legend corner: the first empty corner, else outside on the right, else below, else the least covered") {
+  // Data area 0..100 x 0..100 px, legend box 30 x 20 px with a 5 px margin: corners span 5..35 and 65..95.
+  const std::vector<LegendPoint> north_west = {{10, 10}, {20, 15}};
+  CHECK(choose_legend_corner(north_west, 0, 0, 100, 100, 30, 20, 5, 40, 35) == FigureLegendCorner::NorthEast);
+  CHECK(choose_legend_corner({}, 0, 0, 100, 100, 30, 20, 5, 40, 35) == FigureLegendCorner::NorthWest);
+  const std::vector<LegendPoint> every_corner = {{10, 10}, {90, 10}, {10, 90}, {90, 90}, {91, 91}};
+  CHECK(choose_legend_corner(every_corner, 0, 0, 100, 100, 30, 20, 5, 40, 35) == FigureLegendCorner::OutsideEast);
+  // Too wide for the right side (60 + 10 > 40 % of 100): below, when its rows fit the room given.
+  CHECK(choose_legend_corner(every_corner, 0, 0, 100, 100, 60, 20, 5, 30, 35) == FigureLegendCorner::OutsideSouth);
+  // No room below either: the corner covering the fewest points (north-west covers one, south-east two; ties
+  // keep the first).
+  CHECK(choose_legend_corner(every_corner, 0, 0, 100, 100, 60, 20, 5, 50, 35) == FigureLegendCorner::NorthWest);
+  CHECK(legend_columns(300, 100, 5).columns == 3);
+  CHECK(legend_columns(300, 100, 5).rows == 2);
+  CHECK(legend_columns(50, 100, 2).columns == 1);  // one column at least
+  CHECK(legend_columns(50, 100, 2).rows == 2);
+}
+
+TEST_CASE("figure SVG: a Best legend that would hide data goes below the plot and the figure grows") {
+  Figure f = sample_figure();
+  f.legend = FigureLegendCorner::Best;
+  f.width = 360;  // too narrow for the legend on the right
+  f.height = 300;
+  f.font_px = 15;
+  // Wide labels and data through every corner of the data area.
+  f.series[0].label = "naive attention, the whole score matrix in memory";
+  f.series[1].label = "FlashAttention, tiles on chip";
+  f.series[2].label = f.series[1].label;
+  f.series[0].xs = {256, 65536, 256, 65536};
+  f.series[0].ys = {0.01, 1000, 1000, 0.01};
+  const std::string svg = figure_to_svg(f);
+  tinyxml2::XMLDocument doc;
+  REQUIRE(doc.Parse(svg.c_str()) == tinyxml2::XML_SUCCESS);
+  const int height = doc.RootElement()->IntAttribute("height");
+  CHECK(height > f.height);  // the legend's rows were added below
+  const tinyxml2::XMLElement* legend = nullptr;
+  for (const tinyxml2::XMLElement* g = doc.RootElement()->FirstChildElement("g"); g; g = g->NextSiblingElement("g"))
+    if (std::string(g->Attribute("id") ? g->Attribute("id") : "") == "legend") legend = g;
+  REQUIRE(legend);
+  CHECK(legend->FirstChildElement("rect")->DoubleAttribute("y") >= f.height);  // below the original figure
+}

@@ -270,7 +270,6 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
 
   std::vector<double> powers_of_two;
   for (double n = 16; n <= double(1 << 22); n *= 2) powers_of_two.push_back(n);
-  plot::GetStyle().legend_corner = plot::LegendCorner::NorthWest;
   if (plot::BeginPlot("Time of one call##sweep_time", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, "median time (ms)", plot::Scale::Log10);

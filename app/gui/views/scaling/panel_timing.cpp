@@ -177,10 +177,6 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
     plot::SetupAxis(plot::Axis::Y, "time of one call (ms)", plot::Scale::Log10);
     const double last = view.history.back().number, first = view.history.front().number;
     plot::SetupAxisLimits(plot::Axis::X, first - 0.5, std::max(last, first + 1.0) + 0.5);
-    // One run: its points sit at the left, the legend goes right; later runs fill the right, the legend goes left.
-    const plot::LegendCorner saved_corner = plot::GetStyle().legend_corner;
-    plot::GetStyle().legend_corner =
-        view.history.size() == 1 ? plot::LegendCorner::NorthEast : plot::LegendCorner::NorthWest;
     // Legend in the timed order (naive, flash, flash-tc, …), not alphabetical.
     std::vector<const std::pair<const std::string, Series>*> ordered;
     for (auto& entry : series) ordered.push_back(&entry);
@@ -197,7 +193,6 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
       plot::PlotErrorBars(label.c_str(), s.x, s.y, s.lo, s.hi, plot::ItemStyle{.color = st.color});
     }
     plot::EndPlot();
-    plot::GetStyle().legend_corner = saved_corner;
   }
 }
 
