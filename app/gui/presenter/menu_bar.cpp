@@ -60,7 +60,7 @@ void Presenter::draw_menu_bar(ViewContext& ctx) {
   std::snprintf(state, sizeof state, "text %d %%  ·  %s  ·  %s", static_cast<int>(std::lround(ui.font_scale * 100)),
                 theme_name(settings_.theme), settings_.colormap.c_str());
   const float w = ImGui::CalcTextSize(state).x;
-  const float x = ImGui::GetWindowContentRegionMax().x - w;
+  const float x = ImGui::GetWindowContentRegionMax().x - ui.menu_bar_right_reserved - w;
   if (x > ImGui::GetCursorPosX()) {
     ImGui::SetCursorPosX(x);
     ImGui::TextDisabled("%s", state);

@@ -118,7 +118,10 @@ void RecordingController::draw_overlay(const Platform& platform) {
   const bool show_result = !result_.empty() && (result_is_error_ || std::chrono::steady_clock::now() < result_until_);
   // Headless renders show the app, not a button nobody can press; a recording's progress is still drawn (and
   // left out of its frames).
-  if (platform.headless() && !busy()) return;
+  if (platform.headless() && !busy()) {
+    ui_.menu_bar_right_reserved = 0;
+    return;
+  }
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   const float pad = ui_.font_px * 0.4f;
   ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x - pad, vp->Pos.y + pad * 0.25f), ImGuiCond_Always, ImVec2(1, 0));
@@ -160,6 +163,8 @@ void RecordingController::draw_overlay(const Platform& platform) {
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("Record the window as MP4, GIF or a PNG sequence (Ctrl R starts and stops)");
   }
+  // The menu bar keeps its right-hand text clear of this window (it floats over the bar's right end).
+  ui_.menu_bar_right_reserved = ImGui::GetWindowWidth() + pad * 2;
   ImGui::End();
 }
 

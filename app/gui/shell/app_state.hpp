@@ -78,6 +78,7 @@ struct UiState {
   int mode = 0;                           // index in the mode table (tabs)
   std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
   float font_px = 18;                     // body text size now drawn (App sets it from the two scales below)
+  float menu_bar_right_reserved = 0;      // px at the menu bar's right end taken by the Record button (last frame)
   double font_scale = 1.0;                // the presenter's text scale (Ctrl + / Ctrl − / Ctrl 0), 0.5 .. 4
   float render_scale = 1.0f;              // an off-screen capture at 2× or 4×: fonts and sizes follow
   double frame_ms = 0;                    // smoothed frame time
