@@ -130,6 +130,9 @@ TEST_CASE("layout: KV cache fits at 1280x720 and 1920x1080, text 1x") { check_mo
 TEST_CASE("layout: Lessons fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("Lessons", kTextOne); }
 TEST_CASE("layout: Lessons fits with large text") { check_mode_fits("Lessons", kTextLarge); }
 
+// The checker sees windows, items and table cells, not text a panel draws itself on its draw list: the Explore
+// heatmap's axis labels and ticks (dl->AddText) overlap at 1280x720 text 1.5x, where the header rows leave the
+// square plot little room, and the Explore cases still pass. Recording those texts' rectangles is not done yet.
 // Not fixed yet (each may_fail case names what its failure message lists; remove may_fail once fixed):
 // Explore at 1920x1080 text 2x: the controls column (a third of the width) leaves the N / head dim fields no room
 // ("controls: content runs past the right edge"), and the heatmap's header rows leave the square plot at its
