@@ -25,6 +25,7 @@
 #include "app/gui/capture/export_ui.hpp"
 #include "app/gui/capture/figure_registry.hpp"
 #include "app/gui/capture/screenshot.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -307,6 +308,7 @@ void App::frame(Platform& platform) {
   if (ui_.fixed_time_step > 0) ImGui::GetIO().DeltaTime = static_cast<float>(ui_.fixed_time_step);
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();
+  begin_layout_frame();
 
   const ImGuiViewport* viewport = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(viewport->Pos);
@@ -358,6 +360,7 @@ void App::frame(Platform& platform) {
   presenter_.draw_overlays(ctx);
   recording_->draw(platform);  // the Record dialog and the REC line
   ImGui::Render();
+  layout_problems_ = find_layout_problems();  // what this frame clipped (render prints it, tests assert none)
   carry_out_commands();  // edits made in this frame start their job now; the next frame shows "computing"
 
   platform.bind_target();

@@ -15,6 +15,7 @@
 #include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/presenter/presenter.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 struct ImFont;
 
@@ -59,6 +60,8 @@ class App {
   // Recording sets it to 1 / fps; `render --scene` too.
   void set_fixed_time_step(double seconds) { ui_.fixed_time_step = seconds; }
   RecordingController& recording() { return *recording_; }  // the Record button, dialog and frame read-back
+  // What the last frame drew clipped or overlapping (widgets/layout.hpp's checker); empty when all fits.
+  const std::vector<LayoutProblem>& layout_problems() const { return layout_problems_; }
 
  private:
   void take_results();
@@ -89,6 +92,7 @@ class App {
   bool needs_colorize_ = false;
   bool initialised_ = false;
   int frames_drawn_ = 0;
+  std::vector<LayoutProblem> layout_problems_;
   std::chrono::steady_clock::time_point last_frame_;
 };
 

@@ -62,6 +62,8 @@ std::string render_help() {
              "  --theme dark|light      colours: dark high-contrast or light for print   default dark\n"
              "  --colormap NAME         the heatmap's colours: viridis or cividis         default viridis\n"
              "  --font-scale F          text size, 0.5..4 (as Ctrl + / Ctrl − in the app) default 1\n"
+             "                          (anything drawn clipped at this size and scale is printed as a\n"
+             "                          line 'attnscope render: layout: WINDOW: WHAT')\n"
              "                          (user settings are never read: a render depends on its flags only)\n"
              "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
              "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
@@ -239,6 +241,9 @@ int run_render(const std::vector<std::string>& raw_argv) {
     }
     // ImGui sizes some items from the previous frame: draw a few frames so the layout has settled.
     for (int i = 0; i < 3; ++i) app.frame(*platform);
+    // Whatever the last frame clipped: one line each, so whoever renders sees it (the PNG is written anyway).
+    for (const gui::LayoutProblem& problem : app.layout_problems())
+      std::cerr << "attnscope render: layout: " << problem.window << ": " << problem.what << "\n";
     if (app.ui().lesson.open()) {
       const gui::LessonViewState& view = app.ui().lesson;
       std::vector<std::string> problems;

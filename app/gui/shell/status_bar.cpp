@@ -6,8 +6,10 @@
 #include <any>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "app/gui/shell/modes.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/scaling/model.hpp"
 #include "app/gui/presenter/theme.hpp"
@@ -47,34 +49,50 @@ void draw_status_bar(ViewContext& ctx) {
   // frame rate) is left out, so the same scene gives the same pixels.
   const bool repeatable = ctx.ui.fixed_time_step > 0;
   if (!repeatable) poll_memory(ctx, mem);
-  const float gap = ctx.ui.font_px * 1.2f;
+  const float gap = em(1.2f);
   ImGui::Separator();
-  ImGui::TextDisabled("backend");
-  ImGui::SameLine();
-  ImGui::Text("%s · %s", s.backend_name.c_str(), s.device_name.c_str());
-  if (mem.info && mem.info->known && !repeatable) {
-    ImGui::SameLine(0, gap);
-    ImGui::TextDisabled("%s", s.capabilities.memory_words());
-    ImGui::SameLine();
-    const double free_b = static_cast<double>(mem.info->free_bytes);
-    if (mem.info->total_bytes > 0) {
-      const double used = static_cast<double>(mem.info->total_bytes) - free_b;
-      ImGui::Text("%s used / %s free", format_bytes(std::max(0.0, used)).c_str(), format_bytes(free_b).c_str());
-    } else {
-      ImGui::Text("%s free", format_bytes(free_b).c_str());
+  // One line whatever the text size: segments (a dim label, a value) left to right while each fits; the first that
+  // does not fit is shortened with an ellipsis (whole in its tooltip) and the rest are left out.
+  bool first = true, room_left = true;
+  auto segment = [&](const char* label, const std::string& value, ImVec4 value_color) {
+    if (!room_left) return;
+    if (!first) ImGui::SameLine(0, gap);
+    const float spacing = ImGui::GetStyle().ItemSpacing.x;
+    const float want = ImGui::CalcTextSize(label).x + spacing + ImGui::CalcTextSize(value.c_str()).x;
+    const float avail = ImGui::GetContentRegionAvail().x;
+    first = false;
+    if (want <= avail) {
+      if (*label) {
+        ImGui::TextDisabled("%s", label);
+        ImGui::SameLine();
+      }
+      ImGui::TextColored(value_color, "%s", value.c_str());
+      return;
     }
+    room_left = false;
+    if (avail > em(3)) text_fit((std::string(label) + (*label ? " " : "") + value).c_str(), avail);
+  };
+  const ImVec4 text_color = ImGui::GetStyleColorVec4(ImGuiCol_Text);
+  segment("backend", s.backend_name + " · " + s.device_name, text_color);
+  if (mem.info && mem.info->known && !repeatable) {
+    const double free_b = static_cast<double>(mem.info->free_bytes);
+    const double used = static_cast<double>(mem.info->total_bytes) - free_b;
+    segment(s.capabilities.memory_words(),
+            mem.info->total_bytes > 0 ? format_bytes(std::max(0.0, used)) + " used / " + format_bytes(free_b) + " free"
+                                      : format_bytes(free_b) + " free",
+            text_color);
   }
-  ImGui::SameLine(0, gap);
   if (s.computing) {
-    if (repeatable) ImGui::TextColored(warning_color(), "computing…");
-    else ImGui::TextColored(warning_color(), "computing… %.1f s", s.computing_seconds);
+    char text[64];
+    std::snprintf(text, sizeof text, "computing… %.1f s", s.computing_seconds);
+    segment("", repeatable ? "computing…" : text, warning_color());
   } else if (s.shown) {
     const ScoreImage& img = s.shown->image;
-    ImGui::TextDisabled("picture");
-    ImGui::SameLine();
-    if (repeatable) ImGui::Text("%d×%d cells", img.rows, img.cols);
-    else ImGui::Text("%d×%d cells in %s", img.rows, img.cols, format_time_ms(img.elapsed_ms + s.shown->generate_ms).c_str());
+    std::string cells = std::to_string(img.rows) + "×" + std::to_string(img.cols) + " cells";
+    if (!repeatable) cells += " in " + format_time_ms(img.elapsed_ms + s.shown->generate_ms);
+    segment("picture", cells, text_color);
   }
+  if (!room_left) return;
   if (repeatable) return;
   char right[160];
   std::snprintf(right, sizeof right, "frame %s (%.0f fps)", format_time_ms(ctx.ui.frame_ms).c_str(),

@@ -3,8 +3,10 @@
 
 #include <cfloat>
 #include <cstdint>
+#include <string>
 
 #include "app/gui/widgets/widgets.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 
@@ -30,6 +32,9 @@ void section_heading(const ViewContext& ctx, const char* text) {
 void row_label(const char* label, float label_w) {
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted(label);
+  // The field starts at label_w: a label reaching past it would be drawn under the field.
+  const float label_right = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetScrollX();
+  if (label_right > label_w) report_layout_problem(std::string("label '") + label + "' is wider than its column");
   ImGui::SameLine(label_w);
   ImGui::SetNextItemWidth(-FLT_MIN);
 }

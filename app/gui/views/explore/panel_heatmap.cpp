@@ -18,6 +18,7 @@
 #include "app/gui/capture/export_ui.hpp"
 #include "app/gui/capture/heatmap_figure.hpp"
 #include "app/gui/views/explore/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -61,10 +62,14 @@ void draw_display_options(UiState& ui) {
   int show = d.show == ScoreKind::Scores ? 0 : 1;
   changed |= ImGui::RadioButton("S scores", &show, 0);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("scores S = QKᵀ/√d, before softmax");
-  ImGui::SameLine();
+  flow_same_line(checkbox_width("P probabilities"));
   changed |= ImGui::RadioButton("P probabilities", &show, 1);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("P = softmax(S) row by row: each row sums to 1");
-  ImGui::SameLine(0, ImGui::GetFontSize() * 2);
+  // "colour scale" with its two choices: one group, wrapped to the next line as a whole when it does not fit.
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  const float scale_w = ImGui::CalcTextSize("colour scale").x + checkbox_width("linear") + checkbox_width("log") + 2 * spacing;
+  if (flow_same_line(scale_w + em(2))) ImGui::SameLine(0, em(2));
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("colour scale");
   ImGui::SameLine();
   int scale = d.scale == ColorScale::Linear ? 0 : 1;
@@ -204,12 +209,19 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
   char buf[200];
   std::snprintf(buf, sizeof buf, "×%.3g  rows %s, keys %s", zoom, token_range(w.q0, w.q1 - 1).c_str(),
                 token_range(w.k0, w.k1 - 1).c_str());
+  flow_same_line(ImGui::CalcTextSize(buf).x);
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted(buf);
-  ImGui::SameLine();
-  if (!window_needed) ImGui::TextDisabled(zoom > 1.0001 ? "· every cell computed" : "");
-  else if (window_shown) ImGui::TextDisabled("· window recomputed (%.0f ms)", v.window->image.elapsed_ms);
-  else ImGui::TextDisabled("· pooled preview; recomputing the window…");
+  char note[120] = "";
+  if (!window_needed) std::snprintf(note, sizeof note, "%s", zoom > 1.0001 ? "· every cell computed" : "");
+  else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%.0f ms)", v.window->image.elapsed_ms);
+  else std::snprintf(note, sizeof note, "· pooled preview; recomputing the window…");
+  if (note[0] && !flow_same_line(ImGui::CalcTextSize(note).x)) ImGui::AlignTextToFramePadding();
+  if (note[0]) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    text_fit(note);
+    ImGui::PopStyleColor();
+  }
 }
 
 }  // namespace
@@ -473,7 +485,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (v.show_tiles)
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
                        : " · tile grid hidden: tiles under 4 px, zoom in";
-  dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, res.c_str());
+  dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, fit_with_ellipsis(res.c_str(), avail.x - left).c_str());
   const std::string note = algorithm_note(v, r, state.backend_name);
   dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr,
               std::max(side + right, avail.x - left));
