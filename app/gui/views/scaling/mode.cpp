@@ -1,5 +1,5 @@
 // mode.cpp — the Scaling mode: what attention costs as it runs. Starts the worker tasks (ceilings once,
-// a timing run whenever the experiment changes, the N sweep on first view), takes their results, and shows one
+// a timing run whenever the experiment changes, the N sweep when its panel is first shown), takes their results, and shows one
 // panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
 //
 // Contents
@@ -156,7 +156,9 @@ void draw_scaling_mode(ViewContext& ctx) {
                                              view.sparse_mask);
     view.sweep_configured = true;
   }
-  if (!view.sweep_started) start_sweep(ctx, view);
+  // The sweep is started (and runs) only while its panel is the one shown.
+  const bool sweep_shown = view.panel == ScalingPanel::Scaling && view.requested_panel.empty();
+  if (!view.sweep_started && sweep_shown) start_sweep(ctx, view);
 
   // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
   // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
@@ -176,6 +178,7 @@ void draw_scaling_mode(ViewContext& ctx) {
       }
       if (ImGui::BeginTabItem(kScalingPanelNames[i], nullptr, flags)) {
         view.panel = static_cast<ScalingPanel>(i);
+        if (view.panel == ScalingPanel::Scaling) ctx.worker->mark_visible(kSweepView);
         ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
         switch (view.panel) {
           case ScalingPanel::Scaling: draw_sweep_panel(ctx, view); break;
