@@ -114,6 +114,11 @@ void ComputeWorker::cancel_task(const std::string& channel) {
   }
 }
 
+bool ComputeWorker::computing() {
+  std::lock_guard lock(mutex_);
+  return busy_ || running_.has_value();
+}
+
 bool ComputeWorker::idle() {
   std::lock_guard lock(mutex_);
   if (busy_ || pending_) return false;

@@ -97,7 +97,8 @@ class ComputeWorker {
 
   void submit(ComputeJob job);
   std::optional<ComputeResult> take_result();  // newest finished result, once
-  bool busy() const { return busy_.load(); }
+  bool busy() const { return busy_.load(); }    // the picture is being computed
+  bool computing();                             // the picture or any task is being computed
   double busy_seconds() const;                 // how long the running job has run
   std::string backend_name() const { return backend_name_; }
   std::string device_name() const { return device_name_; }

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "app/gui/recording/recording_ui.hpp"
 #include "app/gui/presenter/palette.hpp"
@@ -374,6 +375,9 @@ void App::frame(Platform& platform) {
   platform.end_frame();
   presenter_.after_frame(ui_);  // settings saved 1 s after the last change
   capture::run_pending_screenshot(*this, platform);  // F12 / the camera button: drawn again off-screen
+  // While the CPU backend computes, draw about ten frames a second: a software renderer (llvmpipe) would otherwise
+  // take the very cores being measured, bending the timings and slowing the work the view waits for.
+  if (state_.capabilities.host_cpu && worker_->computing()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 }  // namespace attnscope::gui

@@ -8,10 +8,8 @@
 #include <imgui.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <thread>
 
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
@@ -159,15 +157,6 @@ void draw_scaling_mode(ViewContext& ctx) {
   // The sweep is started (and runs) only while its panel is the one shown.
   const bool sweep_shown = view.panel == ScalingPanel::Scaling && view.requested_panel.empty();
   if (!view.sweep_started && sweep_shown) start_sweep(ctx, view);
-
-  // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
-  // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
-  if (ctx.state.capabilities.host_cpu) {
-    bool measuring = false;
-    for (const char* channel : {kSweepChannel.name, kTimingChannel.name, kCeilingsChannel.name})
-      measuring |= ctx.worker->task_state(channel).running;
-    if (measuring) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
 
   if (ImGui::BeginTabBar("scaling_panels")) {
     for (int i = 0; i < 4; ++i) {
