@@ -45,6 +45,7 @@ ComputeWorker::~ComputeWorker() {
 void ComputeWorker::submit(ComputeJob job) {
   {
     std::lock_guard lock(mutex_);
+    if (!pending_) pending_sequence_ = next_sequence_++;
     pending_ = std::move(job);  // replaces an older job that has not started
   }
   wake_.notify_all();
@@ -205,9 +206,12 @@ void ComputeWorker::loop() {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || pending_.has_value() || next_runnable_task() != pending_tasks_.end(); });
       if (stop_) return;
-      // The picture first when Explore shows it, else after the on-screen views' tasks.
+      // The picture first when Explore shows it, else in its submission order among the on-screen views' tasks.
       const auto task = next_runnable_task();
-      if (task != pending_tasks_.end() && !(pending_.has_value() && visible_locked(kPictureView))) {
+      const bool task_waiting = task != pending_tasks_.end();
+      const bool picture_next = pending_.has_value() && (!task_waiting || visible_locked(kPictureView) ||
+                                                         pending_sequence_ < task->sequence);
+      if (!picture_next) {
         run_task(lock, task);
         continue;
       }

@@ -8,8 +8,9 @@
 //   - the app says, once per frame, which views are on screen: begin_frame(), mark_visible() for each view it
 //     draws, end_frame() (until the first end_frame() every view counts as on screen: tools and tests without a
 //     window);
-//   - order: the Explore picture when Explore is on screen; then tasks of on-screen views in submission order; the
-//     picture when Explore is hidden; tasks of hidden views are deferred (they stay pending and do not run);
+//   - order: the Explore picture when Explore is on screen; then tasks of on-screen views in submission order, the
+//     picture among them in its submission order when Explore is hidden (the status bar still reports it); tasks
+//     of hidden views are deferred (they stay pending and do not run);
 //   - a running task whose view becomes hidden is asked to stop (TaskControl::cancel); whatever it returns or
 //     throws is dropped and the task is queued again in its old place, so it runs from the start when its view is
 //     shown again (unless the channel got a newer submission meanwhile);
@@ -170,6 +171,7 @@ class ComputeWorker {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<ComputeJob> pending_;
+  uint64_t pending_sequence_ = 0;  // the pending picture's place among the tasks (a replacement keeps it)
   std::optional<ComputeResult> finished_;
   std::atomic<bool> busy_{false};
   std::atomic<int64_t> started_ns_{0};

@@ -277,12 +277,15 @@ TEST_CASE("compute worker: a task of a shown view that throws reports its error"
   CHECK(worker.idle());
 }
 
-TEST_CASE("compute worker: the picture goes first while Explore is shown, after the shown views' tasks otherwise") {
-  for (const bool explore_shown : {true, false}) {
-    INFO("Explore shown: ", explore_shown);
+TEST_CASE("compute worker: the picture goes first while Explore is shown, in submission order otherwise") {
+  struct Case {
+    bool explore_shown, picture_submitted_first, picture_before_task;
+  };
+  for (const Case c : {Case{true, false, true}, Case{false, false, false}, Case{false, true, true}}) {
+    INFO("Explore shown: ", c.explore_shown, ", picture submitted first: ", c.picture_submitted_first);
     ComputeWorker worker(make_cpu_backend(1));
     std::atomic<bool> started{false}, release{false};
-    if (explore_shown) show(worker, {kPictureView, "left"});
+    if (c.explore_shown) show(worker, {kPictureView, "left"});
     else show(worker, {"left"});
     worker.submit_task(kNumber, gate_task(started, release));  // holds the worker while both are queued
     wait_until([&] { return started.load(); });
@@ -295,15 +298,19 @@ TEST_CASE("compute worker: the picture goes first while Explore is shown, after 
     job.config = config;
     job.spec = spec.spec;
     job.max_cells = 64;
-    worker.submit(job);
     std::atomic<int> picture_seen_by_task{-1};
-    worker.submit_task(kLeft, TaskFn<int>([&](Backend&, TaskControl&) {
-      picture_seen_by_task = worker.take_result().has_value() ? 1 : 0;  // the picture has finished already
-      return 0;
-    }));
+    auto submit_task = [&] {
+      worker.submit_task(kLeft, TaskFn<int>([&](Backend&, TaskControl&) {
+        picture_seen_by_task = worker.take_result().has_value() ? 1 : 0;  // the picture has finished already
+        return 0;
+      }));
+    };
+    if (c.picture_submitted_first) worker.submit(job);
+    submit_task();
+    if (!c.picture_submitted_first) worker.submit(job);
     release = true;
     wait_done(worker, kLeft);
-    CHECK(picture_seen_by_task == (explore_shown ? 1 : 0));
-    if (!explore_shown) wait_until([&] { return worker.take_result().has_value(); });  // it runs after the task
+    CHECK(picture_seen_by_task == (c.picture_before_task ? 1 : 0));
+    if (!c.picture_before_task) wait_until([&] { return worker.take_result().has_value(); });  // it runs after
   }
 }
