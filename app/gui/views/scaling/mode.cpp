@@ -154,9 +154,6 @@ void draw_scaling_mode(ViewContext& ctx) {
                                              view.sparse_mask);
     view.sweep_configured = true;
   }
-  // The sweep is started (and runs) only while its panel is the one shown.
-  const bool sweep_shown = view.panel == ScalingPanel::Scaling && view.requested_panel.empty();
-  if (!view.sweep_started && sweep_shown) start_sweep(ctx, view);
 
   if (ImGui::BeginTabBar("scaling_panels")) {
     for (int i = 0; i < 4; ++i) {
@@ -167,7 +164,11 @@ void draw_scaling_mode(ViewContext& ctx) {
       }
       if (ImGui::BeginTabItem(kScalingPanelNames[i], nullptr, flags)) {
         view.panel = static_cast<ScalingPanel>(i);
-        if (view.panel == ScalingPanel::Scaling) ctx.worker->mark_visible(kSweepView);
+        // The sweep is started, and runs, only while its panel is shown (not in a frame that is switching away).
+        if (view.panel == ScalingPanel::Scaling && view.requested_panel.empty()) {
+          ctx.worker->mark_visible(kSweepView);
+          if (!view.sweep_started) start_sweep(ctx, view);
+        }
         ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
         switch (view.panel) {
           case ScalingPanel::Scaling: draw_sweep_panel(ctx, view); break;
