@@ -104,7 +104,10 @@ class EglPlatform final : public Platform {
     glBindFramebuffer(GL_FRAMEBUFFER, fbo_);
     glViewport(0, 0, width_, height_);
   }
-  void end_frame() override {}
+  // No swap paces an off-screen context: without a finish here a software renderer (llvmpipe) queues frame after
+  // frame and draws them all later (read_pixels then waits for every queued frame) while taking the cores the
+  // worker computes on. Finishing each frame keeps one frame in flight.
+  void end_frame() override { glFinish(); }
   int framebuffer_width() const override { return width_; }
   int framebuffer_height() const override { return height_; }
 

@@ -1,6 +1,7 @@
 // compute_worker.cpp — see compute_worker.hpp.
 #include "app/gui/runtime/compute_worker.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace attnscope::gui {
@@ -44,6 +45,7 @@ ComputeWorker::~ComputeWorker() {
 void ComputeWorker::submit(ComputeJob job) {
   {
     std::lock_guard lock(mutex_);
+    if (!pending_) pending_sequence_ = next_sequence_++;
     pending_ = std::move(job);  // replaces an older job that has not started
   }
   wake_.notify_all();
@@ -60,14 +62,18 @@ double ComputeWorker::busy_seconds() const {
   return busy_ ? static_cast<double>(now_ns() - started_ns_.load()) * 1e-9 : 0.0;
 }
 
-void ComputeWorker::submit_erased(const std::string& channel, ErasedTask fn) {
+void ComputeWorker::submit_erased(const std::string& channel, const std::string& view, ErasedTask fn) {
   {
     std::lock_guard lock(mutex_);
     task_errors_.erase(channel);
     bool replaced = false;
-    for (auto& [name, task] : pending_tasks_)
-      if (name == channel) { task = std::move(fn); replaced = true; }
-    if (!replaced) pending_tasks_.emplace_back(channel, std::move(fn));
+    for (QueuedTask& task : pending_tasks_)
+      if (task.channel == channel) {
+        task.view = view;
+        task.fn = std::move(fn);
+        replaced = true;
+      }
+    if (!replaced) pending_tasks_.push_back(QueuedTask{channel, view, next_sequence_++, std::move(fn)});
   }
   wake_.notify_all();
 }
@@ -76,7 +82,7 @@ std::optional<std::any> ComputeWorker::take_erased(const std::string& channel) {
   std::lock_guard lock(mutex_);
   auto it = task_results_.find(channel);
   if (it == task_results_.end()) return std::nullopt;
-  std::optional<std::any> out = std::move(it->second);
+  std::optional<std::any> out = std::move(it->second.result);
   task_results_.erase(it);
   return out;
 }
@@ -84,13 +90,17 @@ std::optional<std::any> ComputeWorker::take_erased(const std::string& channel) {
 TaskState ComputeWorker::task_state(const std::string& channel) {
   std::lock_guard lock(mutex_);
   TaskState state;
-  for (auto& [name, task] : pending_tasks_) state.pending |= (name == channel);
+  for (const QueuedTask& task : pending_tasks_)
+    if (task.channel == channel) {
+      state.pending = true;
+      state.deferred = !visible_locked(task.view);
+    }
   if (auto it = task_errors_.find(channel); it != task_errors_.end()) state.error = it->second;
-  if (running_channel_ == channel && running_control_) {
+  if (running_ && running_->channel == channel) {
     state.running = true;
-    state.progress = running_control_->progress.load();
-    state.status = running_control_->get_status();
-    state.seconds = static_cast<double>(now_ns() - task_started_ns_) * 1e-9;
+    state.progress = running_->control->progress.load();
+    state.status = running_->control->get_status();
+    state.seconds = static_cast<double>(now_ns() - running_->started_ns) * 1e-9;
   }
   return state;
 }
@@ -98,38 +108,95 @@ TaskState ComputeWorker::task_state(const std::string& channel) {
 void ComputeWorker::cancel_task(const std::string& channel) {
   std::lock_guard lock(mutex_);
   for (auto it = pending_tasks_.begin(); it != pending_tasks_.end();)
-    it = it->first == channel ? pending_tasks_.erase(it) : std::next(it);
-  if (running_channel_ == channel && running_control_) running_control_->cancel = true;
+    it = it->channel == channel ? pending_tasks_.erase(it) : std::next(it);
+  if (running_ && running_->channel == channel) {
+    running_->control->cancel = true;
+    running_->requeue = false;  // asked to stop by its view: what it returns is its answer
+  }
+}
+
+bool ComputeWorker::computing() {
+  std::lock_guard lock(mutex_);
+  return busy_ || running_.has_value();
 }
 
 bool ComputeWorker::idle() {
   std::lock_guard lock(mutex_);
-  return !busy_ && !pending_ && pending_tasks_.empty() && running_channel_.empty() && task_results_.empty();
+  if (busy_ || pending_) return false;
+  if (running_ && visible_locked(running_->view)) return false;
+  for (const QueuedTask& task : pending_tasks_)
+    if (visible_locked(task.view)) return false;
+  for (const auto& [channel, finished] : task_results_)
+    if (visible_locked(finished.view)) return false;
+  return true;
 }
 
-// Called with the lock held and a task pending; runs it unlocked.
-void ComputeWorker::run_one_task(std::unique_lock<std::mutex>& lock) {
-  auto [channel, fn] = std::move(pending_tasks_.front());
-  pending_tasks_.pop_front();
-  running_channel_ = channel;
-  running_control_ = std::make_shared<TaskControl>();
-  task_started_ns_ = now_ns();
-  auto control = running_control_;
+void ComputeWorker::begin_frame() {
+  std::lock_guard lock(mutex_);
+  marked_views_.clear();
+}
+
+void ComputeWorker::mark_visible(const std::string& view) {
+  std::lock_guard lock(mutex_);
+  marked_views_.insert(view);
+}
+
+void ComputeWorker::end_frame() {
+  {
+    std::lock_guard lock(mutex_);
+    visible_views_ = marked_views_;
+    if (running_ && !running_->requeue && !visible_locked(running_->view)) {
+      running_->control->cancel = true;
+      running_->requeue = true;
+    }
+  }
+  wake_.notify_all();  // tasks of views shown now may run
+}
+
+bool ComputeWorker::on_screen(const std::string& view) {
+  std::lock_guard lock(mutex_);
+  return visible_locked(view);
+}
+
+bool ComputeWorker::visible_locked(const std::string& view) const {
+  return !visible_views_ || view == kAppView || visible_views_->count(view) > 0;
+}
+
+std::deque<ComputeWorker::QueuedTask>::iterator ComputeWorker::next_runnable_task() {
+  return std::find_if(pending_tasks_.begin(), pending_tasks_.end(),
+                      [&](const QueuedTask& task) { return visible_locked(task.view); });
+}
+
+void ComputeWorker::requeue(QueuedTask task) {
+  for (const QueuedTask& pending : pending_tasks_)
+    if (pending.channel == task.channel) return;  // a newer submission of the channel replaces it
+  auto at = std::find_if(pending_tasks_.begin(), pending_tasks_.end(),
+                         [&](const QueuedTask& pending) { return pending.sequence > task.sequence; });
+  pending_tasks_.insert(at, std::move(task));
+}
+
+// Called with the lock held and `which` runnable; runs it unlocked.
+void ComputeWorker::run_task(std::unique_lock<std::mutex>& lock, std::deque<QueuedTask>::iterator which) {
+  QueuedTask task = std::move(*which);
+  pending_tasks_.erase(which);
+  auto control = std::make_shared<TaskControl>();
+  running_ = RunningTask{task.channel, task.view, control, now_ns(), false};
   lock.unlock();
   std::any result;
   std::string error;
   try {
-    result = fn(*backend_, *control);
+    result = task.fn(*backend_, *control);
   } catch (const std::exception& e) {
     error = e.what()[0] ? e.what() : "the task failed";
   } catch (...) {
     error = "the task failed with an unknown exception";
   }
   lock.lock();
-  if (error.empty()) task_results_[channel] = std::move(result);
-  else task_errors_[channel] = std::move(error);
-  running_channel_.clear();
-  running_control_.reset();
+  const bool hidden_meanwhile = running_->requeue;
+  running_.reset();
+  if (hidden_meanwhile) requeue(std::move(task));
+  else if (error.empty()) task_results_[task.channel] = FinishedTask{task.view, std::move(result)};
+  else task_errors_[task.channel] = std::move(error);
 }
 
 void ComputeWorker::loop() {
@@ -137,10 +204,15 @@ void ComputeWorker::loop() {
     ComputeJob job;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || pending_.has_value() || !pending_tasks_.empty(); });
+      wake_.wait(lock, [&] { return stop_ || pending_.has_value() || next_runnable_task() != pending_tasks_.end(); });
       if (stop_) return;
-      if (!pending_.has_value()) {
-        run_one_task(lock);
+      // The picture first when Explore shows it, else in its submission order among the on-screen views' tasks.
+      const auto task = next_runnable_task();
+      const bool task_waiting = task != pending_tasks_.end();
+      const bool picture_next = pending_.has_value() && (!task_waiting || visible_locked(kPictureView) ||
+                                                         pending_sequence_ < task->sequence);
+      if (!picture_next) {
+        run_task(lock, task);
         continue;
       }
       job = std::move(*pending_);

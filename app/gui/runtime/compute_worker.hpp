@@ -1,6 +1,20 @@
 // compute_worker.hpp — runs the backend off the UI thread. The UI submits the newest experiment; the worker
 // computes one job at a time and always picks the latest submission next (older pending ones are replaced),
 // and the UI drops any result whose generation is not the newest: stale pictures never overwrite fresh ones.
+//
+// Scheduling contract (one thread, so one thing runs at a time):
+//   - every task belongs to a view (TaskChannel::view: a mode's tab name, a part of one shown on its own such as
+//     "Scaling/sweep", or kAppView for the window's own work, always on screen);
+//   - the app says, once per frame, which views are on screen: begin_frame(), mark_visible() for each view it
+//     draws, end_frame() (until the first end_frame() every view counts as on screen: tools and tests without a
+//     window);
+//   - order: the Explore picture when Explore is on screen; then tasks of on-screen views in submission order, the
+//     picture among them in its submission order when Explore is hidden (the status bar still reports it); tasks
+//     of hidden views are deferred (they stay pending and do not run);
+//   - a running task whose view becomes hidden is asked to stop (TaskControl::cancel); whatever it returns or
+//     throws is dropped and the task is queued again in its old place, so it runs from the start when its view is
+//     shown again (unless the channel got a newer submission meanwhile);
+//   - idle() counts only on-screen work: a headless render of one view does not wait for the others.
 #pragma once
 #include <any>
 #include <atomic>
@@ -12,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -53,14 +68,21 @@ using TaskFn = std::function<T(Backend& backend, TaskControl& control)>;
 
 // A task's queue slot and the type its task returns: the typed handle through which a view submits work and takes
 // the result (no casts at the call sites). Declared once per task, e.g.
-//   inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing"};
+//   inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing", "Scaling"};
+// The view of the window's own work (the status bar's memory readout): always on screen.
+inline constexpr const char* kAppView = "app";
+// The view that shows the picture job's result.
+inline constexpr const char* kPictureView = "Explore";
+
 template <class T>
 struct TaskChannel {
   const char* name;
+  const char* view = kAppView;  // the view that shows the channel's results: its tasks run while it is on screen
 };
 
 struct TaskState {
   bool pending = false, running = false;
+  bool deferred = false;  // pending while its view is hidden: it runs, from the start, when the view is shown again
   double progress = 0.0, seconds = 0.0;
   std::string status;
   std::string error;  // the last task of the channel threw: its message (cleared by the next submission)
@@ -76,19 +98,20 @@ class ComputeWorker {
 
   void submit(ComputeJob job);
   std::optional<ComputeResult> take_result();  // newest finished result, once
-  bool busy() const { return busy_.load(); }
+  bool busy() const { return busy_.load(); }    // the picture is being computed
+  bool computing();                             // the picture or any task is being computed
   double busy_seconds() const;                 // how long the running job has run
   std::string backend_name() const { return backend_name_; }
   std::string device_name() const { return device_name_; }
   BackendCapabilities capabilities() const { return capabilities_; }
   SpecLimits limits() const { return limits_; }
 
-  // Tasks, one queue slot per channel: a new submission replaces the channel's task that has not started yet. The
-  // Explore picture job goes first, then tasks in submission order. A task that throws leaves no result; its
-  // exception's message becomes the channel's TaskState::error.
+  // Tasks, one queue slot per channel: a new submission replaces the channel's task that has not started yet (it
+  // keeps that task's place). The order is the scheduling contract above. A task that throws leaves no result;
+  // its exception's message becomes the channel's TaskState::error.
   template <class T>
   void submit_task(TaskChannel<T> channel, std::type_identity_t<TaskFn<T>> fn) {  // T from the channel alone
-    submit_erased(channel.name, [fn = std::move(fn)](Backend& backend, TaskControl& control) {
+    submit_erased(channel.name, channel.view ? channel.view : kAppView, [fn = std::move(fn)](Backend& backend, TaskControl& control) {
       return std::any(fn(backend, control));
     });
   }
@@ -104,15 +127,42 @@ class ComputeWorker {
   void cancel_task(TaskChannel<T> channel) { cancel_task(std::string(channel.name)); }
   TaskState task_state(const std::string& channel);
   void cancel_task(const std::string& channel);  // drops a pending one, asks a running one to stop
-  // Nothing pending or running, and every finished task result has been taken (headless render waits for it).
+  // No picture pending or computing, and no task of an on-screen view pending, running or with a result not yet
+  // taken (headless render waits for it). Hidden views' work does not count.
   bool idle();
+
+  // The views on screen this frame (UI thread): begin_frame(), mark_visible(view) for each view drawn, end_frame()
+  // makes the marked set current, defers hidden views' tasks and stops a running one (see the contract above).
+  void begin_frame();
+  void mark_visible(const std::string& view);
+  void end_frame();
+  bool on_screen(const std::string& view);
 
  private:
   using ErasedTask = std::function<std::any(Backend& backend, TaskControl& control)>;
-  void submit_erased(const std::string& channel, ErasedTask fn);
+  struct QueuedTask {
+    std::string channel, view;
+    uint64_t sequence = 0;  // submission order (a replacement keeps the replaced task's)
+    ErasedTask fn;
+  };
+  struct RunningTask {
+    std::string channel, view;
+    std::shared_ptr<TaskControl> control;
+    int64_t started_ns = 0;
+    bool requeue = false;  // its view was hidden while it ran: drop what it returns, queue it again
+  };
+  struct FinishedTask {
+    std::string view;
+    std::any result;
+  };
+  void submit_erased(const std::string& channel, const std::string& view, ErasedTask fn);
   std::optional<std::any> take_erased(const std::string& channel);
   void loop();
-  void run_one_task(std::unique_lock<std::mutex>& lock);
+  // All with mutex_ held.
+  bool visible_locked(const std::string& view) const;
+  std::deque<QueuedTask>::iterator next_runnable_task();
+  void run_task(std::unique_lock<std::mutex>& lock, std::deque<QueuedTask>::iterator which);
+  void requeue(QueuedTask task);
 
   std::unique_ptr<Backend> backend_;
   std::string backend_name_, device_name_;
@@ -121,16 +171,18 @@ class ComputeWorker {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<ComputeJob> pending_;
+  uint64_t pending_sequence_ = 0;  // the pending picture's place among the tasks (a replacement keeps it)
   std::optional<ComputeResult> finished_;
   std::atomic<bool> busy_{false};
   std::atomic<int64_t> started_ns_{0};
   bool stop_ = false;
-  std::deque<std::pair<std::string, ErasedTask>> pending_tasks_;
-  std::map<std::string, std::any> task_results_;
+  std::deque<QueuedTask> pending_tasks_;  // in sequence order
+  uint64_t next_sequence_ = 0;
+  std::map<std::string, FinishedTask> task_results_;
   std::map<std::string, std::string> task_errors_;
-  std::string running_channel_;
-  std::shared_ptr<TaskControl> running_control_;
-  int64_t task_started_ns_ = 0;
+  std::optional<RunningTask> running_;
+  std::optional<std::set<std::string>> visible_views_;  // none yet: every view is on screen
+  std::set<std::string> marked_views_;                  // being collected for this frame (UI thread)
   std::thread thread_;
 };
 

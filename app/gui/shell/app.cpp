@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "app/gui/recording/recording_ui.hpp"
 #include "app/gui/presenter/palette.hpp"
@@ -319,11 +320,15 @@ void App::frame(Platform& platform) {
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ui_.font_px * 0.5f, ui_.font_px * 0.3f));
   ImGui::Begin("attnscope", nullptr, flags);
   ImGui::PopStyleVar();
+  // The worker runs only the work of views drawn in this frame (compute_worker.hpp): the open tab, the lesson pane,
+  // and what the modes mark themselves (a panel shown on its own).
+  worker_->begin_frame();
   ViewContext ctx{state_, ui_, heatmap_, heading_font_, worker_.get(), bold_font_, mono_font_};
   presenter_.draw_menu_bar(ctx);
   ui_.element_rects.clear();  // the panels record where they draw this frame
   // An open lesson: its narration pane beside the modes, which then draw in the body beside it.
   const bool in_lesson = begin_lesson_frame(ctx, ImGui::GetFrameHeightWithSpacing());
+  if (in_lesson) worker_->mark_visible("Lessons");  // the narration shows the step's run
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       ImGuiTabItemFlags tab_flags = 0;
@@ -335,6 +340,7 @@ void App::frame(Platform& platform) {
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", kModes[i].tooltip);
       if (open) {
         ui_.mode = i;
+        worker_->mark_visible(kModes[i].name);
         // Leave one line at the bottom for the status bar.
         const float status_h = in_lesson ? 0.0f : ImGui::GetFrameHeightWithSpacing();
         ImGui::BeginChild("mode_body", ImVec2(0, -status_h), false, ImGuiWindowFlags_NoScrollbar);
@@ -349,6 +355,7 @@ void App::frame(Platform& platform) {
     ImGui::EndTabBar();
   }
   end_lesson_frame(in_lesson);
+  worker_->end_frame();
   draw_status_bar(ctx);
   draw_highlight(ctx);
   capture::draw_export_dialog(ui_.font_px);
@@ -371,6 +378,9 @@ void App::frame(Platform& platform) {
   platform.end_frame();
   presenter_.after_frame(ui_);  // settings saved 1 s after the last change
   capture::run_pending_screenshot(*this, platform);  // F12 / the camera button: drawn again off-screen
+  // While the CPU backend computes, draw about ten frames a second: a software renderer (llvmpipe) would otherwise
+  // take the very cores being measured, bending the timings and slowing the work the view waits for.
+  if (state_.capabilities.host_cpu && worker_->computing()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 }  // namespace attnscope::gui

@@ -1,11 +1,19 @@
 // test_compute_worker.cpp — the worker's typed task channels without a display: a result comes back as its own type
 // through its channel, once; a task that throws leaves its message as the channel's error and the worker goes on.
+// Scheduling by view: a hidden view's task is deferred; an on-screen view's task runs before an earlier-submitted
+// hidden one; the picture goes first only while Explore is shown; a running task whose view is hidden is stopped
+// and runs again from the start when the view is shown; idle() counts only on-screen work.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <initializer_list>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/gui/runtime/compute_worker.hpp"
 #include "core/cpu_backend.hpp"
@@ -18,16 +26,56 @@ namespace {
 constexpr TaskChannel<int> kNumber{"test.number"};
 constexpr TaskChannel<std::string> kText{"test.text"};
 
-// Waits until the channel has neither a pending nor a running task.
-template <class T>
-void wait_done(ComputeWorker& worker, TaskChannel<T> channel) {
+// Channels of two views, "left" and "right", as two modes' tabs would be.
+constexpr TaskChannel<int> kLeft{"test.left", "left"};
+constexpr TaskChannel<int> kRight{"test.right", "right"};
+
+// Waits (at most 30 s) until `done` holds.
+void wait_until(const std::function<bool()>& done) {
   const auto start = std::chrono::steady_clock::now();
-  for (;;) {
-    const TaskState s = worker.task_state(channel);
-    if (!s.pending && !s.running) return;
+  while (!done()) {
     REQUIRE(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+// Waits until the channel has neither a pending nor a running task.
+template <class T>
+void wait_done(ComputeWorker& worker, TaskChannel<T> channel) {
+  wait_until([&] {
+    const TaskState s = worker.task_state(channel);
+    return !s.pending && !s.running;
+  });
+}
+
+// One frame of the app that draws exactly `views`.
+void show(ComputeWorker& worker, std::initializer_list<const char*> views) {
+  worker.begin_frame();
+  for (const char* view : views) worker.mark_visible(view);
+  worker.end_frame();
+}
+
+// The order tasks ran in, written from the worker thread.
+struct RunLog {
+  std::mutex mutex;
+  std::vector<std::string> names;
+  void add(const std::string& name) {
+    std::lock_guard lock(mutex);
+    names.push_back(name);
+  }
+  std::vector<std::string> get() {
+    std::lock_guard lock(mutex);
+    return names;
+  }
+};
+
+// A task that holds the worker until `release` is set (or it is asked to stop).
+TaskFn<int> gate_task(std::atomic<bool>& started, std::atomic<bool>& release) {
+  return [&started, &release](Backend&, TaskControl& control) {
+    started = true;
+    while (!release && !control.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return 0;
+  };
 }
 
 }  // namespace
@@ -65,4 +113,204 @@ TEST_CASE("compute worker: an exception thrown by a task becomes that task's err
   const std::optional<int> n = worker.take_task_result(kNumber);
   REQUIRE(n);
   CHECK(*n == 7);
+}
+
+TEST_CASE("compute worker: a hidden view's task is deferred, not run, until its view is shown") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"left"});
+  std::atomic<int> right_runs{0};
+  worker.submit_task(kRight, TaskFn<int>([&](Backend&, TaskControl&) { return ++right_runs; }));
+  // A later task of the shown view runs and finishes; the hidden one stays pending, marked deferred.
+  worker.submit_task(kLeft, TaskFn<int>([](Backend&, TaskControl&) { return 1; }));
+  wait_done(worker, kLeft);
+  REQUIRE(worker.take_task_result(kLeft));
+  const TaskState hidden = worker.task_state(kRight);
+  CHECK(hidden.pending);
+  CHECK(hidden.deferred);
+  CHECK_FALSE(hidden.running);
+  CHECK(hidden.error.empty());
+  CHECK(right_runs == 0);
+  CHECK_FALSE(worker.take_task_result(kRight));
+
+  show(worker, {"right"});
+  CHECK_FALSE(worker.task_state(kRight).deferred);
+  wait_done(worker, kRight);
+  const std::optional<int> n = worker.take_task_result(kRight);
+  REQUIRE(n);
+  CHECK(*n == 1);
+  CHECK(right_runs == 1);
+}
+
+TEST_CASE("compute worker: a shown view's task runs before an earlier-submitted hidden one") {
+  ComputeWorker worker(make_cpu_backend(1));
+  RunLog log;
+  std::atomic<bool> started{false}, release{false};
+  constexpr TaskChannel<int> kGate{"test.gate", "left"};
+  show(worker, {"left", "right"});
+  worker.submit_task(kGate, gate_task(started, release));  // holds the worker while the queue is built
+  wait_until([&] { return started.load(); });
+  worker.submit_task(kRight, TaskFn<int>([&](Backend&, TaskControl&) { log.add("right"); return 2; }));
+  worker.submit_task(kLeft, TaskFn<int>([&](Backend&, TaskControl&) { log.add("left"); return 1; }));
+  show(worker, {"left"});  // the user switched to "left": the gate (a "left" task) keeps running
+  CHECK_FALSE(worker.task_state(kGate).deferred);
+  release = true;
+  wait_done(worker, kLeft);
+  CHECK(log.get() == std::vector<std::string>{"left"});
+  CHECK(worker.task_state(kRight).deferred);
+
+  show(worker, {"left", "right"});
+  wait_done(worker, kRight);
+  CHECK(log.get() == std::vector<std::string>{"left", "right"});
+  CHECK(worker.take_task_result(kRight) == 2);
+}
+
+TEST_CASE("compute worker: a running task whose view is hidden stops, is not an error, and reruns when shown") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"right"});
+  std::atomic<int> starts{0};
+  std::atomic<bool> saw_cancel{false};
+  // The first run waits for its cancel and throws as a cancelled computation may; the second run finishes.
+  worker.submit_task(kRight, TaskFn<int>([&](Backend&, TaskControl& control) -> int {
+    const int run = ++starts;
+    if (run == 1) {
+      while (!control.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      saw_cancel = true;
+      throw std::runtime_error("stopped half way");
+    }
+    return run;
+  }));
+  wait_until([&] { return worker.task_state(kRight).running; });
+  CHECK_FALSE(worker.idle());
+
+  show(worker, {"left"});  // its view goes off screen
+  wait_until([&] { return !worker.task_state(kRight).running; });
+  CHECK(saw_cancel);
+  const TaskState stopped = worker.task_state(kRight);
+  CHECK(stopped.pending);
+  CHECK(stopped.deferred);
+  CHECK(stopped.error.empty());  // what the stopped run threw is dropped
+  CHECK_FALSE(worker.take_task_result(kRight));
+  CHECK(starts == 1);
+
+  show(worker, {"right"});
+  wait_done(worker, kRight);
+  CHECK(starts == 2);
+  const std::optional<int> n = worker.take_task_result(kRight);
+  REQUIRE(n);
+  CHECK(*n == 2);
+  CHECK(worker.task_state(kRight).error.empty());
+}
+
+TEST_CASE("compute worker: a newer submission replaces a task stopped because its view was hidden") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"right"});
+  std::atomic<int> old_runs{0};
+  worker.submit_task(kRight, TaskFn<int>([&](Backend&, TaskControl& control) -> int {
+    ++old_runs;
+    while (!control.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return -1;
+  }));
+  wait_until([&] { return worker.task_state(kRight).running; });
+  show(worker, {"left"});
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) { return 5; }));
+  wait_until([&] { return !worker.task_state(kRight).running; });
+  show(worker, {"right"});
+  wait_done(worker, kRight);
+  CHECK(worker.take_task_result(kRight) == 5);
+  CHECK(old_runs == 1);
+}
+
+TEST_CASE("compute worker: cancel_task of a running task hands back what it returned, with no rerun") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"right"});
+  std::atomic<int> runs{0};
+  worker.submit_task(kRight, TaskFn<int>([&](Backend&, TaskControl& control) -> int {
+    ++runs;
+    while (!control.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return 9;  // what was measured before the stop
+  }));
+  wait_until([&] { return worker.task_state(kRight).running; });
+  worker.cancel_task(kRight);
+  wait_done(worker, kRight);
+  CHECK(worker.take_task_result(kRight) == 9);
+  CHECK(runs == 1);
+}
+
+TEST_CASE("compute worker: idle() counts only the work of views on screen") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"left"});
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) { return 3; }));
+  CHECK(worker.idle());  // deferred work of a hidden view
+  worker.submit_task(kLeft, TaskFn<int>([](Backend&, TaskControl&) { return 4; }));
+  CHECK_FALSE(worker.idle());  // pending, running or finished and not yet taken
+  wait_done(worker, kLeft);
+  CHECK_FALSE(worker.idle());  // the result waits to be taken
+  REQUIRE(worker.take_task_result(kLeft));
+  CHECK(worker.idle());
+
+  // A finished result of a view that went off screen before taking it does not count either.
+  show(worker, {"right"});
+  wait_done(worker, kRight);
+  show(worker, {"left"});
+  CHECK(worker.idle());
+  show(worker, {"right"});
+  CHECK_FALSE(worker.idle());
+  CHECK(worker.take_task_result(kRight) == 3);
+  CHECK(worker.idle());
+
+  // The window's own work (kAppView, the default) is always on screen.
+  show(worker, {});
+  worker.submit_task(kNumber, TaskFn<int>([](Backend&, TaskControl&) { return 1; }));
+  CHECK_FALSE(worker.idle());
+  wait_done(worker, kNumber);
+  REQUIRE(worker.take_task_result(kNumber));
+  CHECK(worker.idle());
+}
+
+TEST_CASE("compute worker: a task of a shown view that throws reports its error") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"right"});
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) -> int { throw std::runtime_error("no memory"); }));
+  wait_done(worker, kRight);
+  CHECK(worker.task_state(kRight).error == "no memory");
+  CHECK_FALSE(worker.take_task_result(kRight));
+  CHECK(worker.idle());
+}
+
+TEST_CASE("compute worker: the picture goes first while Explore is shown, in submission order otherwise") {
+  struct Case {
+    bool explore_shown, picture_submitted_first, picture_before_task;
+  };
+  for (const Case c : {Case{true, false, true}, Case{false, false, false}, Case{false, true, true}}) {
+    INFO("Explore shown: ", c.explore_shown, ", picture submitted first: ", c.picture_submitted_first);
+    ComputeWorker worker(make_cpu_backend(1));
+    std::atomic<bool> started{false}, release{false};
+    if (c.explore_shown) show(worker, {kPictureView, "left"});
+    else show(worker, {"left"});
+    worker.submit_task(kNumber, gate_task(started, release));  // holds the worker while both are queued
+    wait_until([&] { return started.load(); });
+    ExperimentConfig config;
+    config.n = 64;
+    const SpecResult spec = to_spec(config, worker.limits());
+    REQUIRE(spec.ok);
+    ComputeJob job;
+    job.generation = 1;
+    job.config = config;
+    job.spec = spec.spec;
+    job.max_cells = 64;
+    std::atomic<int> picture_seen_by_task{-1};
+    auto submit_task = [&] {
+      worker.submit_task(kLeft, TaskFn<int>([&](Backend&, TaskControl&) {
+        picture_seen_by_task = worker.take_result().has_value() ? 1 : 0;  // the picture has finished already
+        return 0;
+      }));
+    };
+    if (c.picture_submitted_first) worker.submit(job);
+    submit_task();
+    if (!c.picture_submitted_first) worker.submit(job);
+    release = true;
+    wait_done(worker, kLeft);
+    CHECK(picture_seen_by_task == (c.picture_before_task ? 1 : 0));
+    if (!c.picture_before_task) wait_until([&] { return worker.take_result().has_value(); });  // it runs after
+  }
 }

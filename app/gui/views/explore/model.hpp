@@ -107,8 +107,8 @@ struct HeatmapViewState {
 };
 
 // The worker's tasks (tasks.cpp) and their channels.
-inline constexpr TaskChannel<WindowTaskResult> kWindowChannel{"explore-window"};
-inline constexpr TaskChannel<BlockMaskTaskResult> kBlocksChannel{"explore-blocks"};
+inline constexpr TaskChannel<WindowTaskResult> kWindowChannel{"explore-window", "Explore"};
+inline constexpr TaskChannel<BlockMaskTaskResult> kBlocksChannel{"explore-blocks", "Explore"};
 // The window `request` of the shown picture, recomputed at full resolution (inputs cached in `cache`).
 TaskFn<WindowTaskResult> make_window_task(const AttentionSpec& spec, const ExperimentConfig& config,
                                           uint64_t generation, const WindowRequest& request,

@@ -51,7 +51,7 @@ void flash_heading(ViewContext& ctx, const char* title, const std::string& detai
 
 namespace {
 
-constexpr TaskChannel<std::shared_ptr<const FlashViewResult>> kChannel{"FlashAttention"};
+constexpr TaskChannel<std::shared_ptr<const FlashViewResult>> kChannel{"FlashAttention", "FlashAttention"};
 
 // ---- task ------------------------------------------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ int64_t tokens_now(const KvViewState& s);
 void set_tokens(KvViewState& s, double t);  // the clock, clamped to [0, L]
 
 // The worker's task: the decode loops of MHA, GQA and MQA for the state's shape (tasks.cpp).
-inline constexpr TaskChannel<std::shared_ptr<const KvRunResult>> kKvChannel{"kv-cache"};
+inline constexpr TaskChannel<std::shared_ptr<const KvRunResult>> kKvChannel{"kv-cache", "KV cache"};
 TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, const std::string& key);
 
 }  // namespace attnscope::gui

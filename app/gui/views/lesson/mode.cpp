@@ -3,9 +3,7 @@
 // worker, Space / → / ← move through the steps, and the narration pane stays beside whatever mode is on screen.
 #include <imgui.h>
 
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/views/lesson/panels.hpp"
@@ -58,8 +56,6 @@ void take_run_result(ViewContext& ctx, LessonViewState& view) {
     view.run_error = state.error;
     view.asked_key.clear();
   }
-  // A software renderer would take the cores being timed: draw about ten frames a second while measuring.
-  if (state.running && ctx.state.capabilities.host_cpu) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 void handle_keys(LessonViewState& view) {

@@ -91,7 +91,7 @@ struct LessonRunResult {
 // The key a step's run is measured for: the step's experiment and its run.
 std::string run_key(const ExperimentConfig& config, const LessonRun& run);
 TaskFn<LessonRunResult> make_lesson_run_task(const ExperimentConfig& config, const LessonRun& run);
-inline constexpr TaskChannel<LessonRunResult> kLessonRunChannel{"Lesson.run"};
+inline constexpr TaskChannel<LessonRunResult> kLessonRunChannel{"Lesson.run", "Lessons"};
 
 // The measured placeholders of `run` from a result (absent result: every one maps to `pending_text`).
 std::map<std::string, std::string> measured_lesson_values(const LessonRun& run, const LessonRunResult* result,

@@ -1,5 +1,5 @@
 // mode.cpp — the Scaling mode: what attention costs as it runs. Starts the worker tasks (ceilings once,
-// a timing run whenever the experiment changes, the N sweep on first view), takes their results, and shows one
+// a timing run whenever the experiment changes, the N sweep when its panel is first shown), takes their results, and shows one
 // panel at a time under a tab bar (Scaling, Timing, Memory, Roofline).
 //
 // Contents
@@ -8,10 +8,8 @@
 #include <imgui.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <thread>
 
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
@@ -156,16 +154,6 @@ void draw_scaling_mode(ViewContext& ctx) {
                                              view.sparse_mask);
     view.sweep_configured = true;
   }
-  if (!view.sweep_started) start_sweep(ctx, view);
-
-  // While the CPU backend is being measured, the UI draws about ten frames a second: a software renderer (llvmpipe)
-  // would otherwise take the very cores being timed and bend the curves (the large N most, as they span more frames).
-  if (ctx.state.capabilities.host_cpu) {
-    bool measuring = false;
-    for (const char* channel : {kSweepChannel.name, kTimingChannel.name, kCeilingsChannel.name})
-      measuring |= ctx.worker->task_state(channel).running;
-    if (measuring) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
 
   if (ImGui::BeginTabBar("scaling_panels")) {
     for (int i = 0; i < 4; ++i) {
@@ -176,6 +164,11 @@ void draw_scaling_mode(ViewContext& ctx) {
       }
       if (ImGui::BeginTabItem(kScalingPanelNames[i], nullptr, flags)) {
         view.panel = static_cast<ScalingPanel>(i);
+        // The sweep is started, and runs, only while its panel is shown (not in a frame that is switching away).
+        if (view.panel == ScalingPanel::Scaling && view.requested_panel.empty()) {
+          ctx.worker->mark_visible(kSweepView);
+          if (!view.sweep_started) start_sweep(ctx, view);
+        }
         ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
         switch (view.panel) {
           case ScalingPanel::Scaling: draw_sweep_panel(ctx, view); break;

@@ -84,7 +84,7 @@ struct ScalingViewState {
   bool sweep_configured = false;  // false: configured from the experiment and backend on first draw
   SweepConfig sweep_config;
   std::string sparse_mask = "window:128";
-  bool sweep_started = false;     // the first draw starts one
+  bool sweep_started = false;     // the first draw of the Scaling panel starts one
   std::shared_ptr<SweepLive> live;
   uint64_t live_version_seen = 0;
   std::optional<SweepResult> sweep;  // the shown sweep: partial while running, whole when done
@@ -96,11 +96,15 @@ struct ScalingViewState {
   MemoryReadout memory;
 };
 
-// The tasks (run on the worker with its Backend) and their channels.
-inline constexpr TaskChannel<SweepResult> kSweepChannel{"Scaling.sweep"};
-inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing"};
-inline constexpr TaskChannel<DeviceCeilings> kCeilingsChannel{"Scaling.ceilings"};
-inline constexpr TaskChannel<MemoryInfo> kMemoryChannel{"status.memory"};
+// The tasks (run on the worker with its Backend) and their channels. The sweep is shown only by the Scaling
+// panel, so it runs only while that panel is on screen (the mode marks kSweepView visible when it draws it); the
+// timing run and the ceilings serve the other panels and run while the mode is shown; the memory readout is the
+// status bar's.
+inline constexpr const char* kSweepView = "Scaling/sweep";
+inline constexpr TaskChannel<SweepResult> kSweepChannel{"Scaling.sweep", kSweepView};
+inline constexpr TaskChannel<TimingRun> kTimingChannel{"Scaling.timing", "Scaling"};
+inline constexpr TaskChannel<DeviceCeilings> kCeilingsChannel{"Scaling.ceilings", "Scaling"};
+inline constexpr TaskChannel<MemoryInfo> kMemoryChannel{"status.memory", kAppView};
 TaskFn<TimingRun> make_timing_task(const ExperimentConfig& config, const AttentionSpec& spec, int repetitions, int number);
 TaskFn<SweepResult> make_sweep_task(const SweepConfig& config, std::shared_ptr<SweepLive> live);
 TaskFn<DeviceCeilings> make_ceilings_task();

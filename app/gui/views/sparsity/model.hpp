@@ -77,7 +77,7 @@ struct PatternNumbers {
 };
 
 // The worker channels of patterns A and B.
-inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A"}, {"sparsity-B"}};
+inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A", "Sparsity"}, {"sparsity-B", "Sparsity"}};
 
 // progress(fraction, status) is called between steps; cancelled() is polled between steps.
 PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& request,
