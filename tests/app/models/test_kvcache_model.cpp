@@ -42,3 +42,25 @@ TEST_CASE("KV cache model: the task runs MHA, GQA and MQA decode loops with thei
     CHECK(run.floor_ms.size() == run.ms.size());
   }
 }
+
+TEST_CASE("KV cache model: the CPU backend's copy bandwidth is measured once a session, then reused") {
+  KvViewState s;
+  s.heads = 2;
+  s.kv_heads = 1;
+  s.head_dim = 16;
+  s.loop_context = 32;
+  auto backend = make_cpu_backend(1);
+  TaskControl control;
+  const auto first = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(first);
+  REQUIRE(first->bandwidth_gbs > 0);       // the CPU loop measures none alongside: the backend's ceiling is asked
+  CHECK(first->bandwidth_measured_now);
+  s.session_copy_gbs = first->bandwidth_gbs * 1.5;  // what the view kept from the first run (scaled to recognise it)
+  const auto second = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(second);
+  CHECK_FALSE(second->bandwidth_measured_now);
+  CHECK(second->bandwidth_gbs == doctest::Approx(first->bandwidth_gbs * 1.5));
+  CHECK(second->bandwidth_source.find("earlier in this session") != std::string::npos);
+  for (const KvLayoutRun& run : second->runs)  // the floors use the kept figure
+    for (size_t i = 0; i < run.floor_ms.size(); ++i) CHECK(run.floor_ms[i] > 0);
+}

@@ -66,6 +66,7 @@ void take_result(ViewContext& ctx, KvViewState& s) {
   if (!result || !*result) return;
   if (s.asked_key == (*result)->key) s.asked_key.clear();
   s.result = *result;
+  if (s.result->bandwidth_measured_now) s.session_copy_gbs = s.result->bandwidth_gbs;
 }
 
 // ---------------------------------------------------------------- generation clock (play / step)

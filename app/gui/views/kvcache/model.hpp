@@ -28,6 +28,7 @@ struct KvRunResult {
   MemoryInfo memory;              // the backend's free memory when the task ran
   double bandwidth_gbs = 0;       // copy bandwidth: read + written bytes / time (0: not measured)
   std::string bandwidth_source;
+  bool bandwidth_measured_now = false;  // by Backend::measure_ceilings during this run (kept for the session)
   int storage_bytes = 2;          // bytes per cached element the loop stored (CPU twin: 4)
 };
 
@@ -52,6 +53,10 @@ struct KvViewState {
   int loop_context = 0;           // tokens the decode loop generates; 0: chosen from the backend on the first frame
   std::shared_ptr<const KvRunResult> result;
   std::string asked_key;
+  // Copy bandwidth the backend measured for an earlier run of this session (0: none yet). A backend whose decode
+  // loop does not measure it alongside (the CPU twin) is asked once, not on every run: the figure is the machine's,
+  // not the experiment's, and measuring it costs as much as a short decode loop.
+  double session_copy_gbs = 0;
 
   // The cache-filling picture: which layout it draws and its generation clock (tokens in the cache).
   KvLayout drawn_layout = KvLayout::Gqa;

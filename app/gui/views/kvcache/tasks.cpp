@@ -12,6 +12,7 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
   const int64_t heads = s.heads, kv = s.kv_heads, d = s.head_dim, batch = s.batch, loop = s.loop_context;
   const int64_t page = kKvPageSizes[s.page_index];
   const DType dtype = s.dtype;
+  const double session_copy_gbs = s.session_copy_gbs;
   return [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
@@ -41,11 +42,16 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
       r->storage_bytes = run.loop.storage_bytes;
       r->runs.push_back(std::move(run));
     }
+    if (r->bandwidth_gbs <= 0 && session_copy_gbs > 0) {
+      r->bandwidth_gbs = session_copy_gbs;
+      r->bandwidth_source = "copy bandwidth measured by the backend earlier in this session";
+    }
     if (r->bandwidth_gbs <= 0 && !control.cancel) {
       const DeviceCeilings c = backend.measure_ceilings();
       if (c.ok) {
         r->bandwidth_gbs = c.copy_bytes_per_s / 1e9;
         r->bandwidth_source = "copy bandwidth measured by the backend";
+        r->bandwidth_measured_now = true;
       }
     }
     for (KvLayoutRun& run : r->runs) {
