@@ -142,3 +142,36 @@ TEST_CASE("render --mode FlashAttention: a PNG, and bad view options refused wit
   CHECK(run("", "render --mode FlashAttention --flash-view at=2 --n 64 --out '" + png + "'", &bad) != 0);
   CHECK(bad.find("--flash-view") != std::string::npos);
 }
+
+TEST_CASE("frame pacing: a playing replay asks for frames at the display rate; paused and settled, the app may sleep") {
+  std::string error;
+  auto platform = create_headless_platform(960, 540, &error);
+  REQUIRE_MESSAGE(platform, error);
+  ExperimentConfig config;
+  config.n = 128;
+  config.head_dim = 32;
+  App app(config, app::make_backend("cpu", &error));
+  REQUIRE_MESSAGE(app.init(*platform, &error), error);
+  app.ui().requested_mode = "FlashAttention";
+  app.ui().flash.playing = false;
+  REQUIRE(frames_until_settled(app, *platform));
+  app.frame(*platform);
+  CHECK_FALSE(app.wants_frames());  // nothing moves: the loop may wait for input
+  app.ui().flash.playing = true;
+  app.frame(*platform);
+  CHECK(app.wants_frames());        // the replay advances by itself: no waiting for the mouse
+  app.ui().flash.playing = false;
+  app.frame(*platform);
+  CHECK_FALSE(app.wants_frames());
+  // The KV cache filling plays the same way.
+  app.ui().requested_mode = "KV cache";
+  REQUIRE(frames_until_settled(app, *platform));
+  app.ui().kv_view.playing = true;
+  app.frame(*platform);
+  CHECK(app.wants_frames());
+  app.ui().kv_view.playing = false;
+  REQUIRE(frames_until_settled(app, *platform));  // the cache grew while playing: its picture and readouts update
+  app.frame(*platform);
+  CHECK_FALSE(app.wants_frames());
+  app.shutdown();
+}

@@ -283,12 +283,17 @@ void App::take_results() {
   state_.computing = worker_->busy();
 }
 
+bool App::wants_frames() {
+  return ui_.animating || state_.computing || worker_->computing() || recording_->busy();
+}
+
 void App::frame(Platform& platform) {
   const auto now = std::chrono::steady_clock::now();
   const double ms = std::chrono::duration<double, std::milli>(now - last_frame_).count();
   last_frame_ = now;
   if (ui_.fixed_time_step <= 0) ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
   ++frames_drawn_;
+  ui_.animating = false;  // views set it again while they play
 
   // Fonts are rasterised at the size they are shown (window size × presenter scale × capture scale), so text
   // stays crisp at every scale; the atlas can change only between frames.

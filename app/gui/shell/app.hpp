@@ -48,6 +48,10 @@ class App {
   // what a headless render waits for before capturing.
   bool settled() const;
   int frames_drawn() const { return frames_drawn_; }
+  // Something moves without input: a view animates, the worker computes (progress, a picture on its way), a
+  // recording runs or a screenshot is pending. The main loop then draws at the display rate; otherwise it may
+  // sleep until input arrives.
+  bool wants_frames();
   bool failed() const { return !state_.errors.empty(); }
   const AppState& state() const { return state_; }
   const UiState& ui() const { return ui_; }

@@ -78,6 +78,9 @@ struct UiState {
   int mode = 0;                           // index in the mode table (tabs)
   std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
   float font_px = 18;                     // body text size now drawn (App sets it from the two scales below)
+  // Set by a view during a frame when it animates by itself (a replay or the cache filling plays), so the main
+  // loop draws the next frame at the display rate instead of sleeping until input arrives. Cleared each frame.
+  bool animating = false;
   float menu_bar_right_reserved = 0;      // px at the menu bar's right end taken by the Record button (last frame)
   double font_scale = 1.0;                // the presenter's text scale (Ctrl + / Ctrl − / Ctrl 0), 0.5 .. 4
   float render_scale = 1.0f;              // an off-screen capture at 2× or 4×: fonts and sizes follow

@@ -91,9 +91,9 @@ int run_gui(const std::vector<std::string>& argv) {
         !gui::restore_lesson_position(app.ui().lesson, last, gui::app_lesson_vocabulary()))
       std::cerr << "attnscope gui: the last lesson, " << last.lesson << ", could not be reopened\n";
     while (!platform->should_close()) {
-      // Sleep until input arrives; while computing, wake at the display rate to animate progress; while
-      // recording, draw continuously (every drawn frame is a video frame).
-      platform->wait_events(app.recording().busy() ? 1.0 / 240.0 : app.state().computing ? 1.0 / 60.0 : 0.25);
+      // Sleep until input arrives; while anything plays, animates or shows progress, wake at the display rate;
+      // while recording, draw continuously (every drawn frame is a video frame).
+      platform->wait_events(app.recording().busy() ? 1.0 / 240.0 : app.wants_frames() ? 1.0 / 60.0 : 0.25);
       app.frame(*platform);
     }
     app.shutdown();

@@ -291,6 +291,7 @@ void draw_flash_mode(ViewContext& ctx) {
     unit = view.follow_unit >= 0 ? view.follow_unit : std::max(0, r->replay.probe_unit);
     unit = std::clamp(unit, 0, std::max(0, r->replay.units - 1));
     advance_clock(view, *r);
+    ctx.ui.animating = ctx.ui.animating || view.playing;
   }
   if (!ctx.ui.lesson.open()) handle_keys(view, r, unit);  // an open lesson's keys move through its steps
   draw_toolbar(ctx, view, r, unit);

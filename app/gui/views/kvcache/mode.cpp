@@ -107,6 +107,7 @@ void draw_kvcache_mode(ViewContext& ctx) {
   if (s.heads % s.kv_heads == 0) submit(ctx, s);
   if (!ctx.ui.lesson.open()) handle_keys(s);  // an open lesson's keys move through its steps
   advance_clock(s);
+  ctx.ui.animating = ctx.ui.animating || s.playing;
   const float em = ctx.ui.font_px;
   ImGui::BeginGroup();
   draw_controls(ctx, s);
