@@ -126,7 +126,9 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
   r.config = base;
   const JsonLines lines(text);
   auto where = [&](const std::string& key) {
-    return source + ":" + std::to_string(lines.line_of("/" + json_pointer_token(key))) + ": key \"" + key + "\"";
+    std::string pointer = "/";  // built by appending: GCC 12 misreads "/" + std::string as an overlapping copy
+    pointer += json_pointer_token(key);
+    return source + ":" + std::to_string(lines.line_of(pointer)) + ": key \"" + key + "\"";
   };
   // The parser reports the top-level keys as it meets them: a key given twice is an error (nlohmann keeps the last
   // silently), and a number too large for a double (1e400) is reported under its key.
@@ -137,7 +139,8 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
     j = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json& parsed) {
       if (event == json::parse_event_t::key && depth == 1) {
         last_key = parsed.get<std::string>();
-        if (!seen_keys.insert(last_key).second) r.errors.push_back(where(last_key) + " is given twice");
+        if (!seen_keys.insert(last_key).second)  // (the line index holds the first one's line: none given)
+          r.errors.push_back(source + ": key \"" + last_key + "\" is given twice; keep one");
       }
       return true;
     });
