@@ -23,7 +23,7 @@ const char* experiment_flags_help() {
   return "experiment flags (override --config's values):\n"
          "  --config FILE.json      read the experiment from a JSON file (keys: n, head_dim, heads, kv_heads,\n"
          "                          batch, mask, causal, generator, seed, dtype, show, scale)\n"
-         "  --n N                   sequence length (queries = keys), 1..1048576     default 1024\n"
+         "  --n N                   sequence length (queries = keys), 1..1048576    default 1024\n"
          "  --d D                   head dimension, 1..256                          default 64\n"
          "  --heads H               query heads, 1..4096                            default 1\n"
          "  --kv-heads H            key/value heads (H must divide --heads)         default = --heads\n"
