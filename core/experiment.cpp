@@ -1,9 +1,14 @@
 // experiment.cpp — ExperimentConfig: JSON text form and conversion to AttentionSpec.
 #include "core/experiment.hpp"
 
-#include <fstream>
+#include <cmath>
+#include <limits>
+#include <set>
+
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "core/json_check.hpp"
+#include "core/json_lines.hpp"
 
 namespace attnscope {
 
@@ -49,18 +54,53 @@ std::string set_text_field(ExperimentConfig& c, const std::string& key, const st
   return "unknown setting";
 }
 
+const std::vector<IntegerSetting>& integer_settings() {
+  const SpecLimits any_backend;
+  static const std::vector<IntegerSetting> settings = {
+      {"n", "--n", 1, any_backend.max_len, &ExperimentConfig::n},
+      {"head_dim", "--d", 1, any_backend.max_head_dim, &ExperimentConfig::head_dim},
+      {"heads", "--heads", 1, int64_t{1} << 12, &ExperimentConfig::heads},
+      {"kv_heads", "--kv-heads", 1, int64_t{1} << 12, &ExperimentConfig::kv_heads},
+      {"batch", "--batch", 1, int64_t{1} << 16, &ExperimentConfig::batch},
+  };
+  return settings;
+}
+
 namespace {
 
-int64_t* integer_field(ExperimentConfig& c, const std::string& key) {
-  if (key == "n") return &c.n;
-  if (key == "head_dim") return &c.head_dim;
-  if (key == "heads") return &c.heads;
-  if (key == "kv_heads") return &c.kv_heads;
-  if (key == "batch") return &c.batch;
+const IntegerSetting* integer_setting(const std::string& key) {
+  for (const auto& s : integer_settings())
+    if (key == s.key) return &s;
   return nullptr;
 }
 
 const char* kJsonKeys = "n, head_dim, heads, kv_heads, batch, mask, causal, generator, seed, dtype, show, scale";
+
+// "" when `v` is a whole number in lo..hi, else "VALUE is not a whole number (allowed: LO..HI)" or "... is out
+// of range ...". The JSON value is classified before any conversion, so 2^64, -1 or 1.5 never wrap or truncate.
+// `unsigned_range`: the range is 0..2^64-1 (the seed) and lo, hi are ignored.
+std::string whole_number_problem(const json& v, int64_t lo, int64_t hi, bool unsigned_range = false) {
+  const std::string allowed =
+      unsigned_range ? "(allowed: 0.." + std::to_string(std::numeric_limits<uint64_t>::max()) + ")"
+                     : "(allowed: " + std::to_string(lo) + ".." + std::to_string(hi) + ")";
+  const std::string shown = v.is_string() ? v.dump() + " (text)" : v.dump();
+  bool in_range = false;
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    in_range = unsigned_range || (hi >= 0 && u <= static_cast<uint64_t>(hi) && (lo <= 0 || u >= static_cast<uint64_t>(lo)));
+  } else if (v.is_number_integer()) {  // a negative whole number
+    const int64_t i = v.get<int64_t>();
+    in_range = !unsigned_range && i >= lo && i <= hi;
+  } else if (v.is_number_float()) {
+    const double x = v.get<double>();
+    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) >= 9007199254740992.0)  // 2^53: typed as an integer
+      return shown + " is out of range " + allowed;
+    return shown + " is not a whole number " + allowed;
+  } else {
+    return shown + " is not a whole number " + allowed;
+  }
+  return in_range ? "" : shown + " is out of range " + allowed;
+}
 
 }  // namespace
 
@@ -84,13 +124,44 @@ std::string to_json(const ExperimentConfig& c) {
 ConfigResult from_json(std::string_view text, const std::string& source, const ExperimentConfig& base) {
   ConfigResult r;
   r.config = base;
+  const JsonLines lines(text);
+  auto where = [&](const std::string& key) {
+    std::string pointer = "/";  // built by appending: GCC 12 misreads "/" + std::string as an overlapping copy
+    pointer += json_pointer_token(key);
+    return source + ":" + std::to_string(lines.line_of(pointer)) + ": key \"" + key + "\"";
+  };
+  // The parser reports the top-level keys as it meets them: a key given twice is an error (nlohmann keeps the last
+  // silently), and a number too large for a double (1e400) is reported under its key.
+  std::string last_key;
+  std::set<std::string> seen_keys;
   json j;
   try {
-    j = json::parse(text.begin(), text.end());
+    j = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::key && depth == 1) {
+        last_key = parsed.get<std::string>();
+        if (!seen_keys.insert(last_key).second)  // (the line index holds the first one's line: none given)
+          r.errors.push_back(source + ": key \"" + last_key + "\" is given twice; keep one");
+      }
+      return true;
+    });
   } catch (const json::parse_error& e) {
-    r.errors.push_back(source + ": malformed JSON (" + e.what() + ")");
+    r.errors.push_back(source + ":" + std::to_string(line_of_offset(text, e.byte)) + ": malformed JSON (" + e.what() +
+                       ")");
+    return r;
+  } catch (const json::exception& e) {  // out_of_range: "number overflow parsing '1e400'"
+    const std::string what = e.what();
+    const auto open = what.find('\''), close = what.rfind('\'');
+    const std::string number = open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    std::string allowed;
+    if (const IntegerSetting* s = integer_setting(last_key))
+      allowed = " (allowed: " + std::to_string(s->lo) + ".." + std::to_string(s->hi) + ")";
+    else if (last_key == "seed")
+      allowed = " (allowed: 0.." + std::to_string(std::numeric_limits<uint64_t>::max()) + ")";
+    r.errors.push_back((last_key.empty() ? source : where(last_key)) + ": " +
+                       (number.empty() ? "a number" : number) + " is out of range" + allowed);
     return r;
   }
+  if (!r.errors.empty()) return r;
   if (!j.is_object()) {
     r.errors.push_back(source + ": expected a JSON object {\"n\": 1024, ...}, found " + j.type_name());
     return r;
@@ -98,35 +169,34 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
   ExperimentConfig& c = r.config;
   const bool kv_given = j.contains("kv_heads");
   for (auto& [key, value] : j.items()) {
-    const std::string where = source + ": key \"" + key + "\"";
-    if (int64_t* field = integer_field(c, key)) {
-      if (!value.is_number_integer()) {
-        r.errors.push_back(where + " must be an integer, found " + value.dump());
+    if (const IntegerSetting* s = integer_setting(key)) {
+      if (auto problem = whole_number_problem(value, s->lo, s->hi); !problem.empty()) {
+        r.errors.push_back(where(key) + ": " + problem);
         continue;
       }
-      *field = value.get<int64_t>();
+      c.*(s->field) = value.get<int64_t>();
     } else if (key == "seed") {
-      if (!value.is_number_integer() || (value.is_number_integer() && !value.is_number_unsigned() &&
-                                         value.get<int64_t>() < 0)) {
-        r.errors.push_back(where + " must be a non-negative integer, found " + value.dump());
+      if (auto problem = whole_number_problem(value, 0, 0, /*unsigned_range=*/true);
+          !problem.empty()) {
+        r.errors.push_back(where(key) + ": " + problem);
         continue;
       }
       c.seed = value.get<uint64_t>();
     } else if (key == "causal") {
       if (!value.is_boolean()) {
-        r.errors.push_back(where + " must be true or false, found " + value.dump());
+        r.errors.push_back(where(key) + " must be true or false, found " + value.dump());
         continue;
       }
       c.causal = value.get<bool>();
     } else if (key == "mask" || key == "generator" || key == "dtype" || key == "show" || key == "scale") {
       if (!value.is_string()) {
-        r.errors.push_back(where + " must be a string, found " + value.dump());
+        r.errors.push_back(where(key) + " must be a string, found " + value.dump());
         continue;
       }
       if (auto err = set_text_field(c, key, value.get<std::string>()); !err.empty())
-        r.errors.push_back(where + ": " + err);
+        r.errors.push_back(where(key) + ": " + err);
     } else {
-      r.errors.push_back(where + " is not a setting (known keys: " + kJsonKeys + ")");
+      r.errors.push_back(where(key) + " is not a setting (known keys: " + kJsonKeys + ")");
     }
   }
   if (j.contains("heads") && !kv_given) c.kv_heads = c.heads;  // plain multi-head attention by default
@@ -135,16 +205,11 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
 }
 
 ConfigResult load_config_file(const std::string& path, const ExperimentConfig& base) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    ConfigResult r;
-    r.config = base;
-    r.errors.push_back("cannot read config file '" + path + "' (does it exist and is it readable?)");
-    return r;
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  return from_json(text.str(), path, base);
+  ConfigResult r;
+  r.config = base;
+  std::string text;
+  if (!read_bounded_file(path, kMaxConfigBytes, "config", text, r.errors)) return r;
+  return from_json(text, path, base);
 }
 
 SpecResult to_spec(const ExperimentConfig& c, const SpecLimits& limits) {

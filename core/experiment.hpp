@@ -37,6 +37,20 @@ struct ExperimentConfig {
   bool operator==(const ExperimentConfig&) const = default;
 };
 
+// The whole-number settings with the range each may take in a config file or on the command line (the same for
+// both). The ranges are those validate() allows on any backend (core/spec.hpp); a backend may allow less (N's score
+// matrix), which to_spec reports.
+struct IntegerSetting {
+  const char* key;   // JSON key: "n", "head_dim", ...
+  const char* flag;  // command-line flag: "--n", "--d", ...
+  int64_t lo, hi;
+  int64_t ExperimentConfig::*field;
+};
+const std::vector<IntegerSetting>& integer_settings();
+
+// A config file is a few hundred bytes; anything larger than this is refused unread (with its size).
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
+
 const char* color_scale_name(ColorScale s);  // "linear" | "log"
 const char* score_kind_flag(ScoreKind k);    // "s" | "p"
 
@@ -49,9 +63,11 @@ struct ConfigResult {
 // JSON object with every field (keys: n, head_dim, heads, kv_heads, batch, mask, causal, generator, seed,
 // dtype, show, scale). Pretty-printed.
 std::string to_json(const ExperimentConfig& config);
-// Keys may be omitted (they keep base's value); unknown keys, wrong types and bad values are errors.
-// `source` names the origin in messages ("config.json").
+// Keys may be omitted (they keep base's value); unknown keys, keys given twice, wrong types and values out of range
+// (1e400, 2^64, -1, 1.5, "8", null, ...) are errors naming the source, line, key, value and allowed range.
+// `source` names the origin in messages ("config.json"). Never throws.
 ConfigResult from_json(std::string_view text, const std::string& source, const ExperimentConfig& base = {});
+// Reads at most kMaxConfigBytes (a folder, a missing file or a larger one — /dev/zero — is an error naming it).
 ConfigResult load_config_file(const std::string& path, const ExperimentConfig& base = {});
 
 // A text-valued setting by its JSON key (mask, generator, dtype, show, scale), shared by the JSON and flag readers:

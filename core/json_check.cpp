@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -43,12 +44,40 @@ std::optional<json> parse_json_text(std::string_view text, const std::string& so
   return std::nullopt;
 }
 
+namespace {
+
+// "1 MiB", "256 KiB", "17825792 bytes (17.0 MiB)": sizes in the bounded reader's messages.
+std::string limit_text(std::size_t bytes) {
+  if (bytes >= (std::size_t{1} << 20) && bytes % (std::size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+std::string size_text(std::uintmax_t bytes) {
+  char mib[32];
+  std::snprintf(mib, sizeof mib, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return std::to_string(bytes) + " bytes (" + mib + ")";
+}
+
+}  // namespace
+
 bool read_bounded_file(const std::string& path, std::size_t max_bytes, const char* what, std::string& text,
                        std::vector<std::string>& errors) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
     errors.push_back(path + ": is a folder; give a " + std::string(what) + " file");
     return false;
+  }
+  const std::string too_large = "; a " + std::string(what) + " file is at most " + limit_text(max_bytes);
+  // A regular file's size is known before reading: refuse a large one unread. Devices and pipes (/dev/zero) have
+  // no size; for them the read below stops one byte past the limit.
+  if (std::filesystem::is_regular_file(status)) {
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > max_bytes) {
+      errors.push_back(path + ": " + size_text(size) + too_large);
+      return false;
+    }
   }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
@@ -63,8 +92,8 @@ bool read_bounded_file(const std::string& path, std::size_t max_bytes, const cha
   }
   text.resize(static_cast<std::size_t>(file.gcount()));
   if (text.size() > max_bytes) {
-    errors.push_back(path + ": larger than " + std::to_string(max_bytes >> 10) + " KiB; a " + what +
-                     " file is small text");
+    errors.push_back(path + ": more than " + limit_text(max_bytes) + " (read stopped there)" + too_large);
+    text.clear();
     return false;
   }
   return true;

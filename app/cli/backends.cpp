@@ -16,6 +16,11 @@ bool cuda_built() {
 #endif
 }
 
+std::string backend_name_problem(const std::string& name) {
+  if (name == "cpu" || name == "cuda") return "";
+  return "'" + name + "' is not a backend (choose cpu or cuda)";
+}
+
 std::unique_ptr<Backend> make_backend(const std::string& name, std::string* why_not) {
   if (name == "cpu") return make_cpu_backend();
   if (name == "cuda") {

@@ -10,5 +10,8 @@ namespace attnscope::app {
 
 std::unique_ptr<Backend> make_backend(const std::string& name, std::string* why_not);
 bool cuda_built();
+// "" for a backend name this program knows (cpu, cuda — whether or not it is available here), else
+// "'NAME' is not a backend (choose cpu or cuda)": a usage error, where an unavailable backend is a failure.
+std::string backend_name_problem(const std::string& name);
 
 }  // namespace attnscope::app

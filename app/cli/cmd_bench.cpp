@@ -42,24 +42,27 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string backend_name = args.get_or("--backend", "cpu");
   std::vector<std::string> algo_names = args.get_list("--algo");
   if (algo_names.empty()) algo_names = {"naive", "flash"};
-  const std::vector<int64_t> ns = args.get_int_list("--n", {1024, 2048, 4096});
-  const int64_t d = args.get_int("--d", 64);
-  const int64_t heads = args.get_int("--heads", 1);
-  const int64_t kv_heads = args.get_int("--kv-heads", heads);
-  const int64_t batch = args.get_int("--batch", 1);
-  const int64_t reps = args.get_int("--reps", 5);
-  const int64_t warmup = args.get_int("--warmup", 1);
-  const int64_t br = args.get_int("--br", 64), bc = args.get_int("--bc", 64);
+  // Every whole number in the range of the type it is stored in (tiles and counts are int): a value outside is an
+  // error quoting it, never a wrapped or clamped number.
+  const std::vector<int64_t> ns = args.get_int_list("--n", {1024, 2048, 4096}, 1, int64_t{1} << 24);
+  const int64_t d = args.get_int("--d", 64, 1, 1024);
+  const int64_t heads = args.get_int("--heads", 1, 1, 4096);
+  const int64_t kv_heads = args.get_int("--kv-heads", heads, 1, 4096);
+  const int64_t batch = args.get_int("--batch", 1, 1, 65536);
+  const int64_t reps = args.get_int("--reps", 5, 1, 1000);
+  const int64_t warmup = args.get_int("--warmup", 1, 0, 100);
+  const int64_t br = args.get_int("--br", 64, 1, 1024), bc = args.get_int("--bc", 64, 1, 1024);
   const std::string mask_text = args.get_or("--mask", "");
   const std::string dtype_text = args.get_or("--dtype", "fp32");
   const std::string json_path = args.get_or("--json", "");
   const std::string trace_path = args.get_or("--trace", "");
-  const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0});
+  const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0}, 0, int64_t{1} << 24);
   const std::string tc_path_text = args.get_or("--flash-tc-path", "auto");
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
                    "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows",
                    "--flash-tc-path"});
+  if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
   if (!tc_path)
     errors.push_back("--flash-tc-path '" + tc_path_text +
@@ -79,10 +82,6 @@ int run_bench(const std::vector<std::string>& argv) {
   if (args.has("--causal")) mask.causal = true;
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp32, fp16 or bf16");
-  if (reps < 1 || reps > 1000) errors.push_back("--reps " + std::to_string(reps) + ": must be 1..1000");
-  if (warmup < 0 || warmup > 100) errors.push_back("--warmup " + std::to_string(warmup) + ": must be 0..100");
-  for (int64_t n : ns)
-    if (n < 1) errors.push_back("--n " + std::to_string(n) + ": must be >= 1");
   if (!trace_path.empty() && (algos.size() != 1 || ns.size() != 1))
     errors.push_back("--trace records one run: give exactly one --algo and one --n");
   if (int rc = report_errors("bench", errors)) return rc;
@@ -91,7 +90,7 @@ int run_bench(const std::vector<std::string>& argv) {
   std::unique_ptr<Backend> backend = make_backend(backend_name, &why_not);
   if (!backend) {
     std::cerr << "attnscope bench: backend '" << backend_name << "' is not available: " << why_not << "\n";
-    return 2;
+    return 1;
   }
 
   std::cout << "backend " << backend->name() << ": " << backend->device_name() << "\n"
@@ -262,7 +261,7 @@ int run_bench(const std::vector<std::string>& argv) {
     std::ofstream f(json_path);
     if (!(f << j.dump(2) << "\n")) {
       std::cerr << "attnscope bench: cannot write " << json_path << "\n";
-      return 2;
+      return 1;
     }
   }
   return failures == 0 ? 0 : 1;
@@ -279,15 +278,16 @@ const Command kBenchCommand{
     "  --n LIST         sequence lengths (default 1024,2048,4096)   --d D   head dimension (default 64)\n"
     "  --heads H --kv-heads K --batch B   (defaults 1, H, 1)         --dtype fp32|fp16|bf16 (default fp32)\n"
     "  --mask SPEC      attention pattern (see `attnscope run --help`), --causal adds causal on top\n"
-    "  --reps R --warmup W   timed runs (default 5) after warm-up runs (default 1)\n"
-    "  --br Br --bc Bc  tile sizes (default 64, 64)\n"
+    "  --reps R --warmup W   timed runs, 1..1000 (default 5) after warm-up runs, 0..100 (default 1)\n"
+    "  --br Br --bc Bc  tile sizes, 1..1024 (default 64, 64)\n"
     "  --heatmap        also time the app's full heatmap recompute: pooled P image (512x512) + flash output\n"
     "  --json FILE      write every row (with all samples) as JSON\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
     "  --flash-tc-path auto|mma|wgmma   flash-tc on CUDA: which implementation (default auto: wgmma on compute\n"
     "                   capability 9.0 when built with sm_90a, else mma.sync; wgmma fails where it cannot run)\n"
-    "Exit status 1 when any row failed (unsupported, out of memory), 2 for bad flags.",
+    "Exit status: 0 every row ran; 1 a row failed (unsupported, out of memory), the backend is not available or\n"
+    "--json was not written; 2 usage error (unknown flag, bad value; nothing was run).",
     run_bench};
 
 }  // namespace attnscope::app

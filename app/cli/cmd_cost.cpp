@@ -51,13 +51,14 @@ std::string pad(const std::string& s, size_t width) {
 int run_cost(const std::vector<std::string>& argv) {
   Args args(argv, {"--json"});
   const std::string model_name = args.get_or("--model", "");
-  const int64_t n = args.get_int("--n", 4096);
-  const int64_t batch = args.get_int("--batch", 1);
+  const int64_t n = args.get_int("--n", 4096, 1, int64_t{1} << 22);
+  const int64_t batch = args.get_int("--batch", 1, 1, 1 << 16);
   const std::string dtype_text = args.get_or("--dtype", "fp16");
-  const double peak_tflops = args.get_real("--peak-tflops", 0.0);
-  const double bandwidth_gbs = args.get_real("--bandwidth-gbs", 0.0);
-  const int64_t layers = args.get_int("--layers", 0), heads = args.get_int("--heads", 0);
-  const int64_t kv_heads = args.get_int("--kv-heads", 0), head_dim = args.get_int("--head-dim", 0);
+  const double peak_tflops = args.get_real("--peak-tflops", 0.0, 0.0, 1e9);
+  const double bandwidth_gbs = args.get_real("--bandwidth-gbs", 0.0, 0.0, 1e9);
+  // 0 = not given (the presets bring their own); given values must be >= 1.
+  const int64_t layers = args.get_int("--layers", 0, 1, 10000), heads = args.get_int("--heads", 0, 1, 4096);
+  const int64_t kv_heads = args.get_int("--kv-heads", 0, 1, 4096), head_dim = args.get_int("--head-dim", 0, 1, 1024);
   const std::string mask_text = args.get_or("--mask", "");
   std::vector<std::string> errors = args.errors({"--model", "--n", "--batch", "--dtype", "--json",
                                                  "--peak-tflops", "--bandwidth-gbs", "--layers", "--heads",
@@ -92,8 +93,6 @@ int run_cost(const std::vector<std::string>& argv) {
     auto parsed = parse_mask(model.mask);
     if (!parsed.ok) errors.push_back("--mask '" + model.mask + "': " + parsed.error);
   }
-  if (n < 1 || n > (int64_t{1} << 22)) errors.push_back("--n " + std::to_string(n) + ": must be 1..4194304");
-  if (batch < 1 || batch > (1 << 16)) errors.push_back("--batch " + std::to_string(batch) + ": must be 1..65536");
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp16, bf16 or fp32");
   if ((peak_tflops > 0) != (bandwidth_gbs > 0))
@@ -153,12 +152,13 @@ const Command kCostCommand{
     "attnscope cost --model NAME --n N [--batch B] [--dtype fp16|bf16|fp32] [--json]\n"
     "  --model NAME        bert-base, gpt2-small, gpt3-175b, llama2-7b, llama3-8b, mistral-7b, or custom\n"
     "                      (custom: --layers L --heads H [--kv-heads K] --head-dim D [--mask SPEC])\n"
-    "  --n N               tokens (default 4096)      --batch B    sequences (default 1)\n"
+    "  --n N               tokens, 1..4194304 (default 4096)      --batch B    sequences, 1..65536 (default 1)\n"
     "  --dtype T           fp16 (default), bf16, fp32\n"
     "  --mask SPEC         override the preset's attention pattern (e.g. causal, window:1024,0+causal)\n"
     "  --peak-tflops F --bandwidth-gbs G   device ceilings for a roofline time prediction\n"
     "  --json              machine-readable fields (one per line key, plus their formulas)\n"
-    "Every line: value, unit, formula, and the formula with this configuration's numbers substituted.",
+    "Every line: value, unit, formula, and the formula with this configuration's numbers substituted.\n"
+    "Exit status: 0 success; 2 usage error (unknown flag or model, bad value).",
     run_cost};
 
 }  // namespace attnscope::app

@@ -29,15 +29,15 @@ const char* kHelp =
     "and prints bytes read from the cache / time beside the device-to-device copy bandwidth measured in the same\n"
     "run. With --steps it runs the decode loop (append K/V -> decode) and prints time per token as the cache grows.\n\n"
     "  --backend cuda|cpu      where it runs (cpu: the CPU twin, fp32 storage)      default cuda\n"
-    "  --batch B               sequences decoded together                            default 8\n"
-    "  --context L             cache length per sequence                             default 32768\n"
-    "  --heads H               query heads                                           default 32\n"
+    "  --batch B               sequences decoded together, 1..4096                   default 8\n"
+    "  --context L             cache length per sequence, 1..16777216                default 32768\n"
+    "  --heads H               query heads, 1..1024                                  default 32\n"
     "  --kv-heads LIST         KV-head counts to compare (H: MHA, 1: MQA)            default 32,8,1\n"
-    "  --d D                   head dimension (CUDA: 64 or 128)                      default 128\n"
+    "  --d D                   head dimension, 1..256 (CUDA: 64 or 128)              default 128\n"
     "  --dtype fp16|bf16       cache storage                                         default fp16\n"
     "  --layout LIST           contiguous, paged or both                             default contiguous,paged\n"
     "  --page P                paged cache: tokens per page, a power of two 16..256  default 16\n"
-    "  --reps R                timed decodes per measurement (median)                default 20\n"
+    "  --reps R                timed decodes per measurement (median), 1..1000       default 20\n"
     "  --steps T               run the decode loop for the last T tokens of the context\n"
     "  --every K               in the loop, time every K-th step                     default 64\n"
     "  --check                 exit 1 when a layout misses its target (>= 85% of copy bandwidth for MHA and\n"
@@ -54,6 +54,8 @@ const char* kHelp =
     "                          ring,CTAS,THREADS,STAGES,TILE_KB                      default stream\n"
     "  --timeline FILE         append per-CTA timelines of each row's decode to FILE (CSV;\n"
     "                          scripts/decode_timeline.py summarises it)\n\n"
+    "Exit status: 0 success; 1 a row failed, --check missed a target, the backend is not available or --json was\n"
+    "not written; 2 usage error (unknown flag, bad value; nothing was run).\n\n"
     "example: attnscope decode --batch 8 --context 32768 --heads 32 --kv-heads 32,8,1 --d 128";
 
 std::string layout_name(int64_t q_heads, int64_t kv_heads) {
@@ -75,22 +77,24 @@ struct Row {
 int run_decode(const std::vector<std::string>& argv) {
   Args args(argv, {"--check"});
   const std::string backend_name = args.get_or("--backend", "cuda");
-  const int64_t batch = args.get_int("--batch", 8);
-  const int64_t context = args.get_int("--context", 32768);
-  const int64_t heads = args.get_int("--heads", 32);
-  const std::vector<int64_t> kv_list = args.get_int_list("--kv-heads", {32, 8, 1});
-  const int64_t d = args.get_int("--d", 128);
+  // Ranges as validate(DecodeLoopRequest) states them (core/kv_cache.hpp), so a typed value is checked once, here,
+  // with its text quoted; int fields (reps) are converted only after this check.
+  const int64_t batch = args.get_int("--batch", 8, 1, 4096);
+  const int64_t context = args.get_int("--context", 32768, 1, int64_t{1} << 24);
+  const int64_t heads = args.get_int("--heads", 32, 1, 1024);
+  const std::vector<int64_t> kv_list = args.get_int_list("--kv-heads", {32, 8, 1}, 1, 1024);
+  const int64_t d = args.get_int("--d", 128, 1, 256);
   const std::string dtype_text = args.get_or("--dtype", "fp16");
   std::vector<std::string> layouts = args.get_list("--layout");
   if (layouts.empty()) layouts = {"contiguous", "paged"};
-  const int64_t page = args.get_int("--page", 16);
-  const int64_t reps = args.get_int("--reps", 20);
-  const int64_t steps = args.get_int("--steps", 0);
-  const int64_t every = args.get_int("--every", 64);
+  const int64_t page = args.get_int("--page", 16, 1, 1 << 20);
+  const int64_t reps = args.get_int("--reps", 20, 1, 1000);
+  const int64_t steps = args.get_int("--steps", 0, 0, int64_t{1} << 24);
+  const int64_t every = args.get_int("--every", 64, 1, int64_t{1} << 24);
   const std::string json_path = args.get_or("--json", "");
   const std::string variant_text = args.get_or("--variant", "auto");
   const std::string probe_text = args.get_or("--probe", "");
-  const int64_t pool_percent = args.get_int("--pool-percent", -1);
+  const int64_t pool_percent = args.get_int("--pool-percent", -1, 0, 100);
   const std::string timing_text = args.get_or("--timing", "device");
   const std::string read_text = args.get_or("--read", "stream");
   const std::string timeline_path = args.get_or("--timeline", "");
@@ -99,15 +103,12 @@ int run_decode(const std::vector<std::string>& argv) {
                    "--reps", "--steps", "--every", "--check", "--json", "--variant", "--probe", "--pool-percent",
                    "--timing", "--read", "--timeline"});
   // The experiments' options, each checked here with the forms it accepts.
+  if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   DecodeBenchOptions options;
   if (auto v = parse_decode_variant(variant_text)) options.variant = *v;
   else errors.push_back("--variant '" + variant_text + "': choose " + decode_variant_choices());
   if (auto why = parse_decode_probe(probe_text, &options.probe); !why.empty()) errors.push_back("--probe " + why);
-  if (args.has("--pool-percent")) {
-    if (pool_percent < 0 || pool_percent > 100)
-      errors.push_back("--pool-percent " + std::to_string(pool_percent) + ": a whole percentage, 0..100");
-    else options.pool_percent = static_cast<int>(pool_percent);
-  }
+  if (pool_percent >= 0) options.pool_percent = static_cast<int>(pool_percent);  // -1: not given (or reported)
   if (auto t = parse_decode_timing(timing_text)) options.timing = *t;
   else errors.push_back("--timing '" + timing_text + "': choose device or launch");
   if (auto why = parse_decode_read(read_text, &options.read); !why.empty()) errors.push_back("--read " + why);
@@ -129,11 +130,10 @@ int run_decode(const std::vector<std::string>& argv) {
     probe.head_dim = d;
     probe.context = context;
     probe.page_tokens = page_size_problem(page).empty() ? page : 0;  // a bad page size is reported above
-    probe.repetitions = static_cast<int>(std::clamp<int64_t>(reps, 0, 1001));
-    probe.measure_every = std::max<int64_t>(1, every);
+    probe.repetitions = static_cast<int>(reps);  // 1..1000, checked by get_int
+    probe.measure_every = every;
     for (auto& e : validate(probe)) errors.push_back(e);
   }
-  if (every < 1) errors.push_back("--every " + std::to_string(every) + ": must be >= 1");
   if (int rc = report_errors(kName, errors)) return rc;
 
   std::string why_not;
@@ -141,7 +141,7 @@ int run_decode(const std::vector<std::string>& argv) {
   if (!backend) {
     std::cerr << "attnscope decode: backend '" << backend_name << "' is not available: " << why_not
               << " (--backend cpu runs the CPU twin)\n";
-    return 2;
+    return 1;
   }
   std::cout << "backend " << backend->name() << ": " << backend->device_name() << "\n";
 
@@ -268,7 +268,7 @@ int run_decode(const std::vector<std::string>& argv) {
          << "\n";
     if (!file) {
       std::cerr << "attnscope decode: cannot write --json file '" << json_path << "'\n";
-      return 2;
+      return 1;
     }
   }
   if (failures > 0) return 1;

@@ -31,7 +31,23 @@ constexpr const char* kHelp =
     "            naive     GEMM QKᵀ, softmax, GEMM PV and the whole path (storage --dtype, default fp16),\n"
     "                      against predicted = t(GEMMs) + softmax bytes / copy bandwidth\n"
     "            flash     the fp32 teaching kernel vs naive fp32 on the same problem, and its tracing overhead\n"
-    "            defaults: --n 512,1024,2048,4096,8192,16384 --heads 16 --d 64 --batch 1 --reps 7";
+    "            defaults: --n 512,1024,2048,4096,8192,16384 --heads 16 --d 64 --batch 1 --reps 7\n"
+    "            ranges: --n 1..1048576 each, --heads 1..4096, --d 1..128, --batch 1..65536, --reps 1..1000\n"
+    "\n"
+    "Exit status: 0 a device is usable (and measured); 1 no usable device or the measurement failed; 2 usage error.";
+
+// Every flag of the command; all but --measure are the measurement's.
+const std::vector<std::string> kDeviceFlags = {"--measure", "--n",    "--heads",    "--d",   "--batch", "--dtype",
+                                               "--mask",    "--reps", "--no-flash", "--json"};
+
+// Unknown flags, stray arguments, and a measurement flag given without --measure (it would be ignored).
+std::vector<std::string> device_flag_errors(const Args& args) {
+  std::vector<std::string> errors = args.errors(kDeviceFlags);
+  if (!args.has("--measure"))
+    for (const auto& flag : kDeviceFlags)
+      if (flag != "--measure" && (args.get(flag) || args.has(flag))) errors.push_back(flag + " applies only with --measure");
+  return errors;
+}
 
 #if defined(ATTNSCOPE_WITH_CUDA)
 void print_device(const kernels::DeviceInfo& d) {
@@ -49,23 +65,18 @@ void print_device(const kernels::DeviceInfo& d) {
 
 int measure(Args& args) {
   kernels::MeasureConfig c;
-  c.lengths = args.get_int_list("--n", c.lengths);
-  c.heads = args.get_int("--heads", c.heads);
-  c.head_dim = args.get_int("--d", c.head_dim);
-  c.batch = args.get_int("--batch", c.batch);
-  c.repetitions = static_cast<int>(args.get_int("--reps", c.repetitions));
+  c.lengths = args.get_int_list("--n", c.lengths, 1, 1 << 20);
+  c.heads = args.get_int("--heads", c.heads, 1, 4096);
+  c.head_dim = args.get_int("--d", c.head_dim, 1, 128);
+  c.batch = args.get_int("--batch", c.batch, 1, 65536);
+  c.repetitions = static_cast<int>(args.get_int("--reps", c.repetitions, 1, 1000));  // int only after the check
   c.mask = args.get_or("--mask", c.mask);
   c.flash = !args.has("--no-flash");
-  std::vector<std::string> errors = args.errors({"--measure", "--n", "--heads", "--d", "--batch", "--dtype", "--mask",
-                                                 "--reps", "--no-flash", "--json"});
+  std::vector<std::string> errors = args.errors(kDeviceFlags);
   if (auto t = args.get("--dtype")) {
     if (auto parsed = parse_dtype(*t)) c.naive_dtype = *parsed;
     else errors.push_back("--dtype '" + *t + "': choose fp32, fp16 or bf16");
   }
-  for (auto n : c.lengths)
-    if (n < 1 || n > (1 << 20)) errors.push_back("--n " + std::to_string(n) + ": must be 1..1048576");
-  if (c.heads < 1 || c.batch < 1 || c.repetitions < 1) errors.push_back("--heads, --batch and --reps must be >= 1");
-  if (c.head_dim < 1 || c.head_dim > 128) errors.push_back("--d " + std::to_string(c.head_dim) + ": must be 1..128");
   if (int rc = report_errors("devices", errors)) return rc;
 
   const auto report = kernels::measure_device(c);
@@ -133,7 +144,7 @@ int measure(Args& args) {
 int run_devices(const std::vector<std::string>& argv) {
   Args args(argv, {"--measure", "--no-flash"});
   if (!cuda_built()) {
-    if (int rc = report_errors("devices", args.errors({"--measure", "--no-flash"}))) return rc;
+    if (int rc = report_errors("devices", device_flag_errors(args))) return rc;
     std::cout << "CUDA: not available — this build has no CUDA backend (no CUDA compiler was found at configure "
                  "time).\nThe CPU backend is available.\n";
     return 1;
@@ -146,7 +157,7 @@ int run_devices(const std::vector<std::string>& argv) {
     return 1;
   }
   if (!args.has("--measure")) {
-    if (int rc = report_errors("devices", args.errors({"--measure", "--no-flash"}))) return rc;
+    if (int rc = report_errors("devices", device_flag_errors(args))) return rc;
   }
   for (const auto& d : devices) print_device(d);
   if (args.has("--measure")) return measure(args);

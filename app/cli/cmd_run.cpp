@@ -24,29 +24,34 @@ constexpr const char* kHelp =
     "  --backend  default cpu; cuda when built with CUDA and a device is present\n"
     "  --dtype    storage on the device (default fp32); inputs are rounded to it, arithmetic stays fp32\n"
     "  --scale    softmax scale (default 1/sqrt(d))\n"
-    "  --mask     pattern, e.g. causal, window:256, strided:64,8, random:0.1 (see below); --causal adds causal\n\n";
+    "  --mask     pattern, terms joined by '+' (default dense); --causal (or --causal=true|false) adds causal:\n"
+    "               dense | causal | window:W | window:L,R | strided:S[,B] | dilated:W,S | global:G\n"
+    "               random:D[,seed[,block]] | grid:B:ROWS      e.g. window:256+global:8\n"
+    "  --reps     timed runs, 1..1000 (default 1)\n"
+    "\n"
+    "Exit status: 0 success; 1 the run failed (an input unreadable or malformed, the backend unavailable, the\n"
+    "kernel failed, O not written); 2 usage error (unknown flag, missing or bad value; nothing was read or run).\n";
 
 int run_run(const std::vector<std::string>& argv) {
   Args args(argv, {"--causal"});
   const auto q_path = args.get("--q"), k_path = args.get("--k"), v_path = args.get("--v"), out_path = args.get("--out");
   const std::string algo_name = args.get_or("--algo", "flash"), backend_name = args.get_or("--backend", "cpu");
   const std::string dtype_text = args.get_or("--dtype", "fp32"), mask_text = args.get_or("--mask", "dense");
-  const double scale = args.get_real("--scale", 0.0);
-  const int64_t reps = args.get_int("--reps", 1);
+  const double scale = args.get_real("--scale", 1.0);  // the fallback only stands in for a value already reported
+  const int64_t reps = args.get_int("--reps", 1, 1, 1000);
   std::vector<std::string> errors =
       args.errors({"--q", "--k", "--v", "--out", "--algo", "--mask", "--causal", "--backend", "--dtype", "--scale",
                    "--reps"});
   for (auto [flag, value] : {std::pair{"--q", q_path}, {"--k", k_path}, {"--v", v_path}, {"--out", out_path}})
     if (!value) errors.push_back(std::string(flag) + " is required");
+  if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   const auto algorithm = parse_algorithm(algo_name);
   if (!algorithm) errors.push_back("--algo '" + algo_name + "' is not an algorithm (naive, flash, flash1, block-sparse, ...)");
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp32, fp16 or bf16");
   auto mask = parse_mask(mask_text);
   if (!mask.ok) errors.push_back("--mask: " + mask.error);
-  if (args.has("--scale") && !(scale > 0)) errors.push_back("--scale must be a positive number");
-  if (reps < 1 || reps > 1000) errors.push_back("--reps must be 1..1000");
-  if (!args.positional().empty()) errors.push_back("unexpected argument '" + args.positional().front() + "'");
+  if (args.get("--scale") && !(scale > 0)) errors.push_back("--scale '" + *args.get("--scale") + "': must be a positive number");
   if (int rc = report_errors("run", errors)) return rc;
 
   NpyReadResult q = read_npy(*q_path), k = read_npy(*k_path), v = read_npy(*v_path);

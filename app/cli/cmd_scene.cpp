@@ -28,22 +28,22 @@ constexpr const char* kHelp =
     "  --size WxH               picture size, 16x16..7680x4320                          default 1280x720\n"
     "  --sweep                  animate the replay 0 -> 1 whatever the step's position\n"
     "\n"
+    "Exit status: 0 written; 1 the scene could not be written; 2 usage error (unknown flag, bad value, a lesson\n"
+    "file that is missing or malformed, a step it does not have).\n"
+    "\n"
     "example: attnscope scene --from-lesson assets/lessons/04-flashattention.json --step 1 --sweep --out tiles.json";
 
 // "960x540" -> 960, 540 within the scene's limits; false with an error naming --size.
 bool parse_scene_size(const std::string& text, int* width, int* height, std::string* error) {
   const auto x = text.find('x');
-  try {
-    if (x != std::string::npos) {
-      std::size_t used_w = 0, used_h = 0;
-      const int w = std::stoi(text.substr(0, x), &used_w), h = std::stoi(text.substr(x + 1), &used_h);
-      if (used_w == x && used_h == text.size() - x - 1 && w >= 16 && w <= 7680 && h >= 16 && h <= 4320) {
-        *width = w;
-        *height = h;
-        return true;
-      }
+  if (x != std::string::npos) {
+    const auto w = parse_integer(std::string_view(text).substr(0, x), 16, 7680, nullptr);
+    const auto h = parse_integer(std::string_view(text).substr(x + 1), 16, 4320, nullptr);
+    if (w && h) {
+      *width = static_cast<int>(*w);  // in range: checked above
+      *height = static_cast<int>(*h);
+      return true;
     }
-  } catch (const std::exception&) {
   }
   *error = "--size '" + text + "': use WxH with 16 <= W <= 7680 and 16 <= H <= 4320, e.g. 1280x720";
   return false;
@@ -54,10 +54,10 @@ int run_scene(const std::vector<std::string>& argv) {
   std::vector<std::string> errors;
   const auto lesson_path = args.get("--from-lesson");
   const auto out = args.get("--out");
-  const int64_t step = args.get_int("--step", 0);
+  const int64_t step = args.get_int("--step", 0, 1, 1 << 20);  // then checked against the lesson's steps
   LessonSceneOptions options;
-  options.duration = args.get_real("--duration", options.duration);
-  options.fps = args.get_real("--fps", options.fps);
+  options.duration = args.get_real("--duration", options.duration, 0, 600);
+  options.fps = args.get_real("--fps", options.fps, 1, 120);
   options.sweep = args.has("--sweep");
   if (auto size = args.get("--size")) {
     std::string error;
@@ -68,8 +68,6 @@ int run_scene(const std::vector<std::string>& argv) {
   if (!lesson_path) errors.push_back("--from-lesson FILE.json is required (a lesson, e.g. assets/lessons/04-flashattention.json)");
   if (!out) errors.push_back("--out SCENE.json is required (where to write the scene)");
   if (!args.get("--step")) errors.push_back("--step K is required (1 = the lesson's first step)");
-  if (!(options.duration >= 0 && options.duration <= 600)) errors.push_back("--duration must be 0..600 seconds");
-  if (!(options.fps >= 1 && options.fps <= 120)) errors.push_back("--fps must be 1..120");
   if (!errors.empty()) return report_errors(kName, errors);
 
   LessonLoad load = load_lesson_file(*lesson_path);
@@ -86,7 +84,10 @@ int run_scene(const std::vector<std::string>& argv) {
   const LessonStep& chosen = lesson.steps[static_cast<std::size_t>(step - 1)];
   const Scene scene = scene_from_lesson_step(chosen, options);
   const FileWriteResult written = write_file_atomically(*out, scene_to_json(scene));
-  if (!written.ok) return report_errors(kName, {written.error});
+  if (!written.ok) {
+    std::cerr << "attnscope " << kName << ": " << written.error << "\n";
+    return 1;
+  }
   std::cout << "wrote " << *out << ": step " << step << " of " << count << " (\"" << chosen.title << "\"), "
             << scene.mode << ", " << scene.width << "x" << scene.height << ", " << scene_frame_count(scene)
             << " frames at " << scene.fps << " fps\n";

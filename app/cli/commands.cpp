@@ -4,6 +4,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "app/cli/args.hpp"
+
 namespace attnscope::app {
 
 #if !defined(ATTNSCOPE_WITH_GUI)
@@ -36,7 +38,8 @@ void print_help() {
     for (size_t i = std::strlen(c->name); i < 10; ++i) std::cout << ' ';
     std::cout << c->summary << "\n";
   }
-  std::cout << "\n`attnscope <command> --help` lists the command's flags.\n";
+  std::cout << "\n`attnscope <command> --help` lists the command's flags.\n"
+               "Exit status: 0 success, 1 the command failed, 2 usage error (unknown command or flag, bad value).\n";
 }
 }  // namespace
 
@@ -59,7 +62,11 @@ int run_main(int argc, char** argv) {
     for (auto* c : all_commands())
       if (args[0] == c->name) command = c;
     if (!command) {
-      std::cerr << "attnscope: unknown command '" << args[0] << "'\n\n";
+      std::vector<std::string> names;
+      for (auto* c : all_commands()) names.push_back(c->name);
+      const std::string near = nearest_flag(args[0], names);
+      std::cerr << "attnscope: unknown command '" << args[0] << "'"
+                << (near.empty() ? "" : "; did you mean " + near + "?") << "\n\n";
       print_help();
       return 2;
     }

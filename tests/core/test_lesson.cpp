@@ -181,7 +181,7 @@ TEST_CASE("lesson files: syntax errors by line, bad numbers, folders, missing an
     std::ofstream f(big);
     f << "{\"title\": \"" << std::string(kMaxLessonBytes, 'x') << "\"}";
   }
-  CHECK(any_contains(load_lesson_file(big.string()).errors, "larger than 1024 KiB"));
+  CHECK(any_contains(load_lesson_file(big.string()).errors, "a lesson file is at most 1 MiB"));
   const auto good = dir / "good.json";
   {
     std::ofstream f(good);

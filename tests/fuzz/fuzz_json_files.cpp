@@ -1,11 +1,12 @@
-// fuzz_json_files.cpp — libFuzzer target: any text as a lesson, a scene and a settings file. Each reader must
+// fuzz_json_files.cpp — libFuzzer target: any text as a lesson, a scene, a settings and an experiment config file. Each reader must
 // return data or errors that name the file and a line, never crash or hang; what a reader accepts must survive
-// its own writer (scenes and settings round-trip).
+// its own writer (scenes, settings and configs round-trip).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "core/experiment.hpp"
 #include "core/json_lines.hpp"
 #include "core/lesson.hpp"
 #include "core/scene.hpp"
@@ -32,5 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   attnscope::SettingsLoad settings = attnscope::parse_settings(text, "f.json");
   attnscope::SettingsLoad again = attnscope::parse_settings(attnscope::settings_to_json(settings.settings), "b.json");
   if (!again.errors.empty() || !(again.settings == settings.settings)) std::abort();
+
+  // A config: numbers out of range (1e400, 2^64) are errors, never exceptions; what is accepted round-trips.
+  attnscope::ConfigResult config = attnscope::from_json(text, "f.json");
+  if (!config.ok && config.errors.empty()) std::abort();
+  if (config.ok) {
+    attnscope::ConfigResult back = attnscope::from_json(attnscope::to_json(config.config), "back.json");
+    if (!back.ok || !(back.config == config.config)) std::abort();
+  }
   return 0;
 }

@@ -23,6 +23,7 @@
 #include "app/gui/recording/render_scene.hpp"
 #include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "core/json_check.hpp"
 #include "core/lesson.hpp"
 
 namespace attnscope::app {
@@ -88,9 +89,11 @@ SidecarArgs expand_sidecar(const std::vector<std::string>& argv, const std::vect
   const Args given(argv, booleans);
   const auto path = given.get("--config");
   if (!path) return out;
-  std::ifstream file(*path);
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (!file || !gui::capture::looks_like_sidecar(text)) return out;
+  // Bounded read (a folder, /dev/zero or a huge file is not read here; the experiment flags report it by name).
+  std::string text;
+  std::vector<std::string> unread;
+  if (!read_bounded_file(*path, kMaxConfigBytes, "config", text, unread) || !gui::capture::looks_like_sidecar(text))
+    return out;
   gui::capture::CaptureSidecar sidecar;
   if (!gui::capture::sidecar_from_json(text, *path, &sidecar, &out.errors)) return out;
   out.base = sidecar.experiment;

@@ -59,7 +59,7 @@ const char* heatmap_flags_help() {
 
 void apply_heatmap_flags(app::Args& args, HeatmapViewState& view, std::vector<std::string>* errors) {
   if (auto zoom = args.get("--zoom")) {
-    const std::vector<int64_t> v = args.get_int_list("--zoom", {});
+    const std::vector<int64_t> v = args.get_int_list("--zoom", {}, 0, int64_t{1} << 40);  // token positions
     if (v.size() != 4 || v[0] < 0 || v[1] < 0 || v[2] <= v[0] || v[3] <= v[1])
       errors->push_back("--zoom '" + *zoom + "' is not Q0,K0,Q1,K1 with 0 <= Q0 < Q1 and 0 <= K0 < K1 (token positions)");
     else

@@ -1,0 +1,179 @@
+// test_cli_end_to_end.cpp — the real `attnscope` binary run with bad command lines and config files: each case
+// asserts the exit status (2 usage, 1 failure, 0 success), the message and that no output file is left. Needs no
+// display or GPU: the commands run on the CPU backend, and `render` cases stop at their errors before any drawing.
+// docs/BAD_INPUTS.md ("Command line and config files") lists these cases.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/common/test_util.hpp"
+
+namespace {
+
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs `attnscope ARGS` in `dir` (so a file named after a flag would land there), with a time limit: a command
+// that hangs (reads /dev/zero to the end) fails the test with status 124 instead of stopping the suite.
+CommandResult run_in(const std::filesystem::path& dir, const std::string& args) {
+  CommandResult r;
+  const std::string cmd =
+      "cd '" + dir.string() + "' && timeout 60 '" + std::string(ATTNSCOPE_BINARY) + "' " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+struct BadInput {
+  std::string args;
+  int status;
+  std::string message;
+};
+
+// Runs every case in a fresh folder and checks its status, its message and that the folder is still empty (no
+// output file, no file named after a flag). "OUT" in args stands for out.json / out.png in that folder.
+void check_cases(const std::string& name, std::initializer_list<BadInput> cases) {
+  for (const BadInput& c : cases) {
+    const auto dir = attnscope::test::fresh_dir("cli_e2e_" + name);
+    const CommandResult r = run_in(dir, c.args);
+    INFO("attnscope " << c.args << "\n" << r.output);
+    CHECK(r.status == c.status);
+    CHECK(r.output.find(c.message) != std::string::npos);
+    CHECK(r.output.find("terminate called") == std::string::npos);
+    CHECK(attnscope::test::entries(dir) == 0);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// A config file with this text in a scratch folder (kept for the test's run).
+std::string config_file(const std::string& name, const std::string& text) {
+  static const auto dir = attnscope::test::fresh_dir("cli_e2e_configs");
+  const auto path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("cli e2e: integers are checked against the range of the type they are used as") {
+  check_cases("integers", {
+      {"decode --backend cpu --reps 99999999999", 2, "--reps '99999999999' is out of range (allowed: 1..1000)"},
+      {"bench --br 4294967360 --n 64 --json out.json", 2, "--br '4294967360' is out of range (allowed: 1..1024)"},
+      {"bench --n 64,abc --json out.json", 2, "--n: 'abc' is not a whole number"},
+      {"bench --n 64 --reps 0", 2, "--reps '0' is out of range (allowed: 1..1000)"},
+      {"bench --n 64 --warmup -1", 2, "--warmup '-1' is out of range (allowed: 0..100)"},
+      {"bench --n 64 --d 9223372036854775808", 2, "--d '9223372036854775808' is out of range (allowed: 1..1024)"},
+      {"decode --backend cpu --kv-heads 8,x", 2, "--kv-heads: 'x' is not a whole number (allowed: 1..1024)"},
+      {"decode --backend cpu --pool-percent 101", 2, "--pool-percent '101' is out of range (allowed: 0..100)"},
+      {"decode --backend cpu --context 1e6", 2, "--context '1e6' is not a whole number"},
+      {"cost --model gpt2-small --n 0", 2, "--n '0' is out of range (allowed: 1..4194304)"},
+      {"cost --model gpt2-small --n 99999999999999999999", 2, "--n '99999999999999999999' is out of range"},
+      {"cost --model gpt2-small --n=+12", 2, "--n '+12' is not a whole number"},
+      {"cost --model gpt2-small --peak-tflops inf --bandwidth-gbs 1", 2, "--peak-tflops 'inf' is out of range"},
+      {"cost --model custom --layers 2 --heads 4 --head-dim 0", 2, "--head-dim '0' is out of range (allowed: 1..1024)"},
+      {"scene --from-lesson x.json --step 1 --out out.json --fps 0", 2, "--fps '0' is out of range (allowed: 1..120)"},
+      {"scene --from-lesson x.json --step 1 --out out.json --size 99999999999x10", 2, "--size '99999999999x10'"},
+      {"scene --from-lesson x.json --step 0 --out out.json", 2, "--step '0' is out of range"},
+  });
+}
+
+TEST_CASE("cli e2e: flags — values, booleans, unknown names, stray arguments") {
+  check_cases("flags", {
+      {"run --q q.npy --k k.npy --v v.npy --out --causal", 2, "--out needs a value (found the flag --causal after it"},
+      {"run --q q.npy --k k.npy --v v.npy --out o.npy --causal false", 2, "--causal takes its value after '='"},
+      {"run --q q.npy --k k.npy --v v.npy --out o.npy --causal=maybe", 2, "'maybe' is not a boolean"},
+      {"run --k k.npy --v v.npy --out o.npy", 2, "--q is required"},
+      {"bench --caual", 2, "unknown flag --caual; did you mean --causal?"},
+      {"bench -n 64", 2, "unexpected argument '-n' (flags start with --); did you mean --n?"},
+      {"bench --n 64 --n 128", 2, "--n given twice"},
+      {"bench --backend gpu --n 64", 2, "--backend 'gpu' is not a backend (choose cpu or cuda)"},
+      {"devices --n 5", 2, "--n applies only with --measure"},
+      {"decod", 2, "unknown command 'decod'; did you mean decode?"},
+      {"cost --model gpt2-small --jsn", 2, "unknown flag --jsn; did you mean --json?"},
+  });
+}
+
+TEST_CASE("cli e2e: --causal=false is off and --causal=true is on") {
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_causal");
+  const std::string bench = "bench --algo flash --n 64 --d 16 --reps 1 --warmup 0 ";
+  const CommandResult off = run_in(dir, bench + "--causal=false");
+  INFO(off.output);
+  CHECK(off.status == 0);
+  CHECK(off.output.find("mask dense,") != std::string::npos);
+  const CommandResult on = run_in(dir, bench + "--causal=true");
+  CHECK(on.status == 0);
+  CHECK(on.output.find("mask causal,") != std::string::npos);
+  // cost --json=no prints the table, not JSON.
+  const CommandResult table = run_in(dir, "cost --model gpt2-small --n 64 --json=no");
+  CHECK(table.status == 0);
+  CHECK(table.output.rfind("{", 0) != 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli e2e: every command's help states its exit status; run's mask list is there") {
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_help");
+  for (const char* command : {"run", "bench", "decode", "cost", "scene", "devices"}) {
+    const CommandResult r = run_in(dir, std::string(command) + " --help");
+    INFO(command << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("Exit status") != std::string::npos);
+  }
+  const CommandResult run = run_in(dir, "run --help");
+  CHECK(run.output.find("see below") == std::string::npos);
+  for (const char* term : {"window:W", "strided:S[,B]", "random:D[,seed[,block]]", "global:G", "grid:B:ROWS"})
+    CHECK_MESSAGE(run.output.find(term) != std::string::npos, term);
+  std::filesystem::remove_all(dir);
+}
+
+#if defined(ATTNSCOPE_TEST_RENDER)
+TEST_CASE("cli e2e: --config files: numbers, types and sizes, each named (render stops before drawing)") {
+  const std::string range = "(allowed: 1..1048576)";
+  const std::string c_overflow = config_file("overflow.json", R"({"n": 1e400})");
+  const std::string c_u64 = config_file("u64.json", R"({"n": 18446744073709551615})");
+  const std::string c_neg = config_file("neg.json", R"({"n": -1})");
+  const std::string c_frac = config_file("frac.json", R"({"n": 1.5})");
+  const std::string c_text = config_file("text.json", R"({"n": "1024"})");
+  const std::string c_null = config_file("null.json", R"({"n": null})");
+  const std::string c_seed = config_file("seed.json", R"({"seed": 18446744073709551616})");
+  const std::string c_twice = config_file("twice.json", "{\"n\": 64,\n\"n\": 128}");
+  const std::string c_causal = config_file("causal.json", R"({"causal": "yes"})");
+  const std::string c_big = config_file("big.json", "{\"mask\": \"" + std::string(2 << 20, ' ') + "\"}");
+  const auto folder = attnscope::test::fresh_dir("cli_e2e_folder");
+  check_cases("config", {
+      {("render --out out.png --config " + c_overflow), 2, ("key \"n\": 1e400 is out of range " + range)},
+      {("render --out out.png --config " + c_u64), 2,
+       ("key \"n\": 18446744073709551615 is out of range " + range)},
+      {("render --out out.png --config " + c_neg), 2, ("neg.json:1: key \"n\": -1 is out of range " + range)},
+      {("render --out out.png --config " + c_frac), 2, ("key \"n\": 1.5 is not a whole number " + range)},
+      {("render --out out.png --config " + c_text), 2,
+       ("key \"n\": \"1024\" (text) is not a whole number " + range)},
+      {("render --out out.png --config " + c_null), 2, ("key \"n\": null is not a whole number " + range)},
+      {("render --out out.png --config " + c_seed), 2,
+       "key \"seed\": 1.8446744073709552e+19 is out of range (allowed: 0..18446744073709551615)"},
+      {("render --out out.png --config " + c_twice), 2, "twice.json: key \"n\" is given twice; keep one"},
+      {("render --out out.png --config " + c_causal), 2, "key \"causal\" must be true or false, found \"yes\""},
+      {("render --out out.png --config " + c_big), 2, "bytes (2.0 MiB); a config file is at most 1 MiB"},
+      {"render --out out.png --config /dev/zero", 2, "/dev/zero: more than 1 MiB (read stopped there)"},
+      {("render --out out.png --config " + folder.string()), 2, ": is a folder; give a config file"},
+      {"render --out out.png --config absent.json", 2, "absent.json: cannot open the config file"},
+      {"render --out out.png --n 18446744073709551615", 2, "--n '18446744073709551615' is out of range (allowed: 1..1048576)"},
+      {"render --out out.png --seed 18446744073709551616", 2, "--seed '18446744073709551616' is out of range"},
+      {"render --out --causal", 2, "--out needs a value (found the flag --causal after it"},
+      {"render --out out.png --causal=2", 2, "'2' is not a boolean"},
+  });
+  std::filesystem::remove_all(folder);
+}
+#endif
