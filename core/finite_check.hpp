@@ -24,6 +24,7 @@ struct NonFiniteReport {
   int64_t affected_rows = 0;     // output rows (batch, head, row) whose softmax sees a non-finite value
   bool affected_exact = true;    // false: counting stopped at its budget; affected_rows is a lower bound
   int64_t total_rows = 0;        // batch · q_heads · q_len
+  float limit = 0;               // values with |x| >= limit were counted (infinity: only NaN and ±Inf)
   struct Row { int64_t batch, head, row; };
   std::vector<Row> affected_examples;  // the first few affected rows, in order
   bool any() const { return q.count() + k.count() + v.count() > 0; }
@@ -34,5 +35,9 @@ struct NonFiniteReport {
 
 // Scans the three arrays (O(elements)); affected rows follow the spec's mask and GQA grouping.
 NonFiniteReport find_non_finite(const AttentionInputs& inputs);
+// The same for values that would not survive storage in a narrower type: NaN and |x| >= limit (in `inf`).
+// fp16 stores |x| >= 65520 as ±Inf, so kFp16Overflow is the limit for --dtype fp16.
+constexpr float kFp16Overflow = 65520.0f;
+NonFiniteReport find_beyond(const AttentionInputs& inputs, float limit);
 
 }  // namespace attnscope

@@ -83,6 +83,15 @@ int run_run(const std::vector<std::string>& argv) {
               << "; nothing was written\n";
     return 1;
   }
+  // fp16 storage turns |x| >= 65520 into ±Inf on the device (the CPU computes in fp32 and would hide it).
+  if (*dtype == DType::F16)
+    if (const NonFiniteReport big = find_beyond(inputs, kFp16Overflow); big.any()) {
+      std::cerr << "attnscope run: --dtype fp16 cannot store the inputs: "
+                << big.describe("Q (" + *q_path + ")", "K (" + *k_path + ")", "V (" + *v_path + ")")
+                << "; they would become ±Inf (fp16 holds up to 65504): use --dtype fp32 or bf16, or scale them; "
+                   "nothing was written\n";
+      return 1;
+    }
 
   std::string why;
   auto backend = make_backend(backend_name, &why);

@@ -150,6 +150,19 @@ TEST_CASE("run: NaN or Inf inputs are refused with the tensor, position and affe
   CHECK(contains(r.output, "has 1 infinite value (first at batch 0, head 0, row 5, column 1)"));
   CHECK(contains(r.output, "32 of 37 output rows"));
   CHECK_FALSE(fs::exists(out));
+  // 70000 in V with --dtype fp16: stored as +Inf on the device; refused, fp32 accepted.
+  std::vector<float> v = f.vv;
+  v[20 * 11] = 70000.0f;
+  const std::string v_big = (f.dir / "v_big.npy").string();
+  REQUIRE(write_npy(v_big, {37, 11}, v.data()).empty());
+  const std::string big_args = "run --q '" + f.q + "' --k '" + f.k + "' --v '" + v_big + "' --out '" + out + "'";
+  r = run_binary(big_args + " --dtype fp16");
+  CHECK(r.status == 1);
+  CHECK(contains(r.output, "--dtype fp16 cannot store the inputs: V (" + v_big + ") has 1 value of magnitude 65520"));
+  CHECK_FALSE(fs::exists(out));
+  r = run_binary(big_args + " --dtype fp32");
+  CHECK(r.status == 0);
+  CHECK(fs::exists(out));
   fs::remove_all(f.dir);
 }
 

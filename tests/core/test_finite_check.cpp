@@ -106,3 +106,18 @@ TEST_CASE("the CPU backend refuses non-finite inputs instead of writing NaN or '
     CHECK(backend->run(req).ok);
   }
 }
+
+TEST_CASE("values beyond fp16's range are found like non-finite ones (they would be stored as ±Inf)") {
+  AttentionInputs in = random_inputs("window:2", 1, 1, 15, 15, 6, 45);
+  CHECK_FALSE(find_beyond(in, kFp16Overflow).any());
+  in.v[static_cast<size_t>(4 * 6 + 5)] = 70000.0f;   // V row 4: rows 2..6 see it through window:2
+  in.q[0] = 65504.0f;                                 // the largest fp16 value: fine
+  const NonFiniteReport r = find_beyond(in, kFp16Overflow);
+  CHECK_FALSE(find_non_finite(in).any());
+  REQUIRE(r.any());
+  CHECK(r.v.inf == 1);
+  CHECK(r.q.count() == 0);
+  CHECK(r.affected_rows == 5);
+  CHECK(r.describe("Q", "K", "V").find("V has 1 value of magnitude 65520 or more (first at batch 0, head 0, row 4, "
+                                       "column 5); Q, K are within range") == 0);
+}
