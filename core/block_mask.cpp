@@ -2,6 +2,9 @@
 #include "core/block_mask.hpp"
 
 #include <algorithm>
+#include <limits>
+
+#include "core/allowed_pairs.hpp"
 
 namespace attnscope {
 
@@ -183,10 +186,10 @@ int64_t count_allowed(const MaskView& mask, int64_t q0, int64_t q1, int64_t k0, 
     case TileKind::Full: return (q1 - q0) * (k1 - k0);
     case TileKind::Partial: break;
   }
-  int64_t n = 0;
-  for (int64_t q = q0; q < q1; ++q)
-    for (int64_t k = k0; k < k1; ++k) n += mask.allowed(q, k) ? 1 : 0;
-  return n;
+  // Row by row from the terms' structure (core/allowed_pairs.hpp); random cells all evaluated: exact.
+  const AllowedPairs counted =
+      count_allowed_in_region(mask, q0, q1, k0, k1, std::numeric_limits<int64_t>::max());
+  return static_cast<int64_t>(counted.pairs);
 }
 
 double BlockMaskStats::tile_density() const {
@@ -258,8 +261,7 @@ GatheredMask build_gathered_mask(const AttentionSpec& spec, int br) {
 }
 
 int64_t count_allowed_pairs(const AttentionSpec& spec) {
-  const int tile = 64;
-  return build_block_mask(spec, tile, tile, true).stats.allowed_pairs;
+  return static_cast<int64_t>(count_allowed_pattern(spec, std::numeric_limits<int64_t>::max()).pairs);
 }
 
 }  // namespace attnscope

@@ -19,7 +19,8 @@ const char* tile_kind_name(TileKind kind);
 
 // Exact kind of the region rows [q0, q1) x keys [k0, k1) in absolute query positions (see spec.hpp).
 TileKind classify_region(const MaskView& mask, int64_t q0, int64_t q1, int64_t k0, int64_t k1);
-// Number of allowed pairs in the region (scans only partial regions).
+// Number of allowed pairs in the region, exact: partial regions are counted row by row from the terms'
+// structure (core/allowed_pairs.hpp), every random cell evaluated.
 int64_t count_allowed(const MaskView& mask, int64_t q0, int64_t q1, int64_t k0, int64_t k1);
 
 // allowed[j] = mask.allowed(q, k0 + j) for j < k1 - k0, computed from each term's structure (intervals,
@@ -57,7 +58,8 @@ struct GatheredMask {
 };
 GatheredMask build_gathered_mask(const AttentionSpec& spec, int br);
 
-// Exact allowed-pair count of the whole spec's pattern (one head), using the tile structure.
+// Exact allowed-pair count of the whole spec's pattern (one head), row by row (core/allowed_pairs.hpp); every
+// random cell is evaluated, so use count_allowed_pattern with a budget where N is large.
 int64_t count_allowed_pairs(const AttentionSpec& spec);
 
 }  // namespace attnscope

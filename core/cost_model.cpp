@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/allowed_pairs.hpp"
 #include "core/block_mask.hpp"
 #include "core/tiles.hpp"
 
@@ -59,9 +60,11 @@ CostLine line(std::string key, std::string label, double value, std::string unit
 
 PatternStats pattern_stats(const AttentionSpec& spec, const TileConfig& tiles, bool with_gathered) {
   PatternStats p;
-  const BlockMask bm = build_block_mask(spec, tiles.br, tiles.bc, true);
+  const BlockMask bm = build_block_mask(spec, tiles.br, tiles.bc, false);
   const double total = static_cast<double>(bm.stats.total_pairs);
-  p.allowed_fraction = static_cast<double>(bm.stats.allowed_pairs) / total;
+  const AllowedPairs allowed = count_allowed_pattern(spec);
+  p.allowed_fraction = allowed.pairs / total;
+  p.allowed_exact = allowed.exact;
   p.visited_fraction = static_cast<double>(bm.stats.visited_pairs) / total;
   p.kv_tiles_fraction = bm.stats.tile_density();
   if (with_gathered) {
@@ -278,8 +281,12 @@ ModelCost model_cost(const ModelCostRequest& req) {
   // Flash traffic depends on Br (K and V are re-read once per Q tile): 128-row Q tiles, as large GPU flash
   // kernels use for the forward pass. The pattern statistics count pairs, so they do not depend on it.
   const TileConfig tiles{128, 64};
-  const PatternStats pattern = pattern_stats(spec, tiles, false);
-  const double rho = pattern.allowed_fraction;
+  // Only ρ is needed here: counted row by row, without classifying the Tr·Tc tiles (N up to 2^22).
+  const AllowedPairs allowed = count_allowed_pattern(spec);
+  const double rho = allowed.pairs / (N * N);
+  PatternStats pattern;  // naive and flash below compute every pair: only ρ is used
+  pattern.allowed_fraction = rho;
+  pattern.allowed_exact = allowed.exact;
 
   const double qk = 2 * B * H * N * N * d;
   out.push_back(line("qk_flops_per_layer", "QKᵀ FLOPs per layer (dense)", qk, "FLOP", "2·B·H·N·N·d",
@@ -289,7 +296,10 @@ ModelCost model_cost(const ModelCostRequest& req) {
   out.push_back(line("attention_flops_per_layer", "attention FLOPs per layer (dense)", 2 * qk, "FLOP", "4·B·H·N·N·d",
                      product({4, B, H, N, N, d})));
   out.push_back(line("allowed_fraction", "allowed fraction ρ of pairs (" + m.mask + ")", rho, "",
-                     "allowed pairs / N²", "counted exactly over " + num(N) + "·" + num(N) + " pairs"));
+                     "allowed pairs / N²",
+                     allowed.exact ? "counted exactly over " + num(N) + "·" + num(N) + " pairs, row by row"
+                                   : "expected value over the seeded random cells (too many to visit at N = " +
+                                         num(N) + "); the other terms counted exactly"));
   out.push_back(line("attention_flops_per_layer_masked", "attention FLOPs per layer, allowed pairs only", 2 * qk * rho,
                      "FLOP", "4·B·H·N·N·d·ρ", product({4, B, H, N, N, d}) + "·" + num(rho)));
   out.push_back(line("attention_flops_model", "attention FLOPs, all layers (dense)", 2 * qk * L, "FLOP",

@@ -29,12 +29,14 @@ struct CostLine {
 // Pattern statistics the per-algorithm counts need (block_mask.hpp computes them exactly).
 struct PatternStats {
   double allowed_fraction = 1.0;   // ρ: allowed pairs / (Nq·Nk)
+  bool allowed_exact = true;       // false: ρ is the expected value of fine random cells (core/allowed_pairs.hpp)
   double visited_fraction = 1.0;   // block-sparse: pairs inside non-empty tiles / (Nq·Nk)
   double gathered_fraction = 1.0;  // gathered: Σ_i rows_i·|keys_i| / (Nq·Nk)
   double kv_tiles_fraction = 1.0;  // block-sparse: non-empty tiles / (Tr·Tc)
   double gathered_keys_per_tile = -1;  // gathered: mean |keys_i| over Q tiles (-1: Nk)
 };
-// Exact statistics for the spec's mask with the given tiles (scans partial tiles; O(Tr·Tc) otherwise).
+// Statistics for the spec's mask with the given tiles: tile kinds O(Tr·Tc), ρ row by row (exact unless random
+// cells are too many to visit, see allowed_exact).
 PatternStats pattern_stats(const AttentionSpec& spec, const TileConfig& tiles, bool with_gathered);
 
 struct AlgorithmCost {

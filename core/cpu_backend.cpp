@@ -16,6 +16,7 @@
 #include "core/cost_model.hpp"
 #include "core/tile_kernels.hpp"
 #include "core/cpu_twins.hpp"
+#include "core/finite_check.hpp"
 #include "core/thread_pool.hpp"
 
 namespace attnscope {
@@ -81,6 +82,11 @@ class CpuBackend final : public Backend {
     }
     std::string why;
     if (!supports(request.algorithm, in.spec, &why)) { r.error = why; return r; }
+    // NaN or Inf would come out as NaN rows, or as zero rows counted as "fully masked": refused, with where.
+    if (const NonFiniteReport bad = find_non_finite(in); bad.any()) {
+      r.error = "non-finite inputs: " + bad.describe("Q", "K", "V");
+      return r;
+    }
     std::lock_guard lock(run_mutex_);  // one run at a time on the shared pool
 
     const bool gathered = request.algorithm == Algorithm::Gathered;

@@ -4,11 +4,17 @@
 #include "core/npy.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <new>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/atomic_file.hpp"
 
 namespace attnscope {
 namespace {
@@ -94,93 +100,199 @@ int64_t NpyArray::elements() const {
 
 std::string NpyArray::shape_string() const { return join_shape(shape); }
 
+namespace {
+
+// What the header says: where the data starts and how many bytes it takes.
+struct NpyHeader {
+  std::string error;  // "" when the header is good
+  std::vector<int64_t> shape;
+  std::string source_dtype;
+  int item = 0;                 // bytes per element
+  uint64_t data_offset = 0;     // magic + version + length + header
+  uint64_t elements = 0, data_bytes = 0;
+};
+
+// Largest header read from a file: NumPy writes tens of bytes; format 2.0 allows 4 GiB, which would be read
+// whole before anything could be checked.
+constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 20;
+
+// The preamble (magic, version, header length): the bytes it needs (10 or 12), then the header's size.
+// Returns the preamble's length, 0 with `error` set when the bytes are not a .npy preamble.
+size_t parse_preamble(std::string_view bytes, uint64_t& header_len, std::string& error) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) {
+    error = "not a .npy file (missing the \\x93NUMPY magic)";
+    return 0;
+  }
+  const auto major = static_cast<uint8_t>(bytes[6]);
+  if (major == 1) {
+    header_len = static_cast<uint8_t>(bytes[8]) | (uint64_t{static_cast<uint8_t>(bytes[9])} << 8);
+    return 10;
+  }
+  if (major == 2 || major == 3) {
+    if (bytes.size() < 12) { error = "truncated header"; return 0; }
+    header_len = 0;
+    for (int i = 0; i < 4; ++i) header_len |= uint64_t{static_cast<uint8_t>(bytes[8 + i])} << (8 * i);
+    return 12;
+  }
+  error = "unsupported .npy format version " + std::to_string(major) + " (1, 2 and 3 are read)";
+  return 0;
+}
+
+// The header dict after the preamble; `available` is the number of data bytes present (file size minus the
+// header), so a shape whose data cannot be there is reported before anything is allocated.
+NpyHeader parse_header(std::string_view header, uint64_t data_offset, uint64_t available) {
+  NpyHeader h;
+  h.data_offset = data_offset;
+  std::string descr, fortran, shape_text;
+  if (!dict_value(header, "descr", descr) || !dict_value(header, "fortran_order", fortran) ||
+      !dict_value(header, "shape", shape_text)) {
+    h.error = "malformed header (needs descr, fortran_order and shape): " + std::string(header.substr(0, 200));
+    return h;
+  }
+  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
+  if (fortran != "False") { h.error = "Fortran-order arrays are not supported: save with np.ascontiguousarray(a)"; return h; }
+  if (descr == "<f4" || descr == "|f4" || descr == "=f4") { h.item = 4; h.source_dtype = "float32"; }
+  else if (descr == "<f2" || descr == "|f2" || descr == "=f2") { h.item = 2; h.source_dtype = "float16"; }
+  else if (descr == ">f4" || descr == ">f2") { h.error = "big-endian data (" + descr + ") is not supported"; return h; }
+  else { h.error = "dtype '" + descr + "' is not supported: use float32 or float16 (a.astype(np.float32))"; return h; }
+  if (!parse_shape(shape_text, h.shape)) { h.error = "malformed shape " + shape_text; return h; }
+  // The element count is checked against the bytes present before it is multiplied out, so a header claiming
+  // (2^40, 2^40) is "truncated", never an overflowed product that happens to match.
+  const uint64_t max_elements = available / static_cast<uint64_t>(h.item);
+  uint64_t elements = 1;
+  if (std::find(h.shape.begin(), h.shape.end(), int64_t{0}) != h.shape.end()) {
+    elements = 0;
+  } else {
+    for (int64_t d : h.shape) {
+      if (elements > max_elements / static_cast<uint64_t>(d)) {
+        h.error = "data truncated: the header says " + join_shape(h.shape) + " " + h.source_dtype +
+                  " (more bytes than the file's " + std::to_string(available) + ")";
+        return h;
+      }
+      elements *= static_cast<uint64_t>(d);
+    }
+  }
+  h.elements = elements;
+  h.data_bytes = elements * static_cast<uint64_t>(h.item);
+  if (available < h.data_bytes)
+    h.error = "data truncated: the header says " + join_shape(h.shape) + " " + h.source_dtype + " (" +
+              std::to_string(h.data_bytes) + " bytes) but the file holds " + std::to_string(available);
+  else if (available > h.data_bytes)
+    h.error = std::to_string(available - h.data_bytes) + " bytes after the " + join_shape(h.shape) +
+              " array: the file is not a single .npy array";
+  return h;
+}
+
+// Converts `data` (h.data_bytes bytes) into the array.
+void convert_data(const NpyHeader& h, const char* data, NpyArray& array) {
+  array.shape = h.shape;
+  array.source_dtype = h.source_dtype;
+  array.data.resize(static_cast<size_t>(h.elements));
+  if (h.item == 4) {
+    if (h.data_bytes > 0) std::memcpy(array.data.data(), data, h.data_bytes);
+  } else {
+    for (uint64_t i = 0; i < h.elements; ++i) {
+      uint16_t half;
+      std::memcpy(&half, data + 2 * i, 2);
+      array.data[i] = half_to_float(half);
+    }
+  }
+}
+
+// read() until `size` bytes or end of file; returns the bytes read, -1 on an error (errno kept).
+int64_t read_fully(int fd, char* out, uint64_t size) {
+  uint64_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, out + done, static_cast<size_t>(std::min<uint64_t>(size - done, 1 << 20)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<uint64_t>(n);
+  }
+  return static_cast<int64_t>(done);
+}
+
+}  // namespace
+
 NpyReadResult parse_npy(std::string_view bytes, const std::string& name) {
   NpyReadResult r;
   auto fail = [&](const std::string& problem) {
     r.error = name + ": " + problem;
     return r;
   };
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
-    return fail("not a .npy file (missing the \\x93NUMPY magic)");
-  const auto major = static_cast<uint8_t>(bytes[6]);
-  size_t header_len = 0, offset = 0;
-  if (major == 1) {
-    header_len = static_cast<uint8_t>(bytes[8]) | (size_t{static_cast<uint8_t>(bytes[9])} << 8);
-    offset = 10;
-  } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) return fail("truncated header");
-    header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= size_t{static_cast<uint8_t>(bytes[8 + i])} << (8 * i);
-    offset = 12;
-  } else {
-    return fail("unsupported .npy format version " + std::to_string(major) + " (1, 2 and 3 are read)");
-  }
+  uint64_t header_len = 0;
+  std::string error;
+  const size_t offset = parse_preamble(bytes, header_len, error);
+  if (offset == 0) return fail(error);
   if (bytes.size() < offset + header_len) return fail("truncated header");
-  const std::string_view header = bytes.substr(offset, header_len);
-  std::string descr, fortran, shape_text;
-  if (!dict_value(header, "descr", descr) || !dict_value(header, "fortran_order", fortran) ||
-      !dict_value(header, "shape", shape_text))
-    return fail("malformed header (needs descr, fortran_order and shape): " + std::string(header));
-  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
-  if (fortran != "False") return fail("Fortran-order arrays are not supported: save with np.ascontiguousarray(a)");
-  int item = 0;
-  if (descr == "<f4" || descr == "|f4" || (descr == "=f4")) { item = 4; r.array.source_dtype = "float32"; }
-  else if (descr == "<f2" || descr == "|f2" || descr == "=f2") { item = 2; r.array.source_dtype = "float16"; }
-  else if (descr == ">f4" || descr == ">f2") return fail("big-endian data (" + descr + ") is not supported");
-  else return fail("dtype '" + descr + "' is not supported: use float32 or float16 (a.astype(np.float32))");
-  if (!parse_shape(shape_text, r.array.shape)) return fail("malformed shape " + shape_text);
-  // The element count is checked against the bytes present before it is multiplied out, so a header claiming
-  // (2^40, 2^40) is "truncated", never an overflowed product that happens to match.
-  const uint64_t available = bytes.size() - offset - header_len;
-  const uint64_t max_elements = available / static_cast<uint64_t>(item);
-  uint64_t elements = 1;
-  bool fits = true;
-  if (std::find(r.array.shape.begin(), r.array.shape.end(), int64_t{0}) != r.array.shape.end()) {
-    elements = 0;
-  } else {
-    for (int64_t d : r.array.shape) {
-      if (elements > max_elements / static_cast<uint64_t>(d)) {
-        fits = false;
-        break;
-      }
-      elements *= static_cast<uint64_t>(d);
-    }
+  const NpyHeader h = parse_header(bytes.substr(offset, header_len), offset + header_len,
+                                   bytes.size() - offset - header_len);
+  if (!h.error.empty()) {
+    r.array.shape = h.shape;
+    return fail(h.error);
   }
-  if (!fits)
-    return fail("data truncated: the header says " + r.array.shape_string() + " " + r.array.source_dtype +
-                " (more bytes than the file's " + std::to_string(available) + ")");
-  const int64_t count = static_cast<int64_t>(elements);
-  const uint64_t data_bytes = elements * static_cast<uint64_t>(item);
-  if (available < data_bytes)
-    return fail("data truncated: the header says " + r.array.shape_string() + " " + r.array.source_dtype + " (" +
-                std::to_string(data_bytes) + " bytes) but the file holds " + std::to_string(available));
-  if (available > data_bytes)
-    return fail(std::to_string(available - data_bytes) + " bytes after the " + r.array.shape_string() +
-                " array: the file is not a single .npy array");
-  const char* data = bytes.data() + offset + header_len;
-  r.array.data.resize(static_cast<size_t>(count));
-  if (item == 4) {
-    if (data_bytes > 0) std::memcpy(r.array.data.data(), data, data_bytes);
-  } else {
-    for (int64_t i = 0; i < count; ++i) {
-      uint16_t h;
-      std::memcpy(&h, data + 2 * i, 2);
-      r.array.data[static_cast<size_t>(i)] = half_to_float(h);
-    }
-  }
+  convert_data(h, bytes.data() + h.data_offset, r.array);
   r.ok = true;
   return r;
 }
 
 NpyReadResult read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    NpyReadResult r;
-    r.error = path + ": cannot open (" + std::strerror(errno) + ")";
+  NpyReadResult r;
+  auto fail = [&](const std::string& problem) {
+    r.error = path + ": " + problem;
     return r;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(std::string("cannot open (") + std::strerror(errno) + ")");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(std::string("cannot read (") + std::strerror(errno) + ")");
+  if (S_ISDIR(st.st_mode)) return fail("is a folder, not a .npy file");
+  if (!S_ISREG(st.st_mode))  // /dev/zero, a FIFO: no size to check the header against, and maybe no end
+    return fail("is not a regular file (a device or pipe); save the array to a file first");
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  // Preamble, then the header it announces (bounded), then exactly the data the header describes.
+  std::string prefix(12, '\0');
+  const int64_t got = read_fully(fd, prefix.data(), std::min<uint64_t>(12, file_size));
+  if (got < 0) return fail(std::string("cannot read (") + std::strerror(errno) + ")");
+  prefix.resize(static_cast<size_t>(got));
+  uint64_t header_len = 0;
+  std::string error;
+  const size_t offset = parse_preamble(prefix, header_len, error);
+  if (offset == 0) return fail(error);
+  if (header_len > kMaxHeaderBytes)
+    return fail("header of " + std::to_string(header_len) + " bytes (at most " + std::to_string(kMaxHeaderBytes) +
+                " are read; NumPy writes under a hundred)");
+  if (file_size < offset + header_len)
+    return fail("truncated header: it announces " + std::to_string(header_len) + " bytes, the file has " +
+                std::to_string(file_size - offset));
+  std::string header(static_cast<size_t>(header_len), '\0');
+  if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0 ||
+      read_fully(fd, header.data(), header_len) != static_cast<int64_t>(header_len))
+    return fail(std::string("cannot read the header (") + std::strerror(errno) + ")");
+  const NpyHeader h = parse_header(header, offset + header_len, file_size - offset - header_len);
+  if (!h.error.empty()) return fail(h.error);
+  std::string data;
+  try {
+    data.resize(static_cast<size_t>(h.data_bytes));
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory reading " + std::to_string(h.data_bytes) + " bytes of " + join_shape(h.shape));
   }
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_npy(bytes, path);
+  const int64_t data_read = read_fully(fd, data.data(), h.data_bytes);
+  if (data_read < 0) return fail(std::string("cannot read the data (") + std::strerror(errno) + ")");
+  if (data_read != static_cast<int64_t>(h.data_bytes)) return fail("the file shrank while it was read");
+  try {
+    convert_data(h, data.data(), r.array);
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory converting " + join_shape(h.shape) + " to float32");
+  }
+  r.ok = true;
+  return r;
 }
 
 std::string npy_bytes(const std::vector<int64_t>& shape, const float* data) {
@@ -210,12 +322,8 @@ std::string npy_bytes(const std::vector<int64_t>& shape, const float* data) {
 }
 
 std::string write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return path + ": cannot write (" + std::strerror(errno) + ")";
-  const std::string bytes = npy_bytes(shape, data);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) return path + ": write failed";
-  return {};
+  const FileWriteResult written = write_file_atomically(path, npy_bytes(shape, data));
+  return written.ok ? std::string() : written.error;
 }
 
 NpyAttention attention_from_npy(const NpyArray& q, const NpyArray& k, const NpyArray& v, const std::string& qn,

@@ -24,11 +24,15 @@ struct NpyReadResult {
   NpyArray array;
 };
 
+// Reads the preamble and header first (the header at most 1 MiB), checks the data the header describes against the
+// file's size, and only then allocates and reads exactly that many bytes. Folders, devices and pipes are refused
+// (they have no size to check; /dev/zero never ends).
 NpyReadResult read_npy(const std::string& path);
 // The same from bytes in memory; `name` stands for the file in messages.
 NpyReadResult parse_npy(std::string_view bytes, const std::string& name);
 
-// Writes a float32 C-order array (format 1.0). Returns an error message, empty on success.
+// Writes a float32 C-order array (format 1.0) through core/atomic_file: a temporary file renamed into place, so a
+// failed write leaves no partial file. Returns the error (path, reason from errno), empty on success.
 std::string write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data);
 std::string npy_bytes(const std::vector<int64_t>& shape, const float* data);
 

@@ -1,6 +1,8 @@
 // trace_io.cpp — JSON form of a Trace (see trace_io.hpp), with nlohmann::json.
 #include "core/trace_io.hpp"
 
+#include "core/atomic_file.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -178,18 +180,10 @@ TraceLoadResult trace_from_json(const std::string& text, const std::string& orig
 }
 
 bool save_trace(const Trace& trace, const std::string& path, std::string* error) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) {
-    if (error) *error = path + ": cannot write: " + std::strerror(errno);
-    return false;
-  }
-  f << trace_to_json(trace) << "\n";
-  f.flush();
-  if (!f) {
-    if (error) *error = path + ": write failed (disk full?)";
-    return false;
-  }
-  return true;
+  // Temporary file renamed into place: a full disk or a size limit leaves no half-written JSON.
+  const FileWriteResult written = write_file_atomically(path, trace_to_json(trace) + "\n");
+  if (!written.ok && error) *error = written.error;
+  return written.ok;
 }
 
 TraceLoadResult load_trace(const std::string& path) {

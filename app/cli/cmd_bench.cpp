@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <new>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +13,7 @@
 #include "app/cli/args.hpp"
 #include "app/cli/backends.hpp"
 #include "app/cli/commands.hpp"
+#include "core/atomic_file.hpp"
 #include "core/backend.hpp"
 #include "core/trace_io.hpp"
 
@@ -181,28 +182,37 @@ int run_bench(const std::vector<std::string>& argv) {
       if (auto problems = validate(spec, backend->limits()); !problems.empty()) {
         row.error = problems.front();
       } else {
-        const AttentionInputs in = generate_inputs(spec, Generator::Positional, 99);
-        std::vector<double> samples;
-        for (int64_t i = 0; i < warmup + reps && row.error.empty(); ++i) {
-          const auto t0 = std::chrono::steady_clock::now();
-          ScoreImageRequest image_req;
-          image_req.inputs = &in;
-          image_req.kind = ScoreKind::Probabilities;
-          const ScoreImage image = backend->score_image(image_req);
-          RunRequest req;
-          req.algorithm = Algorithm::Flash;
-          req.inputs = &in;
-          req.warmup = 0;
-          req.repetitions = 1;
-          const RunResult r = backend->run(req);
-          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-          if (!image.ok) row.error = "score image: " + image.error;
-          else if (!r.ok) row.error = "flash: " + r.error;
-          else if (i >= warmup) samples.push_back(ms);
-        }
-        if (row.error.empty()) {
-          row.ok = true;
-          row.timing = Timing::from_samples(samples);
+        // Out of memory (the inputs, the image, the output) becomes this row's error, as for the algorithms
+        // above: the rows already printed and the JSON file are kept.
+        try {
+          const AttentionInputs in = generate_inputs(spec, Generator::Positional, 99);
+          std::vector<double> samples;
+          for (int64_t i = 0; i < warmup + reps && row.error.empty(); ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            ScoreImageRequest image_req;
+            image_req.inputs = &in;
+            image_req.kind = ScoreKind::Probabilities;
+            const ScoreImage image = backend->score_image(image_req);
+            RunRequest req;
+            req.algorithm = Algorithm::Flash;
+            req.inputs = &in;
+            req.warmup = 0;
+            req.repetitions = 1;
+            const RunResult r = backend->run(req);
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            if (!image.ok) row.error = "score image: " + image.error;
+            else if (!r.ok) row.error = "flash: " + r.error;
+            else if (i >= warmup) samples.push_back(ms);
+          }
+          if (row.error.empty()) {
+            row.ok = true;
+            row.timing = Timing::from_samples(samples);
+          }
+        } catch (const std::bad_alloc&) {
+          row.error = "out of memory: the heatmap recompute of " + spec.summary() +
+                      " could not allocate its inputs, image or output (" +
+                      format_bytes(static_cast<double>(backend->memory().free_bytes)) +
+                      " free on the machine; a process limit such as ulimit -v may be lower)";
         }
       }
       rows.push_back(row);
@@ -258,9 +268,9 @@ int run_bench(const std::vector<std::string>& argv) {
       }
       j["rows"].push_back(r);
     }
-    std::ofstream f(json_path);
-    if (!(f << j.dump(2) << "\n")) {
-      std::cerr << "attnscope bench: cannot write " << json_path << "\n";
+    // Temporary file renamed into place; a failed write says why and leaves no partial file.
+    if (const FileWriteResult written = write_file_atomically(json_path, j.dump(2) + "\n"); !written.ok) {
+      std::cerr << "attnscope bench: " << written.error << "\n";
       return 1;
     }
   }

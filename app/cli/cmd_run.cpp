@@ -6,6 +6,8 @@
 #include "app/cli/args.hpp"
 #include "app/cli/backends.hpp"
 #include "app/cli/commands.hpp"
+#include "core/atomic_file.hpp"
+#include "core/finite_check.hpp"
 #include "core/npy.hpp"
 
 namespace attnscope::app {
@@ -54,6 +56,13 @@ int run_run(const std::vector<std::string>& argv) {
   if (args.get("--scale") && !(scale > 0)) errors.push_back("--scale '" + *args.get("--scale") + "': must be a positive number");
   if (int rc = report_errors("run", errors)) return rc;
 
+  // O must not replace an input: the run would read one file and write over it (or over its hard link).
+  for (const auto& input : {*q_path, *k_path, *v_path})
+    if (input == *out_path || same_existing_file(input, *out_path)) {
+      std::cerr << "attnscope run: --out " << *out_path << " is the input " << input
+                << "; writing O there would destroy it: choose another output path\n";
+      return 1;
+    }
   NpyReadResult q = read_npy(*q_path), k = read_npy(*k_path), v = read_npy(*v_path);
   for (const auto* r : {&q, &k, &v})
     if (!r->ok) {
@@ -70,6 +79,24 @@ int run_run(const std::vector<std::string>& argv) {
   inputs.spec.mask = mask.mask;
   if (args.has("--causal")) inputs.spec.mask.causal = true;
   if (args.has("--scale")) inputs.spec.scale = scale;
+
+  // Checked here for every backend (the CPU backend also refuses): NaN/Inf would give NaN rows or zero rows
+  // that look masked.
+  if (const NonFiniteReport bad = find_non_finite(inputs); bad.any()) {
+    std::cerr << "attnscope run: non-finite inputs: "
+              << bad.describe("Q (" + *q_path + ")", "K (" + *k_path + ")", "V (" + *v_path + ")")
+              << "; nothing was written\n";
+    return 1;
+  }
+  // fp16 storage turns |x| >= 65520 into ±Inf on the device (the CPU computes in fp32 and would hide it).
+  if (*dtype == DType::F16)
+    if (const NonFiniteReport big = find_beyond(inputs, kFp16Overflow); big.any()) {
+      std::cerr << "attnscope run: --dtype fp16 cannot store the inputs: "
+                << big.describe("Q (" + *q_path + ")", "K (" + *k_path + ")", "V (" + *v_path + ")")
+                << "; they would become ±Inf (fp16 holds up to 65504): use --dtype fp32 or bf16, or scale them; "
+                   "nothing was written\n";
+      return 1;
+    }
 
   std::string why;
   auto backend = make_backend(backend_name, &why);

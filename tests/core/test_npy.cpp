@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/atomic_file.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
+#include "tests/common/test_util.hpp"
 
 namespace attnscope {
 namespace {
@@ -97,6 +99,66 @@ TEST_CASE("a zero-size array reads as empty (found by fuzz_npy: no memcpy from a
   REQUIRE(r.ok);
   CHECK(r.array.elements() == 0);
   CHECK(r.array.data.empty());
+}
+
+// Writes `bytes` to a fresh file in `dir`.
+std::string put(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
+  const std::string path = (dir / name).string();
+  REQUIRE(write_file_atomically(path, bytes).ok);
+  return path;
+}
+
+TEST_CASE("files are read within limits from the header: folders, devices, huge or lying headers refused by name") {
+  const auto dir = test::fresh_dir("npy_limits");
+  auto err = [](const NpyReadResult& r) { return r.ok ? std::string("(accepted)") : r.error; };
+  Rng rng(3);
+  std::vector<float> values(17 * 5);
+  for (auto& v : values) v = static_cast<float>(rng.normal());
+  const std::string good = npy_bytes({17, 5}, values.data());
+
+  // A good file reads back exactly.
+  const NpyReadResult back = read_npy(put(dir, "good.npy", good));
+  REQUIRE_MESSAGE(back.ok, back.error);
+  CHECK(back.array.data == values);
+  // A folder is named as one, not an uncaught stream exception (issue 16).
+  CHECK(err(read_npy(dir.string())) == dir.string() + ": is a folder, not a .npy file");
+  // /dev/zero has no end: refused before reading, not read until memory runs out.
+  CHECK(err(read_npy("/dev/zero")).find("/dev/zero: is not a regular file") == 0);
+  // A header claiming (2^40, 2^40) with no data: truncated, said before any allocation.
+  CHECK(err(read_npy(put(dir, "huge.npy", make_npy(1, "{'descr': '<f4', 'fortran_order': False, "
+                                                    "'shape': (1099511627776, 1099511627776), }", ""))))
+            .find("huge.npy: data truncated") != std::string::npos);
+  // One byte missing, one byte extra.
+  CHECK(err(read_npy(put(dir, "short.npy", good.substr(0, good.size() - 1)))).find("short.npy: data truncated") !=
+        std::string::npos);
+  CHECK(err(read_npy(put(dir, "long.npy", good + "x"))).find("1 bytes after the [17, 5] array") != std::string::npos);
+  // Format 2.0 announcing a 2 GiB header in a 100-byte file: refused from the length field alone.
+  std::string big_header("\x93NUMPY\x02\x00\x00\x00\x00\x80", 12);
+  big_header.append(88, ' ');
+  CHECK(err(read_npy(put(dir, "bighdr.npy", big_header))).find("bighdr.npy: header of 2147483648 bytes") !=
+        std::string::npos);
+  // A header that announces more bytes than the file has.
+  CHECK(err(read_npy(put(dir, "cut.npy", good.substr(0, 40)))).find("cut.npy: truncated header") != std::string::npos);
+  CHECK(err(read_npy(put(dir, "empty.npy", ""))).find("empty.npy: not a .npy file") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("write_npy: the reason for a failed write, and no partial file") {
+  const auto dir = test::fresh_dir("npy_write");
+  std::vector<float> values(33 * 7, 0.25f);
+  const std::string full = write_npy("/dev/full", {33, 7}, values.data());
+  CHECK(full.find("cannot write '/dev/full': the disk is full (No space left on device)") == 0);
+  const std::string missing = write_npy((dir / "no/such/o.npy").string(), {33, 7}, values.data());
+  CHECK(missing.find("does not exist") != std::string::npos);
+  CHECK(test::entries(dir) == 0);
+  // Replacing a file keeps it whole: the new contents, nothing left beside it.
+  const std::string path = (dir / "o.npy").string();
+  REQUIRE(write_npy(path, {33, 7}, values.data()).empty());
+  values[5] = -3.0f;
+  REQUIRE(write_npy(path, {33, 7}, values.data()).empty());
+  CHECK(read_npy(path).array.data == values);
+  CHECK(test::entries(dir) == 1);
+  std::filesystem::remove_all(dir);
 }
 
 NpyArray array(std::vector<int64_t> shape) {
