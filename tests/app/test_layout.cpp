@@ -139,16 +139,8 @@ TEST_CASE("layout: Lessons fits with large text") { check_mode_fits("Lessons", k
 // 16 px minimum, so its tick labels overlap and its legend runs below the panel ("heatmap: ... below the bottom
 // edge"). 1.5x at both sizes fits.
 TEST_CASE("layout: Explore fits with large text" * doctest::may_fail()) { check_mode_fits("Explore", kTextLarge); }
-// FlashAttention at text 1x: the online softmax panel's row of three step plots runs past its right edge.
-TEST_CASE("layout: FlashAttention fits at 1280x720 and 1920x1080, text 1x" * doctest::may_fail()) {
-  check_mode_fits("FlashAttention", kTextOne);
-}
-// FlashAttention with large text: toolbar row 1 (order, Br, Bc, query row, play controls) is one SameLine chain
-// past mode_body's right edge; the four fixed-size panels (tile_stream, gantt, flash_counters and its table's
-// columns, online_softmax) clip on the right and below; at 2x the Gantt panel gets no height at all.
-TEST_CASE("layout: FlashAttention fits with large text" * doctest::may_fail()) {
-  check_mode_fits("FlashAttention", kTextLarge);
-}
+TEST_CASE("layout: FlashAttention fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("FlashAttention", kTextOne); }
+TEST_CASE("layout: FlashAttention fits with large text") { check_mode_fits("FlashAttention", kTextLarge); }
 // Sparsity at text 1x and larger: the painted block grid panel (sparsity_grid: its toolbar and canvas) runs past its
 // right edge; with large text also the A vs B panel (sparsity_compare) and its numbers table's columns.
 TEST_CASE("layout: Sparsity fits at 1280x720 and 1920x1080, text 1x" * doctest::may_fail()) {
