@@ -141,12 +141,8 @@ TEST_CASE("layout: Lessons fits with large text") { check_mode_fits("Lessons", k
 TEST_CASE("layout: Explore fits with large text" * doctest::may_fail()) { check_mode_fits("Explore", kTextLarge); }
 TEST_CASE("layout: FlashAttention fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("FlashAttention", kTextOne); }
 TEST_CASE("layout: FlashAttention fits with large text") { check_mode_fits("FlashAttention", kTextLarge); }
-// Sparsity at text 1x and larger: the painted block grid panel (sparsity_grid: its toolbar and canvas) runs past its
-// right edge; with large text also the A vs B panel (sparsity_compare) and its numbers table's columns.
-TEST_CASE("layout: Sparsity fits at 1280x720 and 1920x1080, text 1x" * doctest::may_fail()) {
-  check_mode_fits("Sparsity", kTextOne);
-}
-TEST_CASE("layout: Sparsity fits with large text" * doctest::may_fail()) { check_mode_fits("Sparsity", kTextLarge); }
+TEST_CASE("layout: Sparsity fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("Sparsity", kTextOne); }
+TEST_CASE("layout: Sparsity fits with large text") { check_mode_fits("Sparsity", kTextLarge); }
 // Scaling with large text: scaling_panel's rows of controls run past its right edge (and below it at 2x).
 TEST_CASE("layout: Scaling fits with large text" * doctest::may_fail()) { check_mode_fits("Scaling", kTextLarge); }
 // KV cache with large text: mode_body and kv_body run past the right edge (controls rows, the MHA/GQA/MQA
