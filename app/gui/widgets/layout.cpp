@@ -137,10 +137,9 @@ void text_fit(const char* text, float width) {
 
 ImVec2 begin_panel_area(const char* id, ImVec2 minimum) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const bool scroll_x = minimum.x > avail.x, scroll_y = minimum.y > avail.y;
-  ImGuiWindowFlags flags = 0;
-  if (!scroll_x && !scroll_y) flags |= ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
-  if (scroll_x) flags |= ImGuiWindowFlags_HorizontalScrollbar;
+  // A vertical scroll bar appears whenever the panels are taller than the area (ImGui shows it only then); a
+  // horizontal one only when the minimum width asks for it.
+  const ImGuiWindowFlags flags = minimum.x > avail.x ? ImGuiWindowFlags_HorizontalScrollbar : 0;
   // No padding: the panels inside bring their own borders and padding.
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
   ImGui::BeginChild(id, avail, false, flags);
