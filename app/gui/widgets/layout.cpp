@@ -135,6 +135,37 @@ void text_fit(const char* text, float width) {
   if (shown != text && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
 }
 
+ImVec2 begin_panel_area(const char* id, ImVec2 minimum) {
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  // A vertical scroll bar appears whenever the panels are taller than the area (ImGui shows it only then); a
+  // horizontal one only when the minimum width asks for it.
+  const ImGuiWindowFlags flags = minimum.x > avail.x ? ImGuiWindowFlags_HorizontalScrollbar : 0;
+  // No padding: the panels inside bring their own borders and padding.
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
+  ImGui::BeginChild(id, avail, false, flags);
+  ImGui::PopStyleVar();
+  // Inside, the scroll bars (sized from the last frame) are already taken off the visible region.
+  const ImVec2 inner = ImGui::GetContentRegionAvail();
+  return ImVec2(std::floor(std::max(inner.x, minimum.x)), std::floor(std::max(inner.y, minimum.y)));
+}
+
+void end_panel_area() { ImGui::EndChild(); }
+
+void detail_after_heading(const char* detail, float gap) {
+  if (!detail || !*detail) return;
+  const float width = ImGui::CalcTextSize(detail).x;
+  const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+  const float x_after = ImGui::GetItemRectMax().x + gap;
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  if (x_after + width <= right + kTolerancePx) {
+    ImGui::SameLine(0, gap);
+    ImGui::TextUnformatted(detail);
+  } else {
+    text_fit(detail);
+  }
+  ImGui::PopStyleColor();
+}
+
 int first_that_fits(const std::vector<const char*>& variants, float width) {
   for (size_t i = 0; i < variants.size(); ++i)
     if (ImGui::CalcTextSize(variants[i], nullptr, true).x <= width) return static_cast<int>(i);

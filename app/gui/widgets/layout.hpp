@@ -48,6 +48,17 @@ std::vector<float> share_height(float available, const std::vector<float>& weigh
 // The same split with the font height given (no ImGui context needed): minimums are minimum_em[i] * font_px.
 std::vector<float> share_length(float available, const std::vector<float>& weights, const std::vector<float>& minimums);
 
+// A region filling the rest of the window for panels that need at least `minimum` pixels to be readable. Returns
+// the size to lay the panels out in: the visible size, grown to `minimum` where that is larger, in which case the
+// region shows a scroll bar on that axis (the rest is a scroll away, not clipped). Panels inside are sized
+// explicitly from the returned size (a child of size 0 would only fill the visible part). end_panel_area closes it.
+ImVec2 begin_panel_area(const char* id, ImVec2 minimum);
+void end_panel_area();
+
+// A heading's secondary text after it: on the same line when it fits there, else on the next line shortened with
+// an ellipsis (whole in the tooltip). Drawn in the disabled text colour.
+void detail_after_heading(const char* detail, float gap);
+
 // One layout problem: the window (ImGui's name, child windows as "parent/child") and what is wrong, in words.
 struct LayoutProblem {
   std::string window;

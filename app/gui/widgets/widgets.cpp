@@ -1,5 +1,6 @@
 // widgets.cpp — small drawing helpers shared by panels (declared in widgets.hpp).
 #include <imgui.h>
+#include <imgui_internal.h>
 
 #include <cfloat>
 #include <cstdint>
@@ -14,6 +15,13 @@ void record_element_rect(UiState& ui, const char* name) {
   const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
   const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
   ui.element_rects[name] = PixelRect{min.x * scale.x, min.y * scale.y, (max.x - min.x) * scale.x, (max.y - min.y) * scale.y};
+  // A panel in a scrolling panel area (stacked at large text) that a lesson step just highlighted: scrolled into
+  // view once, so the step's subject is on screen.
+  if (!ui.highlight.empty() && ui.highlight == name && ui.highlight_scrolled_to != ui.highlight) {
+    ImGui::ScrollToItem(ImGuiScrollFlags_KeepVisibleEdgeY | ImGuiScrollFlags_KeepVisibleEdgeX);
+    ui.highlight_scrolled_to = ui.highlight;
+  }
+  if (ui.highlight.empty()) ui.highlight_scrolled_to.clear();
 }
 
 void heading(const ViewContext& ctx, const char* text) {

@@ -17,6 +17,7 @@
 
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/views/flash/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/presenter/theme.hpp"
 
@@ -42,10 +43,7 @@ std::string subscript(int64_t value) {
 
 void flash_heading(ViewContext& ctx, const char* title, const std::string& detail) {
   heading(ctx, title);
-  if (!detail.empty()) {
-    ImGui::SameLine(0, ImGui::GetFontSize());
-    ImGui::TextDisabled("%s", detail.c_str());
-  }
+  detail_after_heading(detail.c_str(), ImGui::GetFontSize());
 }
 
 
@@ -173,7 +171,11 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
           "block-sparse: FA-2 over the block mask; empty tiles are skipped, never loaded.\n"
           "flash (tensor cores): flash-tc, fp16/bf16 on tensor cores (CUDA), FA-2 order over Br = 128 × Bc = 64 visits;\n"
           "  strided/dilated masks gather their allowed keys into blocks of 64. An fp32 experiment runs it at fp16.");
-  ImGui::SameLine(0, em);
+  // The row flows: each group (Br and Bc, the query row, the play controls) wraps whole when it does not fit.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float combo_w = em * 4.2f;
+  const float tiles_w = ImGui::CalcTextSize("Br").x + ImGui::CalcTextSize("Bc").x + 2 * combo_w + 3 * style.ItemSpacing.x;
+  if (flow_same_line(tiles_w + em - style.ItemSpacing.x)) ImGui::SameLine(0, em);
   // flash-tc's tiles are compiled in: shown (from its trace once there is one), not chosen.
   const bool fixed_tiles = view.order == FlashOrder::TensorCore;
   TileConfig shown_tiles = view.tiles;
@@ -181,6 +183,7 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   TileConfig& tiles = fixed_tiles ? shown_tiles : view.tiles;
   const char* fixed_tip = "flash-tc's tiles are fixed by the kernel: Br query rows × Bc keys per visit (read from its trace)";
   ImGui::BeginDisabled(fixed_tiles);
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("Br");
   ImGui::SameLine();
   tile_combo("##br", &tiles.br, fixed_tiles ? fixed_tip : "Br: query rows per Q tile (one CTA's rows)");
@@ -189,7 +192,9 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   ImGui::SameLine();
   tile_combo("##bc", &tiles.bc, fixed_tiles ? fixed_tip : "Bc: keys per K/V tile (one step of the inner loop)");
   ImGui::EndDisabled();
-  ImGui::SameLine(0, em);
+  const float row_w = ImGui::CalcTextSize("query row").x + style.ItemSpacing.x + em * 6.5f;
+  if (flow_same_line(row_w + em - style.ItemSpacing.x)) ImGui::SameLine(0, em);
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("query row");
   ImGui::SameLine();
   int row = r ? (view.row < 0 ? r->row : view.row) : std::max(0, view.row);
@@ -200,8 +205,9 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   }
   tooltip("the query row of (batch 0, head 0) whose online-softmax state the kernel probes after every tile");
 
-  // Play controls on the same row.
-  ImGui::SameLine(0, em * 1.5f);
+  // Play controls on the same row when they fit.
+  const float play_w = button_width("◀") + em * 4.6f + button_width("▶") + em * 5.5f + 3 * style.ItemSpacing.x;
+  if (flow_same_line(play_w + em * 1.5f - style.ItemSpacing.x)) ImGui::SameLine(0, em * 1.5f);
   if (ImGui::Button("◀##back")) { if (r) step_to(view, *r, unit, -1); }
   tooltip("step back: to the end of the previous K/V tile step of the followed unit  (Left arrow)");
   ImGui::SameLine();
@@ -226,7 +232,10 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
     char fmt[96];
     const double slow = FlashViewState::kPlaySeconds * 1e9 / std::max(1.0, static_cast<double>(r->replay.end_ns)) / view.speed;
     std::snprintf(fmt, sizeof fmt, "t = %%.1f of %.1f µs (slowed %.0f×)", end_us, slow);
-    ImGui::SetNextItemWidth(std::floor(ImGui::GetContentRegionAvail().x * 0.55f));
+    // The scrubber takes the row when what follows it would leave it narrower than its own text.
+    const float full_w = ImGui::GetContentRegionAvail().x;
+    const float scrub_w = std::max(std::floor(full_w * 0.55f), std::min(full_w, ImGui::CalcTextSize(fmt).x + em * 4));
+    ImGui::SetNextItemWidth(scrub_w);
     if (ImGui::SliderScalar("##time", ImGuiDataType_Double, &t_us, &zero, &end_us, fmt)) {
       view.time_ns = t_us * 1e3;
       view.playing = false;
@@ -236,6 +245,7 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
       ImGui::SameLine(0, em);
       const std::string line = r->spec.summary() + " · " + r->backend + " backend";
       if (!r->reduced_note.empty()) {
+        ImGui::NewLine();  // a warning is read whole: on its own line
         ImGui::TextColored(warning_color(), "reduced for tracing: %s", r->reduced_note.c_str());
         if (ImGui::IsItemHovered())
           ImGui::SetTooltip("traced runs are limited to N ≤ %lld and batch × heads ≤ %lld so they trace and replay\n"
@@ -250,7 +260,10 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
         ImGui::SameLine(0, em);
       }
       ImGui::AlignTextToFramePadding();
-      ImGui::TextDisabled("%s", line.c_str());
+      ImGui::PushStyleColor(ImGuiCol_Text, style.Colors[ImGuiCol_TextDisabled]);
+      const std::string shown = fit_with_ellipsis(line.c_str(), ImGui::GetContentRegionAvail().x);
+      ImGui::TextUnformatted(shown.c_str());
+      ImGui::PopStyleColor();
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s on %s", line.c_str(), r->device.c_str());
     }
   }
@@ -316,34 +329,45 @@ void draw_flash_mode(ViewContext& ctx) {
 
   FlashFrame frame{ctx, view, *r, static_cast<int64_t>(std::clamp(view.time_ns, 0.0, static_cast<double>(r->replay.end_ns))),
                    unit};
-  // Left: tile streaming over the Gantt chart over the counters; right: the online softmax, full height.
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float gap = ImGui::GetStyle().ItemSpacing.x;
-  const float left_w = std::floor(avail.x * 0.55f);
-  const float counters_h = ImGui::GetTextLineHeightWithSpacing() * 4.2f + ImGui::GetFrameHeight() * 0.3f +
-                           ImGui::GetStyle().WindowPadding.y * 2 + ImGui::GetStyle().CellPadding.y * 8;
-  const float stream_h = std::floor((avail.y - counters_h) * 0.58f);
-  const float gantt_h = avail.y - counters_h - stream_h - ImGui::GetStyle().ItemSpacing.y * 2;
+  // Wide: tile streaming over the Gantt chart over the counters on the left, the online softmax full height on the
+  // right. Narrow (large text): the four stacked at full width. Each panel keeps a readable minimum height in em;
+  // below it the panel area scrolls.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float em = ImGui::GetFontSize(), gap = style.ItemSpacing.x;
+  // The counters panel: its table (header, three rows, a scroll bar's room) and one line under it.
+  const float counters_h = std::ceil(4 * (ImGui::GetTextLineHeight() + 2 * style.CellPadding.y) + style.ScrollbarSize + 2 +
+                                     ImGui::GetTextLineHeightWithSpacing() + style.ItemSpacing.y + style.WindowPadding.y * 2);
+  const bool side_by_side = ImGui::GetContentRegionAvail().x >= em * 54;
+  const float stream_min = em * (side_by_side ? 11 : 15), gantt_min = em * (side_by_side ? 7 : 9), softmax_min = em * 28;
+  const ImVec2 minimum = side_by_side ? ImVec2(em * 54, stream_min + gantt_min + counters_h + 2 * style.ItemSpacing.y)
+                                      : ImVec2(em * 30, stream_min + gantt_min + counters_h + softmax_min + 3 * style.ItemSpacing.y);
+  const ImVec2 area = begin_panel_area("flash_panels", minimum);
+  const float left_w = side_by_side ? std::floor(area.x * 0.55f) : area.x;
+  const float left_h = side_by_side ? area.y : area.y - softmax_min - style.ItemSpacing.y;
+  const std::vector<float> heights = share_length(left_h - counters_h - 2 * style.ItemSpacing.y, {0.58f, 0.42f},
+                                                  {stream_min, gantt_min});
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
   ImGui::BeginGroup();
-  ImGui::BeginChild("tile_stream", ImVec2(left_w, stream_h), true, flags);
+  ImGui::BeginChild("tile_stream", ImVec2(left_w, std::floor(heights[0])), true, flags);
   draw_tile_stream_panel(frame);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "tile-stream");
-  ImGui::BeginChild("gantt", ImVec2(left_w, gantt_h), true, flags);
+  ImGui::BeginChild("gantt", ImVec2(left_w, std::floor(heights[1])), true, flags);
   draw_gantt_panel(frame);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "gantt");
-  ImGui::BeginChild("flash_counters", ImVec2(left_w, 0), true, flags);
+  ImGui::BeginChild("flash_counters", ImVec2(left_w, counters_h), true, flags);
   draw_flash_counters_panel(frame);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "counters");
   ImGui::EndGroup();
-  ImGui::SameLine(0, gap);
-  ImGui::BeginChild("online_softmax", ImVec2(0, 0), true, flags);
+  if (side_by_side) ImGui::SameLine(0, gap);
+  ImGui::BeginChild("online_softmax", ImVec2(side_by_side ? area.x - left_w - gap : area.x, side_by_side ? area.y : softmax_min),
+                    true, flags);
   draw_online_softmax_panel(frame);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "online-softmax");
+  end_panel_area();
 }
 
 }  // namespace attnscope::gui

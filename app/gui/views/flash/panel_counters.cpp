@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/gui/views/flash/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/runtime/run_dtype.hpp"
 #include "app/gui/presenter/theme.hpp"
 
@@ -44,14 +45,18 @@ void draw_flash_counters_panel(FlashFrame& f) {
   const FlashRunSummary& naive = r.naive;
   const FlashRunSummary& flash = r.flash;
   const bool gpu = f.ctx.state.capabilities.sm_traces;  // a GPU run: HBM and SMs
+  // Columns as wide as their content; when they add up to more than the panel, the table scrolls sideways (its
+  // height: the header, three rows and the scroll bar).
+  const ImGuiStyle& style = ImGui::GetStyle();
   const ImGuiTableFlags flags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuterH |
-                                ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg;
-  if (ImGui::BeginTable("counters", 5, flags)) {
-    ImGui::TableSetupColumn("algorithm", ImGuiTableColumnFlags_WidthStretch, 1.1f);
-    ImGui::TableSetupColumn(gpu ? "HBM bytes" : "bytes moved", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-    ImGui::TableSetupColumn("time: median (range)", ImGuiTableColumnFlags_WidthStretch, 1.7f);
-    ImGui::TableSetupColumn("allocated", ImGuiTableColumnFlags_WidthStretch, 0.8f);
-    ImGui::TableSetupColumn("FLOPs", ImGuiTableColumnFlags_WidthStretch, 1.1f);
+                                ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollX;
+  const float table_h = 4 * (ImGui::GetTextLineHeight() + 2 * style.CellPadding.y) + style.ScrollbarSize + 2;
+  if (ImGui::BeginTable("counters", 5, flags, ImVec2(0, table_h))) {
+    ImGui::TableSetupColumn("algorithm");
+    ImGui::TableSetupColumn(gpu ? "HBM bytes" : "bytes moved");
+    ImGui::TableSetupColumn("time: median (range)");
+    ImGui::TableSetupColumn("allocated");
+    ImGui::TableSetupColumn("FLOPs", ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableHeadersRow();
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("bytes and FLOPs: the cost model (hover a value for its formula);\n"
@@ -104,11 +109,15 @@ void draw_flash_counters_panel(FlashFrame& f) {
   else
     std::snprintf(buf, sizeof buf, "traced run (replayed): %s first tile to last",
                   format_time_ns(r.traced_span_ms * 1e6).c_str());
-  ImGui::TextDisabled("%s", buf);
+  ImGui::PushStyleColor(ImGuiCol_Text, style.Colors[ImGuiCol_TextDisabled]);
+  const std::string shown = fit_with_ellipsis(buf, ImGui::GetContentRegionAvail().x);
+  ImGui::TextUnformatted(shown.c_str());
+  ImGui::PopStyleColor();
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("Tracing reads the clock around every tile step and records probes, so it costs time.\n"
+    ImGui::SetTooltip("%s%sTracing reads the clock around every tile step and records probes, so it costs time.\n"
                       "The backend does not report that overhead itself: the traced run's span (first tile start to\n"
-                      "last tile end) is shown beside the untraced median (which includes the whole call).");
+                      "last tile end) is shown beside the untraced median (which includes the whole call).",
+                      shown == buf ? "" : buf, shown == buf ? "" : "\n\n");
 }
 
 }  // namespace attnscope::gui

@@ -14,6 +14,7 @@
 #include "app/gui/capture/export_ui.hpp"
 #include "app/gui/capture/figure_registry.hpp"
 #include "app/gui/views/flash/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/presenter/theme.hpp"
 
@@ -310,10 +311,17 @@ void draw_gantt_panel(FlashFrame& f) {
     ImGui::EndTooltip();
   }
 
-  // Legend below the axis label.
-  std::snprintf(buf, sizeof buf, "colour: %s · white outline: the probed row's CTA · click a row to follow it",
-                fa1 ? "pass (K/V tile j)" : "head (two shades: even / odd Q tile)");
-  dl->AddText(ImVec2(origin.x, p1.y + em * 0.3f + line * 2.1f), dim_col, buf);
+  // Legend below the axis label: the longest wording that fits the panel, cut with an ellipsis when none does.
+  const char* colour_of = fa1 ? "pass (K/V tile j)" : "head (two shades: even / odd Q tile)";
+  char with_click[200], with_outline[200], colour_only[120];
+  std::snprintf(with_click, sizeof with_click, "colour: %s · white outline: the probed row's CTA · click a row to follow it",
+                colour_of);
+  std::snprintf(with_outline, sizeof with_outline, "colour: %s · white outline: the probed row's CTA", colour_of);
+  std::snprintf(colour_only, sizeof colour_only, "colour: %s", colour_of);
+  const std::vector<const char*> wordings = {with_click, with_outline, colour_only};
+  const float legend_room = avail.x;
+  const std::string legend = fit_with_ellipsis(wordings[static_cast<size_t>(first_that_fits(wordings, legend_room))], legend_room);
+  dl->AddText(ImVec2(origin.x, p1.y + em * 0.3f + line * 2.1f), dim_col, legend.c_str());
   auto& ro = f.view.readout;
   const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
   ro.gantt_bars = bars;

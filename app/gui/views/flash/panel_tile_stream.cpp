@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "app/gui/views/flash/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
@@ -146,17 +147,25 @@ void draw_tile_stream_panel(FlashFrame& f) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float legend_h = line * 1.35f;
+  // The legend: one line when its entries fit the width, else they flow onto a second.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const bool gpu_units = f.ctx.state.capabilities.sm_traces;
+  const float legend_w = 3 * (line * 0.75f + em * 1.2f) + em * 0.3f + ImGui::CalcTextSize("× all masked, loaded anyway").x +
+                         ImGui::CalcTextSize(gpu_units ? "other SMs" : "other workers").x +
+                         ImGui::CalcTextSize("O, by passes").x + ImGui::CalcTextSize(unit_name).x + em * 2;
+  const float legend_h = legend_w > avail.x ? line * 2 + style.ItemSpacing.y + line * 0.35f : line * 1.35f;
   const float zone_h = std::max(line * 8, avail.y - legend_h);
   const float gap = em * 1.2f;
-  const float left_w = std::floor((avail.x - gap) * 0.57f);
+  // The on-chip box keeps room for its widest row (name | box | bytes); the memory strips take the rest.
+  const float chip_min_w = em * 4.9f + ImGui::CalcTextSize("O acc, m, l").x + ImGui::CalcTextSize("00.0 KiB").x;
+  const float left_w = std::floor(std::min((avail.x - gap) * 0.57f, avail.x - gap - chip_min_w));
   const Box hbm{origin, ImVec2(origin.x + left_w, origin.y + zone_h)};
   const Box chip{ImVec2(hbm.max.x + gap, origin.y), ImVec2(origin.x + avail.x, origin.y + zone_h)};
   dl->AddRect(hbm.min, hbm.max, box_edge(), 4.0f);
   dl->AddRect(chip.min, chip.max, box_edge(), 4.0f);
   const bool gpu = f.ctx.state.capabilities.sm_traces;  // a GPU run: HBM and SMs
-  dl->AddText(ImVec2(hbm.min.x + em * 0.4f, hbm.min.y + line * 0.15f), text_col,
-              gpu ? "device memory (HBM)" : "main memory (RAM)");
+  const std::string hbm_title = fit_with_ellipsis(gpu ? "device memory (HBM)" : "main memory (RAM)", hbm.w() - em * 0.8f);
+  dl->AddText(ImVec2(hbm.min.x + em * 0.4f, hbm.min.y + line * 0.15f), text_col, hbm_title.c_str());
   char chip_title[96];
   std::snprintf(chip_title, sizeof chip_title,
                 gpu ? (tensor_core ? "SM %d: shared memory + registers" : "shared memory of SM %d")
@@ -164,7 +173,8 @@ void draw_tile_stream_panel(FlashFrame& f) {
                 f.unit);
   if (tensor_core && gpu && ImGui::CalcTextSize(chip_title).x > chip.w() - em * 0.8f)
     std::snprintf(chip_title, sizeof chip_title, "SM %d: smem + registers", f.unit);
-  dl->AddText(ImVec2(chip.min.x + em * 0.4f, chip.min.y + line * 0.15f), text_col, chip_title);
+  const std::string chip_title_shown = fit_with_ellipsis(chip_title, chip.w() - em * 0.8f);
+  dl->AddText(ImVec2(chip.min.x + em * 0.4f, chip.min.y + line * 0.15f), text_col, chip_title_shown.c_str());
 
   // Strips: Q and O have Tr tiles, K and V have Tc.
   const int64_t tr = std::max(1, trace.tr), tc = std::max(1, trace.tc);
@@ -373,22 +383,29 @@ void draw_tile_stream_panel(FlashFrame& f) {
   // ---- legend
   ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + zone_h + line * 0.25f));
   const float sw = line * 0.75f;
+  bool first_entry = true;
   auto swatch = [&](ImU32 color, const char* text) {
+    if (!first_entry && !flow_same_line(sw + em * 0.3f + ImGui::CalcTextSize(text).x + em * 0.9f - style.ItemSpacing.x))
+      ImGui::SetCursorScreenPos(ImVec2(origin.x, ImGui::GetCursorScreenPos().y));
+    else if (!first_entry) ImGui::SameLine(0, em * 0.9f);
+    first_entry = false;
     const ImVec2 p = ImGui::GetCursorScreenPos();
     dl->AddRectFilled(ImVec2(p.x, p.y + (line - sw) * 0.5f), ImVec2(p.x + sw, p.y + (line + sw) * 0.5f), color);
     ImGui::Dummy(ImVec2(sw, line));
     ImGui::SameLine(0, em * 0.3f);
     ImGui::TextUnformatted(text);
-    ImGui::SameLine(0, em * 0.9f);
   };
   char followed[64];
   std::snprintf(followed, sizeof followed, "%s %d", unit_name, f.unit);
   swatch(strong, followed);
   swatch(flash_unit_color((f.unit + 1) % std::max(2, replay.units), 0.45f), gpu ? "other SMs" : "other workers");
   swatch(kWritten, fa1 ? "O, by passes" : "O written");
+  const char* masked = sparse ? "empty: skipped" : "all masked, loaded anyway";
+  if (flow_same_line(ImGui::CalcTextSize("×").x + em * 0.3f + ImGui::CalcTextSize(masked).x + em * 0.9f - style.ItemSpacing.x))
+    ImGui::SameLine(0, em * 0.9f);
   ImGui::TextColored(ImVec4(0.92f, 0.35f, 0.31f, 1), "×");
   ImGui::SameLine(0, em * 0.3f);
-  ImGui::TextUnformatted(sparse ? "empty: skipped" : "all masked, loaded anyway");
+  ImGui::TextUnformatted(masked);
 }
 
 }  // namespace attnscope::gui

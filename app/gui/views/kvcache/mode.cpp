@@ -17,6 +17,7 @@
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
 #include "app/gui/plot/plot.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
 
@@ -108,34 +109,45 @@ void draw_kvcache_mode(ViewContext& ctx) {
   if (!ctx.ui.lesson.open()) handle_keys(s);  // an open lesson's keys move through its steps
   advance_clock(s);
   ctx.ui.animating = ctx.ui.animating || s.playing;
-  const float em = ctx.ui.font_px;
+  const float em = ImGui::GetFontSize();
   ImGui::BeginGroup();
   draw_controls(ctx, s);
   ImGui::EndGroup();
   record_element_rect(ctx.ui, "kv-controls");
   ImGui::Separator();
-  ImGui::BeginChild("kv_body", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   const double free_bytes = s.result && s.result->memory.known ? static_cast<double>(s.result->memory.free_bytes)
                                                                : static_cast<double>(s.stated_free_gb) * 1e9;
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  // Wide: the table (about 53%) beside the cache picture, the plots under both. Narrow (large text): the table,
+  // the picture and the plots stacked at full width. Below the minimums the panel area scrolls.
+  const bool side_by_side = ImGui::GetContentRegionAvail().x >= em * 62;
+  const float fill_min = em * 13, plots_min = em * 20, table_min_w = em * 44;
+  const ImVec2 minimum = side_by_side ? ImVec2(em * 62, em * 14 + plots_min) : ImVec2(table_min_w, em * 16 + fill_min + plots_min);
+  const ImVec2 area = begin_panel_area("kv_body", minimum);
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float gap = em * 1.2f;
-  // Top band: the table (about 53%) beside the cache picture, as tall as the table.
-  const float table_w = std::floor(avail.x * 0.53f);
+  const float table_w = side_by_side ? std::floor(area.x * 0.53f) : area.x;  // narrow: >= table_min_w
   ImGui::BeginGroup();
   draw_comparison(ctx, s, free_bytes, table_w);
   ImGui::EndGroup();
   record_element_rect(ctx.ui, "kv-table");
-  const float top_h = std::max(em * 12.0f, ImGui::GetItemRectMax().y - origin.y);
-  ImGui::SetCursorScreenPos(ImVec2(origin.x + table_w + gap, origin.y));
-  draw_fill(ctx, s, ImVec2(avail.x - table_w - gap, top_h));
+  const float table_h = ImGui::GetItemRectMax().y - origin.y;
+  float top_h = 0;
+  if (side_by_side) {
+    top_h = std::max(em * 12.0f, table_h);
+    ImGui::SetCursorScreenPos(ImVec2(origin.x + table_w + gap, origin.y));
+    draw_fill(ctx, s, ImVec2(area.x - table_w - gap, top_h));
+  } else {
+    ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + table_h + em * 0.5f));
+    draw_fill(ctx, s, ImVec2(area.x, fill_min));
+    top_h = table_h + em * 0.5f + fill_min;
+  }
   record_element_rect(ctx.ui, "kv-fill");
   ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + top_h + em * 0.5f));
   ImGui::BeginGroup();
-  draw_plots(ctx, s, ImVec2(avail.x, origin.y + avail.y - ImGui::GetCursorScreenPos().y));
+  draw_plots(ctx, s, ImVec2(area.x, std::max(plots_min, origin.y + area.y - ImGui::GetCursorScreenPos().y)));
   ImGui::EndGroup();
   record_element_rect(ctx.ui, "kv-plots");
-  ImGui::EndChild();
+  end_panel_area();
 }
 
 }  // namespace attnscope::gui

@@ -25,9 +25,11 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   char title[200];
   std::snprintf(title, sizeof title, "MHA vs GQA vs MQA, %s, L = %d", dtype_name(dtype), s.context);
   heading(ctx, title);
+  // The row names' column as wide as its longest name, the three layouts share the rest of `width`; at least as
+  // wide as their content (the table then grows past `width`: the mode's panel area scrolls sideways).
   const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit;
   if (!ImGui::BeginTable("kv_compare", 4, flags, ImVec2(width, 0))) return;
-  ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthStretch, 2.6f);
+  ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);
   for (int i = 0; i < 3; ++i) ImGui::TableSetupColumn(kKvLayoutNames[i], ImGuiTableColumnFlags_WidthStretch, 1.0f);
   // Header: the layout in its plot colour.
   ImGui::TableNextRow(ImGuiTableRowFlags_Headers);

@@ -12,6 +12,7 @@
 #include "app/gui/views/kvcache/panels.hpp"
 #include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "core/kv_cache.hpp"
 
 namespace attnscope::gui::kv {
@@ -23,6 +24,14 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   const auto& presets = model_presets();
   const bool custom = s.preset >= static_cast<int>(presets.size());
   const char* current = custom ? "custom shape" : presets[static_cast<size_t>(s.preset)].title.c_str();
+  // Both rows flow: a control (its field and label) wraps to the next line when it does not fit.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  auto labelled = [&](float field_w, const char* label) {
+    return field_w + style.ItemInnerSpacing.x + ImGui::CalcTextSize(label, nullptr, true).x;
+  };
+  auto flow = [&](float width, float spacing) {
+    if (flow_same_line(width + spacing - style.ItemSpacing.x)) ImGui::SameLine(0, spacing);
+  };
   ImGui::SetNextItemWidth(em * 10.5f);
   if (ImGui::BeginCombo("##model", current)) {
     for (size_t i = 0; i < presets.size(); ++i)
@@ -36,7 +45,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   tooltip(custom ? "your own shape: edit the fields on the right" : presets[static_cast<size_t>(s.preset)].source.c_str());
   ImGui::BeginDisabled(!custom);
   auto field = [&](const char* label, int* v, int lo, int hi, const char* tip) {
-    ImGui::SameLine(0, gap);
+    flow(labelled(w, label), gap);
     ImGui::SetNextItemWidth(w);
     if (ImGui::InputInt(label, v, 0)) *v = std::clamp(*v, lo, hi);
     tooltip(tip);
@@ -46,7 +55,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   field("KV heads", &s.kv_heads, 1, 256, "the model's KV heads; the GQA column uses them when 1 < KV heads < H");
   field("head dim d", &s.head_dim, 8, 256, "elements per head");
   ImGui::EndDisabled();
-  ImGui::SameLine(0, gap);
+  flow(labelled(em * 4.2f, "cache dtype"), gap);
   const char* dtypes[] = {"fp32", "fp16", "bf16"};  // in DType's order
   ImGui::SetNextItemWidth(em * 4.2f);
   int dtype_index = static_cast<int>(s.dtype);
@@ -56,18 +65,22 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   ImGui::SetNextItemWidth(em * 4.5f);
   if (ImGui::InputInt("context L", &s.context, 0)) s.context = std::clamp(s.context, 1, 1 << 22);
   tooltip("tokens in the cache (prompt plus generated), for the table and the cache picture");
-  ImGui::SameLine(0, gap);
+  flow(labelled(em * 3.6f, "tokens per page"), gap);
   ImGui::SetNextItemWidth(em * 3.6f);
   const char* pages[] = {"16", "32", "64", "128", "256"};
   ImGui::Combo("tokens per page", &s.page_index, pages, 5);
   tooltip("paged cache: memory is taken one page of P tokens at a time");
-  ImGui::SameLine(0, gap);
+  flow(labelled(w, "batch"), gap);
   ImGui::SetNextItemWidth(w);
   if (ImGui::InputInt("batch", &s.batch, 0)) s.batch = std::clamp(s.batch, 1, 256);
   tooltip("sequences decoded together (the loop and the floor)");
-  ImGui::SameLine(0, gap);
-  if (s.result && s.result->memory.known) {
-    ImGui::Text("free %s", format_bytes(static_cast<double>(s.result->memory.free_bytes)).c_str());
+  const bool measured_free = s.result && s.result->memory.known;
+  const std::string free_text =
+      measured_free ? "free " + format_bytes(static_cast<double>(s.result->memory.free_bytes)) : std::string();
+  flow(measured_free ? ImGui::CalcTextSize(free_text.c_str()).x : labelled(w, "GB free (stated)"), gap);
+  if (measured_free) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted(free_text.c_str());
     tooltip("free memory the backend measured: host memory on the CPU backend, device memory on CUDA");
   } else {
     ImGui::SetNextItemWidth(w);
@@ -75,7 +88,8 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
     s.stated_free_gb = std::clamp(s.stated_free_gb, 0.1f, 1e6f);
     tooltip("this backend does not measure its free memory: state it");
   }
-  ImGui::SameLine(0, gap * 1.5f);
+  flow(ImGui::CalcTextSize("decode loop:").x + style.ItemSpacing.x + labelled(em * 4.5f, "tokens"), gap * 1.5f);
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("decode loop:");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(em * 4.5f);
@@ -90,7 +104,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   }
   const TaskState task = ctx.worker ? ctx.worker->task_state(kKvChannel) : TaskState{};
   if (task.running || task.pending) {
-    ImGui::SameLine(0, gap);
+    flow(em * 8, gap);
     ImGui::ProgressBar(static_cast<float>(task.progress), ImVec2(-1, 0), task.status.c_str());
   }
   if (s.heads % s.kv_heads != 0)

@@ -10,6 +10,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 #include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
@@ -179,8 +180,11 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     ImGui::TextColored(warning_color(), "%s", stale_text);
     ImGui::SameLine();
   }
-  ImGui::TextDisabled("%s", footer.c_str());
-  tooltip(r.bandwidth_gbs > 0 ? r.bandwidth_source.c_str() : "copy bandwidth not measured: no floor drawn");
+  // One line, shortened with an ellipsis to the width left (whole in the tooltip).
+  const std::string shown = fit_with_ellipsis(footer.c_str(), ImGui::GetContentRegionAvail().x);
+  ImGui::TextDisabled("%s", shown.c_str());
+  const std::string source = r.bandwidth_gbs > 0 ? r.bandwidth_source : std::string("copy bandwidth not measured: no floor drawn");
+  tooltip(shown == footer ? source.c_str() : (footer + "\n" + source).c_str());
 }
 
 }  // namespace attnscope::gui::kv

@@ -9,6 +9,7 @@
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -80,24 +81,48 @@ void draw_sparsity_mode(ViewContext& ctx) {
     schedule(ctx, 0);
     schedule(ctx, 1);
   }
-  const float em = ctx.ui.font_px;
+  // Wide: the pattern editor, the block grid and A vs B side by side. Narrow (large text): the three stacked at
+  // full width in a scrolling panel area, the editor with its own scroll bar.
+  const float em = ImGui::GetFontSize(), gap = ImGui::GetStyle().ItemSpacing.x;
   const float controls_w = em * 19.0f;
-  ImGui::BeginChild("sparsity_controls", ImVec2(controls_w, 0), true);
+  const bool side_by_side = ImGui::GetContentRegionAvail().x >= em * 62;
+  const float editor_h = em * 16, compare_h = em * 30;
+  if (side_by_side) {
+    ImGui::BeginChild("sparsity_controls", ImVec2(controls_w, 0), true);
+    draw_pattern_editor_panel(ctx);
+    ImGui::EndChild();
+    record_element_rect(ctx.ui, "pattern-editor");
+    ImGui::SameLine();
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    const float grid_w = std::min(avail.x * 0.5f, avail.y + em * 2.0f);
+    ImGui::BeginChild("sparsity_grid", ImVec2(grid_w, 0), true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+    draw_block_grid_panel(ctx);
+    ImGui::EndChild();
+    record_element_rect(ctx.ui, "block-grid");
+    ImGui::SameLine(0, gap);
+    ImGui::BeginChild("sparsity_compare", ImVec2(0, 0), true);
+    draw_sparsity_compare_panel(ctx);
+    ImGui::EndChild();
+    record_element_rect(ctx.ui, "compare");
+    return;
+  }
+  const float spacing = ImGui::GetStyle().ItemSpacing.y;
+  const float probe_w = ImGui::GetContentRegionAvail().x;
+  const float grid_h = std::floor(probe_w * 0.8f) + em * 6;  // the square canvas, its toolbar, ticks and text
+  const ImVec2 area = begin_panel_area("sparsity_panels", ImVec2(em * 24, editor_h + grid_h + compare_h + 2 * spacing));
+  ImGui::BeginChild("sparsity_controls", ImVec2(area.x, editor_h), true);
   draw_pattern_editor_panel(ctx);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "pattern-editor");
-  ImGui::SameLine();
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float grid_w = std::min(avail.x * 0.5f, avail.y + em * 2.0f);
-  ImGui::BeginChild("sparsity_grid", ImVec2(grid_w, 0), true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+  ImGui::BeginChild("sparsity_grid", ImVec2(area.x, grid_h), true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   draw_block_grid_panel(ctx);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "block-grid");
-  ImGui::SameLine();
-  ImGui::BeginChild("sparsity_compare", ImVec2(0, 0), true);
+  ImGui::BeginChild("sparsity_compare", ImVec2(area.x, area.y - editor_h - grid_h - 2 * spacing), true);
   draw_sparsity_compare_panel(ctx);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "compare");
+  end_panel_area();
 }
 
 }  // namespace attnscope::gui

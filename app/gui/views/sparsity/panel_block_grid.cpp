@@ -11,6 +11,7 @@
 
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -66,21 +67,30 @@ void draw_block_grid_panel(ViewContext& ctx) {
   // Toolbar: clear / fill / invert, block size (halve / double).
   const bool has_grid = has_grid_term(p);
   int64_t block = has_grid ? p.grid.block : std::max<int64_t>(64, min_grid_block(n));
+  // The toolbar flows: a control wraps to the next line when it does not fit.
+  bool first_control = true;
+  auto flow = [&](float width) {
+    if (!first_control) flow_same_line(width);
+    first_control = false;
+  };
+  char block_text[48];
+  std::snprintf(block_text, sizeof block_text, "block %lld", static_cast<long long>(block));
   auto grid_action = [&](const char* label, const char* tip, auto&& fn) {
+    flow(button_width(label));
     if (ImGui::Button(label)) {
       if (ensure_grid_term(p, n, block)) changed = true;
       fn();
       changed = true;
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
-    ImGui::SameLine();
   };
   grid_action("clear", "turn every painted block off", [&] { fill_grid(p.grid, false); });
   grid_action("fill", "turn every block on (dense)", [&] { fill_grid(p.grid, true); });
   grid_action("invert", "painted blocks off, the others on", [&] { invert_grid(p.grid); });
+  flow(ImGui::CalcTextSize(block_text).x);
   ImGui::AlignTextToFramePadding();
-  ImGui::Text("block %lld", static_cast<long long>(block));
-  ImGui::SameLine();
+  ImGui::TextUnformatted(block_text);
+  flow(button_width("÷2"));
   if (ImGui::Button("÷2") && block / 2 >= min_grid_block(n)) {
     ensure_grid_term(p, n, block);
     set_grid_block(p.grid, block / 2, n);
@@ -88,7 +98,7 @@ void draw_block_grid_panel(ViewContext& ctx) {
   }
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("halve the block size (at most %lld blocks per side)",
                                                 static_cast<long long>(kMaxGridSide));
-  ImGui::SameLine();
+  flow(button_width("×2"));
   if (ImGui::Button("×2") && block * 2 <= n) {
     ensure_grid_term(p, n, block);
     set_grid_block(p.grid, block * 2, n);
@@ -101,7 +111,19 @@ void draw_block_grid_panel(ViewContext& ctx) {
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float left = line * 1.3f + ImGui::CalcTextSize("00000").x, top = line * 1.3f;
-  const float side = std::max(32.0f, std::min(avail.x - left - em * 0.5f, avail.y - top - line * 3.4f));
+  // Under the canvas: two wrapped lines of text (their height at this width is kept free).
+  char painted[160];
+  if (has_grid_term(p))
+    std::snprintf(painted, sizeof painted, "painted %lld of %lld blocks (%lld × %lld, %lld tokens each)",
+                  static_cast<long long>(grid_cells_on(p.grid)), static_cast<long long>(p.grid.rows * p.grid.cols),
+                  static_cast<long long>(p.grid.rows), static_cast<long long>(p.grid.cols),
+                  static_cast<long long>(p.grid.block));
+  else
+    std::snprintf(painted, sizeof painted, "no painted grid yet: click the picture to start one");
+  const char* legend = "pink: painted · colour: allowed by the whole pattern · grey: masked";
+  const float below_h = line * 0.4f + ImGui::CalcTextSize(painted, nullptr, false, avail.x).y +
+                        ImGui::CalcTextSize(legend, nullptr, false, avail.x).y + 2 * ImGui::GetStyle().ItemSpacing.y;
+  const float side = std::floor(std::max(32.0f, std::min(avail.x - left - em * 0.5f, avail.y - top - below_h)));
   const ImVec2 c0(origin.x + left, origin.y + top), c1(c0.x + side, c0.y + side);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImU32 text_col = ImGui::GetColorU32(ImGuiCol_Text), dim_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
@@ -165,14 +187,11 @@ void draw_block_grid_panel(ViewContext& ctx) {
 
   // Under the canvas: what is painted, the legend.
   ImGui::SetCursorScreenPos(ImVec2(origin.x, c1.y + line * 0.4f));
-  if (has_grid_term(p))
-    ImGui::Text("painted %lld of %lld blocks (%lld × %lld, %lld tokens each)",
-                static_cast<long long>(grid_cells_on(p.grid)), static_cast<long long>(p.grid.rows * p.grid.cols),
-                static_cast<long long>(p.grid.rows), static_cast<long long>(p.grid.cols),
-                static_cast<long long>(p.grid.block));
-  else
-    ImGui::TextDisabled("no painted grid yet: click the picture to start one");
-  ImGui::TextDisabled("pink: painted · colour: allowed by the whole pattern · grey: masked");
+  ImGui::PushTextWrapPos(0.0f);
+  if (has_grid_term(p)) ImGui::TextUnformatted(painted);
+  else ImGui::TextDisabled("%s", painted);
+  ImGui::TextDisabled("%s", legend);
+  ImGui::PopTextWrapPos();
 
   if (changed) {
     sync_grid_term(p);

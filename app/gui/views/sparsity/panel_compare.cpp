@@ -10,6 +10,7 @@
 
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -51,13 +52,13 @@ void draw_pattern_picture(ViewContext& ctx, int which, float side) {
   PatternRef p = which == 0 ? PatternRef{ui.terms, ui.draft.causal, ui.grid} : s.b.ref();
   std::string text = pattern_text(p);
   if (p.causal) text += text == "dense" ? " + causal" : "+causal";
-  if (text.size() > 40) text = text.substr(0, 37) + "…";
   ImGui::BeginGroup();
   ImGui::Text("%c", which == 0 ? 'A' : 'B');
   ImGui::SameLine();
-  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + side - ImGui::GetFontSize());
-  ImGui::TextDisabled("%s", text.c_str());
-  ImGui::PopTextWrapPos();
+  // The pattern's text on one line above its picture, shortened to the picture's width (whole in the tooltip).
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+  text_fit(text.c_str(), std::max(1.0f, side - ImGui::CalcTextSize("A").x - ImGui::GetStyle().ItemSpacing.x));
+  ImGui::PopStyleColor();
   const ImVec2 p0 = ImGui::GetCursorScreenPos(), p1(p0.x + side, p0.y + side);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRectFilled(p0, p1, IM_COL32(20, 20, 24, 255));
@@ -106,7 +107,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   if (ctx.heading_font) ImGui::PopFont();
 
   const float avail_x = ImGui::GetContentRegionAvail().x;
-  const float side = std::max(40.0f, std::min((avail_x - em) * 0.5f, ImGui::GetContentRegionAvail().y * 0.36f));
+  const float side = std::floor(std::max(40.0f, std::min((avail_x - em) * 0.5f, ImGui::GetContentRegionAvail().y * 0.36f)));
   draw_pattern_picture(ctx, 0, side);
   ImGui::SameLine(0, em);
   draw_pattern_picture(ctx, 1, side);
@@ -115,18 +116,27 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   char label[64];
   std::snprintf(label, sizeof label, "tiles %d × %d:", s.br, s.bc);
   ImGui::TextDisabled("%s", label);
-  ImGui::SameLine();
+  // The legend flows: an entry wraps whole when it does not fit.
+  auto swatch_width = [](const char* text) {
+    return ImGui::GetTextLineHeight() * 1.1f + ImGui::CalcTextSize(text).x;
+  };
+  flow_same_line(swatch_width("empty"));
   swatch(IM_COL32(72, 72, 78, 255), block_overlay_color(TileKind::Empty), "empty");
-  ImGui::SameLine();
+  flow_same_line(swatch_width("partial"));
   swatch(mid, block_overlay_color(TileKind::Partial), "partial");
-  ImGui::SameLine();
+  flow_same_line(swatch_width("full"));
   swatch(mid, block_overlay_color(TileKind::Full), "full");
 
   const PatternNumbers* nums[2] = {s.numbers[0] ? &*s.numbers[0] : nullptr, s.numbers[1] ? &*s.numbers[1] : nullptr};
   const bool any_gathered = (nums[0] && nums[0]->gathered_relevant) || (nums[1] && nums[1]->gathered_relevant);
-  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp;
-  if (ImGui::BeginTable("numbers", 3, flags)) {
-    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthStretch, 1.6f);
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp |
+                                ImGuiTableFlags_ScrollX;
+  // Rows: the header, eight numbers, two more when a pattern is gathered; sideways scrolling when the names and
+  // both values do not fit the panel's width.
+  const ImGuiStyle& st = ImGui::GetStyle();
+  const float table_h = (any_gathered ? 11 : 9) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
+  if (ImGui::BeginTable("numbers", 3, flags, ImVec2(0, table_h))) {
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);  // as wide as its longest name
     ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_WidthStretch, 1.0f);
     ImGui::TableSetupColumn("B", ImGuiTableColumnFlags_WidthStretch, 1.0f);
     ImGui::TableHeadersRow();
