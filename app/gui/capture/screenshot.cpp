@@ -195,6 +195,8 @@ void set_path(const std::string& path) {
 
 }  // namespace
 
+void reset_screenshot_state() { shot() = ScreenshotState{}; }
+
 void run_pending_screenshot(App& app, Platform& platform) {
   ScreenshotState& s = shot();
   if (!s.pending || s.running) return;
@@ -337,7 +339,8 @@ void draw_screenshot_dialog(ViewContext& ctx) {
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing |
                      ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoSavedSettings);
     if (s.message_is_error) ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(255, 120, 100, 255));
-    ImGui::PushTextWrapPos(em * 40);
+    // Wraps at 40 em, or half the window when that is narrower (large text on a small window).
+    ImGui::PushTextWrapPos(std::min(em * 40, size.x * 0.5f));
     ImGui::TextUnformatted(s.message.c_str());
     ImGui::PopTextWrapPos();
     if (s.message_is_error) ImGui::PopStyleColor();

@@ -39,6 +39,9 @@ bool crop_to_target(const UiState& ui, int frame, const std::string& target, std
 void camera_tab_button(ViewContext& ctx);
 void draw_screenshot_dialog(ViewContext& ctx);
 void run_pending_screenshot(App& app, Platform& platform);
+// The screenshot settings and last message are the process's; a new App (a new ImGui context, whose clock starts
+// again) starts from none, so an earlier app's message is never shown in it.
+void reset_screenshot_state();
 // Asks for a capture after the next frame (what F12 does, with these settings); the result is then
 // last_screenshot_message() (for tests, lessons and scenes).
 void request_screenshot(const std::string& path, const std::string& target, int scale);

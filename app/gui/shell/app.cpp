@@ -163,6 +163,7 @@ void App::rebuild_fonts(float px) {
 bool App::init(Platform& platform, std::string* error) {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
+  capture::reset_screenshot_state();
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // the layout is computed from the window size, nothing to restore
   platform_ = &platform;
