@@ -225,7 +225,9 @@ class CudaBackend final : public Backend {
     if (!req.inputs) throw std::invalid_argument("no inputs given");
     const AttentionInputs& in = *req.inputs;
     const AttentionSpec& spec = in.spec;
-    if (auto problems = validate(spec, limits()); !problems.empty()) throw std::invalid_argument(problems.front());
+    // S's size limit applies only to the algorithms that store S (naive, reference); the others run tile by tile.
+    if (auto problems = validate(spec, limits(), materialises_scores(req.algorithm)); !problems.empty())
+      throw std::invalid_argument(problems.front());
     std::string why;
     if (!supports(req.algorithm, spec, &why)) throw std::invalid_argument(why);
     if (in.q.size() != static_cast<size_t>(spec.q_elements()) || in.k.size() != static_cast<size_t>(spec.kv_elements()) ||
@@ -491,7 +493,8 @@ class CudaBackend final : public Backend {
     if (!req.inputs) throw std::invalid_argument("no inputs given");
     const AttentionInputs& in = *req.inputs;
     const AttentionSpec& spec = in.spec;
-    if (auto problems = validate(spec, limits()); !problems.empty()) throw std::invalid_argument(problems.front());
+    // The picture is pooled tile by tile on the device: it never holds S, so S's size limit does not apply.
+    if (auto problems = validate(spec, limits(), false); !problems.empty()) throw std::invalid_argument(problems.front());
     if (req.batch < 0 || req.batch >= spec.batch || req.head < 0 || req.head >= spec.q_heads)
       throw std::invalid_argument("batch " + std::to_string(req.batch) + " / head " + std::to_string(req.head) +
                                   " is outside the spec");

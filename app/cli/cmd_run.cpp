@@ -104,7 +104,7 @@ int run_run(const std::vector<std::string>& argv) {
     std::cerr << "attnscope run: the " << backend_name << " backend is not available: " << why << "\n";
     return 1;
   }
-  if (auto problems = validate(inputs.spec, backend->limits()); !problems.empty()) {
+  if (auto problems = validate(inputs.spec, backend->limits(), materialises_scores(*algorithm)); !problems.empty()) {
     std::cerr << "attnscope run: " << problems.front() << "\n";
     return 1;
   }
