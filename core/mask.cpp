@@ -241,101 +241,115 @@ const char* mask_syntax_help() {
 
 MaskParseResult parse_mask(std::string_view text) {
   MaskParseResult result;
+  // Every bad term is reported (joined with "; "), not only the first; error_offset is the first one's.
+  std::vector<std::string> errors;
   auto fail = [&](size_t offset, std::string_view term, const std::string& why) {
-    result.ok = false;
-    result.error_offset = offset;
-    result.error = "mask term '" + std::string(term) + "' at character " + std::to_string(offset + 1) + ": " + why;
-    return result;
+    if (errors.empty()) result.error_offset = offset;
+    errors.push_back("mask term '" + std::string(term) + "' at character " + std::to_string(offset + 1) + ": " + why);
+    return false;
   };
-  if (trim(text).empty()) return fail(0, text, "empty mask; use 'dense' for no mask");
+  if (trim(text).empty()) {
+    fail(0, text, "empty mask; use 'dense' for no mask");
+    result.error = errors.front();
+    return result;
+  }
 
   size_t offset = 0;
   for (auto raw : split(text, '+')) {
     const size_t term_offset = offset;
     offset += raw.size() + 1;
-    auto term = trim(raw);
-    if (term.empty()) return fail(term_offset, raw, "empty term (two '+' in a row, or a '+' at an end)");
-    auto colon = term.find(':');
-    std::string name(term.substr(0, colon));
-    std::string_view args_text = colon == std::string_view::npos ? std::string_view{} : term.substr(colon + 1);
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    // One term: false when it is bad (its error recorded); the loop goes on to report the others too.
+    auto parse_term = [&]() -> bool {
+      auto term = trim(raw);
+      if (term.empty()) return fail(term_offset, raw, "empty term (two '+' in a row, or a '+' at an end)");
+      auto colon = term.find(':');
+      std::string name(term.substr(0, colon));
+      std::string_view args_text = colon == std::string_view::npos ? std::string_view{} : term.substr(colon + 1);
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
 
-    MaskTerm t;
-    TermArgs args;
-    std::string err;
-    auto need_int = [&](const std::string& key, int64_t& dst, int64_t fallback) -> bool {
-      const std::string* s = find_arg(args, key);
-      if (!s) { dst = fallback; return true; }
-      if (!parse_int(*s, dst)) { err = key + " '" + *s + "' is not an integer"; return false; }
+      MaskTerm t;
+      TermArgs args;
+      std::string err;
+      auto need_int = [&](const std::string& key, int64_t& dst, int64_t fallback) -> bool {
+        const std::string* s = find_arg(args, key);
+        if (!s) { dst = fallback; return true; }
+        if (!parse_int(*s, dst)) { err = key + " '" + *s + "' is not an integer"; return false; }
+        return true;
+      };
+
+      if (name == "dense") {
+        if (!args_text.empty()) return fail(term_offset, term, "dense takes no arguments");
+        t.kind = MaskTermKind::Dense;
+      } else if (name == "causal") {
+        if (!args_text.empty()) return fail(term_offset, term, "causal takes no arguments");
+        result.mask.causal = true;
+        return true;
+      } else if (name == "window") {
+        t.kind = MaskTermKind::Window;
+        if (!(err = bind_args(args_text, {"left", "right"}, 1, args)).empty()) return fail(term_offset, term, err);
+        if (!need_int("left", t.a, 0)) return fail(term_offset, term, err);
+        if (!need_int("right", t.b, t.a)) return fail(term_offset, term, err);
+      } else if (name == "strided") {
+        t.kind = MaskTermKind::Strided;
+        if (!(err = bind_args(args_text, {"stride", "band"}, 1, args)).empty()) return fail(term_offset, term, err);
+        if (!need_int("stride", t.a, 1) || !need_int("band", t.b, 0)) return fail(term_offset, term, err);
+      } else if (name == "dilated") {
+        t.kind = MaskTermKind::Dilated;
+        if (!(err = bind_args(args_text, {"width", "dilation"}, 2, args)).empty()) return fail(term_offset, term, err);
+        if (!need_int("width", t.a, 0) || !need_int("dilation", t.b, 1)) return fail(term_offset, term, err);
+      } else if (name == "random") {
+        t.kind = MaskTermKind::Random;
+        if (!(err = bind_args(args_text, {"density", "seed", "block"}, 1, args)).empty())
+          return fail(term_offset, term, err);
+        const std::string* d = find_arg(args, "density");
+        if (!parse_real(*d, t.density)) return fail(term_offset, term, "density '" + *d + "' is not a number");
+        if (const std::string* s = find_arg(args, "seed"); s && !parse_uint(*s, t.seed))
+          return fail(term_offset, term, "seed '" + *s + "' is not a non-negative integer");
+        if (!need_int("block", t.b, 1)) return fail(term_offset, term, err);
+      } else if (name == "global") {
+        t.kind = MaskTermKind::Global;
+        if (!(err = bind_args(args_text, {"count"}, 1, args)).empty()) return fail(term_offset, term, err);
+        if (!need_int("count", t.a, 0)) return fail(term_offset, term, err);
+      } else if (name == "grid") {
+        t.kind = MaskTermKind::BlockGrid;
+        auto sep = args_text.find(':');
+        if (sep == std::string_view::npos) return fail(term_offset, term, "expected grid:BLOCK:ROWS, e.g. grid:64:10/11");
+        int64_t block = 0;
+        if (!parse_int(args_text.substr(0, sep), block))
+          return fail(term_offset, term, "block '" + std::string(args_text.substr(0, sep)) + "' is not an integer");
+        BlockGrid grid;
+        grid.block = block;
+        auto rows = split(args_text.substr(sep + 1), '/');
+        grid.rows = static_cast<int64_t>(rows.size());
+        grid.cols = static_cast<int64_t>(rows[0].size());
+        for (auto row : rows) {
+          if (static_cast<int64_t>(row.size()) != grid.cols)
+            return fail(term_offset, term, "grid rows have different lengths (" + std::to_string(grid.cols) +
+                                               " and " + std::to_string(row.size()) + ")");
+          for (char c : row) {
+            if (c != '0' && c != '1') return fail(term_offset, term, std::string("grid cell '") + c + "' must be 0 or 1");
+            grid.cells.push_back(c == '1');
+          }
+        }
+        if (!result.mask.grid.empty()) return fail(term_offset, term, "only one grid term is allowed");
+        result.mask.grid = std::move(grid);
+        t.a = block;
+      } else {
+        return fail(term_offset, term,
+                    "unknown pattern '" + name + "'; known: dense, causal, window, strided, dilated, random, global, grid");
+      }
+      result.mask.terms.push_back(t);
       return true;
     };
-
-    if (name == "dense") {
-      if (!args_text.empty()) return fail(term_offset, term, "dense takes no arguments");
-      t.kind = MaskTermKind::Dense;
-    } else if (name == "causal") {
-      if (!args_text.empty()) return fail(term_offset, term, "causal takes no arguments");
-      result.mask.causal = true;
-      continue;
-    } else if (name == "window") {
-      t.kind = MaskTermKind::Window;
-      if (!(err = bind_args(args_text, {"left", "right"}, 1, args)).empty()) return fail(term_offset, term, err);
-      if (!need_int("left", t.a, 0)) return fail(term_offset, term, err);
-      if (!need_int("right", t.b, t.a)) return fail(term_offset, term, err);
-    } else if (name == "strided") {
-      t.kind = MaskTermKind::Strided;
-      if (!(err = bind_args(args_text, {"stride", "band"}, 1, args)).empty()) return fail(term_offset, term, err);
-      if (!need_int("stride", t.a, 1) || !need_int("band", t.b, 0)) return fail(term_offset, term, err);
-    } else if (name == "dilated") {
-      t.kind = MaskTermKind::Dilated;
-      if (!(err = bind_args(args_text, {"width", "dilation"}, 2, args)).empty()) return fail(term_offset, term, err);
-      if (!need_int("width", t.a, 0) || !need_int("dilation", t.b, 1)) return fail(term_offset, term, err);
-    } else if (name == "random") {
-      t.kind = MaskTermKind::Random;
-      if (!(err = bind_args(args_text, {"density", "seed", "block"}, 1, args)).empty())
-        return fail(term_offset, term, err);
-      const std::string* d = find_arg(args, "density");
-      if (!parse_real(*d, t.density)) return fail(term_offset, term, "density '" + *d + "' is not a number");
-      if (const std::string* s = find_arg(args, "seed"); s && !parse_uint(*s, t.seed))
-        return fail(term_offset, term, "seed '" + *s + "' is not a non-negative integer");
-      if (!need_int("block", t.b, 1)) return fail(term_offset, term, err);
-    } else if (name == "global") {
-      t.kind = MaskTermKind::Global;
-      if (!(err = bind_args(args_text, {"count"}, 1, args)).empty()) return fail(term_offset, term, err);
-      if (!need_int("count", t.a, 0)) return fail(term_offset, term, err);
-    } else if (name == "grid") {
-      t.kind = MaskTermKind::BlockGrid;
-      auto sep = args_text.find(':');
-      if (sep == std::string_view::npos) return fail(term_offset, term, "expected grid:BLOCK:ROWS, e.g. grid:64:10/11");
-      int64_t block = 0;
-      if (!parse_int(args_text.substr(0, sep), block))
-        return fail(term_offset, term, "block '" + std::string(args_text.substr(0, sep)) + "' is not an integer");
-      BlockGrid grid;
-      grid.block = block;
-      auto rows = split(args_text.substr(sep + 1), '/');
-      grid.rows = static_cast<int64_t>(rows.size());
-      grid.cols = static_cast<int64_t>(rows[0].size());
-      for (auto row : rows) {
-        if (static_cast<int64_t>(row.size()) != grid.cols)
-          return fail(term_offset, term, "grid rows have different lengths (" + std::to_string(grid.cols) +
-                                             " and " + std::to_string(row.size()) + ")");
-        for (char c : row) {
-          if (c != '0' && c != '1') return fail(term_offset, term, std::string("grid cell '") + c + "' must be 0 or 1");
-          grid.cells.push_back(c == '1');
-        }
-      }
-      if (!result.mask.grid.empty()) return fail(term_offset, term, "only one grid term is allowed");
-      result.mask.grid = std::move(grid);
-      t.a = block;
-    } else {
-      return fail(term_offset, term,
-                  "unknown pattern '" + name + "'; known: dense, causal, window, strided, dilated, random, global, grid");
-    }
-    result.mask.terms.push_back(t);
+    parse_term();
   }
-  auto problems = result.mask.validate();
-  if (!problems.empty()) return fail(0, text, problems.front());
-  result.ok = true;
+  // The terms that parsed are checked too (a negative window beside an unknown name: both are reported).
+  for (const std::string& problem : result.mask.validate()) {
+    if (errors.empty()) result.error_offset = 0;
+    errors.push_back(problem);
+  }
+  result.ok = errors.empty();
+  for (const std::string& e : errors) result.error += (result.error.empty() ? "" : "; ") + e;
   return result;
 }
 

@@ -221,3 +221,17 @@ TEST_CASE("parameters near 2^63 mean 'every key', never a wrapped bound (issue 1
   CHECK(right_only.allowed(5, 39));
   CHECK_FALSE(right_only.allowed(5, 4));
 }
+
+TEST_CASE("every bad term of a mask is reported, not only the first") {
+  const MaskParseResult r = parse_mask("window:-3+foo+strided:x");
+  REQUIRE_FALSE(r.ok);
+  CHECK(r.error.find("foo") != std::string::npos);       // unknown name
+  CHECK(r.error.find("strided:x") != std::string::npos); // a bad argument after it
+  CHECK(r.error.find("window") != std::string::npos);    // the negative window, found by the check after parsing
+  CHECK(r.error_offset == 10);                           // the first term that failed to parse: 'foo'
+  const MaskParseResult one = parse_mask("window:16+bogus");
+  REQUIRE_FALSE(one.ok);
+  CHECK(one.error.find("bogus") != std::string::npos);
+  CHECK(one.error.find("mask term") == one.error.rfind("mask term"));  // one problem, one message
+  CHECK(parse_mask("window:16+global:2").ok);
+}
