@@ -81,9 +81,12 @@ void check_tables(std::vector<LayoutProblem>& out) {
       if (!column.IsEnabled || !column.IsVisibleX) continue;
       // Cells are clipped to the column; a header whose label does not fit is cut with an ellipsis.
       const float content = std::max({column.ContentMaxXFrozen, column.ContentMaxXUnfrozen, column.ContentMaxXHeadersIdeal});
-      if (content > column.ClipRect.Max.x + kTolerancePx)
+      // ClipRect is the column cut to what is visible now. A table that scrolls sideways (ScrollX) shows the rest
+      // of a column a scroll away, so there only the column's own right edge (MaxX) clips.
+      const float right = (table->Flags & ImGuiTableFlags_ScrollX) ? column.MaxX : column.ClipRect.Max.x;
+      if (content > right + kTolerancePx)
         out.push_back({readable_window_name(table->OuterWindow->Name),
-                       "table column " + std::to_string(c + 1) + ": content " + pixels(content - column.ClipRect.Max.x) +
+                       "table column " + std::to_string(c + 1) + ": content " + pixels(content - right) +
                            " wider than the column (clipped)"});
     }
   }
