@@ -140,9 +140,10 @@ void text_fit(const char* text, float width) {
 
 ImVec2 begin_panel_area(const char* id, ImVec2 minimum) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  // A vertical scroll bar appears whenever the panels are taller than the area (ImGui shows it only then); a
-  // horizontal one only when the minimum width asks for it.
-  const ImGuiWindowFlags flags = minimum.x > avail.x ? ImGuiWindowFlags_HorizontalScrollbar : 0;
+  // A scroll bar appears on either axis whenever the panels are larger than the area there (ImGui shows it only
+  // then). The horizontal one is allowed even when the minimum width fits the area as measured here: a vertical
+  // scroll bar, once shown, takes its width out of the area, and the minimum may no longer fit beside it.
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_HorizontalScrollbar;
   // No padding: the panels inside bring their own borders and padding.
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
   ImGui::BeginChild(id, avail, false, flags);
