@@ -150,7 +150,7 @@ TEST_CASE("layout: Sparsity fits with large text") { check_mode_fits("Sparsity",
 TEST_CASE("layout: Scaling fits with large text") { check_mode_fits("Scaling", kTextLarge); }
 TEST_CASE("layout: Scaling's Timing, Memory and Roofline tabs fit with large text") {
   for (const char* panel : {"Timing", "Memory", "Roofline"}) {
-    INFO("tab " << panel);
+    INFO("tab " << std::string(panel));
     check_mode_fits("Scaling", kTextLarge, [&](UiState& ui) { ui.scaling.requested_panel = panel; });
   }
 }

@@ -337,7 +337,9 @@ void draw_screenshot_dialog(ViewContext& ctx) {
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing |
                      ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoSavedSettings);
     if (s.message_is_error) ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(255, 120, 100, 255));
-    ImGui::PushTextWrapPos(em * 40);
+    // 40 em, but never wider than the display: an auto-resized window is clamped to the display, and text wrapped
+    // wider than that would run past its edge (at large text 40 em is more than the window).
+    ImGui::PushTextWrapPos(std::min(em * 40, size.x - em * 2));
     ImGui::TextUnformatted(s.message.c_str());
     ImGui::PopTextWrapPos();
     if (s.message_is_error) ImGui::PopStyleColor();
