@@ -1,8 +1,9 @@
 // test_layout.cpp — the layout follows the window size and the font scale: every mode, in-process on a headless EGL
 // platform with the CPU backend, at 1280x720 (text 1x and 1.5x) and 1920x1080 (1x, 1.5x, 2x) draws nothing clipped
-// (widgets/layout.hpp's checker finds no problem); the cases not fixed yet are marked may_fail with what clips. The checker itself, on a bare ImGui context, finds a window whose
-// text runs past its edge, a form label wider than its column and a table cell wider than its column, and nothing
-// in a window where everything fits; the helpers' arithmetic (share_length, fit_with_ellipsis, first_that_fits).
+// (widgets/layout.hpp's checker finds no problem), Scaling on each of its four tabs. The checker itself, on a bare
+// ImGui context, finds a window whose text runs past its edge, a form label wider than its column and a table cell
+// wider than its column, and nothing in a window where everything fits or a table scrolls sideways; the helpers'
+// arithmetic (share_length, fit_with_ellipsis, first_that_fits).
 // With ATTNSCOPE_TEST_PNG_DIR set, each mode's frames are also written there as PNGs (for looking at them).
 #include <doctest/doctest.h>
 
@@ -43,7 +44,9 @@ std::string describe(const std::vector<LayoutProblem>& problems) {
 }
 
 // Draws `mode` at every size and text scale of `configs` once its results are in; one CHECK per size and scale.
-void check_mode_fits(const std::string& mode, const std::vector<Config>& configs) {
+// `setup` (when given) changes the view before the first frame, e.g. picks a tab of the mode.
+void check_mode_fits(const std::string& mode, const std::vector<Config>& configs,
+                     const std::function<void(UiState&)>& setup = nullptr) {
   for (const Config& config : configs) {
     std::string error;
     auto platform = create_headless_platform(config.width, config.height, &error);
@@ -65,6 +68,7 @@ void check_mode_fits(const std::string& mode, const std::vector<Config>& configs
     scaling.sweep_configured = true;
     app.ui().kv_view.loop_context = 128;
     app.ui().requested_mode = mode;
+    if (setup) setup(app.ui());
     const auto start = std::chrono::steady_clock::now();
     while (!app.settled() || app.frames_drawn() < 5) {
       app.frame(*platform);
@@ -80,7 +84,10 @@ void check_mode_fits(const std::string& mode, const std::vector<Config>& configs
       if (const char* dir = std::getenv("ATTNSCOPE_TEST_PNG_DIR")) {
         std::vector<uint8_t> px;
         int w = 0, h = 0;
-        std::string name = mode + "_" + std::to_string(config.width) + "_" + std::to_string(static_cast<int>(scale * 10)) + ".png";
+        const std::string tab =
+            mode == "Scaling" ? std::string("_") + kScalingPanelNames[static_cast<int>(app.ui().scaling.panel)] : "";
+        const std::string name = mode + tab + "_" + std::to_string(config.width) + "_" +
+                                 std::to_string(static_cast<int>(scale * 10)) + ".png";
         if (platform->read_pixels(px, w, h)) write_png(std::string(dir) + "/" + name, px, w, h, &error);
       }
     }
@@ -102,10 +109,11 @@ struct BareImGui {
     io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
   }
   ~BareImGui() { ImGui::DestroyContext(context); }
-  // One frame running `draw`; the checker's findings after it (twice: ImGui sizes scroll bars from the last frame).
+  // One frame running `draw`; the checker's findings after it (three times: ImGui sizes scroll bars from the last
+  // frame, and a table sizes its columns the frame before its scroll bars).
   std::vector<LayoutProblem> frame(const std::function<void()>& draw) {
     std::vector<LayoutProblem> problems;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 3; ++i) {
       ImGui::NewFrame();
       begin_layout_frame();
       draw();
@@ -130,26 +138,23 @@ TEST_CASE("layout: KV cache fits at 1280x720 and 1920x1080, text 1x") { check_mo
 TEST_CASE("layout: Lessons fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("Lessons", kTextOne); }
 TEST_CASE("layout: Lessons fits with large text") { check_mode_fits("Lessons", kTextLarge); }
 
-// The checker sees windows, items and table cells, not text a panel draws itself on its draw list: the Explore
-// heatmap's axis labels and ticks (dl->AddText) overlap at 1280x720 text 1.5x, where the header rows leave the
-// square plot little room, and the Explore cases still pass. Recording those texts' rectangles is not done yet.
-// Not fixed yet (each may_fail case names what its failure message lists; remove may_fail once fixed):
-// Explore at 1920x1080 text 2x: the controls column (a third of the width) leaves the N / head dim fields no room
-// ("controls: content runs past the right edge"), and the heatmap's header rows leave the square plot at its
-// 16 px minimum, so its tick labels overlap and its legend runs below the panel ("heatmap: ... below the bottom
-// edge"). 1.5x at both sizes fits.
-TEST_CASE("layout: Explore fits with large text" * doctest::may_fail()) { check_mode_fits("Explore", kTextLarge); }
+// The checker sees windows, items and table cells, not text a panel draws itself on its draw list (the Explore
+// heatmap's axis labels and ticks, dl->AddText): those are kept apart by the heatmap's own arithmetic (a square
+// of at least 12 text heights, as many ticks as fit, the axis labels' short forms when the long ones do not fit);
+// with large text the heatmap panel then scrolls instead of shrinking the picture.
+TEST_CASE("layout: Explore fits with large text") { check_mode_fits("Explore", kTextLarge); }
 TEST_CASE("layout: FlashAttention fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("FlashAttention", kTextOne); }
 TEST_CASE("layout: FlashAttention fits with large text") { check_mode_fits("FlashAttention", kTextLarge); }
 TEST_CASE("layout: Sparsity fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("Sparsity", kTextOne); }
 TEST_CASE("layout: Sparsity fits with large text") { check_mode_fits("Sparsity", kTextLarge); }
-// Scaling with large text: scaling_panel's rows of controls run past its right edge (and below it at 2x).
-TEST_CASE("layout: Scaling fits with large text" * doctest::may_fail()) { check_mode_fits("Scaling", kTextLarge); }
-// KV cache with large text: 1280x720 1.5x and 1920x1080 2x fit (controls flow, the panels stack in a scrolling
-// area); at 1920x1080 1.5x kv_body's content still runs about one scroll bar's width (15 px) past its right edge
-// once its vertical scroll bar shows: one of the stacked panels (the cache picture or the plots' legend) is laid
-// out to the width before the scroll bar took its part.
-TEST_CASE("layout: KV cache fits with large text" * doctest::may_fail()) { check_mode_fits("KV cache", kTextLarge); }
+TEST_CASE("layout: Scaling fits with large text") { check_mode_fits("Scaling", kTextLarge); }
+TEST_CASE("layout: Scaling's Timing, Memory and Roofline tabs fit with large text") {
+  for (const char* panel : {"Timing", "Memory", "Roofline"}) {
+    INFO("tab " << std::string(panel));
+    check_mode_fits("Scaling", kTextLarge, [&](UiState& ui) { ui.scaling.requested_panel = panel; });
+  }
+}
+TEST_CASE("layout: KV cache fits with large text") { check_mode_fits("KV cache", kTextLarge); }
 
 TEST_CASE("layout checker: finds text past a window's edge, a label over its field, a cell past its column") {
   BareImGui imgui;
@@ -212,6 +217,20 @@ TEST_CASE("layout checker: finds text past a window's edge, a label over its fie
     });
     CHECK(mentions(problems, "tabled", "table column 1"));
     CHECK_FALSE(mentions(problems, "tabled", "table column 2"));
+  }
+  SUBCASE("a table that scrolls sideways shows the rest of its columns: not clipped") {
+    const auto problems = imgui.frame([&] {
+      fixed_window("scrolled_table", ImVec2(0, 0), ImVec2(200, 200));
+      if (ImGui::BeginTable("t", 2, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX, ImVec2(0, 120))) {
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted("a cell far wider than the two hundred pixel window");
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted("b");
+        ImGui::EndTable();
+      }
+      ImGui::End();
+    });
+    CHECK_MESSAGE(problems.empty(), describe(problems));
   }
   SUBCASE("a scroll bar shows the rest: not clipped") {
     const auto problems = imgui.frame([&] {

@@ -81,9 +81,12 @@ void check_tables(std::vector<LayoutProblem>& out) {
       if (!column.IsEnabled || !column.IsVisibleX) continue;
       // Cells are clipped to the column; a header whose label does not fit is cut with an ellipsis.
       const float content = std::max({column.ContentMaxXFrozen, column.ContentMaxXUnfrozen, column.ContentMaxXHeadersIdeal});
-      if (content > column.ClipRect.Max.x + kTolerancePx)
+      // ClipRect is the column cut to what is visible now. A table that scrolls sideways (ScrollX) shows the rest
+      // of a column a scroll away, so there only the column's own right edge (MaxX) clips.
+      const float right = (table->Flags & ImGuiTableFlags_ScrollX) ? column.MaxX : column.ClipRect.Max.x;
+      if (content > right + kTolerancePx)
         out.push_back({readable_window_name(table->OuterWindow->Name),
-                       "table column " + std::to_string(c + 1) + ": content " + pixels(content - column.ClipRect.Max.x) +
+                       "table column " + std::to_string(c + 1) + ": content " + pixels(content - right) +
                            " wider than the column (clipped)"});
     }
   }
@@ -137,9 +140,10 @@ void text_fit(const char* text, float width) {
 
 ImVec2 begin_panel_area(const char* id, ImVec2 minimum) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  // A vertical scroll bar appears whenever the panels are taller than the area (ImGui shows it only then); a
-  // horizontal one only when the minimum width asks for it.
-  const ImGuiWindowFlags flags = minimum.x > avail.x ? ImGuiWindowFlags_HorizontalScrollbar : 0;
+  // A scroll bar appears on either axis whenever the panels are larger than the area there (ImGui shows it only
+  // then). The horizontal one is allowed even when the minimum width fits the area as measured here: a vertical
+  // scroll bar, once shown, takes its width out of the area, and the minimum may no longer fit beside it.
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_HorizontalScrollbar;
   // No padding: the panels inside bring their own borders and padding.
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
   ImGui::BeginChild(id, avail, false, flags);

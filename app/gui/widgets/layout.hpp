@@ -50,7 +50,8 @@ std::vector<float> share_length(float available, const std::vector<float>& weigh
 
 // A region filling the rest of the window for panels that need at least `minimum` pixels to be readable. Returns
 // the size to lay the panels out in: the visible size, grown to `minimum` where that is larger, in which case the
-// region shows a scroll bar on that axis (the rest is a scroll away, not clipped). Panels inside are sized
+// region shows a scroll bar on that axis (the rest is a scroll away, not clipped; this holds also when the minimum
+// width fits only before a vertical scroll bar takes its part of the width). Panels inside are sized
 // explicitly from the returned size (a child of size 0 would only fill the visible part). end_panel_area closes it.
 ImVec2 begin_panel_area(const char* id, ImVec2 minimum);
 void end_panel_area();

@@ -1,6 +1,7 @@
 // mask_editor.cpp — the pattern terms editor (causal, the union of terms with every term's parameters, add/remove,
 // the painted-grid term), shared by Explore's control panel (pattern A) and the Sparsity mode (patterns A and B).
 #include "app/gui/widgets/mask_editor.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 #include <imgui.h>
 
@@ -110,7 +111,12 @@ float pattern_label_width() {
 }
 
 bool draw_pattern_terms(PatternRef p, int64_t n, float label_w) {
-  bool changed = ImGui::Checkbox("causal (k ≤ q) on top", &p.causal);
+  // The label's long form when it fits beside the box, else the short one (the tooltip says the rest).
+  const float label_room =
+      ImGui::GetContentRegionAvail().x - ImGui::GetFrameHeight() - ImGui::GetStyle().ItemInnerSpacing.x;
+  const char* causal_labels[] = {"causal (k ≤ q) on top###causal", "causal (k ≤ q)###causal", "causal###causal"};
+  const int causal_label = first_that_fits({"causal (k ≤ q) on top", "causal (k ≤ q)", "causal"}, label_room);
+  bool changed = ImGui::Checkbox(causal_labels[causal_label], &p.causal);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("a query sees only keys at or before its own position");
   ImGui::TextDisabled(p.terms.size() > 1 ? "union of:" : "pattern:");
   int remove_index = -1;

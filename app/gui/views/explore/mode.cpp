@@ -32,14 +32,17 @@ void take_view_request(ViewContext& ctx) {
 
 void draw_explore_mode(ViewContext& ctx) {
   take_view_request(ctx);
-  // 19 text heights, but never more than a third of the width: with large presenter text the heatmap keeps room.
-  const float controls_w = std::min(ctx.ui.font_px * 19.0f, ImGui::GetContentRegionAvail().x * 0.33f);
+  // 19 text heights (the fields' labels, the fields and their +/- buttons), but never more than 40% of the width:
+  // with large presenter text the heatmap keeps room.
+  const float controls_w = std::min(ctx.ui.font_px * 19.0f, ImGui::GetContentRegionAvail().x * 0.4f);
   ImGui::BeginChild("controls", ImVec2(controls_w, 0), true);
   draw_control_panel(ctx);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "controls");
   ImGui::SameLine();
-  ImGui::BeginChild("heatmap", ImVec2(0, 0), true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+  // The wheel zooms the picture, so the panel scrolls only by its scroll bar (shown when large text leaves the
+  // picture's minimum size below the panel's bottom).
+  ImGui::BeginChild("heatmap", ImVec2(0, 0), true, ImGuiWindowFlags_NoScrollWithMouse);
   draw_heatmap_panel(ctx);
   ImGui::EndChild();
   record_element_rect(ctx.ui, "heatmap");

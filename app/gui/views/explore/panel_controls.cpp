@@ -11,6 +11,7 @@
 #include "app/gui/views/explore/panels.hpp"
 #include "app/gui/widgets/mask_editor.hpp"
 #include "app/gui/presenter/theme.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -55,7 +56,7 @@ void draw_view_options(ViewContext& ctx, float label_w) {
   section_heading(ctx, "View");
   ImGui::Checkbox("tile grid", &v.show_tiles);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("lines every Br rows and Bc keys: the tiles flash streams");
-  ImGui::SameLine();
+  flow_same_line(checkbox_width("block mask"));
   ImGui::Checkbox("block mask", &v.show_blocks);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("shade each Br × Bc tile: empty (block-sparse skips it), partial (masked per element), full");

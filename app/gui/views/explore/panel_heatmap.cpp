@@ -203,7 +203,6 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
   if (ImGui::Button("reset")) { v.view = full_window(n_q, n_k); v.view_changed_at = now; }
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("show the whole %lld × %lld matrix", static_cast<long long>(n_q),
                                                 static_cast<long long>(n_k));
-  ImGui::SameLine();
   const WindowRequest w = window_request(v.view, n_q, n_k);
   const double zoom = static_cast<double>(n_k) / v.view.span_k();
   char buf[200];
@@ -211,7 +210,7 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
                 token_range(w.k0, w.k1 - 1).c_str());
   flow_same_line(ImGui::CalcTextSize(buf).x);
   ImGui::AlignTextToFramePadding();
-  ImGui::TextUnformatted(buf);
+  text_fit(buf);  // on a line of its own it can still be wider than a narrow panel
   char note[120] = "";
   if (!window_needed) std::snprintf(note, sizeof note, "%s", zoom > 1.0001 ? "· every cell computed" : "");
   else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%.0f ms)", v.window->image.elapsed_ms);
@@ -336,8 +335,16 @@ void draw_heatmap_panel(ViewContext& ctx) {
   const float top = line * 2.3f + tick_len;
   const float bar_w = em * 1.1f;
   const float right = em * 1.2f + bar_w + tick_len + ImGui::CalcTextSize("-0.000").x + em * 0.6f;
-  const float bottom = line * 5.6f;  // legend, resolution, the two-line note
-  const float side = std::max(16.0f, std::min(avail.x - left - right, avail.y - top - bottom));
+  // Under the image: the legend (up to two lines), the resolution line, and the note wrapped to the panel's width.
+  const std::string note = algorithm_note(v, r, state.backend_name);
+  const float note_wrap = std::max(16.0f, avail.x - left);
+  const float note_h = ImGui::CalcTextSize(note.c_str(), nullptr, false, note_wrap).y;
+  const float bottom = line * (0.4f + 2 * 1.1f + 1.1f) + note_h + line * 0.5f;
+  // The image is square, as large as the panel allows, but never under 12 text heights (so its ticks and colour
+  // bar stay readable): the panel then scrolls vertically to the rest.
+  const float width_side = avail.x - left - right;
+  const float min_side = std::max(16.0f, std::min(em * 12, width_side));
+  const float side = std::max(min_side, std::min(width_side, avail.y - top - bottom));
   const ImVec2 p0(origin.x + left, origin.y + top);
   const ImVec2 p1(p0.x + side, p0.y + side);
   const ViewTransform t{p0, side, v.view};
@@ -394,7 +401,10 @@ void draw_heatmap_panel(ViewContext& ctx) {
 
   // Axes over the visible range: keys across the top (as the matrix is written), queries down the left.
   char buf[64];
-  for (int64_t tk : position_ticks(v.view.k0, v.view.k1, 6)) {
+  // As many ticks as fit: each x label needs its width and an em of gap, each y label one and a half lines.
+  const int x_ticks = std::clamp(static_cast<int>(side / (ImGui::CalcTextSize("00000").x + em)), 2, 6);
+  const int y_ticks = std::clamp(static_cast<int>(side / (line * 1.5f)), 2, 6);
+  for (int64_t tk : position_ticks(v.view.k0, v.view.k1, x_ticks)) {
     const float x = tv.x(static_cast<double>(tk));
     dl->AddLine(ImVec2(x, p0.y - tick_len), ImVec2(x, p0.y), text_col);
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(tk));
@@ -402,10 +412,11 @@ void draw_heatmap_panel(ViewContext& ctx) {
     const float tx = std::clamp(x - w * 0.5f, p0.x - w * 0.5f, p1.x - w * 0.5f);
     dl->AddText(ImVec2(tx, p0.y - tick_len - line), text_col, buf);
   }
-  const char* x_label = "key position k (token index) →";
+  const std::vector<const char*> x_labels = {"key position k (token index) →", "key position k →", "k →"};
+  const char* x_label = x_labels[static_cast<size_t>(first_that_fits(x_labels, side + right))];
   dl->AddText(ImVec2(p0.x + (side - ImGui::CalcTextSize(x_label).x) * 0.5f, origin.y + line * 0.1f), text_col,
               x_label);
-  for (int64_t tq : position_ticks(v.view.q0, v.view.q1, 6)) {
+  for (int64_t tq : position_ticks(v.view.q0, v.view.q1, y_ticks)) {
     const float y = tv.y(static_cast<double>(tq));
     dl->AddLine(ImVec2(p0.x - tick_len, y), ImVec2(p0.x, y), text_col);
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(tq));
@@ -413,8 +424,13 @@ void draw_heatmap_panel(ViewContext& ctx) {
     const float ty = std::clamp(y - sz.y * 0.5f, p0.y - sz.y * 0.5f, p1.y - sz.y * 0.5f);
     dl->AddText(ImVec2(p0.x - tick_len - em * 0.2f - sz.x, ty), text_col, buf);
   }
-  const char* y_label = "← query position q (token index)";
-  draw_text_vertical(dl, ImVec2(origin.x, p0.y + (side + ImGui::CalcTextSize(y_label).x) * 0.5f), text_col, y_label);
+  const std::vector<const char*> y_labels = {"← query position q (token index)", "← query position q", "← q"};
+  const char* y_label = y_labels[static_cast<size_t>(first_that_fits(y_labels, side))];
+  // Vertical text is drawn unclipped (widgets.hpp): drawn only while it lies wholly in the panel's visible part.
+  const float y_label_bottom = p0.y + (side + ImGui::CalcTextSize(y_label).x) * 0.5f;
+  const float y_label_top = y_label_bottom - ImGui::CalcTextSize(y_label).x;
+  if (y_label_top >= dl->GetClipRectMin().y && y_label_bottom <= dl->GetClipRectMax().y)
+    draw_text_vertical(dl, ImVec2(origin.x, y_label_bottom), text_col, y_label);
 
   // Colour bar: t = 0 at the bottom, 1 at the top, the ticks of the scale the picture on top was coloured with.
   const ValueScale& scale = window_img ? v.window_scale : state.scale;
@@ -486,9 +502,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
                        : " · tile grid hidden: tiles under 4 px, zoom in";
   dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, fit_with_ellipsis(res.c_str(), avail.x - left).c_str());
-  const std::string note = algorithm_note(v, r, state.backend_name);
-  dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr,
-              std::max(side + right, avail.x - left));
+  dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr, note_wrap);
 
   if (hovered) {
     const ImVec2 m = ImGui::GetMousePos();

@@ -119,8 +119,13 @@ void draw_kvcache_mode(ViewContext& ctx) {
                                                                : static_cast<double>(s.stated_free_gb) * 1e9;
   // Wide: the table (about 53%) beside the cache picture, the plots under both. Narrow (large text): the table,
   // the picture and the plots stacked at full width. Below the minimums the panel area scrolls.
-  const bool side_by_side = ImGui::GetContentRegionAvail().x >= em * 62;
-  const float fill_min = em * 13, plots_min = em * 20, table_min_w = em * 44;
+  const float avail_w = ImGui::GetContentRegionAvail().x;
+  const bool side_by_side = avail_w >= em * 62;
+  // Stacked, the panels want 44 em of width; when that fits the area but not beside its vertical scroll bar, they
+  // give up the scroll bar's width rather than scroll sideways by it.
+  const float fill_min = em * 13, plots_min = em * 20;
+  const float beside_scrollbar = avail_w - ImGui::GetStyle().ScrollbarSize;
+  const float table_min_w = em * 44 <= avail_w ? std::min(em * 44, beside_scrollbar) : em * 44;
   const ImVec2 minimum = side_by_side ? ImVec2(em * 62, em * 14 + plots_min) : ImVec2(table_min_w, em * 16 + fill_min + plots_min);
   const ImVec2 area = begin_panel_area("kv_body", minimum);
   const ImVec2 origin = ImGui::GetCursorScreenPos();

@@ -169,7 +169,8 @@ void draw_scaling_mode(ViewContext& ctx) {
           ctx.worker->mark_visible(kSweepView);
           if (!view.sweep_started) start_sweep(ctx, view);
         }
-        ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false, ImGuiWindowFlags_NoScrollbar);
+        // Scrolls vertically when large text makes a panel's minimum sizes taller than the window.
+        ImGui::BeginChild("scaling_panel", ImVec2(0, 0), false);
         switch (view.panel) {
           case ScalingPanel::Scaling: draw_sweep_panel(ctx, view); break;
           case ScalingPanel::Timing: draw_timing_panel(ctx, view); break;

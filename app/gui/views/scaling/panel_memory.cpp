@@ -47,8 +47,8 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
 
   // ---- the device
   const std::optional<MemoryInfo>& m = view.memory.info;
-  ImGui::Text("%s (%s backend, %s)", cpu ? "Host memory" : "Device memory", ctx.state.backend_name.c_str(),
-              ctx.state.device_name.c_str());
+  ImGui::TextWrapped("%s (%s backend, %s)", cpu ? "Host memory" : "Device memory", ctx.state.backend_name.c_str(),
+                     ctx.state.device_name.c_str());
   if (!m || !m->known) {
     ImGui::TextDisabled(m ? "this backend does not report its memory" : "asking the backend…");
   } else if (m->total_bytes > 0) {
@@ -57,7 +57,9 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
         "used " + format_bytes(used) + " of " + format_bytes(static_cast<double>(m->total_bytes)) + "  ·  " +
             format_bytes(static_cast<double>(m->free_bytes)) + " free",
         width);
-    ImGui::TextDisabled("Backend::memory(), asked every few seconds on the worker%s", cpu ? " (MemAvailable)" : "");
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("Backend::memory(), asked every few seconds on the worker%s", cpu ? " (MemAvailable)" : "");
+    ImGui::PopStyleColor();
   } else {
     ImGui::Text("%s free", format_bytes(static_cast<double>(m->free_bytes)).c_str());
   }
@@ -72,15 +74,16 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   const AttentionSpec& s = run.spec;
   const double e = dtype_bytes(s.dtype);
   const double io = e * static_cast<double>(2 * s.q_elements() + 2 * s.kv_elements());
-  ImGui::Text("Allocated on run %d (%s), beyond Q, K, V and O (%s in %s):", run.number, run.experiment.c_str(),
-              format_bytes(io).c_str(), dtype_name(s.dtype));
+  ImGui::TextWrapped("Allocated on run %d (%s), beyond Q, K, V and O (%s in %s):", run.number, run.experiment.c_str(),
+                     format_bytes(io).c_str(), dtype_name(s.dtype));
   double largest = 1;
   for (auto& a : run.algorithms) largest = std::max(largest, static_cast<double>(a.ok ? a.bytes_allocated : a.bytes_needed));
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit;
   if (ImGui::BeginTable("allocated", 3, flags)) {
     ImGui::TableSetupColumn("algorithm");
     ImGui::TableSetupColumn("allocated (bar: against the largest)", ImGuiTableColumnFlags_WidthFixed, f * 16);
-    ImGui::TableSetupColumn("what it is");
+    // The last column takes the rest of the width and wraps its text there: the table never runs past the panel.
+    ImGui::TableSetupColumn("what it is", ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableHeadersRow();
     for (const AlgorithmTiming& a : run.algorithms) {
       ImGui::TableNextRow();
@@ -91,8 +94,13 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
       bar(static_cast<float>(bytes / largest), (algorithm_color(a.algorithm) & 0x00FFFFFF) | (150u << 24),
           (a.ok ? "" : "needs ") + format_bytes(bytes), f * 16);
       ImGui::TableNextColumn();
-      if (a.ok) ImGui::TextUnformatted(what_is_allocated(a.algorithm, cpu));
-      else ImGui::TextColored(error_color(), "%s", a.error.c_str());
+      if (a.ok) {
+        ImGui::TextWrapped("%s", what_is_allocated(a.algorithm, cpu));
+      } else {
+        ImGui::PushStyleColor(ImGuiCol_Text, error_color());
+        ImGui::TextWrapped("%s", a.error.c_str());
+        ImGui::PopStyleColor();
+      }
     }
     ImGui::EndTable();
   }
@@ -106,14 +114,16 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   std::snprintf(line, sizeof line, "S and P in fp32: 2·Nq·Nk·4 B = 2·%lld·%lld·4 = %s per head, %s for all %lld heads",
                 static_cast<long long>(s.q_len), static_cast<long long>(s.kv_len), format_bytes(sp_head).c_str(),
                 format_bytes(sp_all).c_str(), static_cast<long long>(s.batch * s.q_heads));
-  ImGui::TextUnformatted(line);
+  ImGui::TextWrapped("%s", line);
   const double kv = 2 * static_cast<double>(s.batch * s.kv_heads) * n_k * static_cast<double>(s.head_dim) * e;
   std::snprintf(line, sizeof line, "KV cache a decoder keeps for this context: 2·B·Hkv·N·d·e = 2·%lld·%lld·%lld·%lld·%.0f = %s per layer",
                 static_cast<long long>(s.batch), static_cast<long long>(s.kv_heads), static_cast<long long>(s.kv_len),
                 static_cast<long long>(s.head_dim), e, format_bytes(kv).c_str());
-  ImGui::TextUnformatted(line);
-  ImGui::TextDisabled("Flash keeps only tiles on chip, so its allocation does not grow with N²; the KV cache grows "
-                      "with N (the KV cache mode follows it token by token).");
+  ImGui::TextWrapped("%s", line);
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("Flash keeps only tiles on chip, so its allocation does not grow with N²; the KV cache grows "
+                     "with N (the KV cache mode follows it token by token).");
+  ImGui::PopStyleColor();
   ImGui::Spacing();
 
   // ---- used / free over this session

@@ -13,13 +13,14 @@
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
 #include "app/gui/presenter/theme.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 
 void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   heading(ctx, "Roofline: achieved FLOP/s against arithmetic intensity");
-  ImGui::SameLine();
-  ImGui::TextDisabled("%s backend · %s", ctx.state.backend_name.c_str(), ctx.state.device_name.c_str());
+  const std::string detail = ctx.state.backend_name + " backend · " + ctx.state.device_name;
+  detail_after_heading(detail.c_str(), ImGui::GetStyle().ItemSpacing.x);
 
   const TaskState st = ctx.worker->task_state(kCeilingsChannel);
   ImGui::BeginDisabled(st.pending || st.running);
@@ -27,21 +28,31 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("A large copy (bandwidth) and a large matrix multiply (compute), on the worker");
-  ImGui::SameLine();
   const DeviceCeilings* c = view.ceilings ? &*view.ceilings : nullptr;
   const bool have = c && c->ok && c->copy_bytes_per_s > 0 && c->gemm_flops_per_s > 0;
-  if (!c) ImGui::TextDisabled("measuring…");
-  else if (!c->ok) ImGui::TextColored(error_color(), "%s", c->error.c_str());
+  // What was measured: beside the button when it fits, else under it, wrapped.
+  auto after_button = [](const std::string& text, ImVec4 color) {
+    flow_same_line(ImGui::CalcTextSize(text.c_str()).x);
+    ImGui::PushStyleColor(ImGuiCol_Text, color);
+    ImGui::TextWrapped("%s", text.c_str());
+    ImGui::PopStyleColor();
+  };
+  if (!c) after_button("measuring…", ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  else if (!c->ok) after_button(c->error, error_color());
   else {
-    ImGui::Text("copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
-                format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
-                format_flops_rate(c->gemm_flops_per_s).c_str());
-    ImGui::TextDisabled("%sridge at %.3g FLOP/B (peak / bandwidth)  ·  measured on %s in %.1f s  ·  FLOPs and bytes "
+    char measured[256];
+    std::snprintf(measured, sizeof measured, "copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
+                  format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
+                  format_flops_rate(c->gemm_flops_per_s).c_str());
+    after_button(measured, ImGui::GetStyleColorVec4(ImGuiCol_Text));
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("%sridge at %.3g FLOP/B (peak / bandwidth)  ·  measured on %s in %.1f s  ·  FLOPs and bytes "
                         "of the runs: cost model",
                         c->gemm16_flops_per_s > 0
                             ? ("fp16 tensor cores " + format_flops_rate(c->gemm16_flops_per_s) + "  ·  ").c_str()
                             : "",
                         c->gemm_flops_per_s / c->copy_bytes_per_s, c->device.c_str(), c->seconds);
+    ImGui::PopStyleColor();
   }
   task_progress(ctx, kCeilingsChannel.name, "ceilings_cancel", /*cancellable=*/false);  // one benchmark, about a second
 
@@ -92,7 +103,8 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
     }
   }
   const char* y_label = tera ? "achieved TFLOP/s" : "achieved GFLOP/s";
-  if (plot::BeginPlot("Roofline##roofline", ImVec2(-1, -1))) {
+  const float roofline_h = std::max(ImGui::GetFontSize() * 10, ImGui::GetContentRegionAvail().y);
+  if (plot::BeginPlot("Roofline##roofline", ImVec2(-1, roofline_h))) {
     plot::SetupAxis(plot::Axis::X, "arithmetic intensity (FLOP per byte moved, cost model)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, y_label, plot::Scale::Log10);
     const plot::LegendCorner corner = plot::GetStyle().legend_corner;

@@ -15,6 +15,7 @@
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
 #include "app/gui/presenter/theme.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -67,7 +68,11 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("Time every series at each N on the worker; points appear as they are measured");
   int64_t first = c.lengths.empty() ? 256 : c.lengths.front(), last = c.lengths.empty() ? 65536 : c.lengths.back();
-  ImGui::SameLine();
+  // Each label goes with its field: a group flows to the next line as a whole when it does not fit.
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  auto labelled_w = [&](const char* label, float field_w) { return ImGui::CalcTextSize(label).x + spacing + field_w; };
+  flow_same_line(labelled_w("N", f * 4) + spacing + labelled_w("…", f * 4));
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("N");
   ImGui::SameLine();
   bool range_changed = length_combo("##first", &first, f * 4);
@@ -76,7 +81,8 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::SameLine();
   range_changed |= length_combo("##last", &last, f * 4);
   if (range_changed) c.lengths = sweep_lengths(std::min(first, last), std::max(first, last));
-  ImGui::SameLine();
+  flow_same_line(labelled_w("sparse", f * 8));
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("sparse");
   ImGui::SameLine();
   static std::array<char, 128> mask_buf{};
@@ -85,7 +91,8 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::SetNextItemWidth(f * 8);
   if (ImGui::InputText("##sparse_mask", mask_buf.data(), mask_buf.size())) view.sparse_mask = mask_buf.data();
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("The block-sparse series' mask, e.g. window:128 (a fixed window: time ∝ N)");
-  ImGui::SameLine();
+  flow_same_line(labelled_w("cap", f * 4.5f));
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("cap");
   ImGui::SameLine();
   float cap = static_cast<float>(c.time_cap_s);
@@ -94,7 +101,8 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("A point whose one run is predicted (from the series' last measured point, by FLOPs) to take\n"
                       "longer than this is not run and is marked ▲; 0 = no cap");
-  ImGui::SameLine();
+  flow_same_line(labelled_w("runs", f * 4));
+  ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("runs");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(f * 4);
@@ -212,10 +220,11 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   const float f = ctx.ui.font_px;
   heading(ctx, "Scaling: time and memory against the sequence length N");
   const SweepConfig& c = view.sweep ? view.sweep->config : view.sweep_config;
-  ImGui::SameLine();
-  ImGui::TextDisabled("B=%lld H=%lld d=%lld %s · %s backend", static_cast<long long>(c.batch),
-                      static_cast<long long>(c.heads), static_cast<long long>(c.head_dim), dtype_name(c.dtype),
-                      ctx.state.backend_name.c_str());
+  char detail[160];
+  std::snprintf(detail, sizeof detail, "B=%lld H=%lld d=%lld %s · %s backend", static_cast<long long>(c.batch),
+                static_cast<long long>(c.heads), static_cast<long long>(c.head_dim), dtype_name(c.dtype),
+                ctx.state.backend_name.c_str());
+  detail_after_heading(detail, ImGui::GetStyle().ItemSpacing.x);
   settings_row(ctx, view);
 
   if (!view.sweep) {
@@ -231,10 +240,15 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     std::snprintf(buf, sizeof buf, "%s%s %.2f", slopes.empty() ? "" : "   ·   ", s.series.label.c_str(), s.time_fit.slope);
     slopes += buf;
   }
-  ImGui::Text("Fitted slope of time against N (log-log; fastest run of the %d largest measured N):", c.fit_points);
-  ImGui::SameLine();
-  ImGui::TextColored(warning_color(), "%s", slopes.empty() ? "needs two measured points" : slopes.c_str());
-  ImGui::TextDisabled("dense attention does N² work: slope ≈ 2; a fixed window does N·w: slope ≈ 1");
+  ImGui::TextWrapped("Fitted slope of time against N (log-log; fastest run of the %d largest measured N):", c.fit_points);
+  const char* slopes_text = slopes.empty() ? "needs two measured points" : slopes.c_str();
+  flow_same_line(ImGui::CalcTextSize(slopes_text).x);
+  ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
+  ImGui::TextWrapped("%s", slopes_text);
+  ImGui::PopStyleColor();
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("dense attention does N² work: slope ≈ 2; a fixed window does N·w: slope ≈ 1");
+  ImGui::PopStyleColor();
 
   std::vector<SeriesArrays> arrays;
   std::array<bool, 6> present{};
@@ -265,8 +279,13 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   float notes_h = 0;
   for (const std::string& n : notes)
     notes_h += ImGui::CalcTextSize(n.c_str(), nullptr, false, avail.x).y + ImGui::GetStyle().ItemSpacing.y;
-  const float plot_h = std::max(f * 10, avail.y - notes_h - ImGui::GetStyle().ItemSpacing.y);
-  const float plot_w = (avail.x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
+  // Side by side when each plot gets at least 24 text heights of width, else stacked (each the full width, half
+  // the height, at least 10 text heights: the panel scrolls when that is taller than the window).
+  const ImVec2 spacing = ImGui::GetStyle().ItemSpacing;
+  const bool side_by_side = (avail.x - spacing.x) * 0.5f >= f * 24;
+  const float plots_h = avail.y - notes_h - spacing.y;
+  const float plot_h = std::max(f * 10, side_by_side ? plots_h : (plots_h - spacing.y) * 0.5f);
+  const float plot_w = side_by_side ? (avail.x - spacing.x) * 0.5f : avail.x;
 
   std::vector<double> powers_of_two;
   for (double n = 16; n <= double(1 << 22); n *= 2) powers_of_two.push_back(n);
@@ -279,7 +298,7 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     legend_for_marks(present);
     plot::EndPlot();
   }
-  ImGui::SameLine();
+  if (side_by_side) ImGui::SameLine();
   if (plot::BeginPlot("Memory allocated beyond Q, K, V and O##sweep_mem", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, "bytes", plot::Scale::Log10);

@@ -12,6 +12,7 @@
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
 #include "app/gui/presenter/theme.hpp"
+#include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -23,11 +24,12 @@ void controls(ViewContext& ctx, ScalingViewState& view) {
   ImGui::EndDisabled();
   if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
     ImGui::SetTooltip("Time every algorithm this backend has on the experiment (set in Explore)");
-  ImGui::SameLine();
-  ImGui::SetNextItemWidth(ctx.ui.font_px * 4);
+  const float runs_w = ctx.ui.font_px * 4;
+  flow_same_line(runs_w + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize("timed runs").x);
+  ImGui::SetNextItemWidth(runs_w);
   if (ImGui::InputInt("timed runs", &view.timing_repetitions, 0))
     view.timing_repetitions = std::clamp(view.timing_repetitions, 1, 100);
-  ImGui::SameLine();
+  flow_same_line(checkbox_width("time each new experiment"));
   ImGui::Checkbox("time each new experiment", &view.auto_time);
   task_progress(ctx, kTimingChannel.name, "timing_cancel");
 }
@@ -36,8 +38,14 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
   const AlgorithmTiming* naive = nullptr;
   for (auto& a : run.algorithms)
     if (a.algorithm == Algorithm::Naive && a.ok) naive = &a;  // at the experiment's dtype (naive runs every dtype)
-  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit;
-  if (!ImGui::BeginTable("latest", 6, flags)) return;
+  // Columns at their content's width; when they add up to more than the panel, the table scrolls sideways. A
+  // scrolling table is a child window: its height is the rows' (header + one per algorithm) plus the scroll bar.
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit |
+                                ImGuiTableFlags_ScrollX;
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float row_h = ImGui::GetTextLineHeight() + 2 * style.CellPadding.y;
+  const float table_h = static_cast<float>(run.algorithms.size() + 1) * row_h + style.ScrollbarSize + 2 * style.CellPadding.y;
+  if (!ImGui::BeginTable("latest", 6, flags, ImVec2(0, table_h))) return;
   ImGui::TableSetupColumn("algorithm");
   ImGui::TableSetupColumn("median");
   ImGui::TableSetupColumn("min – max");
@@ -110,18 +118,24 @@ void run_notes(const TimingRun& run) {
 
 void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   heading(ctx, "Timing: every algorithm on the experiment");
-  ImGui::SameLine();
-  ImGui::TextDisabled("%s backend · %s", ctx.state.backend_name.c_str(), ctx.state.device_name.c_str());
+  const std::string detail = ctx.state.backend_name + " backend · " + ctx.state.device_name;
+  detail_after_heading(detail.c_str(), ImGui::GetStyle().ItemSpacing.x);
   controls(ctx, view);
   if (view.history.empty()) {
     ImGui::TextDisabled("The first run starts on the worker…");
     return;
   }
   const TimingRun& latest = view.history.back();
-  ImGui::Text("Run %d: %s, median of %d timed runs after a warm-up%s", latest.number, latest.experiment.c_str(),
-              latest.repetitions, latest.cancelled ? " (cancelled)" : "");
-  const float table_w = std::min(ctx.ui.font_px * 36, ImGui::GetContentRegionAvail().x * 0.55f);
-  ImGui::BeginChild("latest_table", ImVec2(table_w, 0), false);
+  ImGui::TextWrapped("Run %d: %s, median of %d timed runs after a warm-up%s", latest.number, latest.experiment.c_str(),
+                     latest.repetitions, latest.cancelled ? " (cancelled)" : "");
+  // The table beside the history plot when 36 text heights (its widest rows) fit in 55% of the width; else the
+  // table above (the full width, 60% of the height) and the plot under it. Each scrolls on its own if need be.
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float table_fit_w = ctx.ui.font_px * 36;
+  const bool side_by_side = table_fit_w <= avail.x * 0.55f;
+  const ImVec2 table_size = side_by_side ? ImVec2(table_fit_w, 0)
+                                         : ImVec2(0, std::max(ctx.ui.font_px * 10, avail.y * 0.6f));
+  ImGui::BeginChild("latest_table", table_size, false, ImGuiWindowFlags_HorizontalScrollbar);
   latest_table(ctx, latest);
   ImGui::Spacing();
   run_notes(latest);
@@ -144,7 +158,7 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
   ImGui::TextWrapped("Speed-up is the naive median over each median, measured in the same run. FLOP/s and GB/s divide "
                      "the cost model's FLOPs and bytes by the median time.");
   ImGui::EndChild();
-  ImGui::SameLine();
+  if (side_by_side) ImGui::SameLine();
 
   // History: one series per (algorithm, dtype it ran at), x = run number.
   struct Series {
@@ -169,7 +183,8 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
                         (a.dtype_substituted ? " (dtype substituted)" : "") + ": min " + format_time_ms(a.timing.min_ms) +
                         ", max " + format_time_ms(a.timing.max_ms) + (a.kernel.empty() ? "" : "\n" + a.kernel));
     }
-  if (plot::BeginPlot("History of runs (median, bars: min – max)##timing_history", ImVec2(-1, -1))) {
+  const float history_h = std::max(ctx.ui.font_px * 10, ImGui::GetContentRegionAvail().y);
+  if (plot::BeginPlot("History of runs (median, bars: min – max)##timing_history", ImVec2(-1, history_h))) {
     plot::SetupAxis(plot::Axis::X, "run", plot::Scale::Linear);
     plot::SetupAxisFormat(plot::Axis::X, [](double v) {
       return std::fabs(v - std::round(v)) < 1e-9 ? std::to_string(static_cast<long long>(std::round(v))) : std::string();
