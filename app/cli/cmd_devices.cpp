@@ -143,8 +143,9 @@ int measure(Args& args) {
 
 int run_devices(const std::vector<std::string>& argv) {
   Args args(argv, {"--measure", "--no-flash"});
+  // A usage error is the same answer (2) with or without CUDA and devices: flags are checked first.
+  if (int rc = report_errors("devices", device_flag_errors(args))) return rc;
   if (!cuda_built()) {
-    if (int rc = report_errors("devices", device_flag_errors(args))) return rc;
     std::cout << "CUDA: not available — this build has no CUDA backend (no CUDA compiler was found at configure "
                  "time).\nThe CPU backend is available.\n";
     return 1;
@@ -155,9 +156,6 @@ int run_devices(const std::vector<std::string>& argv) {
   if (devices.empty()) {
     std::cout << "CUDA: not available — " << why << "\nThe CPU backend is available.\n";
     return 1;
-  }
-  if (!args.has("--measure")) {
-    if (int rc = report_errors("devices", device_flag_errors(args))) return rc;
   }
   for (const auto& d : devices) print_device(d);
   if (args.has("--measure")) return measure(args);
