@@ -130,6 +130,14 @@ TEST_CASE("every step of every shipped lesson renders, measured and filled, with
       int w = 0, h = 0;
       REQUIRE(s.platform->read_pixels(px, w, h));
       CHECK(luminance_variance(px) > 100.0);
+      // The highlighted element is on screen (a stacked, scrolling layout brings it into view): its top inside
+      // the window and a quarter of the window's height of it (or all of it) above the status bar.
+      if (!step.highlight.empty() && app.ui().element_rects.count(step.highlight)) {
+        const PixelRect r = app.ui().element_rects.at(step.highlight);
+        const float shown = std::min(r.h, h * 0.25f);
+        CHECK_MESSAGE((r.y >= 0 && r.y + shown <= h - app.ui().font_px * 1.5f),
+                      step.highlight << " at y " << r.y << ".." << r.y + r.h << " in a window " << h << " high");
+      }
       if (png_dir) {
         std::string error;
         const std::string name = fs::path(entry.path).stem().string() + "-" + std::to_string(k + 1) + ".png";
@@ -172,4 +180,27 @@ TEST_CASE("a broken lesson file is reported by name and line; the app goes on an
   CHECK(open_lesson(app.ui().lesson, (dir / "02-good.json").string(), app_lesson_vocabulary()));
   s.frames(2);
   CHECK(app.ui().element_rects.count("narration"));
+}
+
+TEST_CASE("a highlighted panel below the fold is brought into view, and kept there while its results arrive") {
+  // The KV cache mode stacks its panels beside the narration pane at 1600x900; lesson 6's last step highlights the
+  // plots, the lowest of them, which grow from one line to full plots when the decode loop's result arrives.
+  Session s(1600, 900);
+  REQUIRE_MESSAGE(s.app, s.error);
+  App& app = *s.app;
+  REQUIRE(open_lesson(app.ui().lesson, (lessons_dir() / "06-inference.json").string(), app_lesson_vocabulary()));
+  const LessonViewState& view = app.ui().lesson;
+  const int last = static_cast<int>(view.lesson->steps.size()) - 1;
+  go_to_step(app.ui().lesson, last);
+  const std::string element = view.lesson->steps[static_cast<size_t>(last)].highlight;
+  REQUIRE(element == "kv-plots");
+  REQUIRE(frames_until(
+      app, *s.platform,
+      [&] { return lesson_step_ready(view) && app.ui().kv_view.result && app.ui().element_rects.count(element); },
+      120));
+  s.frames(4);
+  const PixelRect r = app.ui().element_rects.at(element);
+  const float h = 900;
+  CHECK(r.h > app.ui().font_px * 10);  // the plots themselves, not the line shown while they were computed
+  CHECK_MESSAGE((r.y >= 0 && r.y + r.h <= h), "kv-plots at y " << r.y << ".." << r.y + r.h);
 }

@@ -95,8 +95,8 @@ struct UiState {
   std::map<std::string, PixelRect> element_rects;
   std::string highlight;                  // "" : nothing highlighted
   HighlightMode highlight_mode = HighlightMode::Outline;
-  // The highlight a panel area last scrolled into view (a newly highlighted panel is scrolled to once; after that
-  // the viewer may scroll away from it).
+  // The highlight the viewer has taken the scrolling from: a highlighted panel is kept in view until the user
+  // scrolls or clicks (record_element_rect); a new lesson step clears it.
   std::string highlight_scrolled_to;
   ViewRequest view_request;               // from a lesson step or a scene keyframe
   FlashViewState flash;                   // FlashAttention mode: order, tiles, row, replay clock, traced result

@@ -2,6 +2,7 @@
 #include <imgui.h>
 #include <imgui_internal.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cstdint>
 #include <string>
@@ -15,11 +16,24 @@ void record_element_rect(UiState& ui, const char* name) {
   const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
   const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
   ui.element_rects[name] = PixelRect{min.x * scale.x, min.y * scale.y, (max.x - min.x) * scale.x, (max.y - min.y) * scale.y};
-  // A panel in a scrolling panel area (stacked at large text) that a lesson step just highlighted: scrolled into
-  // view once, so the step's subject is on screen.
+  // A panel in a scrolling panel area (stacked at large text) that a lesson step highlights is kept in view, so the
+  // step's subject is on screen: until the user scrolls or clicks, every frame (panels grow as their results
+  // arrive), unless the whole panel is inside the visible part of its window, its top goes to the top of that part
+  // (partly visible is not enough: a panel whose top edge shows at the bottom is not "on screen").
   if (!ui.highlight.empty() && ui.highlight == name && ui.highlight_scrolled_to != ui.highlight) {
-    ImGui::ScrollToItem(ImGuiScrollFlags_KeepVisibleEdgeY | ImGuiScrollFlags_KeepVisibleEdgeX);
-    ui.highlight_scrolled_to = ui.highlight;
+    const ImGuiIO& io = ImGui::GetIO();
+    if (io.MouseWheel != 0 || io.MouseWheelH != 0 || ImGui::IsAnyItemActive() || ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
+      ui.highlight_scrolled_to = ui.highlight;  // the user moves the view now
+    } else {
+      const ImGuiWindow* window = ImGui::GetCurrentWindow();
+      const ImRect visible = window->InnerClipRect;
+      const float spacing = ImGui::GetStyle().ItemSpacing.y;
+      const bool top_shown = min.y >= visible.Min.y - 1;
+      const bool in_view = top_shown && (max.y <= visible.Max.y + 1 || min.y <= visible.Min.y + spacing + 1);
+      if (!in_view && window->ScrollMax.y > 0)  // the range is last frame's content: known after the first frames
+        ImGui::SetScrollY(std::clamp(window->Scroll.y + (min.y - visible.Min.y) - spacing, 0.0f, window->ScrollMax.y));
+      ImGui::ScrollToItem(ImGuiScrollFlags_KeepVisibleEdgeX);
+    }
   }
   if (ui.highlight.empty()) ui.highlight_scrolled_to.clear();
 }

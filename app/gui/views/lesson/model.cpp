@@ -131,6 +131,7 @@ void apply_step(UiState& ui, const LessonStep& step, const std::string& source) 
   ui.view_request.panel = plan.panel;
   ui.view_request.model = plan.model;
   ui.highlight = plan.highlight;
+  ui.highlight_scrolled_to.clear();  // a new step's subject is brought into view again
   ui.highlight_mode = plan.highlight_style == HighlightStyle::Spotlight ? HighlightMode::Spotlight : HighlightMode::Outline;
 }
 
