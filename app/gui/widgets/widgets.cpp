@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/widgets/layout.hpp"
@@ -63,9 +64,24 @@ void row_label(const char* label, float label_w) {
 
 bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip) {
   row_label(label, label_w);
-  const bool changed = ImGui::InputScalar(id, ImGuiDataType_S64, value, &step, nullptr, "%lld");
+  // A typed number applies when the field is left (Enter, Tab, a click elsewhere), not on every keystroke: typing
+  // 65536 must not run N = 6, 65, 655 and 6553 on the way. The − / + buttons apply at once. While the field is
+  // being typed in, what it would parse to is kept here, by the field's id (InputScalar's text field has the id
+  // the caller's label gives).
+  static std::unordered_map<ImGuiID, int64_t> typed;
+  const ImGuiID field = ImGui::GetCurrentWindow()->GetIDNoKeepAlive(id);  // GetID would keep it alive before its group
+  const auto draft = typed.find(field);
+  int64_t shown = draft != typed.end() ? draft->second : *value;  // the field's own value while it is typed in
+  const bool edited = ImGui::InputScalar(id, ImGuiDataType_S64, &shown, &step, nullptr, "%lld");
   if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
-  return changed;
+  if (ImGui::GetActiveID() == field) {  // typing: kept, not applied
+    typed[field] = shown;
+    return false;
+  }
+  if (draft != typed.end()) typed.erase(field);  // the field was just left (Escape put the old text back)
+  if (shown == *value) return false;
+  *value = shown;  // the typed value on leaving, or − / + at once
+  return true;
 }
 
 ImTextureID to_texture_id(uint32_t gl_texture) {

@@ -20,6 +20,8 @@ void section_heading(const ViewContext& ctx, const char* text);
 // A form row: `label` in the left column (label_w wide), the next widget filling the rest of the row.
 void row_label(const char* label, float label_w);
 // A form row with an integer field and +/- buttons stepping by `step`; `tip` (may be null) on hover.
+// Returns true when *value changed: at once for the − / + buttons, for a typed number only when the field is left
+// (Enter, Tab, a click elsewhere), never on each keystroke.
 bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip);
 
 // Text rotated 90° counter-clockwise (reads bottom to top), its baseline's start at `bottom_left`.
