@@ -34,21 +34,11 @@ using namespace attnscope::gui;
 
 namespace {
 
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
+using attnscope::test::CommandResult;
 
 CommandResult run_attnscope(const std::string& args) {
-  CommandResult r;
-  const std::string cmd = std::string("'") + ATTNSCOPE_BINARY + "' " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  const CommandResult r = attnscope::test::run_command(std::string("'") + ATTNSCOPE_BINARY + "' " + args);
+  REQUIRE(r.started);
   return r;
 }
 

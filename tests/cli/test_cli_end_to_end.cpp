@@ -16,24 +16,14 @@
 
 namespace {
 
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
+using attnscope::test::CommandResult;
 
 // Runs `attnscope ARGS` in `dir` (so a file named after a flag would land there), with a time limit: a command
 // that hangs (reads /dev/zero to the end) fails the test with status 124 instead of stopping the suite.
 CommandResult run_in(const std::filesystem::path& dir, const std::string& args) {
-  CommandResult r;
-  const std::string cmd =
-      "cd '" + dir.string() + "' && timeout 60 '" + std::string(ATTNSCOPE_BINARY) + "' " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  const CommandResult r = attnscope::test::run_command("cd '" + dir.string() + "' && timeout 60 '" +
+                                                       std::string(ATTNSCOPE_BINARY) + "' " + args);
+  REQUIRE(r.started);
   return r;
 }
 

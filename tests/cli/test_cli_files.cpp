@@ -25,25 +25,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CommandResult {
-  int status = -1;     // exit code; -1 when killed by a signal (a crash)
-  std::string output;  // stdout and stderr
-  double seconds = 0;
-};
+using attnscope::test::CommandResult;
 
 // `shell_prefix` runs first in the same shell (ulimit ...).
 CommandResult run_binary(const std::string& args, const std::string& shell_prefix = "") {
-  CommandResult r;
-  const std::string cmd = shell_prefix + "'" + ATTNSCOPE_BINARY + "' " + args + " 2>&1";
-  const auto t0 = std::chrono::steady_clock::now();
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  const CommandResult r = attnscope::test::run_command(shell_prefix + "'" + ATTNSCOPE_BINARY + "' " + args);
+  REQUIRE(r.started);
   return r;
 }
 

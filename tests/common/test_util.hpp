@@ -1,5 +1,10 @@
-// test_util.hpp — small helpers the suites share: error lists and scratch folders.
+// test_util.hpp — small helpers the suites share: error lists, scratch folders, running a command.
 #pragma once
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -29,6 +34,30 @@ inline int entries(const std::filesystem::path& dir) {
   int n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
   return n;
+}
+
+// What a command printed (stdout and stderr together) and how it ended.
+struct CommandResult {
+  bool started = false;  // the shell could be started
+  int status = -1;       // exit status; -1 when killed by a signal (a crash)
+  std::string output;
+  double seconds = 0;    // wall time
+};
+
+// Runs `command` through /bin/sh with stderr joined to stdout, to the end.
+inline CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  r.started = true;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
 }
 
 }  // namespace attnscope::test

@@ -3,6 +3,8 @@
 // give their expected count, marked as not exact; term parameters near 2^63 count as "every key".
 #include <doctest/doctest.h>
 
+#include "tests/common/mask_spec.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -11,18 +13,9 @@
 #include "core/rng.hpp"
 
 using namespace attnscope;
+using attnscope::test::spec_for;
 
 namespace {
-
-AttentionSpec spec_for(const std::string& mask, int64_t nq, int64_t nk) {
-  AttentionSpec s;
-  s.q_len = nq;
-  s.kv_len = nk;
-  auto parsed = parse_mask(mask);
-  REQUIRE_MESSAGE(parsed.ok, parsed.error);
-  s.mask = parsed.mask;
-  return s;
-}
 
 int64_t brute_force(const AttentionSpec& spec) {
   const MaskView view = spec.mask.view();

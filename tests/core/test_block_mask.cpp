@@ -2,24 +2,17 @@
 // MaskView::allowed for every pattern, odd tile sizes and decode-style query offsets.
 #include <doctest/doctest.h>
 
+#include "tests/common/mask_spec.hpp"
+
 #include <string>
 
 #include "core/block_mask.hpp"
 #include "core/rng.hpp"
 
 using namespace attnscope;
+using attnscope::test::spec_for;
 
 namespace {
-AttentionSpec spec_for(const std::string& mask, int64_t nq, int64_t nk) {
-  AttentionSpec s;
-  s.q_len = nq;
-  s.kv_len = nk;
-  auto parsed = parse_mask(mask);
-  REQUIRE_MESSAGE(parsed.ok, parsed.error);
-  s.mask = parsed.mask;
-  return s;
-}
-
 const char* kMasks[] = {"dense", "causal", "window:5", "window:3,9", "window:17,0+causal", "strided:8,2",
                         "strided:7,0+causal", "strided:1", "dilated:40,3", "dilated:9,1", "random:0.3,7,8",
                         "random:0.6,2,1", "global:3", "global:5+window:2+causal", "grid:8:101/010/111",

@@ -3,6 +3,8 @@
 // both forms; the automatic choice gathers only where it pays.
 #include <doctest/doctest.h>
 
+#include "tests/common/mask_spec.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -10,18 +12,9 @@
 #include "core/visit_schedule.hpp"
 
 using namespace attnscope;
+using attnscope::test::spec_for;
 
 namespace {
-AttentionSpec spec_for(const std::string& mask, int64_t nq, int64_t nk) {
-  AttentionSpec s;
-  s.q_len = nq;
-  s.kv_len = nk;
-  auto parsed = parse_mask(mask);
-  REQUIRE_MESSAGE(parsed.ok, parsed.error);
-  s.mask = parsed.mask;
-  return s;
-}
-
 // Replays the schedule as the kernel does and compares with MaskView::allowed pair by pair.
 void check_covers_exactly_the_allowed_pairs(const AttentionSpec& spec, const VisitSchedule& s) {
   const MaskView view = spec.mask.view();
