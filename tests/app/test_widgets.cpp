@@ -1,5 +1,5 @@
 // test_widgets.cpp — shared widgets in a headless frame: a number field applies a typed value when it is left,
-// not on every keystroke.
+// not on every keystroke; vertical labels are never drawn outside their clip rectangle.
 #include <doctest/doctest.h>
 
 #include <backends/imgui_impl_opengl3.h>
@@ -53,6 +53,37 @@ TEST_CASE("int_row: typing 65536 applies once, when the field is left, never 6, 
   CHECK(n == 65536);
   frame(false, nullptr);
   CHECK(applied.size() == 1);  // applied once
+  ImGui_ImplOpenGL3_Shutdown();
+  platform->imgui_shutdown();
+  ImGui::DestroyContext();
+}
+
+TEST_CASE("draw_text_vertical: a label that would stick out of the clip rectangle is left out, one inside is drawn") {
+  std::string error;
+  auto platform = create_headless_platform(480, 200, &error);
+  REQUIRE_MESSAGE(platform != nullptr, error);
+  ImGui::CreateContext();
+  platform->imgui_init();
+  REQUIRE(ImGui_ImplOpenGL3_Init("#version 330 core"));
+  platform->imgui_new_frame();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui::NewFrame();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(ImVec2(480, 200));
+  ImGui::Begin("vertical text test", nullptr, ImGuiWindowFlags_NoDecoration);
+  ImDrawList* list = ImGui::GetWindowDrawList();
+  list->PushClipRect(ImVec2(0, 0), ImVec2(480, 150), false);  // a panel whose lower part is scrolled out of view
+  const int before = list->VtxBuffer.Size;
+  draw_text_vertical(list, ImVec2(10, 140), IM_COL32_WHITE, "time (ms)");  // wholly inside: drawn
+  const int after_inside = list->VtxBuffer.Size;
+  draw_text_vertical(list, ImVec2(60, 190), IM_COL32_WHITE, "time (ms)");  // its bottom below the clip: left out
+  const int after_outside = list->VtxBuffer.Size;
+  list->PopClipRect();
+  CHECK(after_inside > before);
+  CHECK(after_outside == after_inside);
+  ImGui::End();
+  ImGui::Render();
+  platform->end_frame();
   ImGui_ImplOpenGL3_Shutdown();
   platform->imgui_shutdown();
   ImGui::DestroyContext();

@@ -94,8 +94,15 @@ void draw_text_vertical(ImDrawList* list, ImVec2 bottom_left, ImU32 color, const
   // The pivot is the glyphs' baseline start, one line right of the box's left edge, so the rotated text
   // lies inside [bottom_left.x, bottom_left.x + line height]. Drawn unclipped: ImGui clips glyphs on the CPU
   // before we rotate them, so the horizontal text must not be culled by the window's clip rectangle.
-  const int first = list->VtxBuffer.Size;
   const float h = ImGui::GetFontSize();
+  // Glyphs cannot be clipped after the rotation, so a label that would not lie wholly inside the list's clip
+  // rectangle (a panel scrolled part-way out of view) is left out rather than drawn over its neighbours.
+  const float length = ImGui::CalcTextSize(text).x;
+  const ImVec2 clip_min = list->GetClipRectMin(), clip_max = list->GetClipRectMax();
+  if (bottom_left.x < clip_min.x || bottom_left.x + h > clip_max.x || bottom_left.y - length < clip_min.y ||
+      bottom_left.y > clip_max.y)
+    return;
+  const int first = list->VtxBuffer.Size;
   const ImVec2 pivot(bottom_left.x + h, bottom_left.y);
   list->PushClipRectFullScreen();
   list->AddText(ImVec2(pivot.x, pivot.y - h), color, text);
