@@ -34,12 +34,15 @@ const char* tensor_core_path_name(TensorCorePath p) {
     case TensorCorePath::Auto: return "auto";
     case TensorCorePath::Mma: return "mma";
     case TensorCorePath::Wgmma: return "wgmma";
+    case TensorCorePath::WarpSpecialized: return "ws";
+    case TensorCorePath::WarpSpecializedNoPingPong: return "ws-no-pingpong";
   }
   return "?";
 }
 
 std::optional<TensorCorePath> parse_tensor_core_path(std::string_view s) {
-  for (TensorCorePath p : {TensorCorePath::Auto, TensorCorePath::Mma, TensorCorePath::Wgmma})
+  for (TensorCorePath p : {TensorCorePath::Auto, TensorCorePath::Mma, TensorCorePath::Wgmma,
+                           TensorCorePath::WarpSpecialized, TensorCorePath::WarpSpecializedNoPingPong})
     if (s == tensor_core_path_name(p)) return p;
   return std::nullopt;
 }

@@ -38,8 +38,12 @@ struct TileConfig {
 // device and the build have (wgmma on compute capability 9.0 with sm_90a in the binary, else mma.sync); mma forces
 // mma.sync (sm_80+); wgmma asks for the Hopper one and fails, in words, where it cannot run. An explicit option
 // (`attnscope bench --flash-tc-path`), never an environment variable.
-enum class TensorCorePath { Auto, Mma, Wgmma };
-const char* tensor_core_path_name(TensorCorePath p);  // "auto", "mma", "wgmma"
+// Which implementation of flash-tc runs on CUDA (kernels/flash_tc/flash_tc.hpp): Auto picks the fastest the device
+// and launch allow; WarpSpecializedNoPingPong is the warp-specialised kernel without turn taking between its consumer
+// warpgroups, an experiment that shows what ping-pong scheduling adds.
+enum class TensorCorePath { Auto, Mma, Wgmma, WarpSpecialized, WarpSpecializedNoPingPong };
+// "auto", "mma", "wgmma", "ws", "ws-no-pingpong"
+const char* tensor_core_path_name(TensorCorePath p);
 std::optional<TensorCorePath> parse_tensor_core_path(std::string_view s);
 
 struct RunRequest {

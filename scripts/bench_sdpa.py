@@ -91,6 +91,8 @@ def parse_args(argv):
     # Overrides, mostly for testing the script without a GPU (`--backend cpu --algo flash` on tiny shapes).
     ap.add_argument("--backend", default="cuda", help="attnscope backend (default cuda)")
     ap.add_argument("--algo", default="flash-tc", help="attnscope algorithm for the dense rows and checks")
+    ap.add_argument("--flash-tc-path", default="auto", help="attnscope bench --flash-tc-path for flash-tc rows "
+                    "(auto, mma, wgmma, ws, ws-no-pingpong; default auto)")
     ap.add_argument("--sparse-algo", default="", help="attnscope algorithm for section 3 (default: --algo)")
     ap.add_argument("--tokens", type=int, default=16384, help="batch·N of the dense grid (default 16384)")
     ap.add_argument("--hidden", type=int, default=2048, help="heads·d (default 2048)")
@@ -211,6 +213,8 @@ def bench_attnscope(args, binary, algo, s, mask="", causal=None):
             cmd.append("--causal")
         if mask:
             cmd += ["--mask", mask]
+        if algo == "flash-tc" and args.backend == "cuda":
+            cmd += ["--flash-tc-path", args.flash_tc_path]
         rc, text = run_attnscope(binary, cmd, args.timeout)
         if not os.path.exists(path):
             tail = " | ".join(line for line in text.strip().splitlines()[-3:])

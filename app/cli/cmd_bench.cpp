@@ -67,7 +67,7 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
   if (!tc_path)
     errors.push_back("--flash-tc-path '" + tc_path_text +
-                     "': choose auto (wgmma on compute capability 9.0, else mma.sync), mma or wgmma");
+                     "': choose auto (the fastest the device allows), mma, wgmma, ws or ws-no-pingpong");
   std::vector<Algorithm> algos;
   for (auto& name : algo_names) {
     if (auto a = parse_algorithm(name)) algos.push_back(*a);
@@ -295,8 +295,11 @@ const Command kBenchCommand{
     "  --json FILE      write every row (with all samples) as JSON\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
-    "  --flash-tc-path auto|mma|wgmma   flash-tc on CUDA: which implementation (default auto: wgmma on compute\n"
-    "                   capability 9.0 when built with sm_90a, else mma.sync; wgmma fails where it cannot run)\n"
+    "  --flash-tc-path auto|mma|wgmma|ws|ws-no-pingpong   flash-tc on CUDA: which implementation (default auto:\n"
+    "                   on compute capability 9.0 with sm_90a code, ws (warp-specialised) for block-sparse\n"
+    "                   schedules and wgmma for gathered ones; else mma.sync). ws-no-pingpong is ws without turn\n"
+    "                   taking between its consumer warpgroups (an experiment). A path the device or schedule\n"
+    "                   cannot run fails in words.\n"
     "Exit status: 0 every row ran; 1 a row failed (unsupported, out of memory), the backend is not available or\n"
     "--json was not written; 2 usage error (unknown flag, bad value; nothing was run).",
     run_bench};

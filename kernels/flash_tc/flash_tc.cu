@@ -12,6 +12,13 @@ namespace attnscope::kernels {
 
 namespace {
 bool wgmma_available();
+// The warp-specialised kernel copies tiles with the copy engine, whose coordinates are 32-bit: planes
+// (sequence · head) and rows must fit, and it runs block-sparse schedules only (a gathered visit's keys are not
+// one box).
+bool ws_shape_supported(const FlashTcParams& p) {
+  return !p.gathered && p.batch * p.q_heads <= INT32_MAX && p.batch * p.kv_heads <= INT32_MAX &&
+         p.q_len <= INT32_MAX - 2 * kFlashTcBr && p.kv_len <= INT32_MAX - 2 * kFlashTcBc;
+}
 }  // namespace
 
 int flash_tc_shared_bytes(int64_t head_dim) {
@@ -53,6 +60,14 @@ std::string validate(const FlashTcParams& p) {
   if (p.path == TensorCorePath::Wgmma && (p.trace || !wgmma_available()))
     return who + "the wgmma path runs untraced on compute capability 9.0 with sm_90a code in the binary (CUDA 12+); "
                  "this launch or device cannot: choose the flash-tc path auto or mma";
+  if (p.path == TensorCorePath::WarpSpecialized || p.path == TensorCorePath::WarpSpecializedNoPingPong) {
+    if (p.trace || !wgmma_available())
+      return who + "the warp-specialised path runs untraced on compute capability 9.0 with sm_90a code in the binary "
+                   "(CUDA 12+); this launch or device cannot: choose the flash-tc path auto or mma";
+    if (!ws_shape_supported(p))
+      return who + "the warp-specialised path runs block-sparse schedules (not gathered key lists) with at most 2^31 "
+                   "(sequence, head) pairs and rows: choose the flash-tc path auto or wgmma";
+  }
   return {};
 }
 
@@ -72,20 +87,44 @@ bool wgmma_available() {
 #endif
 }
 
-bool use_wgmma(const FlashTcParams& p) {
-  if (p.trace || p.path == TensorCorePath::Mma) return false;  // the instrumented kernel is the mma.sync one
-  return wgmma_available();
+enum class Implementation { Mma, Wgmma, WarpSpecialized, WarpSpecializedNoPingPong };
+
+Implementation implementation(const FlashTcParams& p) {
+  if (p.trace || p.path == TensorCorePath::Mma || !wgmma_available())
+    return Implementation::Mma;  // the instrumented kernel is the mma.sync one
+  if (p.path == TensorCorePath::Wgmma) return Implementation::Wgmma;
+  if (p.path == TensorCorePath::WarpSpecializedNoPingPong) return Implementation::WarpSpecializedNoPingPong;
+  return ws_shape_supported(p) ? Implementation::WarpSpecialized : Implementation::Wgmma;
 }
 
 }  // namespace
 
-std::string flash_tc_path(const FlashTcParams& p) { return use_wgmma(p) ? "wgmma (sm_90a)" : "mma.sync (sm_80+)"; }
+std::string flash_tc_path(const FlashTcParams& p) {
+  switch (implementation(p)) {
+    case Implementation::WarpSpecialized: return "warp-specialised wgmma + TMA (sm_90a)";
+    case Implementation::WarpSpecializedNoPingPong: return "warp-specialised wgmma + TMA, no ping-pong (sm_90a)";
+    case Implementation::Wgmma: return "wgmma (sm_90a)";
+    case Implementation::Mma: break;
+  }
+  return "mma.sync (sm_80+)";
+}
 
 void launch_flash_tc(const FlashTcParams& p, void* stream) {
   if (auto problem = validate(p); !problem.empty()) throw std::invalid_argument(problem);
   const bool half = p.dtype == DType::F16;
 #ifdef ATTNSCOPE_HAVE_SM90A
-  if (use_wgmma(p)) {
+  const Implementation chosen = implementation(p);
+  if (chosen == Implementation::WarpSpecialized || chosen == Implementation::WarpSpecializedNoPingPong) {
+    const bool ping_pong = chosen == Implementation::WarpSpecialized;
+    if (p.head_dim == 64)
+      half ? detail::launch_flash_tc_ws_typed<__half, 64>(p, ping_pong, stream)
+           : detail::launch_flash_tc_ws_typed<__nv_bfloat16, 64>(p, ping_pong, stream);
+    else
+      half ? detail::launch_flash_tc_ws_typed<__half, 128>(p, ping_pong, stream)
+           : detail::launch_flash_tc_ws_typed<__nv_bfloat16, 128>(p, ping_pong, stream);
+    return;
+  }
+  if (chosen == Implementation::Wgmma) {
     if (p.head_dim == 64)
       half ? detail::launch_flash_tc_wgmma_typed<__half, 64>(p, stream)
            : detail::launch_flash_tc_wgmma_typed<__nv_bfloat16, 64>(p, stream);

@@ -2,9 +2,12 @@
 // and softmax, head_dim 64 or 128, GQA, any N. One CTA per (Q tile of 128 rows, query head, sequence). K/V blocks of
 // 64 keys stream through two stages of swizzled shared memory by cp.async (visit n + 1 loads while visit n is
 // computed), the online softmax stays in registers, and P goes from the S accumulators straight into P·V.
-// Two implementations share that data flow (launch_flash_tc picks one, flash_tc_path says which):
+// Three implementations share that data flow (launch_flash_tc picks one, flash_tc_path says which):
 //   mma.sync m16n8k16 fed by ldmatrix, 4 warps × 32 rows (flash_tc_kernel.cuh, sm_80+; also the traced kernel)
 //   wgmma (warpgroup MMA from shared-memory descriptors), 2 warpgroups × 64 rows (flash_tc_wgmma.cuh, sm_90a only)
+//   warp-specialised: a producer warpgroup copying tiles with TMA, two consumer warpgroups taking turns on the
+//   tensor cores, the softmax of one step overlapping the next products (sm90a/flash_tc_ws.cuh; the default on
+//   compute capability 9.0 for block-sparse schedules; gathered schedules run on the wgmma kernel)
 //
 // The mask never reaches the kernel as a formula: core/visit_schedule.hpp lists per Q tile the K/V blocks to
 // compute (empty tiles are absent) and per partial block one 64-bit word per row. Gathered schedules (strided,
@@ -58,9 +61,10 @@ void launch_flash_tc(const FlashTcParams& p, void* stream);
 // Bytes of the trace buffers for a launch with `stride` visits per CTA.
 uint64_t flash_tc_trace_bytes(int64_t ctas, int32_t stride, int probe_count);
 
-// Which implementation launch_flash_tc runs for these parameters on the current device: "wgmma (sm_90a)" on
-// compute capability 9.0 when the binary holds it, the launch is not traced and p.path is not Mma, else
-// "mma.sync (sm_80+)". validate() refuses p.path = Wgmma where the wgmma kernel cannot run.
+// Which implementation launch_flash_tc runs for these parameters on the current device, in words. On compute
+// capability 9.0 with sm_90a code in the binary and no trace: the warp-specialised kernel for block-sparse schedules
+// (Auto, WarpSpecialized*), the wgmma kernel for gathered ones or when asked; else "mma.sync (sm_80+)".
+// validate() refuses an explicit Wgmma or WarpSpecialized* path where it cannot run.
 std::string flash_tc_path(const FlashTcParams& p);
 
 namespace detail {
@@ -70,6 +74,8 @@ template <class T, int D>
 void launch_flash_tc_typed(const FlashTcParams& p, void* stream);
 template <class T, int D>
 void launch_flash_tc_wgmma_typed(const FlashTcParams& p, void* stream);
+template <class T, int D>
+void launch_flash_tc_ws_typed(const FlashTcParams& p, bool ping_pong, void* stream);
 }  // namespace detail
 
 }  // namespace attnscope::kernels

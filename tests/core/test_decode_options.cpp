@@ -55,10 +55,15 @@ TEST_CASE("decode options: the read-only reference's forms") {
   }
 }
 
-TEST_CASE("flash-tc path: auto, mma, wgmma") {
+TEST_CASE("flash-tc path: auto, mma, wgmma, ws, ws-no-pingpong") {
   CHECK(parse_tensor_core_path("auto") == TensorCorePath::Auto);
   CHECK(parse_tensor_core_path("mma") == TensorCorePath::Mma);
   CHECK(parse_tensor_core_path("wgmma") == TensorCorePath::Wgmma);
   CHECK_FALSE(parse_tensor_core_path("tma"));
   CHECK(std::string(tensor_core_path_name(TensorCorePath::Wgmma)) == "wgmma");
+  CHECK(parse_tensor_core_path("ws") == TensorCorePath::WarpSpecialized);
+  CHECK(parse_tensor_core_path("ws-no-pingpong") == TensorCorePath::WarpSpecializedNoPingPong);
+  for (TensorCorePath p : {TensorCorePath::Auto, TensorCorePath::Mma, TensorCorePath::Wgmma,
+                           TensorCorePath::WarpSpecialized, TensorCorePath::WarpSpecializedNoPingPong})
+    CHECK(parse_tensor_core_path(tensor_core_path_name(p)) == p);
 }

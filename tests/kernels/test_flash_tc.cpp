@@ -162,31 +162,47 @@ TEST_CASE("flash-tc trace: each CTA's visits follow the schedule, times ordered,
   }
 }
 
-TEST_CASE("flash-tc: both implementations (mma.sync, and wgmma on compute capability 9.0) match the reference") {
+TEST_CASE("flash-tc: every implementation (mma.sync; wgmma and warp-specialised on compute capability 9.0) matches "
+          "the reference") {
   const auto* info = kernels::cuda_device_of(cuda());
   REQUIRE(info != nullptr);
   const bool hopper = info->cc_major == 9 && info->cc_minor == 0;
-  for (TensorCorePath path : {TensorCorePath::Mma, TensorCorePath::Auto}) {
+  for (TensorCorePath path : {TensorCorePath::Mma, TensorCorePath::Auto, TensorCorePath::Wgmma,
+                              TensorCorePath::WarpSpecialized, TensorCorePath::WarpSpecializedNoPingPong}) {
+    const bool needs_hopper = path != TensorCorePath::Mma && path != TensorCorePath::Auto;
     for (int64_t d : {64, 128})
-      for (const char* mask : {"dense", "causal", "strided:64,32"}) {
-        auto spec = make_spec(2, 4, 2, std::min<int64_t>(max_n(), 1000), d, d == 64 ? DType::BF16 : DType::F16, mask);
-        const uint64_t seed = fresh_seed();
-        INFO("path " << tensor_core_path_name(path) << " " << spec.summary() << " seed " << seed);
-        auto in = generate_inputs(spec, Generator::Gaussian, seed);
-        const RunResult r = run(Algorithm::FlashTensorCore, in, false, {}, path);
-        INFO("kernel: " << r.kernel);
-        const bool expect_wgmma = hopper && path == TensorCorePath::Auto;
-        CHECK((r.kernel.find("wgmma") != std::string::npos) == expect_wgmma);
-        check_output(r, reference_threaded(in), spec.dtype);
-      }
+      for (const char* mask : {"dense", "causal", "window:200", "random:0.3,1,64", "strided:64,32"})
+        for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{1000}, int64_t{4097}}) {
+          if (n > max_n() || (n == 4097 && std::string(mask) != "causal")) continue;  // one long shape per path
+          auto spec = make_spec(2, 4, 2, n, d, d == 64 ? DType::BF16 : DType::F16, mask);
+          const uint64_t seed = fresh_seed();
+          INFO("path " << tensor_core_path_name(path) << " " << spec.summary() << " seed " << seed);
+          auto in = generate_inputs(spec, Generator::Gaussian, seed);
+          const RunResult r = run(Algorithm::FlashTensorCore, in, false, {}, path);
+          INFO("kernel: " << r.kernel << ", error: " << r.error);
+          const bool gathered = build_visit_schedule(spec, kernels::kFlashTcBr, kernels::kFlashTcBc).gathered;
+          if (needs_hopper && !hopper) {
+            CHECK_FALSE(r.ok);
+            CHECK(r.error.find("path") != std::string::npos);
+            continue;
+          }
+          if (path == TensorCorePath::WarpSpecialized || path == TensorCorePath::WarpSpecializedNoPingPong) {
+            if (gathered) {  // refused in words: the warp-specialised kernel copies whole tiles
+              CHECK_FALSE(r.ok);
+              CHECK(r.error.find("gathered") != std::string::npos);
+              continue;
+            }
+            CHECK(r.kernel.find("warp-specialised") != std::string::npos);
+            CHECK((r.kernel.find("no ping-pong") != std::string::npos) ==
+                  (path == TensorCorePath::WarpSpecializedNoPingPong));
+          }
+          if (path == TensorCorePath::Auto)
+            CHECK((r.kernel.find(gathered ? "wgmma (sm_90a)" : "warp-specialised") != std::string::npos) == hopper);
+          if (path == TensorCorePath::Mma) CHECK(r.kernel.find("mma.sync") != std::string::npos);
+          if (path == TensorCorePath::Wgmma) CHECK(r.kernel.find("wgmma (sm_90a)") != std::string::npos);
+          check_output(r, reference_threaded(in), spec.dtype);
+        }
   }
-  // Asking for wgmma where it cannot run is answered in words (on compute capability 9.0 it runs).
-  auto spec = make_spec(1, 2, 2, 256, 64, DType::F16, "dense");
-  auto in = generate_inputs(spec, Generator::Gaussian, fresh_seed());
-  const RunResult r = run(Algorithm::FlashTensorCore, in, false, {}, TensorCorePath::Wgmma);
-  INFO("kernel: " << r.kernel << ", error: " << r.error);
-  if (hopper && r.ok) CHECK(r.kernel.find("wgmma") != std::string::npos);
-  else CHECK(r.error.find("wgmma path") != std::string::npos);
 }
 
 TEST_CASE("flash-tc refuses what it does not run, in words") {

@@ -1,0 +1,7 @@
+// flash_tc_ws_f16_d64.cu — the warp-specialised Hopper flash-tc kernel for f16 and head_dim 64; built only for
+// sm_90a (kernels/CMakeLists.txt), body in flash_tc_ws.cuh.
+#include "kernels/flash_tc/sm90a/flash_tc_ws.cuh"
+
+namespace attnscope::kernels::detail {
+template void launch_flash_tc_ws_typed<__half, 64>(const FlashTcParams& p, bool ping_pong, void* stream);
+}  // namespace attnscope::kernels::detail
