@@ -6,8 +6,8 @@
 //   mma.sync m16n8k16 fed by ldmatrix, 4 warps × 32 rows (flash_tc_kernel.cuh, sm_80+; also the traced kernel)
 //   wgmma (warpgroup MMA from shared-memory descriptors), 2 warpgroups × 64 rows (flash_tc_wgmma.cuh, sm_90a only)
 //   warp-specialised: a producer warpgroup copying tiles with TMA, two consumer warpgroups taking turns on the
-//   tensor cores, the softmax of one step overlapping the next products (sm90a/flash_tc_ws.cuh; the default on
-//   compute capability 9.0 for block-sparse schedules; gathered schedules run on the wgmma kernel)
+//   tensor cores, the softmax of one step overlapping the next products (sm90a/flash_tc_ws.cuh; block-sparse
+//   schedules only; chosen explicitly until it has passed the GPU check, then the default on compute capability 9.0)
 //
 // The mask never reaches the kernel as a formula: core/visit_schedule.hpp lists per Q tile the K/V blocks to
 // compute (empty tiles are absent) and per partial block one 64-bit word per row. Gathered schedules (strided,
@@ -62,8 +62,8 @@ void launch_flash_tc(const FlashTcParams& p, void* stream);
 uint64_t flash_tc_trace_bytes(int64_t ctas, int32_t stride, int probe_count);
 
 // Which implementation launch_flash_tc runs for these parameters on the current device, in words. On compute
-// capability 9.0 with sm_90a code in the binary and no trace: the warp-specialised kernel for block-sparse schedules
-// (Auto, WarpSpecialized*), the wgmma kernel for gathered ones or when asked; else "mma.sync (sm_80+)".
+// capability 9.0 with sm_90a code in the binary and no trace: the warp-specialised kernel when asked
+// (WarpSpecialized*), else the wgmma kernel; elsewhere "mma.sync (sm_80+)".
 // validate() refuses an explicit Wgmma or WarpSpecialized* path where it cannot run.
 std::string flash_tc_path(const FlashTcParams& p);
 
