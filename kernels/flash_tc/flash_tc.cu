@@ -95,9 +95,7 @@ Implementation implementation(const FlashTcParams& p) {
   if (p.path == TensorCorePath::Wgmma) return Implementation::Wgmma;
   if (p.path == TensorCorePath::WarpSpecializedNoPingPong) return Implementation::WarpSpecializedNoPingPong;
   if (p.path == TensorCorePath::WarpSpecialized) return Implementation::WarpSpecialized;
-  // Auto stays on the wgmma kernel until the warp-specialised one has passed the GPU check and its benchmark
-  // (docs/design/flash-tc.md); then Auto takes it for block-sparse schedules (ws_shape_supported).
-  return Implementation::Wgmma;
+  return ws_shape_supported(p) ? Implementation::WarpSpecialized : Implementation::Wgmma;  // Auto
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ constexpr int kTurnBarrier = 1;  // named barriers 1 and 2: consumer warpgroup 0
 
 template <int D>
 struct Layout {
-  static constexpr int stages = D == 64 ? 4 : 2;
+  static constexpr int stages = D == 64 ? 4 : 3;
   static constexpr uint32_t q_bytes = kBr * D * 2;
   static constexpr uint32_t tile_bytes = kStepKeys * D * 2;  // one K or V stage half
   static constexpr uint32_t stage_bytes = 2 * tile_bytes;
