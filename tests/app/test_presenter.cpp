@@ -131,6 +131,23 @@ TEST_CASE("presenter: settings are applied at start and saved at exit") {
     app.frame(*platform);
     CHECK(app.ui().font_px > px_before);  // the fonts were rebuilt larger
     app.presenter().perform(KeyAction::Spotlight, app.ui());
+    // Ctrl Page Down / Up: the neighbouring tab, wrapping at both ends.
+    const int first_mode = app.ui().mode;
+    app.presenter().perform(KeyAction::NextMode, app.ui());
+    app.frame(*platform);
+    app.frame(*platform);
+    CHECK(app.ui().mode == first_mode + 1);
+    app.presenter().perform(KeyAction::PreviousMode, app.ui());
+    app.frame(*platform);
+    app.frame(*platform);
+    app.presenter().perform(KeyAction::PreviousMode, app.ui());
+    app.frame(*platform);
+    app.frame(*platform);
+    CHECK(app.ui().mode > first_mode + 1);  // wrapped to the last tab
+    app.presenter().perform(KeyAction::NextMode, app.ui());
+    app.frame(*platform);
+    app.frame(*platform);
+    CHECK(app.ui().mode == first_mode);
     app.presenter().set_theme(Theme::Dark);
     app.frame(*platform);
     app.shutdown();  // saves

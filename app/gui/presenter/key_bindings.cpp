@@ -5,7 +5,7 @@ namespace attnscope::gui {
 
 std::string key_chord_text(const KeyChord& chord) {
   static const char* const names[] = {"F1", "F11", "F12", "S", "O", "Z", "L", "=", "−", "0", "keypad +", "keypad −",
-                                      "keypad 0", "Space", "←", "→", "Esc"};
+                                      "keypad 0", "Space", "←", "→", "Esc", "Page Down", "Page Up"};
   std::string text;
   if (chord.ctrl) text += "Ctrl ";
   if (chord.shift) text += "Shift ";
@@ -31,6 +31,8 @@ const std::vector<KeyBinding>& key_bindings() {
       {KeyAction::Screenshot, {{Key::F12}}, "F12", "screenshot (PNG with the experiment in it)", true},
       {KeyAction::LessonNext, {{Key::Space}, {Key::Right}}, "Space  /  →", "lesson: next step", false},
       {KeyAction::LessonBack, {{Key::Left}}, "←", "lesson: step back", false},
+      {KeyAction::NextMode, {{Key::PageDown, true}}, "Ctrl Page Down", "next tab (mode)", true},
+      {KeyAction::PreviousMode, {{Key::PageUp, true}}, "Ctrl Page Up", "previous tab (mode)", true},
   };
   return table;
 }

@@ -8,7 +8,7 @@
 
 namespace attnscope::gui {
 
-enum class Key { F1, F11, F12, S, O, Z, L, Equal, Minus, Num0, KeypadAdd, KeypadSubtract, Keypad0, Space, Left, Right, Escape };
+enum class Key { F1, F11, F12, S, O, Z, L, Equal, Minus, Num0, KeypadAdd, KeypadSubtract, Keypad0, Space, Left, Right, Escape, PageDown, PageUp };
 
 struct KeyChord {
   Key key;
@@ -33,6 +33,8 @@ enum class KeyAction {
   Screenshot,      // F12 (capture)
   LessonNext,      // Space, → (lessons)
   LessonBack,      // ← (lessons)
+  NextMode,        // Ctrl Page Down: the tab to the right (wraps)
+  PreviousMode,    // Ctrl Page Up: the tab to the left (wraps)
 };
 
 struct KeyBinding {

@@ -24,6 +24,8 @@ int glfw_key_code(Key key) {
     case Key::Left: return GLFW_KEY_LEFT;
     case Key::Right: return GLFW_KEY_RIGHT;
     case Key::Escape: return GLFW_KEY_ESCAPE;
+    case Key::PageDown: return GLFW_KEY_PAGE_DOWN;
+    case Key::PageUp: return GLFW_KEY_PAGE_UP;
   }
   return -1;
 }

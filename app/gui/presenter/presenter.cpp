@@ -99,6 +99,8 @@ void Presenter::perform(KeyAction action, UiState& ui) {
     case KeyAction::Screenshot:   // capture's helper binds F12
     case KeyAction::LessonNext:   // the lessons' helper binds Space / → / ←
     case KeyAction::LessonBack: break;
+    case KeyAction::NextMode: ui.mode_step = +1; break;
+    case KeyAction::PreviousMode: ui.mode_step = -1; break;
   }
 }
 

@@ -335,6 +335,11 @@ void App::frame(Platform& platform) {
   // An open lesson: its narration pane beside the modes, which then draw in the body beside it.
   const bool in_lesson = begin_lesson_frame(ctx, ImGui::GetFrameHeightWithSpacing());
   if (in_lesson) worker_->mark_visible("Lessons");  // the narration shows the step's run
+  if (ui_.mode_step != 0) {  // Ctrl Page Down / Up: the neighbouring tab, wrapping around
+    const int count = static_cast<int>(std::size(kModes));
+    ui_.requested_mode = kModes[((ui_.mode + ui_.mode_step) % count + count) % count].name;
+    ui_.mode_step = 0;
+  }
   if (ImGui::BeginTabBar("modes")) {
     for (int i = 0; i < static_cast<int>(std::size(kModes)); ++i) {
       ImGuiTabItemFlags tab_flags = 0;

@@ -77,6 +77,7 @@ struct UiState {
 
   int mode = 0;                           // index in the mode table (tabs)
   std::string requested_mode;             // a tab to select by name (--mode); cleared once selected
+  int mode_step = 0;                      // ±1: select the next / previous tab (Ctrl Page Down / Up); then 0
   float font_px = 18;                     // body text size now drawn (App sets it from the two scales below)
   // Set by a view during a frame when it animates by itself (a replay or the cache filling plays), so the main
   // loop draws the next frame at the display rate instead of sleeping until input arrives. Cleared each frame.
