@@ -34,7 +34,7 @@ struct Config {
   std::vector<double> font_scales;
 };
 // Text at 1x: both sizes. Large presenter text: 1.5x at both sizes, 2x at 1920x1080.
-const std::vector<Config> kTextOne = {{1280, 720, {1.0}}, {1920, 1080, {1.0}}};
+const std::vector<Config> kTextOne = {{1280, 720, {1.0}}, {1600, 900, {1.0}}, {1920, 1080, {1.0}}};  // 1600x900: the default window
 const std::vector<Config> kTextLarge = {{1280, 720, {1.5}}, {1920, 1080, {1.5, 2.0}}};
 
 std::string describe(const std::vector<LayoutProblem>& problems) {

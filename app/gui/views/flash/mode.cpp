@@ -344,7 +344,7 @@ void draw_flash_mode(ViewContext& ctx) {
   const ImVec2 area = begin_panel_area("flash_panels", minimum);
   const float left_w = side_by_side ? std::floor(area.x * 0.55f) : area.x;
   const float left_h = side_by_side ? area.y : area.y - softmax_min - style.ItemSpacing.y;
-  const std::vector<float> heights = share_length(left_h - counters_h - 2 * style.ItemSpacing.y, {0.58f, 0.42f},
+  const std::vector<float> heights = share_length(left_h - counters_h - 2 * style.ItemSpacing.y, {0.45f, 0.55f},
                                                   {stream_min, gantt_min});
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
   ImGui::BeginGroup();

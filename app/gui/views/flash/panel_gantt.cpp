@@ -177,9 +177,9 @@ void draw_gantt_panel(FlashFrame& f) {
   char widest[32];
   std::snprintf(widest, sizeof widest, "%s %d", unit_name, std::max(0, replay.units - 1));
   const float left = line * 1.2f + ImGui::CalcTextSize(widest).x + em * 0.4f;
-  const float bottom = line * 3.4f;
+  const float bottom = line * 3.4f + em * 0.4f;  // tick labels, axis title, colour legend, and room for descenders
   const ImVec2 p0(origin.x + left, origin.y + line * 0.2f);
-  const ImVec2 p1(origin.x + avail.x - em * 0.8f, origin.y + std::max(line * 3, avail.y - bottom));
+  const ImVec2 p1(origin.x + avail.x - em * 0.8f, origin.y + std::max(line * 2, avail.y - bottom));
   const float pw = p1.x - p0.x, ph = p1.y - p0.y;
   // One row per unit that ran a CTA: on a GPU a small grid uses a few of 132 SMs, and idle rows would squash
   // the bars into hairlines. row_unit[r] is the unit drawn in row r; row_of[u] is its row, or -1.

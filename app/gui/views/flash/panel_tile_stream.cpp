@@ -154,7 +154,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
                          ImGui::CalcTextSize(gpu_units ? "other SMs" : "other workers").x +
                          ImGui::CalcTextSize("O, by passes").x + ImGui::CalcTextSize(unit_name).x + em * 2;
   const float legend_h = legend_w > avail.x ? line * 2 + style.ItemSpacing.y + line * 0.35f : line * 1.35f;
-  const float zone_h = std::max(line * 8, avail.y - legend_h);
+  const float zone_h = std::max(line * 7, avail.y - legend_h);
   const float gap = em * 1.2f;
   // The on-chip box keeps room for its widest row (name | box | bytes); the memory strips take the rest.
   const float chip_min_w = em * 4.9f + ImGui::CalcTextSize("O acc, m, l").x + ImGui::CalcTextSize("00.0 KiB").x;
