@@ -64,3 +64,30 @@ TEST_CASE("KV cache model: the CPU backend's copy bandwidth is measured once a s
   for (const KvLayoutRun& run : second->runs)  // the floors use the kept figure
     for (size_t i = 0; i < run.floor_ms.size(); ++i) CHECK(run.floor_ms[i] > 0);
 }
+
+TEST_CASE("KV cache model: a measurement is labelled with the cache the backend stored, not the dtype asked") {
+  KvViewState s;
+  s.heads = 2;
+  s.kv_heads = 1;
+  s.head_dim = 16;
+  s.loop_context = 32;
+  s.dtype = DType::F16;  // asked; the CPU twin stores fp32
+  s.page_index = 0;      // 16-token pages
+  auto backend = make_cpu_backend(1);
+  TaskControl control;
+  const auto r = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(r);
+  const std::string label = kv_measurement_label(*r);
+  CHECK(label.find("CPU backend") != std::string::npos);
+  CHECK(label.find("fp32") != std::string::npos);
+  CHECK(label.find("fp16 asked") != std::string::npos);
+  CHECK(label.find("16-token pages") != std::string::npos);
+  CHECK(label.find("fp16 cache") == std::string::npos);  // never claims the asked dtype was measured
+  // A backend that stores what was asked: no "asked" note.
+  KvRunResult same;
+  same.backend = "cuda";
+  same.storage = "bf16";
+  same.asked_dtype = DType::BF16;
+  same.page_tokens = 0;
+  CHECK(kv_measurement_label(same) == "CUDA backend, bf16 cache, contiguous");
+}

@@ -23,7 +23,8 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   const KvRunResult* r = s.result.get();
   const double bw = r ? r->bandwidth_gbs : 0;
   char title[200];
-  std::snprintf(title, sizeof title, "MHA vs GQA vs MQA, %s, L = %d", dtype_name(dtype), s.context);
+  // The sizes are the cost model's for the chosen dtype; the measured rows say what the backend ran (below).
+  std::snprintf(title, sizeof title, "MHA vs GQA vs MQA, L = %d, sizes for a %s cache", s.context, dtype_name(dtype));
   heading(ctx, title);
   // The row names' column as wide as its longest name, the three layouts share the rest of `width`; at least as
   // wide as their content (the table then grows past `width`: the mode's panel area scrolls sideways).
@@ -115,6 +116,7 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row("loop's cache memory, 1 layer", "pages in use (paged) or the reservation, one layer, the whole batch",
       [&](int i) { return last[i] ? format_bytes(static_cast<double>(last[i]->cache_bytes)) : std::string("–"); });
   ImGui::EndTable();
+  if (r) ImGui::TextWrapped("measured rows: %s", kv_measurement_label(*r).c_str());
 }
 
 }  // namespace attnscope::gui::kv

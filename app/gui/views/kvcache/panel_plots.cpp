@@ -153,8 +153,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   }
   // The footer: where it ran, and the compute the loop achieved (every layout does the same 4·B·H·L·d FLOPs, so a
   // backend whose times do not fall with the KV heads is bound by compute, not by the bytes).
-  std::string footer = ctx.state.backend_name + " backend, cache stored as " +
-                       (r.runs.empty() ? std::string("?") : r.runs.front().loop.storage);
+  std::string footer = "measured: " + kv_measurement_label(r);
   std::string compute;
   for (const auto& run : r.runs) {
     if (!run.loop.ok || run.loop.samples.empty()) continue;

@@ -17,6 +17,9 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
     r->memory = backend.memory();
+    r->backend = backend.name();
+    r->asked_dtype = dtype;
+    r->page_tokens = page;
     const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
     for (int i = 0; i < 3 && !control.cancel; ++i) {
       control.set_status(std::string("decode loop, ") + kKvLayoutNames[i]);
@@ -40,6 +43,7 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
         r->bandwidth_source = "copy bandwidth measured with the loop";
       }
       r->storage_bytes = run.loop.storage_bytes;
+      if (!run.loop.storage.empty()) r->storage = run.loop.storage;
       r->runs.push_back(std::move(run));
     }
     if (r->bandwidth_gbs <= 0 && session_copy_gbs > 0) {
