@@ -91,3 +91,28 @@ TEST_CASE("KV cache model: a measurement is labelled with the cache the backend 
   same.page_tokens = 0;
   CHECK(kv_measurement_label(same) == "CUDA backend, bf16 cache, contiguous");
 }
+
+TEST_CASE("KV cache model: each timed decode step keeps its repetitions, min ≤ median ≤ max, for the error bars") {
+  KvViewState s;
+  s.heads = 2;
+  s.kv_heads = 1;
+  s.head_dim = 16;
+  s.loop_context = 48;
+  auto backend = make_cpu_backend(1);
+  TaskControl control;
+  const auto r = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(r);
+  for (const KvLayoutRun& run : r->runs) {
+    REQUIRE(run.loop.ok);
+    REQUIRE(run.timing.size() == run.ms.size());
+    REQUIRE(run.ms_below.size() == run.ms.size());
+    REQUIRE(run.ms_above.size() == run.ms.size());
+    for (size_t i = 0; i < run.ms.size(); ++i) {
+      CHECK(run.timing[i].samples_ms.size() == 3);  // the task's repetitions, every one kept
+      CHECK(run.timing[i].min_ms <= run.ms[i]);
+      CHECK(run.ms[i] <= run.timing[i].max_ms);
+      CHECK(run.ms_below[i] == doctest::Approx(run.ms[i] - run.timing[i].min_ms));
+      CHECK(run.ms_above[i] == doctest::Approx(run.timing[i].max_ms - run.ms[i]));
+    }
+  }
+}

@@ -20,6 +20,8 @@ struct KvLayoutRun {
   int64_t kv_heads = 0;
   DecodeLoopResult loop;
   std::vector<double> context, ms, gbs, floor_ms;  // per timed step: cache length, median ms, GB/s, floor ms
+  std::vector<double> ms_below, ms_above;  // per timed step: median − min and max − median (the error bars)
+  std::vector<Timing> timing;              // per timed step: the repetitions' spread
 };
 
 struct KvRunResult {

@@ -65,6 +65,12 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
       for (const auto& sample : run.loop.samples) {
         run.context.push_back(static_cast<double>(sample.context));
         run.ms.push_back(sample.decode_ms);
+        // The spread of the repetitions (a backend that kept none: the median alone, no bar).
+        Timing t = Timing::from_samples(sample.decode_samples_ms.empty() ? std::vector<double>{sample.decode_ms}
+                                                                         : sample.decode_samples_ms);
+        run.ms_below.push_back(std::max(0.0, sample.decode_ms - t.min_ms));
+        run.ms_above.push_back(std::max(0.0, t.max_ms - sample.decode_ms));
+        run.timing.push_back(std::move(t));
         run.gbs.push_back(sample.achieved_gbs);
         run.floor_ms.push_back(floor_ms_for(batch, heads, run.kv_heads, d, counted, sample.context, r->bandwidth_gbs));
       }
