@@ -22,7 +22,8 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
     r->page_tokens = page;
     const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
     for (int i = 0; i < 3 && !control.cancel; ++i) {
-      control.set_status(std::string("decode loop, ") + kKvLayoutNames[i]);
+      control.set_status(std::string("decode loop, ") + kKvLayoutNames[i] + " (" + std::to_string(layouts[i]) +
+                         " KV heads) — " + std::to_string(i + 1) + " of 3");
       control.progress = i / 3.0;
       KvLayoutRun run;
       run.name = kKvLayoutNames[i];
