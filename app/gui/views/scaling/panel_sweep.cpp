@@ -106,8 +106,14 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::TextUnformatted("runs");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(f * 4);
-  if (ImGui::InputInt("##reps", &c.repetitions, 0)) c.repetitions = std::clamp(c.repetitions, 1, 50);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("At least this many timed runs per point after %d warm-up (small points run more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
+  char reps_tip[200];
+  std::snprintf(reps_tip, sizeof reps_tip, "At least this many timed runs per point after %d warm-up (small points run "
+                "more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
+  int64_t reps = c.repetitions;
+  std::string problem;  // a value outside 1..50 is not applied: the reason under this row
+  if (checked_int_field("##reps", &reps, 0, reps_tip, int_range_rule(1, 50), &problem)) c.repetitions = static_cast<int>(reps);
+  if (!problem.empty())
+    field_error("runs " + problem + " — showing " + std::to_string(c.repetitions) + ", the last valid value", 0);
   task_progress(ctx, kSweepChannel.name, "sweep_cancel");
 }
 

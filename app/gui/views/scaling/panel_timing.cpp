@@ -27,10 +27,17 @@ void controls(ViewContext& ctx, ScalingViewState& view) {
   const float runs_w = ctx.ui.font_px * 4;
   flow_same_line(runs_w + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize("timed runs").x);
   ImGui::SetNextItemWidth(runs_w);
-  if (ImGui::InputInt("timed runs", &view.timing_repetitions, 0))
-    view.timing_repetitions = std::clamp(view.timing_repetitions, 1, 100);
+  int64_t runs = view.timing_repetitions;
+  std::string problem;  // a value outside 1..100 is not applied: the reason under this row
+  if (checked_int_field("timed runs", &runs, 0, "timed runs per algorithm after one warm-up", int_range_rule(1, 100),
+                        &problem))
+    view.timing_repetitions = static_cast<int>(runs);
   flow_same_line(checkbox_width("time each new experiment"));
   ImGui::Checkbox("time each new experiment", &view.auto_time);
+  if (!problem.empty())
+    field_error("timed runs " + problem + " — showing " + std::to_string(view.timing_repetitions) +
+                    ", the last valid value",
+                0);
   task_progress(ctx, kTimingChannel.name, "timing_cancel");
 }
 
