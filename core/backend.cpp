@@ -2,6 +2,7 @@
 #include "core/backend.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace attnscope {
 
@@ -62,7 +63,37 @@ Timing Timing::from_samples(std::vector<double> samples) {
   t.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
   t.min_ms = samples.front();
   t.max_ms = samples.back();
+  auto quantile = [&](double f) {
+    const double at = f * static_cast<double>(n - 1);
+    const size_t lo = static_cast<size_t>(at);
+    const size_t hi = std::min(lo + 1, n - 1);
+    return samples[lo] + (at - static_cast<double>(lo)) * (samples[hi] - samples[lo]);
+  };
+  t.q1_ms = quantile(0.25);
+  t.q3_ms = quantile(0.75);
   return t;
+}
+
+bool Timing::noisy() const {
+  const size_t n = samples_ms.size();
+  const bool iqr_wide = n >= 4 && median_ms > 0 && iqr_ms() / median_ms > kNoisyIqrShare;
+  const bool range_wide = n >= 2 && min_ms > 0 && max_ms / min_ms > kNoisyMaxOverMin;
+  return iqr_wide || range_wide;
+}
+
+std::string Timing::noisy_text() const {
+  if (!noisy()) return {};
+  char b[160];
+  const double ratio = min_ms > 0 ? max_ms / min_ms : 0;
+  const double iqr_share = samples_ms.size() >= 4 && median_ms > 0 ? iqr_ms() / median_ms : 0;
+  // Whichever rule fired, by how far past its threshold.
+  if (ratio / kNoisyMaxOverMin >= iqr_share / kNoisyIqrShare)
+    std::snprintf(b, sizeof b, "noisy: max %.2g × min over %zu runs — other work on the machine?", ratio,
+                  samples_ms.size());
+  else
+    std::snprintf(b, sizeof b, "noisy: quartiles %.0f%% of the median apart — other work on the machine?",
+                  100 * iqr_share);
+  return b;
 }
 
 bool materialises_scores(Algorithm a) { return a == Algorithm::Naive || a == Algorithm::Reference; }

@@ -58,11 +58,23 @@ struct RunRequest {
   TensorCorePath tensor_core_path = TensorCorePath::Auto;  // flash-tc on CUDA: which implementation
 };
 
+// The repetitions of one measurement. Quartiles by linear interpolation between the sorted samples
+// (q at fraction f lies at index f·(n − 1)), so the median is q2.
 struct Timing {
   std::vector<double> samples_ms;
   double median_ms = 0, min_ms = 0, max_ms = 0;
+  double q1_ms = 0, q3_ms = 0;  // first and third quartiles
   static Timing from_samples(std::vector<double> samples_ms);
+  double iqr_ms() const { return q3_ms - q1_ms; }
+  // The spread is wide: IQR / median > kNoisyIqrShare (from 4 repetitions: fewer have no meaningful quartiles) or
+  // max / min > kNoisyMaxOverMin (from 2). A figure whose repetitions disagree that much is not one number.
+  bool noisy() const;
+  // "" when not noisy, else what the user reads beside the figure: "noisy: max 1.6 × min — other work on the
+  // machine?" (the larger of the two spreads).
+  std::string noisy_text() const;
 };
+inline constexpr double kNoisyIqrShare = 0.10;
+inline constexpr double kNoisyMaxOverMin = 1.3;
 
 struct RunResult {
   bool ok = false;

@@ -374,6 +374,7 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
       DecodeStepSample s;
       s.context = len;
       s.decode_ms = times[times.size() / 2];
+      s.decode_samples_ms = times;
       s.append_ms = append_ms;
       s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv * len * d) * 4;
       s.achieved_gbs = s.decode_ms > 0 ? s.kv_bytes_read / (s.decode_ms * 1e-3) / 1e9 : 0;

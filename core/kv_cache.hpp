@@ -159,6 +159,7 @@ std::vector<std::string> validate(const DecodeLoopRequest& request);
 struct DecodeStepSample {
   int64_t context = 0;             // cache length the decode read
   double decode_ms = 0;            // median of the timed decodes
+  std::vector<double> decode_samples_ms;  // every timed decode (Timing::from_samples gives its spread)
   double append_ms = 0;            // the append of this step
   double kv_bytes_read = 0;        // K and V bytes one decode reads: 2·B·Hkv·context·d·e_storage
   double achieved_gbs = 0;         // kv_bytes_read / decode time / 1e9

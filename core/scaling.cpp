@@ -96,6 +96,16 @@ AttentionSpec spec_at(const SweepConfig& c, int64_t n, const MaskSpec& mask) {
 
 }  // namespace
 
+double expected_point_s(const SweepConfig& config, double run_ms) {
+  if (!(run_ms > 0)) return 0;
+  if (config.time_cap_s > 0 && run_ms > config.time_cap_s * 1e3) return 0;  // capped: not run
+  int repetitions = std::max(1, config.repetitions);
+  if (config.min_timed_s > 0)
+    repetitions = std::clamp(static_cast<int>(std::ceil(config.min_timed_s * 1e3 / run_ms)), repetitions,
+                             std::max(repetitions, 50));
+  return run_ms * 1e-3 * static_cast<double>(config.warmup + repetitions);
+}
+
 SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCallbacks& cb) {
   const auto start = std::chrono::steady_clock::now();
   SweepResult result;
@@ -105,7 +115,7 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
   const SpecLimits limits = backend.limits();
   const size_t n_series = config.series.size(), n_lengths = config.lengths.size();
 
-  // Masks parsed once; every point gets its cost-model FLOPs and bytes up front (they weight the progress).
+  // Masks parsed once; every point gets its cost-model FLOPs and bytes up front (they predict the progress).
   std::vector<MaskSpec> masks(n_series);
   std::vector<std::string> mask_errors(n_series);
   for (size_t s = 0; s < n_series; ++s) {
@@ -114,7 +124,6 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
     else mask_errors[s] = "mask '" + config.series[s].mask + "': " + parsed.error;
   }
   result.series.resize(n_series);
-  double total_weight = 0;
   for (size_t s = 0; s < n_series; ++s) {
     result.series[s].series = config.series[s];
     for (int64_t n : config.lengths) {
@@ -130,19 +139,61 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
                      static_cast<uint64_t>(2 * spec.q_elements() + 2 * spec.kv_elements());
       }
       p.note = "the sweep was stopped before this point";
-      total_weight += std::max(1.0, p.flops);
       result.series[s].points.push_back(p);
     }
   }
 
-  double done_weight = 0;
+  // Progress follows the time spent: fraction = spent / (spent + expected remaining), where a finished point counts
+  // its wall time (at least its timed runs: median × runs) and a pending one its expected time (expected_point_s).
+  // Until a first point is measured no time can be predicted and the fraction is the share of points done. Reported
+  // values never go back (a new measurement can raise the estimate of what remains).
+  const size_t n_points = n_series * n_lengths;
+  std::vector<char> done(n_points, 0);
+  double spent_s = 0, reported = 0;
+  size_t points_done = 0;
+  auto last_rate = [&](const SweepSeriesResult& series) {  // FLOPs per ms of its largest measured point; 0: none
+    for (auto it = series.points.rbegin(); it != series.points.rend(); ++it)
+      if (it->status == PointStatus::Measured && it->timing.median_ms > 0 && it->flops > 0)
+        return it->flops / it->timing.median_ms;
+    return 0.0;
+  };
+  auto rate_of = [&](size_t s) {  // the series' own rate, else another series' (the best guess before its first point)
+    if (const double own = last_rate(result.series[s]); own > 0) return own;
+    for (const SweepSeriesResult& other : result.series)
+      if (const double r = last_rate(other); r > 0) return r;
+    return 0.0;
+  };
+  auto fraction = [&]() {
+    if (points_done == n_points) return 1.0;
+    double remaining_s = 0;
+    bool predictable = true;
+    for (size_t li = 0; li < n_lengths; ++li)
+      for (size_t s = 0; s < n_series; ++s) {
+        if (done[li * n_series + s] || !mask_errors[s].empty()) continue;
+        const double rate = rate_of(s);
+        if (rate <= 0) predictable = false;
+        else remaining_s += expected_point_s(config, result.series[s].points[li].flops / rate);
+      }
+    const double f = predictable && spent_s + remaining_s > 0 ? spent_s / (spent_s + remaining_s)
+                                                              : static_cast<double>(points_done) / static_cast<double>(n_points);
+    reported = std::max(reported, std::min(f, 1.0));
+    return reported;
+  };
+  auto point_text = [&](size_t s, int64_t n, size_t index) {
+    return config.series[s].label + ", N = " + std::to_string(n) + " — point " + std::to_string(index + 1) + " of " +
+           std::to_string(n_points);
+  };
+  auto point_started = std::chrono::steady_clock::now();
   auto report = [&](size_t s, const SweepPoint& p, size_t index) {
-    done_weight += std::max(1.0, p.flops);
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - point_started).count();
+    const double timed_s = p.status == PointStatus::Measured
+                               ? p.timing.median_ms * 1e-3 * static_cast<double>(config.warmup + p.timing.samples_ms.size())
+                               : 0.0;
+    spent_s += std::max(wall_s, timed_s);
+    done[index] = 1;
+    ++points_done;
     if (cb.on_point) cb.on_point(static_cast<int>(s), p);
-    if (cb.progress)
-      cb.progress(total_weight > 0 ? done_weight / total_weight : 1.0,
-                  config.series[s].label + " N=" + std::to_string(p.n) + " " + point_status_name(p.status) + " (" +
-                      std::to_string(index + 1) + " of " + std::to_string(n_series * n_lengths) + ")");
+    if (cb.progress) cb.progress(fraction(), point_text(s, p.n, index) + ": " + point_status_name(p.status));
   };
 
   size_t index = 0;
@@ -154,10 +205,8 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
       }
       SweepPoint& p = result.series[s].points[li];
       const SweepSeries& series = config.series[s];
-      if (cb.progress)
-        cb.progress(total_weight > 0 ? done_weight / total_weight : 0.0,
-                    "running " + series.label + " at N=" + std::to_string(p.n) + " (" + std::to_string(index + 1) +
-                        " of " + std::to_string(n_series * n_lengths) + ")");
+      point_started = std::chrono::steady_clock::now();
+      if (cb.progress) cb.progress(fraction(), point_text(s, p.n, index));
       if (!mask_errors[s].empty()) {
         p.status = PointStatus::OverLimits;
         p.note = mask_errors[s];

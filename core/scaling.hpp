@@ -94,8 +94,14 @@ struct SweepCallbacks {
   std::function<void(int series, const SweepPoint& point)> on_point;  // each point as it is decided
 };
 
+// Expected seconds of a sweep point whose one run takes `run_ms`: (warmup + repetitions) runs, repetitions as
+// run_sweep chooses them (min_timed_s); 0 when the time cap will skip it.
+double expected_point_s(const SweepConfig& config, double run_ms);
+
 // Runs the points in order of N, every series at one N before the next N (a cancelled sweep stays comparable).
-// Progress is weighted by each point's FLOPs, so the big points count for what they cost.
+// Progress follows the time: spent / (spent + expected remaining), each pending point predicted from its FLOPs at
+// its series' measured rate (expected_point_s; capped points cost nothing); before any point is measured, the share
+// of points done. Its status names the point: "flash, N = 8192 — point 9 of 27".
 SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCallbacks& callbacks = {});
 
 // The fits of a series from its points (used by run_sweep; exposed for views that rebuild partial results).

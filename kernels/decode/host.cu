@@ -271,6 +271,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
         DecodeStepSample s;
         s.context = len;
         s.decode_ms = ms[ms.size() / 2];
+        s.decode_samples_ms = ms;
         s.append_ms = append_ms;
         s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv * len * d) * static_cast<double>(e);
         s.achieved_gbs = s.kv_bytes_read / (s.decode_ms * 1e-3) / 1e9;

@@ -4,11 +4,16 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "app/cli/backends.hpp"
 #include "app/gui/shell/app.hpp"
 #include "app/gui/platform/platform.hpp"
+#include "app/gui/platform/png_write.hpp"
+#include "app/gui/widgets/widgets.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;
@@ -134,4 +139,39 @@ TEST_CASE("App: undo and redo step through the experiments applied, with the mas
   CHECK(app.state().shown->spec.kv_len == 160);
   CHECK(app.state().shown->spec.mask.to_string() == "global:4");
   app.shutdown();
+}
+
+TEST_CASE("App: an invalid N is said in red beside the N field, on screen, naming the last valid value") {
+  std::string error;
+  auto platform = create_headless_platform(1280, 720, &error);
+  REQUIRE_MESSAGE(platform, error);
+  ExperimentConfig config;
+  config.n = 200;
+  App app(config, app::make_backend("cpu", &error));
+  REQUIRE_MESSAGE(app.init(*platform, &error), error);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(drawn_field_errors().empty());
+  app.ui().draft.n = 0;  // what the N field holds after the user typed 0 and left it
+  app.ui().request(UiCommand::ApplyDraft);
+  for (int i = 0; i < 3; ++i) app.frame(*platform);
+  REQUIRE_FALSE(app.state().errors.empty());
+  CHECK(app.state().shown->spec.kv_len == 200);  // the last valid experiment stays
+  const DrawnFieldError* n_error = nullptr;
+  for (const DrawnFieldError& e : drawn_field_errors())
+    if (e.text.find("N (key length) 0") != std::string::npos) n_error = &e;
+  REQUIRE(n_error != nullptr);
+  CHECK(n_error->text.find("showing N = 200, the last valid value") != std::string::npos);
+  CHECK(n_error->visible);  // inside the panel's visible area: no scrolling needed to read it
+  // Beside the field: in the Problem section, above the mask editor's first rows (the top quarter of the window).
+  CHECK(n_error->y < 720 * 0.25f);
+  if (const char* dir = std::getenv("ATTNSCOPE_TEST_PNG_DIR")) {
+    std::vector<uint8_t> px;
+    int w = 0, h = 0;
+    if (platform->read_pixels(px, w, h)) CHECK(write_png(std::string(dir) + "/explore_invalid_n.png", px, w, h, &error));
+  }
+  // Typing a valid N again: the message goes, the new picture comes.
+  app.ui().draft.n = 256;
+  app.ui().request(UiCommand::ApplyDraft);
+  REQUIRE(frames_until_current(app, *platform));
+  CHECK(drawn_field_errors().empty());
 }

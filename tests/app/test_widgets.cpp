@@ -88,3 +88,55 @@ TEST_CASE("draw_text_vertical: a label that would stick out of the clip rectangl
   platform->imgui_shutdown();
   ImGui::DestroyContext();
 }
+
+TEST_CASE("checked_int_field: a typed value that breaks the rule is not applied; the reason stays until a valid one") {
+  std::string error;
+  auto platform = create_headless_platform(480, 200, &error);
+  REQUIRE_MESSAGE(platform != nullptr, error);
+  ImGui::CreateContext();
+  platform->imgui_init();
+  REQUIRE(ImGui_ImplOpenGL3_Init("#version 330 core"));
+  int64_t d = 64;
+  std::string problem;
+  int applied = 0;
+  auto frame = [&](bool focus, const char* type) {
+    platform->imgui_new_frame();
+    ImGui_ImplOpenGL3_NewFrame();
+    for (const char* c = type; c && *c; ++c) ImGui::GetIO().AddInputCharacter(static_cast<unsigned>(*c));
+    ImGui::NewFrame();
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImVec2(480, 200));
+    ImGui::Begin("checked test", nullptr, ImGuiWindowFlags_NoDecoration);
+    if (focus) ImGui::SetKeyboardFocusHere();
+    if (checked_int_field("##d", &d, 0, nullptr, int_range_rule(1, 256), &problem)) ++applied;
+    ImGui::End();
+    ImGui::Render();
+    platform->end_frame();
+  };
+  auto type_and_leave = [&](const char* text) {
+    frame(true, nullptr);  // focus: the field's text is selected, typing replaces it
+    frame(false, nullptr);
+    REQUIRE(ImGui::GetActiveID() != 0);
+    frame(false, text);
+    ImGui::ClearActiveID();  // focus leaves the field
+    frame(false, nullptr);
+  };
+  frame(false, nullptr);
+  type_and_leave("0");
+  CHECK(d == 64);  // the last valid value stays
+  CHECK(applied == 0);
+  CHECK(problem.find("0 is out of range") != std::string::npos);
+  CHECK(problem.find("1 to 256") != std::string::npos);
+  frame(false, nullptr);
+  CHECK_FALSE(problem.empty());  // still said on later frames, beside the field
+  type_and_leave("4096");
+  CHECK(d == 64);
+  CHECK(problem.find("4096") != std::string::npos);
+  type_and_leave("128");
+  CHECK(d == 128);
+  CHECK(applied == 1);
+  CHECK(problem.empty());
+  ImGui_ImplOpenGL3_Shutdown();
+  platform->imgui_shutdown();
+  ImGui::DestroyContext();
+}

@@ -106,9 +106,10 @@ class ScriptedBackend final : public Backend {
     return true;
   }
   uint64_t score_matrix_bytes = uint64_t{4} << 30;
+  int64_t max_len = 4096;
   SpecLimits limits() const override {
     SpecLimits l;
-    l.max_len = 4096;
+    l.max_len = max_len;
     l.score_matrix_bytes = score_matrix_bytes;
     l.backend = "scripted";
     return l;
@@ -128,7 +129,13 @@ class ScriptedBackend final : public Backend {
       return r;
     }
     const double flops = algorithm_cost(req.algorithm, s, req.tiles, pattern_stats(s, req.tiles, false)).flops;
-    r.timing = Timing::from_samples({1e-9 * flops, 1.1e-9 * flops, 0.9e-9 * flops});
+    // One sample per timed run asked, median 1e-9·FLOPs ms (from 3 runs the first is 10% slower, the second 10% faster).
+    std::vector<double> samples(static_cast<size_t>(std::max(1, req.repetitions)), 1e-9 * flops);
+    if (samples.size() >= 3) {
+      samples[0] *= 1.1;
+      samples[1] *= 0.9;
+    }
+    r.timing = Timing::from_samples(samples);
     r.flops = flops;
     r.bytes_allocated = req.algorithm == Algorithm::Naive ? 8ull * s.kv_len * s.kv_len : 4096;
     r.ok = true;
@@ -266,4 +273,59 @@ TEST_CASE("scaling: a small real sweep on the CPU backend") {
   CHECK(r.series[0].points[3].bytes_allocated >= 2ull * 512 * 512 * 4);
   CHECK(r.series[1].points[3].bytes_allocated < r.series[0].points[3].bytes_allocated);
   CHECK(r.series[0].memory_fit.slope > 1.6);  // S and P grow as N², the per-worker tiles stay fixed
+}
+
+TEST_CASE("scaling: sweep progress follows the expected time (capped points cost nothing) and names the point") {
+  // The default sweep: naive, flash, block-sparse on N = 256 … 65536 (27 points). The scripted run takes
+  // 1e-9·FLOPs ms, so with a 50 ms cap dense N ≥ 16384 is capped: the time is spent on the points up to 8192.
+  ScriptedBackend backend;
+  backend.max_len = int64_t{1} << 20;
+  backend.score_matrix_bytes = uint64_t{1} << 50;
+  SweepConfig config = default_sweep_config();
+  config.time_cap_s = 0.05;
+  REQUIRE(config.lengths.size() * config.series.size() == 27);
+  std::vector<double> after_point;  // the fraction reported after each point
+  std::vector<std::string> statuses;
+  double last = -1;
+  bool monotone = true;
+  SweepCallbacks cb;
+  cb.progress = [&](double f, const std::string& status) {
+    monotone &= f >= last - 1e-12;
+    last = f;
+    statuses.push_back(status);
+  };
+  cb.on_point = [&](int, const SweepPoint&) { after_point.push_back(last); };
+  const SweepResult r = run_sweep(backend, config, cb);
+  REQUIRE(after_point.size() == 27);
+  CHECK(monotone);
+  CHECK(last == doctest::Approx(1.0));
+  // on_point runs before the point's own progress call: after_point[k] is the fraction after k points.
+  // 16 of 27 points done (through N = 4096 for every series and 8192 for naive): the big points that remain are
+  // capped, so much of the time is spent. Weighting by FLOPs (the old rule) read about 1% here: 65536's FLOPs
+  // dwarf the rest. (The scripted runs take no wall time: the time spent is their timed runs, warm-up included.)
+  double flops_done = 0, flops_all = 0;
+  for (size_t li = 0; li < config.lengths.size(); ++li)
+    for (size_t s = 0; s < config.series.size(); ++s) {
+      const double f = std::max(1.0, r.series[s].points[li].flops);
+      flops_all += f;
+      if (li * config.series.size() + s < 16) flops_done += f;
+    }
+  CHECK(flops_done / flops_all < 0.02);
+  CHECK(after_point[16] > 0.25);
+  // Which point runs, in words.
+  bool named = false;
+  for (const std::string& s : statuses) named |= s == "flash, N = 8192 — point 17 of 27";
+  CHECK(named);
+}
+
+TEST_CASE("scaling: expected_point_s counts the warm-up and the repetitions, and nothing for a capped point") {
+  SweepConfig config;
+  config.warmup = 1;
+  config.repetitions = 3;
+  config.min_timed_s = 0.25;
+  config.time_cap_s = 2.0;
+  CHECK(expected_point_s(config, 100) == doctest::Approx(0.1 * (1 + 3)));  // 250 ms needs 3 runs: the minimum
+  CHECK(expected_point_s(config, 10) == doctest::Approx(0.01 * (1 + 25)));  // 25 runs make 250 ms
+  CHECK(expected_point_s(config, 1) == doctest::Approx(0.001 * (1 + 50)));  // at most 50 runs
+  CHECK(expected_point_s(config, 3000) == 0);                               // over the 2 s cap: skipped
 }

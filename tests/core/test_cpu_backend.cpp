@@ -114,3 +114,32 @@ TEST_CASE("naive reports out of memory with bytes needed and free, before alloca
   // Flash needs no N² memory and runs under the same limit.
   CHECK(run_cpu_twin(Algorithm::Flash, in, opt, pool, out.data()).ok);
 }
+
+TEST_CASE("Timing: quartiles of the repetitions and the noisy rule (IQR/median > 10% or max/min > 1.3)") {
+  // Sorted 10, 11, 12, 13, 14: q at f lies at index f·4 -> q1 = 11, median 12, q3 = 13.
+  const Timing steady = Timing::from_samples({14, 10, 12, 13, 11});
+  CHECK(steady.q1_ms == doctest::Approx(11));
+  CHECK(steady.median_ms == doctest::Approx(12));
+  CHECK(steady.q3_ms == doctest::Approx(13));
+  CHECK(steady.iqr_ms() == doctest::Approx(2));
+  // IQR/median = 2/12 > 10% (and max/min = 1.4 > 1.3): noisy. A tight set fires neither rule.
+  CHECK(steady.noisy());
+  const Timing tight = Timing::from_samples({100, 101, 102, 100.5, 101.5});
+  CHECK_FALSE(tight.noisy());
+  CHECK(tight.noisy_text().empty());
+  // Quartiles interpolate: 4 samples 1, 2, 3, 4 -> q1 at index 0.75 = 1.75, q3 at index 2.25 = 3.25.
+  const Timing four = Timing::from_samples({4, 3, 2, 1});
+  CHECK(four.q1_ms == doctest::Approx(1.75));
+  CHECK(four.q3_ms == doctest::Approx(3.25));
+  // The two runs of the issue (135 and 82 ms): max/min 1.65 > 1.3, too few runs for quartiles.
+  const Timing two = Timing::from_samples({135, 82});
+  CHECK(two.noisy());
+  CHECK(two.noisy_text().find("max 1.6 × min") != std::string::npos);
+  CHECK(two.noisy_text().find("other work on the machine?") != std::string::npos);
+  // One outlier among many: the range rule fires, the quartiles stay tight.
+  const Timing outlier = Timing::from_samples({10, 10, 10.1, 10, 10.2, 10, 20});
+  CHECK(outlier.iqr_ms() / outlier.median_ms < kNoisyIqrShare);
+  CHECK(outlier.noisy());
+  // A single run has no spread: never called noisy.
+  CHECK_FALSE(Timing::from_samples({5}).noisy());
+}

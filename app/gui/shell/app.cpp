@@ -295,6 +295,7 @@ void App::frame(Platform& platform) {
   if (ui_.fixed_time_step <= 0) ui_.frame_ms = ui_.frame_ms == 0 ? ms : 0.9 * ui_.frame_ms + 0.1 * ms;
   ++frames_drawn_;
   ui_.animating = false;  // views set it again while they play
+  drawn_field_errors().clear();  // field_error records this frame's problems beside their fields
 
   // Fonts are rasterised at the size they are shown (window size × presenter scale × capture scale), so text
   // stays crisp at every scale; the atlas can change only between frames.

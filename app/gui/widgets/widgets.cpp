@@ -10,6 +10,7 @@
 
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/widgets/layout.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 
@@ -64,6 +65,10 @@ void row_label(const char* label, float label_w) {
 
 bool int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip) {
   row_label(label, label_w);
+  return int_field(id, value, step, tip);
+}
+
+bool int_field(const char* id, int64_t* value, int64_t step, const char* tip) {
   // A typed number applies when the field is left (Enter, Tab, a click elsewhere), not on every keystroke: typing
   // 65536 must not run N = 6, 65, 655 and 6553 on the way. The − / + buttons apply at once. While the field is
   // being typed in, what it would parse to is kept here, by the field's id (InputScalar's text field has the id
@@ -72,7 +77,7 @@ bool int_row(const char* label, const char* id, int64_t* value, int64_t step, fl
   const ImGuiID field = ImGui::GetCurrentWindow()->GetIDNoKeepAlive(id);  // GetID would keep it alive before its group
   const auto draft = typed.find(field);
   int64_t shown = draft != typed.end() ? draft->second : *value;  // the field's own value while it is typed in
-  const bool edited = ImGui::InputScalar(id, ImGuiDataType_S64, &shown, &step, nullptr, "%lld");
+  ImGui::InputScalar(id, ImGuiDataType_S64, &shown, step > 0 ? &step : nullptr, nullptr, "%lld");
   if (tip && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
   if (ImGui::GetActiveID() == field) {  // typing: kept, not applied
     typed[field] = shown;
@@ -82,6 +87,73 @@ bool int_row(const char* label, const char* id, int64_t* value, int64_t step, fl
   if (shown == *value) return false;
   *value = shown;  // the typed value on leaving, or − / + at once
   return true;
+}
+
+bool checked_int_field(const char* id, int64_t* value, int64_t step, const char* tip, const IntRule& rule,
+                       std::string* problem) {
+  // A refused value stays in the field (what the user typed, to correct), by the field's id, with its reason.
+  struct Refused {
+    int64_t value;
+    std::string reason;
+  };
+  static std::unordered_map<ImGuiID, Refused> refused;
+  const ImGuiID field = ImGui::GetCurrentWindow()->GetIDNoKeepAlive(id);
+  auto bad = refused.find(field);
+  int64_t shown = bad != refused.end() ? bad->second.value : *value;
+  const bool edited = int_field(id, &shown, step, tip);
+  bool applied = false;
+  if (edited) {
+    std::string reason = rule ? rule(shown) : std::string();
+    if (reason.empty()) {
+      refused.erase(field);
+      applied = shown != *value;
+      *value = shown;
+    } else {
+      refused[field] = Refused{shown, std::move(reason)};
+    }
+  }
+  if (problem) {
+    const auto now = refused.find(field);
+    *problem = now != refused.end() ? now->second.reason : std::string();
+  }
+  return applied;
+}
+
+void field_error(const std::string& message, float label_w) {
+  if (message.empty()) return;
+  ImGui::SetCursorPosX(ImGui::GetCursorPosX() + label_w);
+  ImGui::PushStyleColor(ImGuiCol_Text, error_color());
+  ImGui::PushTextWrapPos(0.0f);  // to the window's edge
+  ImGui::TextUnformatted(message.c_str());
+  ImGui::PopTextWrapPos();
+  ImGui::PopStyleColor();
+  const ImVec2 min = ImGui::GetItemRectMin(), max = ImGui::GetItemRectMax();
+  const ImRect clip = ImGui::GetCurrentWindow()->InnerClipRect;
+  drawn_field_errors().push_back(DrawnFieldError{message, min.x, min.y, max.x - min.x, max.y - min.y,
+                                                 min.x >= clip.Min.x - 1 && min.y >= clip.Min.y - 1 &&
+                                                     max.x <= clip.Max.x + 1 && max.y <= clip.Max.y + 1});
+}
+
+std::vector<DrawnFieldError>& drawn_field_errors() {
+  static std::vector<DrawnFieldError> drawn;
+  return drawn;
+}
+
+bool checked_int_row(const char* label, const char* id, int64_t* value, int64_t step, float label_w, const char* tip,
+                     const IntRule& rule) {
+  row_label(label, label_w);
+  std::string problem;
+  const bool applied = checked_int_field(id, value, step, tip, rule, &problem);
+  if (!problem.empty())
+    field_error(problem + " — showing " + label + " = " + std::to_string(*value) + ", the last valid value", label_w);
+  return applied;
+}
+
+IntRule int_range_rule(int64_t lo, int64_t hi) {
+  return [lo, hi](int64_t v) -> std::string {
+    if (v >= lo && v <= hi) return {};
+    return std::to_string(v) + " is out of range: type a number from " + std::to_string(lo) + " to " + std::to_string(hi);
+  };
 }
 
 ImTextureID to_texture_id(uint32_t gl_texture) {

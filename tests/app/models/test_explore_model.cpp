@@ -74,3 +74,39 @@ TEST_CASE("cell_at agrees with score_image's split of a window into cells, odd s
     CHECK_FALSE(cell_at(img, static_cast<double>(q1), static_cast<double>(q0), &outside));
   }
 }
+
+TEST_CASE("explore_field_of: each of to_spec's problems is drawn beside the field it names") {
+  ExperimentConfig c;
+  c.n = 0;
+  c.head_dim = 0;
+  c.heads = 8;
+  c.kv_heads = 3;
+  c.mask = "window:-3";
+  SpecLimits limits;
+  const SpecResult bad = to_spec(c, limits);
+  REQUIRE_FALSE(bad.ok);
+  bool n = false, d = false, kv = false;
+  for (const std::string& e : bad.errors) {
+    const ExploreField f = explore_field_of(e);
+    n |= f == ExploreField::N;
+    d |= f == ExploreField::HeadDim;
+    kv |= f == ExploreField::KvHeads;
+    CHECK(f != ExploreField::Other);  // every validation problem has a field to sit beside
+  }
+  CHECK(n);
+  CHECK(d);
+  CHECK(kv);  // "not a multiple of kv_heads": fixed at the KV heads field
+  // A too-large N for the score matrix is N's problem.
+  ExperimentConfig big;
+  big.n = 65536;
+  SpecLimits small;
+  small.score_matrix_bytes = 1 << 20;
+  for (const std::string& e : to_spec(big, small).errors) CHECK(explore_field_of(e) == ExploreField::N);
+  // Mask problems sit under the mask editor.
+  ExperimentConfig mask;
+  mask.mask = "window:-3";
+  const SpecResult m = to_spec(mask, limits);
+  REQUIRE_FALSE(m.errors.empty());
+  for (const std::string& e : m.errors) CHECK(explore_field_of(e) == ExploreField::Mask);
+  CHECK(explore_field_of("the backend failed: out of memory") == ExploreField::Other);
+}

@@ -64,3 +64,55 @@ TEST_CASE("KV cache model: the CPU backend's copy bandwidth is measured once a s
   for (const KvLayoutRun& run : second->runs)  // the floors use the kept figure
     for (size_t i = 0; i < run.floor_ms.size(); ++i) CHECK(run.floor_ms[i] > 0);
 }
+
+TEST_CASE("KV cache model: a measurement is labelled with the cache the backend stored, not the dtype asked") {
+  KvViewState s;
+  s.heads = 2;
+  s.kv_heads = 1;
+  s.head_dim = 16;
+  s.loop_context = 32;
+  s.dtype = DType::F16;  // asked; the CPU twin stores fp32
+  s.page_index = 0;      // 16-token pages
+  auto backend = make_cpu_backend(1);
+  TaskControl control;
+  const auto r = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(r);
+  const std::string label = kv_measurement_label(*r);
+  CHECK(label.find("CPU backend") != std::string::npos);
+  CHECK(label.find("fp32") != std::string::npos);
+  CHECK(label.find("fp16 asked") != std::string::npos);
+  CHECK(label.find("16-token pages") != std::string::npos);
+  CHECK(label.find("fp16 cache") == std::string::npos);  // never claims the asked dtype was measured
+  // A backend that stores what was asked: no "asked" note.
+  KvRunResult same;
+  same.backend = "cuda";
+  same.storage = "bf16";
+  same.asked_dtype = DType::BF16;
+  same.page_tokens = 0;
+  CHECK(kv_measurement_label(same) == "CUDA backend, bf16 cache, contiguous");
+}
+
+TEST_CASE("KV cache model: each timed decode step keeps its repetitions, min ≤ median ≤ max, for the error bars") {
+  KvViewState s;
+  s.heads = 2;
+  s.kv_heads = 1;
+  s.head_dim = 16;
+  s.loop_context = 48;
+  auto backend = make_cpu_backend(1);
+  TaskControl control;
+  const auto r = make_kv_task(s, task_key(s))(*backend, control);
+  REQUIRE(r);
+  for (const KvLayoutRun& run : r->runs) {
+    REQUIRE(run.loop.ok);
+    REQUIRE(run.timing.size() == run.ms.size());
+    REQUIRE(run.ms_below.size() == run.ms.size());
+    REQUIRE(run.ms_above.size() == run.ms.size());
+    for (size_t i = 0; i < run.ms.size(); ++i) {
+      CHECK(run.timing[i].samples_ms.size() == 3);  // the task's repetitions, every one kept
+      CHECK(run.timing[i].min_ms <= run.ms[i]);
+      CHECK(run.ms[i] <= run.timing[i].max_ms);
+      CHECK(run.ms_below[i] == doctest::Approx(run.ms[i] - run.timing[i].min_ms));
+      CHECK(run.ms_above[i] == doctest::Approx(run.timing[i].max_ms - run.ms[i]));
+    }
+  }
+}

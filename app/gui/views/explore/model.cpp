@@ -95,6 +95,20 @@ bool cell_at(const ScoreImage& image, double q, double k, CellHit* hit) {
   return true;
 }
 
+ExploreField explore_field_of(const std::string& p) {
+  auto starts = [&](const char* prefix) { return p.rfind(prefix, 0) == 0; };
+  // "q_heads 8 is not a multiple of kv_heads 3": fixed by choosing the KV heads, so shown there.
+  if (p.find("not a multiple of kv_heads") != std::string::npos) return ExploreField::KvHeads;
+  if (starts("N (key length)") || starts("N = ") || starts("query length")) return ExploreField::N;
+  if (starts("head_dim")) return ExploreField::HeadDim;
+  if (starts("q_heads")) return ExploreField::Heads;
+  if (starts("kv_heads")) return ExploreField::KvHeads;
+  // Mask sentences name the mask or the term ("window (term 1): left extent -3 must be >= 0").
+  if (p.find("mask") != std::string::npos || p.find("term") != std::string::npos)
+    return ExploreField::Mask;
+  return ExploreField::Other;
+}
+
 Rgba8 block_overlay_color(TileKind kind) {
   switch (kind) {
     case TileKind::Empty: return {20, 24, 60, 150};     // skipped: darkened, blue-black

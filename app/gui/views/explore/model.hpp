@@ -56,6 +56,11 @@ struct CellHit {
 };
 bool cell_at(const ScoreImage& image, double q, double k, CellHit* hit);
 
+// The Explore control a problem of to_spec (core/spec.hpp validate: each sentence starts with the field's name,
+// "head_dim 0: must be 1..256") belongs to, so it is drawn beside that field. Other: not a field's (a failed run).
+enum class ExploreField { N, HeadDim, Heads, KvHeads, Mask, Other };
+ExploreField explore_field_of(const std::string& problem);
+
 // Tile kinds are drawn as a translucent tint over the picture: result = tint·alpha + picture·(1 − alpha).
 Rgba8 block_overlay_color(TileKind kind);
 

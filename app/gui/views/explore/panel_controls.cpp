@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <string>
 
 #include "app/gui/views/explore/panels.hpp"
 #include "app/gui/widgets/mask_editor.hpp"
@@ -61,8 +63,10 @@ void draw_view_options(ViewContext& ctx, float label_w) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("shade each Br × Bc tile: empty (block-sparse skips it), partial (masked per element), full");
   int64_t br = v.br, bc = v.bc;
-  if (int_row("Br", "##view_br", &br, 16, label_w, "rows of a Q tile")) v.br = static_cast<int>(std::clamp<int64_t>(br, 1, 1024));
-  if (int_row("Bc", "##view_bc", &bc, 16, label_w, "keys of a K/V tile")) v.bc = static_cast<int>(std::clamp<int64_t>(bc, 1, 1024));
+  if (checked_int_row("Br", "##view_br", &br, 16, label_w, "rows of a Q tile", int_range_rule(1, 1024)))
+    v.br = static_cast<int>(br);
+  if (checked_int_row("Bc", "##view_bc", &bc, 16, label_w, "keys of a K/V tile", int_range_rule(1, 1024)))
+    v.bc = static_cast<int>(bc);
   row_label("algorithm", label_w);
   const Algorithm algorithms[] = {Algorithm::Naive, Algorithm::Flash, Algorithm::BlockSparse};
   int index = 1;
@@ -82,12 +86,35 @@ void draw_control_panel(ViewContext& ctx) {
   const float label_w = pattern_label_width();
   bool changed = false;
 
+  // App validates the draft (to_spec with the backend's limits); each problem is drawn under the field it names,
+  // with the value the picture on screen was made with (the last valid experiment).
+  const ExperimentConfig& shown = ctx.state.config;
+  auto problems_of = [&](ExploreField field, const char* name, int64_t last_valid) {
+    std::string text;
+    for (const std::string& e : ctx.state.errors)
+      if (explore_field_of(e) == field) text += (text.empty() ? "" : "\n") + e;
+    if (text.empty()) return;
+    if (ctx.state.shown) text += " — showing " + std::string(name) + " = " + std::to_string(last_valid) + ", the last valid value";
+    field_error(text, label_w);
+  };
+  // Any other problem (a run that failed) in a fixed place: the top of the panel, above the fields.
+  for (const std::string& e : ctx.state.errors)
+    if (explore_field_of(e) == ExploreField::Other) {
+      ImGui::PushStyleColor(ImGuiCol_Text, error_color());
+      ImGui::TextWrapped("%s", e.c_str());
+      ImGui::PopStyleColor();
+    }
+
   section_heading(ctx, "Problem");
   changed |= int_row("N", "##n", &d.n, 256, label_w, "sequence length: queries = keys = N");
+  problems_of(ExploreField::N, "N", shown.n);
   changed |= int_row("head dim", "##d", &d.head_dim, 16, label_w, "d: length of each query/key vector");
+  problems_of(ExploreField::HeadDim, "head dim", shown.head_dim);
   if (int_row("heads", "##heads", &d.heads, 1, label_w, "query heads (the picture shows head 0)")) changed = true;
+  problems_of(ExploreField::Heads, "heads", shown.heads);
   changed |= int_row("KV heads", "##kvheads", &d.kv_heads, 1, label_w,
                      "key/value heads: = heads for MHA, fewer for GQA, 1 for MQA");
+  problems_of(ExploreField::KvHeads, "KV heads", shown.kv_heads);
   row_label("dtype", label_w);
   int dtype = static_cast<int>(d.dtype);
   const char* dtypes[] = {"fp32", "fp16", "bf16"};
@@ -95,6 +122,12 @@ void draw_control_panel(ViewContext& ctx) {
 
   section_heading(ctx, "Mask");
   draw_mask_editor(ctx, label_w);
+  {
+    std::string text;
+    for (const std::string& e : ctx.state.errors)
+      if (explore_field_of(e) == ExploreField::Mask) text += (text.empty() ? "" : "\n") + e;
+    if (!text.empty()) field_error(text + (ctx.state.shown ? " — showing the last valid mask" : ""), 0);
+  }
 
   section_heading(ctx, "Inputs");
   row_label("generator", label_w);
@@ -107,8 +140,9 @@ void draw_control_panel(ViewContext& ctx) {
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("gaussian: i.i.d. N(0,1) Q and K\npositional: rotary-like Q and K, scores peak where q ≈ k");
   int64_t seed = static_cast<int64_t>(d.seed);
-  if (int_row("seed", "##seed", &seed, 1, label_w, "input generator seed")) {
-    d.seed = static_cast<uint64_t>(std::max<int64_t>(0, seed));
+  if (checked_int_row("seed", "##seed", &seed, 1, label_w, "input generator seed",
+                      int_range_rule(0, std::numeric_limits<int64_t>::max()))) {
+    d.seed = static_cast<uint64_t>(seed);
     changed = true;
   }
 
@@ -116,14 +150,7 @@ void draw_control_panel(ViewContext& ctx) {
 
   draw_view_options(ctx, label_w);
 
-  // State of the picture: errors first (what to fix), then progress.
-  if (!ctx.state.errors.empty()) {
-    ImGui::Spacing();
-    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
-    for (auto& e : ctx.state.errors) ImGui::TextWrapped("• %s", e.c_str());
-    ImGui::PopStyleColor();
-    ImGui::TextDisabled(ctx.state.shown ? "showing the last valid picture" : "nothing to show yet");
-  }
+  // State of the picture: the problems are beside their fields above; then progress.
   if (ctx.state.computing) {
     ImGui::Spacing();
     char overlay[64];

@@ -10,6 +10,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -197,13 +198,15 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("query row");
   ImGui::SameLine();
-  int row = r ? (view.row < 0 ? r->row : view.row) : std::max(0, view.row);
+  int64_t row = r ? (view.row < 0 ? r->row : view.row) : std::max(0, view.row);
   ImGui::SetNextItemWidth(em * 6.5f);
-  if (ImGui::InputInt("##row", &row, 1, 16, ImGuiInputTextFlags_EnterReturnsTrue)) {
-    const int max_row = r ? static_cast<int>(r->spec.q_len) - 1 : row;
-    view.row = std::clamp(row, 0, std::max(0, max_row));
-  }
-  tooltip("the query row of (batch 0, head 0) whose online-softmax state the kernel probes after every tile");
+  // A row outside the matrix is not applied: the reason is drawn under the toolbar (a fixed place), the probed row
+  // stays.
+  const int64_t max_row = r ? r->spec.q_len - 1 : std::numeric_limits<int>::max();
+  if (checked_int_field("##row", &row, 1,
+                        "the query row of (batch 0, head 0) whose online-softmax state the kernel probes after every tile",
+                        int_range_rule(0, std::max<int64_t>(0, max_row)), &view.row_problem))
+    view.row = static_cast<int>(row);
 
   // Play controls on the same row when they fit.
   const float play_w = button_width("◀") + em * 4.6f + button_width("▶") + em * 5.5f + 3 * style.ItemSpacing.x;
@@ -267,6 +270,10 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s on %s", line.c_str(), r->device.c_str());
     }
   }
+  if (!view.row_problem.empty())
+    field_error("query row " + view.row_problem + " — showing row " + std::to_string(r ? r->row : std::max(0, view.row)) +
+                    ", the last valid value",
+                0);
   if (task.pending || task.running) {
     char overlay[160];
     std::snprintf(overlay, sizeof overlay, "%s  %.1f s", task.running ? task.status.c_str() : "waiting for the worker",

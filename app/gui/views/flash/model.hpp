@@ -165,6 +165,7 @@ struct FlashViewState {
   FlashOrder order = FlashOrder::Flash2;
   TileConfig tiles;
   int32_t row = -1;                 // -1: three quarters down the sequence, chosen when the first result arrives
+  std::string row_problem;          // a typed row outside the matrix, not applied: said under the toolbar
   int32_t follow_unit = -1;         // -1: the unit that ran the probed row
 
   // Animation: trace time in ns; at speed 1 the whole run plays in kPlaySeconds.

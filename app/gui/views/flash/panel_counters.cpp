@@ -70,8 +70,14 @@ void draw_flash_counters_panel(FlashFrame& f) {
       ImGui::TextUnformatted(format_bytes(s.cost.hbm_bytes).c_str());
       cost_tooltip(s.cost);
       ImGui::TableNextColumn();
-      if (s.ok) ImGui::TextUnformatted(timing_text(s).c_str());
-      else {
+      if (s.ok) {
+        ImGui::TextUnformatted(timing_text(s).c_str());
+        if (s.timing.noisy()) {  // the repetitions disagree: said beside the figure, why on hover
+          ImGui::SameLine();
+          ImGui::TextColored(warning_color(), "noisy");
+          if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.timing.noisy_text().c_str());
+        }
+      } else {
         ImGui::TextColored(error_color(), "failed");
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.error.c_str());
       }

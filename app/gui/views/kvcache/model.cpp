@@ -3,6 +3,7 @@
 #include "app/gui/views/kvcache/model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -26,6 +27,18 @@ void apply_preset(KvViewState& s) {
   s.kv_heads = static_cast<int>(m.kv_heads);
   s.head_dim = static_cast<int>(m.head_dim);
   s.context = static_cast<int>(std::min<int64_t>(m.context, 1 << 20));
+}
+
+std::string kv_measurement_label(const KvRunResult& r) {
+  std::string storage = r.storage.empty() ? std::string("unknown") : r.storage;
+  std::string backend = r.backend.empty() ? std::string("unknown") : r.backend;
+  std::transform(backend.begin(), backend.end(), backend.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::string label = backend + " backend, " + storage + " cache";
+  // The stored type's name is the storage text's first word ("fp32 (CPU twin)" -> fp32).
+  const std::string stored = storage.substr(0, storage.find(' '));
+  if (stored != dtype_name(r.asked_dtype)) label += " (" + std::string(dtype_name(r.asked_dtype)) + " asked)";
+  label += r.page_tokens > 0 ? ", " + std::to_string(r.page_tokens) + "-token pages" : std::string(", contiguous");
+  return label;
 }
 
 std::string task_key(const KvViewState& s) {

@@ -20,6 +20,8 @@ struct KvLayoutRun {
   int64_t kv_heads = 0;
   DecodeLoopResult loop;
   std::vector<double> context, ms, gbs, floor_ms;  // per timed step: cache length, median ms, GB/s, floor ms
+  std::vector<double> ms_below, ms_above;  // per timed step: median − min and max − median (the error bars)
+  std::vector<Timing> timing;              // per timed step: the repetitions' spread
 };
 
 struct KvRunResult {
@@ -30,7 +32,17 @@ struct KvRunResult {
   std::string bandwidth_source;
   bool bandwidth_measured_now = false;  // by Backend::measure_ceilings during this run (kept for the session)
   int storage_bytes = 2;          // bytes per cached element the loop stored (CPU twin: 4)
+  // What was actually run, for the labels of every measured figure (the shape's dtype is what was asked; the
+  // backend may store another: the CPU twin keeps fp32).
+  std::string backend;            // the backend's name ("CPU", "CUDA")
+  std::string storage;            // the loop's cache storage ("fp16", "fp32 (CPU twin)")
+  DType asked_dtype = DType::F16; // the dtype chosen in the toolbar when the loop ran
+  int64_t page_tokens = 16;       // 0: contiguous
 };
+
+// "CPU backend, fp32 cache (CPU twin), 16-token pages": what the decode loops ran, as every measured figure is
+// labelled. Adds "(fp16 asked)" when the backend stored another type than the one chosen.
+std::string kv_measurement_label(const KvRunResult& r);
 
 // A point on screen (pixels), where the last frame drew something.
 struct ScreenPoint {

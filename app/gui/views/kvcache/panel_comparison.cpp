@@ -10,6 +10,7 @@
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/kvcache/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
 #include "core/cost_model.hpp"
 #include "core/kv_cache.hpp"
 
@@ -23,7 +24,8 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   const KvRunResult* r = s.result.get();
   const double bw = r ? r->bandwidth_gbs : 0;
   char title[200];
-  std::snprintf(title, sizeof title, "MHA vs GQA vs MQA, %s, L = %d", dtype_name(dtype), s.context);
+  // The sizes are the cost model's for the chosen dtype; the measured rows say what the backend ran (below).
+  std::snprintf(title, sizeof title, "MHA vs GQA vs MQA, L = %d, cache sizes at %s", s.context, dtype_name(dtype));
   heading(ctx, title);
   // The row names' column as wide as its longest name, the three layouts share the rest of `width`; at least as
   // wide as their content (the table then grows past `width`: the mode's panel area scrolls sideways).
@@ -94,6 +96,24 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row(label, "median decode time per token of the loop's last timed step (batch, one layer)", [&](int i) {
     return last[i] ? format_time_ms_table(last[i]->decode_ms) : std::string("–");
   });
+  // The spread of that step's repetitions, in a row of its own (the columns keep their width); wide ones are said
+  // under the table.
+  auto last_timing = [&](int i) -> const Timing* {  // null before the loop's result (last[i] is set only with one)
+    if (!last[i]) return nullptr;
+    const auto& timing = r->runs[static_cast<size_t>(i)].timing;
+    return timing.empty() ? nullptr : &timing.back();
+  };
+  row("  min – max of its runs", "the fastest and slowest of the step's timed decodes", [&](int i) {
+    const Timing* t = last_timing(i);
+    if (!t) return std::string("–");
+    // "3.82 – 32.2 ms": the unit once when both ends have the same one.
+    std::string lo = format_time_ms_table(t->min_ms);
+    const std::string hi = format_time_ms_table(t->max_ms);
+    const size_t lo_space = lo.rfind(' '), hi_space = hi.rfind(' ');
+    if (lo_space != std::string::npos && hi_space != std::string::npos && lo.substr(lo_space) == hi.substr(hi_space))
+      lo.resize(lo_space);
+    return lo + " – " + hi;
+  });
   std::snprintf(label, sizeof label, "cost-model floor at %s, 1 layer", at_text.c_str());
   row(label, "the same step's decode bytes (as stored by the loop) / copy bandwidth", [&](int i) {
     return last[i] && bw > 0 && !r->runs[i].floor_ms.empty() ? format_time_ms_table(r->runs[i].floor_ms.back()) : std::string("–");
@@ -115,6 +135,24 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row("loop's cache memory, 1 layer", "pages in use (paged) or the reservation, one layer, the whole batch",
       [&](int i) { return last[i] ? format_bytes(static_cast<double>(last[i]->cache_bytes)) : std::string("–"); });
   ImGui::EndTable();
+  if (!r) return;
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);  // the notes wrap at the table's width
+  ImGui::TextWrapped("measured rows: %s", kv_measurement_label(*r).c_str());
+  std::string noisy;
+  for (int i = 0; i < 3; ++i)
+    if (const Timing* t = last_timing(i); t && t->noisy()) noisy += (noisy.empty() ? "" : ", ") + std::string(kKvLayoutNames[i]);
+  if (!noisy.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
+    ImGui::TextWrapped("noisy: %s, the runs disagree — other work on the machine?", noisy.c_str());
+    ImGui::PopStyleColor();
+    if (ImGui::IsItemHovered()) {
+      std::string why;
+      for (int i = 0; i < 3; ++i)
+        if (const Timing* t = last_timing(i); t && t->noisy()) why += std::string(kKvLayoutNames[i]) + ": " + t->noisy_text() + "\n";
+      ImGui::SetTooltip("%s", why.c_str());
+    }
+  }
+  ImGui::PopTextWrapPos();
 }
 
 }  // namespace attnscope::gui::kv

@@ -43,12 +43,22 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
     ImGui::EndCombo();
   }
   tooltip(custom ? "your own shape: edit the fields on the right" : presets[static_cast<size_t>(s.preset)].source.c_str());
+  // A typed value outside its range is not applied: the field keeps it, and the reason is drawn in red under the
+  // toolbar (a fixed place at the top of the mode) with the value still in use.
+  std::vector<std::string> problems;
+  auto checked = [&](const char* label, const char* name, int* v, int lo, int hi, const char* tip) {
+    int64_t x = *v;
+    std::string problem;
+    if (checked_int_field(label, &x, 0, tip, int_range_rule(lo, hi), &problem)) *v = static_cast<int>(x);
+    if (!problem.empty())
+      problems.push_back(std::string(name) + " " + problem + " — showing " + name + " = " + std::to_string(*v) +
+                         ", the last valid value");
+  };
   ImGui::BeginDisabled(!custom);
   auto field = [&](const char* label, int* v, int lo, int hi, const char* tip) {
     flow(labelled(w, label), gap);
     ImGui::SetNextItemWidth(w);
-    if (ImGui::InputInt(label, v, 0)) *v = std::clamp(*v, lo, hi);
-    tooltip(tip);
+    checked(label, label, v, lo, hi, tip);
   };
   field("layers", &s.layers, 1, 512, "transformer layers: each keeps its own K and V cache");
   field("query heads", &s.heads, 1, 256, "query heads H");
@@ -63,8 +73,8 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   tooltip("element type of the cached K and V (e bytes each); the decode kernels read fp16 or bf16");
 
   ImGui::SetNextItemWidth(em * 4.5f);
-  if (ImGui::InputInt("context L", &s.context, 0)) s.context = std::clamp(s.context, 1, 1 << 22);
-  tooltip("tokens in the cache (prompt plus generated), for the table and the cache picture");
+  checked("context L", "context L", &s.context, 1, 1 << 22,
+          "tokens in the cache (prompt plus generated), for the table and the cache picture");
   flow(labelled(em * 3.6f, "tokens per page"), gap);
   ImGui::SetNextItemWidth(em * 3.6f);
   const char* pages[] = {"16", "32", "64", "128", "256"};
@@ -72,8 +82,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   tooltip("paged cache: memory is taken one page of P tokens at a time");
   flow(labelled(w, "batch"), gap);
   ImGui::SetNextItemWidth(w);
-  if (ImGui::InputInt("batch", &s.batch, 0)) s.batch = std::clamp(s.batch, 1, 256);
-  tooltip("sequences decoded together (the loop and the floor)");
+  checked("batch", "batch", &s.batch, 1, 256, "sequences decoded together (the loop and the floor)");
   const bool measured_free = s.result && s.result->memory.known;
   const std::string free_text =
       measured_free ? "free " + format_bytes(static_cast<double>(s.result->memory.free_bytes)) : std::string();
@@ -93,14 +102,12 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   ImGui::TextUnformatted("decode loop:");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(em * 4.5f);
-  int loop = s.loop_context;
-  if (ImGui::InputInt("tokens##loop", &loop, 0, 0, ImGuiInputTextFlags_EnterReturnsTrue))
-    s.loop_context = std::clamp(loop, 16, 1 << 20);
   {
     char tip[200];
     std::snprintf(tip, sizeof tip, "T steps of append K/V, then decode one query per head, on the %s backend; one "
-                  "layer, 16 steps timed (median of 3). Press Enter to run again.", ctx.state.backend_name.c_str());
-    tooltip(tip);
+                  "layer, 16 steps timed (median of 3). Applies on Enter or leaving the field.",
+                  ctx.state.backend_name.c_str());
+    checked("tokens##loop", "decode loop tokens", &s.loop_context, 16, 1 << 20, tip);
   }
   const TaskState task = ctx.worker ? ctx.worker->task_state(kKvChannel) : TaskState{};
   if (task.running || task.pending) {
@@ -111,6 +118,7 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
     ImGui::TextColored(error_color(),
                        "%d query heads are not a multiple of %d KV heads: pick a divisor of %d", s.heads, s.kv_heads,
                        s.heads);
+  for (const std::string& p : problems) field_error(p, 0);
 }
 
 }  // namespace attnscope::gui::kv

@@ -91,13 +91,20 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     plot::SetupAxisFormat(plot::Axis::X, format_tokens_exact);
     // A third of a decade of room above and below, so no marker touches the frame.
     double lo = 0, hi = 0;
-    for (const auto& run : r.runs)
+    auto include = [&](double v) {
+      if (v > 0 && std::isfinite(v)) {
+        lo = lo > 0 ? std::min(lo, v) : v;
+        hi = std::max(hi, v);
+      }
+    };
+    for (const auto& run : r.runs) {
       for (const auto* series : {&run.ms, &run.floor_ms})
-        for (double v : *series)
-          if (v > 0 && std::isfinite(v)) {
-            lo = lo > 0 ? std::min(lo, v) : v;
-            hi = std::max(hi, v);
-          }
+        for (double v : *series) include(v);
+      for (const Timing& t : run.timing) {  // the error bars' ends
+        include(t.min_ms);
+        include(t.max_ms);
+      }
+    }
     if (lo > 0 && hi > 0) plot::SetupAxisLimits(plot::Axis::Y, lo / 2.0, hi * 2.0);
     for (size_t i = 0; i < r.runs.size(); ++i) {
       const auto& run = r.runs[i];
@@ -105,6 +112,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
       measured.color = layout_color(static_cast<int>(i));
       measured.marker = plot::Marker::Circle;
       plot::PlotLine(run.name.c_str(), run.context, run.ms, measured);
+      plot::PlotErrorBars(run.name.c_str(), run.context, run.ms, run.ms_below, run.ms_above, measured);  // min – max
       plot::ItemStyle floor = measured;
       floor.marker = plot::Marker::None;
       floor.dashed = true;
@@ -153,8 +161,7 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   }
   // The footer: where it ran, and the compute the loop achieved (every layout does the same 4·B·H·L·d FLOPs, so a
   // backend whose times do not fall with the KV heads is bound by compute, not by the bytes).
-  std::string footer = ctx.state.backend_name + " backend, cache stored as " +
-                       (r.runs.empty() ? std::string("?") : r.runs.front().loop.storage);
+  std::string footer = "measured: " + kv_measurement_label(r);
   std::string compute;
   for (const auto& run : r.runs) {
     if (!run.loop.ok || run.loop.samples.empty()) continue;

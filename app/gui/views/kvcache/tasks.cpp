@@ -17,9 +17,13 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
     r->memory = backend.memory();
+    r->backend = backend.name();
+    r->asked_dtype = dtype;
+    r->page_tokens = page;
     const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
     for (int i = 0; i < 3 && !control.cancel; ++i) {
-      control.set_status(std::string("decode loop, ") + kKvLayoutNames[i]);
+      control.set_status(std::string("decode loop, ") + kKvLayoutNames[i] + " (" + std::to_string(layouts[i]) +
+                         " KV heads) — " + std::to_string(i + 1) + " of 3");
       control.progress = i / 3.0;
       KvLayoutRun run;
       run.name = kKvLayoutNames[i];
@@ -40,6 +44,7 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
         r->bandwidth_source = "copy bandwidth measured with the loop";
       }
       r->storage_bytes = run.loop.storage_bytes;
+      if (!run.loop.storage.empty()) r->storage = run.loop.storage;
       r->runs.push_back(std::move(run));
     }
     if (r->bandwidth_gbs <= 0 && session_copy_gbs > 0) {
@@ -61,6 +66,12 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
       for (const auto& sample : run.loop.samples) {
         run.context.push_back(static_cast<double>(sample.context));
         run.ms.push_back(sample.decode_ms);
+        // The spread of the repetitions (a backend that kept none: the median alone, no bar).
+        Timing t = Timing::from_samples(sample.decode_samples_ms.empty() ? std::vector<double>{sample.decode_ms}
+                                                                         : sample.decode_samples_ms);
+        run.ms_below.push_back(std::max(0.0, sample.decode_ms - t.min_ms));
+        run.ms_above.push_back(std::max(0.0, t.max_ms - sample.decode_ms));
+        run.timing.push_back(std::move(t));
         run.gbs.push_back(sample.achieved_gbs);
         run.floor_ms.push_back(floor_ms_for(batch, heads, run.kv_heads, d, counted, sample.context, r->bandwidth_gbs));
       }

@@ -106,8 +106,14 @@ void settings_row(ViewContext& ctx, ScalingViewState& view) {
   ImGui::TextUnformatted("runs");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(f * 4);
-  if (ImGui::InputInt("##reps", &c.repetitions, 0)) c.repetitions = std::clamp(c.repetitions, 1, 50);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("At least this many timed runs per point after %d warm-up (small points run more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
+  char reps_tip[200];
+  std::snprintf(reps_tip, sizeof reps_tip, "At least this many timed runs per point after %d warm-up (small points run "
+                "more, about %.2g s in all);\nthe median is plotted, min–max as bars", c.warmup, c.min_timed_s);
+  int64_t reps = c.repetitions;
+  std::string problem;  // a value outside 1..50 is not applied: the reason under this row
+  if (checked_int_field("##reps", &reps, 0, reps_tip, int_range_rule(1, 50), &problem)) c.repetitions = static_cast<int>(reps);
+  if (!problem.empty())
+    field_error("runs " + problem + " — showing " + std::to_string(c.repetitions) + ", the last valid value", 0);
   task_progress(ctx, kSweepChannel.name, "sweep_cancel");
 }
 
@@ -118,6 +124,7 @@ struct SeriesArrays {
   std::vector<double> mark_n[6], mark_t[6], mark_mem[6];
   std::vector<std::string> mark_notes[6];
   std::vector<double> io_n, io_bytes;
+  std::vector<int64_t> noisy_n;  // measured points whose repetitions disagree (Timing::noisy)
 };
 
 double fitted_at(const PowerFit& fit, double n) { return fit.ok ? std::pow(10.0, fit.log10_coefficient + fit.slope * std::log10(n)) : NAN; }
@@ -139,10 +146,12 @@ SeriesArrays arrays_of(const SweepSeriesResult& s) {
       a.below.push_back(p.timing.median_ms - p.timing.min_ms);
       a.above.push_back(p.timing.max_ms - p.timing.median_ms);
       a.mem.push_back(static_cast<double>(p.bytes_allocated));
-      std::snprintf(note, sizeof note, "N = %lld: median %s (min %s, max %s, %zu runs)\nallocated %s",
+      std::snprintf(note, sizeof note, "N = %lld: median %s (min %s, max %s, %zu runs)\nallocated %s%s%s",
                     static_cast<long long>(p.n), format_time_ms(p.timing.median_ms).c_str(), format_time_ms(p.timing.min_ms).c_str(),
                     format_time_ms(p.timing.max_ms).c_str(), p.timing.samples_ms.size(),
-                    format_bytes(static_cast<double>(p.bytes_allocated)).c_str());
+                    format_bytes(static_cast<double>(p.bytes_allocated)).c_str(), p.timing.noisy() ? "\n" : "",
+                    p.timing.noisy_text().c_str());
+      if (p.timing.noisy()) a.noisy_n.push_back(p.n);
       a.notes.push_back(note);
       continue;
     }
@@ -270,6 +279,17 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
     notes.push_back(std::string(point_status_name(static_cast<PointStatus>(k))) + " (" + std::to_string(count) +
                     " point" + (count == 1 ? "" : "s") + "), e.g. " + first);
   }
+  // Measured points whose repetitions disagree (their error bars are long): named, so no slope is read off them blind.
+  std::string noisy;
+  for (size_t i = 0; i < r.series.size(); ++i) {
+    if (arrays[i].noisy_n.empty()) continue;
+    std::string ns;
+    for (int64_t n : arrays[i].noisy_n) ns += (ns.empty() ? "" : ", ") + format_tokens(static_cast<double>(n));
+    noisy += (noisy.empty() ? "" : "; ") + r.series[i].series.label + " at N = " + ns;
+  }
+  if (!noisy.empty())
+    notes.push_back("noisy (runs of a point disagree: max > 1.3 × min or quartiles > 10% of the "
+                    "median apart): " + noisy + " — other work on the machine?");
   if (r.cancelled) notes.push_back("the sweep was cancelled: points after it are not shown");
   if (c.time_cap_s > 0 && ctx.state.capabilities.host_cpu)
     notes.push_back("on the CPU the sweep is capped at " + std::to_string(c.time_cap_s).substr(0, 4) +

@@ -27,10 +27,17 @@ void controls(ViewContext& ctx, ScalingViewState& view) {
   const float runs_w = ctx.ui.font_px * 4;
   flow_same_line(runs_w + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize("timed runs").x);
   ImGui::SetNextItemWidth(runs_w);
-  if (ImGui::InputInt("timed runs", &view.timing_repetitions, 0))
-    view.timing_repetitions = std::clamp(view.timing_repetitions, 1, 100);
+  int64_t runs = view.timing_repetitions;
+  std::string problem;  // a value outside 1..100 is not applied: the reason under this row
+  if (checked_int_field("timed runs", &runs, 0, "timed runs per algorithm after one warm-up", int_range_rule(1, 100),
+                        &problem))
+    view.timing_repetitions = static_cast<int>(runs);
   flow_same_line(checkbox_width("time each new experiment"));
   ImGui::Checkbox("time each new experiment", &view.auto_time);
+  if (!problem.empty())
+    field_error("timed runs " + problem + " — showing " + std::to_string(view.timing_repetitions) +
+                    ", the last valid value",
+                0);
   task_progress(ctx, kTimingChannel.name, "timing_cancel");
 }
 
@@ -71,7 +78,13 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
     if (ImGui::IsItemHovered()) {
       std::string samples;
       for (double v : a.timing.samples_ms) samples += format_time_ms(v) + "  ";
-      ImGui::SetTooltip("%zu timed runs: %s", a.timing.samples_ms.size(), samples.c_str());
+      ImGui::SetTooltip("%zu timed runs: %s\nquartiles %s – %s", a.timing.samples_ms.size(), samples.c_str(),
+                        format_time_ms(a.timing.q1_ms).c_str(), format_time_ms(a.timing.q3_ms).c_str());
+    }
+    if (a.timing.noisy()) {  // the spread is wide: said in the cell, the rule in the note under the table
+      ImGui::SameLine();
+      ImGui::TextColored(warning_color(), "noisy");
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", a.timing.noisy_text().c_str());
     }
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(s > 0 ? format_flops_rate(a.flops / s).c_str() : "—");
@@ -87,9 +100,19 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
   (void)ctx;
 }
 
-// Under the table: dtypes that were substituted (and why), and the kernels the backend named.
+// Under the table: measurements whose repetitions disagree, dtypes that were substituted (and why), and the kernels
+// the backend named.
 void run_notes(const TimingRun& run) {
   const ImVec4 dim = ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled);
+  std::string noisy;
+  for (const AlgorithmTiming& a : run.algorithms)
+    if (a.ok && a.timing.noisy()) noisy += (noisy.empty() ? "" : ", ") + timing_label(a);
+  if (!noisy.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
+    ImGui::TextWrapped("noisy: %s — their runs disagree (quartiles over 10%% of the median apart or max over 1.3 × "
+                       "min; hover \"noisy\" for how much). Other work on the machine?", noisy.c_str());
+    ImGui::PopStyleColor();
+  }
   bool any_substituted = false;
   for (const AlgorithmTiming& a : run.algorithms) any_substituted |= a.dtype_substituted;
   if (any_substituted) {
