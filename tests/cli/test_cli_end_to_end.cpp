@@ -113,6 +113,24 @@ TEST_CASE("cli e2e: --causal=false is off and --causal=true is on") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("cli e2e: a scene file on a full disk or past the file-size limit: the reason, exit 1, nothing written") {
+  const std::string lesson = std::string(ATTNSCOPE_SOURCE_DIR) + "/assets/lessons/04-flashattention.json";
+  check_cases("scene_writes", {
+      {"scene --from-lesson '" + lesson + "' --step 1 --out /dev/full", 1,
+       "cannot write '/dev/full': the disk is full (No space left on device)"},
+  });
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_scene_limit");
+  const CommandResult r = attnscope::test::run_command("cd '" + dir.string() + "' && ulimit -f 0 && timeout 60 '" +
+                                                       std::string(ATTNSCOPE_BINARY) + "' scene --from-lesson '" +
+                                                       lesson + "' --step 1 --out s.json");
+  INFO(r.output);
+  REQUIRE(r.started);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("the file would pass the size limit for files") != std::string::npos);
+  CHECK(attnscope::test::entries(dir) == 0);  // neither the scene nor a temporary file
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cli e2e: every command's help states its exit status; run's mask list is there") {
   const auto dir = attnscope::test::fresh_dir("cli_e2e_help");
   for (const char* command : {"run", "bench", "decode", "cost", "scene", "devices"}) {
