@@ -130,18 +130,14 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
     pointer += json_pointer_token(key);
     return source + ":" + std::to_string(lines.line_of(pointer)) + ": key \"" + key + "\"";
   };
-  // The parser reports the top-level keys as it meets them: a key given twice is an error (nlohmann keeps the last
-  // silently), and a number too large for a double (1e400) is reported under its key.
+  // A key given twice is an error, by line (nlohmann keeps the last silently). The parser reports the top-level
+  // keys as it meets them, so a number too large for a double (1e400) is reported under its key.
+  for (std::string& e : lines.duplicate_errors(source)) r.errors.push_back(std::move(e));
   std::string last_key;
-  std::set<std::string> seen_keys;
   json j;
   try {
     j = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json& parsed) {
-      if (event == json::parse_event_t::key && depth == 1) {
-        last_key = parsed.get<std::string>();
-        if (!seen_keys.insert(last_key).second)  // (the line index holds the first one's line: none given)
-          r.errors.push_back(source + ": key \"" + last_key + "\" is given twice; keep one");
-      }
+      if (event == json::parse_event_t::key && depth == 1) last_key = parsed.get<std::string>();
       return true;
     });
   } catch (const json::parse_error& e) {

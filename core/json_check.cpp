@@ -34,7 +34,12 @@ std::string json_type_word(const json& j) {
 
 std::optional<json> parse_json_text(std::string_view text, const std::string& source, std::vector<std::string>& errors) {
   try {
-    return json::parse(text.begin(), text.end());
+    json parsed = json::parse(text.begin(), text.end());
+    // A key given twice: nlohmann keeps the last silently, so which one counts would be a guess. Refused, by line.
+    const std::vector<std::string> duplicates = JsonLines(text).duplicate_errors(source);
+    if (duplicates.empty()) return parsed;
+    errors.insert(errors.end(), duplicates.begin(), duplicates.end());
+    return std::nullopt;
   } catch (const json::parse_error& e) {
     errors.push_back(source + ":" + std::to_string(line_of_offset(text, e.byte)) + ": not valid JSON (" + e.what() +
                      ")");

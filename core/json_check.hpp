@@ -23,7 +23,8 @@ bool one_of(const std::vector<std::string>& list, const std::string& value);
 std::string json_type_word(const nlohmann::json& value);
 
 // Parses `text`; on a syntax error (or a number out of range) returns nullopt and appends
-// "SOURCE:LINE: not valid JSON (...)" to `errors`.
+// "SOURCE:LINE: not valid JSON (...)" to `errors`; a key given twice in one object likewise, one error per key:
+// "SOURCE:LINE: key "k" is given twice (first on line L); keep one".
 std::optional<nlohmann::json> parse_json_text(std::string_view text, const std::string& source,
                                               std::vector<std::string>& errors);
 

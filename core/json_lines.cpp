@@ -13,7 +13,8 @@ struct StopScan {};
 
 class Scanner {
  public:
-  Scanner(std::string_view text, std::unordered_map<std::string, int>& lines) : text_(text), lines_(lines) {}
+  Scanner(std::string_view text, std::unordered_map<std::string, int>& lines, std::vector<DuplicateKey>& duplicates)
+      : text_(text), lines_(lines), duplicates_(duplicates) {}
 
   void scan_document() {
     skip_space();
@@ -23,6 +24,7 @@ class Scanner {
  private:
   std::string_view text_;
   std::unordered_map<std::string, int>& lines_;
+  std::vector<DuplicateKey>& duplicates_;
   std::size_t pos_ = 0;
   int line_ = 1;
 
@@ -78,9 +80,13 @@ class Scanner {
       advance();
       skip_space();
       if (peek() == '}') return advance();
+      std::unordered_map<std::string, int> keys;  // this object's keys and the line each was first given on
       for (;;) {
         skip_space();
+        const int key_line = line_;
         const std::string key = string_token();
+        if (const auto [first, inserted] = keys.emplace(key, key_line); !inserted)
+          duplicates_.push_back(DuplicateKey{pointer, key, key_line, first->second});
         skip_space();
         expect(':');
         skip_space();
@@ -123,7 +129,7 @@ class Scanner {
 }  // namespace
 
 JsonLines::JsonLines(std::string_view text) {
-  Scanner scanner(text, lines_);
+  Scanner scanner(text, lines_, duplicates_);
   try {
     scanner.scan_document();
   } catch (const StopScan&) {
@@ -138,6 +144,15 @@ int JsonLines::line_of(std::string_view pointer) const {
     if (p.empty()) return 1;
     p.erase(p.rfind('/'));
   }
+}
+
+std::vector<std::string> JsonLines::duplicate_errors(const std::string& source) const {
+  std::vector<std::string> out;
+  for (const DuplicateKey& d : duplicates_)
+    out.push_back(source + ":" + std::to_string(d.line) + ": key \"" + d.key + "\"" +
+                  (d.object.empty() ? "" : " in " + d.object) + " is given twice (first on line " +
+                  std::to_string(d.first_line) + "); keep one");
+  return out;
 }
 
 int line_of_offset(std::string_view text, std::size_t byte_offset) {

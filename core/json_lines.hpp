@@ -10,18 +10,32 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace attnscope {
+
+// A key given twice in one object (nlohmann-json keeps the last one silently, so the scanner reports it).
+struct DuplicateKey {
+  std::string object;  // JSON pointer of the object ("" the root)
+  std::string key;
+  int line = 0;        // where it is given again
+  int first_line = 0;  // where it was given first
+};
 
 class JsonLines {
  public:
   explicit JsonLines(std::string_view text);
+  // Every key given twice (or more) within one object, in text order.
+  const std::vector<DuplicateKey>& duplicates() const { return duplicates_; }
+  // "SOURCE:LINE: key "k" is given twice (first on line L); keep one", with " in /object" for a nested object.
+  std::vector<std::string> duplicate_errors(const std::string& source) const;
   // Line (1-based) where the value at `pointer` (RFC 6901: "" the root, "/steps/2/mode") starts. A pointer that is
   // not in the text gives its nearest indexed ancestor's line, so "the key is missing" points at the object.
   int line_of(std::string_view pointer) const;
 
  private:
   std::unordered_map<std::string, int> lines_;
+  std::vector<DuplicateKey> duplicates_;
 };
 
 // 1-based line of a byte offset (nlohmann-json's parse_error::byte is 1-based: the byte after the last one read).

@@ -211,7 +211,8 @@ class CudaBackend final : public Backend {
       score_image_checked(request, img);
     } catch (const CudaError& e) {
       img = ScoreImage{};
-      img.error = std::string("CUDA error: ") + e.what();
+      img.error = std::string(e.code() == cudaErrorMemoryAllocation ? "out of device memory while allocating: "
+                                                                    : "CUDA error: ") + e.what();
       cudaGetLastError();
     } catch (const std::invalid_argument& e) {
       img = ScoreImage{};

@@ -4,6 +4,12 @@
 
 #include <cstdio>
 
+#include "core/cuda_availability.hpp"
+
+static_assert(attnscope::kCudaSuccess == cudaSuccess);
+static_assert(attnscope::kCudaErrorInsufficientDriver == cudaErrorInsufficientDriver);
+static_assert(attnscope::kCudaErrorNoDevice == cudaErrorNoDevice);
+
 namespace attnscope::kernels {
 
 double DeviceInfo::theoretical_bandwidth_gbs() const {
@@ -18,7 +24,7 @@ std::string DeviceInfo::summary() const {
   return buf;
 }
 
-std::string cuda_version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
+std::string cuda_version_string(int v) { return cuda_version_text(v); }
 
 std::vector<DeviceInfo> list_cuda_devices(std::string* why_not) {
   std::vector<DeviceInfo> out;
@@ -29,17 +35,14 @@ std::vector<DeviceInfo> list_cuda_devices(std::string* why_not) {
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     if (why_not) {
-      if (driver == 0)
-        *why_not = "no NVIDIA driver is loaded (cudaDriverGetVersion reports none): install the NVIDIA driver, or use "
-                   "the CPU backend";
-      else if (err == cudaErrorInsufficientDriver)
-        *why_not = "the NVIDIA driver supports CUDA " + cuda_version_string(driver) + " but this build needs CUDA " +
-                   cuda_version_string(runtime) + ": update the driver, or use the CPU backend";
-      else if (err != cudaSuccess)
-        *why_not = std::string("no usable CUDA device: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
-                   "); the CPU backend stays available";
-      else
-        *why_not = "no CUDA device found; the CPU backend stays available";
+      CudaProbe probe;
+      probe.error_code = static_cast<int>(err);
+      probe.device_count = count;
+      probe.driver_version = driver;
+      probe.runtime_version = runtime;
+      probe.error_name = cudaGetErrorName(err);
+      probe.error_text = cudaGetErrorString(err);
+      *why_not = cuda_unavailable_message(probe);
     }
     cudaGetLastError();  // clear the sticky-free error so later calls start clean
     return out;

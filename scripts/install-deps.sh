@@ -2,17 +2,17 @@
 # Installs the system packages attnscope builds against, when any is missing.
 #   scripts/install-deps.sh            GUI build + tests (default)
 #   scripts/install-deps.sh --headless  core, kernels, tests and command-line tools only
-#   scripts/install-deps.sh --fuzz      clang and its sanitizer/libFuzzer runtime (scripts/fuzz.sh) on top of headless
+#   scripts/install-deps.sh --fuzz      what scripts/fuzz.sh needs: the headless set (clang and its sanitizer/libFuzzer
+#                                       runtime are in every set: ctest builds with them)
 #   scripts/install-deps.sh --walkthrough  the GUI build plus Xvfb, xdotool and ImageMagick (scripts/walkthrough.sh)
 # Debian 12 / Ubuntu 22.04+: apt-get, through sudo when not root.
 # Other systems: prints the package list and stops with a non-zero status.
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 doctest-dev nlohmann-json3-dev libstb-dev
-          python3-numpy libopenblas0-pthread)  # NumPy with OpenBLAS: scripts/bench_numpy.py
-if [[ "${1:-}" == "--fuzz" ]]; then
-  packages+=(clang libclang-rt-14-dev ninja-build)
-elif [[ "${1:-}" != "--headless" ]]; then
+          python3-numpy libopenblas0-pthread  # NumPy with OpenBLAS: scripts/bench_numpy.py
+          clang libclang-rt-14-dev ninja-build)  # ctest's sanitizer build and fuzzers (ATTNSCOPE_SANITIZER_TESTS)
+if [[ "${1:-}" != "--headless" && "${1:-}" != "--fuzz" ]]; then
   [[ "${1:-}" == "--walkthrough" ]] && packages+=(xvfb xdotool imagemagick)
   packages+=(libimgui-dev libglfw3-dev python3-glad libegl-dev libgl-dev libegl1-mesa-dev
              libgl1-mesa-dri fonts-dejavu-core

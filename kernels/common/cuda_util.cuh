@@ -16,6 +16,7 @@
 #include "core/block_mask.hpp"
 #include "core/mask.hpp"
 #include "core/spec.hpp"
+#include "kernels/fault_injection.hpp"
 
 namespace attnscope::kernels {
 
@@ -54,6 +55,10 @@ class DeviceBuffer {
   void allocate(size_t bytes) {
     release();
     if (bytes == 0) return;
+    if (device_allocation_fails_now())  // the test hook of fault_injection.hpp: fail as an exhausted device does
+      throw CudaError(cudaErrorMemoryAllocation, "cudaMalloc(" + std::to_string(bytes) +
+                                                     " bytes) failed: cudaErrorMemoryAllocation (out of memory; "
+                                                     "injected by the fault-injection test hook)");
     CUDA_CHECK(cudaMalloc(&ptr_, bytes));
     bytes_ = bytes;
   }

@@ -314,7 +314,23 @@ TEST_CASE("video plugin loader: a missing plugin or library is explained with wh
   std::string error;
   CHECK_FALSE(recorder.start(o, &error));
   CHECK(error == missing.error);
+  CHECK(error.rfind("video export unavailable: ", 0) == 0);
   CHECK_FALSE(recorder.running());
+
+  // FFmpeg missing at run time does not stop PNG sequences: the same recorder, without the plugin, writes 3 frames.
+  const fs::path frames = fresh_dir("plugin_missing_png") / "frames";
+  RecordOptions png;
+  png.path = frames.string();
+  png.format = RecordFormat::PngSequence;
+  png.width = png.height = 16;
+  REQUIRE_MESSAGE(recorder.start(png, &error), error);
+  for (int i = 0; i < 3; ++i) CHECK(recorder.add_frame(std::vector<uint8_t>(16 * 16 * 4, static_cast<uint8_t>(60 * i)), false));
+  recorder.stop();
+  CHECK(recorder.wait());
+  const Sequence s = png_sequence(frames, 16, 16);
+  CHECK(s.frames == 3);
+  CHECK(s.all_sized);
+  fs::remove_all(frames.parent_path());
 }
 
 TEST_CASE("render --scene: the same scene twice gives identical pixels, every frame the scene's size") {
@@ -373,11 +389,11 @@ TEST_CASE("render --scene: a broken scene file is reported by name and line; an 
   const CommandResult unwritable = run_attnscope("render --scene '" + (dir / "ok.json").string() +
                                                  "' --out /nonexistent/folder/x.gif");
   INFO(unwritable.output);
-  CHECK(unwritable.status == 2);
+  CHECK(unwritable.status == 1);  // a failure to write, not a usage error
   CHECK(unwritable.output.find("'/nonexistent/folder' does not exist") != std::string::npos);
   const CommandResult under_file = run_attnscope("render --scene '" + (dir / "ok.json").string() +
                                                  "' --out /etc/passwd/frames");
-  CHECK(under_file.status == 2);
+  CHECK(under_file.status == 1);
   CHECK(under_file.output.find("/etc/passwd/frames") != std::string::npos);
   fs::remove_all(dir);
 }

@@ -49,7 +49,7 @@ void check_cases(const std::string& name, std::initializer_list<BadInput> cases)
 }
 
 // A config file with this text in a scratch folder (kept for the test's run).
-std::string config_file(const std::string& name, const std::string& text) {
+[[maybe_unused]] std::string config_file(const std::string& name, const std::string& text) {  // render cases only
   static const auto dir = attnscope::test::fresh_dir("cli_e2e_configs");
   const auto path = dir / name;
   std::ofstream(path) << text;
@@ -113,6 +113,24 @@ TEST_CASE("cli e2e: --causal=false is off and --causal=true is on") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("cli e2e: a scene file on a full disk or past the file-size limit: the reason, exit 1, nothing written") {
+  const std::string lesson = std::string(ATTNSCOPE_SOURCE_DIR) + "/assets/lessons/04-flashattention.json";
+  check_cases("scene_writes", {
+      {"scene --from-lesson '" + lesson + "' --step 1 --out /dev/full", 1,
+       "cannot write '/dev/full': the disk is full (No space left on device)"},
+  });
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_scene_limit");
+  const CommandResult r = attnscope::test::run_command("cd '" + dir.string() + "' && ulimit -f 0 && timeout 60 '" +
+                                                       std::string(ATTNSCOPE_BINARY) + "' scene --from-lesson '" +
+                                                       lesson + "' --step 1 --out s.json");
+  INFO(r.output);
+  REQUIRE(r.started);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("the file would pass the size limit for files") != std::string::npos);
+  CHECK(attnscope::test::entries(dir) == 0);  // neither the scene nor a temporary file
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cli e2e: every command's help states its exit status; run's mask list is there") {
   const auto dir = attnscope::test::fresh_dir("cli_e2e_help");
   for (const char* command : {"run", "bench", "decode", "cost", "scene", "devices"}) {
@@ -153,7 +171,7 @@ TEST_CASE("cli e2e: --config files: numbers, types and sizes, each named (render
       {("render --out out.png --config " + c_null), 2, ("key \"n\": null is not a whole number " + range)},
       {("render --out out.png --config " + c_seed), 2,
        "key \"seed\": 1.8446744073709552e+19 is out of range (allowed: 0..18446744073709551615)"},
-      {("render --out out.png --config " + c_twice), 2, "twice.json: key \"n\" is given twice; keep one"},
+      {("render --out out.png --config " + c_twice), 2, "twice.json:2: key \"n\" is given twice (first on line 1); keep one"},
       {("render --out out.png --config " + c_causal), 2, "key \"causal\" must be true or false, found \"yes\""},
       {("render --out out.png --config " + c_big), 2, "bytes (2.0 MiB); a config file is at most 1 MiB"},
       {"render --out out.png --config /dev/zero", 2, "/dev/zero: more than 1 MiB (read stopped there)"},
@@ -165,5 +183,41 @@ TEST_CASE("cli e2e: --config files: numbers, types and sizes, each named (render
       {"render --out out.png --causal=2", 2, "'2' is not a boolean"},
   });
   std::filesystem::remove_all(folder);
+}
+#endif
+
+#if defined(ATTNSCOPE_TEST_RENDER)
+TEST_CASE("cli e2e: render and gui --help exit 0 and state their exit status") {
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_render_help");
+  for (const char* command : {"render --help", "gui --help", "render -h", "gui --n 64 --help", "--help render"}) {
+    const CommandResult r = run_in(dir, command);
+    INFO(command << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("Exit status: 0") != std::string::npos);
+  }
+  CHECK(attnscope::test::entries(dir) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli e2e: render's integer and real flags are range-checked like the other commands' (nothing drawn)") {
+  check_cases("render_ranges", {
+      {"render --out out.png --time-frames 100001", 2, "--time-frames '100001' is out of range (allowed: 0..100000)"},
+      {"render --out out.png --time-frames 99999999999999999999", 2, "--time-frames '99999999999999999999' is out of range"},
+      {"render --out out.png --time-frames -1", 2, "--time-frames '-1' is out of range (allowed: 0..100000)"},
+      {"render --out out.png --time-frames 1.5", 2, "--time-frames '1.5' is not a whole number"},
+      {"render --out out.png --render-scale 3", 2, "--render-scale '3': use 1, 2 or 4"},
+      {"render --out out.png --render-scale 8", 2, "--render-scale '8' is out of range (allowed: 1..4)"},
+      {"render --out out.png --render-scale 4294967298", 2, "--render-scale '4294967298' is out of range (allowed: 1..4)"},
+      {"render --out out.png --soak 0", 2, "--soak '0' is out of range (allowed: 1..10000000)"},
+      {"render --out out.png --soak 10 --soak-sample 0", 2, "--soak-sample '0' is out of range (allowed: 1..1000000)"},
+      {"render --out out.png --soak 10 --soak-rerun x", 2, "--soak-rerun 'x' is not a whole number"},
+      {"render --out out.png --step 0", 2, "--step '0' is out of range (allowed: 1..1000000)"},
+      {"render --out out.png --timeout 0", 2, "--timeout '0' is out of range (allowed: 0.1..86400)"},
+      {"render --out out.png --timeout nan", 2, "--timeout 'nan'"},
+      {"render --out out.png --font-scale 9", 2, "--font-scale '9' is out of range (allowed: 0.5..4)"},
+      {"render --scene x.json --out out.png --fps 0", 2, "--fps '0' is out of range (allowed: 1..120)"},
+      {"gui --size 0x0", 2, "--size 0x0: width and height must be 16..16384 pixels"},
+      {"gui --size 99999999999x10", 2, "--size '99999999999x10' is not WIDTHxHEIGHT"},
+  });
 }
 #endif

@@ -69,7 +69,7 @@ TEST_CASE("cli: config seed takes all of 0..2^64-1 and nothing else") {
 TEST_CASE("cli: config keys given twice and the line of a bad value") {
   const ConfigResult twice = from_json("{\"n\": 64,\n \"n\": 128}", "twice.json");
   CHECK_FALSE(twice.ok);
-  CHECK(any_contains(twice.errors, "twice.json: key \"n\" is given twice; keep one"));
+  CHECK(any_contains(twice.errors, "twice.json:2: key \"n\" is given twice (first on line 1); keep one"));
   const ConfigResult third_line = from_json("{\n  \"mask\": \"dense\",\n  \"batch\": 0\n}", "lines.json");
   CHECK(any_contains(third_line.errors, "lines.json:3: key \"batch\": 0 is out of range (allowed: 1..65536)"));
   const ConfigResult in_range = from_json(R"({"n": 1048576, "head_dim": 256, "heads": 4096, "kv_heads": 1})", "ok.json");

@@ -47,7 +47,12 @@ std::string write_screenshot(const std::string& path, const std::vector<uint8_t>
   if (!written.ok) return written.error;
   if (write_sidecar) {
     written = write_file_atomically(sidecar_path_for(path), json);
-    if (!written.ok) return written.error;
+    if (!written.ok) {
+      // The PNG and its sidecar are one output: without the sidecar the PNG goes too (no partial result).
+      std::error_code removed;
+      if (std::filesystem::is_regular_file(path, removed)) std::filesystem::remove(path, removed);
+      return written.error + " (the PNG '" + path + "' was removed with it)";
+    }
   }
   return {};
 }

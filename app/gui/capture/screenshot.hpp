@@ -22,7 +22,8 @@ struct UiState;
 namespace attnscope::gui::capture {
 
 // Writes `rgba` as a PNG with the sidecar in its "attnscope" text chunk, and (write_sidecar) the sidecar as JSON
-// beside it (x.png -> x.json). "" on success, else why (naming the file).
+// beside it (x.png -> x.json). "" on success, else why (naming the file); a sidecar that cannot be written takes
+// the PNG with it (both files or neither).
 std::string write_screenshot(const std::string& path, const std::vector<uint8_t>& rgba, int width, int height,
                              const CaptureSidecar& sidecar, bool write_sidecar);
 

@@ -35,7 +35,7 @@ constexpr const char* kName = "render";
 
 int fail(const std::string& message) {
   std::cerr << "attnscope render: " << message << "\n";
-  return 2;
+  return 1;  // the command failed (usage errors return 2 through report_errors)
 }
 
 // What one frame of the scene asks of the app.
@@ -99,8 +99,8 @@ int render_scene_command(const std::vector<std::string>& argv) {
   std::vector<std::string> errors;
   const auto scene_path = args.get("--scene");
   const auto out = args.get("--out");
-  const double fps_flag = args.get_real("--fps", 0);
-  const double timeout_s = args.get_real("--timeout", 600);
+  const double fps_flag = args.get_real("--fps", 0, 1, 120);
+  const double timeout_s = args.get_real("--timeout", 600, 0.1, 86400);
   int size_w = 0, size_h = 0;
   if (auto size = args.get("--size")) {
     std::string error;
@@ -110,7 +110,6 @@ int render_scene_command(const std::vector<std::string>& argv) {
   for (auto& e : args.errors(known)) errors.push_back(e);
   for (auto& e : setup.errors) errors.push_back(e);
   if (!out) errors.push_back("--out is required: a folder (PNG sequence), FILE.mp4, FILE.gif or FILE.png (the last frame)");
-  if (args.has("--fps") && !(fps_flag >= 1 && fps_flag <= 120)) errors.push_back("--fps must be 1..120");
   if (!errors.empty()) return app::report_errors(kName, errors);
 
   SceneVocabulary vocabulary;

@@ -61,7 +61,7 @@ VideoPluginLoad load_video_plugin_from(const std::vector<std::string>& candidate
       const char* why = dlerror();
       const std::string text = why ? why : "unknown dlopen error";
       const std::string advice = missing_library_advice(text);
-      out.error = "video export (MP4, GIF) is not available: '" + path + "' could not be loaded: " + text +
+      out.error = "video export unavailable: MP4 and GIF need '" + path + "', which could not be loaded: " + text +
                   (advice.empty() ? "" : ". A library it needs is missing: " + advice) +
                   ". PNG sequences still work.";
       return out;
@@ -69,7 +69,7 @@ VideoPluginLoad load_video_plugin_from(const std::vector<std::string>& candidate
     dlerror();
     void* symbol = dlsym(handle, video::kOpenEncoderSymbol);
     if (!symbol) {
-      out.error = "video export (MP4, GIF) is not available: '" + path + "' is not attnscope's video plugin (it has no " +
+      out.error = "video export unavailable: '" + path + "' is not attnscope's video plugin (it has no " +
                   video::kOpenEncoderSymbol + "); rebuild attnscope so the plugin matches the program";
       dlclose(handle);
       return out;
@@ -79,7 +79,7 @@ VideoPluginLoad load_video_plugin_from(const std::vector<std::string>& candidate
   }
   std::string places;
   for (const auto& c : candidates) places += (places.empty() ? "" : ", ") + fs::path(c).parent_path().string();
-  out.error = std::string("video export (MP4, GIF) is not available: the plugin ") + video::kPluginFile +
+  out.error = std::string("video export unavailable: MP4 and GIF need the plugin ") + video::kPluginFile +
               " was not found (looked in " + places + "). It is built with attnscope when FFmpeg's development "
               "libraries are installed: sudo apt install " + kBuildPackages +
               " (or scripts/install-deps.sh), then rebuild. PNG sequences need no plugin.";

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <new>
 
 namespace attnscope::gui {
 namespace {
@@ -21,6 +22,14 @@ AttentionInputs head_zero_inputs(const ComputeJob& job) {
   one.q_heads = 1;
   one.kv_heads = 1;
   return generate_inputs(one, job.config.generator, job.config.seed);
+}
+
+// What a failed computation says: an allocation that failed is named as such (std::bad_alloc's own what() is
+// "std::bad_alloc"), with what to do about it.
+std::string exception_message(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return "out of host memory (an allocation failed): try a smaller N, batch or head count";
+  return e.what()[0] ? e.what() : "the computation failed";
 }
 
 }  // namespace
@@ -95,7 +104,7 @@ TaskState ComputeWorker::task_state(const std::string& channel) {
       state.pending = true;
       state.deferred = !visible_locked(task.view);
     }
-  if (auto it = task_errors_.find(channel); it != task_errors_.end()) state.error = it->second;
+  if (auto it = task_errors_.find(channel); it != task_errors_.end()) state.error = it->second.error;
   if (running_ && running_->channel == channel) {
     state.running = true;
     state.progress = running_->control->progress.load();
@@ -103,6 +112,14 @@ TaskState ComputeWorker::task_state(const std::string& channel) {
     state.seconds = static_cast<double>(now_ns() - running_->started_ns) * 1e-9;
   }
   return state;
+}
+
+std::vector<ComputeWorker::TaskFailure> ComputeWorker::visible_failures() {
+  std::lock_guard lock(mutex_);
+  std::vector<TaskFailure> out;
+  for (const auto& [channel, failure] : task_errors_)
+    if (visible_locked(failure.view)) out.push_back(failure);
+  return out;
 }
 
 void ComputeWorker::cancel_task(const std::string& channel) {
@@ -187,16 +204,16 @@ void ComputeWorker::run_task(std::unique_lock<std::mutex>& lock, std::deque<Queu
   try {
     result = task.fn(*backend_, *control);
   } catch (const std::exception& e) {
-    error = e.what()[0] ? e.what() : "the task failed";
+    error = exception_message(e);
   } catch (...) {
-    error = "the task failed with an unknown exception";
+    error = "the task failed with an exception that is not a std::exception";
   }
   lock.lock();
   const bool hidden_meanwhile = running_->requeue;
   running_.reset();
   if (hidden_meanwhile) requeue(std::move(task));
   else if (error.empty()) task_results_[task.channel] = FinishedTask{task.view, std::move(result)};
-  else task_errors_[task.channel] = std::move(error);
+  else task_errors_[task.channel] = TaskFailure{task.channel, task.view, std::move(error)};
 }
 
 void ComputeWorker::loop() {
@@ -236,7 +253,10 @@ void ComputeWorker::loop() {
       if (!result.image.ok) result.error = result.image.error;
     } catch (const std::exception& e) {  // an exception is this picture's error, not the end of the app
       result.image = ScoreImage{};
-      result.error = std::string("the picture failed: ") + e.what();
+      result.error = "the picture failed: " + exception_message(e);
+    } catch (...) {
+      result.image = ScoreImage{};
+      result.error = "the picture failed with an exception that is not a std::exception";
     }
     {
       std::lock_guard lock(mutex_);

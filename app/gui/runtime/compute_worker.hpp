@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "core/experiment.hpp"
 #include "core/backend.hpp"
@@ -107,8 +108,9 @@ class ComputeWorker {
   SpecLimits limits() const { return limits_; }
 
   // Tasks, one queue slot per channel: a new submission replaces the channel's task that has not started yet (it
-  // keeps that task's place). The order is the scheduling contract above. A task that throws leaves no result;
-  // its exception's message becomes the channel's TaskState::error.
+  // keeps that task's place). The order is the scheduling contract above. A task that throws (any type) leaves no
+  // result; its exception's message becomes the channel's TaskState::error (std::bad_alloc: "out of host memory …"),
+  // and the worker goes on serving.
   template <class T>
   void submit_task(TaskChannel<T> channel, std::type_identity_t<TaskFn<T>> fn) {  // T from the channel alone
     submit_erased(channel.name, channel.view ? channel.view : kAppView, [fn = std::move(fn)](Backend& backend, TaskControl& control) {
@@ -126,6 +128,12 @@ class ComputeWorker {
   template <class T>
   void cancel_task(TaskChannel<T> channel) { cancel_task(std::string(channel.name)); }
   TaskState task_state(const std::string& channel);
+  // The errors of on-screen views' channels whose last task threw, in channel order: the status bar shows them, so a
+  // failure is seen whether or not its view draws TaskState::error itself.
+  struct TaskFailure {
+    std::string channel, view, error;
+  };
+  std::vector<TaskFailure> visible_failures();
   void cancel_task(const std::string& channel);  // drops a pending one, asks a running one to stop
   // No picture pending or computing, and no task of an on-screen view pending, running or with a result not yet
   // taken (headless render waits for it). Hidden views' work does not count.
@@ -179,7 +187,7 @@ class ComputeWorker {
   std::deque<QueuedTask> pending_tasks_;  // in sequence order
   uint64_t next_sequence_ = 0;
   std::map<std::string, FinishedTask> task_results_;
-  std::map<std::string, std::string> task_errors_;
+  std::map<std::string, TaskFailure> task_errors_;  // by channel
   std::optional<RunningTask> running_;
   std::optional<std::set<std::string>> visible_views_;  // none yet: every view is on screen
   std::set<std::string> marked_views_;                  // being collected for this frame (UI thread)

@@ -284,11 +284,28 @@ void App::take_results() {
   state_.computing = worker_->busy();
 }
 
+void App::colorize_if_needed() {
+  if (!needs_colorize_ || !state_.shown) return;
+  const ScoreImage& image = state_.shown->image;
+  state_.scale = ValueScale::fit(state_.config.scale == ColorScale::Log, image.min_value, image.max_value);
+  heatmap_.colorize(state_.scale);
+  needs_colorize_ = false;
+}
+
 bool App::wants_frames() {
   return ui_.animating || state_.computing || worker_->computing() || recording_->busy();
 }
 
 void App::frame(Platform& platform) {
+  // A minimised window has a 0×0 framebuffer: nothing can be drawn (a zero viewport, fonts sized from the height,
+  // layouts divided by the width), so the frame is skipped. Results are still taken, so the picture is current
+  // when the window comes back.
+  if (platform.framebuffer_width() <= 0 || platform.framebuffer_height() <= 0) {
+    take_results();
+    colorize_if_needed();
+    ++frames_skipped_;
+    return;
+  }
   const auto now = std::chrono::steady_clock::now();
   const double ms = std::chrono::duration<double, std::milli>(now - last_frame_).count();
   last_frame_ = now;
@@ -305,12 +322,7 @@ void App::frame(Platform& platform) {
   if (presentation.recolor) needs_colorize_ = true;
 
   take_results();
-  if (needs_colorize_ && state_.shown) {
-    const ScoreImage& image = state_.shown->image;
-    state_.scale = ValueScale::fit(state_.config.scale == ColorScale::Log, image.min_value, image.max_value);
-    heatmap_.colorize(state_.scale);
-    needs_colorize_ = false;
-  }
+  colorize_if_needed();
 
   platform.imgui_new_frame();
   if (ui_.fixed_time_step > 0) ImGui::GetIO().DeltaTime = static_cast<float>(ui_.fixed_time_step);

@@ -48,6 +48,7 @@ class App {
   // what a headless render waits for before capturing.
   bool settled() const;
   int frames_drawn() const { return frames_drawn_; }
+  int frames_skipped() const { return frames_skipped_; }  // frame() calls while the framebuffer was 0×0 (minimised)
   // Something moves without input: a view animates, the worker computes (progress, a picture on its way), a
   // recording runs or a screenshot is pending. The main loop then draws at the display rate; otherwise it may
   // sleep until input arrives.
@@ -69,6 +70,7 @@ class App {
 
  private:
   void take_results();
+  void colorize_if_needed();  // the picture taken (or the colour scale changed): its colours on the GPU
   void carry_out_commands();  // UiState::commands, in order
   void apply_draft(bool record);
   void restore(const ExperimentConfig& config);  // an undo or redo step: entries and editor follow
@@ -96,6 +98,7 @@ class App {
   bool needs_colorize_ = false;
   bool initialised_ = false;
   int frames_drawn_ = 0;
+  int frames_skipped_ = 0;
   std::vector<LayoutProblem> layout_problems_;
   std::chrono::steady_clock::time_point last_frame_;
 };

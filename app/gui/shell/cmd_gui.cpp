@@ -27,7 +27,9 @@ std::string gui_help() {
              "                          default $XDG_CONFIG_HOME/attnscope/settings.json, else\n"
              "                          ~/.config/attnscope/settings.json; saved on change and at exit\n"
              "  --lessons DIR           the folder the Lessons tab lists    default the app's assets/lessons\n\n") +
-         experiment_flags_help();
+         experiment_flags_help() +
+         "\n\nExit status: 0 the window was closed; 1 no display (the message names the headless command) or the\n"
+         "window or OpenGL could not be started; 2 usage error (unknown flag, bad value).";
 }
 
 void explain_headless(const std::vector<std::string>& argv, const std::string& why) {
@@ -61,7 +63,7 @@ int run_gui(const std::vector<std::string>& argv) {
 
   if (!gui::display_available()) {
     explain_headless(argv, "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).");
-    return 3;
+    return 1;
   }
   gui::App app(setup.config, std::move(setup.backend));
   const std::string settings_path = args.get_or("--settings", default_settings_path());
@@ -76,14 +78,14 @@ int run_gui(const std::vector<std::string>& argv) {
   auto platform = gui::create_window_platform(placement.width, placement.height, "attnscope", &error);
   if (!platform) {
     explain_headless(argv, error);
-    return 3;
+    return 1;
   }
   platform->apply_placement(placement);
   {
     if (!app.init(*platform, &error)) {
       std::cerr << "attnscope gui: " << error << "\n";
       app.shutdown();
-      return 2;
+      return 1;
     }
     app.ui().lesson.dir = args.get_or("--lessons", "");  // "" : found beside the executable
     // The lesson the user was in last time, at its step (a lesson file since moved or broken is simply not reopened).

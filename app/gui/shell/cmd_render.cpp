@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <unistd.h>
+
 #include "app/cli/args.hpp"
 #include "app/cli/commands.hpp"
 #include "app/cli/experiment_flags.hpp"
@@ -23,6 +25,7 @@
 #include "app/gui/recording/render_scene.hpp"
 #include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
+#include "core/atomic_file.hpp"
 #include "core/json_check.hpp"
 #include "core/lesson.hpp"
 
@@ -66,15 +69,61 @@ std::string render_help() {
              "                          (anything drawn clipped at this size and scale is printed as a\n"
              "                          line 'attnscope render: layout: WINDOW: WHAT')\n"
              "                          (user settings are never read: a render depends on its flags only)\n"
-             "  --time-frames K         after capturing, draw K more frames and print frames per second\n"
-             "  --timeout SECONDS       give up when the picture takes longer    default 600\n\n") +
+             "  --time-frames K         after capturing, draw K more frames and print frames per second, 0..100000\n"
+             "  --timeout SECONDS       give up when the picture takes longer, 0.1..86400   default 600\n"
+             "  --soak FRAMES           after capturing, draw FRAMES more frames, 1..10000000, submitting the\n"
+             "                          experiment again with the next seed every --soak-rerun frames (the kernels run\n"
+             "                          again), and print host memory (RSS) and device memory every --soak-sample\n"
+             "                          frames as lines 'soak frame F rss_bytes R device_used_bytes D' (scripts/soak.sh)\n"
+             "  --soak-rerun K          frames between re-runs, 1..1000000                default 50\n"
+             "  --soak-sample K         frames between memory samples, 1..1000000        default 100\n\n") +
          gui::heatmap_flags_help() + std::string("\n") + gui::render_scene_help() + "\n" + experiment_flags_help() +
-         "\n\nexample: attnscope render --n 1024 --mask window:64+global:8 --causal --out x.png";
+         "\n\nexample: attnscope render --n 1024 --mask window:64+global:8 --causal --out x.png\n\n"
+         "Exit status: 0 written; 1 the render failed (no EGL/OpenGL, the picture failed or timed out, a write\n"
+         "failed: the message names it); 2 usage error (unknown flag, bad value, an invalid experiment).";
+}
+
+// The process's resident set (host memory in use), from /proc/self/statm; 0 where it cannot be read.
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// `--soak`: `frames` more frames; every `rerun` frames the experiment is submitted again with the next seed (new
+// inputs, so the backend computes the picture again rather than reusing it), and every `sample` frames one line
+// gives the frame, the host RSS and the device memory in use (-1 for a backend whose memory is the host's). scripts/soak.sh reads these lines and judges whether memory stayed flat.
+int soak(gui::App& app, gui::Platform& platform, int64_t frames, int64_t rerun, int64_t sample) {
+  const uint64_t first_seed = app.ui().draft.seed;
+  int64_t reruns = 0;
+  for (int64_t f = 1; f <= frames; ++f) {
+    if (f % rerun == 0 && !app.state().computing) {
+      app.ui().draft.seed = first_seed + static_cast<uint64_t>(++reruns);
+      app.ui().request(gui::UiCommand::ApplyDraft);
+    }
+    app.frame(platform);
+    if (f % sample == 0 || f == frames) {
+      // The status bar's last memory answer (asked on the worker every few seconds); a device's only.
+      const std::optional<MemoryInfo>& device = app.ui().scaling.memory.info;
+      const bool on_device = app.state().capabilities.memory == BackendCapabilities::Memory::Device;
+      const long long device_used = on_device && device && device->known && device->total_bytes > 0
+                                        ? static_cast<long long>(device->total_bytes - device->free_bytes) : -1;
+      std::printf("soak frame %lld rss_bytes %llu device_used_bytes %lld reruns %lld\n", static_cast<long long>(f),
+                  static_cast<unsigned long long>(resident_bytes()), device_used, static_cast<long long>(reruns));
+      std::fflush(stdout);
+    }
+    if (app.failed() && !app.state().computing) {
+      for (auto& e : app.state().errors) std::cerr << "attnscope render: --soak: " << e << "\n";
+      return 1;
+    }
+  }
+  return 0;
 }
 
 int fail(const std::string& message) {
   std::cerr << "attnscope render: " << message << "\n";
-  return 2;
+  return 1;  // the command failed (usage errors return 2 through report_errors)
 }
 
 // --config naming a capture sidecar: its view becomes flags (those not given on the command line) and its
@@ -120,7 +169,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
   std::vector<std::string> known = experiment_flag_names();
   for (const char* f : {"--mode", "--panel", "--flash-view", "--out", "--size", "--backend", "--layout", "--time-frames",
                         "--timeout", "--render-scale", "--target", "--sidecar", "--figure", "--list-figures", "--theme",
-                        "--colormap", "--font-scale", "--lesson", "--step"})
+                        "--colormap", "--font-scale", "--lesson", "--step", "--soak", "--soak-rerun", "--soak-sample"})
     known.push_back(f);
   int width = 1280, height = 720;
   std::vector<std::string> errors;
@@ -128,15 +177,15 @@ int run_render(const std::vector<std::string>& raw_argv) {
     std::string error;
     if (!gui::parse_size(*size, &width, &height, &error)) errors.push_back(error);
   }
-  const int64_t time_frames = args.get_int("--time-frames", 0);
-  const double timeout_s = args.get_real("--timeout", 600);
+  // Integers and reals through the command line's parser: overflow and range reported as the other commands do.
+  const int64_t time_frames = args.get_int("--time-frames", 0, 0, 100000);
+  const double timeout_s = args.get_real("--timeout", 600, 0.1, 86400);
+  const int64_t soak_frames = args.get_int("--soak", 0, 1, 10'000'000);
+  const int64_t soak_rerun = args.get_int("--soak-rerun", 50, 1, 1'000'000);
+  const int64_t soak_sample = args.get_int("--soak-sample", 100, 1, 1'000'000);
   gui::LaunchSetup setup = gui::prepare_launch(args, expanded.base);
-  const int scale = [&] {
-    const std::string text = args.get_or("--render-scale", "1");
-    if (text == "1" || text == "2" || text == "4") return std::stoi(text);
-    errors.push_back("--render-scale '" + text + "': use 1, 2 or 4");
-    return 1;
-  }();
+  const int scale = static_cast<int>(args.get_int("--render-scale", 1, 1, 4));
+  if (scale == 3) errors.push_back("--render-scale '3': use 1, 2 or 4");
   if (width * scale > 16384 || height * scale > 16384)
     errors.push_back("--size x --render-scale is " + std::to_string(width * scale) + "x" + std::to_string(height * scale) +
                      ": at most 16384 pixels each way");
@@ -149,12 +198,10 @@ int run_render(const std::vector<std::string>& raw_argv) {
   const std::string flash_options = args.get_or("--flash-view", "");
   for (auto& problem : flash_view.apply_options(flash_options)) errors.push_back("--flash-view: " + problem);
   for (auto& f : gui::heatmap_flag_names()) known.push_back(f);
-  for (auto& e : args.errors(known)) errors.push_back(e);
   for (auto& e : setup.errors) errors.push_back(e);
   for (auto& e : setup.spec_errors) errors.push_back(e);
   const auto out = args.get("--out");
   if (!out && !list_figures) errors.push_back("--out FILE.png is required (where to write the image)");
-  if (time_frames < 0 || time_frames > 100000) errors.push_back("--time-frames must be 0..100000");
   // Presentation: from flags only, never from the user's settings file (renders must be reproducible).
   Theme theme = Theme::Dark;
   if (auto t = args.get("--theme")) {
@@ -164,8 +211,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
   gui::ColormapKind colormap = gui::ColormapKind::Viridis;
   if (auto c = args.get("--colormap"); c && !gui::parse_colormap(*c, &colormap))
     errors.push_back("--colormap '" + *c + "': choose viridis or cividis");
-  const double font_scale = args.get_real("--font-scale", 1.0);
-  if (!(font_scale >= 0.5 && font_scale <= 4.0)) errors.push_back("--font-scale must be from 0.5 to 4");
+  const double font_scale = args.get_real("--font-scale", 1.0, 0.5, 4.0);
   const std::string mode = args.get_or("--mode", "");
   const std::string panel = args.get_or("--panel", "");
   if (!panel.empty()) {
@@ -184,7 +230,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
   }
   // A lesson's step: loaded now, so a broken file is reported by name and line before anything starts.
   std::optional<Lesson> lesson;
-  const int64_t lesson_step = args.get_int("--step", 1);
+  const int64_t lesson_step = args.get_int("--step", 1, 1, 1'000'000);
   if (auto lesson_file = args.get("--lesson")) {
     LessonLoad load = load_lesson_file(*lesson_file, gui::app_lesson_vocabulary());
     for (auto& e : load.errors) errors.push_back(e);
@@ -195,6 +241,8 @@ int run_render(const std::vector<std::string>& raw_argv) {
   } else if (args.get("--step")) {
     errors.push_back("--step needs --lesson FILE.json");
   }
+  // After every flag was read: the parser's errors include each typed getter's (ranges, whole numbers).
+  for (auto& e : args.errors(known)) errors.push_back(e);
   if (!errors.empty()) return report_errors(kName, errors);
 
   if (out) {
@@ -315,9 +363,15 @@ int run_render(const std::vector<std::string>& raw_argv) {
                           {"cells", {{"rows", img.rows}, {"cols", img.cols}}},
                           {"n", app.state().shown->spec.kv_len},
                           {"mask", app.state().shown->spec.mask.to_string()}};
-      std::ofstream file(*layout_path);
-      file << j.dump(2) << "\n";
-      if (!file) status = fail("cannot write --layout file '" + *layout_path + "'");
+      const FileWriteResult written = write_file_atomically(*layout_path, j.dump(2) + "\n");
+      if (!written.ok) {
+        // The PNG and its layout are one output: without the layout the PNG (and its sidecar) go too.
+        std::error_code removed;
+        for (const std::string& written_path : {*out, gui::capture::sidecar_path_for(*out)})
+          if (std::filesystem::is_regular_file(written_path, removed) && (written_path == *out || args.has("--sidecar")))
+            std::filesystem::remove(written_path, removed);
+        status = fail("--layout: " + written.error + " (the PNG '" + *out + "' was removed with it)");
+      }
     }
     if (time_frames > 0) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -330,6 +384,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
                   static_cast<long long>(time_frames), w, h, 1000.0 * s / time_frames, time_frames / s,
                   platform->gl_renderer().c_str());
     }
+    if (soak_frames > 0 && status == 0) status = soak(app, *platform, soak_frames, soak_rerun, soak_sample);
     app.shutdown();
   }
   return status;

@@ -1,5 +1,6 @@
-// status_bar.cpp — one line at the bottom: backend and device, device memory used / free (Backend::memory(), asked
-// on the worker every few seconds), what the picture cost, renderer and frame time.
+// status_bar.cpp — one line at the bottom: backend and device, a background task of an on-screen view that failed
+// (its message), device memory used / free (Backend::memory(), asked on the worker every few seconds), what the
+// picture cost, renderer and frame time.
 #include <imgui.h>
 
 #include <algorithm>
@@ -74,6 +75,11 @@ void draw_status_bar(ViewContext& ctx) {
   };
   const ImVec4 text_color = ImGui::GetStyleColorVec4(ImGuiCol_Text);
   segment("backend", s.backend_name + " · " + s.device_name, text_color);
+  // A task that threw (out of memory, a backend error): its message, whichever view it belongs to; the next run of
+  // that task clears it.
+  if (ctx.worker)
+    if (const auto failures = ctx.worker->visible_failures(); !failures.empty())
+      segment("failed", failures.front().view + ": " + failures.front().error, error_color());
   if (mem.info && mem.info->known && !repeatable) {
     const double free_b = static_cast<double>(mem.info->free_bytes);
     const double used = static_cast<double>(mem.info->total_bytes) - free_b;

@@ -9,7 +9,10 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <optional>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -313,4 +316,108 @@ TEST_CASE("compute worker: the picture goes first while Explore is shown, in sub
     CHECK(picture_seen_by_task == (c.picture_before_task ? 1 : 0));
     if (!c.picture_before_task) wait_until([&] { return worker.take_result().has_value(); });  // it runs after
   }
+}
+
+namespace {
+
+// The CPU backend, except that its first `failures` pictures throw: a std::bad_alloc, then a value that is not a
+// std::exception at all.
+class ThrowingPictureBackend : public Backend {
+ public:
+  explicit ThrowingPictureBackend(int failures) : cpu_(make_cpu_backend(1)), failures_(failures) {}
+  std::string name() const override { return cpu_->name(); }
+  std::string device_name() const override { return cpu_->device_name(); }
+  BackendCapabilities capabilities() const override { return cpu_->capabilities(); }
+  bool supports(Algorithm algorithm, const AttentionSpec& spec, std::string* why_not) const override {
+    return cpu_->supports(algorithm, spec, why_not);
+  }
+  RunResult run(const RunRequest& request) override { return cpu_->run(request); }
+  ScoreImage score_image(const ScoreImageRequest& request) override {
+    const int call = calls_++;
+    if (call < failures_) {
+      if (call % 2 == 0) throw std::bad_alloc();
+      throw 42;
+    }
+    return cpu_->score_image(request);
+  }
+
+ private:
+  std::unique_ptr<Backend> cpu_;
+  int failures_;
+  int calls_ = 0;
+};
+
+ComputeJob picture_job(const ComputeWorker& worker, uint64_t generation) {
+  ExperimentConfig config;
+  config.n = 64;
+  const SpecResult spec = to_spec(config, worker.limits());
+  REQUIRE(spec.ok);
+  ComputeJob job;
+  job.generation = generation;
+  job.config = config;
+  job.spec = spec.spec;
+  job.max_cells = 64;
+  return job;
+}
+
+ComputeResult wait_picture(ComputeWorker& worker) {
+  std::optional<ComputeResult> result;
+  wait_until([&] { return (result = worker.take_result()).has_value(); });
+  return *result;
+}
+
+}  // namespace
+
+TEST_CASE("compute worker: a task throwing any type, or running out of host memory, reports a message and the worker serves on") {
+  ComputeWorker worker(make_cpu_backend(1));
+  show(worker, {"left", "right"});
+  worker.submit_task(kLeft, TaskFn<int>([](Backend&, TaskControl&) -> int { throw 42; }));
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) -> int { throw std::runtime_error(""); }));
+  wait_done(worker, kLeft);
+  wait_done(worker, kRight);
+  CHECK(worker.task_state(kLeft).error == "the task failed with an exception that is not a std::exception");
+  CHECK(worker.task_state(kRight).error == "the computation failed");  // an exception with no message still says so
+
+  // The status bar's list: both failures while their views are on screen, none of a hidden view.
+  std::vector<ComputeWorker::TaskFailure> failures = worker.visible_failures();
+  REQUIRE(failures.size() == 2);
+  CHECK(failures[0].view == "left");
+  CHECK(failures[1].view == "right");
+  show(worker, {"right"});
+  failures = worker.visible_failures();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].channel == kRight.name);
+
+  // A std::bad_alloc itself is named as running out of host memory, with what to do.
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) -> int { throw std::bad_alloc(); }));
+  wait_done(worker, kRight);
+  CHECK(worker.task_state(kRight).error ==
+        "out of host memory (an allocation failed): try a smaller N, batch or head count");
+
+  // The worker serves on, and a new submission clears the channel's failure.
+  worker.submit_task(kRight, TaskFn<int>([](Backend&, TaskControl&) { return 5; }));
+  wait_done(worker, kRight);
+  const std::optional<int> five = worker.take_task_result(kRight);
+  REQUIRE(five);
+  CHECK(*five == 5);
+  CHECK(worker.visible_failures().empty());
+}
+
+TEST_CASE("compute worker: a picture whose backend throws (out of memory, or not a std::exception) is an error, and the next picture is drawn") {
+  ComputeWorker worker(std::make_unique<ThrowingPictureBackend>(2));
+  worker.submit(picture_job(worker, 1));
+  const ComputeResult oom = wait_picture(worker);
+  CHECK(oom.generation == 1);
+  CHECK_FALSE(oom.image.ok);
+  CHECK(oom.error == "the picture failed: out of host memory (an allocation failed): try a smaller N, batch or head count");
+  worker.submit(picture_job(worker, 2));
+  const ComputeResult odd = wait_picture(worker);
+  CHECK_FALSE(odd.image.ok);
+  CHECK(odd.error == "the picture failed with an exception that is not a std::exception");
+  worker.submit(picture_job(worker, 3));
+  const ComputeResult drawn = wait_picture(worker);
+  CHECK(drawn.generation == 3);
+  CHECK(drawn.error.empty());
+  CHECK(drawn.image.ok);
+  CHECK(drawn.image.rows > 0);
 }
