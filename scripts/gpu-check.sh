@@ -7,7 +7,7 @@
 #      from GEMMs + copy bandwidth, flash fp32 vs naive across N = 512 … 16384, trace overhead
 #   5. `attnscope bench --backend cuda` on the standard grid (dense and causal)
 #   6. `attnscope run` on .npy files against a NumPy float64 reference (when python3 has NumPy)
-#   7. compute-sanitizer memcheck / racecheck / synccheck at small sizes
+#   7. compute-sanitizer memcheck / racecheck / synccheck / initcheck at small sizes
 #   8. flash-tc beside PyTorch's SDPA (scripts/bench_sdpa.py --quick; when python3 has torch)
 # and prints a short table last. Exit status: 0 when every check passed.
 # Environment: ATTNSCOPE_BUILD_DIR (default build-gpu), JOBS (default nproc), CUDA_ARCH (default 90).
@@ -48,7 +48,7 @@ for m in re.finditer(r"\[doctest\] test cases:.*", tests):
     print(m.group(0))
 for m in re.finditer(r"\d+% tests passed.*", tests):
     print("ctest:", m.group(0))
-for name in ("memcheck", "racecheck", "synccheck"):
+for name in ("memcheck", "racecheck", "synccheck", "initcheck"):
     log = read(name + ".log")
     m = re.search(r"ERROR SUMMARY: (\d+) error", log) or re.search(r"RACECHECK SUMMARY: (\d+) hazard", log)
     print(f"{name}: {m.group(0) if m else 'no sanitizer summary found'}")
@@ -218,6 +218,10 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 240 compute-sanitizer --tool racec
   --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool synccheck --error-exitcode 9 \
   "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*"
+# initcheck: device memory read before anything wrote it (the kernels' inputs are all written by the backend; an
+# output read back unwritten would show here, besides the tests' NaN poisoning).
+ATTNSCOPE_KERNEL_TEST_MAX_N=64 step initcheck 300 compute-sanitizer --tool initcheck --error-exitcode 9 \
+  "$kernel_tests" -tce="*out of memory*,*ceilings*,*allocation*"
 
 # Tensor-core flash (issue 7) beside PyTorch's SDPA backends: output checks and two shapes (the whole grid is
 # scripts/bench_sdpa.py without --quick, about four minutes; results in docs/design/sdpa-bench.md).
