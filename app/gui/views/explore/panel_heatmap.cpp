@@ -213,7 +213,7 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
   text_fit(buf);  // on a line of its own it can still be wider than a narrow panel
   char note[120] = "";
   if (!window_needed) std::snprintf(note, sizeof note, "%s", zoom > 1.0001 ? "· every cell computed" : "");
-  else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%.0f ms)", v.window->image.elapsed_ms);
+  else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%s)", format_time_ms(v.window->image.elapsed_ms).c_str());
   else std::snprintf(note, sizeof note, "· pooled preview; recomputing the window…");
   if (note[0] && !flow_same_line(ImGui::CalcTextSize(note).x)) ImGui::AlignTextToFramePadding();
   if (note[0]) {
