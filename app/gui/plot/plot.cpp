@@ -783,6 +783,9 @@ void EndPlot() {
                                    : legend_size;
     const ImVec2 l0(below_plot ? a0.x : outside ? a1.x + pad * 2 : east ? a1.x - size.x - pad : a0.x + pad,
                     below_plot ? c.max.y - size.y : outside ? a0.y : south ? a1.y - size.y - pad : a0.y + pad);
+    geo.legend_min = l0;
+    geo.legend_max = ImVec2(l0.x + size.x, l0.y + size.y);
+    geo.legend_entries = static_cast<int>(c.legend.size());
     dl->AddRectFilled(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.legend_bg, font * 0.2f);
     dl->AddRect(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.grid_major, font * 0.2f);
     for (size_t i = 0; i < c.legend.size(); ++i) {

@@ -127,6 +127,13 @@ struct PlotGeometry {
   Scale x_scale = Scale::Linear, y_scale = Scale::Linear;
   int items = 0, points_drawn = 0;  // points of lines and scatters inside the axes (error bars not counted)
   LegendCorner legend_corner = LegendCorner::NorthWest;  // where the legend was drawn (never Best)
+  ImVec2 legend_min, legend_max;  // the legend box (screen pixels); equal when no legend was drawn
+  int legend_entries = 0;
+  // The legend box and the data area share pixels (a legend drawn over the data).
+  bool legend_over_data() const {
+    return legend_max.x > legend_min.x && legend_min.x < max.x && legend_max.x > min.x && legend_min.y < max.y &&
+           legend_max.y > min.y;
+  }
 };
 const PlotGeometry& LastPlotGeometry();
 
