@@ -223,6 +223,7 @@ struct LegendEntry {
   ImU32 color = 0;
   bool line = false, dashed = false;
   Marker marker = Marker::None;
+  bool marker_filled = true;  // drawn as the item draws it: a hollow marker is hollow in the legend too
 };
 
 struct Context {
@@ -278,7 +279,10 @@ void note_legend(const Item& item) {
   for (LegendEntry& e : c.legend)
     if (e.label == item.label) {
       e.line |= item.kind == Kind::Line;
-      if (e.marker == Marker::None) e.marker = item.style.marker;
+      if (e.marker == Marker::None) {
+        e.marker = item.style.marker;
+        e.marker_filled = item.style.marker_filled;
+      }
       return;
     }
   LegendEntry e;
@@ -287,6 +291,7 @@ void note_legend(const Item& item) {
   e.line = item.kind == Kind::Line;
   e.dashed = item.style.dashed;
   e.marker = item.kind == Kind::Scatter && item.style.marker == Marker::None ? Marker::Circle : item.style.marker;
+  e.marker_filled = item.style.marker_filled;
   c.legend.push_back(e);
 }
 
@@ -786,6 +791,9 @@ void EndPlot() {
     geo.legend_min = l0;
     geo.legend_max = ImVec2(l0.x + size.x, l0.y + size.y);
     geo.legend_entries = static_cast<int>(c.legend.size());
+    geo.legend_hollow_markers = static_cast<int>(std::count_if(c.legend.begin(), c.legend.end(), [](const LegendEntry& e) {
+      return e.marker != Marker::None && e.marker != Marker::Cross && !e.marker_filled;
+    }));
     dl->AddRectFilled(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.legend_bg, font * 0.2f);
     dl->AddRect(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.grid_major, font * 0.2f);
     for (size_t i = 0; i < c.legend.size(); ++i) {
@@ -798,7 +806,7 @@ void EndPlot() {
         if (e.dashed) draw_dashed(dl, s0, s1, e.color, st.line_weight * k, font * 0.3f);
         else dl->AddLine(s0, s1, e.color, st.line_weight * k);
       }
-      draw_marker(dl, ImVec2((s0.x + s1.x) * 0.5f, y), e.marker, st.marker_size * k, e.color, true);
+      draw_marker(dl, ImVec2((s0.x + s1.x) * 0.5f, y), e.marker, st.marker_size * k, e.color, e.marker_filled);
       dl->AddText(ImVec2(s1.x + pad, y - font * 0.5f), st.text, e.label.c_str());
     }
   }

@@ -129,6 +129,7 @@ struct PlotGeometry {
   LegendCorner legend_corner = LegendCorner::NorthWest;  // where the legend was drawn (never Best)
   ImVec2 legend_min, legend_max;  // the legend box (screen pixels); equal when no legend was drawn
   int legend_entries = 0;
+  int legend_hollow_markers = 0;  // entries whose marker is drawn hollow (as their items draw it)
   // The legend box and the data area share pixels (a legend drawn over the data).
   bool legend_over_data() const {
     return legend_max.x > legend_min.x && legend_min.x < max.x && legend_max.x > min.x && legend_min.y < max.y &&
