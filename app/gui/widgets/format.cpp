@@ -105,6 +105,8 @@ std::string format_flops_rate(double flops_per_s) {
   return buf;
 }
 
+std::string format_bandwidth(double bytes_per_s) { return format_bytes(bytes_per_s) + "/s"; }
+
 std::string format_rate(double v) {
   char b[32];
   std::snprintf(b, sizeof b, v >= 1000 ? "%.0f" : "%.3g", v);

@@ -31,6 +31,8 @@ std::string format_tokens(double n);
 std::string format_tokens_exact(double n);
 // Rates.
 std::string format_flops_rate(double flops_per_s);  // "1.2 TFLOP/s", "35 GFLOP/s"
+std::string format_bandwidth(double bytes_per_s);  // bytes per second, binary prefixes: "11.7 GiB/s"
+constexpr double kBytesPerGiB = 1073741824.0;       // 2^30: bandwidth axes and columns in GiB/s
 std::string format_rate(double v);                  // three significant digits, whole numbers from 1000 up ("2530")
 
 }  // namespace attnscope::gui

@@ -46,4 +46,5 @@ TEST_CASE("format: a byte count in a chosen binary unit, and at a power of two")
   CHECK(format_bytes_round(32.0 * (1 << 20)) == "32 MiB");
   CHECK(format_bytes_round(512) == "512 B");
   CHECK(format_bytes(4.0e10) == "37.3 GiB");  // never a decimal "40.0 GB"
+  CHECK(format_bandwidth(11.7e9) == "10.9 GiB/s");  // a copy benchmark's 11.7 GB/s, in the app's one unit
 }

@@ -47,7 +47,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   else if (!c->ok) after_button(c->error, error_color());
   else {
     char measured[256];
-    std::snprintf(measured, sizeof measured, "copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
+    std::snprintf(measured, sizeof measured, "copy %s (%s buffer)  ·  %s: %s", format_bandwidth(c->copy_bytes_per_s).c_str(),
                   format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
                   format_flops_rate(c->gemm_flops_per_s).c_str());
     after_button(measured, ImGui::GetStyleColorVec4(ImGuiCol_Text));
@@ -154,7 +154,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
       roof("ceilings (copy, fp32 matmul)", c->gemm_flops_per_s, false);
       if (c->gemm16_flops_per_s > 0) roof("fp16 tensor-core matmul", c->gemm16_flops_per_s, true);
       char bw[64];
-      std::snprintf(bw, sizeof bw, "%.3g GB/s", c->copy_bytes_per_s * 1e-9);
+      std::snprintf(bw, sizeof bw, "%s", format_bandwidth(c->copy_bytes_per_s).c_str());
       // Above the slanted roof (it rises to the right, so up-left of a point on it is clear of it).
       const double x_bw = std::sqrt(x_lo * c->gemm_flops_per_s / c->copy_bytes_per_s);
       plot::PlotText(bw, x_bw, c->copy_bytes_per_s * x_bw / unit,
