@@ -297,7 +297,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
   }
   if (algorithm == Algorithm::Decode && spec.q_len > kDecodeMaxQueries) {
     result.error = "decode handles the newest 1.." + std::to_string(kDecodeMaxQueries) +
-                   " queries per sequence (q_len " + std::to_string(spec.q_len) + "); use flash for a prefill";
+                   " queries per sequence (query length " + std::to_string(spec.q_len) + "); use flash for a prefill";
     return result;
   }
   const Context cx{in, spec, spec.mask.view(), spec.mask.is_dense(), spec.head_dim, spec.kv_len - spec.q_len,

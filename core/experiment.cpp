@@ -37,19 +37,19 @@ std::string set_text_field(ExperimentConfig& c, const std::string& key, const st
   if (key == "mask") { c.mask = value; return ""; }
   if (key == "generator") {
     if (auto g = parse_generator(value)) { c.generator = *g; return ""; }
-    return "'" + value + "' is not a generator (choose gaussian or positional)";
+    return quote_input(value) + " is not a generator (choose gaussian or positional)";
   }
   if (key == "dtype") {
     if (auto d = parse_dtype(value)) { c.dtype = *d; return ""; }
-    return "'" + value + "' is not a dtype (choose fp32, fp16 or bf16)";
+    return quote_input(value) + " is not a dtype (choose fp32, fp16 or bf16)";
   }
   if (key == "show") {
     if (auto k = parse_score_kind(value)) { c.show = *k; return ""; }
-    return "'" + value + "' is not a matrix to show (choose s for scores or p for probabilities)";
+    return quote_input(value) + " is not a matrix to show (choose s for scores or p for probabilities)";
   }
   if (key == "scale") {
     if (auto s = parse_color_scale(value)) { c.scale = *s; return ""; }
-    return "'" + value + "' is not a colour scale (choose linear or log)";
+    return quote_input(value) + " is not a colour scale (choose linear or log)";
   }
   return "unknown setting";
 }
@@ -83,7 +83,7 @@ std::string whole_number_problem(const json& v, int64_t lo, int64_t hi, bool uns
   const std::string allowed =
       unsigned_range ? "(allowed: 0.." + std::to_string(std::numeric_limits<uint64_t>::max()) + ")"
                      : "(allowed: " + std::to_string(lo) + ".." + std::to_string(hi) + ")";
-  const std::string shown = v.is_string() ? v.dump() + " (text)" : v.dump();
+  const std::string shown = v.is_string() ? shorten_input(v.dump()) + " (text)" : shorten_input(v.dump());
   bool in_range = false;
   if (v.is_number_unsigned()) {
     const uint64_t u = v.get<uint64_t>();
@@ -180,13 +180,13 @@ ConfigResult from_json(std::string_view text, const std::string& source, const E
       c.seed = value.get<uint64_t>();
     } else if (key == "causal") {
       if (!value.is_boolean()) {
-        r.errors.push_back(where(key) + " must be true or false, found " + value.dump());
+        r.errors.push_back(where(key) + " must be true or false, found " + shorten_input(value.dump()));
         continue;
       }
       c.causal = value.get<bool>();
     } else if (key == "mask" || key == "generator" || key == "dtype" || key == "show" || key == "scale") {
       if (!value.is_string()) {
-        r.errors.push_back(where(key) + " must be a string, found " + value.dump());
+        r.errors.push_back(where(key) + " must be a string, found " + shorten_input(value.dump()));
         continue;
       }
       if (auto err = set_text_field(c, key, value.get<std::string>()); !err.empty())

@@ -177,7 +177,7 @@ std::string decode_twin(const RowSource& src, int64_t batch, const float* q, int
                         float* out, ThreadPool& pool, int splits) {
   const int64_t kv_heads = src.kv_heads, d = src.head_dim;
   if (kv_heads < 1 || q_heads < 1 || q_heads % kv_heads != 0)
-    return "q_heads " + std::to_string(q_heads) + " is not a multiple of kv_heads " + std::to_string(kv_heads) +
+    return "query heads " + std::to_string(q_heads) + " is not a multiple of KV heads " + std::to_string(kv_heads) +
            ": every KV head must serve the same number of query heads";
   int64_t max_len = 0;
   for (int64_t b = 0; b < batch; ++b) {
@@ -270,16 +270,16 @@ std::vector<std::string> validate(const DecodeLoopRequest& r) {
       e.push_back(std::string(name) + " " + std::to_string(v) + ": must be 1.." + std::to_string(max));
   };
   positive("batch", r.batch, 4096);
-  positive("q_heads", r.q_heads, 1024);
-  positive("kv_heads", r.kv_heads, 1024);
-  positive("head_dim", r.head_dim, 256);
+  positive("query heads", r.q_heads, 1024);
+  positive("KV heads", r.kv_heads, 1024);
+  positive("head dim", r.head_dim, 256);
   if (r.context < 1)
     e.push_back("cache length " + std::to_string(r.context) +
                 ": decoding needs at least one cached token (context must be >= 1)");
   else if (r.context > (int64_t{1} << 24))
     e.push_back("context " + std::to_string(r.context) + ": at most " + std::to_string(int64_t{1} << 24) + " tokens");
   if (r.kv_heads >= 1 && r.q_heads >= 1 && r.q_heads % r.kv_heads != 0)
-    e.push_back("q_heads " + std::to_string(r.q_heads) + " is not a multiple of kv_heads " +
+    e.push_back("query heads " + std::to_string(r.q_heads) + " is not a multiple of KV heads " +
                 std::to_string(r.kv_heads) + ": every KV head must serve the same number of query heads");
   if (r.page_tokens != 0)
     if (auto p = page_size_problem(r.page_tokens); !p.empty()) e.push_back(p + " (or 0 for a contiguous cache)");

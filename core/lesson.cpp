@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_check.hpp"
+#include "core/spec.hpp"
 
 namespace attnscope {
 namespace {
@@ -238,7 +239,7 @@ std::optional<LessonStep> parse_step(Checker& c, const json& s, const std::strin
   if (auto style = c.text(s, p, "highlight_style", false)) {
     if (*style == "outline") step.highlight_style = HighlightStyle::Outline;
     else if (*style == "spotlight") step.highlight_style = HighlightStyle::Spotlight;
-    else c.error(p + "/highlight_style", "'" + *style + "': choose outline or spotlight");
+    else c.error(p + "/highlight_style", quote_input(*style) + ": choose outline or spotlight");
     if (step.highlight.empty()) c.error(p + "/highlight_style", "is set but 'highlight' names no element");
   }
   if (auto model = c.text(s, p, "model", false)) {

@@ -1,5 +1,6 @@
 // mask.cpp — validation, text form and parsing of MaskSpec.
 #include "core/mask.hpp"
+#include "core/spec.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -83,7 +84,7 @@ std::string bind_args(std::string_view args_text, const std::vector<std::string>
     if (arg.empty()) return "empty argument";
     auto eq = arg.find('=');
     if (eq == std::string_view::npos) {
-      if (seen_named) return "positional argument '" + std::string(arg) + "' after a named one";
+      if (seen_named) return "positional argument " + quote_input(arg) + " after a named one";
       if (positional >= names.size())
         return "too many arguments (takes at most " + std::to_string(names.size()) + ")";
       out.named.emplace_back(names[positional++], std::string(arg));
@@ -95,7 +96,7 @@ std::string bind_args(std::string_view args_text, const std::vector<std::string>
       if (!known) {
         std::string list;
         for (auto& n : names) list += (list.empty() ? "" : ", ") + n;
-        return "unknown parameter '" + key + "' (parameters: " + list + ")";
+        return "unknown parameter " + quote_input(key) + " (parameters: " + list + ")";
       }
       for (auto& [k, v] : out.named)
         if (k == key) return "parameter '" + key + "' given twice";
@@ -245,7 +246,7 @@ MaskParseResult parse_mask(std::string_view text) {
   std::vector<std::string> errors;
   auto fail = [&](size_t offset, std::string_view term, const std::string& why) {
     if (errors.empty()) result.error_offset = offset;
-    errors.push_back("mask term '" + std::string(term) + "' at character " + std::to_string(offset + 1) + ": " + why);
+    errors.push_back("mask term " + quote_input(term) + " at character " + std::to_string(offset + 1) + ": " + why);
     return false;
   };
   if (trim(text).empty()) {
@@ -273,7 +274,7 @@ MaskParseResult parse_mask(std::string_view text) {
       auto need_int = [&](const std::string& key, int64_t& dst, int64_t fallback) -> bool {
         const std::string* s = find_arg(args, key);
         if (!s) { dst = fallback; return true; }
-        if (!parse_int(*s, dst)) { err = key + " '" + *s + "' is not an integer"; return false; }
+        if (!parse_int(*s, dst)) { err = key + " " + quote_input(*s) + " is not an integer"; return false; }
         return true;
       };
 
@@ -302,9 +303,9 @@ MaskParseResult parse_mask(std::string_view text) {
         if (!(err = bind_args(args_text, {"density", "seed", "block"}, 1, args)).empty())
           return fail(term_offset, term, err);
         const std::string* d = find_arg(args, "density");
-        if (!parse_real(*d, t.density)) return fail(term_offset, term, "density '" + *d + "' is not a number");
+        if (!parse_real(*d, t.density)) return fail(term_offset, term, "density " + quote_input(*d) + " is not a number");
         if (const std::string* s = find_arg(args, "seed"); s && !parse_uint(*s, t.seed))
-          return fail(term_offset, term, "seed '" + *s + "' is not a non-negative integer");
+          return fail(term_offset, term, "seed " + quote_input(*s) + " is not a non-negative integer");
         if (!need_int("block", t.b, 1)) return fail(term_offset, term, err);
       } else if (name == "global") {
         t.kind = MaskTermKind::Global;
@@ -316,7 +317,7 @@ MaskParseResult parse_mask(std::string_view text) {
         if (sep == std::string_view::npos) return fail(term_offset, term, "expected grid:BLOCK:ROWS, e.g. grid:64:10/11");
         int64_t block = 0;
         if (!parse_int(args_text.substr(0, sep), block))
-          return fail(term_offset, term, "block '" + std::string(args_text.substr(0, sep)) + "' is not an integer");
+          return fail(term_offset, term, "block " + quote_input(args_text.substr(0, sep)) + " is not an integer");
         BlockGrid grid;
         grid.block = block;
         auto rows = split(args_text.substr(sep + 1), '/');
@@ -336,7 +337,7 @@ MaskParseResult parse_mask(std::string_view text) {
         t.a = block;
       } else {
         return fail(term_offset, term,
-                    "unknown pattern '" + name + "'; known: dense, causal, window, strided, dilated, random, global, grid");
+                    "unknown pattern " + quote_input(name) + "; known: dense, causal, window, strided, dilated, random, global, grid");
       }
       result.mask.terms.push_back(t);
       return true;

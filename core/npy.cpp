@@ -357,7 +357,7 @@ NpyAttention attention_from_npy(const NpyArray& q, const NpyArray& k, const NpyA
   }
   if (hk < 1 || hq % hk != 0) {
     r.error = kn + ": " + std::to_string(hk) + " heads do not divide " + qn + "'s " + std::to_string(hq) +
-              " (GQA needs q_heads to be a multiple of kv_heads)";
+              " (GQA needs the query heads to be a multiple of the KV heads)";
     return r;
   }
   if (nq > nk) {

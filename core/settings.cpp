@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/json_check.hpp"
+#include "core/spec.hpp"
 
 namespace attnscope {
 namespace {
@@ -56,11 +57,11 @@ SettingsLoad parse_settings(std::string_view text, const std::string& source) {
   if (auto theme = c.text(root, "", "theme", false)) {
     if (*theme == "dark") s.theme = Theme::Dark;
     else if (*theme == "light") s.theme = Theme::Light;
-    else c.error("/theme", "'" + *theme + "': choose dark or light");
+    else c.error("/theme", quote_input(*theme) + ": choose dark or light");
   }
   if (auto cmap = c.text(root, "", "colormap", false)) {
     if (*cmap == "viridis" || *cmap == "cividis") s.colormap = *cmap;
-    else c.error("/colormap", "'" + *cmap + "': choose viridis or cividis");
+    else c.error("/colormap", quote_input(*cmap) + ": choose viridis or cividis");
   }
   if (root.contains("pointer_spotlight")) {
     if (root["pointer_spotlight"].is_boolean()) s.pointer_spotlight = root["pointer_spotlight"].get<bool>();

@@ -1,7 +1,9 @@
 // spec.cpp — AttentionSpec helpers and validation.
 #include "core/spec.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <cstdio>
 
 namespace attnscope {
@@ -39,22 +41,41 @@ std::string AttentionSpec::summary() const {
   return s;
 }
 
-std::string format_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+std::string format_bytes(double bytes) { return format_bytes_binary(bytes); }
+
+std::string format_bytes_binary(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   int u = 0;
-  while (std::fabs(bytes) >= 1000.0 && u < 5) { bytes /= 1000.0; ++u; }
+  // Move up while the value would print as 1024.0 or more in this unit (1023.96 KiB reads "1.0 MiB").
+  while (u < 5 && std::fabs(bytes) >= (u == 0 ? 1024.0 : 1023.95)) { bytes /= 1024.0; ++u; }
   char buf[64];
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
   return buf;
 }
 
-std::string format_bytes_binary(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  int u = 0;
-  while (std::fabs(bytes) >= 1024.0 && u < 5) { bytes /= 1024.0; ++u; }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
+namespace {
+// The byte offset after the first max_chars UTF-8 characters of text, and how many characters text has.
+std::pair<size_t, size_t> utf8_cut(std::string_view text, size_t max_chars) {
+  size_t chars = 0, cut = text.size();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte
+    if (chars == max_chars) cut = i;
+    ++chars;
+  }
+  return {cut, chars};
+}
+}  // namespace
+
+std::string quote_input(std::string_view text, size_t max_chars) {
+  const auto [cut, chars] = utf8_cut(text, max_chars);
+  if (chars <= max_chars) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, cut)) + "…' (" + std::to_string(chars) + " characters)";
+}
+
+std::string shorten_input(std::string_view text, size_t max_chars) {
+  const auto [cut, chars] = utf8_cut(text, max_chars);
+  if (chars <= max_chars) return std::string(text);
+  return std::string(text.substr(0, cut)) + "… (" + std::to_string(chars) + " characters)";
 }
 
 std::vector<std::string> validate(const AttentionSpec& s, const SpecLimits& limits, bool stores_score_matrix) {
@@ -64,13 +85,14 @@ std::vector<std::string> validate(const AttentionSpec& s, const SpecLimits& limi
       p.push_back(std::string(name) + " " + std::to_string(v) + ": must be 1.." + std::to_string(max) + what_to_do);
   };
   positive("batch", s.batch, 1 << 16, "");
-  positive("q_heads", s.q_heads, 1 << 12, "");
-  positive("kv_heads", s.kv_heads, 1 << 12, "");
-  positive("N (key length)", s.kv_len, limits.max_len, "");
+  // The words of the UI (the Explore controls and the CLI's help), never the struct's field names.
+  positive("query heads", s.q_heads, 1 << 12, "");
+  positive("KV heads", s.kv_heads, 1 << 12, "");
+  positive("sequence length N", s.kv_len, limits.max_len, "");
   positive("query length", s.q_len, limits.max_len, "");
-  positive("head_dim", s.head_dim, limits.max_head_dim, "");
+  positive("head dim", s.head_dim, limits.max_head_dim, "");
   if (s.kv_heads >= 1 && s.q_heads >= 1 && s.q_heads % s.kv_heads != 0)
-    p.push_back("q_heads " + std::to_string(s.q_heads) + " is not a multiple of kv_heads " +
+    p.push_back("query heads " + std::to_string(s.q_heads) + " is not a multiple of KV heads " +
                 std::to_string(s.kv_heads) + ": each KV head must serve the same number of query heads");
   if (s.q_len > s.kv_len && s.q_len >= 1 && s.kv_len >= 1)
     p.push_back("query length " + std::to_string(s.q_len) + " exceeds key length " + std::to_string(s.kv_len) +

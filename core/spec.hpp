@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mask.hpp"
@@ -55,8 +56,17 @@ struct SpecLimits {
 std::vector<std::string> validate(const AttentionSpec& spec, const SpecLimits& limits = {},
                                   bool stores_score_matrix = true);
 
-// "40.0 GB" style, decimal units (GB = 1e9) as memory is usually quoted in lessons; binary for GiB.
+// Bytes with binary prefixes, one decimal from KiB up: "512 B", "16.0 KiB", "37.3 GiB" (KiB = 2^10 bytes, MiB =
+// 2^20, ...). The app quotes every byte count this way: memory is allocated in powers of two, and one convention
+// avoids a "GB" that means 10^9 in one place and 2^30 in another. format_bytes and format_bytes_binary are the same.
 std::string format_bytes(double bytes);
 std::string format_bytes_binary(double bytes);
+
+// User input quoted in a message: 'TEXT' when it has at most max_chars characters, else its first max_chars
+// characters, "…" and how long it was ("'grid:64:0000000000…' (4105 characters)"). An error never echoes hundreds
+// of characters of what was typed or pasted. Cuts between UTF-8 characters, never inside one.
+std::string quote_input(std::string_view text, size_t max_chars = 40);
+// The same without the quotes: TEXT itself when short, else "grid:64:0000000000… (4105 characters)".
+std::string shorten_input(std::string_view text, size_t max_chars = 40);
 
 }  // namespace attnscope

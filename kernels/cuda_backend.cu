@@ -117,7 +117,7 @@ class CudaBackend final : public Backend {
     };
     switch (algorithm) {
       case Algorithm::Naive:
-        if (spec.head_dim > 256) return no("naive (CUDA) supports head_dim up to 256");
+        if (spec.head_dim > 256) return no("naive (CUDA) supports head dim up to 256");
         return true;
       case Algorithm::Flash:
       case Algorithm::BlockSparse:
@@ -125,19 +125,19 @@ class CudaBackend final : public Backend {
           return no(std::string(algorithm_name(algorithm)) + " (CUDA) is the fp32 teaching kernel: choose dtype fp32 "
                     "(fp16/bf16 storage runs on naive; the tensor-core flash kernel is flash-tc)");
         if (spec.head_dim > kFlashMaxHeadDim)
-          return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head_dim up to " +
+          return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head dim up to " +
                     std::to_string(kFlashMaxHeadDim));
         return true;
       case Algorithm::Decode:  // kernels/decode/
         if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
-        if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head_dim 64 or 128");
+        if (spec.head_dim != 64 && spec.head_dim != 128) return no("decode (CUDA) is built for head dim 64 or 128");
         return true;
       case Algorithm::FlashTensorCore:  // kernels/flash_tc/
         if (spec.dtype == DType::F32)
           return no("flash-tc runs fp16 or bf16 on tensor cores: choose dtype fp16 or bf16 (the fp32 kernel is flash)");
         if (spec.head_dim != 64 && spec.head_dim != 128)
-          return no("flash-tc is built for head_dim 64 and 128 (this spec has " + std::to_string(spec.head_dim) +
-                    "); naive runs any head_dim up to 256");
+          return no("flash-tc is built for head dim 64 and 128 (this spec has " + std::to_string(spec.head_dim) +
+                    "); naive runs any head dim up to 256");
         if (info_.cc_major < 8) return no("flash-tc needs tensor cores of compute capability 8.0 or newer");
         return true;
       case Algorithm::Reference: return no("the double-precision reference runs on the CPU backend");

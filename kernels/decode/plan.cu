@@ -33,12 +33,12 @@ std::string validate(const DecodeParams& p) {
     return std::string("decode (CUDA) reads fp16 or bf16 caches on tensor cores, not ") + dtype_name(p.dtype) +
            ": choose --dtype fp16 or bf16";
   if (p.batch < 1 || p.batch > 65535) return "batch " + num(p.batch) + ": must be 1..65535";
-  if (p.kv_heads < 1 || p.q_heads < 1) return "q_heads " + num(p.q_heads) + ", kv_heads " + num(p.kv_heads) + ": both must be >= 1";
+  if (p.kv_heads < 1 || p.q_heads < 1) return "query heads " + num(p.q_heads) + ", KV heads " + num(p.kv_heads) + ": both must be >= 1";
   if (p.q_heads % p.kv_heads != 0)
-    return "q_heads " + num(p.q_heads) + " is not a multiple of kv_heads " + num(p.kv_heads) +
+    return "query heads " + num(p.q_heads) + " is not a multiple of KV heads " + num(p.kv_heads) +
            ": every KV head must serve the same number of query heads";
   if (p.head_dim != 64 && p.head_dim != 128)
-    return "head_dim " + num(p.head_dim) + ": the decode kernel is built for head_dim 64 or 128";
+    return "head dim " + num(p.head_dim) + ": the decode kernel is built for head dim 64 or 128";
   if (p.max_len < 1) return "cache length " + num(p.max_len) + ": decoding needs at least one cached token (append first)";
   if (p.max_len > (int64_t{1} << 30)) return "cache length " + num(p.max_len) + ": at most 2^30 tokens";
   const int64_t group = p.q_heads / p.kv_heads;

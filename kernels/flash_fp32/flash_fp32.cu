@@ -271,9 +271,9 @@ std::string validate(const FlashParams& p) {
   if (p.batch < 1 || p.q_heads < 1 || p.kv_heads < 1 || p.q_len < 1 || p.kv_len < 1 || p.head_dim < 1)
     return "flash fp32: every size must be >= 1";
   if (p.head_dim > kFlashMaxHeadDim)
-    return "flash fp32: head_dim " + std::to_string(p.head_dim) + " exceeds " + std::to_string(kFlashMaxHeadDim) +
+    return "flash fp32: head dim " + std::to_string(p.head_dim) + " exceeds " + std::to_string(kFlashMaxHeadDim) +
            " (the K/V tiles would not fit in shared memory); use the naive path";
-  if (p.q_heads % p.kv_heads != 0) return "flash fp32: q_heads must be a multiple of kv_heads";
+  if (p.q_heads % p.kv_heads != 0) return "flash fp32: query heads must be a multiple of KV heads";
   if (p.q_len > p.kv_len) return "flash fp32: query length exceeds key length";
   if (p.q_heads > 65535 || p.batch > 65535) return "flash fp32: at most 65535 heads and 65535 batches per launch";
   if (p.tr() > INT32_MAX / 2) return "flash fp32: too many Q tiles";

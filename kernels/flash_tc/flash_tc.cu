@@ -36,11 +36,11 @@ std::string validate(const FlashTcParams& p) {
   if (p.dtype != DType::F16 && p.dtype != DType::BF16)
     return who + "Q, K and V must be fp16 or bf16 (got " + dtype_name(p.dtype) + "); the fp32 kernel is 'flash'";
   if (p.head_dim != 64 && p.head_dim != 128)
-    return who + "head_dim " + std::to_string(p.head_dim) + " is not built: the kernel has head_dim 64 and 128";
+    return who + "head dim " + std::to_string(p.head_dim) + " is not built: the kernel has head dim 64 and 128";
   if (p.batch < 1 || p.q_heads < 1 || p.kv_heads < 1 || p.q_len < 1 || p.kv_len < 1)
     return who + "batch, heads and lengths must be at least 1";
   if (p.q_heads % p.kv_heads != 0)
-    return who + "q_heads " + std::to_string(p.q_heads) + " is not a multiple of kv_heads " + std::to_string(p.kv_heads);
+    return who + "query heads " + std::to_string(p.q_heads) + " is not a multiple of KV heads " + std::to_string(p.kv_heads);
   if (p.kv_len > INT32_MAX - kFlashTcBc) return who + "kv_len over 2^31 keys";
   if (p.tr != (p.q_len + kFlashTcBr - 1) / kFlashTcBr) return who + "the schedule was built for another q_len or Br";
   if (p.q_heads > 65535 || p.batch > 65535)

@@ -515,10 +515,10 @@ std::string validate(const NaiveParams& p) {
   if (p.batch < 1 || p.q_heads < 1 || p.kv_heads < 1 || p.q_len < 1 || p.kv_len < 1 || p.head_dim < 1)
     return "naive attention: every size must be >= 1";
   if (p.q_heads % p.kv_heads != 0)
-    return "naive attention: q_heads " + std::to_string(p.q_heads) + " is not a multiple of kv_heads " +
+    return "naive attention: query heads " + std::to_string(p.q_heads) + " is not a multiple of KV heads " +
            std::to_string(p.kv_heads);
   if (p.q_len > p.kv_len) return "naive attention: query length exceeds key length";
-  if (p.head_dim > 256) return "naive attention: head_dim " + std::to_string(p.head_dim) + " exceeds 256";
+  if (p.head_dim > 256) return "naive attention: head dim " + std::to_string(p.head_dim) + " exceeds 256";
   const int64_t group_rows = p.q_heads / p.kv_heads * p.q_len;
   if (group_rows > INT_MAX || p.kv_len > INT_MAX)
     return "naive attention: a GEMM dimension exceeds cuBLAS's 32-bit limit";

@@ -175,3 +175,32 @@ TEST_CASE("App: an invalid N is said in red beside the N field, on screen, namin
   REQUIRE(frames_until_current(app, *platform));
   CHECK(drawn_field_errors().empty());
 }
+
+TEST_CASE("Explore: the heatmap uses the space of its panel at 1280×720 and 1920×1080 (square, filling, centred)") {
+  for (const auto [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+    CAPTURE(w);
+    std::string error;
+    auto platform = create_headless_platform(w, h, &error);
+    REQUIRE_MESSAGE(platform, error);
+    ExperimentConfig config;
+    config.n = 1024;
+    App app(config, app::make_backend("cpu", &error));
+    REQUIRE_MESSAGE(app.init(*platform, &error), error);
+    REQUIRE(frames_until_current(app, *platform));
+    app.frame(*platform);
+    const PixelRect image = app.ui().heatmap_rect;
+    const PixelRect bar = app.ui().colorbar_rect;
+    REQUIRE(app.ui().element_rects.count("heatmap") == 1);
+    const PixelRect panel = app.ui().element_rects.at("heatmap");
+    CHECK(image.w == doctest::Approx(image.h));  // square cells: N × N pairs in a square
+    // The picture takes most of the panel's height (the heading, options and zoom bar take the rest); with the
+    // legend and note below it, it had about half.
+    CHECK(image.h >= 0.62f * panel.h);
+    CHECK(image.y + image.h <= panel.y + panel.h);
+    // Centred: the space left of the picture's labels and right of the text column differ little; at least the
+    // picture and its colour bar sit neither against the left nor with most of the width empty on the right.
+    const float right_gap = panel.x + panel.w - (bar.x + bar.w);
+    CHECK(right_gap < 0.45f * panel.w);
+    CHECK(image.x > panel.x);
+  }
+}

@@ -116,6 +116,9 @@ TEST_CASE("flash view in the app: Gantt bars = CTAs, the highlighted K tile is t
   app.frame(*platform);
   CHECK(view.readout.probe_steps_shown == static_cast<int32_t>(r.replay.probe_visits.size()));
   CHECK(view.readout.softmax_plot_w > 50);
+  // At the end both the scores and the softmax plot have legends, and neither is drawn over its data.
+  CHECK(view.readout.softmax_legends == 2);
+  CHECK(view.readout.softmax_legends_over_data == 0);
 }
 
 TEST_CASE("render --mode FlashAttention: a PNG, and bad view options refused with a message") {

@@ -71,6 +71,33 @@ TEST_CASE("plot: log ticks are decades with 2..9 minor ticks") {
   CHECK(compute_ticks({-1, 10}, Scale::Log10, 6).empty());  // a log axis cannot start at or below zero
 }
 
+TEST_CASE("plot: byte axes tick at round binary values, never at powers of ten") {
+  const double KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
+  // Log: the Scaling sweep's memory plot spans 100 KB .. 32 GB: powers of 2^5 labelled, every power of two a minor
+  // tick.
+  const auto log_ticks = compute_byte_ticks({1e5, 3.5e10}, Scale::Log10, 6);
+  CHECK(labelled_values(log_ticks) == std::vector<double>{MiB, 32 * MiB, GiB, 32 * GiB});
+  std::vector<std::string> labels;
+  for (auto& t : log_ticks)
+    if (t.labelled) labels.push_back(t.label);
+  CHECK(labels == std::vector<std::string>{"1 MiB", "32 MiB", "1 GiB", "32 GiB"});
+  for (auto& t : log_ticks) CHECK(std::fabs(std::log2(t.value) - std::round(std::log2(t.value))) < 1e-12);
+  CHECK(log_ticks.size() == 35 - 17 + 1);  // 2^17 .. 2^35
+  // A wide range labels every 2^10 ("1 KiB", "1 MiB", ...), at most 8 labels.
+  const auto wide = labelled_values(compute_byte_ticks({1, 1e15}, Scale::Log10, 6));
+  CHECK(wide == std::vector<double>{1, KiB, MiB, GiB, GiB * 1024});
+  // Less than a factor of four: every power of two is labelled.
+  CHECK(labelled_values(compute_byte_ticks({3 * MiB, 9 * MiB}, Scale::Log10, 6)) == std::vector<double>{4 * MiB, 8 * MiB});
+  // Linear: 0 .. 24.7 GiB of host memory: steps of 5 GiB, labelled in GiB.
+  const auto lin = compute_byte_ticks({0, 24.7 * GiB}, Scale::Linear, 6);
+  std::vector<std::string> lin_labels;
+  for (auto& t : lin) lin_labels.push_back(t.label);
+  CHECK(lin_labels == std::vector<std::string>{"0", "5 GiB", "10 GiB", "15 GiB", "20 GiB"});
+  // Below a GiB the unit drops: 0 .. 700 MiB in steps of 200 MiB; fractions of the unit get decimals.
+  CHECK(compute_byte_ticks({0, 700 * MiB}, Scale::Linear, 6)[1].label == "200 MiB");
+  CHECK(compute_byte_ticks({1 * GiB, 2.2 * GiB}, Scale::Linear, 6)[1].label == "1.2 GiB");
+}
+
 TEST_CASE("plot: tick text") {
   CHECK(format_tick(1500, 500) == "1500");
   CHECK(format_tick(0.25, 0.05) == "0.25");

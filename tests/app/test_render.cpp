@@ -128,7 +128,7 @@ TEST_CASE("render: bad input is refused with a message naming it") {
   SUBCASE("invalid experiment") {
     const CommandResult r = run_attnscope("render --heads 3 --kv-heads 2 --mask window:-3 --out '" + png + "'");
     CHECK(r.status == 2);
-    CHECK(r.output.find("q_heads 3 is not a multiple of kv_heads 2") != std::string::npos);
+    CHECK(r.output.find("query heads 3 is not a multiple of KV heads 2") != std::string::npos);
     const CommandResult r0 = run_attnscope("render --n 0 --out '" + png + "'");  // refused by the flag's own range
     CHECK(r0.status == 2);
     CHECK(r0.output.find("--n '0' is out of range (allowed: 1..1048576)") != std::string::npos);

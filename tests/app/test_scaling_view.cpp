@@ -140,6 +140,11 @@ TEST_CASE("Scaling mode: sweep, timing, ceilings and memory arrive from the work
       const double ridge = view.ceilings->gemm_flops_per_s / view.ceilings->copy_bytes_per_s;
       CHECK(geo.x_min < ridge);
       CHECK(geo.x_max > ridge);
+      // The legend names every colour and every marker style — the run's filled diamonds and the sweep's hollow
+      // circles — and lies beside the data, not over it.
+      CHECK(geo.legend_entries == static_cast<int>(run.algorithms.size()) + 1 /* roof */ + 2 /* marker keys */);
+      CHECK(geo.legend_hollow_markers == 1);
+      CHECK_FALSE(geo.legend_over_data());
     }
   }
 }

@@ -92,7 +92,7 @@ TEST_CASE("CPU backend errors are answers") {
   req.algorithm = Algorithm::Flash;
   r = backend->run(req);
   CHECK_FALSE(r.ok);
-  CHECK(r.error.find("head_dim") != std::string::npos);
+  CHECK(r.error.find("head dim") != std::string::npos);
   req.inputs = nullptr;
   CHECK_FALSE(backend->run(req).ok);
 }

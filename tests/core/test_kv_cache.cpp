@@ -189,7 +189,7 @@ TEST_CASE("paged decode twin errors: heads not divisible, an empty sequence") {
   ThreadPool pool(1);
   PagedCase c = make_case({5}, 4, 2, 8, 16, fresh_seed());
   std::vector<float> out(64);
-  CHECK(decode_paged_cpu(c.store, c.q.data(), 3, 0.3, out.data(), pool).find("not a multiple of kv_heads") !=
+  CHECK(decode_paged_cpu(c.store, c.q.data(), 3, 0.3, out.data(), pool).find("not a multiple of KV heads") !=
         std::string::npos);
   PagedKvStore empty(2, 1, 8, 16, 4);
   std::vector<float> kv(8, 1.0f);
@@ -294,4 +294,22 @@ TEST_CASE("decode loop requests: bad input is named") {
 }
 
 }  // namespace
+}  // namespace attnscope
+
+namespace attnscope {
+TEST_CASE("decode loop errors use the UI's words") {
+  DecodeLoopRequest r;
+  r.q_heads = 6;
+  r.kv_heads = 4;
+  r.head_dim = 0;
+  const std::vector<std::string> e = validate(r);
+  REQUIRE(e.size() >= 2);
+  bool multiple = false;
+  for (const std::string& m : e) {
+    INFO(m);
+    for (const char* name : {"q_heads", "kv_heads", "head_dim"}) CHECK(m.find(name) == std::string::npos);
+    multiple |= m.find("query heads 6 is not a multiple of KV heads 4") != std::string::npos;
+  }
+  CHECK(multiple);
+}
 }  // namespace attnscope

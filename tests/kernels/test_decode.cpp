@@ -323,7 +323,7 @@ TEST_CASE("decode parameters: bad input is answered with the problem, nothing is
   expect_error(p, "cache length 0");
   p = b.problem;
   p.q_heads = 7;
-  expect_error(p, "not a multiple of kv_heads");
+  expect_error(p, "not a multiple of KV heads");
   p = b.problem;
   p.page_tokens = 24;
   expect_error(p, "power of two");
@@ -332,7 +332,7 @@ TEST_CASE("decode parameters: bad input is answered with the problem, nothing is
   expect_error(p, "power of two");
   p = b.problem;
   p.head_dim = 96;
-  expect_error(p, "head_dim 96");
+  expect_error(p, "head dim 96");
   p = b.problem;
   p.dtype = DType::F32;
   expect_error(p, "fp16 or bf16");

@@ -212,11 +212,11 @@ TEST_CASE("flash-tc refuses what it does not run, in words") {
   CHECK_FALSE(cuda().supports(Algorithm::FlashTensorCore, make_spec(1, 1, 1, 64, 64, DType::F32), &why));
   CHECK(why.find("fp16 or bf16") != std::string::npos);
   CHECK_FALSE(cuda().supports(Algorithm::FlashTensorCore, make_spec(1, 1, 1, 64, 96, DType::F16), &why));
-  CHECK(why.find("head_dim 64 and 128") != std::string::npos);
+  CHECK(why.find("head dim 64 and 128") != std::string::npos);
   auto in = generate_inputs(make_spec(1, 1, 1, 64, 32, DType::BF16), Generator::Gaussian, fresh_seed());
   auto r = run(Algorithm::FlashTensorCore, in);
   CHECK_FALSE(r.ok);
-  CHECK(r.error.find("head_dim") != std::string::npos);
+  CHECK(r.error.find("head dim") != std::string::npos);
   kernels::FlashTcParams p;
   p.dtype = DType::F16;
   p.head_dim = 64;

@@ -195,7 +195,7 @@ TEST_CASE("the launch boundary names bad input") {
   std::string why;
   auto big_d = make_spec(1, 1, 1, 64, 160, DType::F32);
   CHECK_FALSE(cuda().supports(Algorithm::Flash, big_d, &why));
-  CHECK(why.find("head_dim") != std::string::npos);
+  CHECK(why.find("head dim") != std::string::npos);
   CHECK(cuda().supports(Algorithm::Naive, big_d, &why));
   auto half = make_spec(1, 1, 1, 64, 64, DType::F16);
   CHECK_FALSE(cuda().supports(Algorithm::Flash, half, &why));
@@ -204,7 +204,7 @@ TEST_CASE("the launch boundary names bad input") {
   kernels::FlashParams fp;
   fp.q_len = fp.kv_len = 64;
   fp.head_dim = 129;
-  CHECK(kernels::validate(fp).find("head_dim 129") != std::string::npos);
+  CHECK(kernels::validate(fp).find("head dim 129") != std::string::npos);
   kernels::NaiveParams np;
   np.q_len = np.kv_len = 64;
   np.head_dim = 64;

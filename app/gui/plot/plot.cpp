@@ -15,6 +15,7 @@
 
 #include "app/gui/capture/export_ui.hpp"
 #include "app/gui/capture/figure_registry.hpp"
+#include "app/gui/widgets/format.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui::plot {
@@ -125,6 +126,54 @@ std::vector<Tick> compute_ticks(AxisRange range, Scale scale, int target) {
   return ticks;
 }
 
+std::vector<Tick> compute_byte_ticks(AxisRange range, Scale scale, int target) {
+  std::vector<Tick> ticks;
+  if (!(range.max > range.min) || !std::isfinite(range.min) || !std::isfinite(range.max)) return ticks;
+  auto linear = [&] {
+    std::vector<Tick> out;
+    const int k = binary_unit_of(std::max(std::fabs(range.min), std::fabs(range.max)));
+    const double unit = std::ldexp(1.0, 10 * k);
+    double step_in_unit = nice_step(range.span() / unit / std::max(1, target));
+    if (k == 0) step_in_unit = std::max(1.0, step_in_unit);  // no fractions of a byte
+    const int decimals = std::clamp(static_cast<int>(-std::floor(std::log10(step_in_unit) + 1e-9)), 0, 6);
+    const double step = step_in_unit * unit;
+    for (double m = std::ceil(range.min / step - 1e-9); m * step <= range.max + step * 1e-9 && out.size() < 1000;
+         m += 1) {
+      const double v = std::fabs(m) < 1e-9 ? 0.0 : m * step;
+      out.push_back({v, true, format_bytes_in_unit(v, k, decimals)});
+    }
+    return out;
+  };
+  if (scale == Scale::Linear) return linear();
+  if (!(range.min > 0)) return ticks;
+  const int j0 = static_cast<int>(std::ceil(std::log2(range.min) - 1e-9));
+  const int j1 = static_cast<int>(std::floor(std::log2(range.max) + 1e-9));
+  if (j1 - j0 + 1 < 2) {  // within a factor of two: round values of one unit, as on a linear axis
+    ticks = linear();
+    std::erase_if(ticks, [](const Tick& t) { return !(t.value > 0); });  // a log axis has no 0
+    return ticks;
+  }
+  auto labels_with = [&](int stride) {
+    int n = 0;
+    for (int j = j0; j <= j1; ++j) n += ((j % stride) + stride) % stride == 0;
+    return n;
+  };
+  int stride = 1;
+  for (int candidate : {1, 2, 5, 10}) {
+    stride = candidate;
+    if (labels_with(stride) <= 8) break;
+  }
+  while (labels_with(stride) > 8) stride += 10;
+  const bool minor = j1 - j0 < 64;
+  for (int j = j0; j <= j1; ++j) {
+    const bool labelled = ((j % stride) + stride) % stride == 0;
+    if (!labelled && !minor) continue;
+    const double v = std::ldexp(1.0, j);
+    ticks.push_back({v, labelled, labelled ? format_bytes_round(v) : std::string()});
+  }
+  return ticks;
+}
+
 float to_pixel(double v, AxisRange range, Scale scale, float p0, float p1) {
   const double a = to_axis(range.min, scale), b = to_axis(range.max, scale);
   const double t = (to_axis(v, scale) - a) / (b - a);
@@ -161,6 +210,7 @@ struct TextItem {
 struct AxisSetupState {
   std::string label;
   Scale scale = Scale::Linear;
+  Unit unit = Unit::Number;
   bool fixed = false;
   AxisRange limits;
   TickFormatter formatter = nullptr;
@@ -173,6 +223,7 @@ struct LegendEntry {
   ImU32 color = 0;
   bool line = false, dashed = false;
   Marker marker = Marker::None;
+  bool marker_filled = true;  // drawn as the item draws it: a hollow marker is hollow in the legend too
 };
 
 struct Context {
@@ -228,7 +279,10 @@ void note_legend(const Item& item) {
   for (LegendEntry& e : c.legend)
     if (e.label == item.label) {
       e.line |= item.kind == Kind::Line;
-      if (e.marker == Marker::None) e.marker = item.style.marker;
+      if (e.marker == Marker::None) {
+        e.marker = item.style.marker;
+        e.marker_filled = item.style.marker_filled;
+      }
       return;
     }
   LegendEntry e;
@@ -237,6 +291,7 @@ void note_legend(const Item& item) {
   e.line = item.kind == Kind::Line;
   e.dashed = item.style.dashed;
   e.marker = item.kind == Kind::Scatter && item.style.marker == Marker::None ? Marker::Circle : item.style.marker;
+  e.marker_filled = item.style.marker_filled;
   c.legend.push_back(e);
 }
 
@@ -348,6 +403,8 @@ void SetupAxisLimits(Axis axis, double min, double max) {
   a.fixed = true;
   a.limits = {min, max};
 }
+
+void SetupAxisUnit(Axis axis, Unit unit) { ctx().axes[axis == Axis::X ? 0 : 1].unit = unit; }
 
 void SetupAxisTicks(Axis axis, std::span<const double> values) {
   AxisSetupState& a = ctx().axes[axis == Axis::X ? 0 : 1];
@@ -512,10 +569,12 @@ void EndPlot() {
   const float plot_w = c.max.x - c.min.x;
   const int x_target = std::clamp(static_cast<int>(plot_w / (font * 5)), 2, st.target_ticks + 2);
   auto ticks_of = [](const AxisSetupState& a, AxisRange r, int target) {
-    if (!a.custom_ticks) return compute_ticks(r, a.scale, target);
+    const bool bytes = a.unit == Unit::Bytes;
+    if (!a.custom_ticks) return bytes ? compute_byte_ticks(r, a.scale, target) : compute_ticks(r, a.scale, target);
     std::vector<Tick> t;
     for (double v : a.ticks)
-      if (v >= r.min && v <= r.max && usable(v, a.scale)) t.push_back({v, true, format_tick(v, std::fabs(v))});
+      if (v >= r.min && v <= r.max && usable(v, a.scale))
+        t.push_back({v, true, bytes ? format_bytes_round(v) : format_tick(v, std::fabs(v))});
     return t;
   };
   std::vector<Tick> tx = ticks_of(ax, rx, x_target);
@@ -620,7 +679,8 @@ void EndPlot() {
       const float x = px(t.value);
       if (x < a0.x - 1 || x > a1.x + 1) continue;
       const std::string text = tick_text(ax, t);
-      const double lg = std::log10(std::fabs(t.value));
+      // A "decade" is kept first when labels must thin out: 10^k, or (bytes) 2^(10k).
+      const double lg = ax.unit == Unit::Bytes ? std::log2(std::fabs(t.value)) / 10 : std::log10(std::fabs(t.value));
       labels.push_back({x, ImGui::CalcTextSize(text.c_str()).x, ax.scale == Scale::Log10 && std::fabs(lg - std::round(lg)) < 1e-9, text});
     }
     auto overlaps = [&](const std::vector<Placed>& v) {
@@ -728,6 +788,12 @@ void EndPlot() {
                                    : legend_size;
     const ImVec2 l0(below_plot ? a0.x : outside ? a1.x + pad * 2 : east ? a1.x - size.x - pad : a0.x + pad,
                     below_plot ? c.max.y - size.y : outside ? a0.y : south ? a1.y - size.y - pad : a0.y + pad);
+    geo.legend_min = l0;
+    geo.legend_max = ImVec2(l0.x + size.x, l0.y + size.y);
+    geo.legend_entries = static_cast<int>(c.legend.size());
+    geo.legend_hollow_markers = static_cast<int>(std::count_if(c.legend.begin(), c.legend.end(), [](const LegendEntry& e) {
+      return e.marker != Marker::None && e.marker != Marker::Cross && !e.marker_filled;
+    }));
     dl->AddRectFilled(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.legend_bg, font * 0.2f);
     dl->AddRect(l0, ImVec2(l0.x + size.x, l0.y + size.y), st.grid_major, font * 0.2f);
     for (size_t i = 0; i < c.legend.size(); ++i) {
@@ -740,7 +806,7 @@ void EndPlot() {
         if (e.dashed) draw_dashed(dl, s0, s1, e.color, st.line_weight * k, font * 0.3f);
         else dl->AddLine(s0, s1, e.color, st.line_weight * k);
       }
-      draw_marker(dl, ImVec2((s0.x + s1.x) * 0.5f, y), e.marker, st.marker_size * k, e.color, true);
+      draw_marker(dl, ImVec2((s0.x + s1.x) * 0.5f, y), e.marker, st.marker_size * k, e.color, e.marker_filled);
       dl->AddText(ImVec2(s1.x + pad, y - font * 0.5f), st.text, e.label.c_str());
     }
   }
@@ -757,9 +823,15 @@ void EndPlot() {
       mouse.y <= a1.y) {
     dl->AddLine(ImVec2(mouse.x, a0.y), ImVec2(mouse.x, a1.y), st.grid_major, 1.0f);
     dl->AddLine(ImVec2(a0.x, mouse.y), ImVec2(a1.x, mouse.y), st.grid_major, 1.0f);
-    char pos[96];
-    std::snprintf(pos, sizeof pos, "%.4g, %.4g", from_pixel(mouse.x, rx, ax.scale, a0.x, a1.x),
-                  from_pixel(mouse.y, ry, ay.scale, a1.y, a0.y));
+    auto value_text = [](const AxisSetupState& a, double v) {
+      char b[48];
+      if (a.unit == Unit::Bytes) return format_bytes(v);
+      std::snprintf(b, sizeof b, "%.4g", v);
+      return std::string(b);
+    };
+    const std::string pos_text = value_text(ax, from_pixel(mouse.x, rx, ax.scale, a0.x, a1.x)) + ", " +
+                                 value_text(ay, from_pixel(mouse.y, ry, ay.scale, a1.y, a0.y));
+    const char* pos = pos_text.c_str();
     const ImVec2 tw = ImGui::CalcTextSize(pos);
     dl->AddText(ImVec2(a1.x - tw.x - pad, a1.y - tw.y - pad), st.text, pos);
     float best = st.hover_radius * k;
@@ -784,8 +856,8 @@ void EndPlot() {
       dl->AddCircle(ImVec2(px(hover.x), py(hover.y)), st.marker_size * k * 1.8f, st.text, 16, 1.5f);
       ImGui::BeginTooltip();
       if (!hover.label.empty()) ImGui::TextUnformatted(hover.label.c_str());
-      ImGui::Text("%s = %.4g", ax.label.empty() ? "x" : ax.label.c_str(), hover.x);
-      ImGui::Text("%s = %.4g", ay.label.empty() ? "y" : ay.label.c_str(), hover.y);
+      ImGui::Text("%s = %s", ax.label.empty() ? "x" : ax.label.c_str(), value_text(ax, hover.x).c_str());
+      ImGui::Text("%s = %s", ay.label.empty() ? "y" : ay.label.c_str(), value_text(ay, hover.y).c_str());
       const size_t idx = static_cast<size_t>(hover.index);
       if (idx < best_item->notes.size() && !best_item->notes[idx].empty())
         ImGui::TextUnformatted(best_item->notes[idx].c_str());

@@ -32,6 +32,10 @@ namespace attnscope::gui::plot {
 // ---------------------------------------------------------------- style
 enum class Scale { Linear, Log10 };
 enum class Axis { X, Y };
+// What an axis counts. Bytes: ticks at round values of one binary unit on a linear axis ("0", "5 GiB", "10 GiB"),
+// at powers of two on a log axis (every 2^10 — "1 KiB", "1 MiB", "1 GiB" — or 2^5, 2^2, 2^1 as the range
+// allows), labelled with binary prefixes; the hover read-out prints bytes the same way.
+enum class Unit { Number, Bytes };
 enum class Marker { None, Circle, Square, Diamond, TriangleUp, Cross };
 // Where the legend box goes. OutsideEast: right of the data area, which narrows to make room; OutsideSouth: below
 // the x axis label, entries in columns, the data area gets shorter. Best: the first corner whose box covers no drawn
@@ -88,6 +92,8 @@ bool BeginPlot(const char* title_id, ImVec2 size = ImVec2(-1, 0), PlotFlags flag
 // Axis label (with its unit, e.g. "time (ms)") and scale. Without SetupAxisLimits the axis fits every item.
 void SetupAxis(Axis axis, const char* label, Scale scale = Scale::Linear);
 void SetupAxisLimits(Axis axis, double min, double max);
+// The unit of an axis' values (default Unit::Number); a memory axis passes Unit::Bytes and plots raw bytes.
+void SetupAxisUnit(Axis axis, Unit unit);
 // Labelled ticks at exactly these values (e.g. powers of two for sequence lengths) instead of the computed ones.
 void SetupAxisTicks(Axis axis, std::span<const double> values);
 // Custom tick label text for an axis (e.g. "4k" for 4096); nullptr = format_tick.
@@ -121,6 +127,14 @@ struct PlotGeometry {
   Scale x_scale = Scale::Linear, y_scale = Scale::Linear;
   int items = 0, points_drawn = 0;  // points of lines and scatters inside the axes (error bars not counted)
   LegendCorner legend_corner = LegendCorner::NorthWest;  // where the legend was drawn (never Best)
+  ImVec2 legend_min, legend_max;  // the legend box (screen pixels); equal when no legend was drawn
+  int legend_entries = 0;
+  int legend_hollow_markers = 0;  // entries whose marker is drawn hollow (as their items draw it)
+  // The legend box and the data area share pixels (a legend drawn over the data).
+  bool legend_over_data() const {
+    return legend_max.x > legend_min.x && legend_min.x < max.x && legend_max.x > min.x && legend_min.y < max.y &&
+           legend_max.y > min.y;
+  }
 };
 const PlotGeometry& LastPlotGeometry();
 
@@ -143,6 +157,11 @@ struct Tick {
 // Log10: a labelled tick at every decade 10^k in range (every 2nd/3rd.. when there are more than ~8), minor ticks
 // at 2..9 × 10^k; when fewer than two decades are in range, 2× and 5× are labelled too.
 std::vector<Tick> compute_ticks(AxisRange range, Scale scale, int target = 6);
+// Ticks of a byte axis (Unit::Bytes). Linear: the unit k = binary_unit_of(max |value|), ticks at multiples of a
+// 1-2-5 step of 1024^k bytes giving about `target` ticks, labelled in that unit ("0.5 GiB", "1 GiB"). Log10: powers
+// of two 2^j in range, labelled every s-th (j a multiple of s, s the first of 1, 2, 5, 10, 20, 30 … leaving at most
+// 8 labels), the other powers of two minor; less than two powers of two in range: the linear ticks.
+std::vector<Tick> compute_byte_ticks(AxisRange range, Scale scale, int target = 6);
 // The 1-2-5 step (1, 2 or 5 × 10^k) nearest above raw / … : nice_step(0.37) = 0.5, nice_step(130) = 200.
 double nice_step(double raw);
 // Tick text: plain decimals with as many digits as `step` needs ("0.25", "1500"); beyond 1e5 or below 1e-3

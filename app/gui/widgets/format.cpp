@@ -55,6 +55,34 @@ std::string format_time_range_ms(double median_ms, double min_ms, double max_ms)
 
 std::string format_bytes(double bytes) { return format_bytes_binary(bytes); }
 
+const char* binary_unit_name(int unit_power) {
+  static const char* names[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  return names[unit_power < 0 ? 0 : unit_power > 5 ? 5 : unit_power];
+}
+
+int binary_unit_of(double bytes) {
+  const double a = std::fabs(bytes);
+  int k = 0;
+  while (k < 5 && a >= std::ldexp(1.0, 10 * (k + 1))) ++k;
+  return k;
+}
+
+std::string format_bytes_in_unit(double bytes, int unit_power, int decimals) {
+  if (bytes == 0) return "0";
+  const int k = unit_power < 0 ? 0 : unit_power > 5 ? 5 : unit_power;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f %s", decimals < 0 ? 0 : decimals > 6 ? 6 : decimals,
+                bytes / std::ldexp(1.0, 10 * k), binary_unit_name(k));
+  return buf;
+}
+
+std::string format_bytes_round(double bytes) {
+  const int k = binary_unit_of(bytes);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.4g %s", bytes / std::ldexp(1.0, 10 * k), binary_unit_name(k));
+  return buf;
+}
+
 std::string format_tokens(double n) {
   char buf[32];
   if (n >= 1024 && std::fmod(n, 1024.0) == 0) std::snprintf(buf, sizeof buf, "%.0fk", n / 1024);
@@ -76,6 +104,8 @@ std::string format_flops_rate(double flops_per_s) {
   else std::snprintf(buf, sizeof buf, "%.3g GFLOP/s", flops_per_s * 1e-9);
   return buf;
 }
+
+std::string format_bandwidth(double bytes_per_s) { return format_bytes(bytes_per_s) + "/s"; }
 
 std::string format_rate(double v) {
   char b[32];

@@ -38,7 +38,7 @@ class CudaLikeBackend : public Backend {
         return true;
       case Algorithm::FlashTensorCore:
         if (spec.dtype == DType::F32) return no("flash-tc runs fp16 or bf16");
-        if (spec.head_dim != 64 && spec.head_dim != 128) return no("flash-tc is built for head_dim 64 and 128");
+        if (spec.head_dim != 64 && spec.head_dim != 128) return no("flash-tc is built for head dim 64 and 128");
         return true;
       default: return no(std::string(algorithm_name(algorithm)) + " has no CUDA kernel yet");
     }

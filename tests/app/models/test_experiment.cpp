@@ -127,8 +127,8 @@ TEST_CASE("to_spec builds the spec, applies causal on top and reports every prob
   SpecResult bad = to_spec(c, SpecLimits{});
   CHECK_FALSE(bad.ok);
   CHECK(any_contains(bad.errors, "mask 'window:abc'"));
-  CHECK(any_contains(bad.errors, "head_dim 0"));
-  CHECK(any_contains(bad.errors, "N (key length) 0"));
+  CHECK(any_contains(bad.errors, "head dim 0"));
+  CHECK(any_contains(bad.errors, "sequence length N 0"));
 
   // One head's S would need 40 GB: the experiment stands (the picture and the tile-by-tile algorithms run at this
   // N); only an algorithm that materialises S is refused, by name of the size it would need.

@@ -180,3 +180,22 @@ TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad
   const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x");
   CHECK(problems.size() == 4);
 }
+
+TEST_CASE("flash view: the default probed row shows data from the first tile steps") {
+  auto backend = make_cpu_backend(2);
+  CHECK(default_probe_row(1024, 64) == 63);
+  CHECK(default_probe_row(40, 64) == 39);
+  CHECK(default_probe_row(0, 64) == 0);
+  for (FlashOrder order : {FlashOrder::Flash2, FlashOrder::Flash1}) {
+    CAPTURE(static_cast<int>(order));
+    const auto r = compute(*backend, make_key(1024, "dense", false, order, 64, 64, /*row=*/-1));
+    REQUIRE_MESSAGE(r->error.empty(), r->error);
+    REQUIRE(r->probe_ok);
+    CHECK(r->row / 64 == 0);  // a row of the first Q tile
+    const int64_t tc = 1024 / 64;
+    REQUIRE(r->replay.probe_visits.size() == static_cast<size_t>(tc));
+    // Within the first tenth of the replay the row has folded in its first tile (the row three quarters down, the
+    // old default, was not reached before three quarters of an FA-2 run).
+    CHECK(r->replay.probe_steps_done(r->replay.end_ns / 10) >= 1);
+  }
+}

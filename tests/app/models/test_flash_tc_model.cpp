@@ -62,7 +62,7 @@ TEST_CASE("closest dtype: the experiment's own first, then fp32 for 16-bit types
   const RunDtype tc = choose_run_dtype(backend, Algorithm::FlashTensorCore, spec);
   CHECK_FALSE(tc.ok);
   CHECK(tc.refused.find("fp16 or bf16") != std::string::npos);
-  CHECK(tc.refused.find("head_dim 64 and 128") != std::string::npos);
+  CHECK(tc.refused.find("head dim 64 and 128") != std::string::npos);
   spec.head_dim = 64;
   const RunDtype tc64 = choose_run_dtype(backend, Algorithm::FlashTensorCore, spec);
   CHECK(tc64.ok);
@@ -112,12 +112,12 @@ TEST_CASE("Timing run: naive at the experiment's dtype, flash fp32 and flash-tc 
     CHECK(timing_label(*find(run, Algorithm::Flash)) == "flash fp32");
     CHECK(backend.ran_at.at(Algorithm::FlashTensorCore) == DType::BF16);
   }
-  SUBCASE("head_dim 32: flash-tc is refused at every dtype, with the head_dim reason") {
+  SUBCASE("head_dim 32: flash-tc is refused at every dtype, with the head dim reason") {
     const TimingRun run = time_experiment(backend, DType::F16, 32);
     CHECK(find(run, Algorithm::FlashTensorCore) == nullptr);
     bool listed = false;
     for (auto& line : run.not_run)
-      if (line.rfind("flash-tc: ", 0) == 0) listed = line.find("head_dim 64 and 128") != std::string::npos;
+      if (line.rfind("flash-tc: ", 0) == 0) listed = line.find("head dim 64 and 128") != std::string::npos;
     CHECK(listed);
   }
 }

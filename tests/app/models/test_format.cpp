@@ -33,3 +33,18 @@ TEST_CASE("format: bytes use binary prefixes; token counts k = 1024") {
   CHECK(format_flops_rate(1.2e12) == "1.2 TFLOP/s");
   CHECK(format_rate(2530.4) == "2530");
 }
+
+TEST_CASE("format: a byte count in a chosen binary unit, and at a power of two") {
+  CHECK(binary_unit_of(1023) == 0);
+  CHECK(binary_unit_of(1024) == 1);
+  CHECK(binary_unit_of(3.0 * (1 << 30)) == 3);
+  CHECK(binary_unit_name(2) == std::string("MiB"));
+  CHECK(format_bytes_in_unit(512.0 * (1 << 20), 3, 1) == "0.5 GiB");
+  CHECK(format_bytes_in_unit(256.0 * (1 << 20), 2, 0) == "256 MiB");
+  CHECK(format_bytes_in_unit(0, 3, 1) == "0");
+  CHECK(format_bytes_round(1024) == "1 KiB");
+  CHECK(format_bytes_round(32.0 * (1 << 20)) == "32 MiB");
+  CHECK(format_bytes_round(512) == "512 B");
+  CHECK(format_bytes(4.0e10) == "37.3 GiB");  // never a decimal "40.0 GB"
+  CHECK(format_bandwidth(11.7e9) == "10.9 GiB/s");  // a copy benchmark's 11.7 GB/s, in the app's one unit
+}

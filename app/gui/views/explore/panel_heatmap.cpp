@@ -213,7 +213,7 @@ void zoom_bar(ViewContext& ctx, int64_t n_q, int64_t n_k, bool window_shown, boo
   text_fit(buf);  // on a line of its own it can still be wider than a narrow panel
   char note[120] = "";
   if (!window_needed) std::snprintf(note, sizeof note, "%s", zoom > 1.0001 ? "· every cell computed" : "");
-  else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%.0f ms)", v.window->image.elapsed_ms);
+  else if (window_shown) std::snprintf(note, sizeof note, "· window recomputed (%s)", format_time_ms(v.window->image.elapsed_ms).c_str());
   else std::snprintf(note, sizeof note, "· pooled preview; recomputing the window…");
   if (note[0] && !flow_same_line(ImGui::CalcTextSize(note).x)) ImGui::AlignTextToFramePadding();
   if (note[0]) {
@@ -324,8 +324,10 @@ void draw_heatmap_panel(ViewContext& ctx) {
   draw_display_options(ui);
   zoom_bar(ctx, n_q, n_k, window_shown, window_needed);
 
-  // Layout: [y label | y ticks | image | gap | colour bar | bar labels], x label and ticks above the image,
-  // the legend and the algorithm's note below. The image is square and as large as the panel allows.
+  // Layout: [y label | y ticks | image | gap | colour bar | bar labels], x label and ticks above the image; the
+  // legend, the resolution line and the algorithm's note either below the image or, when that gives a larger
+  // image (a wide panel: the height limits the square), in a column beside the colour bar. The image is square
+  // (square cells) and as large as the panel allows; with the text beside it the whole block is centred.
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -335,17 +337,31 @@ void draw_heatmap_panel(ViewContext& ctx) {
   const float top = line * 2.3f + tick_len;
   const float bar_w = em * 1.1f;
   const float right = em * 1.2f + bar_w + tick_len + ImGui::CalcTextSize("-0.000").x + em * 0.6f;
-  // Under the image: the legend (up to two lines), the resolution line, and the note wrapped to the panel's width.
   const std::string note = algorithm_note(v, r, state.backend_name);
-  const float note_wrap = std::max(16.0f, avail.x - left);
-  const float note_h = ImGui::CalcTextSize(note.c_str(), nullptr, false, note_wrap).y;
-  const float bottom = line * (0.4f + 2 * 1.1f + 1.1f) + note_h + line * 0.5f;
-  // The image is square, as large as the panel allows, but never under 12 text heights (so its ticks and colour
-  // bar stay readable): the panel then scrolls vertically to the rest.
+  // Text below: the legend (up to two lines), the resolution line, and the note wrapped to the panel's width.
+  const float below_wrap = std::max(16.0f, avail.x - left);
+  const float below_h = line * (0.4f + 2 * 1.1f + 1.1f) +
+                        ImGui::CalcTextSize(note.c_str(), nullptr, false, below_wrap).y + line * 0.5f;
+  // Text beside: a column of 11..20 em; the legend one swatch a line (4 with the block overlay), the resolution
+  // line wrapped to at most 3 lines, then the note.
+  const float column_gap = em;
+  const float column_w = std::clamp(avail.x * 0.2f, em * 11, em * 20);
+  const float column_h = line * 1.1f * (v.show_blocks ? 4.0f : 1.0f) + line * 3.3f +
+                         ImGui::CalcTextSize(note.c_str(), nullptr, false, column_w).y;
+  // The image is never under 12 text heights (so its ticks and colour bar stay readable): the panel then
+  // scrolls vertically to the rest.
   const float width_side = avail.x - left - right;
   const float min_side = std::max(16.0f, std::min(em * 12, width_side));
-  const float side = std::max(min_side, std::min(width_side, avail.y - top - bottom));
-  const ImVec2 p0(origin.x + left, origin.y + top);
+  const float side_below = std::max(min_side, std::min(width_side, avail.y - top - below_h));
+  const float side_beside = std::min(width_side - column_gap - column_w, avail.y - top - line * 0.5f);
+  const bool text_beside = side_beside > side_below && side_beside >= column_h && side_beside >= min_side;
+  const float side = text_beside ? side_beside : side_below;
+  const float bottom = text_beside ? line * 0.5f : below_h;
+  const float block_w = left + side + right + (text_beside ? column_gap + column_w : 0.0f);
+  const float x_off = text_beside ? std::max(0.0f, (avail.x - block_w) * 0.5f) : 0.0f;
+  const float y_off = text_beside ? std::max(0.0f, (avail.y - top - side - bottom) * 0.5f) : 0.0f;
+  const float note_wrap = text_beside ? column_w : below_wrap;
+  const ImVec2 p0(origin.x + x_off + left, origin.y + y_off + top);
   const ImVec2 p1(p0.x + side, p0.y + side);
   const ViewTransform t{p0, side, v.view};
 
@@ -353,7 +369,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
   ImGui::SetCursorScreenPos(p0);
   ImGui::InvisibleButton("heatmap_area", ImVec2(side, side));
   const bool hovered = ImGui::IsItemHovered();
-  publish_heatmap_export(state, em, ImVec2(p0.x - left, origin.y), ImVec2(p1.x + right, p1.y),
+  publish_heatmap_export(state, em, ImVec2(p0.x - left, p0.y - top), ImVec2(p1.x + right, p1.y),
                          hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right));
   if (hovered && ImGui::GetIO().MouseWheel != 0.0f) {
     const ImVec2 m = ImGui::GetMousePos();
@@ -414,7 +430,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
   }
   const std::vector<const char*> x_labels = {"key position k (token index) →", "key position k →", "k →"};
   const char* x_label = x_labels[static_cast<size_t>(first_that_fits(x_labels, side + right))];
-  dl->AddText(ImVec2(p0.x + (side - ImGui::CalcTextSize(x_label).x) * 0.5f, origin.y + line * 0.1f), text_col,
+  dl->AddText(ImVec2(p0.x + (side - ImGui::CalcTextSize(x_label).x) * 0.5f, p0.y - top + line * 0.1f), text_col,
               x_label);
   for (int64_t tq : position_ticks(v.view.q0, v.view.q1, y_ticks)) {
     const float y = tv.y(static_cast<double>(tq));
@@ -430,7 +446,7 @@ void draw_heatmap_panel(ViewContext& ctx) {
   const float y_label_bottom = p0.y + (side + ImGui::CalcTextSize(y_label).x) * 0.5f;
   const float y_label_top = y_label_bottom - ImGui::CalcTextSize(y_label).x;
   if (y_label_top >= dl->GetClipRectMin().y && y_label_bottom <= dl->GetClipRectMax().y)
-    draw_text_vertical(dl, ImVec2(origin.x, y_label_bottom), text_col, y_label);
+    draw_text_vertical(dl, ImVec2(p0.x - left, y_label_bottom), text_col, y_label);
 
   // Colour bar: t = 0 at the bottom, 1 at the top, the ticks of the scale the picture on top was coloured with.
   const ValueScale& scale = window_img ? v.window_scale : state.scale;
@@ -455,16 +471,18 @@ void draw_heatmap_panel(ViewContext& ctx) {
     last_label_y = ty;
   }
 
-  // Legend: masked swatch, then the tile kinds when the block overlay is on, then the resolution and the note.
-  float lx = p0.x;
-  const float ly = p1.y + line * 0.4f;
+  // Legend: masked swatch, then the tile kinds when the block overlay is on, then the resolution and the note;
+  // under the image, or in the column right of the colour bar's labels.
+  const float text_x = text_beside ? p1.x + right + column_gap : p0.x;
+  float lx = text_x;
+  const float ly = text_beside ? p0.y : p1.y + line * 0.4f;
   const float sw = line * 0.8f;
   float legend_y = ly;
-  const float legend_right = p1.x + right;
+  const float legend_right = text_beside ? text_x + column_w : p1.x + right;
   auto swatch = [&](ImU32 fill, ImU32 over, const char* label) {
     const float w = sw + em * 0.3f + ImGui::CalcTextSize(label).x;
-    if (lx > p0.x && lx + w > legend_right) {  // wrap to a second legend line rather than run off the panel
-      lx = p0.x;
+    if (lx > text_x && lx + w > legend_right) {  // wrap to the next legend line rather than run off the panel
+      lx = text_x;
       legend_y += line * 1.1f;
     }
     const ImVec2 a(lx, legend_y + (line - sw) * 0.5f), b(lx + sw, legend_y + (line + sw) * 0.5f);
@@ -501,8 +519,15 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (v.show_tiles)
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
                        : " · tile grid hidden: tiles under 4 px, zoom in";
-  dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, fit_with_ellipsis(res.c_str(), avail.x - left).c_str());
-  dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr, note_wrap);
+  if (text_beside) {  // wrapped in the column (at most about 3 lines), the note after it
+    const float res_h = ImGui::CalcTextSize(res.c_str(), nullptr, false, column_w).y;
+    dl->AddText(nullptr, 0.0f, ImVec2(text_x, legend_y + line * 1.1f), dim_col, res.c_str(), nullptr, column_w);
+    dl->AddText(nullptr, 0.0f, ImVec2(text_x, legend_y + line * 1.1f + res_h + line * 0.2f), text_col, note.c_str(),
+                nullptr, note_wrap);
+  } else {
+    dl->AddText(ImVec2(p0.x, legend_y + line * 1.1f), dim_col, fit_with_ellipsis(res.c_str(), avail.x - left).c_str());
+    dl->AddText(nullptr, 0.0f, ImVec2(p0.x, legend_y + line * 2.2f), text_col, note.c_str(), nullptr, note_wrap);
+  }
 
   if (hovered) {
     const ImVec2 m = ImGui::GetMousePos();

@@ -19,6 +19,7 @@
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/runtime/run_dtype.hpp"
 #include "core/reference.hpp"
+#include "core/spec.hpp"
 
 namespace attnscope::gui {
 
@@ -60,7 +61,7 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
       else if (value == "flash-tc" || value == "tc") order = FlashOrder::TensorCore;
       else problems.push_back("order '" + value + "': use flash, flash1, block-sparse or flash-tc");
     } else if (!numeric) {
-      problems.push_back("'" + item + "': expected NAME=NUMBER (at, br, bc, row, unit) or order=NAME");
+      problems.push_back(quote_input(item) + ": expected NAME=NUMBER (at, br, bc, row, unit) or order=NAME");
     } else if (name == "at") {
       if (number < 0 || number > 1) problems.push_back("at=" + value + ": a fraction of the run, 0..1");
       else { start_fraction = number; playing = false; }
@@ -72,7 +73,7 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
     } else if (name == "unit") {
       follow_unit = static_cast<int32_t>(std::max(-1.0, number));
     } else {
-      problems.push_back("'" + name + "' is not an option (at, order, br, bc, row, unit)");
+      problems.push_back(quote_input(name) + " is not an option (at, order, br, bc, row, unit)");
     }
   }
   return problems;
@@ -118,6 +119,11 @@ FlashSpecResult flash_view_spec(const ExperimentConfig& config, const SpecLimits
 }
 
 // ---- build_trace_replay ----------------------------------------------------------------------------------------
+
+int32_t default_probe_row(int64_t q_len, int br) {
+  const int64_t tile = br > 0 ? br : 64;  // no tile size given: the kernels' default Br
+  return static_cast<int32_t>(std::max<int64_t>(0, std::min(tile, q_len) - 1));
+}
 
 TraceReplay build_trace_replay(const Trace& trace, int32_t probe_row) {
   TraceReplay r;

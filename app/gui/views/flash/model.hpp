@@ -96,6 +96,12 @@ struct TraceReplay {
 };
 TraceReplay build_trace_replay(const Trace& trace, int32_t probe_row);
 
+// The row probed when the user has not picked one: the last row of the first Q tile, min(br, q_len) − 1. Q tile 0
+// is handed out first (the CPU pool takes tasks from 0 up; a GPU's first wave starts at block 0; FA-1's first pass
+// visits it first), so the online-softmax panel shows data from the first tile steps of the replay; the last row
+// of that tile has the most allowed keys under a causal mask.
+int32_t default_probe_row(int64_t q_len, int br);
+
 // Everything the worker computed for one FlashViewKey.
 struct FlashViewResult {
   FlashViewKey key;
@@ -158,13 +164,15 @@ struct FlashLayoutReadout {
   float gantt_x = 0, gantt_y = 0, gantt_w = 0, gantt_h = 0;           // the Gantt plot area
   int32_t probe_steps_shown = 0;
   float softmax_plot_x = 0, softmax_plot_y = 0, softmax_plot_w = 0, softmax_plot_h = 0;
+  int32_t softmax_legends = 0;            // online-softmax plots that drew a legend this frame
+  int32_t softmax_legends_over_data = 0;  // … whose legend box overlaps their data area (should be none)
 };
 
 struct FlashViewState {
   // Controls.
   FlashOrder order = FlashOrder::Flash2;
   TileConfig tiles;
-  int32_t row = -1;                 // -1: three quarters down the sequence, chosen when the first result arrives
+  int32_t row = -1;                 // -1: default_probe_row, chosen when the first result arrives
   std::string row_problem;          // a typed row outside the matrix, not applied: said under the toolbar
   int32_t follow_unit = -1;         // -1: the unit that ran the probed row
 

@@ -63,6 +63,22 @@ void step_plot(const char* title, const char* y_label, const std::vector<double>
   style.target_ticks = saved_ticks;
 }
 
+// The scores and the softmax fill every corner of their plots, so their legends go beside the data, never over
+// it: right of the data area when the plot is wide enough to give up a legend's width, else below it.
+class OutsideLegend {
+ public:
+  explicit OutsideLegend(float plot_width) : saved_(plot::GetStyle().legend_corner) {
+    plot::GetStyle().legend_corner = plot_width >= ImGui::GetFontSize() * 24 ? plot::LegendCorner::OutsideEast
+                                                                              : plot::LegendCorner::OutsideSouth;
+  }
+  ~OutsideLegend() { plot::GetStyle().legend_corner = saved_; }
+  OutsideLegend(const OutsideLegend&) = delete;
+  OutsideLegend& operator=(const OutsideLegend&) = delete;
+
+ private:
+  plot::LegendCorner saved_;
+};
+
 }  // namespace
 
 void draw_online_softmax_panel(FlashFrame& f) {
@@ -127,6 +143,14 @@ void draw_online_softmax_panel(FlashFrame& f) {
   }
   std::vector<double> all_scores = ay;
   all_scores.insert(all_scores.end(), py.begin(), py.end());
+  f.view.readout.softmax_legends_over_data = 0;
+  f.view.readout.softmax_legends = 0;
+  auto note_legend = [&f] {
+    const plot::PlotGeometry& g = plot::LastPlotGeometry();
+    f.view.readout.softmax_legends += g.legend_entries > 0 ? 1 : 0;
+    f.view.readout.softmax_legends_over_data += g.legend_over_data() ? 1 : 0;
+  };
+  const OutsideLegend scores_legend(ImGui::GetContentRegionAvail().x);
   if (plot::BeginPlot("scores of the row, tile by tile", ImVec2(-1, scores_h))) {
     plot::SetupAxis(plot::Axis::X, "key j (token index)", plot::Scale::Linear);
     plot::SetupAxis(plot::Axis::Y, "s = q·k/√d", plot::Scale::Linear);
@@ -146,6 +170,7 @@ void draw_online_softmax_panel(FlashFrame& f) {
     m_style.line_weight = 2.5f;
     plot::PlotLine("m after each tile", mx, my, m_style);
     plot::EndPlot();
+    note_legend();
     // Tile boundaries and the tile in progress, over the data area.
     const plot::PlotGeometry& g = plot::LastPlotGeometry();
     ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -207,12 +232,12 @@ void draw_online_softmax_panel(FlashFrame& f) {
       plot::ItemStyle exact;
       exact.color = kArrived;
       exact.line_weight = 2.0f;
-      plot::PlotLine("exact (reference, double)", keys, r.exact_p, exact);
+      plot::PlotLine("exact (reference)", keys, r.exact_p, exact);
       plot::ItemStyle kernel;
       kernel.color = kMax;
       kernel.marker = plot::Marker::Cross;
       kernel.marker_size = 2.5f;
-      plot::PlotScatter("exp(s − m) / l from the probe", keys, r.kernel_p, kernel);
+      plot::PlotScatter("kernel: exp(s − m)/l", keys, r.kernel_p, kernel);
     } else {
       char wait[128];
       std::snprintf(wait, sizeof wait, "appears when the row's last tile is folded in (step %d)", steps);
@@ -220,6 +245,7 @@ void draw_online_softmax_panel(FlashFrame& f) {
                      ImVec2(-ImGui::CalcTextSize(wait).x * 0.5f, 0), palette().text_muted);
     }
     plot::EndPlot();
+    note_legend();
   }
   const ProbeStep& last = probe->steps.back();
   if (finished) {

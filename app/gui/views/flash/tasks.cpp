@@ -81,7 +81,7 @@ std::shared_ptr<const FlashViewResult> compute_flash_view(Backend& backend, Task
   if (rd.substituted)
     result->dtype_note = std::string(algorithm_name(algorithm)) + " runs " + dtype_name(rd.dtype) + " here: the experiment's " +
                          dtype_name(fs.spec.dtype) + " is refused (" + rd.refused + ")";
-  result->row = key.row < 0 ? static_cast<int32_t>(spec.q_len * 3 / 4) : key.row;
+  result->row = key.row < 0 ? default_probe_row(spec.q_len, key.tiles.br) : key.row;
   result->row = std::clamp<int32_t>(result->row, 0, static_cast<int32_t>(spec.q_len - 1));
 
   control.set_status("generating Q, K, V");

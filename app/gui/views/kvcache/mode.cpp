@@ -116,7 +116,7 @@ void draw_kvcache_mode(ViewContext& ctx) {
   record_element_rect(ctx.ui, "kv-controls");
   ImGui::Separator();
   const double free_bytes = s.result && s.result->memory.known ? static_cast<double>(s.result->memory.free_bytes)
-                                                               : static_cast<double>(s.stated_free_gb) * 1e9;
+                                                               : std::ldexp(static_cast<double>(s.stated_free_gib), 30);
   // Wide: the table (about 53%) beside the cache picture, the plots under both. Narrow (large text): the table,
   // the picture and the plots stacked at full width. Below the minimums the panel area scrolls.
   const float avail_w = ImGui::GetContentRegionAvail().x;

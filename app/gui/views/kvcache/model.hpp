@@ -61,7 +61,7 @@ struct KvViewState {
   int context = 4096;             // L: for the sizes and the cache-filling picture
   int page_index = 0;             // in kKvPageSizes
   int batch = 1;
-  float stated_free_gb = 80.0f;   // used when the backend does not know its free memory
+  float stated_free_gib = 80.0f;  // GiB (2³⁰ bytes), used when the backend does not know its free memory
   int loop_context = 0;           // tokens the decode loop generates; 0: chosen from the backend on the first frame
   std::shared_ptr<const KvRunResult> result;
   std::string asked_key;

@@ -121,10 +121,10 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row("achieved bandwidth", "K and V bytes the decode read / its time (same step)", [&](int i) {
     if (!last[i]) return std::string("–");
     char b[64];
-    std::snprintf(b, sizeof b, "%s GB/s", format_rate(last[i]->achieved_gbs).c_str());
+    std::snprintf(b, sizeof b, "%s", format_bandwidth(last[i]->achieved_gbs * 1e9).c_str());
     return std::string(b);
   });
-  std::snprintf(label, sizeof label, "  share of copy (%s GB/s)", format_rate(bw).c_str());
+  std::snprintf(label, sizeof label, "  share of copy (%s)", format_bandwidth(bw * 1e9).c_str());
   row(label, "achieved / copy bandwidth measured in the same run", [&](int i) {
     if (!last[i] || bw <= 0) return std::string("–");
     char b[32];

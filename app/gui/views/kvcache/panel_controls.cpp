@@ -86,15 +86,15 @@ void draw_controls(ViewContext& ctx, KvViewState& s) {
   const bool measured_free = s.result && s.result->memory.known;
   const std::string free_text =
       measured_free ? "free " + format_bytes(static_cast<double>(s.result->memory.free_bytes)) : std::string();
-  flow(measured_free ? ImGui::CalcTextSize(free_text.c_str()).x : labelled(w, "GB free (stated)"), gap);
+  flow(measured_free ? ImGui::CalcTextSize(free_text.c_str()).x : labelled(w, "GiB free (stated)"), gap);
   if (measured_free) {
     ImGui::AlignTextToFramePadding();
     ImGui::TextUnformatted(free_text.c_str());
     tooltip("free memory the backend measured: host memory on the CPU backend, device memory on CUDA");
   } else {
     ImGui::SetNextItemWidth(w);
-    ImGui::InputFloat("GB free (stated)", &s.stated_free_gb, 0, 0, "%.0f");
-    s.stated_free_gb = std::clamp(s.stated_free_gb, 0.1f, 1e6f);
+    ImGui::InputFloat("GiB free (stated)", &s.stated_free_gib, 0, 0, "%.0f");
+    s.stated_free_gib = std::clamp(s.stated_free_gib, 0.1f, 1e6f);
     tooltip("this backend does not measure its free memory: state it");
   }
   flow(ImGui::CalcTextSize("decode loop:").x + style.ItemSpacing.x + labelled(em * 4.5f, "tokens"), gap * 1.5f);

@@ -128,28 +128,32 @@ void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   ImGui::SameLine();
   if (plot::BeginPlot("Achieved bandwidth: K/V bytes read / time##kv_bw", ImVec2(w, plot_h), plot::PlotFlags_NoLegend)) {
     plot::SetupAxis(plot::Axis::X, "context (tokens in the cache)");
-    plot::SetupAxis(plot::Axis::Y, "bandwidth (GB/s)");
+    plot::SetupAxis(plot::Axis::Y, "bandwidth (GiB/s)");
     plot::SetupAxisFormat(plot::Axis::X, format_tokens_exact);
+    // The runs measure GB/s (10^9 bytes); shown in GiB/s (2^30 bytes) like every byte count of the app.
+    constexpr double kGiBPerGB = 1e9 / kBytesPerGiB;
     // From 0, with room above the copy bandwidth for its label.
-    double top = r.bandwidth_gbs;
+    double top = r.bandwidth_gbs * kGiBPerGB;
     for (const auto& run : r.runs)
-      for (double g : run.gbs) top = std::max(top, g);
+      for (double g : run.gbs) top = std::max(top, g * kGiBPerGB);
     if (top > 0) plot::SetupAxisLimits(plot::Axis::Y, 0, top * 1.3);
     for (size_t i = 0; i < r.runs.size(); ++i) {
       plot::ItemStyle st;
       st.color = layout_color(static_cast<int>(i));
       st.marker = plot::Marker::Circle;
-      plot::PlotLine(r.runs[i].name.c_str(), r.runs[i].context, r.runs[i].gbs, st);
+      std::vector<double> gibs(r.runs[i].gbs);
+      for (double& g : gibs) g *= kGiBPerGB;
+      plot::PlotLine(r.runs[i].name.c_str(), r.runs[i].context, gibs, st);
     }
     if (r.bandwidth_gbs > 0 && !r.runs.empty() && !r.runs.front().context.empty()) {
       const double xs[2] = {r.runs.front().context.front(), r.runs.front().context.back()};
-      const double ys[2] = {r.bandwidth_gbs, r.bandwidth_gbs};
+      const double ys[2] = {r.bandwidth_gbs * kGiBPerGB, r.bandwidth_gbs * kGiBPerGB};
       plot::ItemStyle st;
       st.color = ceiling_color();
       st.dashed = true;
       plot::PlotLine("copy bandwidth", xs, ys, 2, st);
       char text[64];
-      std::snprintf(text, sizeof text, "copy bandwidth %s GB/s (the floor's)", format_rate(r.bandwidth_gbs).c_str());
+      std::snprintf(text, sizeof text, "copy bandwidth %s (the floor's)", format_bandwidth(r.bandwidth_gbs * 1e9).c_str());
       plot::PlotText(text, xs[0], ys[0], ImVec2(em * 0.3f, -em * 1.15f), ceiling_color());
     }
     plot::EndPlot();

@@ -129,18 +129,16 @@ void draw_memory_panel(ViewContext& ctx, ScalingViewState& view) {
   // ---- used / free over this session
   const MemoryReadout& r = view.memory;
   if (r.seconds.size() >= 1 && ImGui::GetContentRegionAvail().y > f * 8) {
-    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;  // binary units, as every byte count the app prints
-    std::vector<double> t(r.seconds.size()), used(r.used_bytes.size()), free_b(r.free_bytes.size());
-    for (size_t i = 0; i < t.size(); ++i) {
-      t[i] = r.seconds[i] - r.seconds.front();
-      used[i] = r.used_bytes[i] / kGiB;
-      free_b[i] = r.free_bytes[i] / kGiB;
-    }
+    std::vector<double> t(r.seconds.size());
+    for (size_t i = 0; i < t.size(); ++i) t[i] = r.seconds[i] - r.seconds.front();
+    const std::vector<double>& used = r.used_bytes;
+    const std::vector<double>& free_b = r.free_bytes;
     if (plot::BeginPlot(cpu ? "Host memory over this session##memory_history" : "Device memory over this session##memory_history",
                         ImVec2(-1, -1))) {
       plot::SetupAxis(plot::Axis::X, "time since the first reading (s)");
-      plot::SetupAxis(plot::Axis::Y, "GiB (2³⁰ bytes)");
-      const double total = m && m->total_bytes ? static_cast<double>(m->total_bytes) / kGiB : 0;
+      plot::SetupAxis(plot::Axis::Y, "memory (bytes)");
+      plot::SetupAxisUnit(plot::Axis::Y, plot::Unit::Bytes);
+      const double total = m && m->total_bytes ? static_cast<double>(m->total_bytes) : 0;
       plot::SetupAxisLimits(plot::Axis::Y, 0, std::max(total, *std::max_element(free_b.begin(), free_b.end())) * 1.05);
       if (t.back() > 0) plot::SetupAxisLimits(plot::Axis::X, 0, t.back());
       plot::PlotLine("used", t, used, plot::ItemStyle{.color = IM_COL32(86, 150, 200, 255)});

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
+#include <span>
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/views/scaling/panels.hpp"
@@ -16,6 +18,10 @@
 #include "app/gui/widgets/layout.hpp"
 
 namespace attnscope::gui {
+namespace {
+// The legend's keys for marker styles (which source a point came from) are grey: colour names the algorithm.
+constexpr ImU32 kRooflineKeyGrey = IM_COL32(200, 200, 200, 255);
+}  // namespace
 
 void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   heading(ctx, "Roofline: achieved FLOP/s against arithmetic intensity");
@@ -41,7 +47,7 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
   else if (!c->ok) after_button(c->error, error_color());
   else {
     char measured[256];
-    std::snprintf(measured, sizeof measured, "copy %.3g GB/s (%s buffer)  ·  %s: %s", c->copy_bytes_per_s * 1e-9,
+    std::snprintf(measured, sizeof measured, "copy %s (%s buffer)  ·  %s: %s", format_bandwidth(c->copy_bytes_per_s).c_str(),
                   format_bytes(static_cast<double>(c->copy_bytes)).c_str(), c->gemm_what.c_str(),
                   format_flops_rate(c->gemm_flops_per_s).c_str());
     after_button(measured, ImGui::GetStyleColorVec4(ImGuiCol_Text));
@@ -103,12 +109,17 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
     }
   }
   const char* y_label = tera ? "achieved TFLOP/s" : "achieved GFLOP/s";
-  const float roofline_h = std::max(ImGui::GetFontSize() * 10, ImGui::GetContentRegionAvail().y);
+  // The legend goes beside the data, never over it (the roofs run along the top, the slanted one through the lower
+  // left, and points can fall in any corner): right of the data when 30 em of width allow it, else below, with room
+  // for up to 9 entries in one column under a 10 em data area (the tab scrolls).
+  const bool legend_east = ImGui::GetContentRegionAvail().x >= ImGui::GetFontSize() * 30;
+  const float roofline_h =
+      std::max(ImGui::GetFontSize() * (legend_east ? 10.0f : 22.0f), ImGui::GetContentRegionAvail().y);
   if (plot::BeginPlot("Roofline##roofline", ImVec2(-1, roofline_h))) {
     plot::SetupAxis(plot::Axis::X, "arithmetic intensity (FLOP per byte moved, cost model)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, y_label, plot::Scale::Log10);
     const plot::LegendCorner corner = plot::GetStyle().legend_corner;
-    plot::GetStyle().legend_corner = plot::LegendCorner::SouthEast;  // the roofs run along the top
+    plot::GetStyle().legend_corner = legend_east ? plot::LegendCorner::OutsideEast : plot::LegendCorner::OutsideSouth;
     // The x range covers the points and the ridge, so both roofs show.
     double x_lo = 1e300, x_hi = 0, y_lo = 1e300;
     for (auto* m : {&runs, &sweep})
@@ -143,11 +154,33 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
       roof("ceilings (copy, fp32 matmul)", c->gemm_flops_per_s, false);
       if (c->gemm16_flops_per_s > 0) roof("fp16 tensor-core matmul", c->gemm16_flops_per_s, true);
       char bw[64];
-      std::snprintf(bw, sizeof bw, "%.3g GB/s", c->copy_bytes_per_s * 1e-9);
+      std::snprintf(bw, sizeof bw, "%s", format_bandwidth(c->copy_bytes_per_s).c_str());
       // Above the slanted roof (it rises to the right, so up-left of a point on it is clear of it).
       const double x_bw = std::sqrt(x_lo * c->gemm_flops_per_s / c->copy_bytes_per_s);
       plot::PlotText(bw, x_bw, c->copy_bytes_per_s * x_bw / unit,
                      ImVec2(-ImGui::CalcTextSize(bw).x - 4, -ImGui::GetFontSize() * 1.2f));
+    }
+    // The legend: one colour per algorithm (a swatch), then one grey key per marker style drawn — the points
+    // themselves stay out of it, so an algorithm seen only in the sweep still has its colour named.
+    std::set<Algorithm> algorithms;
+    for (auto* m : {&runs, &sweep})
+      for (auto& [alg, p] : *m)
+        if (!p.x.empty()) algorithms.insert(alg);
+    for (Algorithm alg : algorithms) {
+      plot::ItemStyle key;
+      key.color = algorithm_color(alg);
+      key.marker = plot::Marker::Square;
+      plot::PlotScatter(algorithm_name(alg), std::span<const double>(), std::span<const double>(), key);
+    }
+    const bool any_run = std::any_of(runs.begin(), runs.end(), [](const auto& e) { return !e.second.x.empty(); });
+    const bool any_sweep = std::any_of(sweep.begin(), sweep.end(), [](const auto& e) { return !e.second.x.empty(); });
+    if (any_run) {
+      plot::ItemStyle key{.color = kRooflineKeyGrey, .marker = plot::Marker::Diamond};
+      plot::PlotScatter("latest Timing run", std::span<const double>(), std::span<const double>(), key);
+    }
+    if (any_sweep) {
+      plot::ItemStyle key{.color = kRooflineKeyGrey, .marker = plot::Marker::Circle, .marker_filled = false};
+      plot::PlotScatter("Scaling sweep point", std::span<const double>(), std::span<const double>(), key);
     }
     for (auto& [alg, p] : sweep) {
       plot::ItemStyle s;
@@ -164,8 +197,9 @@ void draw_roofline_panel(ViewContext& ctx, ScalingViewState& view) {
       s.color = algorithm_color(alg);
       s.marker = plot::Marker::Diamond;
       s.marker_size = 7;
+      s.in_legend = false;
       s.notes = p.notes.data();
-      plot::PlotScatter(algorithm_name(alg), p.x, p.y, s);
+      plot::PlotScatter((std::string(algorithm_name(alg)) + "##run").c_str(), p.x, p.y, s);
     }
     plot::EndPlot();
     plot::GetStyle().legend_corner = corner;

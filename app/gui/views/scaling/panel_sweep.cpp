@@ -321,7 +321,8 @@ void draw_sweep_panel(ViewContext& ctx, ScalingViewState& view) {
   if (side_by_side) ImGui::SameLine();
   if (plot::BeginPlot("Memory allocated beyond Q, K, V and O##sweep_mem", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
-    plot::SetupAxis(plot::Axis::Y, "bytes", plot::Scale::Log10);
+    plot::SetupAxis(plot::Axis::Y, "allocated (bytes)", plot::Scale::Log10);
+    plot::SetupAxisUnit(plot::Axis::Y, plot::Unit::Bytes);
     plot::SetupAxisTicks(plot::Axis::X, powers_of_two);
     plot::SetupAxisFormat(plot::Axis::X, [](double n) { return format_tokens(n); });
     for (size_t i = 0; i < r.series.size(); ++i) plot_series(r.series[i], arrays[i], true);

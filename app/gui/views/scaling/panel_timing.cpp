@@ -57,7 +57,7 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
   ImGui::TableSetupColumn("median");
   ImGui::TableSetupColumn("min – max");
   ImGui::TableSetupColumn("FLOP/s");
-  ImGui::TableSetupColumn("GB/s");
+  ImGui::TableSetupColumn("GiB/s");
   ImGui::TableSetupColumn("vs naive");
   ImGui::TableHeadersRow();
   for (const AlgorithmTiming& a : run.algorithms) {
@@ -89,7 +89,7 @@ void latest_table(ViewContext& ctx, const TimingRun& run) {
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(s > 0 ? format_flops_rate(a.flops / s).c_str() : "—");
     ImGui::TableNextColumn();
-    ImGui::Text("%.3g", s > 0 ? a.bytes_moved / s * 1e-9 : 0.0);
+    ImGui::Text("%.3g", s > 0 ? a.bytes_moved / s / kBytesPerGiB : 0.0);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("bytes moved by the cost model (%s) / median time", format_bytes(a.bytes_moved).c_str());
     ImGui::TableNextColumn();
@@ -178,7 +178,7 @@ void draw_timing_panel(ViewContext& ctx, ScalingViewState& view) {
     }
   }
   ImGui::Spacing();
-  ImGui::TextWrapped("Speed-up is the naive median over each median, measured in the same run. FLOP/s and GB/s divide "
+  ImGui::TextWrapped("Speed-up is the naive median over each median, measured in the same run. FLOP/s and GiB/s divide "
                      "the cost model's FLOPs and bytes by the median time.");
   ImGui::EndChild();
   if (side_by_side) ImGui::SameLine();

@@ -184,8 +184,8 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
         ImGui::TextUnformatted(n.measured ? ms(r).c_str() : "–");
         if (ImGui::IsItemHovered()) {
           if (r.ok)
-            ImGui::SetTooltip("median of %zu runs, min %.3g ms, max %.3g ms", r.timing.samples_ms.size(),
-                              r.timing.min_ms, r.timing.max_ms);
+            ImGui::SetTooltip("median of %zu runs, min %s, max %s", r.timing.samples_ms.size(),
+                              format_time_ms(r.timing.min_ms).c_str(), format_time_ms(r.timing.max_ms).c_str());
           else if (!r.error.empty())
             ImGui::SetTooltip("%s", r.error.c_str());
         }
