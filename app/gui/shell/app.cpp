@@ -279,7 +279,7 @@ void App::take_results() {
   }
   state_.shown = std::move(result);
   const ScoreImage& image = state_.shown->image;
-  heatmap_.upload(image.values, image.rows, image.cols);
+  heatmap_.upload(image.values, image.allowed, image.rows, image.cols);
   needs_colorize_ = true;
   state_.computing = worker_->busy();
 }

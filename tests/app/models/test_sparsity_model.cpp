@@ -6,6 +6,7 @@
 #include <cmath>
 #include <thread>
 
+#include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/views/sparsity/model.hpp"
 #include "core/cpu_backend.hpp"
 
@@ -116,4 +117,41 @@ TEST_CASE("pattern numbers: a cancelled computation says so") {
   const PatternNumbers n = compute_pattern_numbers(*backend, req, [](double, const std::string&) {}, [] { return true; });
   CHECK(n.cancelled);
   CHECK_FALSE(n.measured);
+}
+
+TEST_CASE("A/B thumbnails: a cell's colour is its share of allowed pairs, and the legend shows the colours drawn") {
+  const std::vector<Rgba8> map = make_colormap(256);
+  // Shade = share allowed: grey at 0, the map's top at 1, in between by the share.
+  CHECK(mask_share_color(0.0, map) == HeatmapGl::kMaskedColor);
+  CHECK(mask_share_color(1.0, map) == map.back());
+  const Rgba8 tenth = mask_share_color(0.1, map);
+  for (int i = 0; i < 3; ++i)
+    CHECK(tenth[i] == std::lround(HeatmapGl::kMaskedColor[i] + 0.1 * (map.back()[i] - HeatmapGl::kMaskedColor[i])));
+  // A pattern whose picture cells are its tiles (N = 1024, 16 cells of 64, tiles 64 x 64): every empty tile's
+  // thumbnail cell is the legend's "empty", every full tile's the legend's "full".
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 1024;
+  spec.head_dim = 16;
+  spec.mask = parse_mask("window:100").mask;
+  PatternRequest req;
+  req.spec = spec;
+  req.tiles = TileConfig{64, 64};
+  req.measure = false;
+  req.picture_cells = 16;
+  auto backend = make_cpu_backend(1);
+  const PatternNumbers n = compute_pattern_numbers(*backend, req, [](double, const std::string&) {}, [] { return false; });
+  REQUIRE(n.ok);
+  REQUIRE(n.picture_rows == 16);
+  int empty = 0, full = 0;
+  for (int64_t r = 0; r < 16; ++r)
+    for (int64_t c = 0; c < 16; ++c) {
+      const TileKind kind = n.block_mask.at(r, c);
+      const Rgba8 drawn = thumbnail_color(n.picture[static_cast<size_t>(r * 16 + c)], kind, map);
+      if (kind == TileKind::Empty) { CHECK(drawn == legend_swatch_color(TileKind::Empty, map)); ++empty; }
+      if (kind == TileKind::Full) { CHECK(drawn == legend_swatch_color(TileKind::Full, map)); ++full; }
+    }
+  CHECK(empty > 0);
+  CHECK(full > 0);
+  // The caption says what a cell is.
+  CHECK(mask_picture_caption(4096, 4096, 96, 96) == "1 cell = 42.7 × 42.7 pairs; shade = share allowed");
 }

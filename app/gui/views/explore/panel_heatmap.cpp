@@ -118,7 +118,7 @@ void take_task_results(ViewContext& ctx) {
   // colour bar reads true for both.
   if (v.window && !v.window_uploaded && ctx.state.shown) {
     const ScoreImage& w = v.window->image;
-    ctx.heatmap.upload_window(w.values, w.rows, w.cols);
+    ctx.heatmap.upload_window(w.values, w.allowed, w.rows, w.cols);
     v.window_uploaded = true;
     v.window_scale_mode = -1;
   }
@@ -234,6 +234,7 @@ void publish_heatmap_export(const AppState& state, float em, ImVec2 min, ImVec2 
     const ComputeResult& r = *st->shown;
     const bool is_p = r.config.show == ScoreKind::Probabilities;
     h.values = &r.image.values;
+    h.allowed = &r.image.allowed;
     h.rows = r.image.rows;
     h.cols = r.image.cols;
     h.q0 = r.image.q0;
@@ -495,8 +496,8 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (cell_q <= 1.0 && cell_k <= 1.0)
     std::snprintf(pool, sizeof pool, "one cell per (q, k) pair, %d × %d", shown_img.rows, shown_img.cols);
   else
-    std::snprintf(pool, sizeof pool, "%d × %d cells, each ≈ %.3g × %.3g pairs, showing %s", shown_img.rows,
-                  shown_img.cols, cell_q, cell_k, is_p ? "their mean P" : "their largest |S|");
+    std::snprintf(pool, sizeof pool, "1 cell = %.3g × %.3g pairs; colour = %s; shade = share allowed", cell_q, cell_k,
+                  is_p ? "mean P" : "largest |S|");
   std::string res = pool;
   if (v.show_tiles)
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
@@ -525,6 +526,13 @@ void draw_heatmap_panel(ViewContext& ctx) {
       if (std::isnan(value)) ImGui::TextUnformatted("masked: never computed");
       else ImGui::Text("%s = %.4g", is_p ? (single ? "P" : "mean P") : (single ? "S" : "largest |S|: S"),
                        static_cast<double>(value));
+      const size_t cell = static_cast<size_t>(hit.row) * src->cols + hit.col;
+      if (!single && cell < src->allowed.size()) {
+        const int64_t pairs = (hit.q_end - hit.q_begin + 1) * (hit.k_end - hit.k_begin + 1);
+        ImGui::Text("allowed: %lld of %lld pairs (%.0f%%)",
+                    static_cast<long long>(std::llround(src->allowed[cell] * static_cast<double>(pairs))),
+                    static_cast<long long>(pairs), 100.0 * src->allowed[cell]);
+      }
       const auto qi = static_cast<int64_t>(std::floor(q)), ki = static_cast<int64_t>(std::floor(k));
       if (blocks_current && qi < n_q && ki < n_k) {
         const int64_t ti = qi / v.br, tj = ki / v.bc;

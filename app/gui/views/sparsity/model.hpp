@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/experiment.hpp"
+#include "app/gui/gl/colormap.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
@@ -75,6 +76,19 @@ struct PatternNumbers {
                ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
   }
 };
+
+// ---- mask pictures (the grid panel's background and the A/B thumbnails) ----
+// A picture cell whose pairs are `share` allowed: mix(masked grey, the colour map's top entry, share), so a pooled
+// cell is as bright as the mask is dense there (shade = share allowed; a cell with one allowed pair stays grey).
+Rgba8 mask_share_color(double share, const std::vector<Rgba8>& colormap);
+// A thumbnail's cell: its share colour with its tile's tint (block_overlay_color) drawn over it, blended as the
+// renderer blends: tint·alpha + base·(1 − alpha).
+Rgba8 thumbnail_color(double share, TileKind kind, const std::vector<Rgba8>& colormap);
+// The thumbnails' legend swatch of a tile kind: the thumbnail colour of a cell of that kind, at share 0 (empty),
+// 1/2 (partial: some of its pairs) or 1 (full).
+Rgba8 legend_swatch_color(TileKind kind, const std::vector<Rgba8>& colormap);
+// What one cell of a mask picture is: "1 cell = 42.7 × 42.7 pairs; shade = share allowed".
+std::string mask_picture_caption(int64_t n_q, int64_t n_k, int rows, int cols);
 
 // The worker channels of patterns A and B.
 inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A", "Sparsity"}, {"sparsity-B", "Sparsity"}};

@@ -84,13 +84,13 @@ void draw_pattern_picture(ViewContext& ctx, int which, float side) {
   ImGui::EndGroup();
 }
 
-void swatch(ImU32 base, Rgba8 tint, const char* label) {
+// A legend entry: the colour a thumbnail cell of that tile kind has (legend_swatch_color), and its name.
+void swatch(Rgba8 color, const char* label) {
   const float h = ImGui::GetTextLineHeight(), sw = h * 0.8f;
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 a(p.x, p.y + (h - sw) * 0.5f), b(p.x + sw, p.y + (h + sw) * 0.5f);
-  dl->AddRectFilled(a, b, base);
-  dl->AddRectFilled(a, b, IM_COL32(tint[0], tint[1], tint[2], tint[3]));
+  dl->AddRectFilled(a, b, IM_COL32(color[0], color[1], color[2], 255));
   dl->AddRect(a, b, ImGui::GetColorU32(ImGuiCol_TextDisabled));
   ImGui::Dummy(ImVec2(sw, h));
   ImGui::SameLine(0, h * 0.3f);
@@ -111,8 +111,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   draw_pattern_picture(ctx, 0, side);
   ImGui::SameLine(0, em);
   draw_pattern_picture(ctx, 1, side);
-  const ImU32 mid = IM_COL32(ctx.heatmap.colormap()[160][0], ctx.heatmap.colormap()[160][1],
-                             ctx.heatmap.colormap()[160][2], 255);
+  const std::vector<Rgba8>& map = ctx.heatmap.colormap();
   char label[64];
   std::snprintf(label, sizeof label, "tiles %d × %d:", s.br, s.bc);
   ImGui::TextDisabled("%s", label);
@@ -121,11 +120,19 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
     return ImGui::GetTextLineHeight() * 1.1f + ImGui::CalcTextSize(text).x;
   };
   flow_same_line(swatch_width("empty"));
-  swatch(IM_COL32(72, 72, 78, 255), block_overlay_color(TileKind::Empty), "empty");
+  swatch(legend_swatch_color(TileKind::Empty, map), "empty");
   flow_same_line(swatch_width("partial"));
-  swatch(mid, block_overlay_color(TileKind::Partial), "partial");
+  swatch(legend_swatch_color(TileKind::Partial, map), "partial");
   flow_same_line(swatch_width("full"));
-  swatch(mid, block_overlay_color(TileKind::Full), "full");
+  swatch(legend_swatch_color(TileKind::Full, map), "full");
+  // What a thumbnail cell is: both pictures have the same cells (the same N and picture size).
+  if (const PatternNumbers* any = s.numbers[0] ? &*s.numbers[0] : (s.numbers[1] ? &*s.numbers[1] : nullptr)) {
+    const std::string caption = mask_picture_caption(any->block_mask.tiles.rows, any->block_mask.tiles.cols,
+                                                     any->picture_rows, any->picture_cols);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+    ImGui::TextWrapped("%s", caption.c_str());
+    ImGui::PopStyleColor();
+  }
 
   const PatternNumbers* nums[2] = {s.numbers[0] ? &*s.numbers[0] : nullptr, s.numbers[1] ? &*s.numbers[1] : nullptr};
   const bool any_gathered = (nums[0] && nums[0]->gathered_relevant) || (nums[1] && nums[1]->gathered_relevant);
