@@ -155,3 +155,35 @@ TEST_CASE("A/B thumbnails: a cell's colour is its share of allowed pairs, and th
   // The caption says what a cell is.
   CHECK(mask_picture_caption(4096, 4096, 96, 96) == "1 cell = 42.7 × 42.7 pairs; shade = share allowed");
 }
+
+TEST_CASE("painting along the stroke: a drag between two frames paints every block on the line, no gaps") {
+  PatternModel p;
+  REQUIRE(ensure_grid_term(p.ref(), 1024, 64));  // 16 x 16 blocks
+  // The pointer was over block (1, 2) last frame and is over (4, 12) now: ten columns, one block in each, each
+  // within half a block of the true line, both ends included.
+  CHECK(paint_line(p.grid, 1, 2, 4, 12, true));
+  CHECK(grid_cells_on(p.grid) == 11);
+  for (int64_t col = 2; col <= 12; ++col) {
+    int64_t painted_rows = 0, row_painted = -1;
+    for (int64_t row = 0; row < 16; ++row)
+      if (p.grid.cells[static_cast<size_t>(row * 16 + col)]) { ++painted_rows; row_painted = row; }
+    CHECK(painted_rows == 1);
+    const double true_row = 1.0 + 3.0 * static_cast<double>(col - 2) / 10.0;
+    CHECK(std::fabs(static_cast<double>(row_painted) - true_row) <= 0.5 + 1e-9);
+  }
+  CHECK(p.grid.cells[static_cast<size_t>(1 * 16 + 2)] == 1);
+  CHECK(p.grid.cells[static_cast<size_t>(4 * 16 + 12)] == 1);
+  // Steep, backwards and partly outside the grid: the blocks inside are painted (one per row), the rest skipped.
+  fill_grid(p.grid, false);
+  CHECK(paint_line(p.grid, 20, 5, 0, 3, true));
+  for (int64_t row = 0; row < 16; ++row) {
+    int64_t painted = 0;
+    for (int64_t col = 0; col < 16; ++col) painted += p.grid.cells[static_cast<size_t>(row * 16 + col)];
+    CHECK(painted == 1);
+  }
+  // Erasing along the same stroke, and a stroke of one block.
+  CHECK(paint_line(p.grid, 20, 5, 0, 3, false));
+  CHECK(grid_cells_on(p.grid) == 0);
+  CHECK(paint_line(p.grid, 7, 7, 7, 7, true));
+  CHECK_FALSE(paint_line(p.grid, 7, 7, 7, 7, true));  // unchanged
+}

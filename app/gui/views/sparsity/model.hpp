@@ -118,6 +118,7 @@ struct SparsityViewState {
   std::string blocks_texture_key[2];
   std::string grid_texture_key;
   int paint_value = -1;            // while dragging: 1 paints, 0 erases; -1 not painting
+  int64_t paint_row = 0, paint_col = 0;  // while dragging: the grid cell under the pointer last frame
 };
 
 }  // namespace attnscope::gui

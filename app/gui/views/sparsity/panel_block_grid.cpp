@@ -137,9 +137,17 @@ void draw_block_grid_panel(ViewContext& ctx) {
     const double tokens_per_px = static_cast<double>(n) / side;
     const auto row = static_cast<int64_t>(std::floor((m.y - c0.y) * tokens_per_px / static_cast<double>(p.grid.block)));
     const auto col = static_cast<int64_t>(std::floor((m.x - c0.x) * tokens_per_px / static_cast<double>(p.grid.block)));
-    if (row >= 0 && col >= 0 && row < p.grid.rows && col < p.grid.cols) {
-      if (s.paint_value < 0) s.paint_value = p.grid.cells[static_cast<size_t>(row * p.grid.cols + col)] ? 0 : 1;
-      changed |= paint_cell(p.grid, row, col, s.paint_value == 1);
+    if (s.paint_value < 0 && row >= 0 && col >= 0 && row < p.grid.rows && col < p.grid.cols) {
+      // The first cell decides: paint on an empty cell, erase on a painted one.
+      s.paint_value = p.grid.cells[static_cast<size_t>(row * p.grid.cols + col)] ? 0 : 1;
+      s.paint_row = row;
+      s.paint_col = col;
+    }
+    if (s.paint_value >= 0) {
+      // Every cell between last frame's pointer and this one's: a fast drag leaves no gaps.
+      changed |= paint_line(p.grid, s.paint_row, s.paint_col, row, col, s.paint_value == 1);
+      s.paint_row = row;
+      s.paint_col = col;
     }
   } else {
     s.paint_value = -1;
