@@ -13,6 +13,13 @@ std::string pattern_text(const PatternRef& p) {
   return m.to_string();
 }
 
+std::string pattern_label(const PatternRef& p) {
+  MaskSpec m;
+  m.terms = p.terms;
+  m.grid = p.grid;
+  return m.short_name();
+}
+
 MaskSpec pattern_mask(const PatternRef& p) {
   MaskSpec m;
   m.terms = p.terms;

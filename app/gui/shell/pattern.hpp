@@ -25,6 +25,8 @@ struct PatternModel {
 
 // The mask text of terms + grid (causal excluded: it is a separate flag of the experiment).
 std::string pattern_text(const PatternRef& p);
+// The same for headings: a painted grid named (MaskSpec::short_name), not spelled out.
+std::string pattern_label(const PatternRef& p);
 // The MaskSpec of the pattern with causal on top.
 MaskSpec pattern_mask(const PatternRef& p);
 bool has_grid_term(const PatternRef& p);

@@ -46,7 +46,7 @@ std::string spec_line(const ComputeResult& r) {
   const AttentionSpec& s = r.spec;
   char buf[256];
   std::snprintf(buf, sizeof buf, "N = %lld · d = %lld · mask %s · head 0 of %lld · %s inputs, seed %llu",
-                static_cast<long long>(s.kv_len), static_cast<long long>(s.head_dim), s.mask.to_string().c_str(),
+                static_cast<long long>(s.kv_len), static_cast<long long>(s.head_dim), s.mask.short_name().c_str(),
                 static_cast<long long>(s.q_heads), generator_name(r.config.generator),
                 static_cast<unsigned long long>(r.config.seed));
   return buf;
@@ -244,7 +244,7 @@ void publish_heatmap_export(const AppState& state, float em, ImVec2 min, ImVec2 
     h.scale = st->scale;
     h.masked_color = HeatmapGl::kMaskedColor;
     h.title = std::string(is_p ? "P = softmax(S)" : "S = QKᵀ/√d") + ",  N = " + std::to_string(r.spec.kv_len) +
-              ",  mask " + r.spec.mask.to_string();
+              ",  mask " + r.spec.mask.short_name();
     h.value_label = std::string(is_p ? "P" : "S") +
                     (st->scale.mode == ScaleMode::Linear ? " (linear)" : st->scale.mode == ScaleMode::Log10 ? " (log10)" : " (symlog)");
     h.font_px = em;

@@ -50,7 +50,7 @@ void draw_pattern_picture(ViewContext& ctx, int which, float side) {
   SparsityViewState& s = ctx.ui.sparsity_view;
   UiState& ui = ctx.ui;
   PatternRef p = which == 0 ? PatternRef{ui.terms, ui.draft.causal, ui.grid} : s.b.ref();
-  std::string text = pattern_text(p);
+  std::string text = pattern_label(p);
   if (p.causal) text += text == "dense" ? " + causal" : "+causal";
   ImGui::BeginGroup();
   ImGui::Text("%c", which == 0 ? 'A' : 'B');
