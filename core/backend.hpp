@@ -134,6 +134,7 @@ struct BackendCapabilities {
                                        // renderer competes with timed runs, so the UI slows itself while measuring)
   bool sm_traces = false;              // a trace's units are a GPU's SMs, not worker threads
   bool tensor_cores = false;           // has the tensor-core flash kernel (flash-tc)
+  int parallel_units = 0;              // CTAs / tile tasks running at once: SMs or worker threads (0: unknown)
   double sweep_time_cap_s = 1.0;       // per-run time cap the Scaling sweep starts with
   int64_t decode_loop_context = 2048;  // context length the KV-cache mode's measured decode loop starts with
 

@@ -46,6 +46,7 @@ class CpuBackend final : public Backend {
     BackendCapabilities c;  // host memory, the host's cores, traces per worker thread
     c.sweep_time_cap_s = 1.0;     // the sweep finishes in about a minute
     c.decode_loop_context = 1024; // the CPU twin decodes slower: fewer tokens (a lesson step stays near a second)
+    c.parallel_units = pool_.size();
     return c;
   }
   std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }

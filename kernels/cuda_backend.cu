@@ -105,6 +105,7 @@ class CudaBackend final : public Backend {
     c.tensor_cores = true;
     c.sweep_time_cap_s = 5.0;
     c.decode_loop_context = 16384;
+    c.parallel_units = info_.sm_count;  // one flash CTA per SM at a time, as the straggler prediction assumes
     return c;
   }
   std::string device_name() const override { return info_.name; }

@@ -2,6 +2,7 @@
 // pattern numbers (densities, predicted and measured speed-up) and a cancelled computation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -186,4 +187,45 @@ TEST_CASE("painting along the stroke: a drag between two frames paints every blo
   CHECK(grid_cells_on(p.grid) == 0);
   CHECK(paint_line(p.grid, 7, 7, 7, 7, true));
   CHECK_FALSE(paint_line(p.grid, 7, 7, 7, 7, true));  // unchanged
+}
+
+TEST_CASE("Sparsity: a measured speed-up far from the prediction is explained; the straggler-aware prediction") {
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 1024;
+  spec.mask = parse_mask("causal").mask;
+  const BlockMask mask = build_block_mask(spec, 64, 64, true);
+  // 16 Q-tile rows visiting 1 .. 16 tiles. With more units than CTAs the busiest row sets the time: no speed-up.
+  const PatternNumbers::Stragglers wide = straggler_prediction(mask, 1, 132);
+  CHECK(wide.busiest_row_tiles == 16);
+  CHECK(wide.mean_row_tiles == doctest::Approx(8.5));
+  CHECK(wide.ctas == 16);
+  CHECK(wide.speedup == doctest::Approx(1.0));
+  // On one unit the work adds up: 256 tiles against 136.
+  CHECK(straggler_prediction(mask, 1, 1).speedup == doctest::Approx(256.0 / 136.0));
+  // Two units, in-order hand-out: between the two.
+  const double two = straggler_prediction(mask, 1, 2).speedup;
+  CHECK(two > 1.0);
+  CHECK(two <= 256.0 / 136.0 + 1e-9);
+
+  PatternNumbers n;
+  n.block_mask = mask;
+  n.flash.flops = 1.97;
+  n.block_sparse.flops = 1.0;
+  n.measured = true;
+  n.backend = "cuda";
+  n.flash_run.ok = n.sparse_run.ok = true;
+  n.flash_run.timing.median_ms = 0.74;
+  n.sparse_run.timing.median_ms = 1.0;  // measured 0.74× against predicted 1.97×
+  n.stragglers = wide;
+  const std::vector<std::string> reasons = speedup_gap_reasons(n, n.flash_run.timing.median_ms);
+  auto mentions = [&](const char* word) {
+    return std::any_of(reasons.begin(), reasons.end(), [&](const std::string& r) { return r.find(word) != std::string::npos; });
+  };
+  CHECK(mentions("busiest query-tile row visits 16 of 16 tiles, the mean is 8.5"));
+  CHECK(mentions("partial tiles: 16 of the 136 tiles"));
+  CHECK(mentions("small problem"));
+  CHECK_FALSE(mentions("CPU backend"));
+  // Within 25 %: nothing to explain.
+  n.sparse_run.timing.median_ms = 0.74 / 1.8;
+  CHECK(speedup_gap_reasons(n, 0.74).empty());
 }

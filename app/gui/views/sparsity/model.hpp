@@ -71,6 +71,18 @@ struct PatternNumbers {
     return flash_run.ok && sparse_run.ok && sparse_run.timing.median_ms > 0
                ? flash_run.timing.median_ms / sparse_run.timing.median_ms : 0;
   }
+  // Straggler-aware prediction (see straggler_prediction), on the units of the backend that measured.
+  struct Stragglers {
+    int units = 0;                  // SMs or worker threads running CTAs at once
+    int64_t ctas = 0;               // (batch, head, Q tile) tasks
+    int64_t busiest_row_tiles = 0;  // K/V tiles the busiest Q-tile row visits (block-sparse)
+    double mean_row_tiles = 0;      // the mean over Q-tile rows
+    int64_t tiles_per_dense_row = 0;
+    double speedup = 0;             // dense makespan / block-sparse makespan
+  } stragglers;
+  // Why measured and predicted disagree (by more than kSpeedupGapTolerance), from the numbers above; empty when they
+  // agree or nothing was measured.
+  std::vector<std::string> gap_reasons;
   double measured_gathered_speedup() const {
     return flash_run.ok && gathered_run.ok && gathered_run.timing.median_ms > 0
                ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
@@ -89,6 +101,16 @@ Rgba8 thumbnail_color(double share, TileKind kind, const std::vector<Rgba8>& col
 Rgba8 legend_swatch_color(TileKind kind, const std::vector<Rgba8>& colormap);
 // What one cell of a mask picture is: "1 cell = 42.7 × 42.7 pairs; shade = share allowed".
 std::string mask_picture_caption(int64_t n_q, int64_t n_k, int rows, int cols);
+
+// Measured and predicted speed-ups disagree when their ratio is outside [1/(1+t), 1+t].
+inline constexpr double kSpeedupGapTolerance = 0.25;
+// Time follows the busiest unit: the (batch, head, Q tile) tasks, each costing the K/V tiles it visits (a partial tile,
+// masked per element, costs as much as a full one), handed in order to whichever of `units` is free first (as a
+// thread pool or the GPU's CTA scheduler does). The result's speedup is the dense makespan (every task tc tiles) over
+// the block-sparse one; with fewer tasks than units it is tc / the busiest row's tiles.
+PatternNumbers::Stragglers straggler_prediction(const BlockMask& mask, int64_t batch_heads, int units);
+// The reasons (sentences with the numbers) for a gap between n.measured_speedup() and n.predicted_flops_speedup().
+std::vector<std::string> speedup_gap_reasons(const PatternNumbers& n, double dense_ms);
 
 // The worker channels of patterns A and B.
 inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A", "Sparsity"}, {"sparsity-B", "Sparsity"}};

@@ -11,6 +11,7 @@
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
 #include "app/gui/widgets/layout.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -141,7 +142,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   // Rows: the header, eight numbers, two more when a pattern is gathered; sideways scrolling when the names and
   // both values do not fit the panel's width.
   const ImGuiStyle& st = ImGui::GetStyle();
-  const float table_h = (any_gathered ? 11 : 9) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
+  const float table_h = (any_gathered ? 12 : 10) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
   if (ImGui::BeginTable("numbers", 3, flags, ImVec2(0, table_h))) {
     ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);  // as wide as its longest name
     ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_WidthStretch, 1.0f);
@@ -185,6 +186,17 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
             ImGui::SetTooltip("dense flash %s\nblock-sparse %s", format_bytes(n.flash.hbm_bytes).c_str(),
                               format_bytes(n.block_sparse.hbm_bytes).c_str());
         });
+    row("predicted (busiest row)",
+        "straggler-aware: CTAs (one per batch, head and Q tile) handed to the backend's units in order, each costing "
+        "the tiles it visits; time follows the busiest unit",
+        [](const PatternNumbers& n) {
+          ImGui::TextUnformatted(times(n.stragglers.speedup).c_str());
+          if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("busiest Q-tile row %lld tiles, mean %.1f, of %lld\n%lld CTAs on %d units",
+                              static_cast<long long>(n.stragglers.busiest_row_tiles), n.stragglers.mean_row_tiles,
+                              static_cast<long long>(n.stragglers.tiles_per_dense_row),
+                              static_cast<long long>(n.stragglers.ctas), n.stragglers.units);
+        });
     auto timing_row = [&](const char* name, const char* tip, MeasuredRun PatternNumbers::*run) {
       row(name, tip, [run](const PatternNumbers& n) {
         const MeasuredRun& r = n.*run;
@@ -227,6 +239,16 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
       s.changed_at = 1e30;  // nothing restarts until the next edit
     }
     ImGui::PopID();
+  }
+  // Measured far from predicted: why, from the numbers at hand.
+  for (int i = 0; i < 2; ++i) {
+    if (!nums[i] || nums[i]->gap_reasons.empty()) continue;
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
+    ImGui::TextWrapped("%c: measured %s, predicted %s (FLOPs) / %s (busiest row). Why:", i == 0 ? 'A' : 'B',
+                       times(nums[i]->measured_speedup()).c_str(), times(nums[i]->predicted_flops_speedup()).c_str(),
+                       times(nums[i]->stragglers.speedup).c_str());
+    ImGui::PopStyleColor();
+    for (const std::string& reason : nums[i]->gap_reasons) ImGui::BulletText("%s", reason.c_str());
   }
   const PatternNumbers* any = nums[0] ? nums[0] : nums[1];
   if (any && any->measured)
