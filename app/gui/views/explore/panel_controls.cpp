@@ -25,11 +25,11 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
   // The text form: what `--mask` takes. Enter applies it; Escape puts back the active mask's text and drops an error
   // about the abandoned text. The field is a std::string grown by ImGui's resize callback (imgui_stdlib), so a pasted
   // mask of any length (a painted grid's thousands of characters) is kept whole.
-  ImGui::TextDisabled("as text (Enter applies, Escape cancels):");
+  ImGui::TextDisabled("as text (Enter applies):");
   ImGui::SetNextItemWidth(-FLT_MIN);
   if (ImGui::InputText("##mask_text", &ui.mask_text, ImGuiInputTextFlags_EnterReturnsTrue)) apply_mask_text(ui);
   if (ImGui::IsItemDeactivated() && ImGui::IsKeyPressed(ImGuiKey_Escape, false)) cancel_mask_text(ui);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", mask_syntax_help());
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n(Escape puts back the active mask)", mask_syntax_help());
   if (!ui.mask_text_error.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     ImGui::TextWrapped("%s", ui.mask_text_error.c_str());

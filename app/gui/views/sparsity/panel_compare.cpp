@@ -248,7 +248,10 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
                        times(nums[i]->measured_speedup()).c_str(), times(nums[i]->predicted_flops_speedup()).c_str(),
                        times(nums[i]->stragglers.speedup).c_str());
     ImGui::PopStyleColor();
-    for (const std::string& reason : nums[i]->gap_reasons) ImGui::BulletText("%s", reason.c_str());
+    for (const std::string& reason : nums[i]->gap_reasons) {
+      ImGui::Bullet();
+      ImGui::TextWrapped("%s", reason.c_str());
+    }
   }
   const PatternNumbers* any = nums[0] ? nums[0] : nums[1];
   if (any && any->measured)
