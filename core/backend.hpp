@@ -97,7 +97,9 @@ enum class ScoreKind { Scores, Probabilities };
 
 // A pooled picture of one head's S or P: cells_q x cells_k cells covering a window of the matrix.
 // Cell value: for S the entry of largest magnitude in the cell; for P the mean; masked entries ignored.
-// A cell whose every entry is masked holds NaN.
+// A cell whose every entry is masked holds NaN. Each cell also carries the share of its pairs the mask allows
+// (allowed pairs / pairs of the cell), so a pooled picture can show the mask's density, not only whether any
+// pair of the cell is allowed.
 struct ScoreImageRequest {
   const AttentionInputs* inputs = nullptr;
   int64_t batch = 0, head = 0;
@@ -112,6 +114,7 @@ struct ScoreImage {
   int rows = 0, cols = 0;
   int64_t q0 = 0, k0 = 0, q1 = 0, k1 = 0;
   std::vector<float> values;      // rows x cols, NaN = fully masked cell
+  std::vector<float> allowed;     // rows x cols, allowed pairs / pairs of the cell, in [0, 1] (0 where NaN)
   float min_value = 0, max_value = 0;  // over finite cells
   int64_t fully_masked_rows = 0;
   double elapsed_ms = 0;
@@ -147,6 +150,7 @@ struct BackendCapabilities {
                                        // renderer competes with timed runs, so the UI slows itself while measuring)
   bool sm_traces = false;              // a trace's units are a GPU's SMs, not worker threads
   bool tensor_cores = false;           // has the tensor-core flash kernel (flash-tc)
+  int parallel_units = 0;              // CTAs / tile tasks running at once: SMs or worker threads (0: unknown)
   double sweep_time_cap_s = 1.0;       // per-run time cap the Scaling sweep starts with
   int64_t decode_loop_context = 2048;  // context length the KV-cache mode's measured decode loop starts with
 

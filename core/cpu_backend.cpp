@@ -46,6 +46,7 @@ class CpuBackend final : public Backend {
     BackendCapabilities c;  // host memory, the host's cores, traces per worker thread
     c.sweep_time_cap_s = 1.0;     // the sweep finishes in about a minute
     c.decode_loop_context = 1024; // the CPU twin decodes slower: fewer tokens (a lesson step stays near a second)
+    c.parallel_units = pool_.size();
     return c;
   }
   std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }
@@ -211,6 +212,7 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
   img.cols = static_cast<int>(std::min<int64_t>(req.cells_k, wk));
   const int rows = img.rows, cols = img.cols;
   img.values.assign(static_cast<size_t>(rows) * cols, std::numeric_limits<float>::quiet_NaN());
+  img.allowed.assign(static_cast<size_t>(rows) * cols, 0.0f);
 
   const MaskView mask = spec.mask.view();
   const bool dense = spec.mask.is_dense();
@@ -313,6 +315,10 @@ ScoreImage cpu_score_image(const ScoreImageRequest& req, int threads) {
       }
     }
     for (int64_t c = 0; c < cols; ++c) {
+      // Every allowed pair of the cell was counted once (rows of a fully masked P row contribute none, and allow none).
+      const int64_t cell_pairs = (i_end - i_begin) * (wk * (c + 1) / cols - wk * c / cols);
+      img.allowed[static_cast<size_t>(r) * cols + c] =
+          static_cast<float>(static_cast<double>(w.count[static_cast<size_t>(c)]) / static_cast<double>(cell_pairs));
       if (w.count[static_cast<size_t>(c)] == 0) continue;
       img.values[static_cast<size_t>(r) * cols + c] =
           want_p ? w.acc[static_cast<size_t>(c)] / static_cast<float>(w.count[static_cast<size_t>(c)])

@@ -134,7 +134,9 @@ double norm(const float* x, int64_t d) {
 
 // ---- FA-2 order: flash, block-sparse, gathered ----------------------------------------------------------------
 
-enum class TileSource { All, BlockMask, Gathered };
+// Where a Q tile's K/V tiles come from. Flash and block-sparse both follow the block mask, as the CUDA kernels
+// do (flash_fp32 reads its tile classes): an empty tile is never loaded, a full one is not masked per element.
+enum class TileSource { BlockMask, Gathered };
 
 // One task: Q tile i of (b, h). Keeps m, l and the unnormalised accumulator for its Br rows in the worker's
 // scratch while streaming K/V tiles; writes O_i once at the end.
@@ -186,9 +188,8 @@ int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const Block
     }
   } else {
     for (int64_t j = 0; j < cx.tiles.tc; ++j) {
-      const TileKind kind = source == TileSource::BlockMask ? bm->at(i, j)
-                                                            : (cx.dense_mask ? TileKind::Full : TileKind::Partial);
-      if (kind == TileKind::Empty) continue;  // block-sparse: never loaded
+      const TileKind kind = bm->at(i, j);
+      if (kind == TileKind::Empty) continue;  // never loaded, as the kernels skip it
       visit(j, [&] {
         const int64_t k0 = cx.tiles.col_begin(j), cols = cx.tiles.col_end(j) - k0;
         transpose_rows(cx.in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
@@ -324,8 +325,7 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
       case Algorithm::Flash:
       case Algorithm::BlockSparse:
       case Algorithm::Gathered: {
-        const TileSource source = algorithm == Algorithm::Flash ? TileSource::All
-                                  : algorithm == Algorithm::BlockSparse ? TileSource::BlockMask : TileSource::Gathered;
+        const TileSource source = algorithm == Algorithm::Gathered ? TileSource::Gathered : TileSource::BlockMask;
         std::optional<BlockMask> bm;
         std::optional<GatheredMask> gm;
         uint64_t mask_bytes = 0;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace attnscope {
 namespace {
@@ -169,7 +170,10 @@ std::vector<std::string> MaskSpec::validate() const {
   return problems;
 }
 
-std::string MaskSpec::to_string() const {
+std::string MaskSpec::to_string() const { return text_form(false); }
+std::string MaskSpec::short_name() const { return text_form(true); }
+
+std::string MaskSpec::text_form(bool name_the_grid) const {
   std::string out;
   auto add = [&](const std::string& s) { out += (out.empty() ? "" : "+") + s; };
   for (auto& t : terms) {
@@ -188,6 +192,19 @@ std::string MaskSpec::to_string() const {
         break;
       case MaskTermKind::Global: add("global:" + std::to_string(t.a)); break;
       case MaskTermKind::BlockGrid: {
+        if (name_the_grid) {
+          int64_t on = 0;
+          for (uint8_t cell : grid.cells) on += cell != 0;
+          const double percent = grid.cells.empty() ? 0.0 : 100.0 * static_cast<double>(on) / static_cast<double>(grid.cells.size());
+          char name[96];
+          // Whole percent, except that a few painted blocks never read as 0 % (nor nearly all as 100 %).
+          std::snprintf(name, sizeof name, percent > 0 && percent < 1 ? "painted %lld × %lld grid, %.1g%% of blocks"
+                                           : percent > 99 && percent < 100 ? "painted %lld × %lld grid, %.3g%% of blocks"
+                                                                           : "painted %lld × %lld grid, %.0f%% of blocks",
+                        static_cast<long long>(grid.rows), static_cast<long long>(grid.cols), percent);
+          add(name);
+          break;
+        }
         std::string rows;
         for (int64_t r = 0; r < grid.rows; ++r) {
           if (r) rows += '/';

@@ -97,9 +97,15 @@ struct MaskSpec {
   std::vector<std::string> validate() const;
   // Canonical text form; parse_mask(to_string()) gives back an equal spec.
   std::string to_string() const;
+  // The same for headings and tables: a painted grid is named, not spelled out cell by cell
+  // ("window:64+painted 64 × 64 grid, 9% of blocks"); files and configs keep to_string().
+  std::string short_name() const;
   // View for evaluation on the host; the grid pointer refers to this spec's storage.
   MaskView view() const;
   bool is_dense() const;
+
+ private:
+  std::string text_form(bool name_the_grid) const;
 };
 
 struct MaskParseResult {

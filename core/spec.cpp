@@ -31,15 +31,20 @@ double AttentionSpec::softmax_scale() const {
   return head_dim > 0 ? 1.0 / std::sqrt(static_cast<double>(head_dim)) : 1.0;
 }
 
-std::string AttentionSpec::summary() const {
+namespace {
+std::string spec_text(const AttentionSpec& spec, const std::string& mask_text) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "B=%lld H=%lld/%lld N=%lld", static_cast<long long>(batch),
-                static_cast<long long>(q_heads), static_cast<long long>(kv_heads), static_cast<long long>(kv_len));
+  std::snprintf(buf, sizeof buf, "B=%lld H=%lld/%lld N=%lld", static_cast<long long>(spec.batch),
+                static_cast<long long>(spec.q_heads), static_cast<long long>(spec.kv_heads), static_cast<long long>(spec.kv_len));
   std::string s = buf;
-  if (q_len != kv_len) s += " q_len=" + std::to_string(q_len);
-  s += " d=" + std::to_string(head_dim) + " " + dtype_name(dtype) + " " + mask.to_string();
+  if (spec.q_len != spec.kv_len) s += " q_len=" + std::to_string(spec.q_len);
+  s += " d=" + std::to_string(spec.head_dim) + " " + dtype_name(spec.dtype) + " " + mask_text;
   return s;
 }
+}  // namespace
+
+std::string AttentionSpec::summary() const { return spec_text(*this, mask.to_string()); }
+std::string AttentionSpec::label() const { return spec_text(*this, mask.short_name()); }
 
 std::string format_bytes(double bytes) { return format_bytes_binary(bytes); }
 

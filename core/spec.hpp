@@ -40,6 +40,8 @@ struct AttentionSpec {
   int64_t kv_elements() const { return batch * kv_heads * kv_len * head_dim; }
   // "B=1 H=8/8 N=1024 d=64 fp32 window:64+causal"
   std::string summary() const;
+  // The same with the mask's short_name (a painted grid named, not spelled out): for headings and tables.
+  std::string label() const;
 };
 
 // What a backend can hold. The CPU reference materialises one head's score matrix in fp32.

@@ -105,6 +105,7 @@ class CudaBackend final : public Backend {
     c.tensor_cores = true;
     c.sweep_time_cap_s = 5.0;
     c.decode_loop_context = 16384;
+    c.parallel_units = info_.sm_count;  // one flash CTA per SM at a time, as the straggler prediction assumes
     return c;
   }
   std::string device_name() const override { return info_.name; }
@@ -513,7 +514,8 @@ class CudaBackend final : public Backend {
     const int64_t d = spec.head_dim;
     const float* q_host = in.q_row(req.batch, req.head, 0);
     const float* k_host = in.k_row(req.batch, spec.kv_head_of(req.head), 0);
-    DeviceBuffer q(spec.q_len * d * 4), k(spec.kv_len * d * 4), cells(int64_t{img.rows} * img.cols * 4);
+    DeviceBuffer q(spec.q_len * d * 4), k(spec.kv_len * d * 4), cells(int64_t{img.rows} * img.cols * 4),
+        allowed(int64_t{img.rows} * img.cols * 4);
     DeviceBuffer row_max(wq * 4), row_sum(wq * 4);
     CUDA_CHECK(cudaMemcpyAsync(q.get(), q_host, q.bytes(), cudaMemcpyHostToDevice, stream_));
     CUDA_CHECK(cudaMemcpyAsync(k.get(), k_host, k.bytes(), cudaMemcpyHostToDevice, stream_));
@@ -536,12 +538,15 @@ class CudaBackend final : public Backend {
     p.row_max = row_max.get<float>();
     p.row_sum = row_sum.get<float>();
     p.cells = cells.get<float>();
+    p.allowed = allowed.get<float>();
     CUDA_CHECK(cudaMemsetAsync(cells.get(), 0xFF, cells.bytes(), stream_));  // poison: NaN until written
     CUDA_CHECK(cudaEventRecord(events.start, stream_));
     launch_score_pool(p, stream_);
     CUDA_CHECK(cudaEventRecord(events.stop, stream_));
     img.values.resize(static_cast<size_t>(img.rows) * img.cols);
     CUDA_CHECK(cudaMemcpyAsync(img.values.data(), cells.get(), cells.bytes(), cudaMemcpyDeviceToHost, stream_));
+    img.allowed.resize(img.values.size());
+    CUDA_CHECK(cudaMemcpyAsync(img.allowed.data(), allowed.get(), allowed.bytes(), cudaMemcpyDeviceToHost, stream_));
     std::vector<float> maxima(p.probabilities ? wq : 0);
     if (p.probabilities)
       CUDA_CHECK(cudaMemcpyAsync(maxima.data(), row_max.get(), wq * 4, cudaMemcpyDeviceToHost, stream_));

@@ -77,6 +77,10 @@ __global__ void pool_cells(ScorePoolParams p) {
       }
     }
     if (mine) p.cells[int64_t{r} * p.cols + c] = count == 0 ? NAN : (p.probabilities ? value / count : value);
+    // As the CPU twin: every allowed pair was counted once (a fully masked P row allows none).
+    if (mine && p.allowed)
+      p.allowed[int64_t{r} * p.cols + c] = static_cast<float>(static_cast<double>(count) /
+                                                              static_cast<double>((i_end - i_begin) * (j_end - j_begin)));
   }
 }
 

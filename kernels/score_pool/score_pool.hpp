@@ -2,7 +2,8 @@
 // the N x N matrix: the window [q0, q1) x [k0, k1) is cut into rows x cols cells (the CPU's split:
 // cell r covers rows q0 + wq·r/rows .. q0 + wq·(r+1)/rows), and each cell holds
 //   S: the allowed entry of largest magnitude (sign kept),   P: the mean of P over the allowed entries,
-// NaN when every entry of the cell is masked. Same contract as core's cpu_score_image; a window smaller than the
+// NaN when every entry of the cell is masked, and the share of the cell's pairs the mask allows
+// (allowed / pairs of the cell: the mask's density, so a pooled picture does not look denser than it is). Same contract as core's cpu_score_image; a window smaller than the
 // cell grid is shown 1:1, which is the full-resolution zoom.
 #pragma once
 #include <cstdint>
@@ -24,6 +25,7 @@ struct ScorePoolParams {
   float* row_max = nullptr;   // device [q1 - q0], P only: m_i over all keys (filled by the launch)
   float* row_sum = nullptr;   // device [q1 - q0], P only: l_i = Σ_j exp(S_ij − m_i)
   float* cells = nullptr;     // device [rows][cols]
+  float* allowed = nullptr;   // device [rows][cols], optional: allowed pairs / pairs of each cell
 };
 
 std::string validate(const ScorePoolParams& p);

@@ -204,3 +204,35 @@ TEST_CASE("Explore: the heatmap uses the space of its panel at 1280×720 and 192
     CHECK(image.x > panel.x);
   }
 }
+
+TEST_CASE("mask text field: a long paste is kept whole, every bad term is named, Escape drops a stale error") {
+  UiState ui;
+  ui.draft.n = 1024;
+  // A painted 32 × 32 grid spelled out: over a thousand characters, as a paste from a saved config.
+  std::string rows;
+  for (int r = 0; r < 32; ++r) {
+    if (r) rows += '/';
+    for (int c = 0; c < 32; ++c) rows += (r + c) % 5 == 0 ? '1' : '0';
+  }
+  const std::string long_mask = "window:8+grid:32:" + rows;
+  REQUIRE(long_mask.size() > 1000);
+  ui.mask_text = long_mask;
+  CHECK(apply_mask_text(ui));
+  CHECK(ui.mask_text_error.empty());
+  CHECK(ui.draft.mask == long_mask);
+  CHECK(ui.mask_text == long_mask);  // nothing cut
+  CHECK(ui.grid.rows == 32);
+
+  // Both bad terms are reported; the active mask stays.
+  ui.mask_text = "window:-3+foo";
+  CHECK_FALSE(apply_mask_text(ui));
+  CHECK(ui.mask_text_error.find("foo") != std::string::npos);
+  CHECK(ui.mask_text_error.find("-3") != std::string::npos);
+  CHECK(ui.draft.mask == long_mask);
+  CHECK(ui.mask_text == "window:-3+foo");  // the typed text stays to be corrected
+
+  // Escape: the field shows the active mask again and the error about the abandoned text is gone.
+  cancel_mask_text(ui);
+  CHECK(ui.mask_text_error.empty());
+  CHECK(ui.mask_text == long_mask);
+}

@@ -1,10 +1,12 @@
 // test_mask.cpp — every mask pattern on hand-checked cases and on properties; the text form and its errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "core/mask.hpp"
+#include "core/spec.hpp"
 
 using namespace attnscope;
 
@@ -234,4 +236,35 @@ TEST_CASE("every bad term of a mask is reported, not only the first") {
   CHECK(one.error.find("bogus") != std::string::npos);
   CHECK(one.error.find("mask term") == one.error.rfind("mask term"));  // one problem, one message
   CHECK(parse_mask("window:16+global:2").ok);
+}
+
+TEST_CASE("a painted grid has a short name for headings and keeps its full text form for files") {
+  MaskSpec mask;
+  mask.terms.push_back(MaskTerm{MaskTermKind::Window, 16, 16});
+  MaskTerm grid_term;
+  grid_term.kind = MaskTermKind::BlockGrid;
+  grid_term.a = 64;
+  mask.terms.push_back(grid_term);
+  mask.grid.block = 64;
+  mask.grid.rows = mask.grid.cols = 64;
+  mask.grid.cells.assign(64 * 64, 0);
+  for (int i = 0; i < 369; ++i) mask.grid.cells[static_cast<size_t>(i * 11)] = 1;  // 369 of 4096 blocks: 9 %
+  mask.causal = true;
+  CHECK(mask.short_name() == "window:16+painted 64 × 64 grid, 9% of blocks+causal");
+  const std::string full = mask.to_string();
+  CHECK(full.size() > 4096);
+  const MaskParseResult back = parse_mask(full);
+  REQUIRE(back.ok);
+  CHECK(back.mask.grid.cells == mask.grid.cells);
+  // One painted block of 4096 does not read as 0 %.
+  std::fill(mask.grid.cells.begin(), mask.grid.cells.end(), 0);
+  mask.grid.cells[5] = 1;
+  CHECK(mask.short_name() == "window:16+painted 64 × 64 grid, 0.02% of blocks+causal");
+  // The spec's label (headings, tables) uses the short name; its summary (keys, files) the full text.
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 4096;
+  spec.mask = mask;
+  CHECK(spec.label().find("painted 64 × 64 grid") != std::string::npos);
+  CHECK(spec.label().size() < 120);
+  CHECK(spec.summary().find(mask.to_string()) != std::string::npos);
 }

@@ -41,9 +41,14 @@ RasterImage heatmap_raster(const HeatmapExport& h) {
   for (size_t i = 0; i < static_cast<size_t>(h.rows) * h.cols; ++i) {
     const float v = (*h.values)[i];
     // As shaders/heatmap.frag: NaN is the masked colour; t picks the table entry nearest t·(entries − 1).
-    const Rgba8 c = std::isnan(v) ? h.masked_color
-                                  : table[static_cast<size_t>(std::clamp(
-                                        static_cast<int>(h.scale.to_t(v) * (entries - 1) + 0.5), 0, entries - 1))];
+    const float allowed = h.allowed && h.allowed->size() > i ? std::clamp((*h.allowed)[i], 0.0f, 1.0f) : 1.0f;
+    Rgba8 c = h.masked_color;
+    if (!std::isnan(v) && allowed > 0.0f) {
+      const Rgba8 mapped = table[static_cast<size_t>(
+          std::clamp(static_cast<int>(h.scale.to_t(v) * (entries - 1) + 0.5), 0, entries - 1))];
+      for (int ch = 0; ch < 4; ++ch)
+        c[ch] = static_cast<uint8_t>(std::lround(h.masked_color[ch] + allowed * (mapped[ch] - h.masked_color[ch])));
+    }
     std::copy(c.begin(), c.end(), image.rgba.begin() + static_cast<ptrdiff_t>(i * 4));
   }
   return image;

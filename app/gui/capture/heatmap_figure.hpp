@@ -1,5 +1,6 @@
 // heatmap_figure.hpp — a heatmap as an export: its picture at full resolution (one pixel per cell of the computed
-// image, coloured exactly as the shader colours it: the same table, scale and masked grey) and a Figure framing it
+// image, coloured exactly as the shader colours it: the same table, scale and masked grey, and a pooled cell
+// shaded by the share of its pairs the mask allows: mix(masked grey, table colour, share)) and a Figure framing it
 // (axes in tokens, the colour bar with its ticks). No ImGui or GL.
 #pragma once
 #include <cstdint>
@@ -14,6 +15,7 @@ namespace attnscope::gui::capture {
 
 struct HeatmapExport {
   const std::vector<float>* values = nullptr;  // rows x cols, row-major, NaN = masked cell
+  const std::vector<float>* allowed = nullptr; // rows x cols: share of each cell's pairs allowed (null: all)
   int rows = 0, cols = 0;
   int64_t q0 = 0, q1 = 0, k0 = 0, k1 = 0;      // the tokens the image covers: rows [q0, q1), keys [k0, k1)
   ValueScale scale;

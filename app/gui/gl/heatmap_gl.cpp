@@ -116,17 +116,28 @@ bool HeatmapGl::set_colormap(ColormapKind kind) {
   return true;
 }
 
-void HeatmapGl::upload_image(ValueImage& image, const std::vector<float>& values, int rows, int cols) {
+void HeatmapGl::upload_image(ValueImage& image, const std::vector<float>& values, const std::vector<float>& allowed,
+                             int rows, int cols) {
   image.rows = rows;
   image.cols = cols;
+  // Two channels per cell: the value and the share of its pairs allowed (1 when the image carries none).
+  const size_t cells = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  std::vector<float> texels(cells * 2);
+  for (size_t i = 0; i < cells; ++i) {
+    texels[2 * i] = values[i];
+    texels[2 * i + 1] = allowed.size() == cells ? allowed[i] : 1.0f;
+  }
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
   glBindTexture(GL_TEXTURE_2D, image.values_tex);
   set_texture_params(GL_NEAREST);
   // Texel (x = key cell, y = query cell): row 0 of the matrix is texture row 0.
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, cols, rows, 0, GL_RED, GL_FLOAT, values.data());
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RG32F, cols, rows, 0, GL_RG, GL_FLOAT, texels.data());
   glBindTexture(GL_TEXTURE_2D, image.rgba_tex);
   set_texture_params(GL_NEAREST);  // cells stay crisp squares when magnified
+  // Minified (more cells than screen pixels): the mean of the covered cells, from the mipmap levels.
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR_MIPMAP_LINEAR);
   glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, cols, rows, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
+  glGenerateMipmap(GL_TEXTURE_2D);
   glBindTexture(GL_TEXTURE_2D, 0);
 }
 
@@ -156,19 +167,24 @@ void HeatmapGl::colorize_image(const ValueImage& image, const ValueScale& scale)
   glBindTexture(GL_TEXTURE_2D, 0);
   glUseProgram(0);
   glBindFramebuffer(GL_FRAMEBUFFER, 0);
+  // The smaller levels from the new colours (a picture drawn smaller than its cells samples them).
+  glBindTexture(GL_TEXTURE_2D, image.rgba_tex);
+  glGenerateMipmap(GL_TEXTURE_2D);
+  glBindTexture(GL_TEXTURE_2D, 0);
 }
 
-void HeatmapGl::upload(const std::vector<float>& values, int rows, int cols) {
+void HeatmapGl::upload(const std::vector<float>& values, const std::vector<float>& allowed, int rows, int cols) {
   ValueImage image{values_tex_, rgba_tex_, rows, cols};
-  upload_image(image, values, rows, cols);
+  upload_image(image, values, allowed, rows, cols);
   rows_ = rows;
   cols_ = cols;
 }
 
 void HeatmapGl::colorize(const ValueScale& scale) { colorize_image({values_tex_, rgba_tex_, rows_, cols_}, scale); }
 
-void HeatmapGl::upload_window(const std::vector<float>& values, int rows, int cols) {
-  upload_image(window_, values, rows, cols);
+void HeatmapGl::upload_window(const std::vector<float>& values, const std::vector<float>& allowed, int rows,
+                              int cols) {
+  upload_image(window_, values, allowed, rows, cols);
 }
 
 void HeatmapGl::colorize_window(const ValueScale& scale) {

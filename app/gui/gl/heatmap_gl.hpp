@@ -24,13 +24,16 @@ class HeatmapGl {
   bool set_colormap(ColormapKind kind);
   ColormapKind colormap_kind() const { return colormap_kind_; }
 
-  // values: rows x cols, row-major, NaN = masked cell.
-  void upload(const std::vector<float>& values, int rows, int cols);
+  // values: rows x cols, row-major, NaN = masked cell. allowed: the share of each cell's pairs the mask allows
+  // (empty: every pair); a cell is drawn as mix(masked grey, colour map, share), so a pooled picture shows the
+  // mask's density. The coloured texture is mipmapped: drawn smaller than its cells, a screen pixel averages the
+  // cells it covers instead of picking one (no aliasing gaps in periodic masks).
+  void upload(const std::vector<float>& values, const std::vector<float>& allowed, int rows, int cols);
   // Draws the colour-mapped RGBA texture from the uploaded values. Leaves framebuffer 0 bound.
   void colorize(const ValueScale& scale);
 
   // The zoomed window, colour-mapped the same way into its own texture.
-  void upload_window(const std::vector<float>& values, int rows, int cols);
+  void upload_window(const std::vector<float>& values, const std::vector<float>& allowed, int rows, int cols);
   void colorize_window(const ValueScale& scale);
   bool has_window() const { return window_.rows > 0 && window_.cols > 0; }
   uint32_t window_texture() const { return window_.rgba_tex; }
@@ -52,7 +55,8 @@ class HeatmapGl {
     uint32_t values_tex = 0, rgba_tex = 0;
     int rows = 0, cols = 0;
   };
-  void upload_image(ValueImage& image, const std::vector<float>& values, int rows, int cols);
+  void upload_image(ValueImage& image, const std::vector<float>& values, const std::vector<float>& allowed, int rows,
+                    int cols);
   void colorize_image(const ValueImage& image, const ValueScale& scale);
   void upload_colormap();  // colormap_ and its texture from colormap_kind_
 

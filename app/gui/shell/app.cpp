@@ -47,11 +47,6 @@ const Mode kModes[] = {
     {"Lessons", "Guided lessons: each step sets the app's state and runs real kernels; the narration shows the measured numbers", draw_lessons_mode},
 };
 
-void copy_text(std::array<char, 512>& dst, const std::string& src) {
-  std::memset(dst.data(), 0, dst.size());
-  std::strncpy(dst.data(), src.c_str(), dst.size() - 1);
-}
-
 }  // namespace
 
 bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* error) {
@@ -63,8 +58,29 @@ bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* er
   ui.terms = parsed.mask.terms;
   ui.grid = parsed.mask.grid;
   if (parsed.mask.causal) ui.draft.causal = true;  // "causal" written as a term becomes the checkbox
-  copy_text(ui.mask_text, mask_text_from_editor(ui));
+  ui.mask_text = mask_text_from_editor(ui);
   return true;
+}
+
+bool apply_mask_text(UiState& ui) {
+  std::string error;
+  const bool causal_before = ui.draft.causal;
+  ui.draft.causal = false;
+  if (load_mask_editor(ui, ui.mask_text, &error)) {
+    ui.draft.causal = ui.draft.causal || causal_before;
+    ui.draft.mask = mask_text_from_editor(ui);
+    ui.mask_text_error.clear();
+    ui.request(UiCommand::ApplyDraft);
+    return true;
+  }
+  ui.draft.causal = causal_before;
+  ui.mask_text_error = error;  // the typed text stays in the field
+  return false;
+}
+
+void cancel_mask_text(UiState& ui) {
+  ui.mask_text = mask_text_from_editor(ui);
+  ui.mask_text_error.clear();
 }
 
 std::string mask_text_from_editor(const UiState& ui) {
@@ -84,7 +100,7 @@ App::App(ExperimentConfig initial, std::unique_ptr<Backend> backend) {
   state_.capabilities = worker_->capabilities();
   std::string error;
   if (load_mask_editor(ui_, initial.mask, &error)) ui_.draft.mask = mask_text_from_editor(ui_);
-  else copy_text(ui_.mask_text, initial.mask);  // kept as typed; apply_draft reports the error
+  else ui_.mask_text = initial.mask;  // kept as typed; apply_draft reports the error
 }
 
 App::~App() { shutdown(); }
@@ -279,7 +295,7 @@ void App::take_results() {
   }
   state_.shown = std::move(result);
   const ScoreImage& image = state_.shown->image;
-  heatmap_.upload(image.values, image.rows, image.cols);
+  heatmap_.upload(image.values, image.allowed, image.rows, image.cols);
   needs_colorize_ = true;
   state_.computing = worker_->busy();
 }

@@ -110,5 +110,10 @@ std::vector<std::string> mode_names();
 bool load_mask_editor(UiState& ui, const std::string& mask_text, std::string* error);
 // The mask text the editor's terms describe (causal is a separate config field).
 std::string mask_text_from_editor(const UiState& ui);
+// The text field's Enter: the typed text becomes the editor's terms and the draft's mask (an ApplyDraft request), or
+// its error is kept beside the field (every bad term named). False on an error.
+bool apply_mask_text(UiState& ui);
+// The text field's Escape: the field shows the active mask again and an error about the abandoned text is dropped.
+void cancel_mask_text(UiState& ui);
 
 }  // namespace attnscope::gui

@@ -64,7 +64,7 @@ struct UiState {
   ExperimentConfig draft;            // the user's entries, kept even when invalid
   std::vector<MaskTerm> terms;            // the mask editor's model of draft.mask
   BlockGrid grid;                         // a painted grid from a mask string (kept as given)
-  std::array<char, 512> mask_text{};      // the text form, editable
+  std::string mask_text;                  // the text form, editable (any length: nothing typed or pasted is cut)
   bool mask_text_editing = false;
   std::string mask_text_error;            // parse error of the text field
   std::vector<UiCommand> commands;        // emitted by panels and keys; App carries them out once per frame

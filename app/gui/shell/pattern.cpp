@@ -2,6 +2,7 @@
 #include "app/gui/shell/pattern.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace attnscope::gui {
 
@@ -10,6 +11,13 @@ std::string pattern_text(const PatternRef& p) {
   m.terms = p.terms;
   m.grid = p.grid;
   return m.to_string();
+}
+
+std::string pattern_label(const PatternRef& p) {
+  MaskSpec m;
+  m.terms = p.terms;
+  m.grid = p.grid;
+  return m.short_name();
 }
 
 MaskSpec pattern_mask(const PatternRef& p) {
@@ -75,6 +83,21 @@ bool paint_cell(BlockGrid& grid, int64_t row, int64_t col, bool on) {
   if ((cell != 0) == on) return false;
   cell = on ? 1 : 0;
   return true;
+}
+
+bool paint_line(BlockGrid& grid, int64_t row0, int64_t col0, int64_t row1, int64_t col1, bool on) {
+  const int64_t d_col = std::abs(col1 - col0), d_row = -std::abs(row1 - row0);
+  const int64_t step_col = col0 < col1 ? 1 : -1, step_row = row0 < row1 ? 1 : -1;
+  int64_t error = d_col + d_row;  // error of the next cell against the true line, times the doubled step
+  bool changed = false;
+  for (int64_t row = row0, col = col0;;) {
+    changed |= paint_cell(grid, row, col, on);
+    if (row == row1 && col == col1) break;
+    const int64_t twice = 2 * error;
+    if (twice >= d_row) { error += d_row; col += step_col; }
+    if (twice <= d_col) { error += d_col; row += step_row; }
+  }
+  return changed;
 }
 
 void fill_grid(BlockGrid& grid, bool on) { std::fill(grid.cells.begin(), grid.cells.end(), on ? 1 : 0); }

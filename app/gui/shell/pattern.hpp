@@ -25,6 +25,8 @@ struct PatternModel {
 
 // The mask text of terms + grid (causal excluded: it is a separate flag of the experiment).
 std::string pattern_text(const PatternRef& p);
+// The same for headings: a painted grid named (MaskSpec::short_name), not spelled out.
+std::string pattern_label(const PatternRef& p);
 // The MaskSpec of the pattern with causal on top.
 MaskSpec pattern_mask(const PatternRef& p);
 bool has_grid_term(const PatternRef& p);
@@ -40,6 +42,10 @@ void resize_grid(BlockGrid& grid, int64_t n);
 // A new block size: the picture is resampled (each new cell takes the old cell holding its first token).
 void set_grid_block(BlockGrid& grid, int64_t block, int64_t n);
 bool paint_cell(BlockGrid& grid, int64_t row, int64_t col, bool on);  // true when the cell changed
+// Every cell on the line from (row0, col0) to (row1, col1), both ends included (Bresenham: one cell per step along
+// the longer axis, so a drag that moved several cells between two frames leaves no gap); cells outside the grid are
+// skipped. True when any cell changed.
+bool paint_line(BlockGrid& grid, int64_t row0, int64_t col0, int64_t row1, int64_t col1, bool on);
 void fill_grid(BlockGrid& grid, bool on);
 void invert_grid(BlockGrid& grid);
 int64_t grid_cells_on(const BlockGrid& grid);

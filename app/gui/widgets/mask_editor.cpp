@@ -152,8 +152,7 @@ bool draw_pattern_terms(PatternRef p, int64_t n, float label_w) {
 void commit_pattern_a(ViewContext& ctx) {
   UiState& ui = ctx.ui;
   ui.draft.mask = mask_text_from_editor(ui);
-  std::memset(ui.mask_text.data(), 0, ui.mask_text.size());
-  std::strncpy(ui.mask_text.data(), ui.draft.mask.c_str(), ui.mask_text.size() - 1);
+  ui.mask_text = ui.draft.mask;
   ui.mask_text_error.clear();
   ui.request(UiCommand::ApplyDraft);
 }

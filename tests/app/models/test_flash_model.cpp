@@ -199,3 +199,26 @@ TEST_CASE("flash view: the default probed row shows data from the first tile ste
     CHECK(r->replay.probe_steps_done(r->replay.end_ns / 10) >= 1);
   }
 }
+
+TEST_CASE("flash view: the FA-2 replay skips what the kernel skips (causal N = 1024: the visit schedule's tiles)") {
+  auto backend = make_cpu_backend(2);
+  const auto r = compute(*backend, make_key(1024, "dense", true, FlashOrder::Flash2, 64, 64, 700));
+  REQUIRE_MESSAGE(r->error.empty(), r->error);
+  const VisitSchedule schedule = build_visit_schedule(r->spec, 64, 64);
+  REQUIRE_FALSE(schedule.gathered);
+  size_t visits = 0;
+  for (auto& cta : r->trace.ctas) {
+    visits += cta.visits.size();
+    // Q tile i visits K/V tiles 0 .. i, in the schedule's order: none of the fully masked tiles above the diagonal.
+    const auto begin = schedule.visits.begin() + schedule.offsets[static_cast<size_t>(cta.q_tile)];
+    const auto end = schedule.visits.begin() + schedule.offsets[static_cast<size_t>(cta.q_tile) + 1];
+    REQUIRE(cta.visits.size() == static_cast<size_t>(end - begin));
+    for (size_t v = 0; v < cta.visits.size(); ++v) CHECK(cta.visits[v].k_tile == (begin + static_cast<ptrdiff_t>(v))->tile);
+  }
+  CHECK(visits == 2 * schedule.visits.size());  // two heads
+  CHECK(schedule.visits.size() == 16 * 17 / 2);  // of 16 x 16 tiles, the lower triangle with its diagonal
+  // The probed row 700 (Q tile 10) folds 11 tiles, and the replay follows them.
+  REQUIRE(r->probe_ok);
+  CHECK(r->replay.probe_visits.size() == 11);
+  CHECK(r->max_abs_diff < 1e-5);
+}

@@ -2,10 +2,12 @@
 // pattern numbers (densities, predicted and measured speed-up) and a cancelled computation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
 
+#include "app/gui/gl/heatmap_gl.hpp"
 #include "app/gui/views/sparsity/model.hpp"
 #include "core/cpu_backend.hpp"
 
@@ -116,4 +118,114 @@ TEST_CASE("pattern numbers: a cancelled computation says so") {
   const PatternNumbers n = compute_pattern_numbers(*backend, req, [](double, const std::string&) {}, [] { return true; });
   CHECK(n.cancelled);
   CHECK_FALSE(n.measured);
+}
+
+TEST_CASE("A/B thumbnails: a cell's colour is its share of allowed pairs, and the legend shows the colours drawn") {
+  const std::vector<Rgba8> map = make_colormap(256);
+  // Shade = share allowed: grey at 0, the map's top at 1, in between by the share.
+  CHECK(mask_share_color(0.0, map) == HeatmapGl::kMaskedColor);
+  CHECK(mask_share_color(1.0, map) == map.back());
+  const Rgba8 tenth = mask_share_color(0.1, map);
+  for (int i = 0; i < 3; ++i)
+    CHECK(tenth[i] == std::lround(HeatmapGl::kMaskedColor[i] + 0.1 * (map.back()[i] - HeatmapGl::kMaskedColor[i])));
+  // A pattern whose picture cells are its tiles (N = 1024, 16 cells of 64, tiles 64 x 64): every empty tile's
+  // thumbnail cell is the legend's "empty", every full tile's the legend's "full".
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 1024;
+  spec.head_dim = 16;
+  spec.mask = parse_mask("window:100").mask;
+  PatternRequest req;
+  req.spec = spec;
+  req.tiles = TileConfig{64, 64};
+  req.measure = false;
+  req.picture_cells = 16;
+  auto backend = make_cpu_backend(1);
+  const PatternNumbers n = compute_pattern_numbers(*backend, req, [](double, const std::string&) {}, [] { return false; });
+  REQUIRE(n.ok);
+  REQUIRE(n.picture_rows == 16);
+  int empty = 0, full = 0;
+  for (int64_t r = 0; r < 16; ++r)
+    for (int64_t c = 0; c < 16; ++c) {
+      const TileKind kind = n.block_mask.at(r, c);
+      const Rgba8 drawn = thumbnail_color(n.picture[static_cast<size_t>(r * 16 + c)], kind, map);
+      if (kind == TileKind::Empty) { CHECK(drawn == legend_swatch_color(TileKind::Empty, map)); ++empty; }
+      if (kind == TileKind::Full) { CHECK(drawn == legend_swatch_color(TileKind::Full, map)); ++full; }
+    }
+  CHECK(empty > 0);
+  CHECK(full > 0);
+  // The caption says what a cell is.
+  CHECK(mask_picture_caption(4096, 4096, 96, 96) == "1 cell = 42.7 × 42.7 pairs; shade = share allowed");
+}
+
+TEST_CASE("painting along the stroke: a drag between two frames paints every block on the line, no gaps") {
+  PatternModel p;
+  REQUIRE(ensure_grid_term(p.ref(), 1024, 64));  // 16 x 16 blocks
+  // The pointer was over block (1, 2) last frame and is over (4, 12) now: ten columns, one block in each, each
+  // within half a block of the true line, both ends included.
+  CHECK(paint_line(p.grid, 1, 2, 4, 12, true));
+  CHECK(grid_cells_on(p.grid) == 11);
+  for (int64_t col = 2; col <= 12; ++col) {
+    int64_t painted_rows = 0, row_painted = -1;
+    for (int64_t row = 0; row < 16; ++row)
+      if (p.grid.cells[static_cast<size_t>(row * 16 + col)]) { ++painted_rows; row_painted = row; }
+    CHECK(painted_rows == 1);
+    const double true_row = 1.0 + 3.0 * static_cast<double>(col - 2) / 10.0;
+    CHECK(std::fabs(static_cast<double>(row_painted) - true_row) <= 0.5 + 1e-9);
+  }
+  CHECK(p.grid.cells[static_cast<size_t>(1 * 16 + 2)] == 1);
+  CHECK(p.grid.cells[static_cast<size_t>(4 * 16 + 12)] == 1);
+  // Steep, backwards and partly outside the grid: the blocks inside are painted (one per row), the rest skipped.
+  fill_grid(p.grid, false);
+  CHECK(paint_line(p.grid, 20, 5, 0, 3, true));
+  for (int64_t row = 0; row < 16; ++row) {
+    int64_t painted = 0;
+    for (int64_t col = 0; col < 16; ++col) painted += p.grid.cells[static_cast<size_t>(row * 16 + col)];
+    CHECK(painted == 1);
+  }
+  // Erasing along the same stroke, and a stroke of one block.
+  CHECK(paint_line(p.grid, 20, 5, 0, 3, false));
+  CHECK(grid_cells_on(p.grid) == 0);
+  CHECK(paint_line(p.grid, 7, 7, 7, 7, true));
+  CHECK_FALSE(paint_line(p.grid, 7, 7, 7, 7, true));  // unchanged
+}
+
+TEST_CASE("Sparsity: a measured speed-up far from the prediction is explained; the straggler-aware prediction") {
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 1024;
+  spec.mask = parse_mask("causal").mask;
+  const BlockMask mask = build_block_mask(spec, 64, 64, true);
+  // 16 Q-tile rows visiting 1 .. 16 tiles. With more units than CTAs the busiest row sets the time: no speed-up.
+  const PatternNumbers::Stragglers wide = straggler_prediction(mask, 1, 132);
+  CHECK(wide.busiest_row_tiles == 16);
+  CHECK(wide.mean_row_tiles == doctest::Approx(8.5));
+  CHECK(wide.ctas == 16);
+  CHECK(wide.speedup == doctest::Approx(1.0));
+  // On one unit the work adds up: 256 tiles against 136.
+  CHECK(straggler_prediction(mask, 1, 1).speedup == doctest::Approx(256.0 / 136.0));
+  // Two units, in-order hand-out: between the two.
+  const double two = straggler_prediction(mask, 1, 2).speedup;
+  CHECK(two > 1.0);
+  CHECK(two <= 256.0 / 136.0 + 1e-9);
+
+  PatternNumbers n;
+  n.block_mask = mask;
+  n.flash.flops = 1.97;
+  n.block_sparse.flops = 1.0;
+  n.measured = true;
+  n.backend = "cuda";
+  n.flash_run.ok = n.sparse_run.ok = true;
+  n.flash_run.timing.median_ms = 0.74;
+  n.sparse_run.timing.median_ms = 1.0;  // measured 0.74× against predicted 1.97×
+  n.stragglers = wide;
+  const std::vector<std::string> reasons = speedup_gap_reasons(n, n.flash_run.timing.median_ms);
+  auto mentions = [&](const char* word) {
+    return std::any_of(reasons.begin(), reasons.end(), [&](const std::string& r) { return r.find(word) != std::string::npos; });
+  };
+  CHECK(mentions("busiest query-tile row visits 16 of 16 tiles, the mean is 8.5"));
+  CHECK(mentions("partial tiles: 16 of the 136 tiles"));
+  CHECK(mentions("small problem"));
+  CHECK_FALSE(mentions("CPU backend"));
+  // Within 25 %: nothing to explain.
+  n.sparse_run.timing.median_ms = 0.74 / 1.8;
+  CHECK(speedup_gap_reasons(n, 0.74).empty());
 }

@@ -3,6 +3,7 @@
 // Every edit changes UiState::draft only and requests UiCommand::ApplyDraft; App validates it and either starts a job
 // or shows the errors here while the last good picture stays. The user's entries are never reset.
 #include <imgui.h>
+#include <imgui_stdlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,28 +24,14 @@ void draw_mask_editor(ViewContext& ctx, float label_w) {
   UiState& ui = ctx.ui;
   bool changed = draw_pattern_terms({ui.terms, ui.draft.causal, ui.grid}, ui.draft.n, label_w);
   if (changed) commit_pattern_a(ctx);
-  // The text form: what `--mask` takes. Enter applies it. A painted grid can be longer than the field holds.
-  if (ui.draft.mask.size() >= ui.mask_text.size()) {
-    ImGui::TextDisabled("as text: %zu characters (painted grid), too long to edit here", ui.draft.mask.size());
-    return;
-  }
+  // The text form: what `--mask` takes. Enter applies it; Escape puts back the active mask's text and drops an error
+  // about the abandoned text. The field is a std::string grown by ImGui's resize callback (imgui_stdlib), so a pasted
+  // mask of any length (a painted grid's thousands of characters) is kept whole.
   ImGui::TextDisabled("as text (Enter applies):");
   ImGui::SetNextItemWidth(-FLT_MIN);
-  if (ImGui::InputText("##mask_text", ui.mask_text.data(), ui.mask_text.size(), ImGuiInputTextFlags_EnterReturnsTrue)) {
-    std::string error;
-    const bool causal_before = ui.draft.causal;
-    ui.draft.causal = false;
-    if (load_mask_editor(ui, ui.mask_text.data(), &error)) {
-      ui.draft.causal = ui.draft.causal || causal_before;
-      ui.draft.mask = mask_text_from_editor(ui);
-      ui.mask_text_error.clear();
-      ui.request(UiCommand::ApplyDraft);
-    } else {
-      ui.draft.causal = causal_before;
-      ui.mask_text_error = error;  // the typed text stays in the field
-    }
-  }
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", mask_syntax_help());
+  if (ImGui::InputText("##mask_text", &ui.mask_text, ImGuiInputTextFlags_EnterReturnsTrue)) apply_mask_text(ui);
+  if (ImGui::IsItemDeactivated() && ImGui::IsKeyPressed(ImGuiKey_Escape, false)) cancel_mask_text(ui);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\n(Escape puts back the active mask)", mask_syntax_help());
   if (!ui.mask_text_error.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, error_color());
     ImGui::TextWrapped("%s", ui.mask_text_error.c_str());

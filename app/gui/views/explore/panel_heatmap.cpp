@@ -46,7 +46,7 @@ std::string spec_line(const ComputeResult& r) {
   const AttentionSpec& s = r.spec;
   char buf[256];
   std::snprintf(buf, sizeof buf, "N = %lld · d = %lld · mask %s · head 0 of %lld · %s inputs, seed %llu",
-                static_cast<long long>(s.kv_len), static_cast<long long>(s.head_dim), s.mask.to_string().c_str(),
+                static_cast<long long>(s.kv_len), static_cast<long long>(s.head_dim), s.mask.short_name().c_str(),
                 static_cast<long long>(s.q_heads), generator_name(r.config.generator),
                 static_cast<unsigned long long>(r.config.seed));
   return buf;
@@ -118,7 +118,7 @@ void take_task_results(ViewContext& ctx) {
   // colour bar reads true for both.
   if (v.window && !v.window_uploaded && ctx.state.shown) {
     const ScoreImage& w = v.window->image;
-    ctx.heatmap.upload_window(w.values, w.rows, w.cols);
+    ctx.heatmap.upload_window(w.values, w.allowed, w.rows, w.cols);
     v.window_uploaded = true;
     v.window_scale_mode = -1;
   }
@@ -234,6 +234,7 @@ void publish_heatmap_export(const AppState& state, float em, ImVec2 min, ImVec2 
     const ComputeResult& r = *st->shown;
     const bool is_p = r.config.show == ScoreKind::Probabilities;
     h.values = &r.image.values;
+    h.allowed = &r.image.allowed;
     h.rows = r.image.rows;
     h.cols = r.image.cols;
     h.q0 = r.image.q0;
@@ -243,7 +244,7 @@ void publish_heatmap_export(const AppState& state, float em, ImVec2 min, ImVec2 
     h.scale = st->scale;
     h.masked_color = HeatmapGl::kMaskedColor;
     h.title = std::string(is_p ? "P = softmax(S)" : "S = QKᵀ/√d") + ",  N = " + std::to_string(r.spec.kv_len) +
-              ",  mask " + r.spec.mask.to_string();
+              ",  mask " + r.spec.mask.short_name();
     h.value_label = std::string(is_p ? "P" : "S") +
                     (st->scale.mode == ScaleMode::Linear ? " (linear)" : st->scale.mode == ScaleMode::Log10 ? " (log10)" : " (symlog)");
     h.font_px = em;
@@ -513,8 +514,8 @@ void draw_heatmap_panel(ViewContext& ctx) {
   if (cell_q <= 1.0 && cell_k <= 1.0)
     std::snprintf(pool, sizeof pool, "one cell per (q, k) pair, %d × %d", shown_img.rows, shown_img.cols);
   else
-    std::snprintf(pool, sizeof pool, "%d × %d cells, each ≈ %.3g × %.3g pairs, showing %s", shown_img.rows,
-                  shown_img.cols, cell_q, cell_k, is_p ? "their mean P" : "their largest |S|");
+    std::snprintf(pool, sizeof pool, "1 cell = %.3g × %.3g pairs; colour = %s; shade = share allowed", cell_q, cell_k,
+                  is_p ? "mean P" : "largest |S|");
   std::string res = pool;
   if (v.show_tiles)
     res += tiles_drawn ? " · tile grid " + std::to_string(v.br) + " × " + std::to_string(v.bc)
@@ -550,6 +551,13 @@ void draw_heatmap_panel(ViewContext& ctx) {
       if (std::isnan(value)) ImGui::TextUnformatted("masked: never computed");
       else ImGui::Text("%s = %.4g", is_p ? (single ? "P" : "mean P") : (single ? "S" : "largest |S|: S"),
                        static_cast<double>(value));
+      const size_t cell = static_cast<size_t>(hit.row) * src->cols + hit.col;
+      if (!single && cell < src->allowed.size()) {
+        const int64_t pairs = (hit.q_end - hit.q_begin + 1) * (hit.k_end - hit.k_begin + 1);
+        ImGui::Text("allowed: %lld of %lld pairs (%.0f%%)",
+                    static_cast<long long>(std::llround(src->allowed[cell] * static_cast<double>(pairs))),
+                    static_cast<long long>(pairs), 100.0 * src->allowed[cell]);
+      }
       const auto qi = static_cast<int64_t>(std::floor(q)), ki = static_cast<int64_t>(std::floor(k));
       if (blocks_current && qi < n_q && ki < n_k) {
         const int64_t ti = qi / v.br, tj = ki / v.bc;

@@ -246,7 +246,7 @@ void draw_toolbar(ViewContext& ctx, FlashViewState& view, const FlashViewResult*
     tooltip("trace time: since the first tile of the traced run started (drag to scrub; the replay pauses)");
     if (r->has_trace) {
       ImGui::SameLine(0, em);
-      const std::string line = r->spec.summary() + " · " + r->backend + " backend";
+      const std::string line = r->spec.label() + " · " + r->backend + " backend";
       if (!r->reduced_note.empty()) {
         ImGui::NewLine();  // a warning is read whole: on its own line
         ImGui::TextColored(warning_color(), "reduced for tracing: %s", r->reduced_note.c_str());

@@ -114,7 +114,8 @@ void draw_tile_stream_panel(FlashFrame& f) {
   const TraceReplay& replay = r.replay;
   const bool fa1 = r.key.order == FlashOrder::Flash1;
   const bool tensor_core = r.key.order == FlashOrder::TensorCore;
-  const bool sparse = r.key.order == FlashOrder::BlockSparse || tensor_core;  // both skip empty tiles
+  // FA-2 orders (flash, block-sparse, flash-tc) skip empty tiles as their kernels do; FA-1's passes load every tile.
+  const bool sparse = r.key.order != FlashOrder::Flash1;
   const bool gathered = r.gathered;  // k_tile: the ordinal of a gathered key block
   const char* unit_name = f.ctx.state.capabilities.trace_unit();
   const float em = ImGui::GetFontSize(), line = ImGui::GetTextLineHeight();
@@ -255,7 +256,7 @@ void draw_tile_stream_panel(FlashFrame& f) {
     }
   }
 
-  // Tiles the mask leaves empty for the followed Q tile: block-sparse skips them, flash loads them anyway.
+  // Tiles the mask leaves empty for the followed Q tile: FA-2 orders skip them, FA-1's passes load them anyway.
   if (q_tile >= 0 && q_tile < tr && r.tile_kinds.size() == static_cast<size_t>(tr * tc))
     for (int64_t j = 0; j < tc; ++j)
       if (r.tile_kinds[static_cast<size_t>(q_tile * tc + j)] == TileKind::Empty) {

@@ -117,8 +117,7 @@ void apply_step(UiState& ui, const LessonStep& step, const std::string& source) 
       editor.terms = ui.terms;
       editor.grid = ui.grid;
       config.mask = editor.to_string();
-      ui.mask_text.fill('\0');
-      config.mask.copy(ui.mask_text.data(), ui.mask_text.size() - 1);
+      ui.mask_text = config.mask;
       ui.mask_text_error.clear();
     }
     ui.draft = config;

@@ -91,7 +91,7 @@ TaskFn<LessonRunResult> make_lesson_run_task(const ExperimentConfig& config, con
           }
         } catch (const std::bad_alloc&) {
           m.out_of_memory = true;
-          m.error = "no host memory for the inputs of " + spec.summary();
+          m.error = "no host memory for the inputs of " + spec.label();
           result.measures.push_back(m);
           continue;
         }

@@ -16,7 +16,7 @@ TaskFn<TimingRun> make_timing_task(const ExperimentConfig& config, const Attenti
     const auto start = std::chrono::steady_clock::now();
     TimingRun run;
     run.number = number;
-    run.experiment = spec.summary();
+    run.experiment = spec.label();
     run.spec = spec;
     run.repetitions = repetitions;
     control.set_status("generating the inputs of " + run.experiment);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/experiment.hpp"
+#include "app/gui/gl/colormap.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
@@ -70,11 +71,46 @@ struct PatternNumbers {
     return flash_run.ok && sparse_run.ok && sparse_run.timing.median_ms > 0
                ? flash_run.timing.median_ms / sparse_run.timing.median_ms : 0;
   }
+  // Straggler-aware prediction (see straggler_prediction), on the units of the backend that measured.
+  struct Stragglers {
+    int units = 0;                  // SMs or worker threads running CTAs at once
+    int64_t ctas = 0;               // (batch, head, Q tile) tasks
+    int64_t busiest_row_tiles = 0;  // K/V tiles the busiest Q-tile row visits (block-sparse)
+    double mean_row_tiles = 0;      // the mean over Q-tile rows
+    int64_t tiles_per_dense_row = 0;
+    double speedup = 0;             // dense makespan / block-sparse makespan
+  } stragglers;
+  // Why measured and predicted disagree (by more than kSpeedupGapTolerance), from the numbers above; empty when they
+  // agree or nothing was measured.
+  std::vector<std::string> gap_reasons;
   double measured_gathered_speedup() const {
     return flash_run.ok && gathered_run.ok && gathered_run.timing.median_ms > 0
                ? flash_run.timing.median_ms / gathered_run.timing.median_ms : 0;
   }
 };
+
+// ---- mask pictures (the grid panel's background and the A/B thumbnails) ----
+// A picture cell whose pairs are `share` allowed: mix(masked grey, the colour map's top entry, share), so a pooled
+// cell is as bright as the mask is dense there (shade = share allowed; a cell with one allowed pair stays grey).
+Rgba8 mask_share_color(double share, const std::vector<Rgba8>& colormap);
+// A thumbnail's cell: its share colour with its tile's tint (block_overlay_color) drawn over it, blended as the
+// renderer blends: tint·alpha + base·(1 − alpha).
+Rgba8 thumbnail_color(double share, TileKind kind, const std::vector<Rgba8>& colormap);
+// The thumbnails' legend swatch of a tile kind: the thumbnail colour of a cell of that kind, at share 0 (empty),
+// 1/2 (partial: some of its pairs) or 1 (full).
+Rgba8 legend_swatch_color(TileKind kind, const std::vector<Rgba8>& colormap);
+// What one cell of a mask picture is: "1 cell = 42.7 × 42.7 pairs; shade = share allowed".
+std::string mask_picture_caption(int64_t n_q, int64_t n_k, int rows, int cols);
+
+// Measured and predicted speed-ups disagree when their ratio is outside [1/(1+t), 1+t].
+inline constexpr double kSpeedupGapTolerance = 0.25;
+// Time follows the busiest unit: the (batch, head, Q tile) tasks, each costing the K/V tiles it visits (a partial tile,
+// masked per element, costs as much as a full one), handed in order to whichever of `units` is free first (as a
+// thread pool or the GPU's CTA scheduler does). The result's speedup is the dense makespan (every task tc tiles) over
+// the block-sparse one; with fewer tasks than units it is tc / the busiest row's tiles.
+PatternNumbers::Stragglers straggler_prediction(const BlockMask& mask, int64_t batch_heads, int units);
+// The reasons (sentences with the numbers) for a gap between n.measured_speedup() and n.predicted_flops_speedup().
+std::vector<std::string> speedup_gap_reasons(const PatternNumbers& n, double dense_ms);
 
 // The worker channels of patterns A and B.
 inline constexpr TaskChannel<PatternNumbers> kPatternChannels[2] = {{"sparsity-A", "Sparsity"}, {"sparsity-B", "Sparsity"}};
@@ -104,6 +140,7 @@ struct SparsityViewState {
   std::string blocks_texture_key[2];
   std::string grid_texture_key;
   int paint_value = -1;            // while dragging: 1 paints, 0 erases; -1 not painting
+  int64_t paint_row = 0, paint_col = 0;  // while dragging: the grid cell under the pointer last frame
 };
 
 }  // namespace attnscope::gui

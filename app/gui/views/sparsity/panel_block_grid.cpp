@@ -26,19 +26,15 @@ void sync_grid_term(PatternRef p) {
 
 }  // namespace
 
-// The mask picture of pattern `which` as RGBA: masked grey where nothing is allowed, else the colour map at
-// the allowed fraction (so partly allowed cells read darker than fully allowed ones).
+// The mask picture of pattern `which` as RGBA: each cell shaded by the share of its pairs allowed
+// (mask_share_color: grey where nothing is, the colour map's top where all are).
 void upload_pattern_picture(ViewContext& ctx, int which) {
   SparsityViewState& s = ctx.ui.sparsity_view;
   if (!s.numbers[which] || s.texture_key[which] == s.numbers[which]->key) return;
   const PatternNumbers& n = *s.numbers[which];
   const auto& map = ctx.heatmap.colormap();
   std::vector<Rgba8> texels(n.picture.size());
-  for (size_t i = 0; i < texels.size(); ++i) {
-    const float f = n.picture[i];
-    texels[i] = f <= 0.0f ? HeatmapGl::kMaskedColor
-                          : map[static_cast<size_t>(std::lround((0.35 + 0.65 * f) * static_cast<double>(map.size() - 1)))];
-  }
+  for (size_t i = 0; i < texels.size(); ++i) texels[i] = mask_share_color(n.picture[i], map);
   ctx.heatmap.upload_overlay(kMaskTextures[which], texels, n.picture_cols, n.picture_rows);
   s.texture_key[which] = n.key;
 }
@@ -120,7 +116,12 @@ void draw_block_grid_panel(ViewContext& ctx) {
                   static_cast<long long>(p.grid.block));
   else
     std::snprintf(painted, sizeof painted, "no painted grid yet: click the picture to start one");
-  const char* legend = "pink: painted · colour: allowed by the whole pattern · grey: masked";
+  // What a cell of the background is (the worker's picture: picture_rows x picture_cols cells over N x N).
+  const PatternNumbers* shown = s.numbers[which] ? &*s.numbers[which] : nullptr;
+  const std::string legend_text =
+      "pink: painted · background: the whole pattern, " +
+      (shown ? mask_picture_caption(n, n, shown->picture_rows, shown->picture_cols) : std::string("shade = share allowed"));
+  const char* legend = legend_text.c_str();
   const float below_h = line * 0.4f + ImGui::CalcTextSize(painted, nullptr, false, avail.x).y +
                         ImGui::CalcTextSize(legend, nullptr, false, avail.x).y + 2 * ImGui::GetStyle().ItemSpacing.y;
   const float side = std::floor(std::max(32.0f, std::min(avail.x - left - em * 0.5f, avail.y - top - below_h)));
@@ -136,9 +137,17 @@ void draw_block_grid_panel(ViewContext& ctx) {
     const double tokens_per_px = static_cast<double>(n) / side;
     const auto row = static_cast<int64_t>(std::floor((m.y - c0.y) * tokens_per_px / static_cast<double>(p.grid.block)));
     const auto col = static_cast<int64_t>(std::floor((m.x - c0.x) * tokens_per_px / static_cast<double>(p.grid.block)));
-    if (row >= 0 && col >= 0 && row < p.grid.rows && col < p.grid.cols) {
-      if (s.paint_value < 0) s.paint_value = p.grid.cells[static_cast<size_t>(row * p.grid.cols + col)] ? 0 : 1;
-      changed |= paint_cell(p.grid, row, col, s.paint_value == 1);
+    if (s.paint_value < 0 && row >= 0 && col >= 0 && row < p.grid.rows && col < p.grid.cols) {
+      // The first cell decides: paint on an empty cell, erase on a painted one.
+      s.paint_value = p.grid.cells[static_cast<size_t>(row * p.grid.cols + col)] ? 0 : 1;
+      s.paint_row = row;
+      s.paint_col = col;
+    }
+    if (s.paint_value >= 0) {
+      // Every cell between last frame's pointer and this one's: a fast drag leaves no gaps.
+      changed |= paint_line(p.grid, s.paint_row, s.paint_col, row, col, s.paint_value == 1);
+      s.paint_row = row;
+      s.paint_col = col;
     }
   } else {
     s.paint_value = -1;

@@ -11,6 +11,7 @@
 #include "app/gui/widgets/widgets.hpp"
 #include "app/gui/views/sparsity/panels.hpp"
 #include "app/gui/widgets/layout.hpp"
+#include "app/gui/presenter/theme.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -50,7 +51,7 @@ void draw_pattern_picture(ViewContext& ctx, int which, float side) {
   SparsityViewState& s = ctx.ui.sparsity_view;
   UiState& ui = ctx.ui;
   PatternRef p = which == 0 ? PatternRef{ui.terms, ui.draft.causal, ui.grid} : s.b.ref();
-  std::string text = pattern_text(p);
+  std::string text = pattern_label(p);
   if (p.causal) text += text == "dense" ? " + causal" : "+causal";
   ImGui::BeginGroup();
   ImGui::Text("%c", which == 0 ? 'A' : 'B');
@@ -84,13 +85,13 @@ void draw_pattern_picture(ViewContext& ctx, int which, float side) {
   ImGui::EndGroup();
 }
 
-void swatch(ImU32 base, Rgba8 tint, const char* label) {
+// A legend entry: the colour a thumbnail cell of that tile kind has (legend_swatch_color), and its name.
+void swatch(Rgba8 color, const char* label) {
   const float h = ImGui::GetTextLineHeight(), sw = h * 0.8f;
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 a(p.x, p.y + (h - sw) * 0.5f), b(p.x + sw, p.y + (h + sw) * 0.5f);
-  dl->AddRectFilled(a, b, base);
-  dl->AddRectFilled(a, b, IM_COL32(tint[0], tint[1], tint[2], tint[3]));
+  dl->AddRectFilled(a, b, IM_COL32(color[0], color[1], color[2], 255));
   dl->AddRect(a, b, ImGui::GetColorU32(ImGuiCol_TextDisabled));
   ImGui::Dummy(ImVec2(sw, h));
   ImGui::SameLine(0, h * 0.3f);
@@ -111,8 +112,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   draw_pattern_picture(ctx, 0, side);
   ImGui::SameLine(0, em);
   draw_pattern_picture(ctx, 1, side);
-  const ImU32 mid = IM_COL32(ctx.heatmap.colormap()[160][0], ctx.heatmap.colormap()[160][1],
-                             ctx.heatmap.colormap()[160][2], 255);
+  const std::vector<Rgba8>& map = ctx.heatmap.colormap();
   char label[64];
   std::snprintf(label, sizeof label, "tiles %d × %d:", s.br, s.bc);
   ImGui::TextDisabled("%s", label);
@@ -121,11 +121,19 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
     return ImGui::GetTextLineHeight() * 1.1f + ImGui::CalcTextSize(text).x;
   };
   flow_same_line(swatch_width("empty"));
-  swatch(IM_COL32(72, 72, 78, 255), block_overlay_color(TileKind::Empty), "empty");
+  swatch(legend_swatch_color(TileKind::Empty, map), "empty");
   flow_same_line(swatch_width("partial"));
-  swatch(mid, block_overlay_color(TileKind::Partial), "partial");
+  swatch(legend_swatch_color(TileKind::Partial, map), "partial");
   flow_same_line(swatch_width("full"));
-  swatch(mid, block_overlay_color(TileKind::Full), "full");
+  swatch(legend_swatch_color(TileKind::Full, map), "full");
+  // What a thumbnail cell is: both pictures have the same cells (the same N and picture size).
+  if (const PatternNumbers* any = s.numbers[0] ? &*s.numbers[0] : (s.numbers[1] ? &*s.numbers[1] : nullptr)) {
+    const std::string caption = mask_picture_caption(any->block_mask.tiles.rows, any->block_mask.tiles.cols,
+                                                     any->picture_rows, any->picture_cols);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+    ImGui::TextWrapped("%s", caption.c_str());
+    ImGui::PopStyleColor();
+  }
 
   const PatternNumbers* nums[2] = {s.numbers[0] ? &*s.numbers[0] : nullptr, s.numbers[1] ? &*s.numbers[1] : nullptr};
   const bool any_gathered = (nums[0] && nums[0]->gathered_relevant) || (nums[1] && nums[1]->gathered_relevant);
@@ -134,7 +142,7 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   // Rows: the header, eight numbers, two more when a pattern is gathered; sideways scrolling when the names and
   // both values do not fit the panel's width.
   const ImGuiStyle& st = ImGui::GetStyle();
-  const float table_h = (any_gathered ? 11 : 9) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
+  const float table_h = (any_gathered ? 12 : 10) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
   if (ImGui::BeginTable("numbers", 3, flags, ImVec2(0, table_h))) {
     ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);  // as wide as its longest name
     ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_WidthStretch, 1.0f);
@@ -178,6 +186,17 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
             ImGui::SetTooltip("dense flash %s\nblock-sparse %s", format_bytes(n.flash.hbm_bytes).c_str(),
                               format_bytes(n.block_sparse.hbm_bytes).c_str());
         });
+    row("predicted (busiest row)",
+        "straggler-aware: CTAs (one per batch, head and Q tile) handed to the backend's units in order, each costing "
+        "the tiles it visits; time follows the busiest unit",
+        [](const PatternNumbers& n) {
+          ImGui::TextUnformatted(times(n.stragglers.speedup).c_str());
+          if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("busiest Q-tile row %lld tiles, mean %.1f, of %lld\n%lld CTAs on %d units",
+                              static_cast<long long>(n.stragglers.busiest_row_tiles), n.stragglers.mean_row_tiles,
+                              static_cast<long long>(n.stragglers.tiles_per_dense_row),
+                              static_cast<long long>(n.stragglers.ctas), n.stragglers.units);
+        });
     auto timing_row = [&](const char* name, const char* tip, MeasuredRun PatternNumbers::*run) {
       row(name, tip, [run](const PatternNumbers& n) {
         const MeasuredRun& r = n.*run;
@@ -220,6 +239,19 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
       s.changed_at = 1e30;  // nothing restarts until the next edit
     }
     ImGui::PopID();
+  }
+  // Measured far from predicted: why, from the numbers at hand.
+  for (int i = 0; i < 2; ++i) {
+    if (!nums[i] || nums[i]->gap_reasons.empty()) continue;
+    ImGui::PushStyleColor(ImGuiCol_Text, error_color());
+    ImGui::TextWrapped("%c: measured %s, predicted %s (FLOPs) / %s (busiest row). Why:", i == 0 ? 'A' : 'B',
+                       times(nums[i]->measured_speedup()).c_str(), times(nums[i]->predicted_flops_speedup()).c_str(),
+                       times(nums[i]->stragglers.speedup).c_str());
+    ImGui::PopStyleColor();
+    for (const std::string& reason : nums[i]->gap_reasons) {
+      ImGui::Bullet();
+      ImGui::TextWrapped("%s", reason.c_str());
+    }
   }
   const PatternNumbers* any = nums[0] ? nums[0] : nums[1];
   if (any && any->measured)

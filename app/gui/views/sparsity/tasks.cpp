@@ -52,6 +52,8 @@ PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& r
   out.flash = algorithm_cost(Algorithm::Flash, spec, req.tiles, out.pattern);
   out.block_sparse = algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, out.pattern);
   if (out.gathered_relevant) out.gathered = algorithm_cost(Algorithm::Gathered, spec, req.tiles, out.pattern);
+  // Time follows the busiest unit: the straggler-aware prediction on the backend's units.
+  out.stragglers = straggler_prediction(out.block_mask, spec.batch * spec.q_heads, backend.capabilities().parallel_units);
   if (cancelled()) { out.cancelled = true; return out; }
 
   // The mask picture: fraction of allowed pairs per cell (cells split the matrix as score_image does).
@@ -97,6 +99,8 @@ PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& r
     out.gathered_run = measure(backend, Algorithm::Gathered, inputs, req);
   }
   out.measured = true;
+  // Why measured and predicted may disagree: the busiest row (stragglers), partial tiles, small N, the backend.
+  out.gap_reasons = speedup_gap_reasons(out, out.flash_run.ok ? out.flash_run.timing.median_ms : 0);
   progress(1.0, "done");
   return out;
 }
