@@ -158,7 +158,7 @@ TEST_CASE("App: an invalid N is said in red beside the N field, on screen, namin
   CHECK(app.state().shown->spec.kv_len == 200);  // the last valid experiment stays
   const DrawnFieldError* n_error = nullptr;
   for (const DrawnFieldError& e : drawn_field_errors())
-    if (e.text.find("N (key length) 0") != std::string::npos) n_error = &e;
+    if (e.text.find("sequence length N 0") != std::string::npos) n_error = &e;
   REQUIRE(n_error != nullptr);
   CHECK(n_error->text.find("showing N = 200, the last valid value") != std::string::npos);
   CHECK(n_error->visible);  // inside the panel's visible area: no scrolling needed to read it

@@ -64,7 +64,7 @@ TEST_CASE("flash view in the app: Gantt bars = CTAs, the highlighted K tile is t
   App app(config, app::make_backend("cpu", &error));
   REQUIRE_MESSAGE(app.init(*platform, &error), error);
   app.ui().requested_mode = "FlashAttention";
-  REQUIRE(app.ui().flash.apply_options("at=0.5,br=32,bc=32").empty());
+  REQUIRE(app.ui().flash.apply_options("at=0.5,br=32,bc=32,row=300").empty());  // a late row: its CTA visits ten tiles
   REQUIRE(frames_until_settled(app, *platform));
   FlashViewState& view = app.ui().flash;
   REQUIRE(view.result);

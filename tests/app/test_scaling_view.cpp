@@ -34,8 +34,10 @@ bool frames_until(App& app, Platform& platform, const std::function<bool()>& don
 }
 
 // Pixels of colour `c` (±10 per channel) right of x_from: inside and outside a rectangle.
+// Pixels of colour c right of x_from: inside the rectangle r0..r1 and outside it; pixels inside `skip` (a legend
+// box beside the data, which shows each series' colour) are not counted.
 std::pair<int, int> color_inside_outside(const std::vector<uint8_t>& px, int w, int h, ImU32 c, ImVec2 r0, ImVec2 r1,
-                                         int x_from) {
+                                         int x_from, ImVec2 skip0 = {}, ImVec2 skip1 = {}) {
   const int cr = c & 0xFF, cg = (c >> 8) & 0xFF, cb = (c >> 16) & 0xFF;
   int inside = 0, outside = 0;
   for (int y = 0; y < h; ++y)
@@ -43,6 +45,7 @@ std::pair<int, int> color_inside_outside(const std::vector<uint8_t>& px, int w, 
       const uint8_t* p = px.data() + (static_cast<size_t>(y) * w + x) * 4;
       if (std::abs(p[0] - cr) > 10 || std::abs(p[1] - cg) > 10 || std::abs(p[2] - cb) > 10) continue;
       const bool in = x >= r0.x - 1 && x <= r1.x + 1 && y >= r0.y - 1 && y <= r1.y + 1;
+      if (!in && x >= skip0.x - 1 && x <= skip1.x + 1 && y >= skip0.y - 1 && y <= skip1.y + 1) continue;
       (in ? inside : outside) += 1;
     }
   return {inside, outside};
@@ -126,7 +129,8 @@ TEST_CASE("Scaling mode: sweep, timing, ceilings and memory arrive from the work
       if (!full) CHECK(geo.points_drawn == measured + static_cast<int>(sweep.config.lengths.size()));
       // Right of the time plot (which draws naive too), naive's colour lies inside the memory plot's axes.
       const auto [in, out] =
-          color_inside_outside(px, w, h, algorithm_color(Algorithm::Naive), geo.min, geo.max, w / 2);
+          color_inside_outside(px, w, h, algorithm_color(Algorithm::Naive), geo.min, geo.max, w / 2, geo.legend_min,
+                               geo.legend_max);
       CHECK(in > 50);
       CHECK(out == 0);
     } else if (std::string(panel) == "Timing") {

@@ -97,12 +97,13 @@ bool cell_at(const ScoreImage& image, double q, double k, CellHit* hit) {
 
 ExploreField explore_field_of(const std::string& p) {
   auto starts = [&](const char* prefix) { return p.rfind(prefix, 0) == 0; };
-  // "q_heads 8 is not a multiple of kv_heads 3": fixed by choosing the KV heads, so shown there.
-  if (p.find("not a multiple of kv_heads") != std::string::npos) return ExploreField::KvHeads;
-  if (starts("N (key length)") || starts("N = ") || starts("query length")) return ExploreField::N;
-  if (starts("head_dim")) return ExploreField::HeadDim;
-  if (starts("q_heads")) return ExploreField::Heads;
-  if (starts("kv_heads")) return ExploreField::KvHeads;
+  // core's validate() words its problems as the UI does ("query heads 8 is not a multiple of KV heads 3", "head dim
+  // 0: …"); a problem of the group split is fixed by choosing the KV heads, so shown there.
+  if (p.find("not a multiple of KV heads") != std::string::npos) return ExploreField::KvHeads;
+  if (starts("sequence length N") || starts("N = ") || starts("query length")) return ExploreField::N;
+  if (starts("head dim")) return ExploreField::HeadDim;
+  if (starts("query heads")) return ExploreField::Heads;
+  if (starts("KV heads")) return ExploreField::KvHeads;
   // Mask sentences name the mask or the term ("window (term 1): left extent -3 must be >= 0").
   if (p.find("mask") != std::string::npos || p.find("term") != std::string::npos)
     return ExploreField::Mask;

@@ -56,7 +56,7 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
     for (int i = 0; i < 3; ++i) {
       ImGui::TableNextColumn();
       const std::string t = text_of(i);
-      ImGui::TextUnformatted(t.c_str());
+      text_fit(t.c_str());  // a narrow column cuts with an ellipsis, the whole value in the tooltip
     }
   };
   char label[160];
@@ -106,13 +106,13 @@ void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float 
   row("  min – max of its runs", "the fastest and slowest of the step's timed decodes", [&](int i) {
     const Timing* t = last_timing(i);
     if (!t) return std::string("–");
-    // "3.82 – 32.2 ms": the unit once when both ends have the same one.
+    // "3.82–32.2 ms": the unit once when both ends have the same one.
     std::string lo = format_time_ms_table(t->min_ms);
     const std::string hi = format_time_ms_table(t->max_ms);
     const size_t lo_space = lo.rfind(' '), hi_space = hi.rfind(' ');
     if (lo_space != std::string::npos && hi_space != std::string::npos && lo.substr(lo_space) == hi.substr(hi_space))
       lo.resize(lo_space);
-    return lo + " – " + hi;
+    return lo + "–" + hi;
   });
   std::snprintf(label, sizeof label, "cost-model floor at %s, 1 layer", at_text.c_str());
   row(label, "the same step's decode bytes (as stored by the loop) / copy bandwidth", [&](int i) {
