@@ -223,6 +223,10 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     CUDA_CHECK(cudaMemsetAsync(flush.get(), 0, flush.bytes(), stream));
     CUDA_CHECK(cudaMemsetAsync(sink.get(), 0, sink.bytes(), stream));
     CUDA_CHECK(cudaMemsetAsync(partials.get(), 0, counter_bytes, stream));  // tile counters start at zero
+    // The read-only reference streams the first bytes of each pool, which include slots no token has filled yet
+    // (pages still free, the tail of a last page): zeroed once so every byte it reads is defined.
+    CUDA_CHECK(cudaMemsetAsync(k.get(), 0, k.bytes(), stream));
+    CUDA_CHECK(cudaMemsetAsync(v.get(), 0, v.bytes(), stream));
     set_buffers(p, q, k, v, o, lens);
     p.partials = partials.get<float>();
     p.block_table = paged ? table.get<int32_t>() : nullptr;
