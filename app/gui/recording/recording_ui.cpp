@@ -15,6 +15,7 @@
 #include "app/gui/platform/platform.hpp"
 #include "app/gui/shell/app_state.hpp"
 #include "app/gui/widgets/format.hpp"
+#include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -200,8 +201,15 @@ void RecordingController::draw_dialog(const Platform& platform) {
   ImGui::SetNextItemWidth(wrap);
   ImGui::InputText(video ? "file" : "folder", path_.data(), path_.size());
   if (!video) ImGui::TextDisabled("frames are written as frame_000001.png, frame_000002.png, … into this folder");
-  ImGui::SetNextItemWidth(ui_.font_px * 6);
-  if (ImGui::InputInt("frames per second", &fps_)) fps_ = std::clamp(fps_, 1, 120);
+  // A rate outside 1..120 is not applied: it is named in red beside the field and the last valid rate stays.
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("frames per second");
+  ImGui::SameLine();
+  const float fps_column = ImGui::CalcTextSize("frames per second").x + ImGui::GetStyle().ItemSpacing.x;
+  ImGui::SetNextItemWidth(ui_.font_px * 8);
+  checked_int_field("##fps", &fps_, 5, "frames per second of the video: 1 to 120", int_range_rule(1, 120),
+                    &fps_problem_);
+  if (!fps_problem_.empty()) field_error(fps_problem_ + "; recording at " + std::to_string(fps_) + " fps", fps_column);
   ImGui::TextDisabled("size: %d×%d pixels (the window's framebuffer)", platform.framebuffer_width(),
                       platform.framebuffer_height());
   const VideoPluginLoad* plugin = video ? &video_plugin() : nullptr;
@@ -209,7 +217,8 @@ void RecordingController::draw_dialog(const Platform& platform) {
   if (!dialog_error_.empty()) ImGui::TextColored(kRed, "%s", dialog_error_.c_str());
   ImGui::PopTextWrapPos();
   ImGui::Spacing();
-  const bool can_start = !plugin || plugin->ok();
+  // Not while the typed rate is refused: Enter in that field must not start a recording at a rate not shown.
+  const bool can_start = (!plugin || plugin->ok()) && fps_problem_.empty();
   ImGui::BeginDisabled(!can_start);
   const bool start_pressed = ImGui::Button("Start recording") || (can_start && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false));
   ImGui::EndDisabled();
@@ -219,7 +228,7 @@ void RecordingController::draw_dialog(const Platform& platform) {
     RecordOptions options;
     options.path = path_.data();
     options.format = format_;
-    options.fps = fps_;
+    options.fps = static_cast<double>(fps_);
     options.width = platform.framebuffer_width();
     options.height = platform.framebuffer_height();
     if (start(options, &dialog_error_)) ImGui::CloseCurrentPopup();

@@ -55,7 +55,8 @@ class RecordingController {
   bool open_dialog_ = false;
   RecordFormat format_ = RecordFormat::Mp4;
   std::array<char, 1024> path_{};
-  int fps_ = 30;
+  int64_t fps_ = 30;
+  std::string fps_problem_;  // why the typed rate was not applied; empty when it was
   std::string dialog_error_;
   std::string result_;  // "saved ..." or the error, shown after a recording ends
   bool result_is_error_ = false;
