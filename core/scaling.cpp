@@ -163,21 +163,37 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
       if (const double r = last_rate(other); r > 0) return r;
     return 0.0;
   };
-  auto fraction = [&]() {
-    if (points_done == n_points) return 1.0;
+  auto expected_s = [&](size_t s, size_t li) {  // -1: not predictable yet
+    if (!mask_errors[s].empty()) return 0.0;
+    const double rate = rate_of(s);
+    return rate > 0 ? expected_point_s(config, result.series[s].points[li].flops / rate) : -1.0;
+  };
+  auto remaining = [&]() {  // expected seconds of the points not done; -1 when one cannot be predicted
     double remaining_s = 0;
-    bool predictable = true;
     for (size_t li = 0; li < n_lengths; ++li)
       for (size_t s = 0; s < n_series; ++s) {
-        if (done[li * n_series + s] || !mask_errors[s].empty()) continue;
-        const double rate = rate_of(s);
-        if (rate <= 0) predictable = false;
-        else remaining_s += expected_point_s(config, result.series[s].points[li].flops / rate);
+        if (done[li * n_series + s]) continue;
+        const double e = expected_s(s, li);
+        if (e < 0) return -1.0;
+        remaining_s += e;
       }
-    const double f = predictable && spent_s + remaining_s > 0 ? spent_s / (spent_s + remaining_s)
-                                                              : static_cast<double>(points_done) / static_cast<double>(n_points);
+    return remaining_s;
+  };
+  auto fraction = [&]() {
+    if (points_done == n_points) return 1.0;
+    const double remaining_s = remaining();
+    const double f = remaining_s >= 0 && spent_s + remaining_s > 0
+                         ? spent_s / (spent_s + remaining_s)
+                         : static_cast<double>(points_done) / static_cast<double>(n_points);
     reported = std::max(reported, std::min(f, 1.0));
     return reported;
+  };
+  // The fraction when point (s, li) ends as expected: its expected time moves from remaining to spent.
+  auto announce_point = [&](size_t s, size_t li) {
+    if (!cb.point_started) return;
+    const double e = expected_s(s, li), remaining_s = remaining();
+    if (e > 0 && remaining_s >= 0 && spent_s + remaining_s > 0)
+      cb.point_started(std::min(1.0, (spent_s + e) / (spent_s + remaining_s)), e);
   };
   auto point_text = [&](size_t s, int64_t n, size_t index) {
     return config.series[s].label + ", N = " + std::to_string(n) + " — point " + std::to_string(index + 1) + " of " +
@@ -256,6 +272,7 @@ SweepResult run_sweep(Backend& backend, const SweepConfig& config, const SweepCa
           }
         }
       }
+      announce_point(s, li);
       AttentionInputs inputs;
       try {
         inputs = generate_inputs(spec, Generator::Gaussian, config.seed + static_cast<uint64_t>(p.n));

@@ -92,6 +92,9 @@ struct SweepCallbacks {
   std::function<bool()> should_stop;                                // polled between points
   std::function<void(double fraction, const std::string& status)> progress;
   std::function<void(int series, const SweepPoint& point)> on_point;  // each point as it is decided
+  // As a point starts, when its time can be predicted: the fraction reached when it ends as expected, and its
+  // expected seconds (a progress bar can move toward it while the point runs).
+  std::function<void(double fraction_when_done, double expected_s)> point_started;
 };
 
 // Expected seconds of a sweep point whose one run takes `run_ms`: (warmup + repetitions) runs, repetitions as

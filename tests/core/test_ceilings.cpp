@@ -318,6 +318,30 @@ TEST_CASE("scaling: sweep progress follows the expected time (capped points cost
   CHECK(named);
 }
 
+TEST_CASE("scaling: as a measured point starts, the sweep announces the fraction it will reach and its expected time") {
+  ScriptedBackend backend;
+  backend.max_len = int64_t{1} << 20;
+  backend.score_matrix_bytes = uint64_t{1} << 50;
+  SweepConfig config = default_sweep_config();
+  config.time_cap_s = 0.05;
+  double last = 0;
+  struct Goal { double from, goal, expected_s; };
+  std::vector<Goal> goals;
+  std::vector<double> after_point;
+  SweepCallbacks cb;
+  cb.progress = [&](double f, const std::string&) { last = f; };
+  cb.point_started = [&](double goal, double expected_s) { goals.push_back({last, goal, expected_s}); };
+  cb.on_point = [&](int, const SweepPoint&) { after_point.push_back(last); };
+  run_sweep(backend, config, cb);
+  // The first point of each series has no rate to predict from; after that every run point is announced.
+  REQUIRE(goals.size() >= 10);
+  for (const Goal& g : goals) {
+    CHECK(g.expected_s > 0);
+    CHECK(g.goal > g.from);  // ahead of the bar as the point starts
+    CHECK(g.goal <= 1.0);
+  }
+}
+
 TEST_CASE("scaling: expected_point_s counts the warm-up and the repetitions, and nothing for a capped point") {
   SweepConfig config;
   config.warmup = 1;

@@ -107,7 +107,7 @@ TaskState ComputeWorker::task_state(const std::string& channel) {
   if (auto it = task_errors_.find(channel); it != task_errors_.end()) state.error = it->second.error;
   if (running_ && running_->channel == channel) {
     state.running = true;
-    state.progress = running_->control->progress.load();
+    state.progress = running_->control->shown_progress(now_ns());
     state.status = running_->control->get_status();
     state.seconds = static_cast<double>(now_ns() - running_->started_ns) * 1e-9;
   }

@@ -61,8 +61,34 @@ struct TaskControl {
   std::atomic<bool> cancel{false};
   void set_status(std::string text) { std::lock_guard lock(mutex); status = std::move(text); }
   std::string get_status() { std::lock_guard lock(mutex); return status; }
+  // A step that takes a while (one sweep point): the progress it will reach when done and how long it is expected
+  // to take, from now. While it runs the shown progress moves from `progress` toward `goal` with the time spent
+  // (shown_progress), so a long step does not look stalled. Cleared by the next set_step_goal or when progress
+  // reaches the goal.
+  void set_step_goal(double goal, double expected_s, int64_t now_ns = clock_ns()) {
+    std::lock_guard lock(mutex);
+    step_goal = goal;
+    step_expected_s = expected_s;
+    step_started_ns = now_ns;
+  }
+  // progress + (goal − progress) · min(elapsed / expected, 1) · 0.95: never reaches the goal before the step ends
+  // (the step's own report does), never goes back.
+  double shown_progress(int64_t now_ns = clock_ns()) {
+    const double p = progress.load();
+    std::lock_guard lock(mutex);
+    if (!(step_expected_s > 0) || step_goal <= p) return p;
+    const double elapsed_s = static_cast<double>(now_ns - step_started_ns) * 1e-9;
+    const double share = elapsed_s <= 0 ? 0.0 : (elapsed_s >= step_expected_s ? 1.0 : elapsed_s / step_expected_s);
+    return p + (step_goal - p) * share * 0.95;
+  }
+  // The steady clock in nanoseconds (the worker's clock too).
+  static int64_t clock_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
   std::mutex mutex;
   std::string status;
+  double step_goal = 0, step_expected_s = 0;
+  int64_t step_started_ns = 0;
 };
 template <class T>
 using TaskFn = std::function<T(Backend& backend, TaskControl& control)>;

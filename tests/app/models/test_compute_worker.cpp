@@ -421,3 +421,20 @@ TEST_CASE("compute worker: a picture whose backend throws (out of memory, or not
   CHECK(drawn.image.ok);
   CHECK(drawn.image.rows > 0);
 }
+
+TEST_CASE("TaskControl: during a long step the shown progress moves toward the step's goal with the time spent, never past it") {
+  TaskControl control;
+  control.progress = 0.2;
+  const int64_t t0 = 1'000'000'000;
+  CHECK(control.shown_progress(t0) == doctest::Approx(0.2));  // no step announced: the reported value
+  control.set_step_goal(0.6, 2.0, t0);
+  CHECK(control.shown_progress(t0) == doctest::Approx(0.2));
+  CHECK(control.shown_progress(t0 + 1'000'000'000) == doctest::Approx(0.2 + 0.4 * 0.5 * 0.95));  // half the time
+  const double late = control.shown_progress(t0 + 10'000'000'000);                                  // overran
+  CHECK(late == doctest::Approx(0.2 + 0.4 * 0.95));
+  CHECK(late < 0.6);  // the goal itself comes only from the step's own report
+  control.progress = 0.6;  // the step ended
+  CHECK(control.shown_progress(t0 + 10'000'000'000) == doctest::Approx(0.6));
+  control.progress = 0.7;  // later reports are never held back by an old goal
+  CHECK(control.shown_progress(t0 + 10'000'000'000) == doctest::Approx(0.7));
+}

@@ -94,6 +94,9 @@ TaskFn<SweepResult> make_sweep_task(const SweepConfig& config, std::shared_ptr<S
       control.progress = f;
       control.set_status(status);
     };
+    cb.point_started = [&control](double fraction_when_done, double expected_s) {
+      control.set_step_goal(fraction_when_done, expected_s);
+    };
     cb.on_point = [&live, &config](int series, const SweepPoint& point) {
       std::lock_guard lock(live->mutex);
       auto& s = live->partial.series[static_cast<size_t>(series)];
