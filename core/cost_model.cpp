@@ -94,6 +94,11 @@ AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& s, const 
   std::string fraction_name = "";
   if (algorithm == Algorithm::BlockSparse) { computed = pattern.visited_fraction; fraction_name = "·v"; }
   if (algorithm == Algorithm::Gathered) { computed = pattern.gathered_fraction; fraction_name = "·g"; }
+  // The flash kernels (CPU twin, fp32 and tensor-core CUDA) skip the tiles the block mask marks empty: a causal
+  // mask halves their work as it does block-sparse's.
+  const bool flash_skips = (algorithm == Algorithm::Flash || algorithm == Algorithm::FlashTensorCore) &&
+                           pattern.visited_fraction < 1.0;
+  if (flash_skips) { computed = pattern.visited_fraction; fraction_name = "·v"; }
   const std::string frac_num = fraction_name.empty() ? "" : "·" + num(computed);
 
   const double qk = 2 * B * H * Nq * Nk * d * computed;
@@ -126,8 +131,14 @@ AlgorithmCost algorithm_cost(Algorithm algorithm, const AttentionSpec& s, const 
     case Algorithm::Flash:
     case Algorithm::FlashTensorCore:
       bytes("flash_read_q", "read Q once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
-      bytes("flash_read_kv", "read K and V once per Q tile", 2 * B * H * Tr * Nk * d * e, "2·B·H·Tr·Nk·d·e",
-            product({2, B, H, Tr, Nk, d, e}));
+      if (flash_skips) {
+        const double t = pattern.kv_tiles_fraction;
+        bytes("flash_read_kv", "read K and V of non-empty tiles, per Q tile", 2 * B * H * Tr * Nk * d * e * t,
+              "2·B·H·Tr·Nk·d·e·t (t = non-empty tile fraction)", product({2, B, H, Tr, Nk, d, e, t}));
+      } else {
+        bytes("flash_read_kv", "read K and V once per Q tile", 2 * B * H * Tr * Nk * d * e, "2·B·H·Tr·Nk·d·e",
+              product({2, B, H, Tr, Nk, d, e}));
+      }
       bytes("flash_write_o", "write O once", B * H * Nq * d * e, "B·H·Nq·d·e", product({B, H, Nq, d, e}));
       break;
     case Algorithm::Flash1:

@@ -49,7 +49,8 @@ struct AlgorithmCost {
 // FLOPs and bytes of one attention call (all batches and heads) for an algorithm.
 // naive:        dense QKᵀ and PV (a GEMM does not skip masked pairs); bytes: the six steps, per query head
 //               read Q,K | write S | read S | write P | read P,V | write O
-// flash:        dense over all tiles; bytes: Q once, K and V once per Q tile (Tr times), O once
+// flash:        pairs in non-empty tiles (all of them for a dense mask; the kernels skip the tiles the block mask
+//               marks empty, about half for causal); bytes: Q once, K and V of the non-empty tiles per Q tile, O once
 // flash1:       dense; bytes: K and V once, Q and O read and O written once per K/V tile (Tc passes), plus
 //               m and l (fp32) read and written per pass
 // block-sparse: pairs in non-empty tiles; bytes: Q once, K/V tiles only where non-empty, O once, the block mask

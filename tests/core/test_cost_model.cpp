@@ -106,6 +106,14 @@ TEST_CASE("per-algorithm bytes: naive six steps, flash Q once / K,V per Q tile /
   const AlgorithmCost sparse = algorithm_cost(Algorithm::BlockSparse, s, tiles, causal);
   CHECK(sparse.flops == doctest::Approx(4 * B * H * d * static_cast<double>(bm.stats.visited_pairs)));
   CHECK(sparse.hbm_bytes < flash.hbm_bytes);
+  // Flash skips the same empty tiles (the kernels do): its FLOPs are block-sparse's, about half of naive's, and its
+  // bytes are block-sparse's less the block mask.
+  for (Algorithm a : {Algorithm::Flash, Algorithm::FlashTensorCore}) {
+    const AlgorithmCost causal_flash = algorithm_cost(a, s, tiles, causal);
+    CHECK(causal_flash.flops == doctest::Approx(sparse.flops));
+    CHECK(causal_flash.flops < 0.6 * naive.flops);
+    CHECK(causal_flash.hbm_bytes == doctest::Approx(sparse.hbm_bytes - B * H * Tr * Tc));
+  }
 }
 
 TEST_CASE("tiled kernels: visited tiles and visit schedules (the formulas the CUDA flash kernels report)") {

@@ -85,10 +85,13 @@ TEST_CASE("pattern numbers: densities from the block mask, prediction from the c
     CHECK(n.block_density() == doctest::Approx(static_cast<double>(m.stats.partial + m.stats.full) /
                                                static_cast<double>(m.tiles.tile_count())));
     CHECK(n.block_mask.kinds == m.kinds);
-    // Prediction: the cost model's dense-flash over block-sparse FLOPs.
+    // Prediction: the cost model's dense flash (no mask, as the baseline is measured) over block-sparse FLOPs.
     const PatternStats ps = pattern_stats(spec, req.tiles, n.gathered_relevant);
-    CHECK(n.predicted_flops_speedup() == doctest::Approx(algorithm_cost(Algorithm::Flash, spec, req.tiles, ps).flops /
-                                                         algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, ps).flops));
+    AttentionSpec unmasked = spec;
+    unmasked.mask = MaskSpec{};
+    CHECK(n.predicted_flops_speedup() ==
+          doctest::Approx(algorithm_cost(Algorithm::Flash, unmasked, req.tiles, PatternStats{}).flops /
+                          algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, ps).flops));
     CHECK(n.predicted_flops_speedup() > 1.0);  // causal + local: block-sparse skips tiles
     CHECK(n.gathered_relevant == (std::string(text).find("window") == std::string::npos));
     // The picture: allowed fraction per cell; weighted by cell area it sums to the allowed pairs.

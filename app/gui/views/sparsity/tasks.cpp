@@ -49,7 +49,10 @@ PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& r
   if (cancelled()) { out.cancelled = true; return out; }
   progress(0.15, "cost model");
   out.pattern = pattern_stats(spec, req.tiles, out.gathered_relevant);
-  out.flash = algorithm_cost(Algorithm::Flash, spec, req.tiles, out.pattern);
+  // The dense baseline is flash with no mask (as measured below): every tile, whatever the pattern.
+  AttentionSpec dense_spec = spec;
+  dense_spec.mask = MaskSpec{};
+  out.flash = algorithm_cost(Algorithm::Flash, dense_spec, req.tiles, PatternStats{});
   out.block_sparse = algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, out.pattern);
   if (out.gathered_relevant) out.gathered = algorithm_cost(Algorithm::Gathered, spec, req.tiles, out.pattern);
   // Time follows the busiest unit: the straggler-aware prediction on the backend's units.
