@@ -24,8 +24,8 @@ struct BackwardCudaOptions {
   int warmup = 0;        // untimed runs of each pass first
   int repetitions = 1;   // timed runs of each pass (1..10000); the gradients are those of the last
   bool want_forward_outputs = true;  // copy O and lse back (CudaBackwardRun::output, lse)
-  // Where to run: a cudaStream_t and a cublasHandle_t (the backend's own, e.g.). Null: a stream and a cuBLAS handle
-  // this entry creates once per process and shares, calls serialised.
+  // Where to run: a cudaStream_t and a cublasHandle_t (the backend's own, e.g.), both or neither. Neither: a stream
+  // and a cuBLAS handle this entry creates once per process and shares, calls serialised.
   void* stream = nullptr;
   void* cublas = nullptr;
 };
