@@ -9,6 +9,7 @@
 #include "core/rng.hpp"
 #if defined(ATTNSCOPE_WITH_CUDA)
 #include "kernels/backward_cuda.hpp"
+#include "kernels/device_info.hpp"
 #endif
 
 namespace attnscope::app {
@@ -20,6 +21,13 @@ int run_backward_bench(const BackwardBenchConfig& config) {
                "configure time)\n";
   return 1;
 #else
+  std::string why_not;
+  const auto devices = kernels::list_cuda_devices(&why_not);
+  if (devices.empty()) {
+    std::cerr << "attnscope bench: backend 'cuda' is not available: " << why_not << "\n";
+    return 1;
+  }
+  std::cout << "backend cuda: " << devices.front().name << "\n";
   std::cout << "forward + backward on CUDA (fp32): B=" << config.shape.batch << " H=" << config.shape.q_heads << "/"
             << config.shape.kv_heads << " d=" << config.shape.head_dim << " mask " << config.shape.mask.to_string()
             << ", " << config.warmup << " warm-up + " << config.repetitions
