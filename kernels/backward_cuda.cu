@@ -4,6 +4,7 @@
 
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -38,10 +39,10 @@ SharedContext& shared_context() {
   return *context;
 }
 
-void download(const DeviceBuffer& from, std::vector<float>& to, size_t count, cudaStream_t stream) {
+// Device storage of `dtype` -> host floats (fp16/bf16 through a transient fp32 staging buffer).
+void download(DType dtype, const DeviceBuffer& from, std::vector<float>& to, size_t count, cudaStream_t stream) {
   to.resize(count);
-  if (count > 0)
-    CUDA_CHECK(cudaMemcpyAsync(to.data(), from.get(), count * sizeof(float), cudaMemcpyDeviceToHost, stream));
+  download_as_float(dtype, from.get(), count, to.data(), stream);
 }
 
 void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Algorithm algorithm,
@@ -77,15 +78,16 @@ void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Alg
     return;
   }
 
+  const DType dtype = spec.dtype;  // fp32 for flash (backward_unsupported); naive stores any dtype
   DeviceBuffer q, k, v, go;
-  upload_as(DType::F32, in.q.data(), in.q.size(), q, stream);
-  upload_as(DType::F32, in.k.data(), in.k.size(), k, stream);
-  upload_as(DType::F32, in.v.data(), in.v.size(), v, stream);
-  upload_as(DType::F32, d_out.data(), d_out.size(), go, stream);
-  const size_t q_bytes = in.q.size() * sizeof(float), kv_bytes = in.k.size() * sizeof(float);
+  upload_as(dtype, in.q.data(), in.q.size(), q, stream);
+  upload_as(dtype, in.k.data(), in.k.size(), k, stream);
+  upload_as(dtype, in.v.data(), in.v.size(), v, stream);
+  upload_as(dtype, d_out.data(), d_out.size(), go, stream);
+  const size_t q_bytes = in.q.size() * dtype_bytes(dtype), kv_bytes = in.k.size() * dtype_bytes(dtype);
   DeviceBuffer o(q_bytes), dq(q_bytes), dk(kv_bytes), dv(kv_bytes);
   DeviceMask mask(spec.mask, stream);
-  // Poison the gradients: 0xFF bytes are NaN, so an element no launch writes comes back NaN. (Flash zeroes dQ as
+  // Poison the gradients: 0xFF bytes are NaN in fp32, fp16 and bf16, so an element no launch writes comes back NaN. (Flash zeroes dQ as
   // its accumulator; dK and dV must still be written by the CTA of every K/V tile, visited or not.)
   for (DeviceBuffer* g : {&dq, &dk, &dv}) CUDA_CHECK(cudaMemsetAsync(g->get(), 0xFF, g->bytes(), stream));
   EventTimer timer;
@@ -103,7 +105,7 @@ void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Alg
   if (algorithm == Algorithm::Naive) {
     s.allocate(naive_backward_workspace_bytes(spec) / 2);
     p.allocate(naive_backward_workspace_bytes(spec) / 2);
-    np.dtype = DType::F32;
+    np.dtype = dtype;
     set_shape(np, spec);
     np.mask = mask.view;
     np.q = q.get();
@@ -113,23 +115,25 @@ void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Alg
     np.p = p.get();
     np.o = o.get();
     np.cublas = cublas;
+    nb.dtype = dtype;
     set_shape(nb, spec);
-    nb.q = q.get<float>();
-    nb.k = k.get<float>();
-    nb.v = v.get<float>();
-    nb.o = o.get<float>();
-    nb.d_out = go.get<float>();
-    nb.p = p.get<float>();
-    nb.ds = s.get<float>();
-    nb.dq = dq.get<float>();
-    nb.dk = dk.get<float>();
-    nb.dv = dv.get<float>();
+    nb.q = q.get();
+    nb.k = k.get();
+    nb.v = v.get();
+    nb.o = o.get();
+    nb.d_out = go.get();
+    nb.p = p.get();
+    nb.ds = s.get();
+    nb.dq = dq.get();
+    nb.dk = dk.get();
+    nb.dv = dv.get();
     nb.cublas = cublas;
     forward = [&] { launch_naive(np, stream); };
     backward = [&] { launch_naive_backward(nb, stream); };
-    r.kernel = "naive fp32: forward S, P (cuBLAS + softmax), backward dV, dP, dQ, dK (cuBLAS) + dS row kernel; P and "
-               "dP/dS are " + std::to_string(spec.batch * spec.q_heads) + " x " + std::to_string(spec.q_len) + " x " +
-               std::to_string(spec.kv_len) + " floats each";
+    r.kernel = std::string("naive ") + dtype_name(dtype) +
+               " (fp32 arithmetic): forward S, P (cuBLAS + softmax), backward dV, dP, dQ, dK (cuBLAS) + dS row "
+               "kernel; P and dP/dS are " + std::to_string(spec.batch * spec.q_heads) + " x " +
+               std::to_string(spec.q_len) + " x " + std::to_string(spec.kv_len) + " each";
   } else {
     const size_t rows = static_cast<size_t>(spec.batch * spec.q_heads * spec.q_len);
     lse.allocate(rows * sizeof(float));
@@ -168,12 +172,12 @@ void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Alg
   r.timing.forward = Timing::from_samples(timer.time(stream, options.warmup, options.repetitions, forward));
   r.timing.backward = Timing::from_samples(timer.time(stream, options.warmup, options.repetitions, backward));
 
-  download(dq, r.gradients.dq, in.q.size(), stream);
-  download(dk, r.gradients.dk, in.k.size(), stream);
-  download(dv, r.gradients.dv, in.v.size(), stream);
+  download(dtype, dq, r.gradients.dq, in.q.size(), stream);
+  download(dtype, dk, r.gradients.dk, in.k.size(), stream);
+  download(dtype, dv, r.gradients.dv, in.v.size(), stream);
   if (options.want_forward_outputs) {
-    download(o, r.output, in.q.size(), stream);
-    if (algorithm == Algorithm::Flash) download(lse, r.lse, lse.bytes() / sizeof(float), stream);
+    download(dtype, o, r.output, in.q.size(), stream);
+    if (algorithm == Algorithm::Flash) download(DType::F32, lse, r.lse, lse.bytes() / sizeof(float), stream);
   }
   CUDA_CHECK(cudaStreamSynchronize(stream));
   r.gradients.ok = true;
@@ -183,10 +187,13 @@ void run_checked(const AttentionInputs& in, const std::vector<float>& d_out, Alg
 
 BackwardDevicePlan plan_backward_memory(Algorithm algorithm, const AttentionSpec& spec) {
   BackwardDevicePlan plan;
-  const uint64_t q = static_cast<uint64_t>(spec.q_elements()) * sizeof(float);
-  const uint64_t kv = static_cast<uint64_t>(spec.kv_elements()) * sizeof(float);
+  const uint64_t e = static_cast<uint64_t>(dtype_bytes(spec.dtype));
+  const uint64_t q = static_cast<uint64_t>(spec.q_elements()) * e;
+  const uint64_t kv = static_cast<uint64_t>(spec.kv_elements()) * e;
   plan.inputs_bytes = 3 * q + 2 * kv;     // Q, O, dO; K, V
   plan.gradients_bytes = q + 2 * kv;      // dQ; dK, dV
+  // fp16/bf16: uploads and downloads go through a transient fp32 buffer of the larger of Q's and K's sizes.
+  plan.staging_bytes = spec.dtype == DType::F32 ? 0 : std::max(q, kv) / e * 4;
   if (algorithm == Algorithm::Naive) {
     plan.saved_bytes = naive_backward_workspace_bytes(spec) / 2;      // P
     plan.workspace_bytes = naive_backward_workspace_bytes(spec) / 2;  // S, then dP, then dS
@@ -202,8 +209,8 @@ BackwardDevicePlan plan_backward_memory(Algorithm algorithm, const AttentionSpec
 std::string backward_unsupported(Algorithm algorithm, const AttentionSpec& spec) {
   if (algorithm != Algorithm::Naive && algorithm != Algorithm::Flash)
     return std::string("the CUDA backward pass runs naive and flash, not ") + algorithm_name(algorithm);
-  if (spec.dtype != DType::F32)
-    return "the CUDA backward kernels compute and store fp32: choose dtype fp32";
+  if (algorithm == Algorithm::Flash && spec.dtype != DType::F32)
+    return "flash backward (CUDA) is the fp32 teaching kernel: choose dtype fp32 (naive stores fp16 and bf16)";
   if (algorithm == Algorithm::Flash && spec.head_dim > kFlashBackwardMaxHeadDim)
     return "flash backward (CUDA) supports head dim up to " + std::to_string(kFlashBackwardMaxHeadDim) +
            "; naive runs up to 256";

@@ -1,4 +1,4 @@
-// backward_cuda.hpp — attention's forward + backward pass on the GPU (issue 19), fp32: the host entry of the
+// backward_cuda.hpp — attention's forward + backward pass on the GPU (issue 19): the host entry of the
 // naive (kernels/backward_naive/) and FlashAttention-2 (kernels/backward_flash/) backward kernels.
 //
 // One call uploads Q, K, V and dO, runs the algorithm's forward pass (naive: S and P in device memory, P kept for
@@ -36,12 +36,13 @@ struct BackwardDevicePlan {
   uint64_t gradients_bytes = 0;  // dQ, dK, dV
   uint64_t saved_bytes = 0;      // what the forward keeps for the backward: naive P; flash lse
   uint64_t workspace_bytes = 0;  // naive: S, overwritten by dP then dS; flash: D, the block mask; the mask grid
-  uint64_t total() const { return inputs_bytes + gradients_bytes + saved_bytes + workspace_bytes; }
+  uint64_t staging_bytes = 0;    // fp16/bf16: the transient fp32 buffer of uploads and downloads
+  uint64_t total() const { return inputs_bytes + gradients_bytes + saved_bytes + workspace_bytes + staging_bytes; }
 };
 BackwardDevicePlan plan_backward_memory(Algorithm algorithm, const AttentionSpec& spec);
 
 // Empty when run_backward_cuda can run this algorithm on this spec, else the reason in words (naive and flash only;
-// fp32; flash up to head dim 128, naive up to 256).
+// naive stores fp32, fp16 or bf16 up to head dim 256; flash is fp32 up to head dim 128).
 std::string backward_unsupported(Algorithm algorithm, const AttentionSpec& spec);
 
 struct BackwardTimings {

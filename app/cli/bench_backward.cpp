@@ -28,7 +28,7 @@ int run_backward_bench(const BackwardBenchConfig& config) {
     return 1;
   }
   std::cout << "backend cuda: " << devices.front().name << "\n";
-  std::cout << "forward + backward on CUDA (fp32): B=" << config.shape.batch << " H=" << config.shape.q_heads << "/"
+  std::cout << "forward + backward on CUDA (" << dtype_name(config.shape.dtype) << " storage, fp32 arithmetic): B=" << config.shape.batch << " H=" << config.shape.q_heads << "/"
             << config.shape.kv_heads << " d=" << config.shape.head_dim << " mask " << config.shape.mask.to_string()
             << ", " << config.warmup << " warm-up + " << config.repetitions
             << " timed runs of each pass; memory = the device plan of one training step's attention "

@@ -22,14 +22,17 @@ constexpr int kRowThreads = 256;
 // (the softmax's Jacobian: dS_j = P_j (dP_j − Σ_k P_k dP_k), and Σ_k P_k dP_k = Σ_x dO_x O_x because O = P V and
 // dP = dO Vᵀ). A masked pair, and every pair of a fully masked row, has P = 0 and gets dS = 0, written explicitly
 // so that no value of dP can leak through.
-__global__ void __launch_bounds__(kRowThreads) softmax_backward_rows(const float* __restrict__ p, float* ds,
-                                                                       const float* __restrict__ o,
-                                                                       const float* __restrict__ d_out,
+// Storage T (float, __half, __nv_bfloat16); arithmetic in float.
+template <class T>
+__global__ void __launch_bounds__(kRowThreads) softmax_backward_rows(const T* __restrict__ p, T* ds,
+                                                                       const T* __restrict__ o,
+                                                                       const T* __restrict__ d_out,
                                                                        int64_t kv_len, int64_t head_dim) {
   __shared__ float partial[kRowThreads / 32];
   const int64_t row = blockIdx.x;
   float sum = 0.f;
-  for (int64_t x = threadIdx.x; x < head_dim; x += kRowThreads) sum += d_out[row * head_dim + x] * o[row * head_dim + x];
+  for (int64_t x = threadIdx.x; x < head_dim; x += kRowThreads)
+    sum += to_float(d_out[row * head_dim + x]) * to_float(o[row * head_dim + x]);
   for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
   if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = sum;
   // Barrier: every warp's partial sum is in shared memory before thread 0..all read them.
@@ -37,11 +40,11 @@ __global__ void __launch_bounds__(kRowThreads) softmax_backward_rows(const float
   float D = 0.f;
 #pragma unroll
   for (int w = 0; w < kRowThreads / 32; ++w) D += partial[w];
-  const float* p_row = p + row * kv_len;
-  float* ds_row = ds + row * kv_len;
+  const T* p_row = p + row * kv_len;
+  T* ds_row = ds + row * kv_len;
   for (int64_t j = threadIdx.x; j < kv_len; j += kRowThreads) {
-    const float pj = p_row[j];
-    ds_row[j] = pj == 0.f ? 0.f : pj * (ds_row[j] - D);
+    const float pj = to_float(p_row[j]);
+    ds_row[j] = from_float<T>(pj == 0.f ? 0.f : pj * (to_float(ds_row[j]) - D));
   }
 }
 
@@ -51,19 +54,29 @@ void check_cublas(cublasStatus_t status, const char* what) {
                                         cublasGetStatusString(status) + ")");
 }
 
-// One strided-batched fp32 GEMM (compute 32F: no TF32), column-major as cuBLAS sees it:
-// C (m × n) = alpha · op(A) · op(B), batch entries `stride_*` elements apart.
+cudaDataType_t cuda_type(DType t) {
+  switch (t) {
+    case DType::F32: return CUDA_R_32F;
+    case DType::F16: return CUDA_R_16F;
+    case DType::BF16: return CUDA_R_16BF;
+  }
+  return CUDA_R_32F;
+}
+
+// One strided-batched GEMM, every matrix stored as `type`, computed in fp32 (compute 32F: no TF32), column-major as
+// cuBLAS sees it: C (m × n) = alpha · op(A) · op(B), batch entries `stride_*` elements apart.
 struct Gemm {
   cublasHandle_t handle;
+  cudaDataType_t type;
   int batches;
   void operator()(const char* what, cublasOperation_t op_a, cublasOperation_t op_b, int64_t m, int64_t n, int64_t k,
-                  float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b, int64_t ldb,
-                  int64_t stride_b, float* c, int64_t ldc, int64_t stride_c) const {
+                  float alpha, const void* a, int64_t lda, int64_t stride_a, const void* b, int64_t ldb,
+                  int64_t stride_b, void* c, int64_t ldc, int64_t stride_c) const {
     const float beta = 0.f;
     check_cublas(cublasGemmStridedBatchedEx(handle, op_a, op_b, static_cast<int>(m), static_cast<int>(n),
-                                            static_cast<int>(k), &alpha, a, CUDA_R_32F, static_cast<int>(lda),
-                                            stride_a, b, CUDA_R_32F, static_cast<int>(ldb), stride_b, &beta, c,
-                                            CUDA_R_32F, static_cast<int>(ldc), stride_c, batches, CUBLAS_COMPUTE_32F,
+                                            static_cast<int>(k), &alpha, a, type, static_cast<int>(lda), stride_a, b,
+                                            type, static_cast<int>(ldb), stride_b, &beta, c, type,
+                                            static_cast<int>(ldc), stride_c, batches, CUBLAS_COMPUTE_32F,
                                             CUBLAS_GEMM_DEFAULT),
                  what);
   }
@@ -73,7 +86,7 @@ struct Gemm {
 
 uint64_t naive_backward_workspace_bytes(const AttentionSpec& spec) {
   return 2ull * static_cast<uint64_t>(spec.batch * spec.q_heads) * static_cast<uint64_t>(spec.q_len) *
-         static_cast<uint64_t>(spec.kv_len) * sizeof(float);
+         static_cast<uint64_t>(spec.kv_len) * static_cast<uint64_t>(dtype_bytes(spec.dtype));
 }
 
 std::string validate(const NaiveBackwardParams& p) {
@@ -101,7 +114,7 @@ void launch_naive_backward(const NaiveBackwardParams& p, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   auto handle = static_cast<cublasHandle_t>(p.cublas);
   check_cublas(cublasSetStream(handle, s), "cublasSetStream");
-  const Gemm gemm{handle, static_cast<int>(p.batch * p.kv_heads)};
+  const Gemm gemm{handle, cuda_type(p.dtype), static_cast<int>(p.batch * p.kv_heads)};
   const int64_t d = p.head_dim, nk = p.kv_len, rows = p.q_heads / p.kv_heads * p.q_len;  // rows = G
   const int64_t q_stride = rows * d, kv_stride = nk * d, s_stride = rows * nk;
 
@@ -114,7 +127,12 @@ void launch_naive_backward(const NaiveBackwardParams& p, void* stream) {
        p.v, d, kv_stride, p.d_out, d, q_stride, p.ds, nk, s_stride);
   // 3. dS = P ∘ (dP − D), one CTA per score row.
   const int64_t score_rows = p.batch * p.q_heads * p.q_len;
-  softmax_backward_rows<<<static_cast<unsigned>(score_rows), kRowThreads, 0, s>>>(p.p, p.ds, p.o, p.d_out, nk, d);
+  dispatch_dtype(p.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    softmax_backward_rows<T><<<static_cast<unsigned>(score_rows), kRowThreads, 0, s>>>(
+        static_cast<const T*>(p.p), static_cast<T*>(p.ds), static_cast<const T*>(p.o), static_cast<const T*>(p.d_out),
+        nk, d);
+  });
   CUDA_CHECK_LAUNCH("softmax_backward_rows");
   // 4. dQ = scale · dS K (G × d). Column-major: dQᵀ (d × G) = Kᵀ (d × nk) · dSᵀ (nk × G); both as stored (N, N).
   gemm("cublasGemmStridedBatchedEx (dQ = scale dS K)", CUBLAS_OP_N, CUBLAS_OP_N, d, rows, nk, p.scale,  //
