@@ -184,7 +184,7 @@ TEST_CASE("backward (CUDA): MHA, GQA 4:1 and MQA; queries the last tokens (q_len
       check_spec(spec, true, true);
     }
   }
-  // Head dims that are not 32, 64 or 128 (the flash kernel zero-pads its tiles), and naive beyond flash's 128.
+  // Head dims that are not 32, 64 or 128: the flash kernel zero-pads its tiles to the next of those.
   for (int64_t d : {1, 40, 100}) {
     CAPTURE(d);
     check_spec(make_spec(1, 2, 1, 77, d, DType::F32, "causal"), true, true);
