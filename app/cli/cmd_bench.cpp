@@ -12,6 +12,7 @@
 
 #include "app/cli/args.hpp"
 #include "app/cli/backends.hpp"
+#include "app/cli/bench_backward.hpp"
 #include "app/cli/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/backend.hpp"
@@ -39,7 +40,7 @@ std::string fixed(double x, int digits) {
 }
 
 int run_bench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--causal", "--heatmap"});
+  Args args(argv, {"--causal", "--heatmap", "--backward"});
   const std::string backend_name = args.get_or("--backend", "cpu");
   std::vector<std::string> algo_names = args.get_list("--algo");
   if (algo_names.empty()) algo_names = {"naive", "flash"};
@@ -62,7 +63,7 @@ int run_bench(const std::vector<std::string>& argv) {
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
                    "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows",
-                   "--flash-tc-path"});
+                   "--flash-tc-path", "--backward"});
   if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
   if (!tc_path)
@@ -85,7 +86,27 @@ int run_bench(const std::vector<std::string>& argv) {
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp32, fp16 or bf16");
   if (!trace_path.empty() && (algos.size() != 1 || ns.size() != 1))
     errors.push_back("--trace records one run: give exactly one --algo and one --n");
+  if (args.has("--backward")) {  // the CUDA forward + backward pass: bench_backward.hpp
+    if (backend_name != "cuda") errors.push_back("--backward times the CUDA backward kernels: add --backend cuda");
+    for (Algorithm a : algos)
+      if (a != Algorithm::Naive && a != Algorithm::Flash)
+        errors.push_back(std::string("--backward runs naive and flash, not ") + algorithm_name(a));
+  }
   if (int rc = report_errors("bench", errors)) return rc;
+  if (args.has("--backward")) {
+    BackwardBenchConfig config;
+    config.algorithms = algos;
+    config.ns = ns;
+    config.shape.batch = batch;
+    config.shape.q_heads = heads;
+    config.shape.kv_heads = kv_heads;
+    config.shape.head_dim = d;
+    config.shape.dtype = *dtype;
+    config.shape.mask = mask;
+    config.warmup = static_cast<int>(warmup);
+    config.repetitions = static_cast<int>(reps);
+    return run_backward_bench(config);
+  }
 
   std::string why_not;
   std::unique_ptr<Backend> backend = make_backend(backend_name, &why_not);
@@ -293,6 +314,8 @@ const Command kBenchCommand{
     "  --br Br --bc Bc  tile sizes, 1..1024 (default 64, 64)\n"
     "  --heatmap        also time the app's full heatmap recompute: pooled P image (512x512) + flash output\n"
     "  --json FILE      write every row (with all samples) as JSON\n"
+    "  --backward       time forward and backward (training) on CUDA instead: naive (any --dtype) and flash\n"
+    "                   (fp32), with the device memory each holds (P or lse saved for the backward pass)\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
     "  --flash-tc-path auto|mma|wgmma|ws|ws-no-pingpong   flash-tc on CUDA: which implementation (default auto:\n"

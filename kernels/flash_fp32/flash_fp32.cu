@@ -231,6 +231,9 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
       const int col = tx + 16 * j;
       if (col < d) o[row * d + col] = acc[i][j] * inv_l;
     }
+    // lse_i = m_i + log l_i: with it the backward pass recomputes P_ij = exp(S_ij − lse_i) without m and l.
+    if (p.lse && tx == 0)
+      p.lse[(batch * p.q_heads + head) * p.q_len + row] = l[i] > 0.f ? m[i] + logf(l[i]) : -INFINITY;
   }
 }
 

@@ -41,6 +41,9 @@ struct FlashParams {
   float* o = nullptr;
   const uint8_t* tile_classes = nullptr; // device, [tr][tc] TileKind of core's build_block_mask(spec, Br, Bc)
   unsigned long long* empty_rows = nullptr;  // device counter, optional: += rows with no allowed key
+  // Optional, for the backward pass (kernels/backward_flash/): per query row (batch, head, row) the log-sum-exp
+  // lse = m + log l of its scaled scores, -inf for a fully masked row. Null: not written.
+  float* lse = nullptr;
   const FlashTraceBuffers* trace = nullptr;  // host struct of device pointers; null = tracing off
 
   ATTN_HD int tr() const { return static_cast<int>((q_len + kFlashBr - 1) / kFlashBr); }

@@ -90,6 +90,8 @@ TEST_CASE("cli e2e: flags — values, booleans, unknown names, stray arguments")
       {"bench -n 64", 2, "unexpected argument '-n' (flags start with --); did you mean --n?"},
       {"bench --n 64 --n 128", 2, "--n given twice"},
       {"bench --backend gpu --n 64", 2, "--backend 'gpu' is not a backend (choose cpu or cuda)"},
+      {"bench --backward --n 64", 2, "--backward times the CUDA backward kernels: add --backend cuda"},
+      {"bench --backward --backend cuda --algo naive,flash-tc --n 64", 2, "--backward runs naive and flash, not flash-tc"},
       {"devices --n 5", 2, "--n applies only with --measure"},
       {"decod", 2, "unknown command 'decod'; did you mean decode?"},
       {"cost --model gpt2-small --jsn", 2, "unknown flag --jsn; did you mean --json?"},
