@@ -58,10 +58,11 @@ void start_training_sweep(ViewContext& ctx, TrainingViewState& view) {
 void draw_training_mode(ViewContext& ctx) {
   TrainingViewState& view = ctx.ui.training;
   if (!ctx.worker) return;
-  static const char* const kLessonNames[] = {"memory", "sweep", "backward-loop"};  // kTrainingPanelNames' order
+  static const char* const kLessonNames[] = {"training-memory", "training-sweep", "backward-loop"};  // kTrainingPanelNames' order
   if (ctx.ui.view_request.mode == "Training") {
     for (int i = 0; i < 3; ++i)
       if (ctx.ui.view_request.panel == kLessonNames[i]) view.requested_panel = kTrainingPanelNames[i];
+    if (ctx.ui.view_request.animation) view.requested_fraction = *ctx.ui.view_request.animation;
     ctx.ui.view_request = ViewRequest{};
   }
   take_results(ctx, view);

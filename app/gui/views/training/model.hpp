@@ -134,6 +134,7 @@ struct TrainingViewState {
   bool playing = true;
   double time_ns = -1;  // -1: placed at kStartFraction of the run when a trace arrives
   static constexpr double kStartFraction = 0.4;
+  std::optional<double> requested_fraction;  // a lesson step's "animation": placed there and paused
   double speed = 1.0;
 };
 

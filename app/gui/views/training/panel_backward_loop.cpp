@@ -79,6 +79,11 @@ void draw_backward_loop_panel(ViewContext& ctx, TrainingViewState& view) {
   // The clock.
   const BackwardLoopAt whole = backward_loop_at(trace, 0);
   const double end = static_cast<double>(std::max<int64_t>(1, whole.end_ns));
+  if (view.requested_fraction) {
+    view.time_ns = std::clamp(*view.requested_fraction, 0.0, 1.0) * end;
+    view.playing = false;
+    view.requested_fraction.reset();
+  }
   if (view.time_ns < 0) view.time_ns = TrainingViewState::kStartFraction * end;
   if (view.playing) {
     view.time_ns += ImGui::GetIO().DeltaTime * view.speed * end / TrainingViewState::kPlaySeconds;

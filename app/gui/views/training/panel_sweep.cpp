@@ -114,7 +114,7 @@ void draw_training_sweep_panel(ViewContext& ctx, TrainingViewState& view) {
         over = p.note;
     }
     const std::string name = algorithm_name(s.algorithm);
-    if (!over.empty()) notes.push_back(name + ": " + over);
+    if (!over.empty()) notes.push_back(over.rfind(name, 0) == 0 ? over : name + ": " + over);
     if (!capped.empty()) notes.push_back(name + " not run at N = " + capped + ": over the " +
                                          std::to_string(c.time_cap_s).substr(0, 4) + " s time cap");
   }
@@ -137,7 +137,7 @@ void draw_training_sweep_panel(ViewContext& ctx, TrainingViewState& view) {
 
   if (plot::BeginPlot("Forward + backward time##train_time", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
-    plot::SetupAxis(plot::Axis::Y, "median forward + backward (ms)", plot::Scale::Log10);
+    plot::SetupAxis(plot::Axis::Y, "fwd + bwd, median (ms)", plot::Scale::Log10);
     plot::SetupAxisTicks(plot::Axis::X, powers_of_two);
     plot::SetupAxisFormat(plot::Axis::X, [](double n) { return format_tokens(n); });
     for (size_t i = 0; i < sweep.series.size(); ++i) {
@@ -185,7 +185,9 @@ void draw_training_sweep_panel(ViewContext& ctx, TrainingViewState& view) {
       mark.in_legend = false;
       mark.notes = arrays[i].oom_notes.data();
       plot::PlotScatter((std::string(name) + "##oom").c_str(), arrays[i].oom_n, arrays[i].oom_bytes, mark);
-      plot::PlotText("over budget", arrays[i].oom_n.front(), arrays[i].oom_bytes.front(), ImVec2(0, -f), color);
+      // Left of the first marked point: the last N sits at the plot's right edge.
+      plot::PlotText("over budget", arrays[i].oom_n.front(), arrays[i].oom_bytes.front(),
+                     ImVec2(-ImGui::CalcTextSize("over budget").x * 0.7f, -f), color);
     }
     if (sweep.capacity_bytes && !powers_of_two.empty()) {
       const double lo = static_cast<double>(c.lengths.empty() ? 256 : c.lengths.front());

@@ -18,9 +18,11 @@ void draw_training_time_panel(ViewContext& ctx, TrainingViewState& view) {
   const TrainingRun& run = *view.run;
   const BackwardRunResult* results[] = {&run.naive, &run.flash};
   const Algorithm algorithms[] = {Algorithm::Naive, Algorithm::Flash};
-  const ImGuiTableFlags flags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp |
+  // Columns as wide as their text; the table scrolls sideways when the panel is narrower.
+  const ImGuiTableFlags flags = ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingFixedFit |
                                 ImGuiTableFlags_ScrollX;
-  if (ImGui::BeginTable("training_time", 6, flags)) {
+  const float table_h = ImGui::GetTextLineHeightWithSpacing() * 3.2f + ImGui::GetStyle().ScrollbarSize;
+  if (ImGui::BeginTable("training_time", 6, flags, ImVec2(0, table_h))) {
     ImGui::TableSetupColumn("algorithm");
     ImGui::TableSetupColumn("forward (median, min–max)");
     ImGui::TableSetupColumn("backward (median, min–max)");
