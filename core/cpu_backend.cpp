@@ -212,9 +212,12 @@ class CpuBackend final : public Backend {
     const uint64_t available = available_memory_bytes();
     r.capacity_bytes = request.memory_budget_bytes ? request.memory_budget_bytes : available;
     r.capacity_words = request.memory_budget_bytes ? "the budget asked for" : "available host memory (MemAvailable)";
-    const AlgorithmCost cost = algorithm_cost(request.algorithm, spec, request.tiles, pattern_stats(spec, request.tiles, false));
-    r.forward_flops = cost.flops;
-    r.backward_flops = cost.flops * (naive ? 2.0 : 2.5);  // 4 products (naive) or 5 (flash: S recomputed) against 2
+    // The twins compute only allowed pairs: the forward's two products QKᵀ and PV are 2·2·B·H·d FLOPs per allowed
+    // pair; the backward does four (naive, from the saved P) or five (flash: S recomputed) against those two.
+    const PatternStats stats = pattern_stats(spec, request.tiles, false);
+    r.forward_flops = 4.0 * static_cast<double>(spec.batch * spec.q_heads * spec.head_dim) *
+                      static_cast<double>(scores_per_head) * stats.allowed_fraction;
+    r.backward_flops = r.forward_flops * (naive ? 2.0 : 2.5);
     r.kernel = naive ? "naive CPU twin: the forward keeps P of every head (fp32), the backward reads it; dP/dS per task"
                      : "flash-2 CPU twin: K/V tiles of " + std::to_string(request.tiles.bc) + " keys resident, Q tiles of " +
                            std::to_string(request.tiles.br) + " rows visited, S and P recomputed from lse";

@@ -222,3 +222,25 @@ TEST_CASE("run_backward's trace of the flash backward: every K/V tile a task, ev
   }
   CHECK(allowed == 4 * 100 * 101 / 2);  // every allowed pair of every head, once
 }
+
+TEST_CASE("run_backward's FLOPs count the allowed pairs: causal about half of dense, backward 4/2 or 5/2 of forward") {
+  auto backend = make_cpu_backend(2);
+  auto flops = [&](bool causal, Algorithm a) {
+    const AttentionSpec spec = training_spec(1, 2, 2, 128, 16, causal);
+    const AttentionInputs in = generate_inputs(spec, Generator::Gaussian, 6);
+    BackwardRequest request;
+    request.algorithm = a;
+    request.inputs = &in;
+    request.warmup = 0;
+    request.repetitions = 1;
+    request.want_gradients = false;
+    const BackwardRunResult r = backend->run_backward(request);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    return std::pair{r.forward_flops, r.backward_flops};
+  };
+  const auto dense = flops(false, Algorithm::Flash), causal = flops(true, Algorithm::Flash);
+  CHECK(dense.first == doctest::Approx(4.0 * 2 * 16 * 128 * 128));
+  CHECK(causal.first == doctest::Approx(dense.first * (128.0 * 129 / 2) / (128.0 * 128)));
+  CHECK(dense.second == doctest::Approx(2.5 * dense.first));
+  CHECK(flops(false, Algorithm::Naive).second == doctest::Approx(2.0 * dense.first));
+}
