@@ -55,11 +55,34 @@ void draw_training_memory_panel(ViewContext& ctx, TrainingViewState& view, float
   const double step = tick_step(top * 1.05);
   const double axis_top = std::ceil(top * 1.05 / step) * step;
 
+  std::string lines;
+  for (int a = 0; a < 2; ++a) {
+    const BackwardRunResult& r = *results[a];
+    if (!r.ok || r.forward_only.total() == 0) continue;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s: training peak %.1f× inference\n", algorithm_name(algorithms[a]),
+                  static_cast<double>(r.forward_backward.total()) / static_cast<double>(r.forward_only.total()));
+    lines += buf;
+  }
+  if (run.naive.ok && run.flash.ok && run.flash.forward_backward.saved > 0) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "saved P / saved lse: %.0f×\n",
+                  static_cast<double>(run.naive.forward_backward.saved) /
+                      static_cast<double>(run.flash.forward_backward.saved));
+    lines += buf;
+  }
+  lines += "capacity: " + (capacity ? format_bytes(static_cast<double>(capacity)) : std::string("unknown")) + ", " +
+           (capacity_words.empty() ? std::string("not reported") : capacity_words) +
+           (capacity && !capacity_on_scale ? " (off the scale)" : "");
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float avail_w = ImGui::GetContentRegionAvail().x;
   const float legend_w = std::min(avail_w * 0.36f, f * 17);
   const float axis_w = ImGui::CalcTextSize("1023.9 MiB").x + f * 0.5f;
   const float line_h = ImGui::GetTextLineHeight();
+  // Tall enough for the legend column beside the bars (its ratios wrap when the text is large).
+  const float legend_h = line_h * (2.0f + 1.3f + 4 * 1.25f + 0.5f) +
+                         ImGui::CalcTextSize(lines.c_str(), nullptr, false, legend_w).y;
+  height = std::max(height, legend_h + line_h);
   const float plot_x0 = origin.x + axis_w, plot_x1 = origin.x + avail_w - legend_w - f;
   const float plot_y0 = origin.y + line_h * 2.0f, plot_y1 = origin.y + height - line_h * 2.6f;
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -145,25 +168,6 @@ void draw_training_memory_panel(ViewContext& ctx, TrainingViewState& view, float
     ly += line_h * 1.25f;
   }
   ly += line_h * 0.5f;
-  std::string lines;
-  for (int a = 0; a < 2; ++a) {
-    const BackwardRunResult& r = *results[a];
-    if (!r.ok || r.forward_only.total() == 0) continue;
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "%s: training peak %.1f× inference\n", algorithm_name(algorithms[a]),
-                  static_cast<double>(r.forward_backward.total()) / static_cast<double>(r.forward_only.total()));
-    lines += buf;
-  }
-  if (run.naive.ok && run.flash.ok && run.flash.forward_backward.saved > 0) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "saved P / saved lse: %.0f×\n",
-                  static_cast<double>(run.naive.forward_backward.saved) /
-                      static_cast<double>(run.flash.forward_backward.saved));
-    lines += buf;
-  }
-  lines += "capacity: " + (capacity ? format_bytes(static_cast<double>(capacity)) : std::string("unknown")) + ", " +
-           (capacity_words.empty() ? std::string("not reported") : capacity_words) +
-           (capacity && !capacity_on_scale ? " (off the scale)" : "");
   dl->AddText(nullptr, 0, ImVec2(lx, ly), dim, lines.c_str(), nullptr, legend_w);
   if (!hovered.empty()) ImGui::SetTooltip("%s", hovered.c_str());
 }
