@@ -158,6 +158,52 @@ struct BackendCapabilities {
   const char* memory_words() const { return memory == Memory::Device ? "device memory" : "host memory"; }
 };
 
+// ---- training: the backward pass (issue 19) ----
+// One forward + backward of attention as training runs it: the forward keeps what the backward needs (naive: P of
+// every head; flash: the per-row log-sum-exp), then dQ, dK and dV are computed from dO (core/backward.hpp has the
+// math and the CPU twins).
+struct BackwardRequest {
+  Algorithm algorithm = Algorithm::Flash;   // Naive or Flash
+  const AttentionInputs* inputs = nullptr;  // not owned; must outlive run_backward()
+  const std::vector<float>* d_out = nullptr;  // dO in Q's layout (not owned); null: drawn from d_out_seed
+  uint64_t d_out_seed = 1;                  // dO elements uniform in [-1, 1), a function of (seed, index)
+  TileConfig tiles;
+  int warmup = 1;
+  int repetitions = 3;
+  bool want_gradients = true;               // false: dq/dk/dv left empty (sweeps)
+  bool record_trace = false;                // flash: the backward tile loop, from one extra untimed run
+  uint64_t memory_budget_bytes = 0;         // refuse (out_of_memory) past this many bytes; 0: the backend's capacity
+};
+
+// Peak memory of one stage of training, by what holds it (bytes). The stages nest: forward-only (inference: Q, K,
+// V, O and the forward's workspace), forward + saved (the forward of training: also what it keeps for the
+// backward), forward + backward (also dO, dQ, dK, dV and the backward's workspace).
+struct TrainingMemory {
+  uint64_t tensors = 0;    // Q, K, V and O
+  uint64_t saved = 0;      // kept by the forward for the backward: P (naive) or lse (flash)
+  uint64_t gradients = 0;  // dO, dQ, dK, dV
+  uint64_t workspace = 0;  // scratch of the running pass (naive: S/P of the forward, dP/dS of the backward; flash: D)
+  uint64_t total() const { return tensors + saved + gradients + workspace; }
+};
+
+struct BackwardRunResult {
+  bool ok = false;
+  std::string error;               // names the problem and what to do
+  bool out_of_memory = false;      // then bytes_needed / bytes_free say by how much
+  uint64_t bytes_needed = 0, bytes_free = 0;
+  std::string backend, device;
+  Algorithm algorithm = Algorithm::Flash;
+  std::string kernel;              // what ran, in words
+  std::vector<float> dq, dk, dv;   // Q's and K/V's layouts (when want_gradients)
+  Timing forward_timing;           // the training forward (keeps P or lse)
+  Timing backward_timing;          // the backward alone
+  TrainingMemory forward_only, forward_saved, forward_backward;  // measured: the bytes the passes allocated
+  uint64_t capacity_bytes = 0;     // what the run may use (0: unknown)
+  std::string capacity_words;      // what capacity_bytes is ("available host memory (MemAvailable)")
+  double forward_flops = 0, backward_flops = 0;  // by the cost model
+  std::optional<BackwardTrace> trace;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -172,6 +218,14 @@ class Backend {
   // The decode loop of kv_cache.hpp (append K/V -> decode, timed per token). Default: the CPU twin.
   virtual DecodeLoopResult decode_loop(const DecodeLoopRequest& request) { return run_cpu_decode_loop(request); }
   virtual SpecLimits limits() const { return {}; }
+  // Forward + backward for training (see BackwardRunResult). Default: refused, in words.
+  virtual BackwardRunResult run_backward(const BackwardRequest& request) {
+    BackwardRunResult r;
+    r.backend = name();
+    r.algorithm = request.algorithm;
+    r.error = "the " + name() + " backend has no backward pass yet; choose the CPU backend";
+    return r;
+  }
   // Measures the ceilings (a second or two; call from the worker thread); the default says this backend does not.
   virtual DeviceCeilings measure_ceilings() {
     DeviceCeilings c;

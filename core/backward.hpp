@@ -34,6 +34,9 @@ struct BackwardReference {
   std::vector<double> output;      // O of the forward pass
   std::vector<double> lse;         // per query row (batch, head, row): -inf for a fully masked row
 };
+// A gradient dO for tests and runs: Q's element count, uniform in [-1, 1), element i a function of (seed, i) only.
+std::vector<float> random_d_out(const AttentionSpec& spec, uint64_t seed);
+
 // `d_out` has Q's layout.
 BackwardReference reference_backward(const AttentionInputs& in, const std::vector<float>& d_out);
 
@@ -48,7 +51,7 @@ struct BackwardResult {
 BackwardResult naive_backward(const AttentionInputs& in, const std::vector<float>& d_out, ThreadPool& pool);
 BackwardResult flash_backward(const AttentionInputs& in, const std::vector<float>& output,
                               const std::vector<float>& lse, const std::vector<float>& d_out, const TileConfig& tiles,
-                              ThreadPool& pool);
+                              ThreadPool& pool, BackwardTrace* trace = nullptr);  // trace: filled when given
 
 // The forward pass as FlashAttention's training kernels run it: O and the per-row log-sum-exp lse (-inf for a
 // fully masked row), the only softmax statistic the backward pass needs.
@@ -56,5 +59,17 @@ struct ForwardWithLse {
   std::vector<float> output, lse;
 };
 ForwardWithLse flash_forward_for_backward(const AttentionInputs& in, ThreadPool& pool);
+
+// The unfused training path as a framework runs it: the forward pass keeps P of every (batch, head) for the
+// backward pass — B·H·Nq·Nk floats, the N² that training with naive attention holds between the passes — and the
+// backward pass reads it, materialising only dP (overwritten by dS) per running task.
+struct NaiveForwardSaved {
+  std::vector<float> output;  // O, Q's layout
+  std::vector<float> p;       // P per (batch, head): ((b·H + h)·Nq + i)·Nk + j; 0 where masked
+};
+NaiveForwardSaved naive_forward_saving_p(const AttentionInputs& in, ThreadPool& pool);
+// bytes_allocated: dP per running task, Nq·Nk floats each (the saved P is the caller's).
+BackwardResult naive_backward_from_saved(const AttentionInputs& in, const NaiveForwardSaved& saved,
+                                         const std::vector<float>& d_out, ThreadPool& pool);
 
 }  // namespace attnscope

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "core/backward.hpp"
 #include "core/block_mask.hpp"
 #include "core/ceilings.hpp"
 #include "core/cost_model.hpp"
@@ -153,6 +154,167 @@ class CpuBackend final : public Backend {
     r.bytes_allocated = twin.bytes_allocated;
     r.fully_masked_rows = twin.fully_masked_rows;
     if (request.want_output) r.output = std::move(output);
+    r.ok = true;
+    return r;
+  }
+
+  // Forward + backward with the twins of core/backward.hpp. Memory is counted from the buffers this call really
+  // allocates (their element counts × 4 bytes, plus the workspace each twin reports); the peak is predicted from
+  // the same sizes first and refused past the budget, so an over-budget N is an answer, not a crash.
+  BackwardRunResult run_backward(const BackwardRequest& request) override {
+    BackwardRunResult r;
+    r.backend = name();
+    r.device = device_name();
+    r.algorithm = request.algorithm;
+    if (!request.inputs) { r.error = "no inputs given"; return r; }
+    const AttentionInputs& in = *request.inputs;
+    const AttentionSpec& spec = in.spec;
+    if (request.algorithm != Algorithm::Naive && request.algorithm != Algorithm::Flash) {
+      r.error = std::string("the backward pass runs naive or flash, not ") + algorithm_name(request.algorithm);
+      return r;
+    }
+    if (auto problems = validate(spec, limits(), materialises_scores(request.algorithm)); !problems.empty()) {
+      r.error = problems.front();
+      return r;
+    }
+    if (in.q.size() != static_cast<size_t>(spec.q_elements()) || in.k.size() != static_cast<size_t>(spec.kv_elements()) ||
+        in.v.size() != static_cast<size_t>(spec.kv_elements())) {
+      r.error = "input arrays do not match the spec " + spec.summary();
+      return r;
+    }
+    if (request.d_out && request.d_out->size() != static_cast<size_t>(spec.q_elements())) {
+      r.error = "dO has " + std::to_string(request.d_out->size()) + " elements but O has " +
+                std::to_string(spec.q_elements()) + " (" + spec.summary() + "): dO must have Q's layout";
+      return r;
+    }
+    if (request.tiles.br < 1 || request.tiles.bc < 1) {
+      r.error = "tile sizes must be at least 1 (Br " + std::to_string(request.tiles.br) + ", Bc " +
+                std::to_string(request.tiles.bc) + ")";
+      return r;
+    }
+    if (const NonFiniteReport bad = find_non_finite(in); bad.any()) {
+      r.error = "non-finite inputs: " + bad.describe("Q", "K", "V");
+      return r;
+    }
+    const bool naive = request.algorithm == Algorithm::Naive;
+    const uint64_t q_bytes = 4 * static_cast<uint64_t>(spec.q_elements());
+    const uint64_t kv_bytes = 4 * static_cast<uint64_t>(spec.kv_elements());
+    const uint64_t rows = static_cast<uint64_t>(spec.batch * spec.q_heads * spec.q_len);
+    const uint64_t scores_per_head = static_cast<uint64_t>(spec.q_len) * static_cast<uint64_t>(spec.kv_len);
+    const uint64_t running_tasks = static_cast<uint64_t>(
+        std::min<int64_t>(naive ? spec.batch * spec.kv_heads : int64_t{1} << 40, pool_.size()));
+    // The prediction of the peak (forward + backward), from the sizes the twins allocate.
+    TrainingMemory predicted;
+    predicted.tensors = 2 * q_bytes + 2 * kv_bytes;
+    predicted.saved = naive ? 4 * rows * static_cast<uint64_t>(spec.kv_len) : 4 * rows;
+    predicted.gradients = 2 * q_bytes + 2 * kv_bytes;
+    predicted.workspace = naive ? 4 * scores_per_head * running_tasks : 4 * rows;
+    const uint64_t available = available_memory_bytes();
+    r.capacity_bytes = request.memory_budget_bytes ? request.memory_budget_bytes : available;
+    r.capacity_words = request.memory_budget_bytes ? "the budget asked for" : "available host memory (MemAvailable)";
+    // The twins compute only allowed pairs: the forward's two products QKᵀ and PV are 2·2·B·H·d FLOPs per allowed
+    // pair; the backward does four (naive, from the saved P) or five (flash: S recomputed) against those two.
+    const PatternStats stats = pattern_stats(spec, request.tiles, false);
+    r.forward_flops = 4.0 * static_cast<double>(spec.batch * spec.q_heads * spec.head_dim) *
+                      static_cast<double>(scores_per_head) * stats.allowed_fraction;
+    r.backward_flops = r.forward_flops * (naive ? 2.0 : 2.5);
+    r.kernel = naive ? "naive CPU twin: the forward keeps P of every head (fp32), the backward reads it; dP/dS per task"
+                     : "flash-2 CPU twin: K/V tiles of " + std::to_string(request.tiles.bc) + " keys resident, Q tiles of " +
+                           std::to_string(request.tiles.br) + " rows visited, S and P recomputed from lse";
+    if (r.capacity_bytes > 0 && predicted.total() > r.capacity_bytes) {
+      r.out_of_memory = true;
+      r.bytes_needed = predicted.total();
+      r.bytes_free = r.capacity_bytes;
+      r.forward_backward = predicted;  // what it would have needed, by category
+      r.error = std::string(algorithm_name(request.algorithm)) + " training needs " +
+                format_bytes(static_cast<double>(predicted.total())) + " (saved " +
+                format_bytes(static_cast<double>(predicted.saved)) + ") but " + r.capacity_words + " is " +
+                format_bytes(static_cast<double>(r.capacity_bytes)) +
+                (naive ? ": use flash, or a smaller N" : ": use a smaller N or batch");
+      return r;
+    }
+    std::lock_guard lock(run_mutex_);  // one run at a time on the shared pool
+    try {
+      const std::vector<float> drawn = request.d_out ? std::vector<float>{} : random_d_out(spec, request.d_out_seed);
+      const std::vector<float>& d_out = request.d_out ? *request.d_out : drawn;
+      // Inference: the forward twin alone, once, for its workspace (naive: one head's S and P).
+      std::vector<float> output(static_cast<size_t>(spec.q_elements()));
+      std::vector<float> naive_workspace;
+      TwinOptions options;
+      options.tiles = request.tiles;
+      options.device = device_name();
+      options.naive_workspace = &naive_workspace;
+      options.memory_limit_bytes = r.capacity_bytes;
+      const TwinResult inference = run_cpu_twin(request.algorithm, in, options, pool_, output.data());
+      if (!inference.ok) {
+        r.error = inference.error;
+        r.out_of_memory = inference.out_of_memory;
+        r.bytes_needed = inference.bytes_needed;
+        r.bytes_free = inference.bytes_free;
+        return r;
+      }
+      r.forward_only.tensors = 4 * (in.q.size() + in.k.size() + in.v.size() + output.size());
+      r.forward_only.workspace = inference.bytes_allocated;
+      output = {};
+      naive_workspace = {};
+
+      std::vector<double> forward_ms, backward_ms;
+      const int reps = std::max(1, request.repetitions);
+      BackwardResult grads;
+      uint64_t saved_bytes = 0, forward_tensor_bytes = 0;
+      for (int rep = 0; rep < std::max(0, request.warmup) + reps; ++rep) {
+        const bool timed = rep >= request.warmup;
+        auto t0 = std::chrono::steady_clock::now();
+        if (naive) {
+          const NaiveForwardSaved saved = naive_forward_saving_p(in, pool_);
+          if (timed) forward_ms.push_back(elapsed_ms(t0));
+          saved_bytes = 4 * saved.p.size();
+          forward_tensor_bytes = 4 * saved.output.size();
+          t0 = std::chrono::steady_clock::now();
+          grads = naive_backward_from_saved(in, saved, d_out, pool_);
+        } else {
+          const ForwardWithLse saved = flash_forward_for_backward(in, pool_);
+          if (timed) forward_ms.push_back(elapsed_ms(t0));
+          saved_bytes = 4 * saved.lse.size();
+          forward_tensor_bytes = 4 * saved.output.size();
+          t0 = std::chrono::steady_clock::now();
+          grads = flash_backward(in, saved.output, saved.lse, d_out, request.tiles, pool_);
+          // flash_backward counts the lse it reads with its D; the lse is the forward's, counted as saved.
+          grads.bytes_allocated -= std::min(grads.bytes_allocated, saved_bytes);
+          if (grads.ok && request.record_trace && rep + 1 == std::max(0, request.warmup) + reps) {
+            BackwardTrace trace;
+            (void)flash_backward(in, saved.output, saved.lse, d_out, request.tiles, pool_, &trace);
+            trace.device = device_name();
+            r.trace = std::move(trace);
+          }
+        }
+        if (timed) backward_ms.push_back(elapsed_ms(t0));
+        if (!grads.ok) {
+          r.error = grads.error;
+          return r;
+        }
+      }
+      r.forward_timing = Timing::from_samples(forward_ms);
+      r.backward_timing = Timing::from_samples(backward_ms);
+      const uint64_t input_bytes = 4 * (in.q.size() + in.k.size() + in.v.size());
+      r.forward_saved.tensors = input_bytes + forward_tensor_bytes;
+      r.forward_saved.saved = saved_bytes;
+      r.forward_backward = r.forward_saved;
+      r.forward_backward.gradients = 4 * (d_out.size() + grads.dq.size() + grads.dk.size() + grads.dv.size());
+      r.forward_backward.workspace = grads.bytes_allocated;
+      if (request.want_gradients) {
+        r.dq = std::move(grads.dq);
+        r.dk = std::move(grads.dk);
+        r.dv = std::move(grads.dv);
+      }
+    } catch (const std::bad_alloc&) {
+      r.out_of_memory = true;
+      r.bytes_needed = predicted.total();
+      r.bytes_free = available_memory_bytes();
+      r.error = "out of host memory during " + std::string(algorithm_name(request.algorithm)) + " training (needs about " +
+                format_bytes(static_cast<double>(predicted.total())) + ")";
+      return r;
+    }
     r.ok = true;
     return r;
   }

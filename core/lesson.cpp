@@ -140,6 +140,9 @@ void check_placeholders(Checker& c, const LessonStep& step, const std::string& p
       c.error(at, where + "too many parts; write {quantity.algorithm} or {quantity.algorithm.N}");
     } else if (!step.run) {
       c.error(at, where + "needs a measured run, but the step has no 'run'");
+    } else if (!step.run->training && std::any_of(std::begin(kTrainingQuantities), std::end(kTrainingQuantities),
+                                                  [&](const char* q) { return parts[0] == q; })) {
+      c.error(at, where + "a training quantity needs a run with \"training\": true");
     } else if (std::find(step.run->algorithms.begin(), step.run->algorithms.end(), parts[1]) ==
                step.run->algorithms.end()) {
       c.error(at, where + "the step's run does not time '" + parts[1] + "' (it times " +
@@ -159,8 +162,12 @@ std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string&
     c.error(p, "must be an object with 'algorithms' (and optionally 'n'), not " + json_type_word(v));
     return std::nullopt;
   }
-  c.only_keys(v, p, {"algorithms", "n"});
+  c.only_keys(v, p, {"algorithms", "n", "training"});
   LessonRun run;
+  if (v.contains("training")) {
+    if (!v.at("training").is_boolean()) c.error(p + "/training", "must be true or false, not " + json_type_word(v.at("training")));
+    else run.training = v.at("training").get<bool>();
+  }
   const json* algos = v.contains("algorithms") ? &v.at("algorithms") : nullptr;
   if (!algos || !algos->is_array() || algos->empty()) {
     c.error(algos ? p + "/algorithms" : p, "'algorithms' must be a non-empty list of algorithm names");
@@ -173,6 +180,8 @@ std::optional<LessonRun> parse_run(Checker& c, const json& v, const std::string&
       } else if (!one_of(vocabulary.algorithms, a.get<std::string>())) {
         c.error(ap, "unknown algorithm '" + a.get<std::string>() + "'; choose " + join_words(vocabulary.algorithms));
       } else {
+        if (run.training && a.get<std::string>() != "naive" && a.get<std::string>() != "flash")
+          c.error(ap, "a training run takes naive or flash, not '" + a.get<std::string>() + "'");
         run.algorithms.push_back(a.get<std::string>());
       }
     }

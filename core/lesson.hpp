@@ -19,7 +19,8 @@
 //       "animation": 0.5,                   optional; replay position, fraction 0..1
 //       "highlight": "tile-stream", "highlight_style": "outline" | "spotlight",   optional
 //       "model": "llama2-7b",               optional; a model preset for {model.*} placeholders
-//       "run": { "algorithms": ["naive", "flash"], "n": [1024, 65536] }           optional; measured for placeholders
+//       "run": { "algorithms": ["naive", "flash"], "n": [1024, 65536],            optional; measured for placeholders
+//                "training": true }                                            optional; also forward + backward
 //   } ] }
 //
 // Placeholders in narration (each is checked when the lesson loads, so a typo is an error, not a blank):
@@ -68,7 +69,13 @@ enum class HighlightStyle { Outline, Spotlight };
 struct LessonRun {
   std::vector<std::string> algorithms;  // timed in this order
   std::vector<int64_t> ns;              // sequence lengths; empty: the step's experiment N only
+  bool training = false;                // "training": true — each algorithm (naive or flash) also runs forward +
+                                        // backward (Backend::run_backward): the training quantities below
 };
+// The quantities only a run with "training": true measures (time of training's forward and of the backward, peak
+// memory of inference and of training, the saved P or lse, training peak ÷ inference peak).
+inline constexpr const char* kTrainingQuantities[] = {"fwd_time", "bwd_time", "infer_peak", "train_peak", "saved",
+                                                       "train_ratio"};
 
 struct LessonStep {
   std::string title;

@@ -41,6 +41,7 @@ LessonVocabulary core_lesson_vocabulary() {
   for (Algorithm a : all_algorithms()) v.algorithms.emplace_back(algorithm_name(a));
   for (const ModelPreset& p : model_presets()) v.models.push_back(p.name);
   v.quantities = {"time", "bytes", "memory", "flops", "rate", "bandwidth", "oom", "speedup"};
+  v.quantities.insert(v.quantities.end(), std::begin(kTrainingQuantities), std::end(kTrainingQuantities));
   v.experiment_values.assign(std::begin(kExperimentValues), std::end(kExperimentValues));
   v.calc_keys.assign(std::begin(kCalcKeys), std::end(kCalcKeys));
   v.model_keys.assign(std::begin(kModelFields), std::end(kModelFields));

@@ -53,4 +53,26 @@ struct Trace {
   std::vector<RowProbe> probes;
 };
 
+// The backward tile loop of FlashAttention-2 (core/backward.hpp, flash_backward): one task per (batch, KV head,
+// K/V tile) keeps that tile's K, V, dK and dV resident and visits every Q tile of every query head of its group,
+// recomputing S and P from lse, adding into dK and dV and into the visited rows of dQ. Times are nanoseconds since
+// the earliest start in the trace.
+struct BackwardQVisit {
+  int32_t head = 0, q_tile = 0;  // query head (of the task's group) and Q tile
+  int64_t start_ns = 0, end_ns = 0;
+  int64_t pairs = 0;             // allowed (query, key) pairs of the visit: 0 = an empty tile, skipped
+};
+struct BackwardTaskRecord {
+  int32_t batch = 0, kv_head = 0, kv_tile = 0;
+  int32_t unit = 0;              // worker thread index on the CPU, SM on the GPU
+  std::vector<BackwardQVisit> visits;  // in the order the Q tiles were visited
+};
+struct BackwardTrace {
+  std::string source, device, spec;  // "cpu" / "cuda", the device, AttentionSpec::summary()
+  int32_t br = 0, bc = 0;            // tile sizes
+  int32_t tr = 0, tc = 0;            // Q tiles per head, K/V tiles per KV head
+  int32_t units = 0;
+  std::vector<BackwardTaskRecord> tasks;  // in task order: batch, then KV head, then K/V tile
+};
+
 }  // namespace attnscope

@@ -21,6 +21,7 @@ extern const Command kCostCommand;     // app/cli/cmd_cost.cpp
 extern const Command kDevicesCommand;  // app/cli/cmd_devices.cpp
 extern const Command kDecodeCommand;   // app/cli/cmd_decode.cpp
 extern const Command kSceneCommand;    // app/cli/cmd_scene.cpp
+extern const Command kBackwardCommand; // app/cli/cmd_backward.cpp
 
 std::vector<const Command*> all_commands();
 int run_main(int argc, char** argv);

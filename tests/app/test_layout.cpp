@@ -85,7 +85,9 @@ void check_mode_fits(const std::string& mode, const std::vector<Config>& configs
         std::vector<uint8_t> px;
         int w = 0, h = 0;
         const std::string tab =
-            mode == "Scaling" ? std::string("_") + kScalingPanelNames[static_cast<int>(app.ui().scaling.panel)] : "";
+            mode == "Scaling"    ? std::string("_") + kScalingPanelNames[static_cast<int>(app.ui().scaling.panel)]
+            : mode == "Training" ? std::string("_") + kTrainingPanelNames[static_cast<int>(app.ui().training.panel)]
+                                 : "";
         const std::string name = mode + tab + "_" + std::to_string(config.width) + "_" +
                                  std::to_string(static_cast<int>(scale * 10)) + ".png";
         if (platform->read_pixels(px, w, h)) write_png(std::string(dir) + "/" + name, px, w, h, &error);
@@ -155,6 +157,19 @@ TEST_CASE("layout: Scaling's Timing, Memory and Roofline tabs fit with large tex
   }
 }
 TEST_CASE("layout: KV cache fits with large text") { check_mode_fits("KV cache", kTextLarge); }
+TEST_CASE("layout: Training's three tabs fit at 1280x720 and 1600x900, text 1x and 1.5x") {
+  const std::vector<Config> sizes = {{1280, 720, {1.0, 1.5}}, {1600, 900, {1.0}}};
+  for (const char* panel : kTrainingPanelNames) {
+    INFO("tab " << std::string(panel));
+    check_mode_fits("Training", sizes, [&](UiState& ui) {
+      // A small sweep, so the tab settles in seconds; drawn as the default one is.
+      ui.training.sweep_config.lengths = {64, 128, 256};
+      ui.training.sweep_config.head_dim = 32;
+      ui.training.sweep_configured = true;
+      ui.training.requested_panel = panel;
+    });
+  }
+}
 
 TEST_CASE("layout checker: finds text past a window's edge, a label over its field, a cell past its column") {
   BareImGui imgui;

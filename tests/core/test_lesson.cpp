@@ -8,6 +8,7 @@
 #include "tests/common/test_util.hpp"
 #include "core/json_lines.hpp"
 #include "core/lesson.hpp"
+#include "core/lesson_values.hpp"
 
 using namespace attnscope;
 using attnscope::test::any_contains;
@@ -189,4 +190,34 @@ TEST_CASE("lesson files: syntax errors by line, bad numbers, folders, missing an
   }
   CHECK(load_lesson_file(good.string()).lesson);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a training run: \"training\": true is read, takes naive or flash only, and training quantities need it") {
+  auto lesson = [](const std::string& run, const std::string& narration) {
+    return std::string(R"({"title": "t", "summary": "s", "steps": [{"title": "a", "mode": "Training", "run": )") + run +
+           R"(, "narration": ")" + narration + R"("}]})";
+  };
+  LessonVocabulary vocab = core_lesson_vocabulary();
+  const LessonLoad good = parse_lesson(
+      lesson(R"({"algorithms": ["naive", "flash"], "n": [256, 512], "training": true})",
+             "{saved.naive.256} {train_ratio.flash} {bwd_time.naive} {time.flash}"),
+      "train.json", vocab);
+  INFO((good.errors.empty() ? std::string() : good.errors[0]));
+  REQUIRE(good.lesson);
+  CHECK(good.lesson->steps[0].run->training);
+
+  const LessonLoad untrained =
+      parse_lesson(lesson(R"({"algorithms": ["naive"]})", "{train_peak.naive}"), "untrained.json", vocab);
+  REQUIRE(untrained.errors.size() == 1);
+  CHECK(untrained.errors[0].find("needs a run with \"training\": true") != std::string::npos);
+
+  const LessonLoad sparse = parse_lesson(
+      lesson(R"({"algorithms": ["block-sparse"], "training": true})", "x"), "sparse.json", vocab);
+  REQUIRE(sparse.errors.size() == 1);
+  CHECK(sparse.errors[0].find("a training run takes naive or flash") != std::string::npos);
+
+  const LessonLoad not_bool =
+      parse_lesson(lesson(R"({"algorithms": ["naive"], "training": "yes"})", "x"), "bool.json", vocab);
+  REQUIRE(not_bool.errors.size() == 1);
+  CHECK(not_bool.errors[0].find("/training") != std::string::npos);
 }

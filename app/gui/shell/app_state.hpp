@@ -18,6 +18,7 @@
 #include "app/gui/views/lesson/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
 #include "app/gui/views/sparsity/model.hpp"
+#include "app/gui/views/training/model.hpp"
 #include "core/mask.hpp"
 
 namespace attnscope::gui {
@@ -105,6 +106,7 @@ struct UiState {
   SparsityViewState sparsity_view;       // Sparsity mode: patterns A/B, painted grid, numbers
   KvViewState kv_view;                   // KV cache mode: shape, decode loops, the cache picture's clock
   ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
+  TrainingViewState training;            // Training mode: memory and time of forward vs backward, sweep, backward loop
   LessonViewState lesson;                // the Lessons tab and the open lesson's narration pane (views/lesson)
   // Where the user is in a lesson (file and 1-based step), for the settings file; restore_lesson_position reopens it.
   LessonPosition lesson_position() const { return gui::lesson_position(lesson); }

@@ -46,7 +46,8 @@ std::string render_help() {
              "  --size WxH              image size in pixels, 16..16384 each    default 1280x720\n"
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
              "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
-             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline\n"
+             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline; with --mode\n"
+             "                          Training: \"Memory and time\", Sweep or \"Backward loop\"\n"
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
@@ -216,9 +217,11 @@ int run_render(const std::vector<std::string>& raw_argv) {
   const std::string panel = args.get_or("--panel", "");
   if (!panel.empty()) {
     bool known_panel = false;
-    for (const char* name : gui::kScalingPanelNames) known_panel |= panel == name;
-    if (mode != "Scaling" || !known_panel)
-      errors.push_back("--panel '" + panel + "': use with --mode Scaling; panels: Scaling, Timing, Memory, Roofline");
+    for (const char* name : gui::kScalingPanelNames) known_panel |= mode == "Scaling" && panel == name;
+    for (const char* name : gui::kTrainingPanelNames) known_panel |= mode == "Training" && panel == name;
+    if (!known_panel)
+      errors.push_back("--panel '" + panel + "': use with --mode Scaling (Scaling, Timing, Memory, Roofline) or "
+                       "--mode Training (\"Memory and time\", Sweep, \"Backward loop\")");
   }
   if (!mode.empty()) {
     const auto names = gui::mode_names();
@@ -265,7 +268,8 @@ int run_render(const std::vector<std::string>& raw_argv) {
     app.ui().render_scale = static_cast<float>(scale);  // fonts rasterised at the scale from the first frame
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
-    app.ui().scaling.requested_panel = panel;
+    app.ui().scaling.requested_panel = mode == "Scaling" ? panel : "";
+    app.ui().training.requested_panel = mode == "Training" ? panel : "";
     app.ui().heatmap_view = heatmap_view;
     app.ui().flash.apply_options(flash_options);
     if (lesson) {

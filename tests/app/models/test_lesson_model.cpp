@@ -264,3 +264,41 @@ TEST_CASE("a step's run on the CPU backend: measured times, and naive's real out
   CHECK(filled.text.find(kMeasuringText) == std::string::npos);
   CHECK(filled.text.find(format_count(expected)) != std::string::npos);
 }
+
+TEST_CASE("training placeholders from a fake training run: times, peaks, saved bytes, the ratio; refusals say why") {
+  LessonRun run;
+  run.algorithms = {"naive", "flash"};
+  run.ns = {512};
+  run.training = true;
+  LessonRunResult r;
+  LessonMeasure naive;
+  naive.algorithm = "naive";
+  naive.n = 512;
+  naive.ok = true;
+  naive.median_ms = 1.0;
+  naive.trained = true;
+  naive.forward_ms = 2.0;
+  naive.backward_ms = 5.0;
+  naive.inference_peak = 4 << 20;
+  naive.training_peak = 10 << 20;
+  naive.saved_bytes = 4 << 20;
+  LessonMeasure flash;
+  flash.algorithm = "flash";
+  flash.n = 512;
+  flash.ok = true;
+  flash.median_ms = 1.0;
+  flash.training_error = "the cuda backend has no backward pass yet; choose the CPU backend";
+  r.measures = {naive, flash};
+  const auto values = measured_lesson_values(run, &r, kMeasuringText);
+  CHECK(values.at("fwd_time.naive") == format_time_ms(2.0));
+  CHECK(values.at("bwd_time.naive.512") == format_time_ms(5.0));
+  CHECK(values.at("infer_peak.naive") == "4.0 MiB");
+  CHECK(values.at("train_peak.naive") == "10.0 MiB");
+  CHECK(values.at("saved.naive") == "4.0 MiB");
+  CHECK(values.at("train_ratio.naive") == "2.5×");
+  CHECK(values.at("train_peak.flash").find("not trained: the cuda backend has no backward pass") == 0);
+  // A training run is a different measurement from the same run untimed for training.
+  LessonRun untimed = run;
+  untimed.training = false;
+  CHECK(run_key(ExperimentConfig{}, run) != run_key(ExperimentConfig{}, untimed));
+}

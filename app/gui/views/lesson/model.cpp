@@ -27,7 +27,8 @@ const std::vector<LessonElement>& lesson_elements() {
       {"timing", "Scaling"},           {"memory", "Scaling"},
       {"roofline", "Scaling"},         {"kv-controls", "KV cache"},
       {"kv-table", "KV cache"},        {"kv-fill", "KV cache"},
-      {"kv-plots", "KV cache"},
+      {"kv-plots", "KV cache"},        {"training-memory", "Training"},
+      {"training-sweep", "Training"},  {"backward-loop", "Training"},
   };
   return elements;
 }
@@ -35,7 +36,7 @@ const std::vector<LessonElement>& lesson_elements() {
 LessonVocabulary app_lesson_vocabulary() {
   LessonVocabulary v = core_lesson_vocabulary();
   // The modes a step may set: the app's tabs (tests check that each is one of mode_names()).
-  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache"};
+  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache", "Training"};
   for (const LessonElement& e : lesson_elements()) {
     v.panels.emplace_back(e.name);
     v.highlights.emplace_back(e.name);
@@ -142,6 +143,7 @@ std::string run_key(const ExperimentConfig& config, const LessonRun& run) {
   for (const auto& a : run.algorithms) key << a << ",";
   key << "|";
   for (int64_t n : run.ns) key << n << ",";
+  if (run.training) key << "|training";
   return key.str();
 }
 
@@ -167,6 +169,7 @@ void measured_values_at(std::map<std::string, std::string>& out, const std::stri
   if (!m->ok) {
     const std::string why = "not run: " + m->error;
     for (const char* q : {"time", "bytes", "memory", "flops", "rate", "bandwidth", "speedup"}) out[std::string(q) + "." + a] = why;
+    for (const char* q : kTrainingQuantities) out[std::string(q) + "." + a] = why;
     out["oom." + a] = m->out_of_memory ? "refused for memory (" + m->error + ")" : why;
     return;
   }
@@ -178,6 +181,19 @@ void measured_values_at(std::map<std::string, std::string>& out, const std::stri
   out["rate." + a] = seconds > 0 ? format_flops_rate(m->flops / seconds) : "—";
   out["bandwidth." + a] = seconds > 0 ? format_bytes(m->bytes_moved / seconds) + "/s" : "—";
   out["oom." + a] = "ran";
+  // Training quantities: present only when the run asked for them (the lesson's parser allows them only then).
+  if (m->trained) {
+    out["fwd_time." + a] = format_time_ms(m->forward_ms);
+    out["bwd_time." + a] = format_time_ms(m->backward_ms);
+    out["infer_peak." + a] = format_bytes(static_cast<double>(m->inference_peak));
+    out["train_peak." + a] = format_bytes(static_cast<double>(m->training_peak));
+    out["saved." + a] = format_bytes(static_cast<double>(m->saved_bytes));
+    out["train_ratio." + a] =
+        m->inference_peak ? times_text(static_cast<double>(m->training_peak) / static_cast<double>(m->inference_peak))
+                          : "—";
+  } else if (!m->training_error.empty()) {
+    for (const char* q : kTrainingQuantities) out[std::string(q) + "." + a] = "not trained: " + m->training_error;
+  }
   if (baseline && baseline->ok && m->median_ms > 0)
     out["speedup." + a] = times_text(baseline->median_ms / m->median_ms);
   else if (baseline)

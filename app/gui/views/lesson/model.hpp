@@ -80,6 +80,11 @@ struct LessonMeasure {
   std::string error;  // why it did not run
   double median_ms = 0, flops = 0, bytes_moved = 0;
   uint64_t bytes_allocated = 0;
+  // A training run ("training": true): forward + backward by Backend::run_backward.
+  bool trained = false;               // run_backward answered ok
+  std::string training_error;         // why not, when asked and not ok
+  double forward_ms = 0, backward_ms = 0;
+  uint64_t inference_peak = 0, training_peak = 0, saved_bytes = 0;
 };
 struct LessonRunResult {
   std::string key;  // what it measured (run_key)

@@ -111,6 +111,27 @@ TaskFn<LessonRunResult> make_lesson_run_task(const ExperimentConfig& config, con
         m.flops = r.flops;
         m.bytes_moved = r.bytes_moved;
         m.bytes_allocated = r.bytes_allocated;
+        if (run.training && r.ok) {
+          // Training: forward that keeps P or lse, then the backward, on the same inputs (fp32).
+          control.set_status("training " + name + " at N = " + std::to_string(n) + ": forward + backward");
+          inputs->spec.dtype = DType::F32;
+          BackwardRequest training;
+          training.algorithm = *algorithm;
+          training.inputs = &*inputs;
+          training.d_out_seed = config.seed + 1;
+          training.warmup = 1;
+          training.repetitions = 3;
+          training.want_gradients = false;
+          const BackwardRunResult t = backend.run_backward(training);
+          inputs->spec.dtype = spec.dtype;
+          m.trained = t.ok;
+          m.training_error = t.ok ? "" : t.error;
+          m.forward_ms = t.forward_timing.median_ms;
+          m.backward_ms = t.backward_timing.median_ms;
+          m.inference_peak = t.forward_only.total();
+          m.training_peak = t.forward_backward.total();
+          m.saved_bytes = t.forward_backward.saved;
+        }
         result.measures.push_back(m);
         control.progress = static_cast<double>(++done) / static_cast<double>(total);
       }
