@@ -18,6 +18,8 @@
 
 #include "core/cost_model.hpp"
 #include "core/visit_schedule.hpp"
+#include "core/backward.hpp"
+#include "kernels/backward_cuda.hpp"
 #include "kernels/bench/measure.hpp"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/decode/decode.hpp"
@@ -152,6 +154,87 @@ class CudaBackend final : public Backend {
     l.score_matrix_bytes = std::numeric_limits<uint64_t>::max();  // memory is checked against the device instead
     l.backend = "CUDA";
     return l;
+  }
+
+  // Training's forward + backward on the GPU (kernels/backward_cuda.hpp). The memory stacks are the device
+  // allocations of the run, which follow plan_backward_memory exactly; the backward tile loop is not traced here.
+  BackwardRunResult run_backward(const BackwardRequest& request) override {
+    BackwardRunResult r;
+    r.backend = name();
+    r.device = device_name();
+    r.algorithm = request.algorithm;
+    if (!request.inputs) {
+      r.error = "no inputs given";
+      return r;
+    }
+    const AttentionInputs& in = *request.inputs;
+    const AttentionSpec& spec = in.spec;
+    if (auto why = backward_unsupported(request.algorithm, spec); !why.empty()) {
+      r.error = why;
+      return r;
+    }
+    if (request.d_out && request.d_out->size() != static_cast<size_t>(spec.q_elements())) {
+      r.error = "dO has " + std::to_string(request.d_out->size()) + " elements but O has " +
+                std::to_string(spec.q_elements()) + " (" + spec.summary() + "): dO must have Q's layout";
+      return r;
+    }
+    const BackwardDevicePlan plan = plan_backward_memory(request.algorithm, spec);
+    const MemoryInfo mem = memory();
+    r.capacity_bytes = request.memory_budget_bytes ? request.memory_budget_bytes : (mem.known ? mem.free_bytes : 0);
+    r.capacity_words = request.memory_budget_bytes ? "the budget asked for" : "free device memory of " + info_.name;
+    const bool naive = request.algorithm == Algorithm::Naive;
+    const uint64_t e = static_cast<uint64_t>(dtype_bytes(spec.dtype));
+    const uint64_t q_bytes = e * static_cast<uint64_t>(spec.q_elements());
+    const uint64_t kv_bytes = e * static_cast<uint64_t>(spec.kv_elements());
+    r.forward_only.tensors = 2 * q_bytes + 2 * kv_bytes;  // Q, K, V, O
+    r.forward_only.workspace = naive ? naive_workspace_bytes(spec) : 0;  // naive's S and P; flash keeps nothing
+    r.forward_saved.tensors = r.forward_only.tensors;
+    r.forward_saved.saved = plan.saved_bytes;
+    r.forward_saved.workspace = plan.workspace_bytes;
+    r.forward_backward.tensors = r.forward_only.tensors;
+    r.forward_backward.saved = plan.saved_bytes;
+    r.forward_backward.gradients = plan.gradients_bytes + q_bytes;  // dQ, dK, dV and dO
+    r.forward_backward.workspace = plan.workspace_bytes + plan.staging_bytes;
+    // As the CPU backend counts them: 2·2·B·H·d FLOPs per allowed pair forward; the backward four products
+    // (naive, from the saved P) or five (flash: S recomputed) against those two.
+    const PatternStats stats = pattern_stats(spec, request.tiles, false);
+    r.forward_flops = 4.0 * static_cast<double>(spec.batch * spec.q_heads * spec.head_dim) *
+                      static_cast<double>(spec.q_len) * static_cast<double>(spec.kv_len) * stats.allowed_fraction;
+    r.backward_flops = r.forward_flops * (naive ? 2.0 : 2.5);
+    if (r.capacity_bytes > 0 && plan.total() > r.capacity_bytes) {
+      r.out_of_memory = true;
+      r.bytes_needed = plan.total();
+      r.bytes_free = r.capacity_bytes;
+      r.error = std::string(algorithm_name(request.algorithm)) + " training needs " +
+                format_bytes_binary(static_cast<double>(plan.total())) + " of device memory (saved " +
+                format_bytes_binary(static_cast<double>(plan.saved_bytes)) + ") but " + r.capacity_words + " is " +
+                format_bytes_binary(static_cast<double>(r.capacity_bytes)) +
+                (naive ? ": use flash, or a smaller N" : ": use a smaller N or batch");
+      return r;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::vector<float> drawn = request.d_out ? std::vector<float>{} : random_d_out(spec, request.d_out_seed);
+    BackwardCudaOptions options;
+    options.warmup = std::max(0, request.warmup);
+    options.repetitions = std::max(1, request.repetitions);
+    options.want_forward_outputs = false;
+    options.stream = stream_;
+    options.cublas = cublas_;
+    CudaBackwardRun run = run_backward_cuda(in, request.d_out ? *request.d_out : drawn, request.algorithm, options);
+    r.ok = run.gradients.ok;
+    r.error = run.gradients.error;
+    r.out_of_memory = run.out_of_memory;
+    r.bytes_needed = run.bytes_needed;
+    r.bytes_free = run.bytes_free;
+    r.kernel = run.kernel;
+    r.forward_timing = run.timing.forward;
+    r.backward_timing = run.timing.backward;
+    if (r.ok && request.want_gradients) {
+      r.dq = std::move(run.gradients.dq);
+      r.dk = std::move(run.gradients.dk);
+      r.dv = std::move(run.gradients.dv);
+    }
+    return r;
   }
 
   DecodeLoopResult decode_loop(const DecodeLoopRequest& request) override {

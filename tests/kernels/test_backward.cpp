@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/backward.hpp"
+#include "core/cpu_backend.hpp"
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "kernel_test_util.hpp"
@@ -384,4 +385,50 @@ TEST_CASE("backward (CUDA): forward and backward are timed separately, with warm
   }
 }
 
+
+TEST_CASE("backward (CUDA backend): run_backward gives the CPU backend's gradients, memory stacks that nest, times") {
+  auto cpu = make_cpu_backend(0);
+  for (Algorithm algorithm : {Algorithm::Naive, Algorithm::Flash}) {
+    auto spec = make_spec(1, 4, 2, 333, 64, DType::F32, "causal");
+    const uint64_t seed = fresh_seed();
+    INFO(algorithm_name(algorithm) << " seed " << seed);
+    const auto in = generate_inputs(spec, Generator::Gaussian, seed);
+    BackwardRequest request;
+    request.algorithm = algorithm;
+    request.inputs = &in;
+    request.d_out_seed = seed;  // both backends draw the same dO
+    request.warmup = 0;
+    request.repetitions = 2;
+    const BackwardRunResult gpu = cuda().run_backward(request);
+    REQUIRE_MESSAGE(gpu.ok, gpu.error);
+    const BackwardRunResult host = cpu->run_backward(request);
+    REQUIRE_MESSAGE(host.ok, host.error);
+    const BackwardReference ref = reference_backward(in, attnscope::random_d_out(spec, seed));
+    check_gradient("dQ", gpu.dq, ref.dq);
+    check_gradient("dK", gpu.dk, ref.dk);
+    check_gradient("dV", gpu.dv, ref.dv);
+    CHECK(gpu.dq.size() == host.dq.size());
+    CHECK(gpu.backend == "cuda");
+    CHECK(gpu.forward_timing.samples_ms.size() == 2);
+    CHECK(gpu.backward_timing.median_ms > 0);
+    // The stages nest: inference ≤ forward + saved ≤ forward + backward; naive saves N² per head, flash N.
+    CHECK(gpu.forward_saved.total() <= gpu.forward_backward.total());
+    CHECK(gpu.forward_saved.saved > 0);
+    CHECK(gpu.forward_backward.gradients > 0);
+    if (algorithm == Algorithm::Naive) CHECK(gpu.forward_saved.saved >= uint64_t{4} * 4 * 333 * 333);
+    else CHECK(gpu.forward_saved.saved <= uint64_t{8} * 4 * 333);
+    CHECK(gpu.capacity_bytes > 0);
+  }
+  // A budget the run cannot fit: refused with the bytes, before anything runs.
+  auto spec = make_spec(1, 2, 2, 256, 64, DType::F32, "dense");
+  const auto in = generate_inputs(spec, Generator::Gaussian, fresh_seed());
+  BackwardRequest request;
+  request.algorithm = Algorithm::Naive;
+  request.inputs = &in;
+  request.memory_budget_bytes = 1 << 16;
+  const BackwardRunResult refused = cuda().run_backward(request);
+  CHECK_FALSE(refused.ok);
+  CHECK(refused.out_of_memory);
+  CHECK(refused.error.find("use flash") != std::string::npos);
+}
 }  // namespace attnscope::test
