@@ -12,6 +12,7 @@
 #include "core/reference.hpp"
 #include "core/spec.hpp"
 #include "core/trace.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope {
 
@@ -56,6 +57,9 @@ struct RunRequest {
   bool record_trace = false;                // off in benchmarks: tracing costs time
   std::vector<int32_t> probe_rows;          // query rows of (batch 0, head 0) to probe, when tracing
   TensorCorePath tensor_core_path = TensorCorePath::Auto;  // flash-tc on CUDA: which implementation
+  // Block-sparse / gathered schedules: split long visit lists (core/visit_schedule.hpp). Unset = the backend's
+  // default (CPU auto; CUDA off until measured on the GPU).
+  std::optional<VisitSplit> visit_split;
 };
 
 // The repetitions of one measurement. Quartiles by linear interpolation between the sorted samples

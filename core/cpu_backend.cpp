@@ -126,6 +126,7 @@ class CpuBackend final : public Backend {
     TwinOptions options;
     options.tiles = request.tiles;
     options.device = device_name();
+    options.visit_split = request.visit_split.value_or(VisitSplit::Auto);  // the CPU default splits
     std::vector<float> naive_workspace;  // S and P, reused by the repetitions of this call, freed after it
     options.naive_workspace = &naive_workspace;
     TwinResult twin;
