@@ -157,6 +157,7 @@ struct BackendCapabilities {
   int parallel_units = 0;              // CTAs / tile tasks running at once: SMs or worker threads (0: unknown)
   double sweep_time_cap_s = 1.0;       // per-run time cap the Scaling sweep starts with
   int64_t decode_loop_context = 2048;  // context length the KV-cache mode's measured decode loop starts with
+  VisitSplit visit_split_default = VisitSplit::Off;  // what a RunRequest without visit_split gets
 
   const char* trace_unit() const { return sm_traces ? "SM" : "worker"; }                // "SM" | "worker"
   const char* memory_words() const { return memory == Memory::Device ? "device memory" : "host memory"; }

@@ -47,6 +47,7 @@ class CpuBackend final : public Backend {
     c.sweep_time_cap_s = 1.0;     // the sweep finishes in about a minute
     c.decode_loop_context = 1024; // the CPU twin decodes slower: fewer tokens (a lesson step stays near a second)
     c.parallel_units = pool_.size();
+    c.visit_split_default = VisitSplit::Auto;
     return c;
   }
   std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }
@@ -126,7 +127,7 @@ class CpuBackend final : public Backend {
     TwinOptions options;
     options.tiles = request.tiles;
     options.device = device_name();
-    options.visit_split = request.visit_split.value_or(VisitSplit::Auto);  // the CPU default splits
+    options.visit_split = request.visit_split.value_or(capabilities().visit_split_default);
     std::vector<float> naive_workspace;  // S and P, reused by the repetitions of this call, freed after it
     options.naive_workspace = &naive_workspace;
     TwinResult twin;
