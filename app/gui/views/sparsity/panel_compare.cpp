@@ -139,10 +139,10 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   const bool any_gathered = (nums[0] && nums[0]->gathered_relevant) || (nums[1] && nums[1]->gathered_relevant);
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp |
                                 ImGuiTableFlags_ScrollX;
-  // Rows: the header, nine numbers, two more when a pattern is gathered; sideways scrolling when the names and
+  // Rows: the header, ten numbers, two more when a pattern is gathered; sideways scrolling when the names and
   // both values do not fit the panel's width.
   const ImGuiStyle& st = ImGui::GetStyle();
-  const float table_h = (any_gathered ? 13 : 11) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
+  const float table_h = (any_gathered ? 14 : 12) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
   if (ImGui::BeginTable("numbers", 3, flags, ImVec2(0, table_h))) {
     ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);  // as wide as its longest name
     ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_WidthStretch, 1.0f);
@@ -197,6 +197,13 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
                               static_cast<long long>(n.stragglers.median_row_tiles), n.stragglers.mean_row_tiles,
                               static_cast<long long>(n.stragglers.tiles_per_dense_row),
                               static_cast<long long>(n.stragglers.ctas), n.stragglers.units);
+        });
+    row("busiest CTA, tiles", "the critical path: tiles the longest CTA visits, unsplit → with long rows split",
+        [](const PatternNumbers& n) {
+          const PatternNumbers::Stragglers& st = n.stragglers;
+          ImGui::Text("%lld → %lld", static_cast<long long>(st.busiest_row_tiles),
+                      static_cast<long long>(st.busiest_cta_split));
+          if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", critical_path_words(st).c_str());
         });
     row("predicted (split)",
         "critical path with long rows split: a Q tile visiting more than 2 x max(median, 4) tiles runs as pieces of "
