@@ -154,6 +154,10 @@ class CpuBackend final : public Backend {
     r.timing = Timing::from_samples(samples);
     r.bytes_allocated = twin.bytes_allocated;
     r.fully_masked_rows = twin.fully_masked_rows;
+    if (twin.split_q_tiles > 0)  // as the CUDA backend words it: a split schedule says "split: "
+      r.kernel = std::string(algorithm_name(request.algorithm)) + " (CPU twin), split: " +
+                 std::to_string(twin.split_q_tiles) + " long Q tile" + (twin.split_q_tiles == 1 ? "" : "s") +
+                 " run in pieces";
     if (request.want_output) r.output = std::move(output);
     r.ok = true;
     return r;

@@ -676,8 +676,14 @@ def judge_split(row):
            "vs_flex": flex["median_ms"] / auto["median_ms"] if flex.get("ok") else None}
     met = out["auto_of_ideal"] >= target and (out["vs_flex"] is None or out["vs_flex"] >= 1.0)
     out["verdict"] = "PASS" if met else "MISS"
+    notes = []
+    # attnscope bench's JSON names the kernel; a split schedule says "split: ..." in it (CUDA backend).
+    if auto.get("kernel") and "split: " not in auto["kernel"]:
+        notes.append(f"split auto cut no visit list (kernel: {auto['kernel']})")
     if not flex.get("ok"):
-        out["note"] = f"FlexAttention: {flex['error']}"
+        notes.append(f"FlexAttention: {flex['error']}")
+    if notes:
+        out["note"] = "; ".join(notes)
     return out
 
 

@@ -28,6 +28,7 @@ struct Row {
   Timing timing;
   double flops = 0, bytes = 0;
   uint64_t allocated = 0;
+  std::string kernel;  // what ran, in the backend's words (a split schedule says so)
   double ratio = 0;  // time of the reference algorithm / this time
   std::string ratio_to;
 };
@@ -173,6 +174,7 @@ int run_bench(const std::vector<std::string>& argv) {
             row.flops = r.flops;
             row.bytes = r.bytes_moved;
             row.allocated = r.bytes_allocated;
+            row.kernel = r.kernel;
           }
         }
       }
@@ -259,7 +261,9 @@ int run_bench(const std::vector<std::string>& argv) {
     j["backend"] = backend->name();
     j["device"] = backend->device_name();
     j["config"] = {{"batch", batch}, {"heads", heads}, {"kv_heads", kv_heads}, {"d", d}, {"dtype", dtype_text},
-                   {"mask", mask.to_string()}, {"br", br}, {"bc", bc}, {"reps", reps}, {"warmup", warmup}};
+                   {"mask", mask.to_string()}, {"br", br}, {"bc", bc}, {"reps", reps}, {"warmup", warmup},
+                   {"visit_split", visit_split ? visit_split_name(*visit_split)
+                                               : visit_split_name(backend->capabilities().visit_split_default)}};
     j["rows"] = nlohmann::json::array();
     for (auto& row : rows) {
       nlohmann::json r = {{"n", row.n}, {"algorithm", row.algo}, {"ok", row.ok}};
@@ -273,6 +277,7 @@ int run_bench(const std::vector<std::string>& argv) {
         r["flops"] = row.flops;
         r["bytes_moved"] = row.bytes;
         r["bytes_allocated"] = row.allocated;
+        if (!row.kernel.empty()) r["kernel"] = row.kernel;
         if (row.ratio > 0) r["speedup_vs"] = {{"algorithm", row.ratio_to}, {"ratio", row.ratio}};
       }
       j["rows"].push_back(r);

@@ -122,10 +122,13 @@ TEST_CASE("split schedules on flash-tc (mma.sync, auto, wgmma): equal the refere
 TEST_CASE("split schedules: the warp-specialised path refuses them in words; the default is unsplit on CUDA") {
   auto spec = make_spec(1, 2, 1, 1000, 64, DType::F16, "window:64+global:16");
   const auto in = generate_inputs(spec, Generator::Gaussian, fresh_seed());
+  const auto* info = kernels::cuda_device_of(cuda());
+  REQUIRE(info != nullptr);
   const RunResult ws = run_split(cuda(), Algorithm::FlashTensorCore, in, VisitSplit::Auto,
                                  TensorCorePath::WarpSpecialized);
   CHECK_FALSE(ws.ok);
-  CHECK(ws.error.find("split") != std::string::npos);
+  if (info->cc_major == 9 && info->cc_minor == 0)  // elsewhere the path is refused for the device first
+    CHECK(ws.error.find("split") != std::string::npos);
   const RunResult by_default = run(Algorithm::FlashTensorCore, in);
   REQUIRE_MESSAGE(by_default.ok, by_default.error);
   CHECK(by_default.kernel.find("split: ") == std::string::npos);
