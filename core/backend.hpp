@@ -12,6 +12,7 @@
 #include "core/reference.hpp"
 #include "core/spec.hpp"
 #include "core/trace.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope {
 
@@ -56,6 +57,9 @@ struct RunRequest {
   bool record_trace = false;                // off in benchmarks: tracing costs time
   std::vector<int32_t> probe_rows;          // query rows of (batch 0, head 0) to probe, when tracing
   TensorCorePath tensor_core_path = TensorCorePath::Auto;  // flash-tc on CUDA: which implementation
+  // Block-sparse / gathered schedules: split long visit lists (core/visit_schedule.hpp). Unset = the backend's
+  // default (CPU auto; CUDA off until measured on the GPU).
+  std::optional<VisitSplit> visit_split;
 };
 
 // The repetitions of one measurement. Quartiles by linear interpolation between the sorted samples
@@ -153,6 +157,7 @@ struct BackendCapabilities {
   int parallel_units = 0;              // CTAs / tile tasks running at once: SMs or worker threads (0: unknown)
   double sweep_time_cap_s = 1.0;       // per-run time cap the Scaling sweep starts with
   int64_t decode_loop_context = 2048;  // context length the KV-cache mode's measured decode loop starts with
+  VisitSplit visit_split_default = VisitSplit::Off;  // what a RunRequest without visit_split gets
 
   const char* trace_unit() const { return sm_traces ? "SM" : "worker"; }                // "SM" | "worker"
   const char* memory_words() const { return memory == Memory::Device ? "device memory" : "host memory"; }

@@ -48,6 +48,7 @@ class CpuBackend final : public Backend {
     c.sweep_time_cap_s = 1.0;     // the sweep finishes in about a minute
     c.decode_loop_context = 1024; // the CPU twin decodes slower: fewer tokens (a lesson step stays near a second)
     c.parallel_units = pool_.size();
+    c.visit_split_default = VisitSplit::Auto;
     return c;
   }
   std::string device_name() const override { return model_ + " (" + std::to_string(pool_.size()) + " threads)"; }
@@ -127,6 +128,7 @@ class CpuBackend final : public Backend {
     TwinOptions options;
     options.tiles = request.tiles;
     options.device = device_name();
+    options.visit_split = request.visit_split.value_or(capabilities().visit_split_default);
     std::vector<float> naive_workspace;  // S and P, reused by the repetitions of this call, freed after it
     options.naive_workspace = &naive_workspace;
     TwinResult twin;
@@ -153,6 +155,10 @@ class CpuBackend final : public Backend {
     r.timing = Timing::from_samples(samples);
     r.bytes_allocated = twin.bytes_allocated;
     r.fully_masked_rows = twin.fully_masked_rows;
+    if (twin.split_q_tiles > 0)  // as the CUDA backend words it: a split schedule says "split: "
+      r.kernel = std::string(algorithm_name(request.algorithm)) + " (CPU twin), split: " +
+                 std::to_string(twin.split_q_tiles) + " long Q tile" + (twin.split_q_tiles == 1 ? "" : "s") +
+                 " run in pieces";
     if (request.want_output) r.output = std::move(output);
     r.ok = true;
     return r;

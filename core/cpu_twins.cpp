@@ -25,6 +25,7 @@
 #include "core/online_softmax.hpp"
 #include "core/tile_kernels.hpp"
 #include "core/tiles.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope {
 
@@ -138,10 +139,32 @@ double norm(const float* x, int64_t d) {
 // do (flash_fp32 reads its tile classes): an empty tile is never loaded, a full one is not masked per element.
 enum class TileSource { BlockMask, Gathered };
 
-// One task: Q tile i of (b, h). Keeps m, l and the unnormalised accumulator for its Br rows in the worker's
-// scratch while streaming K/V tiles; writes O_i once at the end.
-int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const BlockMask* bm, const GatheredMask* gm,
-                   int64_t b, int64_t h, int64_t i, float* out, CtaRecord* rec, const ProbeSet& probes) {
+// The visit list of every Q tile: block-sparse / flash: the non-empty K/V tiles j in order; gathered: chunk
+// ordinals 0..ceil(keys / Bc) − 1. List i is ids[offsets[i] .. offsets[i+1]), as a VisitSchedule's.
+struct VisitLists {
+  std::vector<int32_t> offsets{0}, ids;
+};
+
+VisitLists visit_lists(TileSource source, const BlockMask* bm, const GatheredMask* gm, const TileSchedule& tiles) {
+  VisitLists lists;
+  for (int64_t i = 0; i < tiles.tr; ++i) {
+    if (source == TileSource::Gathered) {
+      const int64_t n = static_cast<int64_t>(gm->keys[static_cast<size_t>(i)].size());
+      for (int64_t chunk = 0; chunk * tiles.bc < n; ++chunk) lists.ids.push_back(static_cast<int32_t>(chunk));
+    } else {
+      for (int64_t j = 0; j < tiles.tc; ++j)
+        if (bm->at(i, j) != TileKind::Empty) lists.ids.push_back(static_cast<int32_t>(j));  // empty: never loaded
+    }
+    lists.offsets.push_back(static_cast<int32_t>(lists.ids.size()));
+  }
+  return lists;
+}
+
+// One task: visits [v0, v1) of Q tile i of (b, h) (the whole list, or one piece of a split list). Leaves m, l and
+// the unnormalised accumulator of its Br rows in the worker's scratch.
+void fa2_visits(const Context& cx, Scratch& w, TileSource source, const BlockMask* bm, const GatheredMask* gm,
+                const VisitLists& lists, int64_t b, int64_t h, int64_t i, int64_t v0, int64_t v1, CtaRecord* rec,
+                const ProbeSet& probes) {
   const int64_t d = cx.d, bc = cx.tiles.bc;
   const int64_t row0 = cx.tiles.row_begin(i), rows = cx.tiles.row_end(i) - row0;
   const int64_t kvh = cx.spec.kv_head_of(h);
@@ -169,12 +192,13 @@ int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const Block
     if (rec) rec->visits.push_back({static_cast<int32_t>(step_id), start, cx.now_ns()});
   };
 
-  if (source == TileSource::Gathered) {
-    const auto& keys = gm->keys[static_cast<size_t>(i)];
-    const int64_t n = static_cast<int64_t>(keys.size());
-    for (int64_t c0 = 0, chunk = 0; c0 < n; c0 += bc, ++chunk) {
-      visit(chunk, [&] {
-        const int64_t cols = std::min<int64_t>(bc, n - c0);
+  for (int64_t v = v0; v < v1; ++v) {
+    const int64_t id = lists.ids[static_cast<size_t>(v)];
+    if (source == TileSource::Gathered) {
+      const auto& keys = gm->keys[static_cast<size_t>(i)];
+      const int64_t c0 = id * bc;
+      visit(id, [&] {
+        const int64_t cols = std::min<int64_t>(bc, static_cast<int64_t>(keys.size()) - c0);
         // Gather the chunk's K rows (transposed) and V rows into contiguous tiles.
         for (int64_t j = 0; j < cols; ++j) {
           const float* k = cx.in.k_row(b, kvh, keys[c0 + j]);
@@ -183,28 +207,28 @@ int64_t fa2_q_tile(const Context& cx, Scratch& w, TileSource source, const Block
         }
         tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, w.s.data(), bc);
         cx.mask_tile(w.s.data(), bc, row0, rows, cols, [&](int64_t j) { return static_cast<int64_t>(keys[c0 + j]); });
-        fold(chunk, cols, w.vbuf.data());
+        fold(id, cols, w.vbuf.data());
       });
-    }
-  } else {
-    for (int64_t j = 0; j < cx.tiles.tc; ++j) {
-      const TileKind kind = bm->at(i, j);
-      if (kind == TileKind::Empty) continue;  // never loaded, as the kernels skip it
+    } else {
+      const int64_t j = id;
       visit(j, [&] {
         const int64_t k0 = cx.tiles.col_begin(j), cols = cx.tiles.col_end(j) - k0;
         transpose_rows(cx.in.k_row(b, kvh, k0), cols, d, bc, w.kt.data());
         tile_scores(w.qs.data(), rows, w.kt.data(), bc, cols, d, w.s.data(), bc);
-        if (kind == TileKind::Partial)
-          cx.mask_tile_range(w.s.data(), bc, row0, rows, k0, cols);
+        if (bm->at(i, j) == TileKind::Partial) cx.mask_tile_range(w.s.data(), bc, row0, rows, k0, cols);
         fold(j, cols, cx.in.v_row(b, kvh, k0));
       });
     }
   }
+}
 
+// O of Q tile i's rows from the scratch state: O = acc / l, a row that never saw an allowed key is zeros. Returns
+// those rows.
+int64_t write_output_rows(const Context& cx, const Scratch& w, int64_t b, int64_t h, int64_t i, float* out) {
+  const int64_t d = cx.d, row0 = cx.tiles.row_begin(i), rows = cx.tiles.row_end(i) - row0;
   int64_t masked = 0;
   float* o = out + ((b * cx.spec.q_heads + h) * cx.spec.q_len + row0) * d;
   for (int64_t r = 0; r < rows; ++r) {
-    // O = acc / l; a row that never saw an allowed key is defined as zeros.
     const float inv = w.l[r] > 0.0f ? 1.0f / w.l[r] : 0.0f;
     if (w.l[r] == 0.0f) ++masked;
     for (int64_t c = 0; c < d; ++c) o[r * d + c] = w.acc[r * d + c] * inv;
@@ -342,21 +366,65 @@ TwinResult run_cpu_twin(Algorithm algorithm, const AttentionInputs& in, const Tw
           w.m.resize(br); w.l.resize(br);
           if (source == TileSource::Gathered) w.vbuf.resize(bc * d);
         }
-        const int64_t tr = cx.tiles.tr, tasks = spec.batch * spec.q_heads * tr;
+        const VisitLists lists = visit_lists(source, bm ? &*bm : nullptr, gm ? &*gm : nullptr, cx.tiles);
+        mask_bytes += 4 * (lists.offsets.size() + lists.ids.size());
+        // Split long lists (visit_schedule.hpp's rule) for block-sparse and gathered; a traced run stays one task per
+        // Q tile, since its records and probes follow one tile's visits in order.
+        const bool may_split = algorithm != Algorithm::Flash && !opt.record_trace;
+        const VisitSplitPlan split = plan_visit_split(lists.offsets, may_split ? opt.visit_split : VisitSplit::Off);
+        result.split_q_tiles = static_cast<int64_t>(split.split_tiles.size());
+        const int64_t tr = cx.tiles.tr, bh_count = spec.batch * spec.q_heads;
+        const int64_t items = split.split() ? static_cast<int64_t>(split.items.size()) : tr;
+        const int64_t tasks = bh_count * items;
+        // Partials of split tiles: per (b·H + h, slot) Br rows of acc (unnormalised), then m and l.
+        const int64_t slot_floats = br * (d + 2);
+        std::vector<float> partials(static_cast<size_t>(bh_count * split.partial_slots * slot_floats));
         if (opt.record_trace) records.resize(static_cast<size_t>(tasks));
         pool.parallel_for(tasks, [&](int64_t task, int worker) {
-          const int64_t bh = task / tr, i = task % tr, b = bh / spec.q_heads, h = bh % spec.q_heads;
+          const int64_t bh = task / items, b = bh / spec.q_heads, h = bh % spec.q_heads;
+          const WorkItem item = split.split() ? split.items[static_cast<size_t>(task % items)]
+                                              : WorkItem{static_cast<int32_t>(task % items),
+                                                         lists.offsets[static_cast<size_t>(task % items)],
+                                                         lists.offsets[static_cast<size_t>(task % items) + 1], -1};
+          const int64_t i = item.q_tile;
           CtaRecord* rec = nullptr;
           if (opt.record_trace) {
             rec = &records[static_cast<size_t>(task)];
             *rec = CtaRecord{static_cast<int32_t>(task), static_cast<int32_t>(b), static_cast<int32_t>(h),
                              static_cast<int32_t>(i), worker, {}};
           }
-          const int64_t m = fa2_q_tile(cx, scratch[static_cast<size_t>(worker)], source, bm ? &*bm : nullptr,
-                                       gm ? &*gm : nullptr, b, h, i, out, rec, probes);
-          if (m) masked_rows += m;
+          Scratch& w = scratch[static_cast<size_t>(worker)];
+          fa2_visits(cx, w, source, bm ? &*bm : nullptr, gm ? &*gm : nullptr, lists, b, h, i, item.visit_begin,
+                     item.visit_end, rec, probes);
+          if (item.partial < 0) {
+            if (const int64_t m = write_output_rows(cx, w, b, h, i, out)) masked_rows += m;
+            return;
+          }
+          const int64_t rows = cx.tiles.row_end(i) - cx.tiles.row_begin(i);
+          float* slot = partials.data() + (bh * split.partial_slots + item.partial) * slot_floats;
+          std::copy_n(w.acc.data(), rows * d, slot);
+          std::copy_n(w.m.data(), rows, slot + br * d);
+          std::copy_n(w.l.data(), rows, slot + br * d + br);
         });
-        result.bytes_allocated = scratch_bytes(scratch) + mask_bytes;
+        // Merge the pieces of each split tile (online_softmax.hpp's merge: the log-sum-exp rule on (m, l, acc)).
+        const int64_t splits = static_cast<int64_t>(split.split_tiles.size());
+        pool.parallel_for(bh_count * splits, [&](int64_t task, int worker) {
+          const int64_t bh = task / splits, b = bh / spec.q_heads, h = bh % spec.q_heads;
+          const SplitTile& st = split.split_tiles[static_cast<size_t>(task % splits)];
+          const int64_t rows = cx.tiles.row_end(st.q_tile) - cx.tiles.row_begin(st.q_tile);
+          Scratch& w = scratch[static_cast<size_t>(worker)];
+          std::fill_n(w.m.begin(), rows, kNegInf);
+          std::fill_n(w.l.begin(), rows, 0.0f);
+          std::fill_n(w.acc.begin(), rows * d, 0.0f);
+          for (int32_t p = 0; p < st.pieces; ++p) {
+            const float* slot = partials.data() + (bh * split.partial_slots + st.first_slot + p) * slot_floats;
+            for (int64_t r = 0; r < rows; ++r)
+              merge_online_softmax(w.m[r], w.l[r], w.acc.data() + r * d, slot[br * d + r], slot[br * d + br + r],
+                                   slot + r * d, d);
+          }
+          if (const int64_t m = write_output_rows(cx, w, b, h, st.q_tile, out)) masked_rows += m;
+        });
+        result.bytes_allocated = scratch_bytes(scratch) + mask_bytes + 4 * partials.size();
         break;
       }
       case Algorithm::Flash1: {

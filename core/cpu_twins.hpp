@@ -8,6 +8,9 @@
 //                 its O_i, m_i, l_i, folds the tile in and writes them back (O normalised after every pass).
 //   block-sparse  flash over the block mask: empty tiles skipped, per-element masking on partial tiles only.
 //   gathered      per Q tile only the keys some row may use (GatheredMask), in chunks of Bc gathered keys.
+//                 Block-sparse and gathered split long visit lists (TwinOptions::visit_split, the rule in
+//                 visit_schedule.hpp): each piece is a task leaving (m, l, acc) in a partials buffer, then one
+//                 task per split Q tile merges its pieces (merge_online_softmax) and writes O.
 //   decode        the q_len (typically 1) newest queries of each sequence against the KV cache; the query
 //                 heads sharing a KV head (GQA group; all heads for MQA) are processed together so each
 //                 K/V row is read once per group; the cache is split across workers (split-KV) and the
@@ -26,6 +29,7 @@
 #include "core/reference.hpp"
 #include "core/thread_pool.hpp"
 #include "core/trace.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope {
 
@@ -38,6 +42,9 @@ struct TwinOptions {
   // When given, naive keeps S and P here and reuses them on the next call (as a framework's caching allocator
   // does across iterations), so repeated runs time the computation rather than the OS mapping fresh pages.
   std::vector<float>* naive_workspace = nullptr;
+  // block-sparse and gathered: split Q tiles with long visit lists (core/visit_schedule.hpp's rule) into pieces that
+  // run as separate tasks and are merged by the log-sum-exp rule. Traced runs are never split.
+  VisitSplit visit_split = VisitSplit::Auto;
 };
 
 struct TwinResult {
@@ -47,6 +54,7 @@ struct TwinResult {
   uint64_t bytes_needed = 0, bytes_free = 0;
   uint64_t bytes_allocated = 0;  // beyond inputs and output: S/P, per-worker tiles, gathered lists, partials
   int64_t fully_masked_rows = 0;
+  int64_t split_q_tiles = 0;  // Q tiles whose visit list ran in pieces (block-sparse, gathered)
   std::optional<Trace> trace;
 };
 

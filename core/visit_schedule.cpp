@@ -14,6 +14,57 @@ int32_t VisitSchedule::max_visits_per_tile() const {
   return most;
 }
 
+const char* visit_split_name(VisitSplit s) { return s == VisitSplit::Auto ? "auto" : "off"; }
+
+std::optional<VisitSplit> parse_visit_split(std::string_view s) {
+  if (s == "auto") return VisitSplit::Auto;
+  if (s == "off") return VisitSplit::Off;
+  return std::nullopt;
+}
+
+VisitSplitPlan plan_visit_split(const std::vector<int32_t>& offsets, VisitSplit mode) {
+  VisitSplitPlan plan;
+  const size_t tr = offsets.empty() ? 0 : offsets.size() - 1;
+  std::vector<int32_t> lengths;
+  for (size_t i = 0; i < tr; ++i) {
+    const int32_t n = offsets[i + 1] - offsets[i];
+    plan.longest_unsplit = std::max(plan.longest_unsplit, n);
+    if (n > 0) lengths.push_back(n);
+  }
+  plan.longest_split = plan.longest_unsplit;
+  if (lengths.empty()) return plan;
+  std::nth_element(lengths.begin(), lengths.begin() + (lengths.size() - 1) / 2, lengths.end());
+  plan.median_visits = lengths[(lengths.size() - 1) / 2];  // the lower median
+  plan.piece_visits = std::max(plan.median_visits, kSplitMinPieceVisits);
+  if (mode == VisitSplit::Off || plan.longest_unsplit <= 2 * plan.piece_visits) return plan;
+
+  const int32_t target = plan.piece_visits;
+  for (size_t i = 0; i < tr; ++i) {
+    const int32_t begin = offsets[i], n = offsets[i + 1] - begin;
+    if (n <= 2 * target) {
+      plan.items.push_back({static_cast<int32_t>(i), begin, begin + n, -1});
+      continue;
+    }
+    // ceil(n / T) pieces, the first n mod pieces one visit longer: lengths differ by at most one, each ≤ T.
+    const int32_t pieces = (n + target - 1) / target, base = n / pieces, longer = n % pieces;
+    plan.split_tiles.push_back({static_cast<int32_t>(i), plan.partial_slots, pieces, 0});
+    for (int32_t p = 0, at = begin; p < pieces; ++p) {
+      const int32_t len = base + (p < longer ? 1 : 0);
+      plan.items.push_back({static_cast<int32_t>(i), at, at + len, plan.partial_slots + p});
+      at += len;
+    }
+    plan.partial_slots += pieces;
+  }
+  std::stable_sort(plan.items.begin(), plan.items.end(),
+                   [](const WorkItem& a, const WorkItem& b) { return a.visits() > b.visits(); });
+  plan.longest_split = plan.items.front().visits();
+  return plan;
+}
+
+int64_t split_partial_floats(const VisitSplitPlan& plan, int64_t batch_heads, int br, int64_t head_dim) {
+  return batch_heads * plan.partial_slots * static_cast<int64_t>(br) * (head_dim + 2);
+}
+
 std::string validate_schedule_tiles(int br, int bc) {
   if (br < 1 || br > 4096) return "Br " + std::to_string(br) + ": must be 1..4096";
   if (bc < 1 || bc > 64) return "Bc " + std::to_string(bc) + ": must be 1..64 (one 64-bit mask word per row)";
@@ -119,7 +170,8 @@ bool has_element_level_terms(const MaskSpec& mask) {
   });
 }
 
-VisitSchedule build_visit_schedule(const AttentionSpec& spec, int br, int bc) {
+namespace {
+VisitSchedule choose_schedule(const AttentionSpec& spec, int br, int bc) {
   VisitSchedule block = build_block_sparse_schedule(spec, br, bc);
   if (!has_element_level_terms(spec.mask) || spec.mask.view().term_count == 0) return block;
   // The kernel computes whole visits: compare padded gathered pairs with the block-sparse ones.
@@ -127,6 +179,13 @@ VisitSchedule build_visit_schedule(const AttentionSpec& spec, int br, int bc) {
   const int64_t gathered_cost = static_cast<int64_t>(gathered.visits.size()) * br * bc;
   const int64_t block_cost = static_cast<int64_t>(block.visits.size()) * br * bc;
   return 2 * gathered_cost <= block_cost ? std::move(gathered) : std::move(block);
+}
+}  // namespace
+
+VisitSchedule build_visit_schedule(const AttentionSpec& spec, int br, int bc, VisitSplit split) {
+  VisitSchedule s = choose_schedule(spec, br, bc);
+  s.split = plan_visit_split(s.offsets, split);
+  return s;
 }
 
 }  // namespace attnscope

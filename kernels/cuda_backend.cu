@@ -16,6 +16,7 @@
 #include <limits>
 #include <mutex>
 
+#include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
 #include "core/visit_schedule.hpp"
 #include "core/backward.hpp"
@@ -29,6 +30,64 @@
 #include "kernels/score_pool/score_pool.hpp"
 
 namespace attnscope::kernels {
+
+// ---------------------------------------------------------------- split visit lists
+namespace {
+// A split plan (core/visit_schedule.hpp) and its device buffers: work items, split tiles, the partials' workspace.
+struct SplitOnDevice {
+  VisitSplitPlan plan;
+  std::vector<WorkItem> kernel_items;  // as the kernel reads them (the fp32 kernel's hold K/V tile ranges)
+  DeviceBuffer items, split_tiles, partials;
+
+  uint64_t bytes(const AttentionSpec& spec, int br) const {
+    if (!plan.split()) return 0;
+    return plan.items.size() * sizeof(WorkItem) + plan.split_tiles.size() * sizeof(SplitTile) +
+           4 * static_cast<uint64_t>(split_partial_floats(plan, spec.batch * spec.q_heads, br, spec.head_dim));
+  }
+  void upload(const AttentionSpec& spec, int br, cudaStream_t stream) {
+    const std::vector<WorkItem>& host_items = kernel_items.empty() ? plan.items : kernel_items;
+    items.allocate(host_items.size() * sizeof(WorkItem));
+    split_tiles.allocate(plan.split_tiles.size() * sizeof(SplitTile));
+    partials.allocate(4 * static_cast<size_t>(split_partial_floats(plan, spec.batch * spec.q_heads, br, spec.head_dim)));
+    CUDA_CHECK(cudaMemcpyAsync(items.get(), host_items.data(), items.bytes(), cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaMemcpyAsync(split_tiles.get(), plan.split_tiles.data(), split_tiles.bytes(), cudaMemcpyHostToDevice,
+                               stream));
+  }
+  // ", split: 1 Q tile of 128 visits into 11 pieces (longest CTA 12 visits, median 9)" or "".
+  std::string words() const {
+    if (!plan.split()) return {};
+    int64_t cut_visits = 0, pieces = 0;
+    for (const SplitTile& t : plan.split_tiles) pieces += t.pieces;
+    for (const WorkItem& w : plan.items)
+      if (w.partial >= 0) cut_visits += w.visits();
+    return ", split: " + std::to_string(plan.split_tiles.size()) + " long Q tile" +
+           (plan.split_tiles.size() == 1 ? "" : "s") + " (" + std::to_string(cut_visits) + " visits) into " +
+           std::to_string(pieces) + " pieces, longest CTA " + std::to_string(plan.longest_split) + " visits (was " +
+           std::to_string(plan.longest_unsplit) + ", median " + std::to_string(plan.median_visits) + ")";
+  }
+};
+
+// The fp32 kernel's split: lists of non-empty 64 x 64 tiles from the block mask; the kernel's items hold K/V tile
+// ranges [first tile, last tile + 1) (empty tiles inside a range are skipped by the kernel as always).
+SplitOnDevice fp32_split_plan(const AttentionSpec& spec, VisitSplit mode) {
+  const BlockMask bm = build_block_mask(spec, kFlashBr, kFlashBc, /*count_pairs=*/false);
+  std::vector<int32_t> offsets{0}, tiles;
+  for (int64_t i = 0; i < bm.tiles.tr; ++i) {
+    for (int64_t j = 0; j < bm.tiles.tc; ++j)
+      if (bm.at(i, j) != TileKind::Empty) tiles.push_back(static_cast<int32_t>(j));
+    offsets.push_back(static_cast<int32_t>(tiles.size()));
+  }
+  SplitOnDevice s;
+  s.plan = plan_visit_split(offsets, mode);
+  for (const WorkItem& w : s.plan.items) {
+    WorkItem k = w;
+    k.visit_begin = w.visits() > 0 ? tiles[static_cast<size_t>(w.visit_begin)] : 0;
+    k.visit_end = w.visits() > 0 ? tiles[static_cast<size_t>(w.visit_end - 1)] + 1 : 0;
+    s.kernel_items.push_back(k);
+  }
+  return s;
+}
+}  // namespace
 
 // ---------------------------------------------------------------- memory planning
 DevicePlan plan_device_memory(Algorithm algorithm, const AttentionSpec& spec, bool record_trace, int probe_count) {
@@ -344,13 +403,24 @@ class CudaBackend final : public Backend {
     DevicePlan plan = plan_device_memory(req.algorithm, spec, trace, probes);
     // flash-tc: the schedule (core/visit_schedule.hpp) is built on the host first; its exact size replaces the
     // dense estimate.
+    // Splitting long visit lists (core/visit_schedule.hpp): off unless asked for, until measured on the GPU. A traced
+    // launch runs unsplit (its records are one CTA per Q tile); the timed launches are split as asked.
+    const VisitSplit split_mode = req.visit_split.value_or(VisitSplit::Off);
     std::optional<VisitSchedule> schedule;
     if (req.algorithm == Algorithm::FlashTensorCore) {
-      schedule = build_visit_schedule(spec, kFlashTcBr, kFlashTcBc);
-      plan.workspace_bytes = schedule->device_bytes() + spec.mask.grid.cells.size();
+      schedule = build_visit_schedule(spec, kFlashTcBr, kFlashTcBc, split_mode);
+      plan.workspace_bytes = schedule->device_bytes() + spec.mask.grid.cells.size() +
+                             4 * static_cast<uint64_t>(split_partial_floats(schedule->split, spec.batch * spec.q_heads,
+                                                                            kFlashTcBr, spec.head_dim));
       if (trace)
         plan.workspace_bytes += flash_tc_trace_bytes(schedule->tr * spec.q_heads * spec.batch,
                                                      std::max(1, schedule->max_visits_per_tile()), probes);
+    }
+    // The fp32 kernel on a block-sparse pattern: its split plan over the 64 x 64 block mask's non-empty tiles.
+    std::optional<SplitOnDevice> fp32_split;
+    if (req.algorithm == Algorithm::BlockSparse && split_mode == VisitSplit::Auto) {
+      fp32_split.emplace(fp32_split_plan(spec, split_mode));
+      plan.workspace_bytes += fp32_split->bytes(spec, kFlashBr);
     }
     r.bytes_needed = plan.total();
     r.bytes_free = free_b;
@@ -423,6 +493,17 @@ class CudaBackend final : public Backend {
       tp.bits = bits.get<uint64_t>();
       tp.empty_rows = empty_rows.get<unsigned long long>();
       tp.path = req.tensor_core_path;
+      SplitOnDevice tc_split;
+      tc_split.plan = schedule->split;
+      if (schedule->split.split()) {
+        tc_split.upload(spec, kFlashTcBr, stream_);
+        tp.items = tc_split.items.get<WorkItem>();
+        tp.item_count = static_cast<int32_t>(schedule->split.items.size());
+        tp.split_tiles = tc_split.split_tiles.get<SplitTile>();
+        tp.split_count = static_cast<int32_t>(schedule->split.split_tiles.size());
+        tp.partial_slots = schedule->split.partial_slots;
+        tp.partials = tc_split.partials.get<float>();
+      }
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_tc(tp, stream_); }));
       const AlgorithmCost w = schedule_cost(spec, *schedule);
@@ -432,9 +513,12 @@ class CudaBackend final : public Backend {
                  std::to_string(spec.head_dim) +
                  (schedule->gathered ? ", gathered keys: " : ", block-sparse: ") +
                  std::to_string(schedule->visits.size()) + " visits of " + std::to_string(kFlashTcBr) + "x" +
-                 std::to_string(kFlashTcBc) + " (" + std::to_string(schedule->masked_visits) + " masked per pair)";
+                 std::to_string(kFlashTcBc) + " (" + std::to_string(schedule->masked_visits) + " masked per pair)" +
+                 tc_split.words();
       if (trace) {
         const int32_t stride = std::max(1, schedule->max_visits_per_tile());
+        tp.items = nullptr;  // the traced launch runs one CTA per Q tile
+        tp.split_count = 0;
         tp.empty_rows = nullptr;  // counted by the timed launches
         tp.path = TensorCorePath::Mma;  // the instrumented kernel is the mma.sync one
         r.trace = traced_launch(req, r, schedule->tr, stride, kFlashTcBr, kFlashTcBc,
@@ -455,6 +539,15 @@ class CudaBackend final : public Backend {
       DeviceTileKinds tiles(spec, kFlashBr, kFlashBc, stream_);
       fp.tile_classes = tiles.kinds.get<uint8_t>();
       fp.empty_rows = empty_rows.get<unsigned long long>();
+      if (fp32_split && fp32_split->plan.split()) {
+        fp32_split->upload(spec, kFlashBr, stream_);
+        fp.items = fp32_split->items.get<WorkItem>();
+        fp.item_count = static_cast<int32_t>(fp32_split->plan.items.size());
+        fp.split_tiles = fp32_split->split_tiles.get<SplitTile>();
+        fp.split_count = static_cast<int32_t>(fp32_split->plan.split_tiles.size());
+        fp.partial_slots = fp32_split->plan.partial_slots;
+        fp.partials = fp32_split->partials.get<float>();
+      }
       const int64_t visited = tiles.visited;
       r.timing = Timing::from_samples(
           timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash_fp32(fp, stream_); }));
@@ -462,10 +555,12 @@ class CudaBackend final : public Backend {
       r.flops = w.flops;
       r.bytes_moved = w.hbm_bytes;
       r.kernel = "flash fp32 (CUDA cores), " + std::to_string(visited) + " tiles of " + std::to_string(kFlashBr) + "x" +
-                 std::to_string(kFlashBc);
+                 std::to_string(kFlashBc) + (fp32_split ? fp32_split->words() : std::string());
       if (trace)
         r.trace = traced_launch(req, r, fp.tr(), fp.tc(), kFlashBr, kFlashBc, fp.tc(), [&](const FlashTraceBuffers* tb) {
           fp.empty_rows = nullptr;  // counted by the timed launches; this one counts nothing
+          fp.items = nullptr;       // one CTA per Q tile, as the trace's records are
+          fp.split_count = 0;
           fp.trace = tb;
           launch_flash_fp32(fp, stream_);
         });

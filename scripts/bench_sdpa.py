@@ -18,6 +18,13 @@ Sections, in the order they run (docs/design/sdpa-bench.md explains how to read 
   3. sparse   attnscope only: sliding-window and random-block masks (>= 5% of tiles visited) at N = 16384:
               throughput on the computed tiles against dense throughput (target >= 0.85), and the strided
               pattern "every 128th key plus a local band" (strided:128,128) against dense (target >= 4x).
+              Then issue 18's split rows: window+global (Longformer), window+global+random (BigBird-like) and a
+              sliding window, attnscope with --visit-split off and auto beside FlexAttention
+              (torch.nn.attention.flex_attention, block mask built from the same pattern, BLOCK_SIZE 128) as the
+              anchor: each time against the ideal (dense time x fraction of tiles visited), targets >= 0.8 of ideal
+              for patterns with global tokens, >= 0.85 for the others, and attnscope at least as fast as
+              FlexAttention. Without FlexAttention in torch the script stops at the start and says so
+              (--skip-flex leaves the anchor out).
 The dense table is printed last and written, with everything else, as Markdown and JSON under --out.
 
 FLOPs (dense table): 4·B·H·N²·d non-causal and half of that causal — the convention of the FlashAttention
@@ -59,6 +66,10 @@ MIN_BLOCK_DENSITY = 0.05   # issue 7: the sparse target is stated for >= 5% bloc
 TORCH_BACKENDS = (("flash", "FLASH_ATTENTION"), ("efficient", "EFFICIENT_ATTENTION"), ("cudnn", "CUDNN_ATTENTION"))
 DEFAULT_SPARSE_MASKS = "window:512;window:1024,0+causal;random:0.1,1,128;random:0.25,1,128"
 DEFAULT_STRIDED_MASKS = "strided:128,128;strided:128,128+causal"
+DEFAULT_SPLIT_MASKS = "window:128+global:16;window:256+global:64+random:0.02,1,128;window:512"
+TARGET_SPLIT_GLOBAL = 0.8    # issue 18: patterns with global tokens >= 0.8x of ideal
+TARGET_SPLIT_OTHER = 0.85    # issue 18: sliding windows and random blocks keep >= 0.85x of ideal
+FLEX_BLOCK = 128             # FlexAttention's block size (its default)
 
 
 def log(msg=""):
@@ -106,6 +117,10 @@ def parse_args(argv):
     ap.add_argument("--sparse-dtypes", default="fp16")
     ap.add_argument("--sparse-masks", default=DEFAULT_SPARSE_MASKS, help="';'-separated attnscope masks")
     ap.add_argument("--strided-masks", default=DEFAULT_STRIDED_MASKS, help="';'-separated attnscope masks")
+    ap.add_argument("--split-masks", default=DEFAULT_SPLIT_MASKS,
+                    help="';'-separated attnscope masks of the split rows (window, global, random, causal, dense: "
+                         "the terms translated to a FlexAttention mask_mod)")
+    ap.add_argument("--skip-flex", action="store_true", help="split rows without the FlexAttention anchor")
     ap.add_argument("--timeout", type=int, default=600, help="seconds allowed per attnscope call")
     args = ap.parse_args(argv)
 
@@ -136,6 +151,7 @@ def parse_args(argv):
         problems.append("--sparse-n must be >= 1")
     args.sparse_masks = [m.strip() for m in args.sparse_masks.split(";") if m.strip()]
     args.strided_masks = [m.strip() for m in args.strided_masks.split(";") if m.strip()]
+    args.split_masks = [m.strip() for m in args.split_masks.split(";") if m.strip()]
     args.sparse_algo = args.sparse_algo or args.algo
     if problems:
         die("\n  ".join(problems))
@@ -201,8 +217,9 @@ def run_attnscope(binary, cmd_args, timeout):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def bench_attnscope(args, binary, algo, s, mask="", causal=None):
-    """`attnscope bench` on one shape; returns the JSON row plus 'device', or {'ok': False, 'error': ...}."""
+def bench_attnscope(args, binary, algo, s, mask="", causal=None, visit_split=None):
+    """`attnscope bench` on one shape; returns the JSON row plus 'device', or {'ok': False, 'error': ...}.
+    visit_split: None (the backend's default), "off" or "auto" (attnscope bench --visit-split)."""
     causal = s["causal"] if causal is None else causal
     with tempfile.TemporaryDirectory(prefix="bench_sdpa_") as tmp:
         path = os.path.join(tmp, "bench.json")
@@ -215,6 +232,8 @@ def bench_attnscope(args, binary, algo, s, mask="", causal=None):
             cmd += ["--mask", mask]
         if algo == "flash-tc" and args.backend == "cuda":
             cmd += ["--flash-tc-path", args.flash_tc_path]
+        if visit_split:
+            cmd += ["--visit-split", visit_split]
         rc, text = run_attnscope(binary, cmd, args.timeout)
         if not os.path.exists(path):
             tail = " | ".join(line for line in text.strip().splitlines()[-3:])
@@ -340,6 +359,131 @@ def time_torch_shape(tw, s, args):
     return results
 
 
+# ---------------------------------------------------------------- FlexAttention (the anchor of the split rows)
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    """core/rng.hpp's splitmix64 on a NumPy uint64 array (wrapping arithmetic)."""
+    x = (x + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(M64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def random_cells(density, seed, cells):
+    """attnscope's random term on a cells x cells grid: cell (r, c) kept when unit_interval(hash3(seed, r, c)) <
+    density (core/mask.hpp, core/rng.hpp), as a bool array."""
+    with np.errstate(over="ignore"):
+        r = np.arange(cells, dtype=np.uint64)[:, None]
+        c = np.arange(cells, dtype=np.uint64)[None, :]
+        h = splitmix64(splitmix64(splitmix64(np.full((1, 1), seed, dtype=np.uint64)) ^ r) ^
+                       (c * np.uint64(0xD6E8FEB86659FD93)))
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < density
+
+
+def mask_terms(text, n):
+    """An attnscope mask as (terms, causal) for a mask_mod, or (None, reason) for what is not translated here:
+    window:L[,R] (k in [q - L, q + R]), global:G, random:D[,SEED[,BLOCK]] (BLOCK >= 16), dense,
+    causal. The terms are a union; causal applies on top (core/mask.hpp's rule)."""
+    terms, causal = [], False
+    for term in text.split("+"):
+        name, _, rest = term.strip().partition(":")
+        a = [x for x in rest.split(",") if x] if rest else []
+        try:
+            if name == "causal":
+                causal = True
+            elif name == "dense":
+                terms.append(("dense",))
+            elif name == "window":
+                left = int(a[0])
+                terms.append(("window", left, int(a[1]) if len(a) > 1 else left))
+            elif name == "global":
+                terms.append(("global", int(a[0])))
+            elif name == "random":
+                density, seed = float(a[0]), int(a[1]) if len(a) > 1 else 0
+                block = int(a[2]) if len(a) > 2 else 1
+                if block < 16:
+                    return None, f"random blocks of {block}: its cell table would be too large for a mask_mod"
+                terms.append(("random", block, random_cells(density, seed, (n + block - 1) // block)))
+            else:
+                return None, f"'{name}' has no FlexAttention translation in bench_sdpa.py"
+        except (IndexError, ValueError):
+            return None, f"cannot read the pattern term '{term}'"
+    return (terms, causal), None
+
+
+class Flex:
+    """torch.nn.attention.flex_attention, compiled once; the block mask built from an attnscope pattern."""
+
+    def __init__(self, tw):
+        self.tw = tw
+        try:
+            from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+        except ImportError as e:
+            die(f"torch {tw.torch.__version__} has no FlexAttention (torch.nn.attention.flex_attention: {e}); "
+                "torch >= 2.5 is needed for the anchor of the split rows, or pass --skip-flex (or --skip-sparse)")
+        self.create_block_mask = create_block_mask
+        self.flex = tw.torch.compile(flex_attention)
+
+    def block_mask(self, text, n):
+        translated, why = mask_terms(text, n)
+        if translated is None:
+            return None, why
+        terms, causal = translated
+        t = self.tw.torch
+        tables = {i: t.from_numpy(term[2]).to("cuda") for i, term in enumerate(terms) if term[0] == "random"}
+
+        def mask_mod(b, h, q, k):
+            allowed = None
+            for i, term in enumerate(terms):
+                if term[0] == "dense":
+                    c = q >= 0
+                elif term[0] == "window":
+                    c = (k >= q - term[1]) & (k <= q + term[2])
+                elif term[0] == "global":
+                    c = (q < term[1]) | (k < term[1])
+                else:
+                    c = tables[i][q // term[1], k // term[1]]
+                allowed = c if allowed is None else allowed | c
+            if allowed is None:
+                allowed = q >= 0
+            return allowed & (k <= q) if causal else allowed
+
+        try:
+            return self.create_block_mask(mask_mod, None, None, n, n, device="cuda", BLOCK_SIZE=FLEX_BLOCK), None
+        except Exception as e:
+            return None, f"create_block_mask failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+    def time(self, s, text, warmup, reps):
+        """Median ms of FlexAttention on shape s under the pattern (first call compiles, untimed)."""
+        t = self.tw.torch
+        bm, why = self.block_mask(text, s["n"])
+        if bm is None:
+            return {"ok": False, "error": why}
+        try:
+            q, k, v = self.tw.random_qkv(s, 1234 + s["n"])
+            self.flex(q, k, v, block_mask=bm)
+            for _ in range(max(1, warmup)):
+                self.flex(q, k, v, block_mask=bm)
+            starts = [t.cuda.Event(enable_timing=True) for _ in range(reps)]
+            ends = [t.cuda.Event(enable_timing=True) for _ in range(reps)]
+            for i in range(reps):
+                starts[i].record()
+                self.flex(q, k, v, block_mask=bm)
+                ends[i].record()
+            t.cuda.synchronize()
+        except Exception as e:
+            t.cuda.empty_cache()
+            return {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+        del q, k, v
+        t.cuda.empty_cache()
+        samples = [a.elapsed_time(b) for a, b in zip(starts, ends)]
+        return {"ok": True, "median_ms": statistics.median(samples), "min_ms": min(samples),
+                "max_ms": max(samples), "samples_ms": samples}
+
+
 # ---------------------------------------------------------------- output checks
 
 def round_to_bf16(x):
@@ -447,15 +591,17 @@ def strided_allowed_fraction(mask, n):
     return float((band_count + strided_total - strided_in_band).sum()) / (n * n)
 
 
-def sparse_rows(args, binary):
-    """Section 3: dense baseline once per (dtype, heads x d), then each mask with the same algorithm."""
+def sparse_rows(args, binary, flex=None):
+    """Section 3: dense baseline once per (dtype, heads x d), then each mask with the same algorithm; then the split
+    rows (attnscope split off / auto, FlexAttention when flex is given). Returns (sparse, strided, split)."""
     n = args.sparse_n
     batch = max(1, args.tokens // n)
     sparse_masks, strided_masks = args.sparse_masks, args.strided_masks
     head_dims = args.head_dims
     if args.quick:
         sparse_masks, strided_masks, head_dims = sparse_masks[:1], strided_masks[:1], head_dims[:1]
-    sparse, strided = [], []
+    split_masks = args.split_masks[:1] if args.quick else args.split_masks
+    sparse, strided, split = [], [], []
     for dtype in args.sparse_dtypes:
         for d in head_dims:
             s = dict(n=n, batch=batch, heads=args.hidden // d, d=d, dtype=dtype, causal=False)
@@ -480,7 +626,16 @@ def sparse_rows(args, binary):
                            allowed_fraction=strided_allowed_fraction(mask, n))
                 row.update(judge_strided(row))
                 strided.append(row)
-    return sparse, strided
+            for mask in split_masks:
+                causal = "causal" in mask.split("+")
+                row = dict(shape=s, mask=mask, algo=args.sparse_algo, dense=baseline(causal),
+                           split_off=bench_attnscope(args, binary, args.sparse_algo, s, mask=mask, visit_split="off"),
+                           split_auto=bench_attnscope(args, binary, args.sparse_algo, s, mask=mask, visit_split="auto"),
+                           flex=(flex.time(s, mask, args.warmup, args.reps) if flex is not None else
+                                 {"ok": False, "error": "not run (--skip-torch or --skip-flex)"}))
+                row.update(judge_split(row))
+                split.append(row)
+    return sparse, strided, split
 
 
 def judge_sparse(row):
@@ -501,6 +656,34 @@ def judge_sparse(row):
         out.update(verdict="-", note=f"{100 * density:.1f}% of tiles visited: below the 5% the target is stated for")
     else:
         out["verdict"] = "PASS" if ratio >= TARGET_SPARSE else "MISS"
+    return out
+
+
+def judge_split(row):
+    """Each of split off, split auto and FlexAttention against the ideal (dense ms x fraction of tiles visited, the
+    fraction from attnscope bench's cost-model FLOPs); the target on attnscope split auto, and attnscope split auto
+    at least as fast as FlexAttention."""
+    dense, off, auto, flex = row["dense"], row["split_off"], row["split_auto"], row["flex"]
+    failed = [r for r in (dense, off, auto) if not r.get("ok")]
+    if failed:
+        return {"verdict": "FAIL", "note": failed[0]["error"]}
+    visited = off["flops"] / dense["flops"] if dense.get("flops") else float("nan")
+    ideal_ms = dense["median_ms"] * visited
+    target = TARGET_SPLIT_GLOBAL if "global:" in row["mask"] else TARGET_SPLIT_OTHER
+    of_ideal = lambda r: ideal_ms / r["median_ms"] if r.get("ok") and r.get("median_ms") else None
+    out = {"visited_fraction": visited, "ideal_ms": ideal_ms, "target": target,
+           "off_of_ideal": of_ideal(off), "auto_of_ideal": of_ideal(auto), "flex_of_ideal": of_ideal(flex),
+           "vs_flex": flex["median_ms"] / auto["median_ms"] if flex.get("ok") else None}
+    met = out["auto_of_ideal"] >= target and (out["vs_flex"] is None or out["vs_flex"] >= 1.0)
+    out["verdict"] = "PASS" if met else "MISS"
+    notes = []
+    # attnscope bench's JSON names the kernel; a split schedule says "split: ..." in it (CUDA backend).
+    if auto.get("kernel") and "split: " not in auto["kernel"]:
+        notes.append(f"split auto cut no visit list (kernel: {auto['kernel']})")
+    if not flex.get("ok"):
+        notes.append(f"FlexAttention: {flex['error']}")
+    if notes:
+        out["note"] = "; ".join(notes)
     return out
 
 
@@ -621,6 +804,24 @@ def strided_table(rows):
                            for r in rows if r.get("note")]
 
 
+def split_table(rows):
+    header = ["shape (B N H×d)", "dtype", "pattern", "tiles visited", "dense ms", "ideal ms", "split off ms",
+              "of ideal", "split auto ms", "of ideal", "Flex ms", "of ideal", "Flex / auto", "target"]
+    pct = lambda x: fmt(100 * x if x is not None else None, ".0f") + ("%" if x is not None else "")
+    lines = []
+    for r in rows:
+        s = r["shape"]
+        lines.append([f"{s['batch']} {s['n']} {s['heads']}×{s['d']}", s["dtype"], r["mask"],
+                      pct(r.get("visited_fraction")), fmt(r["dense"].get("median_ms"), ".3f"),
+                      fmt(r.get("ideal_ms"), ".3f"), fmt(r["split_off"].get("median_ms"), ".3f"),
+                      pct(r.get("off_of_ideal")), fmt(r["split_auto"].get("median_ms"), ".3f"),
+                      pct(r.get("auto_of_ideal")), fmt(r["flex"].get("median_ms"), ".3f"), pct(r.get("flex_of_ideal")),
+                      fmt(r.get("vs_flex"), ".2f") + ("×" if r.get("vs_flex") else ""),
+                      f"≥{r['target']:g} {r['verdict']}" if "target" in r else r["verdict"]])
+    return header, lines, [f"{r['mask']} ({r['shape']['heads']}×{r['shape']['d']}): {r['note']}"
+                           for r in rows if r.get("note")]
+
+
 def check_table(rows):
     header = ["dtype", "d", "causal", "B H N", "seed", "attnscope rel L2", "max |err|", "tolerance",
               "torch flash rel L2", "efficient", "cudnn", "verdict"]
@@ -665,6 +866,8 @@ def main(argv=None):
     except OSError as e:
         die(f"cannot create --out {out_dir}: {e}")
     tw = None if args.skip_torch else Torch()
+    # FlexAttention is the split rows' anchor: missing, the script stops here rather than after the long sections.
+    flex = Flex(tw) if tw is not None and not args.skip_flex and not args.skip_sparse else None
 
     started = time.time()
     env = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -710,10 +913,11 @@ def main(argv=None):
     env["attnscope_device"] = device or "?"
 
     # 3. sparse and strided
-    sparse, strided = [], []
+    sparse, strided, split = [], [], []
     if not args.skip_sparse:
-        log(f"\n== 3. block-sparse and strided rows (attnscope {args.sparse_algo} only), N = {args.sparse_n}")
-        sparse, strided = sparse_rows(args, binary)
+        log(f"\n== 3. block-sparse, strided and split rows (attnscope {args.sparse_algo}"
+            f"{'' if flex is None else ', FlexAttention'}), N = {args.sparse_n}")
+        sparse, strided, split = sparse_rows(args, binary, flex)
 
     # tables: checks, sparse, strided, then the dense table last
     sections = []
@@ -726,6 +930,9 @@ def main(argv=None):
     if strided:
         sections.append(("Strided: time against dense (ideal = dense pairs / allowed pairs; "
                          "'of ideal' = throughput on allowed pairs / dense throughput)", strided_table(strided)))
+    if split:
+        sections.append(("Split visit lists and the FlexAttention anchor (ideal = dense ms × tiles visited; "
+                         "'of ideal' = ideal / ms; target on split auto, and Flex / auto ≥ 1)", split_table(split)))
     dh, dl, dn = dense_table(dense, tw is None)
     sections.append((f"Dense grid, TFLOP/s (4·B·H·N²·d, causal half; median of {args.reps} after {args.warmup} "
                      f"warm-up); attnscope = {args.algo} on {env['attnscope_device']}", (dh, dl, dn)))
@@ -738,16 +945,17 @@ def main(argv=None):
     # verdicts and files
     check_failures = [c for c in checks if not c["ok"]]
     attnscope_failures = [r for r in dense if not r["attnscope"].get("ok")] + \
-                         [r for r in sparse + strided if r["verdict"] == "FAIL"]
+                         [r for r in sparse + strided + split if r["verdict"] == "FAIL"]
     misses = [r for r in dense if "MISS" in (r["target"], r["stretch"])] + \
-             [r for r in sparse + strided if r["verdict"] == "MISS"]
+             [r for r in sparse + strided + split if r["verdict"] == "MISS"]
     env["seconds"] = round(time.time() - started, 1)
     result = {"environment": env, "flops_convention": "4·B·H·N²·d non-causal, 2·B·H·N²·d causal (FlashAttention "
               "papers); sparse rows: attnscope bench's cost-model FLOPs of the visited tiles",
               "targets": {"vs_flash": TARGET_VS_FLASH, "stretch_vs_fastest": STRETCH_VS_FASTEST,
                           "sparse_throughput": TARGET_SPARSE, "strided_speedup": TARGET_STRIDED,
+                          "split_of_ideal_global": TARGET_SPLIT_GLOBAL, "split_of_ideal_other": TARGET_SPLIT_OTHER,
                           "tolerance_rel_l2": TOLERANCE_REL_L2},
-              "checks": checks, "dense": dense, "sparse": sparse, "strided": strided,
+              "checks": checks, "dense": dense, "sparse": sparse, "strided": strided, "split": split,
               "summary": {"check_failures": len(check_failures), "attnscope_failures": len(attnscope_failures),
                           "target_misses": len(misses)}}
     md = [f"# attnscope {args.algo} vs PyTorch SDPA", "",

@@ -29,6 +29,7 @@ struct Row {
   Timing timing;
   double flops = 0, bytes = 0;
   uint64_t allocated = 0;
+  std::string kernel;  // what ran, in the backend's words (a split schedule says so)
   double ratio = 0;  // time of the reference algorithm / this time
   std::string ratio_to;
 };
@@ -60,15 +61,22 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string trace_path = args.get_or("--trace", "");
   const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0}, 0, int64_t{1} << 24);
   const std::string tc_path_text = args.get_or("--flash-tc-path", "auto");
+  const std::string split_text = args.get_or("--visit-split", "");
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
                    "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows",
-                   "--flash-tc-path", "--backward"});
+                   "--flash-tc-path", "--backward", "--visit-split"});
   if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
   if (!tc_path)
     errors.push_back("--flash-tc-path '" + tc_path_text +
                      "': choose auto (the fastest the device allows), mma, wgmma, ws or ws-no-pingpong");
+  std::optional<VisitSplit> visit_split;  // unset: the backend's default
+  if (!split_text.empty()) {
+    visit_split = parse_visit_split(split_text);
+    if (!visit_split)
+      errors.push_back("--visit-split '" + split_text + "': choose auto (split long visit lists) or off");
+  }
   std::vector<Algorithm> algos;
   for (auto& name : algo_names) {
     if (auto a = parse_algorithm(name)) algos.push_back(*a);
@@ -162,6 +170,7 @@ int run_bench(const std::vector<std::string>& argv) {
           req.repetitions = static_cast<int>(reps);
           req.want_output = false;
           req.tensor_core_path = tc_path.value_or(TensorCorePath::Auto);
+          req.visit_split = visit_split;
           if (!trace_path.empty()) {
             req.record_trace = true;  // the backend records it in one extra, untimed run
             for (int64_t p : probe_rows) req.probe_rows.push_back(static_cast<int32_t>(p));
@@ -186,6 +195,7 @@ int run_bench(const std::vector<std::string>& argv) {
             row.flops = r.flops;
             row.bytes = r.bytes_moved;
             row.allocated = r.bytes_allocated;
+            row.kernel = r.kernel;
           }
         }
       }
@@ -272,7 +282,9 @@ int run_bench(const std::vector<std::string>& argv) {
     j["backend"] = backend->name();
     j["device"] = backend->device_name();
     j["config"] = {{"batch", batch}, {"heads", heads}, {"kv_heads", kv_heads}, {"d", d}, {"dtype", dtype_text},
-                   {"mask", mask.to_string()}, {"br", br}, {"bc", bc}, {"reps", reps}, {"warmup", warmup}};
+                   {"mask", mask.to_string()}, {"br", br}, {"bc", bc}, {"reps", reps}, {"warmup", warmup},
+                   {"visit_split", visit_split ? visit_split_name(*visit_split)
+                                               : visit_split_name(backend->capabilities().visit_split_default)}};
     j["rows"] = nlohmann::json::array();
     for (auto& row : rows) {
       nlohmann::json r = {{"n", row.n}, {"algorithm", row.algo}, {"ok", row.ok}};
@@ -286,6 +298,7 @@ int run_bench(const std::vector<std::string>& argv) {
         r["flops"] = row.flops;
         r["bytes_moved"] = row.bytes;
         r["bytes_allocated"] = row.allocated;
+        if (!row.kernel.empty()) r["kernel"] = row.kernel;
         if (row.ratio > 0) r["speedup_vs"] = {{"algorithm", row.ratio_to}, {"ratio", row.ratio}};
       }
       j["rows"].push_back(r);
@@ -323,6 +336,9 @@ const Command kBenchCommand{
     "                   warp-specialised kernel (block-sparse schedules only); ws-no-pingpong is ws without turn\n"
     "                   taking between its consumer warpgroups (an experiment). A path the device or schedule\n"
     "                   cannot run fails in words.\n"
+    "  --visit-split auto|off   block-sparse, gathered and flash-tc schedules: cut the Q tiles whose visit lists\n"
+    "                   are much longer than the median into pieces merged by log-sum-exp (default: CPU auto,\n"
+    "                   CUDA off)\n"
     "Exit status: 0 every row ran; 1 a row failed (unsupported, out of memory), the backend is not available or\n"
     "--json was not written; 2 usage error (unknown flag, bad value; nothing was run).",
     run_bench};

@@ -13,6 +13,7 @@
 #include "core/block_mask.hpp"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/flash_fp32/flash_fp32.hpp"
+#include "kernels/common/split_merge.hpp"
 
 namespace attnscope::kernels {
 namespace {
@@ -49,8 +50,11 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
   float* Ps = Vs + kFlashBc * kD;                // [Br][Bc+1]
 
   const int tid = threadIdx.x, ty = tid / 16, tx = tid % 16;
-  const int q_tile = blockIdx.x, head = blockIdx.y, batch = blockIdx.z;
+  const int head = blockIdx.y, batch = blockIdx.z;
   const int tc = p.tc();
+  // Unsplit: Q tile x over every K/V tile. Split: work item x, K/V tiles [visit_begin, visit_end) of its Q tile.
+  const WorkItem item = p.items ? p.items[blockIdx.x] : WorkItem{static_cast<int32_t>(blockIdx.x), 0, tc, -1};
+  const int q_tile = item.q_tile;
   const int64_t kv_head = head / (p.q_heads / p.kv_heads);  // GQA: query heads share a KV head in groups
   const int64_t d = p.head_dim;
   const int64_t row0 = int64_t{q_tile} * kFlashBr;
@@ -87,7 +91,7 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
   if (kTrace && tid == 0) trace.cta_sm[cta] = sm_id();
   int visits = 0;
 
-  for (int kt = 0; kt < tc; ++kt) {
+  for (int kt = item.visit_begin; kt < item.visit_end; ++kt) {
     // The block mask decides per tile: Empty -> skip entirely (no loads, no math); Full -> no masking.
     const auto cls = static_cast<TileKind>(p.tile_classes[int64_t{q_tile} * tc + kt]);
     if (cls == TileKind::Empty) continue;
@@ -214,6 +218,26 @@ __global__ void __launch_bounds__(kThreads) flash_fp32_forward(FlashParams p, Fl
     ++visits;
   }
   if (kTrace && tid == 0) trace.visit_count[cta] = visits;
+  if (!kTrace && item.partial >= 0) {
+    // A split piece: O_p = acc / l, m in base 2 (m · log2 e, the merge's units), l, per row; merged afterwards.
+    const int64_t slot_floats = int64_t{kFlashBr} * (d + 2);
+    float* slot = p.partials + ((int64_t{batch} * p.q_heads + head) * p.partial_slots + item.partial) * slot_floats;
+#pragma unroll
+    for (int i = 0; i < kRowsPerThread; ++i) {
+      const int local = ty * kRowsPerThread + i;
+      const float inv_l = l[i] > 0.f ? 1.f / l[i] : 0.f;
+      if (tx == 0) {
+        slot[kFlashBr * d + local] = m[i] * 1.4426950408889634f;
+        slot[kFlashBr * d + kFlashBr + local] = l[i];
+      }
+#pragma unroll
+      for (int j = 0; j < kOutCols; ++j) {
+        const int col = tx + 16 * j;
+        if (col < d) slot[local * d + col] = acc[i][j] * inv_l;
+      }
+    }
+    return;
+  }
   if (p.empty_rows && tx == 0)
 #pragma unroll
     for (int i = 0; i < kRowsPerThread; ++i)
@@ -243,7 +267,8 @@ void launch_instance(const FlashParams& p, cudaStream_t stream) {
   auto kernel = flash_fp32_forward<kD, kTrace>;
   // Above 48 KB a block gets dynamic shared memory only after raising the kernel's limit.
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  const dim3 grid(p.tr(), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
+  const dim3 grid(static_cast<unsigned>(p.items ? p.item_count : p.tr()), static_cast<unsigned>(p.q_heads),
+                  static_cast<unsigned>(p.batch));
   FlashTraceBuffers trace = p.trace ? *p.trace : FlashTraceBuffers{};
   kernel<<<grid, kThreads, bytes, stream>>>(p, trace);
   CUDA_CHECK_LAUNCH("flash_fp32_forward");
@@ -289,6 +314,12 @@ std::string validate(const FlashParams& p) {
   if (flash_shared_bytes(p.head_dim) > optin)
     return "flash fp32: needs " + std::to_string(flash_shared_bytes(p.head_dim)) +
            " bytes of shared memory per block; this GPU allows " + std::to_string(optin);
+  if (p.items) {
+    if (p.item_count < 1 || p.item_count > INT32_MAX / 2) return "flash fp32: a split schedule needs 1..2^30 work items";
+    if (p.trace) return "flash fp32: traced launches run one CTA per Q tile (unsplit)";
+    if (p.split_count > 0 && (!p.split_tiles || !p.partials || p.partial_slots < p.split_count))
+      return "flash fp32: a split schedule needs its split tiles and the partials' workspace";
+  }
   if (p.trace) {
     const auto& t = *p.trace;
     if (!t.cta_sm || !t.visit_count || !t.visit_tile || !t.visit_start || !t.visit_end)
@@ -306,6 +337,22 @@ void launch_flash_fp32(const FlashParams& p, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   if (p.trace) launch_for_head_dim<true>(p, s);
   else launch_for_head_dim<false>(p, s);
+  if (p.items && p.split_count > 0) {  // the pieces' partials become O
+    SplitMergeParams m;
+    m.dtype = DType::F32;
+    m.batch = p.batch;
+    m.q_heads = p.q_heads;
+    m.q_len = p.q_len;
+    m.head_dim = p.head_dim;
+    m.br = kFlashBr;
+    m.split_tiles = p.split_tiles;
+    m.split_count = p.split_count;
+    m.partial_slots = p.partial_slots;
+    m.partials = p.partials;
+    m.o = p.o;
+    m.empty_rows = p.empty_rows;
+    launch_split_merge(m, stream);
+  }
 }
 
 }  // namespace attnscope::kernels

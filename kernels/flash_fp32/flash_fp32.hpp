@@ -1,6 +1,10 @@
 // flash_fp32.hpp — the fp32 FlashAttention-2 teaching kernel: one CTA per (Q tile, head, batch), K/V tiles streamed
 // through shared memory, online softmax in registers, O written once. Follows the block mask: empty tiles are
 // skipped, partial tiles masked per element, full tiles not at all. Any N; head_dim 1..128.
+// Split schedules (core/visit_schedule.hpp): with work items given, CTA x runs item x over K/V tiles
+// [visit_begin, visit_end) of its Q tile (the host turns the plan's visit ranges into tile ranges; empty tiles inside
+// are skipped as always); an item with a partial slot writes (O_p, m_p·log2 e, l_p) to the workspace
+// (kernels/common/split_merge.hpp) and launch_flash_fp32 then runs the merge. Traced launches are never split.
 // With tracing on, the same kernel records per CTA its SM, and per K/V tile its start/end %globaltimer, plus
 // (m, l, rescale, ‖acc‖) of chosen query rows after each tile: the data core/trace.hpp's Trace holds.
 #pragma once
@@ -9,6 +13,7 @@
 
 #include "core/host_device.hpp"
 #include "core/mask.hpp"
+#include "core/visit_schedule.hpp"
 
 namespace attnscope::kernels {
 
@@ -45,10 +50,18 @@ struct FlashParams {
   // lse = m + log l of its scaled scores, -inf for a fully masked row. Null: not written.
   float* lse = nullptr;
   const FlashTraceBuffers* trace = nullptr;  // host struct of device pointers; null = tracing off
+  // Split: null items = one CTA per Q tile; else item_count CTAs per (head, sequence), visit_begin/visit_end being
+  // K/V tile indices; partials sized split_partial_floats(plan, batch·q_heads, kFlashBr, head_dim).
+  const WorkItem* items = nullptr;
+  int32_t item_count = 0;
+  const SplitTile* split_tiles = nullptr;
+  int32_t split_count = 0;
+  int32_t partial_slots = 0;
+  float* partials = nullptr;
 
   ATTN_HD int tr() const { return static_cast<int>((q_len + kFlashBr - 1) / kFlashBr); }
   ATTN_HD int tc() const { return static_cast<int>((kv_len + kFlashBc - 1) / kFlashBc); }
-  ATTN_HD int64_t ctas() const { return int64_t{tr()} * q_heads * batch; }
+  ATTN_HD int64_t ctas() const { return int64_t{items ? item_count : tr()} * q_heads * batch; }
 };
 
 // Bytes of the trace buffers for a launch, so the caller can check them against free memory first.

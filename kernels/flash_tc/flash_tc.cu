@@ -7,6 +7,7 @@
 
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/flash_tc/flash_tc.hpp"
+#include "kernels/common/split_merge.hpp"
 
 namespace attnscope::kernels {
 
@@ -16,7 +17,7 @@ bool wgmma_available();
 // (sequence · head) and rows must fit, and it runs block-sparse schedules only (a gathered visit's keys are not
 // one box).
 bool ws_shape_supported(const FlashTcParams& p) {
-  return !p.gathered && p.batch * p.q_heads <= INT32_MAX && p.batch * p.kv_heads <= INT32_MAX &&
+  return !p.gathered && !p.items && p.batch * p.q_heads <= INT32_MAX && p.batch * p.kv_heads <= INT32_MAX &&
          p.q_len <= INT32_MAX - 2 * kFlashTcBr && p.kv_len <= INT32_MAX - 2 * kFlashTcBc;
 }
 }  // namespace
@@ -47,6 +48,12 @@ std::string validate(const FlashTcParams& p) {
     return who + "at most 65535 heads and 65535 sequences per launch (grid y and z)";
   if (!p.q || !p.k || !p.v || !p.o || !p.offsets || !p.visits) return who + "a device buffer is missing";
   if (p.gathered && !p.keys) return who + "a gathered schedule needs its key lists";
+  if (p.items) {
+    if (p.item_count < 1 || p.item_count > INT32_MAX / 2) return who + "a split schedule needs 1..2^30 work items";
+    if (p.trace) return who + "traced launches run the unsplit schedule (one CTA per Q tile)";
+    if (p.split_count > 0 && (!p.split_tiles || !p.partials || p.partial_slots < p.split_count))
+      return who + "a split schedule needs its split tiles and the partials' workspace";
+  }
   if (p.trace) {
     const FlashTraceBuffers& t = *p.trace;
     if (!t.cta_sm || !t.visit_count || !t.visit_tile || !t.visit_start || !t.visit_end)
@@ -65,8 +72,9 @@ std::string validate(const FlashTcParams& p) {
       return who + "the warp-specialised path runs untraced on compute capability 9.0 with sm_90a code in the binary "
                    "(CUDA 12+); this launch or device cannot: choose the flash-tc path auto or mma";
     if (!ws_shape_supported(p))
-      return who + "the warp-specialised path runs block-sparse schedules (not gathered key lists) with at most 2^31 "
-                   "(sequence, head) pairs and rows: choose the flash-tc path auto or wgmma";
+      return who + "the warp-specialised path runs unsplit block-sparse schedules (not gathered key lists, not split "
+                   "visit lists) with at most 2^31 (sequence, head) pairs and rows: choose the flash-tc path auto or "
+                   "wgmma";
   }
   return {};
 }
@@ -110,7 +118,37 @@ std::string flash_tc_path(const FlashTcParams& p) {
   return "mma.sync (sm_80+)";
 }
 
+namespace {
+void launch_flash_tc_pieces(const FlashTcParams& p, void* stream);
+
+// After a split launch: the pieces' partials become O (kernels/common/split_merge.hpp).
+void merge_split_pieces(const FlashTcParams& p, void* stream) {
+  if (!p.items || p.split_count == 0) return;
+  SplitMergeParams m;
+  m.dtype = p.dtype;
+  m.batch = p.batch;
+  m.q_heads = p.q_heads;
+  m.q_len = p.q_len;
+  m.head_dim = p.head_dim;
+  m.br = kFlashTcBr;
+  m.split_tiles = p.split_tiles;
+  m.split_count = p.split_count;
+  m.partial_slots = p.partial_slots;
+  m.partials = p.partials;
+  m.o = p.o;
+  m.empty_rows = p.empty_rows;
+  launch_split_merge(m, stream);
+}
+}  // namespace
+
 void launch_flash_tc(const FlashTcParams& p, void* stream) {
+  launch_flash_tc_pieces(p, stream);
+  merge_split_pieces(p, stream);
+}
+
+namespace {
+// The kernel alone: split pieces write partials, merged by the caller.
+void launch_flash_tc_pieces(const FlashTcParams& p, void* stream) {
   if (auto problem = validate(p); !problem.empty()) throw std::invalid_argument(problem);
   const bool half = p.dtype == DType::F16;
 #ifdef ATTNSCOPE_HAVE_SM90A
@@ -141,5 +179,7 @@ void launch_flash_tc(const FlashTcParams& p, void* stream) {
     half ? detail::launch_flash_tc_typed<__half, 128>(p, stream)
          : detail::launch_flash_tc_typed<__nv_bfloat16, 128>(p, stream);
 }
+
+}  // namespace
 
 }  // namespace attnscope::kernels

@@ -13,6 +13,11 @@
 // compute (empty tiles are absent) and per partial block one 64-bit word per row. Gathered schedules (strided,
 // dilated patterns) list key indices instead of tiles, so work follows the allowed pairs.
 //
+// Split schedules (VisitSchedule::split, core/visit_schedule.hpp): with work items given, CTA x runs work item x
+// (visits [visit_begin, visit_end) of its Q tile); an item with a partial slot writes its rows' (O_p, m_p, l_p) to
+// the workspace (kernels/common/split_merge.hpp's layout) instead of O, and launch_flash_tc then runs the merge.
+// The mma.sync and wgmma kernels run split schedules; the warp-specialised one does not (auto picks wgmma).
+//
 // Tracing (FlashTraceBuffers, as the fp32 kernel's): per CTA its SM, per visit its start/end %globaltimer, and
 // (m, l, rescale, ‖acc‖) of probed query rows of (batch 0, head 0) after each visit; the trace stride is the most
 // visits any Q tile has.
@@ -47,16 +52,26 @@ struct FlashTcParams {
   const int32_t* keys = nullptr;          // gathered only
   const uint64_t* bits = nullptr;
   unsigned long long* empty_rows = nullptr;  // optional: += rows with no allowed key
+  // Split schedule: null items = one CTA per Q tile. Else item_count CTAs per (head, sequence), partials sized
+  // split_partial_floats(plan, batch·q_heads, kFlashTcBr, head_dim), and the plan's split tiles for the merge.
+  const WorkItem* items = nullptr;
+  int32_t item_count = 0;
+  const SplitTile* split_tiles = nullptr;
+  int32_t split_count = 0;
+  int32_t partial_slots = 0;
+  float* partials = nullptr;
   const FlashTraceBuffers* trace = nullptr;  // host struct of device pointers; null = tracing off
   int32_t trace_stride = 0;                  // visits per CTA in the trace arrays (≥ the longest visit list)
   TensorCorePath path = TensorCorePath::Auto;  // which implementation (core/backend.hpp); traced launches are mma
 
-  int64_t ctas() const { return int64_t{tr} * q_heads * batch; }
+  int64_t ctas() const { return int64_t{items ? item_count : tr} * q_heads * batch; }
+  int32_t grid_x() const { return items ? item_count : tr; }
 };
 
 // Empty when launchable, else the problem in words (dtype, head_dim, grid limits, missing buffers).
 std::string validate(const FlashTcParams& p);
 int flash_tc_shared_bytes(int64_t head_dim);
+// Runs the schedule; a split one is followed by the merge of its pieces.
 void launch_flash_tc(const FlashTcParams& p, void* stream);
 // Bytes of the trace buffers for a launch with `stride` visits per CTA.
 uint64_t flash_tc_trace_bytes(int64_t ctas, int32_t stride, int probe_count);

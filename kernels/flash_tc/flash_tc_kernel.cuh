@@ -12,7 +12,8 @@
 //     online softmax in base 2: m' = max(m, rowmax(S)·c), p = 2^(S·c − m'), l = l·2^(m − m') + Σp, acc ·= 2^(m − m')
 //                                                 (c = scale · log2 e); rows are spread over the 4 lanes of a quad
 //     acc += P·V_n                                P from the S accumulators (tensor_core.cuh), V_n by ldmatrix.trans
-//   O = acc / l through the warp's own Q rows in shared memory, stored as 16-byte rows.
+//   O = acc / l through the warp's own Q rows in shared memory, stored as 16-byte rows; a split piece (a work item
+//   with a partial slot) writes (O_p = acc / l, m, l) per row as floats to the workspace instead (split_merge.hpp).
 // A row with no allowed key keeps m = −∞: its p are 0 (the max is taken as 0, never −∞ − −∞) and O is 0.
 #pragma once
 #include <cuda_runtime.h>
@@ -88,7 +89,10 @@ __global__ void __launch_bounds__(kThreads, ctas_per_sm<D>)
   T* stages = qs + kBr * D;  // stage s: K at stages + s·2·Bc·D, V right after it
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int qt = p.tr - 1 - static_cast<int>(blockIdx.x);  // the longest (causal: the last) Q tiles start first
+  // Unsplit: the longest (causal: the last) Q tiles start first. Split: the work items are already longest first.
+  const WorkItem item = p.items ? p.items[blockIdx.x]
+                                : WorkItem{p.tr - 1 - static_cast<int>(blockIdx.x), 0, 0, -1};
+  const int qt = item.q_tile;
   const int64_t h = blockIdx.y, b = blockIdx.z;
   const int64_t kvh = h / (p.q_heads / p.kv_heads);
   const T* q_head = static_cast<const T*>(p.q) + (b * p.q_heads + h) * p.q_len * D;
@@ -96,7 +100,7 @@ __global__ void __launch_bounds__(kThreads, ctas_per_sm<D>)
   const T* v_head = static_cast<const T*>(p.v) + (b * p.kv_heads + kvh) * p.kv_len * D;
   T* o_head = static_cast<T*>(p.o) + (b * p.q_heads + h) * p.q_len * D;
   const int64_t row0 = int64_t{qt} * kBr;
-  const int v_begin = p.offsets[qt], v_end = p.offsets[qt + 1];
+  const int v_begin = p.items ? item.visit_begin : p.offsets[qt], v_end = p.items ? item.visit_end : p.offsets[qt + 1];
   const int64_t cta = (b * p.q_heads + h) * p.tr + qt;
   const float scale_log2 = p.scale * kLog2e;
 
@@ -294,6 +298,29 @@ __global__ void __launch_bounds__(kThreads, ctas_per_sm<D>)
   // Epilogue: O = acc / l (0 for rows with no allowed key), staged through the warp's own Q rows.
   cp_async_wait<0>();
   __syncthreads();  // Q may still have been landing if the tile had no visits
+  // The item's slot is read again here rather than kept live through the loop (the kernel sits at its register limit).
+  const int32_t partial = p.items ? p.items[blockIdx.x].partial : -1;
+  if (!tracing && partial >= 0) {  // a split piece: (O_p, m_p, l_p) as floats, merged afterwards
+    const int64_t slot_floats = int64_t{kBr} * (D + 2);
+    float* slot = p.partials + ((b * p.q_heads + h) * p.partial_slots + partial) * slot_floats;
+#pragma unroll
+    for (int mt = 0; mt < kMt; ++mt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const float row_l = quad_sum(l[mt][half]);
+        const float inv = row_l > 0.f ? 1.f / row_l : 0.f;
+        const int local = warp * 32 + mt * 16 + half * 8 + lane / 4;
+        if (lane % 4 == 0) {
+          slot[int64_t{kBr} * D + local] = m[mt][half];  // base 2, as the merge expects
+          slot[int64_t{kBr} * D + kBr + local] = row_l;
+        }
+#pragma unroll
+        for (int nb = 0; nb < kNbO; ++nb)
+          *reinterpret_cast<float2*>(slot + local * D + nb * 8 + 2 * (lane % 4)) =
+              make_float2(acc[mt][nb][2 * half] * inv, acc[mt][nb][2 * half + 1] * inv);
+      }
+    return;
+  }
 #pragma unroll
   for (int mt = 0; mt < kMt; ++mt)
 #pragma unroll
@@ -326,7 +353,7 @@ void launch_flash_tc_typed(const FlashTcParams& p, void* stream) {
   auto kernel = p.trace ? flash_tc_impl::flash_tc_kernel<T, D, true> : flash_tc_impl::flash_tc_kernel<T, D, false>;
   constexpr int bytes = flash_tc_impl::shared_bytes<D>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  const dim3 grid(static_cast<unsigned>(p.tr), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
+  const dim3 grid(static_cast<unsigned>(p.grid_x()), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
   const FlashTraceBuffers trace = p.trace ? *p.trace : FlashTraceBuffers{};
   kernel<<<grid, flash_tc_impl::kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(p, trace);
   CUDA_CHECK(cudaGetLastError());

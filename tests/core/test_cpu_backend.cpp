@@ -143,3 +143,25 @@ TEST_CASE("Timing: quartiles of the repetitions and the noisy rule (IQR/median >
   // A single run has no spread: never called noisy.
   CHECK_FALSE(Timing::from_samples({5}).noisy());
 }
+
+TEST_CASE("Backend::run on the CPU: block-sparse splits long visit lists by default, not when asked off") {
+  auto backend = make_cpu_backend(2);
+  CHECK(backend->capabilities().visit_split_default == VisitSplit::Auto);
+  AttentionSpec spec;
+  spec.batch = 1; spec.q_heads = 2; spec.kv_heads = 1; spec.q_len = spec.kv_len = 1000; spec.head_dim = 8;
+  spec.mask = parse_mask("window:32+global:8").mask;  // Q tile 0 visits all 16 tiles, the others about 3
+  const AttentionInputs in = generate_inputs(spec, Generator::Gaussian, 78);
+  const ReferenceOutput ref = reference_attention(in);
+  for (std::optional<VisitSplit> split : {std::optional<VisitSplit>{}, std::optional{VisitSplit::Off}}) {
+    RunRequest req;
+    req.algorithm = Algorithm::BlockSparse;
+    req.inputs = &in;
+    req.repetitions = 1;
+    req.visit_split = split;
+    const RunResult r = backend->run(req);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK((r.kernel.find("split: 1 long Q tile") != std::string::npos) == !split.has_value());
+    REQUIRE(r.output.size() == ref.output.size());
+    for (size_t e = 0; e < r.output.size(); ++e) CHECK(std::fabs(r.output[e] - ref.output[e]) < 1e-4);
+  }
+}

@@ -26,14 +26,18 @@ AttentionSpec make_spec(int64_t b, int64_t h, int64_t hkv, int64_t nq, int64_t n
 
 // Runs the twin on poisoned output and compares with the reference: every element written and finite,
 // |o - ref| <= 2e-5 + 2e-4·|ref| (float32 accumulation over up to a few thousand keys).
-void check_twin(Algorithm algo, const AttentionSpec& spec, TileConfig tiles, ThreadPool& pool,
-                Generator gen = Generator::Gaussian) {
+// Returns the twin's output.
+std::vector<float> check_twin(Algorithm algo, const AttentionSpec& spec, TileConfig tiles, ThreadPool& pool,
+                              Generator gen = Generator::Gaussian, VisitSplit split = VisitSplit::Auto,
+                              int64_t* split_q_tiles = nullptr) {
   const AttentionInputs in = generate_inputs(spec, gen, ++g_seed);
   const ReferenceOutput ref = reference_attention(in);
   std::vector<float> out(static_cast<size_t>(spec.q_elements()), std::numeric_limits<float>::quiet_NaN());
   TwinOptions opt;
   opt.tiles = tiles;
+  opt.visit_split = split;
   const TwinResult r = run_cpu_twin(algo, in, opt, pool, out.data());
+  if (split_q_tiles) *split_q_tiles = r.split_q_tiles;
   INFO(algorithm_name(algo), " ", spec.summary(), " Br=", tiles.br, " Bc=", tiles.bc);
   REQUIRE_MESSAGE(r.ok, r.error);
   CHECK(r.fully_masked_rows == ref.fully_masked_rows);
@@ -51,6 +55,7 @@ void check_twin(Algorithm algo, const AttentionSpec& spec, TileConfig tiles, Thr
     FAIL_CHECK(bad, " of ", out.size(), " elements wrong; first at ", first_bad, ": got ", out[e], " want ",
                ref.output[e]);
   }
+  return out;
 }
 
 const char* kMasks[] = {
@@ -91,6 +96,42 @@ TEST_CASE("fully masked rows give zeros and are counted") {
   for (Algorithm a : {Algorithm::Flash, Algorithm::Flash1, Algorithm::BlockSparse, Algorithm::Gathered,
                       Algorithm::Naive})
     check_twin(a, make_spec(1, 2, 2, 30, 30, 8, "grid:10:000/110/011"), {8, 8}, pool);
+}
+
+TEST_CASE("split visit lists: block-sparse and gathered with splitting equal the unsplit twin and the reference") {
+  ThreadPool pool(2);
+  struct Case { Algorithm algo; int64_t n; const char* mask; TileConfig tiles; int64_t heads; };
+  const Case cases[] = {
+      {Algorithm::BlockSparse, 17, "window:1+global:1", {2, 1}, 2},
+      {Algorithm::Gathered, 17, "window:1+global:1", {2, 1}, 1},
+      {Algorithm::BlockSparse, 1000, "window:32+global:8", {16, 16}, 2},
+      {Algorithm::BlockSparse, 1000, "window:16+global:4+random:0.05,9,16", {16, 16}, 1},
+      {Algorithm::Gathered, 1000, "strided:64,16+global:4", {32, 16}, 1},
+      {Algorithm::BlockSparse, 4097, "window:128+global:16", {64, 64}, 1},
+      {Algorithm::Gathered, 4097, "dilated:256,8+global:2", {128, 64}, 1},
+      // Rows 8 and 9 see no key, yet their Q tile (rows 8..11, 30 visits against a median of 10) is split.
+      {Algorithm::BlockSparse, 30, "grid:10:000/111/010", {4, 1}, 2},
+  };
+  for (const Case& c : cases) {
+    const AttentionSpec spec = make_spec(1, c.heads, 1, c.n, c.n, 8, c.mask);
+    INFO(algorithm_name(c.algo), " ", spec.summary(), " Br=", c.tiles.br, " Bc=", c.tiles.bc);
+    const uint64_t seed = g_seed;
+    int64_t split_tiles = 0, unsplit_tiles = -1;
+    const std::vector<float> split = check_twin(c.algo, spec, c.tiles, pool, Generator::Gaussian, VisitSplit::Auto,
+                                                &split_tiles);
+    g_seed = seed;  // the same inputs for the unsplit run
+    const std::vector<float> whole = check_twin(c.algo, spec, c.tiles, pool, Generator::Gaussian, VisitSplit::Off,
+                                                &unsplit_tiles);
+    CHECK(split_tiles > 0);
+    CHECK(unsplit_tiles == 0);
+    REQUIRE(split.size() == whole.size());
+    // The merge reorders float sums: the two agree to float rounding, not bit for bit.
+    for (size_t e = 0; e < split.size(); ++e)
+      if (std::fabs(split[e] - whole[e]) > 1e-5 + 1e-4 * std::fabs(whole[e])) {
+        FAIL_CHECK("element ", e, ": split ", split[e], " unsplit ", whole[e]);
+        break;
+      }
+  }
 }
 
 TEST_CASE("decode equals the reference for group sizes 1, 4, 8, 32 and several masks") {

@@ -62,7 +62,10 @@ __global__ void __launch_bounds__(kThreads, 2) flash_tc_wgmma_kernel(const Flash
   constexpr uint32_t kStageBytes = 2 * kBc * D * 2;  // K then V
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, group = warp / 4, warp_in_group = warp % 4;
-  const int qt = p.tr - 1 - static_cast<int>(blockIdx.x);
+  // Unsplit: the longest (causal: the last) Q tiles first. Split: work item x (the items are longest first).
+  const WorkItem item = p.items ? p.items[blockIdx.x]
+                                : WorkItem{p.tr - 1 - static_cast<int>(blockIdx.x), 0, 0, -1};
+  const int qt = item.q_tile;
   const int64_t h = blockIdx.y, b = blockIdx.z;
   const int64_t kvh = h / (p.q_heads / p.kv_heads);
   const T* q_head = static_cast<const T*>(p.q) + (b * p.q_heads + h) * p.q_len * D;
@@ -70,7 +73,7 @@ __global__ void __launch_bounds__(kThreads, 2) flash_tc_wgmma_kernel(const Flash
   const T* v_head = static_cast<const T*>(p.v) + (b * p.kv_heads + kvh) * p.kv_len * D;
   T* o_head = static_cast<T*>(p.o) + (b * p.q_heads + h) * p.q_len * D;
   const int64_t row0 = int64_t{qt} * kBr;
-  const int v_begin = p.offsets[qt], v_end = p.offsets[qt + 1];
+  const int v_begin = p.items ? item.visit_begin : p.offsets[qt], v_end = p.items ? item.visit_end : p.offsets[qt + 1];
   const float scale_log2 = p.scale * kLog2e;
 
   auto load_visit = [&](int stage, const KernelVisit& visit) {
@@ -182,6 +185,27 @@ __global__ void __launch_bounds__(kThreads, 2) flash_tc_wgmma_kernel(const Flash
   // Epilogue: O = acc / l through this warp's own Q rows (same layout), then 16-byte stores.
   cp_async_wait<0>();
   __syncthreads();
+  // The item's slot is read again here rather than kept live through the loop.
+  const int32_t partial = p.items ? p.items[blockIdx.x].partial : -1;
+  if (partial >= 0) {  // a split piece: (O_p, m_p, l_p) as floats, merged afterwards (split_merge.hpp)
+    const int64_t slot_floats = int64_t{kBr} * (D + 2);
+    float* slot = p.partials + ((b * p.q_heads + h) * p.partial_slots + partial) * slot_floats;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const float row_l = quad_sum(l[half]);
+      const float inv = row_l > 0.f ? 1.f / row_l : 0.f;
+      const int local = group * 64 + warp_in_group * 16 + half * 8 + lane / 4;
+      if (lane % 4 == 0) {
+        slot[int64_t{kBr} * D + local] = m[half];  // base 2, as the merge expects
+        slot[int64_t{kBr} * D + kBr + local] = row_l;
+      }
+#pragma unroll
+      for (int nb = 0; nb < kNbO; ++nb)
+        *reinterpret_cast<float2*>(slot + local * D + nb * 8 + 2 * (lane % 4)) =
+            make_float2(acc[nb * 4 + 2 * half] * inv, acc[nb * 4 + 2 * half + 1] * inv);
+    }
+    return;
+  }
   T* qs = reinterpret_cast<T*>(shared_raw);
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
@@ -217,7 +241,7 @@ void launch_flash_tc_wgmma_typed(const FlashTcParams& p, void* stream) {
   auto kernel = flash_tc_wgmma_impl::flash_tc_wgmma_kernel<T, D>;
   constexpr int bytes = flash_tc_wgmma_impl::shared_bytes<D>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  const dim3 grid(static_cast<unsigned>(p.tr), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
+  const dim3 grid(static_cast<unsigned>(p.grid_x()), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
   kernel<<<grid, flash_tc_wgmma_impl::kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(p);
   CUDA_CHECK(cudaGetLastError());
 }

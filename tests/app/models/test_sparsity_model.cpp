@@ -2,6 +2,8 @@
 // pattern numbers (densities, predicted and measured speed-up) and a cancelled computation.
 #include <doctest/doctest.h>
 
+#include "core/visit_schedule.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -231,4 +233,59 @@ TEST_CASE("Sparsity: a measured speed-up far from the prediction is explained; t
   // Within 25 %: nothing to explain.
   n.sparse_run.timing.median_ms = 0.74 / 1.8;
   CHECK(speedup_gap_reasons(n, 0.74).empty());
+}
+
+TEST_CASE("Sparsity: the critical path with and without splitting (window + global tokens)") {
+  AttentionSpec spec;
+  spec.q_len = spec.kv_len = 4096;
+  spec.mask = parse_mask("window:128+global:16").mask;
+  const BlockMask mask = build_block_mask(spec, 64, 64, true);
+  // Q-tile row 0 holds the global tokens: it visits all 64 tiles; a window row visits about 5 (4 + the global column).
+  // With more units than CTAs (one head: 64 CTAs on 132 SMs) the longest CTA is the time.
+  const PatternNumbers::Stragglers st = straggler_prediction(mask, 1, 132);
+  CHECK(st.busiest_row_tiles == 64);
+  CHECK(st.median_row_tiles >= 4);
+  CHECK(st.median_row_tiles <= 6);
+  CHECK(st.split_rows == 1);
+  CHECK(st.busiest_cta_split <= 2 * std::max<int64_t>(st.median_row_tiles, kSplitMinPieceVisits));
+  CHECK(st.ctas_split > st.ctas);
+  // Unsplit: 64 / 64 = 1×, whatever the density. Split: dense 64 over the busiest CTA left.
+  CHECK(st.speedup == doctest::Approx(1.0));
+  CHECK(st.speedup_split == doctest::Approx(64.0 / static_cast<double>(st.busiest_cta_split)));
+  CHECK(critical_path_words(st) == "busiest CTA: 64 tiles, median " + std::to_string(st.median_row_tiles) +
+                                       "; with splitting: " + std::to_string(st.busiest_cta_split));
+  // Many heads fill the machine: splitting matters less, but never makes the prediction worse here.
+  const PatternNumbers::Stragglers heads = straggler_prediction(mask, 64, 132);
+  CHECK(heads.speedup_split >= heads.speedup);
+  CHECK(heads.speedup > st.speedup);
+
+  // The prediction for the measured run follows its split mode; the straggler reason names the split.
+  PatternNumbers n;
+  n.block_mask = mask;
+  n.flash.flops = 10.0;
+  n.block_sparse.flops = 1.0;
+  n.measured = true;
+  n.backend = "cuda";
+  n.flash_run.ok = n.sparse_run.ok = true;
+  n.flash_run.timing.median_ms = 5.0;
+  n.sparse_run.timing.median_ms = 5.0;
+  n.stragglers = st;
+  CHECK(n.stragglers.speedup_as_measured() == doctest::Approx(st.speedup));
+  CHECK(n.stragglers.busiest_cta_as_measured() == 64);
+  std::vector<std::string> reasons = speedup_gap_reasons(n, 5.0);
+  auto mentions = [&](const char* word) {
+    return std::any_of(reasons.begin(), reasons.end(), [&](const std::string& r) { return r.find(word) != std::string::npos; });
+  };
+  CHECK(mentions("would make the busiest CTA"));
+  n.stragglers.measured_split = true;
+  CHECK(n.stragglers.speedup_as_measured() == doctest::Approx(st.speedup_split));
+  reasons = speedup_gap_reasons(n, 5.0);
+  CHECK(mentions("the measured run split 1 long rows"));
+
+  // A sliding window has no stragglers: nothing split, both predictions equal.
+  spec.mask = parse_mask("window:256").mask;
+  const PatternNumbers::Stragglers window = straggler_prediction(build_block_mask(spec, 64, 64, true), 1, 132);
+  CHECK(window.split_rows == 0);
+  CHECK(window.speedup_split == doctest::Approx(window.speedup));
+  CHECK(critical_path_words(window).find("nothing to split") != std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include <queue>
 
 #include "app/gui/views/sparsity/model.hpp"
+#include "core/visit_schedule.hpp"
 #include "app/gui/views/explore/model.hpp"
 #include "app/gui/gl/heatmap_gl.hpp"
 #include "core/reference.hpp"
@@ -85,9 +86,39 @@ PatternNumbers::Stragglers straggler_prediction(const BlockMask& mask, int64_t b
       sparse.push_back(row_tiles[static_cast<size_t>(i)]);
       dense.push_back(tc);
     }
-  const double sparse_span = makespan(sparse, st.units);
-  st.speedup = sparse_span > 0 ? makespan(dense, st.units) / sparse_span : 0;
+  const double sparse_span = makespan(sparse, st.units), dense_span = makespan(dense, st.units);
+  st.speedup = sparse_span > 0 ? dense_span / sparse_span : 0;
+
+  std::vector<int32_t> offsets{0};
+  for (int64_t i = 0; i < tr; ++i) offsets.push_back(offsets.back() + static_cast<int32_t>(row_tiles[static_cast<size_t>(i)]));
+  const VisitSplitPlan plan = plan_visit_split(offsets, VisitSplit::Auto);
+  st.median_row_tiles = plan.median_visits;
+  st.busiest_cta_split = plan.longest_split;
+  st.split_rows = static_cast<int64_t>(plan.split_tiles.size());
+  if (!plan.split()) {
+    st.ctas_split = st.ctas;
+    st.speedup_split = st.speedup;
+    return st;
+  }
+  std::vector<int64_t> pieces;
+  for (int64_t bh = 0; bh < batch_heads; ++bh)
+    for (const WorkItem& item : plan.items) pieces.push_back(item.visits());
+  st.ctas_split = static_cast<int64_t>(pieces.size());
+  const double split_span = makespan(pieces, st.units);
+  st.speedup_split = split_span > 0 ? dense_span / split_span : 0;
   return st;
+}
+
+std::string critical_path_words(const PatternNumbers::Stragglers& st) {
+  char buf[160];
+  if (st.split_rows > 0)
+    std::snprintf(buf, sizeof buf, "busiest CTA: %lld tiles, median %lld; with splitting: %lld",
+                  static_cast<long long>(st.busiest_row_tiles), static_cast<long long>(st.median_row_tiles),
+                  static_cast<long long>(st.busiest_cta_split));
+  else
+    std::snprintf(buf, sizeof buf, "busiest CTA: %lld tiles, median %lld; nothing to split",
+                  static_cast<long long>(st.busiest_row_tiles), static_cast<long long>(st.median_row_tiles));
+  return buf;
 }
 
 std::vector<std::string> speedup_gap_reasons(const PatternNumbers& n, double dense_ms) {
@@ -104,7 +135,17 @@ std::vector<std::string> speedup_gap_reasons(const PatternNumbers& n, double den
                   "units, so time follows the busiest: straggler-aware prediction %.2f×",
                   static_cast<long long>(st.busiest_row_tiles), static_cast<long long>(st.tiles_per_dense_row),
                   st.mean_row_tiles, static_cast<long long>(st.ctas), st.units, st.speedup);
-    reasons.push_back(buf);
+    std::string reason = buf;
+    if (st.split_rows > 0) {
+      std::snprintf(buf, sizeof buf,
+                    st.measured_split
+                        ? "; the measured run split %lld long rows into pieces (busiest CTA %lld tiles): %.2f×"
+                        : "; splitting %lld long rows (--visit-split auto) would make the busiest CTA %lld tiles: %.2f×",
+                    static_cast<long long>(st.split_rows), static_cast<long long>(st.busiest_cta_split),
+                    st.speedup_split);
+      reason += buf;
+    }
+    reasons.push_back(reason);
   }
   if (n.block_mask.stats.partial > 0) {
     std::snprintf(buf, sizeof buf,

@@ -79,6 +79,16 @@ struct PatternNumbers {
     double mean_row_tiles = 0;      // the mean over Q-tile rows
     int64_t tiles_per_dense_row = 0;
     double speedup = 0;             // dense makespan / block-sparse makespan
+    // The same with long rows split (core/visit_schedule.hpp's rule): the busiest CTA is then a piece.
+    int64_t median_row_tiles = 0;   // median over the rows that visit anything (the rule's M)
+    int64_t busiest_cta_split = 0;  // the longest CTA after splitting (= busiest_row_tiles when nothing is cut)
+    int64_t ctas_split = 0;
+    int64_t split_rows = 0;         // Q-tile rows cut into pieces
+    double speedup_split = 0;
+    bool measured_split = false;    // the measured block-sparse run split its lists (the backend's default)
+    // The prediction for the way the measured run ran.
+    double speedup_as_measured() const { return measured_split ? speedup_split : speedup; }
+    int64_t busiest_cta_as_measured() const { return measured_split ? busiest_cta_split : busiest_row_tiles; }
   } stragglers;
   // Why measured and predicted disagree (by more than kSpeedupGapTolerance), from the numbers above; empty when they
   // agree or nothing was measured.
@@ -107,8 +117,12 @@ inline constexpr double kSpeedupGapTolerance = 0.25;
 // Time follows the busiest unit: the (batch, head, Q tile) tasks, each costing the K/V tiles it visits (a partial tile,
 // masked per element, costs as much as a full one), handed in order to whichever of `units` is free first (as a
 // thread pool or the GPU's CTA scheduler does). The result's speedup is the dense makespan (every task tc tiles) over
-// the block-sparse one; with fewer tasks than units it is tc / the busiest row's tiles.
+// the block-sparse one; with fewer tasks than units it is tc / the busiest row's tiles. The split variant hands out
+// the work items of plan_visit_split (longest first, as the kernels order them) instead of whole rows; the merge of
+// the pieces is not counted (it reads Br·(D + 2) floats per piece, little beside one tile visit).
 PatternNumbers::Stragglers straggler_prediction(const BlockMask& mask, int64_t batch_heads, int units);
+// "busiest CTA: 65 tiles, median 5; with splitting: 8" — the critical path in words.
+std::string critical_path_words(const PatternNumbers::Stragglers& st);
 // The reasons (sentences with the numbers) for a gap between n.measured_speedup() and n.predicted_flops_speedup().
 std::vector<std::string> speedup_gap_reasons(const PatternNumbers& n, double dense_ms);
 

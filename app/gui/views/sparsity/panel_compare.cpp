@@ -139,10 +139,10 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   const bool any_gathered = (nums[0] && nums[0]->gathered_relevant) || (nums[1] && nums[1]->gathered_relevant);
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp |
                                 ImGuiTableFlags_ScrollX;
-  // Rows: the header, eight numbers, two more when a pattern is gathered; sideways scrolling when the names and
+  // Rows: the header, ten numbers, two more when a pattern is gathered; sideways scrolling when the names and
   // both values do not fit the panel's width.
   const ImGuiStyle& st = ImGui::GetStyle();
-  const float table_h = (any_gathered ? 12 : 10) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
+  const float table_h = (any_gathered ? 14 : 12) * (ImGui::GetTextLineHeight() + 2 * st.CellPadding.y) + st.ScrollbarSize + 2;
   if (ImGui::BeginTable("numbers", 3, flags, ImVec2(0, table_h))) {
     ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);  // as wide as its longest name
     ImGui::TableSetupColumn("A", ImGuiTableColumnFlags_WidthStretch, 1.0f);
@@ -186,16 +186,36 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
             ImGui::SetTooltip("dense flash %s\nblock-sparse %s", format_bytes(n.flash.hbm_bytes).c_str(),
                               format_bytes(n.block_sparse.hbm_bytes).c_str());
         });
-    row("predicted (busiest row)",
-        "straggler-aware: CTAs (one per batch, head and Q tile) handed to the backend's units in order, each costing "
-        "the tiles it visits; time follows the busiest unit",
+    row("predicted (busiest CTA)",
+        "critical path: CTAs (one per batch, head and Q tile) handed to the backend's units in order, each costing "
+        "the tiles it visits; time follows the busiest unit, and with fewer CTAs than units the longest CTA",
         [](const PatternNumbers& n) {
           ImGui::TextUnformatted(times(n.stragglers.speedup).c_str());
           if (ImGui::IsItemHovered())
-            ImGui::SetTooltip("busiest Q-tile row %lld tiles, mean %.1f, of %lld\n%lld CTAs on %d units",
-                              static_cast<long long>(n.stragglers.busiest_row_tiles), n.stragglers.mean_row_tiles,
+            ImGui::SetTooltip("busiest Q-tile row %lld tiles, median %lld, mean %.1f, of %lld\n%lld CTAs on %d units",
+                              static_cast<long long>(n.stragglers.busiest_row_tiles),
+                              static_cast<long long>(n.stragglers.median_row_tiles), n.stragglers.mean_row_tiles,
                               static_cast<long long>(n.stragglers.tiles_per_dense_row),
                               static_cast<long long>(n.stragglers.ctas), n.stragglers.units);
+        });
+    row("busiest CTA, tiles", "the critical path: tiles the longest CTA visits, unsplit → with long rows split",
+        [](const PatternNumbers& n) {
+          const PatternNumbers::Stragglers& st = n.stragglers;
+          ImGui::Text("%lld → %lld", static_cast<long long>(st.busiest_row_tiles),
+                      static_cast<long long>(st.busiest_cta_split));
+          if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", critical_path_words(st).c_str());
+        });
+    row("predicted (split)",
+        "critical path with long rows split: a Q tile visiting more than 2 x max(median, 4) tiles runs as pieces of "
+        "about the median on separate CTAs, merged by log-sum-exp (core/visit_schedule.hpp)",
+        [](const PatternNumbers& n) {
+          const PatternNumbers::Stragglers& st = n.stragglers;
+          ImGui::TextUnformatted(times(st.speedup_split).c_str());
+          if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("%s\n%lld rows split; %lld CTAs on %d units\nthe measured run %s", critical_path_words(st).c_str(),
+                              static_cast<long long>(st.split_rows), static_cast<long long>(st.ctas_split), st.units,
+                              st.measured_split ? "split (this backend's default)"
+                                                : "did not split (this backend's default; --visit-split auto)");
         });
     auto timing_row = [&](const char* name, const char* tip, MeasuredRun PatternNumbers::*run) {
       row(name, tip, [run](const PatternNumbers& n) {
@@ -240,13 +260,20 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
     }
     ImGui::PopID();
   }
+  // The critical path of each pattern, on screen: what the busiest CTA carries, with and without splitting.
+  for (int i = 0; i < 2; ++i) {
+    if (!nums[i] || nums[i]->stragglers.busiest_row_tiles == 0) continue;
+    const PatternNumbers::Stragglers& st = nums[i]->stragglers;
+    ImGui::TextWrapped("%c: %s%s", i == 0 ? 'A' : 'B', critical_path_words(st).c_str(),
+                       st.split_rows == 0 ? "" : st.measured_split ? " (measured split)" : " (measured unsplit)");
+  }
   // Measured far from predicted: why, from the numbers at hand.
   for (int i = 0; i < 2; ++i) {
     if (!nums[i] || nums[i]->gap_reasons.empty()) continue;
     ImGui::PushStyleColor(ImGuiCol_Text, error_color());
-    ImGui::TextWrapped("%c: measured %s, predicted %s (FLOPs) / %s (busiest row). Why:", i == 0 ? 'A' : 'B',
+    ImGui::TextWrapped("%c: measured %s, predicted %s (FLOPs) / %s (busiest CTA, as measured). Why:", i == 0 ? 'A' : 'B',
                        times(nums[i]->measured_speedup()).c_str(), times(nums[i]->predicted_flops_speedup()).c_str(),
-                       times(nums[i]->stragglers.speedup).c_str());
+                       times(nums[i]->stragglers.speedup_as_measured()).c_str());
     ImGui::PopStyleColor();
     for (const std::string& reason : nums[i]->gap_reasons) {
       ImGui::Bullet();

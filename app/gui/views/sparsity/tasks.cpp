@@ -56,7 +56,9 @@ PatternNumbers compute_pattern_numbers(Backend& backend, const PatternRequest& r
   out.block_sparse = algorithm_cost(Algorithm::BlockSparse, spec, req.tiles, out.pattern);
   if (out.gathered_relevant) out.gathered = algorithm_cost(Algorithm::Gathered, spec, req.tiles, out.pattern);
   // Time follows the busiest unit: the straggler-aware prediction on the backend's units.
-  out.stragglers = straggler_prediction(out.block_mask, spec.batch * spec.q_heads, backend.capabilities().parallel_units);
+  const BackendCapabilities caps = backend.capabilities();
+  out.stragglers = straggler_prediction(out.block_mask, spec.batch * spec.q_heads, caps.parallel_units);
+  out.stragglers.measured_split = caps.visit_split_default == VisitSplit::Auto;  // measure() leaves it to the backend
   if (cancelled()) { out.cancelled = true; return out; }
 
   // The mask picture: fraction of allowed pairs per cell (cells split the matrix as score_image does).
