@@ -217,18 +217,18 @@ AlgorithmCost schedule_cost(const AttentionSpec& s, const VisitSchedule& schedul
 const std::vector<ModelPreset>& model_presets() {
   static const std::vector<ModelPreset> presets = {
       {"bert-base", "BERT-base", "Devlin et al. 2018, BERT, sec. 3 (L=12, H=768, A=12); bidirectional", 12, 12, 12,
-       64, 768, 512, "dense"},
+       64, 768, 512, "dense", 3072, false},
       {"gpt2-small", "GPT-2 small", "Radford et al. 2019, Table 2 (12 layers, d_model 768); 12 heads, context 1024",
-       12, 12, 12, 64, 768, 1024, "causal"},
+       12, 12, 12, 64, 768, 1024, "causal", 3072, false},
       {"gpt3-175b", "GPT-3 175B", "Brown et al. 2020, Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128)", 96,
-       96, 96, 128, 12288, 2048, "causal"},
+       96, 96, 128, 12288, 2048, "causal", 49152, false},
       {"llama2-7b", "LLaMA-2 7B", "Touvron et al. 2023 (Llama 2), params.json: dim 4096, 32 layers, 32 heads (MHA)", 32,
-       32, 32, 128, 4096, 4096, "causal"},
+       32, 32, 128, 4096, 4096, "causal", 11008, true},
       {"llama3-8b", "LLaMA-3 8B", "Meta Llama 3 8B config.json: 32 layers, 32 heads, 8 KV heads (GQA), dim 4096", 32, 32,
-       8, 128, 4096, 8192, "causal"},
+       8, 128, 4096, 8192, "causal", 14336, true},
       {"mistral-7b", "Mistral 7B",
        "Jiang et al. 2023, Table 1: 32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096 (i attends i-W..i)", 32,
-       32, 8, 128, 4096, 8192, "window:4096,0+causal"},
+       32, 8, 128, 4096, 8192, "window:4096,0+causal", 14336, true},
   };
   return presets;
 }

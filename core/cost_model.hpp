@@ -80,6 +80,8 @@ struct ModelPreset {
   int64_t layers = 0, heads = 0, kv_heads = 0, head_dim = 0, d_model = 0;
   int64_t context = 0;    // trained context length
   std::string mask;       // attention pattern in parse_mask syntax ("causal", "window:4096,0+causal", "dense")
+  int64_t mlp_hidden = 0; // the MLP's inner width (ffn)
+  bool gated_mlp = false; // SwiGLU: three d_model x ffn matrices (gate, up, down); else two (up, down)
 };
 const std::vector<ModelPreset>& model_presets();
 const ModelPreset* find_model_preset(std::string_view name);

@@ -46,7 +46,8 @@ std::string render_help() {
              "  --size WxH              image size in pixels, 16..16384 each    default 1280x720\n"
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
              "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
-             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline\n"
+             "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline; with --mode \"Beyond\n"
+             "                          attention\": Time and memory, Layer breakdown, Decode or Approximation\n"
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
@@ -216,9 +217,12 @@ int run_render(const std::vector<std::string>& raw_argv) {
   const std::string panel = args.get_or("--panel", "");
   if (!panel.empty()) {
     bool known_panel = false;
-    for (const char* name : gui::kScalingPanelNames) known_panel |= panel == name;
-    if (mode != "Scaling" || !known_panel)
-      errors.push_back("--panel '" + panel + "': use with --mode Scaling; panels: Scaling, Timing, Memory, Roofline");
+    for (const char* name : gui::kScalingPanelNames) known_panel |= mode == "Scaling" && panel == name;
+    for (const char* name : gui::kBeyondPanelNames) known_panel |= mode == "Beyond attention" && panel == name;
+    if (!known_panel)
+      errors.push_back("--panel '" + panel + "': use with --mode Scaling (panels: Scaling, Timing, Memory, Roofline) "
+                       "or --mode \"Beyond attention\" (panels: Time and memory, Layer breakdown, Decode, "
+                       "Approximation)");
   }
   if (!mode.empty()) {
     const auto names = gui::mode_names();
@@ -265,7 +269,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
     app.ui().render_scale = static_cast<float>(scale);  // fonts rasterised at the scale from the first frame
     if (!app.init(*platform, &error)) return fail(error);
     app.ui().requested_mode = mode;
-    app.ui().scaling.requested_panel = panel;
+    (mode == "Beyond attention" ? app.ui().beyond.requested_panel : app.ui().scaling.requested_panel) = panel;
     app.ui().heatmap_view = heatmap_view;
     app.ui().flash.apply_options(flash_options);
     if (lesson) {
