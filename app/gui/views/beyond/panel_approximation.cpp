@@ -92,17 +92,26 @@ void draw_beyond_approximation_panel(ViewContext& ctx, BeyondViewState& view) {
   ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
   ImGui::TextWrapped("%s", buf);
   ImGui::PopStyleColor();
-  const std::string note = "Rows are queries, columns keys; one colour scale for both maps (weight 0 … the largest "
-                           "of either). Linear output: " + r.linear_kernel + ".";
-  double max = 0;
-  for (double v : r.softmax_map) max = std::max(max, v);
-  for (double v : r.linear_map) max = std::max(max, v);
+  const std::string note = "Rows are queries, columns keys; one colour scale for both maps (weight 0 … the "
+                           "99th percentile of either; heavier cells in the top colour). Linear output: " + r.linear_kernel + ".";
+  // One scale for both maps, topped at the 99th percentile of their non-zero weights (the first causal rows have
+  // one key, weight 1, and would leave every other cell dark); heavier cells show the top colour.
+  std::vector<double> weights;
+  for (const auto* m : {&r.softmax_map, &r.linear_map})
+    for (double v : *m)
+      if (v > 0) weights.push_back(v);
+  double max = 1;
+  if (!weights.empty()) {
+    const size_t at = static_cast<size_t>(0.99 * static_cast<double>(weights.size() - 1));
+    std::nth_element(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(at), weights.end());
+    max = weights[at];
+  }
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const ImVec2 spacing = ImGui::GetStyle().ItemSpacing;
   const float label_h = ImGui::GetTextLineHeightWithSpacing();
   const float note_h = ImGui::CalcTextSize(note.c_str(), nullptr, false, avail.x).y + spacing.y;
   const float bar_w = f * 4.5f;
-  const float side = std::max(f * 6, std::min((avail.x - bar_w - 3 * spacing.x) * 0.5f, avail.y - label_h - note_h - spacing.y));
+  const float side = std::max(f * 6, std::min((avail.x - bar_w - 3 * spacing.x) * 0.5f, avail.y - label_h - f * 1.4f - note_h - 2 * spacing.y));
   const std::vector<Rgba8> colors = make_colormap(ctx.heatmap.colormap_kind());
   const ImVec2 top = ImGui::GetCursorScreenPos();
   ImDrawList* list = ImGui::GetWindowDrawList();
@@ -122,7 +131,7 @@ void draw_beyond_approximation_panel(ViewContext& ctx, BeyondViewState& view) {
                         to_u32(colors[static_cast<size_t>(i * (static_cast<int>(colors.size()) - 1) / 63)]));
   }
   char top_label[32], mid_label[32];
-  std::snprintf(top_label, sizeof top_label, "%.2f", max);
+  std::snprintf(top_label, sizeof top_label, "≥ %.2f", max);
   std::snprintf(mid_label, sizeof mid_label, "%.2f", max / 2);
   list->AddText(ImVec2(bar.x + f, bar.y - f * 0.5f), ImGui::GetColorU32(ImGuiCol_Text), top_label);
   list->AddText(ImVec2(bar.x + f, bar.y + bar_h * 0.5f - f * 0.5f), ImGui::GetColorU32(ImGuiCol_Text), mid_label);

@@ -46,7 +46,7 @@ void draw_beyond_decode_panel(ViewContext& ctx, BeyondViewState& view) {
     ImU32 color;
     std::vector<double> ctx, ms, bytes;
   };
-  Line kv{"KV-cache attention (" + r.kv.storage + " cache)", beyond_kind_color(BeyondKind::Flash), {}, {}, {}};
+  Line kv{"KV-cache attention, " + r.kv.storage + " cache", beyond_kind_color(BeyondKind::Flash), {}, {}, {}};
   for (const DecodeStepSample& s : r.kv.samples) {
     kv.ctx.push_back(static_cast<double>(s.context));
     kv.ms.push_back(s.decode_ms);
