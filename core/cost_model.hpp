@@ -106,8 +106,9 @@ struct ModelCost {
 // inference_bytes_{naive,flash}_per_layer, training_saved_bytes_{naive,flash}_per_layer,
 // training_saved_bytes_model_{naive,flash}, backward_peak_bytes_{naive,flash}_per_layer,
 // backward_flops_per_layer_{naive,flash}, kv_cache_bytes_per_token, kv_cache_bytes_per_layer, kv_cache_bytes_model,
-// naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer, and with ceilings: roofline_naive_s_per_layer,
-// roofline_flash_s_per_layer.
+// naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer; with d_model and the MLP width (the layer split, per token
+// and layer): {qkv,attention,out_proj,mlp}_flops_per_token, {qkv,attention,out_proj,mlp}_bytes_per_token,
+// attention_passes_mlp_tokens; and with ceilings: roofline_naive_s_per_layer, roofline_flash_s_per_layer.
 ModelCost model_cost(const ModelCostRequest& request);
 
 // ---- roofline ----

@@ -19,11 +19,13 @@
 namespace attnscope::gui {
 namespace {
 
-// N where the formulas' attention FLOPs pass the MLP's: 4·ρ·N·H·d = 2·m·d_model·ffn per token, ρ = ½ causal.
-double formula_crossover(const ModelPreset& m) {
-  const double rho = m.mask == "dense" ? 1.0 : 0.5;
-  return (m.gated_mlp ? 3.0 : 2.0) * static_cast<double>(m.d_model) * static_cast<double>(m.mlp_hidden) /
-         (2.0 * rho * static_cast<double>(m.heads * m.head_dim));
+// N where the formulas' attention FLOPs pass the MLP's (core/cost_model.hpp's attention_passes_mlp_tokens, with ρ at
+// the given N: ½ causal, 1 dense).
+double formula_crossover(const ModelPreset& m, int64_t n) {
+  ModelCostRequest req;
+  req.model = m;
+  req.tokens = n;
+  return model_cost(req).value("attention_passes_mlp_tokens");
 }
 
 // Filled bands between consecutive cumulative share lines, drawn over the last plot's data area (translucent, so
@@ -68,7 +70,7 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
   beyond_preset_combo(ctx, view);
   beyond_task_progress(ctx, kBeyondLayerChannel.name, "beyond_layer_cancel");
 
-  const double formula_n = formula_crossover(m);
+  const double formula_n = formula_crossover(m, view.layer_config.lengths.empty() ? 4096 : view.layer_config.lengths.back());
   if (!view.layer) {
     ImGui::TextDisabled("Timing the block on the worker…");
     return;
@@ -97,8 +99,8 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
   else if (ns.empty()) std::snprintf(buf, sizeof buf, "Measured: no point yet");
   else std::snprintf(buf, sizeof buf, "Measured: the MLP takes longer than attention at every N up to %s", format_tokens(ns.back()).c_str());
   summary = buf;
-  std::snprintf(buf, sizeof buf, "   ·   FLOPs say N ≈ %s (4·ρ·N·H·d = %d·d_model·ffn per token, ρ = %s)",
-                format_tokens(std::round(formula_n)).c_str(), m.gated_mlp ? 6 : 4, m.mask == "dense" ? "1" : "½");
+  std::snprintf(buf, sizeof buf, "   ·   FLOPs say N ≈ %s (4·ρ·N·H·d = %d·d_model·ffn per token; attnscope cost)",
+                format_tokens(std::round(formula_n)).c_str(), m.gated_mlp ? 6 : 4);
   ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
   ImGui::TextWrapped("%s", summary.c_str());
   ImGui::PopStyleColor();
