@@ -144,7 +144,9 @@ ApproximationResult compute_approximation(Backend& backend, const ApproximationC
 // ---------------------------------------------------------------- the mode's state
 enum class BeyondPanel { Scaling, Layer, Decode, Approximation };
 inline constexpr const char* kBeyondPanelNames[] = {"Time and memory", "Layer breakdown", "Decode", "Approximation"};
-inline constexpr const char* kBeyondLessonNames[] = {"sweep", "layer", "decode", "approximation"};
+// The panels' names for lessons (a step's "panel" and "highlight"; views/lesson/model.cpp lists them).
+inline constexpr const char* kBeyondLessonNames[] = {"beyond-sweep", "beyond-layer", "beyond-decode",
+                                                     "beyond-approximation"};
 
 struct BeyondViewState {
   BeyondPanel panel = BeyondPanel::Scaling;

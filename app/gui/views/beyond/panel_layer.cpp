@@ -143,8 +143,10 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
     plot::EndPlot();
     fill_bands(ns, cumulative);
   }
-  plot::GetStyle().legend_corner = corner;
-  if (side_by_side) ImGui::SameLine();
+  if (side_by_side) {
+    plot::GetStyle().legend_corner = corner;
+    ImGui::SameLine();
+  }  // stacked: this legend beside the data too, so it covers no line
   if (plot::BeginPlot("Time of each part##layer_time", ImVec2(plot_w, plot_h))) {
     plot::SetupAxis(plot::Axis::X, "sequence length N (tokens)", plot::Scale::Log10);
     plot::SetupAxis(plot::Axis::Y, "median time (ms)", plot::Scale::Log10);
@@ -174,6 +176,7 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
     }
     plot::EndPlot();
   }
+  plot::GetStyle().legend_corner = corner;
   ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
   ImGui::TextWrapped("%s", notes.c_str());
   ImGui::PopStyleColor();

@@ -160,6 +160,9 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
   std::vector<double> powers_of_two;
   for (double n = 16; n <= double(1 << 22); n *= 2) powers_of_two.push_back(n);
 
+  // Stacked (a narrow window, a lesson beside it): the legends go beside the data so they cover no line.
+  const plot::LegendCorner corner = plot::GetStyle().legend_corner;
+  if (!side_by_side) plot::GetStyle().legend_corner = plot::LegendCorner::OutsideEast;
   for (int memory = 0; memory < 2; ++memory) {
     if (memory && side_by_side) ImGui::SameLine();
     const char* title = memory ? "Memory allocated beyond inputs and outputs##beyond_mem" : "Time of one call##beyond_time";
@@ -230,6 +233,7 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
     }
     plot::EndPlot();
   }
+  plot::GetStyle().legend_corner = corner;
   ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
   ImGui::TextWrapped("%s", notes.c_str());
   ImGui::PopStyleColor();

@@ -28,6 +28,8 @@ const std::vector<LessonElement>& lesson_elements() {
       {"roofline", "Scaling"},         {"kv-controls", "KV cache"},
       {"kv-table", "KV cache"},        {"kv-fill", "KV cache"},
       {"kv-plots", "KV cache"},
+      {"beyond-sweep", "Beyond attention"},  {"beyond-layer", "Beyond attention"},
+      {"beyond-decode", "Beyond attention"}, {"beyond-approximation", "Beyond attention"},
   };
   return elements;
 }
@@ -35,7 +37,7 @@ const std::vector<LessonElement>& lesson_elements() {
 LessonVocabulary app_lesson_vocabulary() {
   LessonVocabulary v = core_lesson_vocabulary();
   // The modes a step may set: the app's tabs (tests check that each is one of mode_names()).
-  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache"};
+  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache", "Beyond attention"};
   for (const LessonElement& e : lesson_elements()) {
     v.panels.emplace_back(e.name);
     v.highlights.emplace_back(e.name);
