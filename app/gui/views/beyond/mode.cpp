@@ -6,12 +6,14 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "app/gui/plot/plot.hpp"
 #include "app/gui/shell/modes.hpp"
 #include "app/gui/views/beyond/panels.hpp"
-#include "app/gui/views/scaling/panels.hpp"
+#include "app/gui/presenter/theme.hpp"
+#include "app/gui/widgets/format.hpp"
 #include "app/gui/widgets/widgets.hpp"
 
 namespace attnscope::gui {
@@ -64,7 +66,27 @@ bool beyond_preset_combo(ViewContext& ctx, BeyondViewState& view) {
 }
 
 bool beyond_task_progress(ViewContext& ctx, const char* channel, const char* cancel_id) {
-  return task_progress(ctx, channel, cancel_id);
+  const TaskState st = ctx.worker->task_state(channel);
+  if (!st.pending && !st.running) {
+    if (!st.error.empty()) ImGui::TextColored(error_color(), "failed: %s", st.error.c_str());
+    return false;
+  }
+  const float cancel_w = ImGui::CalcTextSize("Cancel").x + ImGui::GetStyle().FramePadding.x * 2;
+  char overlay[64];
+  std::snprintf(overlay, sizeof overlay, st.running ? "%.0f%% · %s" : "waiting for the worker", 100 * st.progress,
+                format_time_ms(st.seconds * 1e3).c_str());
+  ImGui::ProgressBar(static_cast<float>(st.progress),
+                     ImVec2(std::max(ctx.ui.font_px * 6, ImGui::GetContentRegionAvail().x - cancel_w -
+                                                             ImGui::GetStyle().ItemSpacing.x),
+                            0),
+                     overlay);
+  ImGui::SameLine();
+  ImGui::PushID(cancel_id);
+  if (ImGui::Button("Cancel")) ctx.worker->cancel_task(channel);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop after the step that is running now; what was measured stays");
+  ImGui::PopID();
+  if (!st.status.empty()) ImGui::TextDisabled("%s", st.status.c_str());
+  return true;
 }
 
 void plot_vertical_marker(const char* id, double x, double y0, double y1, ImU32 color, const char* text) {

@@ -28,7 +28,7 @@ ImU32 beyond_kind_color(BeyondKind kind);
 ImU32 layer_part_color(int part);
 // The model preset picker (the block, the decode shapes); true when it changed (the panels' tasks are restarted).
 bool beyond_preset_combo(ViewContext& ctx, BeyondViewState& view);
-// Progress bar with Cancel for a channel (the Scaling mode's), false when idle.
+// A task's progress bar with its status and a Cancel button; false when the channel is idle (its error, if any).
 bool beyond_task_progress(ViewContext& ctx, const char* channel, const char* cancel_id);
 // A vertical dashed line at x across the current plot's y range [y0, y1], with a label at its top.
 void plot_vertical_marker(const char* id, double x, double y0, double y1, ImU32 color, const char* text);
