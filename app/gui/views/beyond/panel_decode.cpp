@@ -69,17 +69,19 @@ void draw_beyond_decode_panel(ViewContext& ctx, BeyondViewState& view) {
     if (!e->empty()) errors += (errors.empty() ? "" : "; ") + *e;
   if (!errors.empty()) ImGui::TextColored(error_color(), "%s", errors.c_str());
   if (!kv.ctx.empty() && !lines[1].ms.empty() && !lines[2].ms.empty()) {
-    char buf[320];
-    std::snprintf(buf, sizeof buf,
-                  "At %s tokens: KV-cache decode %s per token, linear attention %s, selective scan %s · cache %s "
-                  "against states of %s and %s (%.0f× and %.0f× smaller)",
+    char time_line[200], memory_line[200];
+    std::snprintf(time_line, sizeof time_line,
+                  "At %s tokens: KV-cache decode %s per token, linear attention %s, selective scan %s.",
                   format_tokens(kv.ctx.back()).c_str(), format_time_ms(kv.ms.back()).c_str(),
-                  format_time_ms(lines[1].ms.back()).c_str(), format_time_ms(lines[2].ms.back()).c_str(),
+                  format_time_ms(lines[1].ms.back()).c_str(), format_time_ms(lines[2].ms.back()).c_str());
+    std::snprintf(memory_line, sizeof memory_line, "Kept per layer: cache %s, states %s and %s (%.0f× and %.0f× less).",
                   format_bytes(kv.bytes.back()).c_str(), format_bytes(lines[1].bytes.back()).c_str(),
                   format_bytes(lines[2].bytes.back()).c_str(), kv.bytes.back() / lines[1].bytes.back(),
                   kv.bytes.back() / lines[2].bytes.back());
     ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
-    ImGui::TextWrapped("%s", buf);
+    ImGui::TextWrapped("%s", time_line);
+    flow_same_line(ImGui::CalcTextSize(memory_line).x);
+    ImGui::TextWrapped("%s", memory_line);
     ImGui::PopStyleColor();
   }
   const std::string notes =
