@@ -111,11 +111,12 @@ void draw_beyond_approximation_panel(ViewContext& ctx, BeyondViewState& view) {
   const float label_h = ImGui::GetTextLineHeightWithSpacing();
   const float note_h = ImGui::CalcTextSize(note.c_str(), nullptr, false, avail.x).y + spacing.y;
   const float bar_w = f * 4.5f;
-  const float side = std::max(f * 6, std::min((avail.x - bar_w - 3 * spacing.x) * 0.5f, avail.y - label_h - f * 1.4f - note_h - 2 * spacing.y));
+  // At least 12 text heights a side, so each title fits above its map (the panel scrolls when that is too tall).
+  const float side = std::max(f * 12, std::min((avail.x - bar_w - 3 * spacing.x) * 0.5f, avail.y - label_h - f * 1.4f - note_h - 2 * spacing.y));
   const std::vector<Rgba8> colors = make_colormap(ctx.heatmap.colormap_kind());
   const ImVec2 top = ImGui::GetCursorScreenPos();
   ImDrawList* list = ImGui::GetWindowDrawList();
-  const char* titles[] = {"softmax attention P", "linear attention φ(Q)φ(K)ᵀ, rows normalised"};
+  const char* titles[] = {"softmax attention P", "linear: φ(Q)φ(K)ᵀ by rows"};
   const std::vector<double>* maps[] = {&r.softmax_map, &r.linear_map};
   for (int k = 0; k < 2; ++k) {
     const ImVec2 origin(top.x + static_cast<float>(k) * (side + spacing.x), top.y + label_h);
