@@ -10,6 +10,7 @@
 
 #include "core/kv_cache.hpp"
 #include "core/reference.hpp"
+#include "core/selective_scan.hpp"
 #include "core/spec.hpp"
 #include "core/trace.hpp"
 #include "core/visit_schedule.hpp"
@@ -209,6 +210,99 @@ struct BackwardRunResult {
   std::optional<BackwardTrace> trace;
 };
 
+// ---- beyond quadratic attention (issue 20): linear attention, the selective scan, their recurrent decode step, and
+// one transformer block's parts. Each backend answers these; the defaults (core/beyond_runs.cpp) run the CPU twins
+// (linear_attention.hpp, selective_scan.hpp, cpu_gemm.hpp) on a process-wide pool, so a backend without kernels of
+// its own still answers with measured numbers, labelled with the twin that ran.
+
+// Linear attention with φ = elu + 1 on AttentionInputs: spec.mask.causal picks the chunked causal form, else the
+// non-causal one (φ(K)ᵀV once per head); the mask must be dense otherwise (linear_attention_unsupported).
+struct LinearAttentionRunRequest {
+  const AttentionInputs* inputs = nullptr;  // not owned; must outlive the call
+  int64_t chunk = 64;                       // causal: keys per chunk
+  int warmup = 1, repetitions = 5;
+  bool want_output = true;
+};
+// The selective scan (chunked parallel form) on ScanInputs.
+struct SelectiveScanRunRequest {
+  const ScanInputs* inputs = nullptr;  // not owned
+  int64_t chunk = 256;                 // time steps per chunk
+  int warmup = 1, repetitions = 5;
+  bool want_output = true;
+};
+// What either answers. FLOPs and bytes by the formulas in beyond_runs.hpp.
+struct SequenceRunResult {
+  bool ok = false;
+  std::string error;
+  bool out_of_memory = false;
+  std::string backend, device;
+  std::string kernel;              // what ran, in words ("linear attention causal, chunks of 64 (CPU twin)")
+  std::vector<float> output;       // linear attention: Q's layout; scan: y [B, L, D]
+  Timing timing;
+  double flops = 0, bytes_moved = 0;
+  uint64_t bytes_allocated = 0;    // beyond inputs and output: the states and chunk buffers in flight
+  uint64_t state_bytes = 0;        // the recurrent state a decoder keeps: fp32 S and z per KV head / h per channel
+};
+
+// Decode one token at a time against a state of constant size: the recurrent step of linear attention
+// (LinearAttentionState::append + read per KV head and its query heads) or of the scan (one time step per channel).
+enum class RecurrentModel { LinearAttention, SelectiveScan };
+const char* recurrent_model_name(RecurrentModel m);  // "linear attention", "selective scan"
+struct RecurrentDecodeRequest {
+  RecurrentModel model = RecurrentModel::LinearAttention;
+  int64_t batch = 1;
+  int64_t heads = 32, kv_heads = 8, head_dim = 128;  // linear attention
+  int64_t channels = 4096, state = 16;               // selective scan (channels = the model width)
+  // The contexts t at which a step is timed. The step reads and writes the whole state whatever t is; the state is
+  // set to values of the size t tokens leave (a sum of t feature products, a decayed scan state) rather than
+  // rebuilt by t steps, so a long context costs no prefill.
+  std::vector<int64_t> contexts;
+  int repetitions = 20;  // timed steps per context (after one warm-up step)
+  uint64_t seed = 1;
+};
+struct RecurrentDecodeSample {
+  int64_t context = 0;
+  Timing timing;  // one step: a token's append and its read-out, every batch and head / channel
+};
+struct RecurrentDecodeResult {
+  bool ok = false;
+  std::string error;
+  std::string backend, device, kernel;
+  uint64_t state_bytes = 0;  // per layer, fp32
+  std::vector<RecurrentDecodeSample> samples;
+};
+
+// One transformer block's parts on B·N tokens, timed one after another (pre-norms and residual adds left out):
+//   QKV projection    X[BN × d_model] · W[d_model × (H + 2·Hkv)·d]
+//   attention         the backend's `attention` algorithm on (B, H, Hkv, N, d), causal or not
+//   output projection A[BN × H·d] · W[H·d × d_model]
+//   MLP               gated (SwiGLU): silu(X·W1) ∘ (X·W3) then · W2; else gelu(X·W1) · W2; W1, W3: d_model × ffn
+// Weights and activations fp32 on the CPU; GEMMs by cpu_gemm (cuBLAS on a GPU backend that overrides).
+struct LayerTimingRequest {
+  int64_t batch = 1, tokens = 1024;
+  int64_t d_model = 768, heads = 12, kv_heads = 12, head_dim = 64, mlp_hidden = 3072;
+  bool gated_mlp = false;
+  bool causal = true;
+  Algorithm attention = Algorithm::Flash;
+  int warmup = 1, repetitions = 3;
+  uint64_t seed = 1;
+};
+struct LayerPartTiming {
+  std::string part;  // "QKV projection", "attention", "output projection", "MLP"
+  Timing timing;
+  double flops = 0;
+  std::string what;  // "cpu_gemm 1024×768 · 768×2304", "flash causal (CPU twin)"
+};
+struct LayerTimingResult {
+  bool ok = false;
+  std::string error;
+  bool out_of_memory = false;
+  std::string backend, device;
+  std::vector<LayerPartTiming> parts;  // the four parts above, in that order
+  uint64_t weight_bytes = 0;           // the block's weights as stored for the run
+};
+inline constexpr const char* kLayerParts[] = {"QKV projection", "attention", "output projection", "MLP"};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -231,6 +325,12 @@ class Backend {
     r.error = "the " + name() + " backend has no backward pass yet; choose the CPU backend";
     return r;
   }
+  // Beyond attention (issue 20); defaults: the CPU twins (core/beyond_runs.cpp).
+  virtual SequenceRunResult run_linear_attention(const LinearAttentionRunRequest& request);
+  virtual SequenceRunResult run_selective_scan(const SelectiveScanRunRequest& request);
+  virtual RecurrentDecodeResult recurrent_decode(const RecurrentDecodeRequest& request);
+  // The attention part runs through run() (this backend's kernel); the GEMMs by default on the CPU.
+  virtual LayerTimingResult time_layer(const LayerTimingRequest& request);
   // Measures the ceilings (a second or two; call from the worker thread); the default says this backend does not.
   virtual DeviceCeilings measure_ceilings() {
     DeviceCeilings c;

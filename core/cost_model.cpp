@@ -228,18 +228,18 @@ AlgorithmCost schedule_cost(const AttentionSpec& s, const VisitSchedule& schedul
 const std::vector<ModelPreset>& model_presets() {
   static const std::vector<ModelPreset> presets = {
       {"bert-base", "BERT-base", "Devlin et al. 2018, BERT, sec. 3 (L=12, H=768, A=12); bidirectional", 12, 12, 12,
-       64, 768, 512, "dense"},
+       64, 768, 512, "dense", 3072, false},
       {"gpt2-small", "GPT-2 small", "Radford et al. 2019, Table 2 (12 layers, d_model 768); 12 heads, context 1024",
-       12, 12, 12, 64, 768, 1024, "causal"},
+       12, 12, 12, 64, 768, 1024, "causal", 3072, false},
       {"gpt3-175b", "GPT-3 175B", "Brown et al. 2020, Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128)", 96,
-       96, 96, 128, 12288, 2048, "causal"},
+       96, 96, 128, 12288, 2048, "causal", 49152, false},
       {"llama2-7b", "LLaMA-2 7B", "Touvron et al. 2023 (Llama 2), params.json: dim 4096, 32 layers, 32 heads (MHA)", 32,
-       32, 32, 128, 4096, 4096, "causal"},
+       32, 32, 128, 4096, 4096, "causal", 11008, true},
       {"llama3-8b", "LLaMA-3 8B", "Meta Llama 3 8B config.json: 32 layers, 32 heads, 8 KV heads (GQA), dim 4096", 32, 32,
-       8, 128, 4096, 8192, "causal"},
+       8, 128, 4096, 8192, "causal", 14336, true},
       {"mistral-7b", "Mistral 7B",
        "Jiang et al. 2023, Table 1: 32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096 (i attends i-W..i)", 32,
-       32, 8, 128, 4096, 8192, "window:4096,0+causal"},
+       32, 8, 128, 4096, 8192, "window:4096,0+causal", 14336, true},
   };
   return presets;
 }
@@ -377,6 +377,41 @@ ModelCost model_cost(const ModelCostRequest& req) {
   out.push_back(line("flash_hbm_bytes_per_layer", "flash attention memory traffic per layer (Br=" + std::to_string(tiles.br) + ")",
                      flash.hbm_bytes, "B", "B·H·(2·N·d + 2·Tr·N·d)·e", product({B, H}) + "·(2·" + product({N, d}) +
                      "+2·" + product({Tr, N, d}) + ")·" + num(e)));
+  // ---- the layer split (needs d_model and the MLP width): FLOPs and bytes per token of QKV projection, attention,
+  // output projection and MLP; weights are read once per call, so their bytes per token are weights / (B·N).
+  if (m.d_model > 0 && m.mlp_hidden > 0) {
+    const double D = static_cast<double>(m.d_model), F = static_cast<double>(m.mlp_hidden);
+    const double mats = m.gated_mlp ? 3 : 2, qkv_w = (H + 2 * Hkv) * d;
+    const std::string mats_s = m.gated_mlp ? "3" : "2";
+    out.push_back(line("qkv_flops_per_token", "QKV projection FLOPs per token, per layer", 2 * D * qkv_w, "FLOP",
+                       "2·d_model·(H + 2·Hkv)·d", "2·" + num(D) + "·(" + num(H) + "+2·" + num(Hkv) + ")·" + num(d)));
+    out.push_back(line("attention_flops_per_token", "attention FLOPs per token, per layer (allowed pairs)",
+                       4 * rho * N * H * d, "FLOP", "4·ρ·N·H·d", product({4, rho, N, H, d})));
+    out.push_back(line("out_proj_flops_per_token", "output projection FLOPs per token, per layer", 2 * H * d * D,
+                       "FLOP", "2·H·d·d_model", product({2, H, d, D})));
+    out.push_back(line("mlp_flops_per_token", std::string("MLP FLOPs per token, per layer (") +
+                                                  (m.gated_mlp ? "SwiGLU" : "two matrices") + ")",
+                       2 * mats * D * F, "FLOP", "2·" + mats_s + "·d_model·ffn", product({2, mats, D, F})));
+    const double tokens = B * N;
+    out.push_back(line("qkv_bytes_per_token", "QKV projection bytes per token, per layer",
+                       e * (D * qkv_w / tokens + D + qkv_w), "B", "e·(d_model·(H + 2·Hkv)·d / (B·N) + d_model + (H + 2·Hkv)·d)",
+                       num(e) + "·(" + num(D) + "·" + num(qkv_w) + "/" + num(tokens) + "+" + num(D) + "+" + num(qkv_w) + ")"));
+    out.push_back(line("attention_bytes_per_token", "attention bytes per token, per layer (flash traffic / (B·N))",
+                       flash.hbm_bytes / tokens, "B", "flash_hbm_bytes_per_layer / (B·N)",
+                       num(flash.hbm_bytes) + "/" + num(tokens)));
+    out.push_back(line("out_proj_bytes_per_token", "output projection bytes per token, per layer",
+                       e * (H * d * D / tokens + H * d + D), "B", "e·(H·d·d_model / (B·N) + H·d + d_model)",
+                       num(e) + "·(" + product({H, d, D}) + "/" + num(tokens) + "+" + product({H, d}) + "+" + num(D) + ")"));
+    out.push_back(line("mlp_bytes_per_token", "MLP bytes per token, per layer",
+                       e * (mats * D * F / tokens + 2 * D + 2 * (mats - 1) * F), "B",
+                       "e·(" + mats_s + "·d_model·ffn / (B·N) + 2·d_model + 2·(" + mats_s + " − 1)·ffn)",
+                       num(e) + "·(" + product({mats, D, F}) + "/" + num(tokens) + "+2·" + num(D) + "+2·" +
+                           num(mats - 1) + "·" + num(F) + ")"));
+    // 4·ρ·N·H·d = 2·m·d_model·ffn, with this N's ρ (½ for causal at any N, 1 dense; a window's ρ falls with N).
+    out.push_back(line("attention_passes_mlp_tokens", "N where attention FLOPs pass the MLP's (ρ of this N)",
+                       mats * D * F / (2 * rho * H * d), "tokens", "m·d_model·ffn / (2·ρ·H·d), m = " + mats_s,
+                       mats_s + "·" + num(D) + "·" + num(F) + "/(2·" + num(rho) + "·" + num(H) + "·" + num(d) + ")"));
+  }
   if (req.peak_flops > 0 && req.bandwidth > 0) {
     for (auto* a : {&naive, &flash}) {
       const bool is_naive = a == &naive;

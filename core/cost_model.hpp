@@ -81,6 +81,8 @@ struct ModelPreset {
   int64_t layers = 0, heads = 0, kv_heads = 0, head_dim = 0, d_model = 0;
   int64_t context = 0;    // trained context length
   std::string mask;       // attention pattern in parse_mask syntax ("causal", "window:4096,0+causal", "dense")
+  int64_t mlp_hidden = 0; // the MLP's inner width (ffn)
+  bool gated_mlp = false; // SwiGLU: three d_model x ffn matrices (gate, up, down); else two (up, down)
 };
 const std::vector<ModelPreset>& model_presets();
 const ModelPreset* find_model_preset(std::string_view name);
@@ -105,8 +107,9 @@ struct ModelCost {
 // inference_bytes_{naive,flash}_per_layer, training_saved_bytes_{naive,flash}_per_layer,
 // training_saved_bytes_model_{naive,flash}, backward_peak_bytes_{naive,flash}_per_layer,
 // backward_flops_per_layer_{naive,flash}, kv_cache_bytes_per_token, kv_cache_bytes_per_layer, kv_cache_bytes_model,
-// naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer, and with ceilings: roofline_naive_s_per_layer,
-// roofline_flash_s_per_layer.
+// naive_hbm_bytes_per_layer, flash_hbm_bytes_per_layer; with d_model and the MLP width (the layer split, per token
+// and layer): {qkv,attention,out_proj,mlp}_flops_per_token, {qkv,attention,out_proj,mlp}_bytes_per_token,
+// attention_passes_mlp_tokens; and with ceilings: roofline_naive_s_per_layer, roofline_flash_s_per_layer.
 ModelCost model_cost(const ModelCostRequest& request);
 
 // ---- roofline ----

@@ -1,5 +1,6 @@
 // cpu_backend.cpp — the CPU backend: runs the requested algorithm's CPU twin and measures it.
 #include "core/cpu_backend.hpp"
+#include "core/beyond_runs.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -334,6 +335,25 @@ class CpuBackend final : public Backend {
     const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
     if (pages > 0 && page_size > 0) m.total_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
     return m;
+  }
+
+  // Beyond attention (issue 20): the CPU twins on this backend's pool (core/beyond_runs.hpp).
+  SequenceRunResult run_linear_attention(const LinearAttentionRunRequest& request) override {
+    std::lock_guard lock(run_mutex_);
+    return cpu_run_linear_attention(request, pool_, device_name());
+  }
+  SequenceRunResult run_selective_scan(const SelectiveScanRunRequest& request) override {
+    std::lock_guard lock(run_mutex_);
+    return cpu_run_selective_scan(request, pool_, device_name());
+  }
+  RecurrentDecodeResult recurrent_decode(const RecurrentDecodeRequest& request) override {
+    std::lock_guard lock(run_mutex_);
+    return cpu_recurrent_decode(request, pool_, device_name());
+  }
+  // Not under run_mutex_: the attention part goes through run(), which takes it; the GEMMs between use the pool
+  // from this (the worker's) thread only.
+  LayerTimingResult time_layer(const LayerTimingRequest& request) override {
+    return cpu_time_layer(request, *this, pool_);
   }
 
   DeviceCeilings measure_ceilings() override {

@@ -15,7 +15,9 @@ const char* const kCalcKeys[] = {"pairs",      "allowed_fraction", "visited_frac
                                  "score_bytes", "score_bytes_all",  "naive_bytes",      "flash_bytes"};
 // model_cost() keys shown as bytes or FLOPs, and the preset's own fields.
 const char* const kModelCostKeys[] = {"score_bytes_model", "training_saved_bytes_model_naive", "training_saved_bytes_model_flash", "kv_cache_bytes_per_token",
-                                      "kv_cache_bytes_model", "attention_flops_per_layer", "attention_flops_model"};
+                                      "kv_cache_bytes_model", "attention_flops_per_layer", "attention_flops_model",
+                                      "qkv_flops_per_token", "attention_flops_per_token", "mlp_flops_per_token",
+                                      "attention_passes_mlp_tokens"};
 const char* const kModelFields[] = {"title", "layers", "heads", "kv_heads", "head_dim"};
 
 std::string percent(double fraction) {
@@ -39,6 +41,8 @@ std::string format_count(int64_t value) {
 LessonVocabulary core_lesson_vocabulary() {
   LessonVocabulary v;
   for (Algorithm a : all_algorithms()) v.algorithms.emplace_back(algorithm_name(a));
+  // Beyond attention (issue 20): a run may time these too (Backend::run_linear_attention / run_selective_scan).
+  v.algorithms.insert(v.algorithms.end(), std::begin(kSequenceModelRuns), std::end(kSequenceModelRuns));
   for (const ModelPreset& p : model_presets()) v.models.push_back(p.name);
   v.quantities = {"time", "bytes", "memory", "flops", "rate", "bandwidth", "oom", "speedup"};
   v.quantities.insert(v.quantities.end(), std::begin(kTrainingQuantities), std::end(kTrainingQuantities));
@@ -91,7 +95,10 @@ std::map<std::string, std::string> computed_lesson_values(const AttentionSpec& s
       const double value = cost.value(key);
       if (std::isnan(value)) continue;
       const bool flops = std::string(key).find("flops") != std::string::npos;
-      out[std::string("model.") + key] = flops ? format_si(value, "FLOP") : format_bytes_binary(value);
+      const bool tokens = std::string(key).ends_with("_tokens");
+      out[std::string("model.") + key] = flops    ? format_si(value, "FLOP")
+                                         : tokens ? format_count(static_cast<int64_t>(std::llround(value)))
+                                                  : format_bytes_binary(value);
     }
   }
   return out;

@@ -15,6 +15,10 @@ namespace attnscope {
 // adds its modes, panels and highlightable elements).
 LessonVocabulary core_lesson_vocabulary();
 
+// Run names besides the attention algorithms: linear attention (φ = elu + 1; causal chunked when the step's mask is
+// causal) on the step's Q, K and V, and the selective scan at the same width (channels = heads · d, state 16).
+inline constexpr const char* kSequenceModelRuns[] = {"linear-attention", "selective-scan"};
+
 // "n" -> "4096", "calc.pairs" -> "16,777,216", "calc.score_bytes" -> "64.0 MiB", "model.layers" -> "32", ...
 // `model` is a preset name or "" (then no model.* values). Fractions print as percentages ("10.6%").
 std::map<std::string, std::string> computed_lesson_values(const AttentionSpec& spec, const std::string& model);

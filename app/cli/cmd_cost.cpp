@@ -49,7 +49,7 @@ std::string pad(const std::string& s, size_t width) {
 }
 
 int run_cost(const std::vector<std::string>& argv) {
-  Args args(argv, {"--json"});
+  Args args(argv, {"--json", "--gated"});
   const std::string model_name = args.get_or("--model", "");
   const int64_t n = args.get_int("--n", 4096, 1, int64_t{1} << 22);
   const int64_t batch = args.get_int("--batch", 1, 1, 1 << 16);
@@ -59,10 +59,11 @@ int run_cost(const std::vector<std::string>& argv) {
   // 0 = not given (the presets bring their own); given values must be >= 1.
   const int64_t layers = args.get_int("--layers", 0, 1, 10000), heads = args.get_int("--heads", 0, 1, 4096);
   const int64_t kv_heads = args.get_int("--kv-heads", 0, 1, 4096), head_dim = args.get_int("--head-dim", 0, 1, 1024);
+  const int64_t d_model = args.get_int("--d-model", 0, 1, 1 << 20), ffn = args.get_int("--ffn", 0, 1, 1 << 22);
   const std::string mask_text = args.get_or("--mask", "");
   std::vector<std::string> errors = args.errors({"--model", "--n", "--batch", "--dtype", "--json",
                                                  "--peak-tflops", "--bandwidth-gbs", "--layers", "--heads",
-                                                 "--kv-heads", "--head-dim", "--mask"});
+                                                 "--kv-heads", "--head-dim", "--mask", "--d-model", "--ffn", "--gated"});
   ModelPreset model;
   if (model_name.empty()) {
     errors.push_back("--model is required (one of: " + preset_list() + ")");
@@ -74,7 +75,9 @@ int run_cost(const std::vector<std::string>& argv) {
     model.heads = heads;
     model.kv_heads = kv_heads > 0 ? kv_heads : heads;
     model.head_dim = head_dim;
-    model.d_model = heads * head_dim;
+    model.d_model = d_model > 0 ? d_model : heads * head_dim;
+    model.mlp_hidden = ffn;
+    model.gated_mlp = args.has("--gated");
     model.mask = mask_text.empty() ? "causal" : mask_text;
     if (layers < 1 || heads < 1 || head_dim < 1)
       errors.push_back("--model custom needs --layers, --heads and --head-dim (each >= 1; --kv-heads optional)");
@@ -112,6 +115,7 @@ int run_cost(const std::vector<std::string>& argv) {
     nlohmann::json j;
     j["model"] = {{"name", model.name}, {"title", model.title}, {"source", model.source}, {"layers", model.layers},
                   {"heads", model.heads}, {"kv_heads", model.kv_heads}, {"head_dim", model.head_dim},
+                  {"d_model", model.d_model}, {"mlp_hidden", model.mlp_hidden}, {"gated_mlp", model.gated_mlp},
                   {"mask", model.mask}};
     j["n"] = n;
     j["batch"] = batch;
@@ -151,13 +155,16 @@ const Command kCostCommand{
     "cost", "FLOPs, memory traffic, S/P and KV-cache sizes of a model's attention, with formulas",
     "attnscope cost --model NAME --n N [--batch B] [--dtype fp16|bf16|fp32] [--json]\n"
     "  --model NAME        bert-base, gpt2-small, gpt3-175b, llama2-7b, llama3-8b, mistral-7b, or custom\n"
-    "                      (custom: --layers L --heads H [--kv-heads K] --head-dim D [--mask SPEC])\n"
+    "                      (custom: --layers L --heads H [--kv-heads K] --head-dim D [--mask SPEC]\n"
+    "                      [--d-model M] [--ffn F [--gated]]: the MLP's width for the layer split, SwiGLU)\n"
     "  --n N               tokens, 1..4194304 (default 4096)      --batch B    sequences, 1..65536 (default 1)\n"
     "  --dtype T           fp16 (default), bf16, fp32\n"
     "  --mask SPEC         override the preset's attention pattern (e.g. causal, window:1024,0+causal)\n"
     "  --peak-tflops F --bandwidth-gbs G   device ceilings for a roofline time prediction\n"
     "  --json              machine-readable fields (one per line key, plus their formulas)\n"
-    "Every line: value, unit, formula, and the formula with this configuration's numbers substituted.\n"
+    "Every line: value, unit, formula, and the formula with this configuration's numbers substituted. With the MLP's\n"
+    "width (presets have it): the layer split per token (QKV, attention, out proj, MLP FLOPs and bytes) and the N\n"
+    "where attention's FLOPs pass the MLP's.\n"
     "Exit status: 0 success; 2 usage error (unknown flag or model, bad value).",
     run_cost};
 

@@ -292,3 +292,23 @@ TEST_CASE("layout helpers: shared heights keep minimums, text is cut on a charac
     ImGui::EndFrame();
   }
 }
+
+// Beyond attention: each of its four tabs at 1280x720, 1600x900 and 1920x1080, with small measurements.
+TEST_CASE("layout: Beyond attention's four tabs fit at 1280x720, 1600x900 and 1920x1080, text 1x") {
+  for (const char* panel : kBeyondPanelNames) {
+    INFO("tab " << std::string(panel));
+    check_mode_fits("Beyond attention", kTextOne, [&](UiState& ui) {
+      BeyondViewState& b = ui.beyond;
+      configure_beyond(b, AttentionSpec{}, BackendCapabilities{});
+      b.sweep_config.lengths = {64, 128, 256};
+      b.sweep_config.window = 16;
+      b.sweep_config.repetitions = 1;
+      b.sweep_config.min_timed_s = 0.005;
+      b.layer_config.lengths = {64, 128, 256};
+      b.layer_config.repetitions = 1;
+      b.decode_config.max_context = 256;
+      b.decode_config.repetitions = 1;
+      b.requested_panel = panel;
+    });
+  }
+}

@@ -115,6 +115,26 @@ TEST_CASE("cli e2e: --causal=false is off and --causal=true is on") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("cli e2e: cost gives the layer split and where attention passes the MLP, for presets and custom models") {
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_cost_split");
+  const CommandResult preset = run_in(dir, "cost --model llama2-7b --n 4096");
+  INFO(preset.output);
+  CHECK(preset.status == 0);
+  // 2·3·d_model·ffn with LLaMA-2 7B's SwiGLU numbers substituted; the crossover 3·4096·11008 / (2·ρ·32·128).
+  CHECK(preset.output.find("MLP FLOPs per token, per layer (SwiGLU)") != std::string::npos);
+  CHECK(preset.output.find("= 2·3·d_model·ffn = 2·3·4096·11008") != std::string::npos);
+  CHECK(preset.output.find("N where attention FLOPs pass the MLP's") != std::string::npos);
+  // A custom model has the split only when given its MLP width.
+  const CommandResult bare = run_in(dir, "cost --model custom --layers 2 --heads 4 --head-dim 32 --n 100");
+  CHECK(bare.status == 0);
+  CHECK(bare.output.find("MLP FLOPs") == std::string::npos);
+  const CommandResult custom =
+      run_in(dir, "cost --model custom --layers 2 --heads 4 --head-dim 32 --d-model 128 --ffn 512 --n 100 --json");
+  CHECK(custom.status == 0);
+  CHECK(custom.output.find("\"mlp_flops_per_token\": 262144") != std::string::npos);  // 2·2·128·512, not gated
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cli e2e: a scene file on a full disk or past the file-size limit: the reason, exit 1, nothing written") {
   const std::string lesson = std::string(ATTNSCOPE_SOURCE_DIR) + "/assets/lessons/04-flashattention.json";
   check_cases("scene_writes", {

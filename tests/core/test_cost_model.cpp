@@ -158,3 +158,27 @@ TEST_CASE("every preset is well-formed and its mask parses") {
     CHECK(parse_mask(p.mask).ok);
   }
 }
+
+TEST_CASE("model cost: the layer split per token and where attention's FLOPs pass the MLP's") {
+  ModelCostRequest req;
+  req.model = *find_model_preset("llama3-8b");  // GQA: 32 query heads, 8 KV heads, SwiGLU 14336
+  req.tokens = 8192;
+  const ModelCost c = model_cost(req);
+  CHECK(c.value("qkv_flops_per_token") == doctest::Approx(2.0 * 4096 * (32 + 2 * 8) * 128));
+  CHECK(c.value("out_proj_flops_per_token") == doctest::Approx(2.0 * 32 * 128 * 4096));
+  CHECK(c.value("mlp_flops_per_token") == doctest::Approx(2.0 * 3 * 4096 * 14336));
+  const double rho = c.value("allowed_fraction");
+  CHECK(rho == doctest::Approx(8193.0 / (2 * 8192)));  // causal
+  CHECK(c.value("attention_flops_per_token") == doctest::Approx(4 * rho * 8192 * 32 * 128));
+  // 4·ρ·N*·H·d = 2·3·d_model·ffn.
+  const double n_star = c.value("attention_passes_mlp_tokens");
+  CHECK(4 * rho * n_star * 32 * 128 == doctest::Approx(2.0 * 3 * 4096 * 14336));
+  // fp16 weights read once per call: the MLP's 3·4096·14336 weights over 8192 tokens, plus its activations.
+  CHECK(c.value("mlp_bytes_per_token") == doctest::Approx(2 * (3.0 * 4096 * 14336 / 8192 + 2 * 4096 + 4 * 14336)));
+  CHECK(c.find("mlp_flops_per_token")->substituted == "2·3·4096·14336");
+  // A model without an MLP width has no split.
+  ModelCostRequest bare = req;
+  bare.model.mlp_hidden = 0;
+  CHECK(model_cost(bare).find("mlp_flops_per_token") == nullptr);
+  CHECK(std::isnan(model_cost(bare).value("attention_passes_mlp_tokens")));
+}

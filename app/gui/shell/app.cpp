@@ -45,6 +45,7 @@ const Mode kModes[] = {
     {"Scaling", "Time and memory against N (log-log, fitted slopes), every algorithm's timing, memory, the roofline", draw_scaling_mode},
     {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
     {"Training", "Training vs inference: peak memory by what holds it, forward and backward time, naive vs flash against N, the backward tile loop replayed from a real trace", draw_training_mode},
+    {"Beyond attention", "Linear attention and a selective scan measured against attention; decode state against KV cache; where a layer's time goes", draw_beyond_mode},
     {"Lessons", "Guided lessons: each step sets the app's state and runs real kernels; the narration shows the measured numbers", draw_lessons_mode},
 };
 

@@ -13,6 +13,7 @@
 #include "app/gui/gl/colormap.hpp"
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/views/flash/model.hpp"
+#include "app/gui/views/beyond/model.hpp"
 #include "app/gui/views/explore/model.hpp"
 #include "app/gui/views/kvcache/model.hpp"
 #include "app/gui/views/lesson/model.hpp"
@@ -107,6 +108,7 @@ struct UiState {
   KvViewState kv_view;                   // KV cache mode: shape, decode loops, the cache picture's clock
   ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
   TrainingViewState training;            // Training mode: memory and time of forward vs backward, sweep, backward loop
+  BeyondViewState beyond;                // Beyond attention mode: N sweep, layer parts, decode, approximation
   LessonViewState lesson;                // the Lessons tab and the open lesson's narration pane (views/lesson)
   // Where the user is in a lesson (file and 1-based step), for the settings file; restore_lesson_position reopens it.
   LessonPosition lesson_position() const { return gui::lesson_position(lesson); }

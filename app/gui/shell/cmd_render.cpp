@@ -47,7 +47,9 @@ std::string render_help() {
              "  --backend cpu|cuda      backend that computes the picture        default cpu\n"
              "  --mode NAME             the tab to draw (Explore, FlashAttention, ...)  default Explore\n"
              "  --panel NAME            with --mode Scaling: Scaling, Timing, Memory or Roofline; with --mode\n"
-             "                          Training: \"Memory and time\", Sweep or \"Backward loop\"\n"
+             "                          Training: \"Memory and time\", Sweep or \"Backward loop\"; with --mode\n"
+             "                          \"Beyond attention\": Time and memory, Layer breakdown, Decode or\n"
+             "                          Approximation\n"
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
@@ -219,9 +221,11 @@ int run_render(const std::vector<std::string>& raw_argv) {
     bool known_panel = false;
     for (const char* name : gui::kScalingPanelNames) known_panel |= mode == "Scaling" && panel == name;
     for (const char* name : gui::kTrainingPanelNames) known_panel |= mode == "Training" && panel == name;
+    for (const char* name : gui::kBeyondPanelNames) known_panel |= mode == "Beyond attention" && panel == name;
     if (!known_panel)
-      errors.push_back("--panel '" + panel + "': use with --mode Scaling (Scaling, Timing, Memory, Roofline) or "
-                       "--mode Training (\"Memory and time\", Sweep, \"Backward loop\")");
+      errors.push_back("--panel '" + panel + "': use with --mode Scaling (Scaling, Timing, Memory, Roofline), "
+                       "--mode Training (\"Memory and time\", Sweep, \"Backward loop\") or --mode \"Beyond "
+                       "attention\" (\"Time and memory\", \"Layer breakdown\", Decode, Approximation)");
   }
   if (!mode.empty()) {
     const auto names = gui::mode_names();
@@ -270,6 +274,7 @@ int run_render(const std::vector<std::string>& raw_argv) {
     app.ui().requested_mode = mode;
     app.ui().scaling.requested_panel = mode == "Scaling" ? panel : "";
     app.ui().training.requested_panel = mode == "Training" ? panel : "";
+    app.ui().beyond.requested_panel = mode == "Beyond attention" ? panel : "";
     app.ui().heatmap_view = heatmap_view;
     app.ui().flash.apply_options(flash_options);
     if (lesson) {

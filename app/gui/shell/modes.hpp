@@ -12,6 +12,7 @@ void draw_sparsity_mode(ViewContext& ctx);  // views/sparsity: pattern editor, p
 void draw_scaling_mode(ViewContext& ctx);   // views/scaling: timing, memory, N sweep, roofline
 void draw_kvcache_mode(ViewContext& ctx);   // views/kvcache: the cache per layer, MHA/GQA/MQA, decode loop
 void draw_training_mode(ViewContext& ctx);  // views/training: training vs inference memory and time, sweep, backward loop
+void draw_beyond_mode(ViewContext& ctx);    // views/beyond: linear attention and scans against attention, a layer's parts
 void draw_lessons_mode(ViewContext& ctx);    // views/lesson: the lessons folder, each lesson with an Open button
 void draw_status_bar(ViewContext& ctx);     // shell/status_bar.cpp
 

@@ -29,6 +29,8 @@ const std::vector<LessonElement>& lesson_elements() {
       {"kv-table", "KV cache"},        {"kv-fill", "KV cache"},
       {"kv-plots", "KV cache"},        {"training-memory", "Training"},
       {"training-sweep", "Training"},  {"backward-loop", "Training"},
+      {"beyond-sweep", "Beyond attention"},  {"beyond-layer", "Beyond attention"},
+      {"beyond-decode", "Beyond attention"}, {"beyond-approximation", "Beyond attention"},
   };
   return elements;
 }
@@ -36,7 +38,7 @@ const std::vector<LessonElement>& lesson_elements() {
 LessonVocabulary app_lesson_vocabulary() {
   LessonVocabulary v = core_lesson_vocabulary();
   // The modes a step may set: the app's tabs (tests check that each is one of mode_names()).
-  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache", "Training"};
+  v.modes = {"Explore", "FlashAttention", "Sparsity", "Scaling", "KV cache", "Training", "Beyond attention"};
   for (const LessonElement& e : lesson_elements()) {
     v.panels.emplace_back(e.name);
     v.highlights.emplace_back(e.name);

@@ -1,9 +1,12 @@
 // tasks.cpp — a lesson step's "run" on the worker thread: every algorithm at every N, timed by the backend, and
 // the length from which the backend refuses each algorithm for memory. No ImGui: built into the models library.
 #include <chrono>
+#include <new>
 
 #include "app/gui/runtime/run_dtype.hpp"
 #include "app/gui/views/lesson/model.hpp"
+#include "core/lesson_values.hpp"
+#include "core/selective_scan.hpp"
 
 namespace attnscope::gui {
 namespace {
@@ -37,6 +40,51 @@ int64_t first_refused(const AttentionSpec& base, const SpecLimits& limits, Algor
 
 }  // namespace
 
+namespace {
+
+// Linear attention on the step's shape at N (its causal flag; no other pattern), or the selective scan at the same
+// width: channels = heads · d, state 16, batch as the step's.
+void time_sequence_model(Backend& backend, const AttentionSpec& base, const std::string& name, int64_t n,
+                         LessonMeasure& m) {
+  SequenceRunResult r;
+  try {
+    if (name == kSequenceModelRuns[0]) {
+      AttentionSpec spec = base;
+      spec.q_len = spec.kv_len = n;
+      spec.dtype = DType::F32;
+      const bool causal = spec.mask.causal;
+      spec.mask = MaskSpec{};
+      spec.mask.causal = causal;
+      const AttentionInputs in = generate_inputs(spec, Generator::Gaussian, 1);
+      LinearAttentionRunRequest req;
+      req.inputs = &in;
+      req.repetitions = 3;
+      req.want_output = false;
+      r = backend.run_linear_attention(req);
+    } else {
+      const ScanInputs in = generate_scan_inputs({base.batch, n, base.q_heads * base.head_dim, 16}, 1);
+      SelectiveScanRunRequest req;
+      req.inputs = &in;
+      req.repetitions = 3;
+      req.want_output = false;
+      r = backend.run_selective_scan(req);
+    }
+  } catch (const std::bad_alloc&) {
+    m.out_of_memory = true;
+    m.error = "no host memory for the inputs of " + name + " at N = " + std::to_string(n);
+    return;
+  }
+  m.ok = r.ok;
+  m.out_of_memory = r.out_of_memory;
+  m.error = r.error;
+  m.median_ms = r.timing.median_ms;
+  m.flops = r.flops;
+  m.bytes_moved = r.bytes_moved;
+  m.bytes_allocated = r.bytes_allocated;
+}
+
+}  // namespace
+
 TaskFn<LessonRunResult> make_lesson_run_task(const ExperimentConfig& config, const LessonRun& run) {
   const std::string key = run_key(config, run);
   return [config, run, key](Backend& backend, TaskControl& control) -> LessonRunResult {
@@ -62,6 +110,13 @@ TaskFn<LessonRunResult> make_lesson_run_task(const ExperimentConfig& config, con
         LessonMeasure m;
         m.algorithm = name;
         m.n = n;
+        if (base.ok && (name == kSequenceModelRuns[0] || name == kSequenceModelRuns[1])) {
+          control.set_status("timing " + name + " at N = " + std::to_string(n));
+          time_sequence_model(backend, base.spec, name, n, m);
+          result.measures.push_back(m);
+          control.progress = static_cast<double>(++done) / static_cast<double>(total);
+          continue;
+        }
         const std::optional<Algorithm> algorithm = parse_algorithm(name);
         if (!base.ok || !algorithm) {
           m.error = base.ok ? "unknown algorithm '" + name + "'" : base.errors.front();
