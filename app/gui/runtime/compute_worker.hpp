@@ -16,6 +16,7 @@
 //     shown again (unless the channel got a newer submission meanwhile);
 //   - idle() counts only on-screen work: a headless render of one view does not wait for the others.
 #pragma once
+#include <algorithm>
 #include <any>
 #include <atomic>
 #include <deque>
@@ -63,7 +64,7 @@ struct TaskControl {
   std::string get_status() { std::lock_guard lock(mutex); return status; }
   // A step that takes a while (one sweep point): the progress it will reach when done and how long it is expected
   // to take, from now. While it runs the shown progress moves from `progress` toward `goal` with the time spent
-  // (shown_progress), so a long step does not look stalled. Cleared by the next set_step_goal or when progress
+  // (shown_progress), so a long step does not look stalled. Replaced by the next set_step_goal; spent once progress
   // reaches the goal.
   void set_step_goal(double goal, double expected_s, int64_t now_ns = clock_ns()) {
     std::lock_guard lock(mutex);
@@ -73,13 +74,18 @@ struct TaskControl {
   }
   // progress + (goal − progress) · min(elapsed / expected, 1) · 0.95: never reaches the goal before the step ends
   // (the step's own report does), never goes back.
+  // What was shown stays the floor: a step that overran its estimate can lower the next report below it.
   double shown_progress(int64_t now_ns = clock_ns()) {
     const double p = progress.load();
     std::lock_guard lock(mutex);
-    if (!(step_expected_s > 0) || step_goal <= p) return p;
-    const double elapsed_s = static_cast<double>(now_ns - step_started_ns) * 1e-9;
-    const double share = elapsed_s <= 0 ? 0.0 : (elapsed_s >= step_expected_s ? 1.0 : elapsed_s / step_expected_s);
-    return p + (step_goal - p) * share * 0.95;
+    double value = p;
+    if (step_expected_s > 0 && step_goal > p) {
+      const double elapsed_s = static_cast<double>(now_ns - step_started_ns) * 1e-9;
+      const double share = elapsed_s <= 0 ? 0.0 : (elapsed_s >= step_expected_s ? 1.0 : elapsed_s / step_expected_s);
+      value = p + (step_goal - p) * share * 0.95;
+    }
+    shown = std::max(shown, value);
+    return shown;
   }
   // The steady clock in nanoseconds (the worker's clock too).
   static int64_t clock_ns() {
@@ -87,7 +93,7 @@ struct TaskControl {
   }
   std::mutex mutex;
   std::string status;
-  double step_goal = 0, step_expected_s = 0;
+  double step_goal = 0, step_expected_s = 0, shown = 0;
   int64_t step_started_ns = 0;
 };
 template <class T>

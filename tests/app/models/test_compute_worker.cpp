@@ -437,4 +437,11 @@ TEST_CASE("TaskControl: during a long step the shown progress moves toward the s
   CHECK(control.shown_progress(t0 + 10'000'000'000) == doctest::Approx(0.6));
   control.progress = 0.7;  // later reports are never held back by an old goal
   CHECK(control.shown_progress(t0 + 10'000'000'000) == doctest::Approx(0.7));
+  // A step that overran: the next report is below what was shown; the bar does not go back.
+  control.set_step_goal(0.9, 1.0, t0);
+  const double shown = control.shown_progress(t0 + 5'000'000'000);
+  CHECK(shown == doctest::Approx(0.7 + 0.2 * 0.95));
+  control.progress = 0.8;  // the step's report, below what was shown; the next step starts
+  control.set_step_goal(0.85, 1.0, t0 + 5'000'000'000);
+  CHECK(control.shown_progress(t0 + 5'000'000'000) == doctest::Approx(shown));
 }
