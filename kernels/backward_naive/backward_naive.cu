@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "kernels/backward_naive/backward_naive.hpp"
+#include "kernels/common/cublas_util.cuh"
 #include "kernels/common/cuda_util.cuh"
 
 namespace attnscope::kernels {
@@ -46,21 +47,6 @@ __global__ void __launch_bounds__(kRowThreads) softmax_backward_rows(const T* __
     const float pj = to_float(p_row[j]);
     ds_row[j] = from_float<T>(pj == 0.f ? 0.f : pj * (to_float(ds_row[j]) - D));
   }
-}
-
-void check_cublas(cublasStatus_t status, const char* what) {
-  if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw CudaError(cudaErrorUnknown, std::string(what) + " failed: " + cublasGetStatusName(status) + " (" +
-                                        cublasGetStatusString(status) + ")");
-}
-
-cudaDataType_t cuda_type(DType t) {
-  switch (t) {
-    case DType::F32: return CUDA_R_32F;
-    case DType::F16: return CUDA_R_16F;
-    case DType::BF16: return CUDA_R_16BF;
-  }
-  return CUDA_R_32F;
 }
 
 // One strided-batched GEMM, every matrix stored as `type`, computed in fp32 (compute 32F: no TF32), column-major as

@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "kernels/common/bulk_copy.cuh"
+#include "kernels/common/cublas_util.cuh"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/naive/naive_attention.hpp"
 
@@ -477,21 +478,6 @@ void softmax_for_mask(const SoftmaxArgs& a, SoftmaxVariant variant, cudaStream_t
   if (!a.need_mask) softmax_dispatch<T, MaskMode::Dense>(a, variant, stream);
   else if (a.mask.term_count == 0) softmax_dispatch<T, MaskMode::Causal>(a, variant, stream);  // causal alone
   else softmax_dispatch<T, MaskMode::General>(a, variant, stream);
-}
-
-void check_cublas(cublasStatus_t status, const char* what) {
-  if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw CudaError(cudaErrorUnknown, std::string(what) + " failed: " + cublasGetStatusName(status) + " (" +
-                                        cublasGetStatusString(status) + ")");
-}
-
-cudaDataType_t cuda_type(DType t) {
-  switch (t) {
-    case DType::F32: return CUDA_R_32F;
-    case DType::F16: return CUDA_R_16F;
-    case DType::BF16: return CUDA_R_16BF;
-  }
-  return CUDA_R_32F;
 }
 
 cublasHandle_t bind(const NaiveParams& p, void* stream) {
