@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <mutex>
 #include <optional>
 
 #include "kernels/backward_flash/backward_flash.hpp"
@@ -18,26 +17,32 @@
 namespace attnscope::kernels {
 namespace {
 
-// The stream and cuBLAS handle used when the caller gives none: created on first use, shared by every later call
-// (a cuBLAS handle costs milliseconds to create), never destroyed (the driver may be gone at static destruction).
-struct SharedContext {
-  cudaStream_t stream = nullptr;
-  cublasHandle_t cublas = nullptr;
-  std::mutex mutex;  // one run at a time on the shared stream and handle
-};
-SharedContext& shared_context() {
-  static SharedContext* context = [] {
-    auto* c = new SharedContext;
-    CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
-    if (cublasCreate(&c->cublas) != CUBLAS_STATUS_SUCCESS) {
-      cudaStreamDestroy(c->stream);
-      delete c;
+// The stream and cuBLAS handle of a call whose caller gives none: created for that call and destroyed when it ends,
+// so nothing outlives the run (a process-wide handle would be reported as a leak by memcheck's leak check, and a
+// handle destroyed at static destruction may outlive the driver). Callers that run many times (the backend, the
+// benchmark) pass their own.
+class CallContext {
+ public:
+  CallContext() {
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) {
+      cudaStreamDestroy(stream_);
       throw CudaError(cudaErrorUnknown, "cublasCreate failed");
     }
-    return c;
-  }();
-  return *context;
-}
+  }
+  ~CallContext() {
+    cublasDestroy(cublas_);
+    cudaStreamDestroy(stream_);
+  }
+  CallContext(const CallContext&) = delete;
+  CallContext& operator=(const CallContext&) = delete;
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t cublas() const { return cublas_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+};
 
 // Device storage of `dtype` -> host floats (fp16/bf16 through a transient fp32 staging buffer).
 void download(DType dtype, const DeviceBuffer& from, std::vector<float>& to, size_t count, cudaStream_t stream) {
@@ -232,9 +237,8 @@ CudaBackwardRun run_backward_cuda(const AttentionInputs& in, const std::vector<f
       run_checked(in, d_out, algorithm, options, static_cast<cudaStream_t>(options.stream),
                   static_cast<cublasHandle_t>(options.cublas), r);
     } else {
-      SharedContext& context = shared_context();
-      std::lock_guard<std::mutex> lock(context.mutex);
-      run_checked(in, d_out, algorithm, options, context.stream, context.cublas, r);
+      const CallContext context;
+      run_checked(in, d_out, algorithm, options, context.stream(), context.cublas(), r);
     }
   } catch (const CudaError& e) {
     const uint64_t planned = r.gradients.bytes_allocated;

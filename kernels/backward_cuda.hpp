@@ -25,7 +25,7 @@ struct BackwardCudaOptions {
   int repetitions = 1;   // timed runs of each pass (1..10000); the gradients are those of the last
   bool want_forward_outputs = true;  // copy O and lse back (CudaBackwardRun::output, lse)
   // Where to run: a cudaStream_t and a cublasHandle_t (the backend's own, e.g.), both or neither. Neither: a stream
-  // and a cuBLAS handle this entry creates once per process and shares, calls serialised.
+  // and a cuBLAS handle created for this call and destroyed when it returns (a few milliseconds per call).
   void* stream = nullptr;
   void* cublas = nullptr;
 };

@@ -219,9 +219,12 @@ ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 240 compute-sanitizer --tool racec
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool synccheck --error-exitcode 9 \
   "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*,backward (CUDA): naive and flash*,backward (CUDA): fully masked*"
 # initcheck: device memory read before anything wrote it (the kernels' inputs are all written by the backend; an
-# output read back unwritten would show here, besides the tests' NaN poisoning).
+# output read back unwritten would show here, besides the tests' NaN poisoning). The two pipelined-softmax tests are
+# left out: initcheck does not see the writes of the fp16 GEMM kernel cuBLAS picks for their S on Hopper, and
+# reports every later read of S, plain loads and cudaMemcpy included, though cuBLAS wrote it
+# (scripts/probes/initcheck_bulk_probe.cu, cases D, E and F; docs/design/sanitizers.md). memcheck covers them.
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step initcheck 300 compute-sanitizer --tool initcheck --error-exitcode 9 \
-  "$kernel_tests" -tce="*out of memory*,*ceilings*,*allocation*"
+  "$kernel_tests" -tce="*out of memory*,*ceilings*,*allocation*,every softmax variant*,pipelined softmax: few CTAs*"
 
 # Tensor-core flash (issue 7) beside PyTorch's SDPA backends: output checks and two shapes (the whole grid is
 # scripts/bench_sdpa.py without --quick, about four minutes; results in docs/design/sdpa-bench.md).

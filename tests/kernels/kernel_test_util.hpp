@@ -86,6 +86,7 @@ inline Reference reference_threaded(const AttentionInputs& in) {
 struct Comparison {
   size_t size = 0, nan_count = 0;
   double relative = 0, max_abs = 0;
+  double rms_error = 0, rms_reference = 0;  // root mean square of the error and of the reference, finite elements
 };
 inline Comparison compare(const std::vector<float>& out, const std::vector<double>& ref) {
   Comparison c;
@@ -99,6 +100,11 @@ inline Comparison compare(const std::vector<float>& out, const std::vector<doubl
     c.max_abs = std::max(c.max_abs, std::fabs(e));
   }
   c.relative = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  const size_t finite = std::min(out.size(), ref.size()) - c.nan_count;
+  if (finite > 0) {
+    c.rms_error = std::sqrt(diff2 / static_cast<double>(finite));
+    c.rms_reference = std::sqrt(ref2 / static_cast<double>(finite));
+  }
   return c;
 }
 
