@@ -284,6 +284,9 @@ struct LayerTimingRequest {
   bool gated_mlp = false;
   bool causal = true;
   Algorithm attention = Algorithm::Flash;
+  // Storage of weights, activations and the attention inputs. A GPU backend runs its GEMMs in it (fp32
+  // accumulation); the CPU's GEMMs are fp32 whatever it says, and its attention rounds storage to it.
+  DType dtype = DType::F32;
   int warmup = 1, repetitions = 3;
   uint64_t seed = 1;
 };

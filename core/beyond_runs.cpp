@@ -327,6 +327,7 @@ LayerTimingResult cpu_time_layer(const LayerTimingRequest& q, Backend& backend, 
     spec.q_len = spec.kv_len = q.tokens;
     spec.head_dim = q.head_dim;
     spec.mask.causal = q.causal;
+    spec.dtype = q.dtype;
     const AttentionInputs inputs = generate_inputs(spec, Generator::Gaussian, q.seed);
     RunRequest run;
     run.algorithm = q.attention;

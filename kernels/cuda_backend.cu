@@ -20,12 +20,16 @@
 #include "core/cost_model.hpp"
 #include "core/visit_schedule.hpp"
 #include "core/backward.hpp"
+#include "core/beyond_runs.hpp"
 #include "kernels/backward_cuda.hpp"
 #include "kernels/bench/measure.hpp"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/decode/decode.hpp"
 #include "kernels/flash_fp32/flash_fp32.hpp"
 #include "kernels/flash_tc/flash_tc.hpp"
+#include "kernels/layer/layer_timing.hpp"
+#include "kernels/linear_attention/linear_attention.hpp"
+#include "kernels/selective_scan/selective_scan.hpp"
 #include "kernels/naive/naive_attention.hpp"
 #include "kernels/score_pool/score_pool.hpp"
 
@@ -299,6 +303,74 @@ class CudaBackend final : public Backend {
   DecodeLoopResult decode_loop(const DecodeLoopRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     return run_decode_loop_cuda(request, info_, stream_);
+  }
+
+  // Beyond attention (issue 20): our linear-attention and scan kernels; the block's GEMMs on cuBLAS.
+  SequenceRunResult run_linear_attention(const LinearAttentionRunRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return run_linear_attention_cuda(request, device_name(), stream_);
+  }
+  SequenceRunResult run_selective_scan(const SelectiveScanRunRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return run_selective_scan_cuda(request, device_name(), stream_);
+  }
+  LayerTimingResult time_layer(const LayerTimingRequest& request) override {
+    LayerTimingResult r;
+    r.backend = name();
+    r.device = device_name();
+    LayerGemmTimings gemms;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      gemms = time_layer_gemms_cuda(request, stream_, cublas_);
+    }
+    if (!gemms.ok) {
+      r.error = gemms.error;
+      r.out_of_memory = gemms.out_of_memory;
+      return r;
+    }
+    // Attention through run() (which takes the lock itself), on inputs of the block's shape and dtype. The fp32
+    // flash kernel does not store fp16/bf16, so flash at those dtypes means the tensor-core kernel; `what` says so.
+    AttentionSpec spec;
+    spec.batch = request.batch;
+    spec.q_heads = request.heads;
+    spec.kv_heads = request.kv_heads;
+    spec.q_len = spec.kv_len = request.tokens;
+    spec.head_dim = request.head_dim;
+    spec.mask.causal = request.causal;
+    spec.dtype = request.dtype;
+    Algorithm algorithm = request.attention;
+    if (algorithm == Algorithm::Flash && spec.dtype != DType::F32 && supports(Algorithm::FlashTensorCore, spec, nullptr))
+      algorithm = Algorithm::FlashTensorCore;
+    if (std::string why; !supports(algorithm, spec, &why)) {
+      r.error = "attention (" + std::string(algorithm_name(algorithm)) + "): " + why;
+      return r;
+    }
+    try {
+      const AttentionInputs inputs = generate_inputs(spec, Generator::Gaussian, request.seed);
+      RunRequest run_request;
+      run_request.algorithm = algorithm;
+      run_request.inputs = &inputs;
+      run_request.warmup = request.warmup;
+      run_request.repetitions = request.repetitions;
+      run_request.want_output = false;
+      const RunResult a = run(run_request);
+      if (!a.ok) {
+        r.error = "attention (" + std::string(algorithm_name(algorithm)) + "): " + a.error;
+        r.out_of_memory = a.out_of_memory;
+        return r;
+      }
+      const std::vector<double> flops = layer_part_flops(request);
+      r.parts = {gemms.parts[0],
+                 {kLayerParts[1], a.timing, flops[1], a.kernel.empty() ? algorithm_name(algorithm) : a.kernel},
+                 gemms.parts[1], gemms.parts[2]};
+    } catch (const std::bad_alloc&) {
+      r.error = "no host memory for the attention inputs of " + spec.summary();
+      r.out_of_memory = true;
+      return r;
+    }
+    r.weight_bytes = gemms.weight_bytes;
+    r.ok = true;
+    return r;
   }
 
   DeviceCeilings measure_ceilings() override {

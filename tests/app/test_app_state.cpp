@@ -177,7 +177,7 @@ TEST_CASE("App: an invalid N is said in red beside the N field, on screen, namin
 }
 
 TEST_CASE("Explore: the heatmap uses the space of its panel at 1280×720 and 1920×1080 (square, filling, centred)") {
-  for (const auto [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+  for (const auto& [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
     CAPTURE(w);
     std::string error;
     auto platform = create_headless_platform(w, h, &error);

@@ -114,6 +114,7 @@ LayerTimingRequest layer_request(const LayerSweepConfig& c, int64_t n) {
   r.head_dim = c.model.head_dim;
   r.mlp_hidden = c.model.mlp_hidden;
   r.gated_mlp = c.model.gated_mlp;
+  r.dtype = c.dtype;
   r.causal = c.model.mask != "dense";
   r.warmup = c.warmup;
   r.repetitions = c.repetitions;
@@ -217,6 +218,7 @@ void configure_beyond(BeyondViewState& view, const AttentionSpec& experiment, co
   // a GPU goes to 64k.
   view.layer_config.lengths = sweep_lengths(256, backend.host_cpu ? 8192 : 65536);
   view.layer_config.time_cap_s = backend.host_cpu ? 20.0 : 5.0;
+  view.layer_config.dtype = backend.host_cpu ? DType::F32 : DType::F16;
   view.decode_config.model = m;
   view.decode_config.max_context = backend.host_cpu ? 16384 : 131072;
   view.configured = true;

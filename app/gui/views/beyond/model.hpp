@@ -83,6 +83,7 @@ struct LayerSweepConfig {
   ModelPreset model;                 // sizes: d_model, heads, KV heads, head dim, MLP width and gating
   std::vector<int64_t> lengths;      // N, ascending
   int64_t batch = 1;
+  DType dtype = DType::F32;          // weights and activations: fp16 on a GPU (what models run), fp32 on the CPU
   int warmup = 1, repetitions = 3;
   double time_cap_s = 2.0;           // per block run; predicted from the last measured N (each part by its FLOPs);
                                      // a block predicted past 1 s runs once without warm-up

@@ -55,10 +55,10 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
   const ModelPreset& m = view.layer_config.model;
   heading(ctx, "Where a layer's time goes");
   char detail[200];
-  std::snprintf(detail, sizeof detail, "%s block: d_model %lld, %lld/%lld heads × %lld, %s MLP %lld · fp32 · %s backend",
+  std::snprintf(detail, sizeof detail, "%s block: d_model %lld, %lld/%lld heads × %lld, %s MLP %lld · %s · %s backend",
                 m.title.c_str(), static_cast<long long>(m.d_model), static_cast<long long>(m.heads),
                 static_cast<long long>(m.kv_heads), static_cast<long long>(m.head_dim), m.gated_mlp ? "SwiGLU" : "GELU",
-                static_cast<long long>(m.mlp_hidden), ctx.state.backend_name.c_str());
+                static_cast<long long>(m.mlp_hidden), dtype_name(view.layer_config.dtype), ctx.state.backend_name.c_str());
   detail_after_heading(detail, ImGui::GetStyle().ItemSpacing.x);
   const TaskState st = ctx.worker->task_state(kBeyondLayerChannel);
   ImGui::BeginDisabled(st.pending || st.running);

@@ -127,20 +127,27 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
   }
   const BeyondSweepResult& r = *view.sweep;
 
-  // Slopes in words, then the crossovers.
-  std::string slopes;
-  for (const BeyondSeries& s : r.series) slopes += (slopes.empty() ? "" : "  ·  ") + slope_text(s);
+  // Slopes in words, then the crossovers: one item each, lines broken between items, never inside one.
+  auto flow_items = [](const std::vector<std::string>& items) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string text = (i + 1 < items.size() ? items[i] + "  ·" : items[i]);
+      if (i > 0) flow_same_line(ImGui::CalcTextSize(text.c_str()).x);
+      ImGui::TextUnformatted(text.c_str());
+    }
+  };
+  std::vector<std::string> slopes;
+  for (const BeyondSeries& s : r.series) slopes.push_back(slope_text(s));
   ImGui::TextDisabled("slope of time against N (log-log, fastest runs of the %d largest measured N):", c.fit_points);
   ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
-  ImGui::TextWrapped("%s", slopes.c_str());
+  flow_items(slopes);
   ImGui::PopStyleColor();
   std::vector<Crossover> crossings;
-  std::string crossing_text;
+  std::vector<std::string> crossing_items;
   for (const auto& pair : kCrossPairs) {
     crossings.push_back(find_crossover(r.series[static_cast<size_t>(pair[0])], r.series[static_cast<size_t>(pair[1])]));
-    crossing_text += (crossing_text.empty() ? "" : "  ·  ") + crossover_text(crossings.back(), r);
+    crossing_items.push_back(crossover_text(crossings.back(), r));
   }
-  ImGui::TextWrapped("%s", crossing_text.c_str());
+  flow_items(crossing_items);
 
   std::vector<Arrays> arrays;
   bool any_capped = false;
