@@ -29,6 +29,7 @@
 #include "kernels/flash_tc/flash_tc.hpp"
 #include "kernels/layer/layer_timing.hpp"
 #include "kernels/linear_attention/linear_attention.hpp"
+#include "kernels/recurrent_decode/recurrent_decode.hpp"
 #include "kernels/selective_scan/selective_scan.hpp"
 #include "kernels/naive/naive_attention.hpp"
 #include "kernels/score_pool/score_pool.hpp"
@@ -313,6 +314,10 @@ class CudaBackend final : public Backend {
   SequenceRunResult run_selective_scan(const SelectiveScanRunRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     return run_selective_scan_cuda(request, device_name(), stream_);
+  }
+  RecurrentDecodeResult recurrent_decode(const RecurrentDecodeRequest& request) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return recurrent_decode_cuda(request, device_name(), stream_);
   }
   LayerTimingResult time_layer(const LayerTimingRequest& request) override {
     LayerTimingResult r;

@@ -9,22 +9,10 @@
 #include "core/beyond_runs.hpp"
 #include "kernels/common/cublas_util.cuh"
 #include "kernels/common/cuda_util.cuh"
+#include "kernels/common/random_fill.cuh"
 
 namespace attnscope::kernels {
 namespace {
-
-// Uniform in [−bound, bound] from a hash of (seed, index): the splitmix64 finaliser.
-template <class T>
-__global__ void fill_uniform(T* out, int64_t count, uint64_t seed, float bound) {
-  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x) {
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const float unit = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);  // [0, 1)
-    out[i] = from_float<T>((2.f * unit - 1.f) * bound);
-  }
-}
 
 // gated: up = silu(up) ∘ gate = up·gate / (1 + e^(−up)); else up = gelu(up) ≈ up·σ(1.702·up) (the CPU twin's forms).
 template <class T>
@@ -34,8 +22,6 @@ __global__ void activate(T* up, const T* gate, int64_t count, bool gated) {
     up[i] = from_float<T>(gated ? u * to_float(gate[i]) / (1.f + __expf(-u)) : u / (1.f + __expf(-1.702f * u)));
   }
 }
-
-unsigned blocks_for(int64_t count) { return static_cast<unsigned>(std::clamp<int64_t>((count + 255) / 256, 1, 4096)); }
 
 }  // namespace
 
@@ -86,9 +72,7 @@ LayerGemmTimings time_layer_gemms_cuda(const LayerTimingRequest& q, void* stream
       auto fill = [&](DeviceBuffer& buffer, uint64_t stream_id, float bound) {
         const int64_t count = static_cast<int64_t>(buffer.bytes() / e);
         if (count == 0) return;
-        fill_uniform<T><<<blocks_for(count), 256, 0, stream>>>(buffer.get<T>(), count, q.seed * 1000003u + stream_id,
-                                                                bound);
-        CUDA_CHECK_LAUNCH("layer timing: fill");
+        fill_uniform_async(buffer.get<T>(), count, q.seed * 1000003u + stream_id, -bound, bound, stream);
       };
       fill(x, 1, 1.f);
       fill(attn, 2, 1.f);
@@ -114,7 +98,7 @@ LayerGemmTimings time_layer_gemms_cuda(const LayerTimingRequest& q, void* stream
       mlp_part.timing = Timing::from_samples(timer.time(stream, warmup, reps, [&] {
         gemm_rows(x, w1, up, bn, q.d_model, ffn, "cublasGemmEx (MLP up)");
         if (q.gated_mlp) gemm_rows(x, w3, gate, bn, q.d_model, ffn, "cublasGemmEx (MLP gate)");
-        activate<T><<<blocks_for(bn * ffn), 256, 0, stream>>>(up.get<T>(), q.gated_mlp ? gate.get<T>() : nullptr,
+        activate<T><<<grid_stride_blocks(bn * ffn), 256, 0, stream>>>(up.get<T>(), q.gated_mlp ? gate.get<T>() : nullptr,
                                                               bn * ffn, q.gated_mlp);
         CUDA_CHECK_LAUNCH("layer timing: MLP activation");
         gemm_rows(up, w2, down, bn, ffn, q.d_model, "cublasGemmEx (MLP down)");

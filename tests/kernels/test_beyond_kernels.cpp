@@ -3,7 +3,8 @@
 // references and their CPU twins, on fresh random inputs at N = 1, 17, 1000, 4097, odd head dims and channel counts,
 // GQA and MQA, q_len < kv_len, fp32 / fp16 / bf16 storage; outputs are poisoned with NaN before the launches, so
 // every element must come back written. The block's GEMM parts (kernels/layer/) are timed and labelled. Out of
-// device memory at every allocation through the fault-injection hook; bad requests answered in words.
+// device memory at every allocation through the fault-injection hook; bad requests answered in words. The recurrent
+// decode step of both models (kernels/recurrent_decode/) against the CPU's step on the same state.
 #include <doctest/doctest.h>
 
 #include <climits>
@@ -18,6 +19,7 @@
 #include "core/thread_pool.hpp"
 #include "kernel_test_util.hpp"
 #include "kernels/fault_injection.hpp"
+#include "kernels/recurrent_decode/recurrent_decode.hpp"
 #include "kernels/selective_scan/selective_scan.hpp"
 
 namespace attnscope::test {
@@ -197,6 +199,107 @@ TEST_CASE("beyond kernels (CUDA): out of device memory at every allocation, then
     const SequenceRunResult again = run_one();
     REQUIRE_MESSAGE(again.ok, again.error);
     CHECK(again.output.size() == clean.output.size());
+  }
+}
+
+static std::vector<float> uniform(size_t n, Rng& rng, double lo, double hi) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(lo + (hi - lo) * rng.uniform());
+  return v;
+}
+
+TEST_CASE("recurrent decode step (CUDA): linear attention and the scan match the CPU's step on the same state") {
+  for (int64_t d : {int64_t{1}, int64_t{17}, int64_t{64}, int64_t{128}}) {
+    const uint64_t seed = fresh_seed();
+    INFO("head dim " << d << " seed " << seed);
+    Rng rng(seed);
+    const int64_t batch = 2, heads = 6, kv_heads = 2, groups = batch * kv_heads;
+    std::vector<float> s = uniform(static_cast<size_t>(groups * d * d), rng, -50, 50);
+    std::vector<float> z = uniform(static_cast<size_t>(groups * d), rng, 50, 150);
+    const std::vector<float> q = uniform(static_cast<size_t>(batch * heads * d), rng, -1, 1);
+    const std::vector<float> k = uniform(static_cast<size_t>(groups * d), rng, -1, 1);
+    const std::vector<float> v = uniform(static_cast<size_t>(groups * d), rng, -1, 1);
+    std::vector<LinearAttentionState> cpu(static_cast<size_t>(groups), LinearAttentionState(d));
+    std::vector<float> want(q.size());
+    for (int64_t g = 0; g < groups; ++g) {
+      LinearAttentionState& st = cpu[static_cast<size_t>(g)];
+      std::copy(s.begin() + g * d * d, s.begin() + (g + 1) * d * d, st.s.begin());
+      std::copy(z.begin() + g * d, z.begin() + (g + 1) * d, st.z.begin());
+      st.append(&k[static_cast<size_t>(g * d)], &v[static_cast<size_t>(g * d)]);
+      const int64_t b = g / kv_heads, kvh = g % kv_heads, group = heads / kv_heads;
+      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
+        st.read(&q[static_cast<size_t>((b * heads + h) * d)], &want[static_cast<size_t>((b * heads + h) * d)]);
+    }
+    const std::vector<float> got = kernels::linear_attention_step_cuda(batch, heads, kv_heads, d, s, z, q, k, v);
+    check_against("linear attention output", got, std::vector<double>(want.begin(), want.end()), 1e-5);
+    std::vector<float> cpu_s, cpu_z;
+    for (const LinearAttentionState& st : cpu) {
+      cpu_s.insert(cpu_s.end(), st.s.begin(), st.s.end());
+      cpu_z.insert(cpu_z.end(), st.z.begin(), st.z.end());
+    }
+    check_against("S after the append", s, std::vector<double>(cpu_s.begin(), cpu_s.end()), 1e-6);
+    check_against("z after the append", z, std::vector<double>(cpu_z.begin(), cpu_z.end()), 1e-6);
+  }
+  for (int64_t state : {int64_t{1}, int64_t{5}, int64_t{16}}) {
+    const uint64_t seed = fresh_seed();
+    INFO("state " << state << " seed " << seed);
+    Rng rng(seed);
+    const int64_t batch = 3, channels = 130, bd = batch * channels;
+    std::vector<float> h = uniform(static_cast<size_t>(bd * state), rng, -1, 1);
+    const std::vector<float> x = uniform(static_cast<size_t>(bd), rng, -1, 1);
+    const std::vector<float> delta = uniform(static_cast<size_t>(bd), rng, 0.001, 0.1);
+    const std::vector<float> a = uniform(static_cast<size_t>(channels * state), rng, -8, -0.5);
+    const std::vector<float> b = uniform(static_cast<size_t>(batch * state), rng, -1, 1);
+    const std::vector<float> c = uniform(static_cast<size_t>(batch * state), rng, -1, 1);
+    // The step in double: h' = exp(Δ·A)·h + Δ·B·x, y = x + Σₙ C·h'.
+    std::vector<double> want_h(h.size()), want_y(x.size());
+    for (int64_t i = 0; i < bd; ++i) {
+      const int64_t bb = i / channels, ch = i % channels;
+      double y = x[static_cast<size_t>(i)];
+      for (int64_t n = 0; n < state; ++n) {
+        const size_t at = static_cast<size_t>(i * state + n);
+        want_h[at] = std::exp(double{delta[static_cast<size_t>(i)]} * a[static_cast<size_t>(ch * state + n)]) * h[at] +
+                     double{delta[static_cast<size_t>(i)]} * b[static_cast<size_t>(bb * state + n)] * x[static_cast<size_t>(i)];
+        y += c[static_cast<size_t>(bb * state + n)] * want_h[at];
+      }
+      want_y[static_cast<size_t>(i)] = y;
+    }
+    const std::vector<float> y = kernels::selective_scan_step_cuda(batch, channels, state, h, x, delta, a, b, c);
+    check_against("scan y", y, want_y, 1e-5);
+    check_against("scan h after the step", h, want_h, 1e-5);
+  }
+}
+
+TEST_CASE("recurrent decode (CUDA backend): one timed sample per context, the state's size, bad requests refused") {
+  for (RecurrentModel model : {RecurrentModel::LinearAttention, RecurrentModel::SelectiveScan}) {
+    CAPTURE(recurrent_model_name(model));
+    RecurrentDecodeRequest request;
+    request.model = model;
+    request.batch = 2;
+    request.heads = 8;
+    request.kv_heads = 2;
+    request.head_dim = 64;
+    request.channels = 512;
+    request.state = 16;
+    request.contexts = {1, 1000, 100000};
+    request.repetitions = 3;
+    const RecurrentDecodeResult r = cuda().recurrent_decode(request);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK(r.backend == "cuda");
+    CHECK(r.kernel.find("CUDA") != std::string::npos);
+    REQUIRE(r.samples.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK(r.samples[i].context == request.contexts[i]);
+      CHECK(r.samples[i].timing.samples_ms.size() == 3);
+      CHECK(r.samples[i].timing.median_ms > 0);
+    }
+    CHECK(r.state_bytes == (model == RecurrentModel::LinearAttention ? linear_attention_state_bytes(2, 2, 64)
+                                                                      : selective_scan_state_bytes(2, 512, 16)));
+    RecurrentDecodeRequest bad = request;
+    bad.contexts.clear();
+    const RecurrentDecodeResult refused = cuda().recurrent_decode(bad);
+    CHECK_FALSE(refused.ok);
+    CHECK_MESSAGE(refused.error.find("at least one context") != std::string::npos, refused.error);
   }
 }
 
