@@ -167,10 +167,14 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
   std::vector<double> powers_of_two;
   for (double n = 16; n <= double(1 << 22); n *= 2) powers_of_two.push_back(n);
 
-  // Stacked (a narrow window, a lesson beside it): the legends go beside the data so they cover no line.
+  // The time plot's legend goes below its data, so it covers no line (its series span every corner of the log-log
+  // plot and the crossover lines its whole height); its labels leave out the slopes, printed above. The memory
+  // plot's legend takes the emptiest corner. Stacked (a narrow window, a lesson beside it): both beside the data.
   const plot::LegendCorner corner = plot::GetStyle().legend_corner;
-  if (!side_by_side) plot::GetStyle().legend_corner = plot::LegendCorner::OutsideEast;
   for (int memory = 0; memory < 2; ++memory) {
+    plot::GetStyle().legend_corner = !side_by_side ? plot::LegendCorner::OutsideEast
+                                     : memory      ? corner
+                                                   : plot::LegendCorner::OutsideSouth;
     if (memory && side_by_side) ImGui::SameLine();
     const char* title = memory ? "Memory allocated beyond inputs and outputs##beyond_mem" : "Time of one call##beyond_time";
     if (!plot::BeginPlot(title, ImVec2(plot_w, plot_h))) continue;
@@ -185,7 +189,7 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
       const Arrays& a = arrays[i];
       const PowerFit& fit = memory ? s.memory_fit : s.time_fit;
       char label[160];
-      if (fit.ok) std::snprintf(label, sizeof label, "%s (∝ N^%.2f)", s.label.c_str(), fit.slope);
+      if (fit.ok && memory) std::snprintf(label, sizeof label, "%s (∝ N^%.2f)", s.label.c_str(), fit.slope);
       else std::snprintf(label, sizeof label, "%s", s.label.c_str());
       plot::ItemStyle line;
       line.color = beyond_kind_color(s.kind);
@@ -208,7 +212,7 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
       plot::ItemStyle io;
       io.color = kMarkGrey;
       io.dashed = true;
-      plot::PlotLine("Q, K, V, O (attention's inputs and output)", arrays[1].io_n, arrays[1].io, io);
+      plot::PlotLine("Q, K, V, O (inputs, output)", arrays[1].io_n, arrays[1].io, io);
     }
     if (!memory) {
       if (any_capped) {
@@ -235,7 +239,7 @@ void draw_beyond_sweep_panel(ViewContext& ctx, BeyondViewState& view) {
         plot::ItemStyle key;
         key.color = kMarkGrey;
         key.marker = plot::Marker::Diamond;
-        plot::PlotScatter("crossover (named above)", std::span<const double>(), std::span<const double>(), key);
+        plot::PlotScatter("crossover", std::span<const double>(), std::span<const double>(), key);
       }
     }
     plot::EndPlot();
