@@ -77,7 +77,8 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
   }
   const LayerSweepResult& r = *view.layer;
   std::vector<double> ns;
-  std::vector<std::vector<double>> ms(4), cumulative(5);
+  std::vector<std::vector<double>> ms(4), below(4), above(4), cumulative(5);  // below / above: to min and max
+  int runs = 0;
   for (const LayerPoint& p : r.points) {
     if (!p.measured || p.parts.size() != 4) continue;
     ns.push_back(static_cast<double>(p.n));
@@ -86,8 +87,12 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
     double sum = 0;
     cumulative[0].push_back(0);
     for (size_t k = 0; k < 4; ++k) {
-      ms[k].push_back(p.parts[k].timing.median_ms);
-      sum += p.parts[k].timing.median_ms;
+      const Timing& t = p.parts[k].timing;
+      ms[k].push_back(t.median_ms);
+      below[k].push_back(t.median_ms - t.min_ms);
+      above[k].push_back(t.max_ms - t.median_ms);
+      runs = std::max(runs, static_cast<int>(t.samples_ms.size()));
+      sum += t.median_ms;
       cumulative[k + 1].push_back(100 * sum / total);
     }
   }
@@ -106,9 +111,17 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
   ImGui::PopStyleColor();
   ImGui::SameLine(0, 0);
   ImGui::TextWrapped("%s", buf);
-  std::string notes = "attention: " + r.attention_what + "; projections and MLP: " +
-                      (r.gemm_what.empty() ? std::string("the backend's GEMMs") : r.gemm_what.substr(0, r.gemm_what.find(' '))) +
-                      " (blocked, threaded). Pre-norms and residual adds are left out.";
+  // What ran the GEMMs: their description without the shapes ("cuBLAS GEMM (fp16, fp32 accumulation)", "cpu_gemm").
+  std::string gemms = "the backend's GEMMs";
+  if (const size_t times = r.gemm_what.find("×"); times != std::string::npos) {
+    const size_t cut = r.gemm_what.rfind(' ', times);
+    gemms = r.gemm_what.substr(0, cut == std::string::npos ? times : cut);
+    if (gemms == "cpu_gemm") gemms += " (blocked, threaded)";
+  }
+  char spread[96];
+  std::snprintf(spread, sizeof spread, " Bars: fastest to slowest of %d runs.", runs);
+  std::string notes = "attention: " + r.attention_what + "; projections and MLP: " + gemms +
+                      ". Pre-norms and residual adds left out." + (runs > 1 ? spread : "");
   for (const LayerPoint& p : r.points)
     if (!p.measured) {
       notes += " N = " + format_tokens(static_cast<double>(p.n)) + ": " + p.note + ".";
@@ -158,6 +171,9 @@ void draw_beyond_layer_panel(ViewContext& ctx, BeyondViewState& view) {
       line.color = layer_part_color(k);
       line.marker = plot::Marker::Circle;
       plot::PlotLine(kLayerParts[k], ns, ms[static_cast<size_t>(k)], line);
+      plot::PlotErrorBars((std::string(kLayerParts[k]) + "##spread").c_str(), ns, ms[static_cast<size_t>(k)],
+                          below[static_cast<size_t>(k)], above[static_cast<size_t>(k)],
+                          plot::ItemStyle{.color = line.color, .in_legend = false});
       for (double t : ms[static_cast<size_t>(k)]) lo = std::min(lo, t), hi = std::max(hi, t);
     }
     if (measured_n > 0 && hi > 0) {
