@@ -220,11 +220,17 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
     auto timing_row = [&](const char* name, const char* tip, MeasuredRun PatternNumbers::*run) {
       row(name, tip, [run](const PatternNumbers& n) {
         const MeasuredRun& r = n.*run;
+        // Repetitions that disagree: the time in the warning colour (the column has no room for the word; the
+        // note under the table says what the colour means, the tooltip by how much).
+        const bool noisy = n.measured && r.ok && r.timing.noisy();
+        if (noisy) ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
         ImGui::TextUnformatted(n.measured ? ms(r).c_str() : "–");
+        if (noisy) ImGui::PopStyleColor();
         if (ImGui::IsItemHovered()) {
           if (r.ok)
-            ImGui::SetTooltip("median of %zu runs, min %s, max %s", r.timing.samples_ms.size(),
-                              format_time_ms(r.timing.min_ms).c_str(), format_time_ms(r.timing.max_ms).c_str());
+            ImGui::SetTooltip("median of %zu runs, min %s, max %s%s%s", r.timing.samples_ms.size(),
+                              format_time_ms(r.timing.min_ms).c_str(), format_time_ms(r.timing.max_ms).c_str(),
+                              noisy ? "\n" : "", noisy ? r.timing.noisy_text().c_str() : "");
           else if (!r.error.empty())
             ImGui::SetTooltip("%s", r.error.c_str());
         }
@@ -284,6 +290,17 @@ void draw_sparsity_compare_panel(ViewContext& ctx) {
   if (any && any->measured)
     ImGui::TextWrapped("measured: median of %d runs each on the %s backend (%s); predicted: cost model",
                        s.repetitions, any->backend.c_str(), any->device.c_str());
+  bool any_noisy = false;
+  for (const PatternNumbers* n : nums)
+    if (n && n->measured)
+      for (const MeasuredRun* r : {&n->flash_run, &n->sparse_run, &n->gathered_run})
+        any_noisy = any_noisy || (r->ok && r->timing.noisy());
+  if (any_noisy) {
+    ImGui::PushStyleColor(ImGuiCol_Text, warning_color());
+    ImGui::TextWrapped("times in this colour are noisy: their runs disagree (other work on the machine?); hover for "
+                       "the spread");
+    ImGui::PopStyleColor();
+  }
 }
 
 }  // namespace attnscope::gui
