@@ -11,4 +11,6 @@ if [[ "${1:-}" == "--headless" ]]; then mode=(--headless); shift; fi
 "$root/scripts/install-deps.sh" "${mode[@]}"
 "$root/scripts/build.sh" "${mode[@]}"
 cd "${ATTNSCOPE_BUILD_DIR:-$root/build}"
-ctest --output-on-failure "$@"
+# Suites in parallel, one per core: most are single-threaded (the EGL app suite, the sanitized suites, the fuzzers'
+# bounded runs), and the fixture keeps the sanitized suites after their build.
+ctest --output-on-failure --parallel "$(nproc 2>/dev/null || echo 2)" "$@"
