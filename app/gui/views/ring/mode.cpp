@@ -85,7 +85,7 @@ void draw_ring_mode(ViewContext& ctx) {
   if (!ctx.ui.lesson.open()) handle_keys(s);
 
   const float em = ImGui::GetFontSize();
-  const ImVec2 area = begin_panel_area("ring_panels", ImVec2(em * 58, em * 30));
+  const ImVec2 area = begin_panel_area("ring_panels", ImVec2(em * 50, em * 30));
   const float gap = ImGui::GetStyle().ItemSpacing.x, vgap = ImGui::GetStyle().ItemSpacing.y;
   const ImGuiStyle& style = ImGui::GetStyle();
   const float left_w = em * 19.5f;

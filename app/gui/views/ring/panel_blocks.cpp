@@ -20,7 +20,7 @@ ImU32 rank_color(int rank, float alpha) {
 }
 
 void draw_blocks(ViewContext& ctx, const RingViewState& s) {
-  heading(ctx, "Who computes which block");
+  heading(ctx, "Who computes what");
   if (!s.result || !s.result->ok) {
     ImGui::TextDisabled("computing…");
     return;
