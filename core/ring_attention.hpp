@@ -23,8 +23,8 @@
 // A fully masked partial has lse = −inf and contributes nothing; a row masked at every step ends with lse = −inf
 // and its output zeros (reference.hpp's fully masked row convention).
 //
-// The CPU twin computes each (rank, step) with the flash tile loop (Br × Bc tiles, online softmax) and times it
-// with the steady clock; transfers are not performed (every rank reads the shared K/V) but modelled:
+// The CPU twin computes each (rank, step) with the flash tile loop (Br × Bc tiles, online softmax) and times it,
+// with its merge, by the steady clock; transfers are not performed (every rank reads the shared K/V) but modelled:
 //   transfer time = shard bytes (K and V, all batches and KV heads, spec.dtype) / link bandwidth (GB/s = 1e9 B/s).
 // A GPU implementation (NCCL send/recv) fills the same RingRun with measured times instead.
 #pragma once

@@ -20,7 +20,7 @@ constexpr const char* kHelp =
     "usage: attnscope ring --ranks W [--n N] [--heads H] [--kv-heads Hk] [--d D] [--batch B]\n"
     "                      [--schedule plain|zigzag|both] [--causal] [--link-gbs X] [--seed S]\n\n"
     "  --ranks W        simulated ranks, 1..64 (at most N)                              (default 4)\n"
-    "  --n N            sequence length, 1..65536                                        (default 2048)\n"
+    "  --n N            sequence length, 1..16384                                        (default 2048)\n"
     "  --heads H        query heads                                                      (default 4)\n"
     "  --kv-heads Hk    K/V heads (GQA: H a multiple of Hk)                              (default H)\n"
     "  --d D            head dimension, 1..256                                           (default 64)\n"
@@ -103,7 +103,7 @@ void print_run(const RingRun& run, const AttentionSpec& spec, double error) {
 int run_ring(const std::vector<std::string>& argv) {
   Args args(argv, {"--causal"});
   const int64_t ranks = args.get_int("--ranks", 4, 1, kRingMaxRanks);
-  const int64_t n = args.get_int("--n", 2048, 1, 65536);
+  const int64_t n = args.get_int("--n", 2048, 1, 16384);
   const int64_t heads = args.get_int("--heads", 4, 1, 256);
   const int64_t kv_heads = args.get_int("--kv-heads", heads, 1, 256);
   const int64_t d = args.get_int("--d", 64, 1, 256);
@@ -117,7 +117,10 @@ int run_ring(const std::vector<std::string>& argv) {
   if (schedule_text == "both") schedules = {RingSchedule::Plain, RingSchedule::Zigzag};
   else if (auto s = parse_ring_schedule(schedule_text)) schedules = {*s};
   else errors.push_back("--schedule '" + schedule_text + "': choose plain, zigzag or both");
-  if (ranks > n)
+  // Only when --ranks itself was valid (a refused value already has its message; the fallback is not what was typed).
+  const auto ranks_text = args.get("--ranks");
+  const bool ranks_valid = !ranks_text || parse_integer(*ranks_text, 1, kRingMaxRanks, nullptr).has_value();
+  if (ranks_valid && ranks > n)
     errors.push_back("--ranks " + std::to_string(ranks) + " is more than --n " + std::to_string(n) +
                      " tokens: every rank needs at least one token");
   if (heads % kv_heads != 0)

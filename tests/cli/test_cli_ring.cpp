@@ -36,6 +36,10 @@ TEST_CASE("cli ring: bad inputs exit 2 with the reason") {
     CHECK(r.status == 2);
     CHECK(r.output.find(c.message) != std::string::npos);
   }
+  // A refused --ranks gets its own message only (its fallback is not compared with --n).
+  const auto r = ring("--ranks 0 --n 2");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("is more than --n") == std::string::npos);
 }
 
 TEST_CASE("cli ring: both schedules print work, imbalance, timeline and a small error; zigzag balances causal") {

@@ -16,7 +16,7 @@ std::string RingRequest::key() const {
 
 std::string ring_request_problem(const RingRequest& r) {
   if (r.ranks < 1 || r.ranks > kRingMaxRanks) return "ranks " + std::to_string(r.ranks) + ": must be 1..64";
-  if (r.n < 1 || r.n > 16384) return "N " + std::to_string(r.n) + ": must be 1..16384";
+  if (r.n < 1 || r.n > 8192) return "N " + std::to_string(r.n) + ": must be 1..8192";
   if (r.ranks > r.n)
     return "ranks " + std::to_string(r.ranks) + " > N " + std::to_string(r.n) + ": every rank needs a token";
   if (r.heads < 1 || r.kv_heads < 1 || r.heads % r.kv_heads != 0)

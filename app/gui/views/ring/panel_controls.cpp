@@ -20,7 +20,7 @@ void draw_controls(ViewContext& ctx, RingViewState& s) {
                       "simulated GPUs in the ring: the sequence is split across them", int_range_rule(1, 64)))
     r.ranks = static_cast<int>(ranks);
   checked_int_row("tokens N", "##n", &r.n, 256, label_w, "sequence length, split into shards (plain: W, zigzag: 2W)",
-                  int_range_rule(1, 16384));
+                  int_range_rule(1, 8192));
   checked_int_row("heads", "##heads", &r.heads, 1, label_w, "query heads", int_range_rule(1, 64));
   checked_int_row("KV heads", "##kvheads", &r.kv_heads, 1, label_w,
                   "K/V heads (GQA: each is shared by heads / KV heads query heads); the shards carry these",
