@@ -137,6 +137,7 @@ struct RingOptions {
 struct RingRun {
   bool ok = false;
   std::string error;
+  std::string ran_on;               // "CPU twin, simulated ranks" (a GPU run names its devices)
   RingPlan plan;
   std::vector<float> output;        // Q's layout; every element written
   int64_t fully_masked_rows = 0;    // (batch, head, row) whose every key is masked

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/gui/views/ring/model.hpp"
+#include "core/cpu_backend.hpp"
 
 using namespace attnscope;
 using namespace attnscope::gui;
@@ -47,8 +48,9 @@ TEST_CASE("ring model: the worker runs plain and zigzag, each close to the refer
   r.head_dim = 16;
   r.causal = true;
   double last_progress = -1;
+  const auto backend = make_cpu_backend();
   const RingViewResult out = compute_ring_view(
-      r, [&](double f, const std::string&) { CHECK(f >= last_progress); last_progress = f; }, [] { return false; });
+      *backend, r, [&](double f, const std::string&) { CHECK(f >= last_progress); last_progress = f; }, [] { return false; });
   REQUIRE_MESSAGE(out.ok, out.error);
   CHECK(out.key == r.key());
   CHECK(last_progress == doctest::Approx(1.0));
@@ -57,6 +59,7 @@ TEST_CASE("ring model: the worker runs plain and zigzag, each close to the refer
     CHECK(res.run.plan.schedule == s);
     CHECK(res.run.plan.ranks == 3);
     CHECK(res.max_error < 1e-4);
+    CHECK(res.run.ran_on == "CPU twin, simulated ranks");  // the CPU backend keeps Backend::run_ring's default
     REQUIRE(res.run.timeline.ranks.size() == 3);
     for (const RingRankTimes& rt : res.run.timeline.ranks)
       CHECK(rt.compute_ms + rt.idle_ms() == doctest::Approx(res.run.timeline.makespan_ms));
@@ -68,11 +71,11 @@ TEST_CASE("ring model: the worker runs plain and zigzag, each close to the refer
   }
   CHECK(out.zigzag.run.plan.imbalance() < out.plain.run.plan.imbalance());
 
-  const RingViewResult cancelled = compute_ring_view(r, [](double, const std::string&) {}, [] { return true; });
+  const RingViewResult cancelled = compute_ring_view(*backend, r, [](double, const std::string&) {}, [] { return true; });
   CHECK(cancelled.cancelled);
   CHECK_FALSE(cancelled.ok);
   r.ranks = 200;
-  const RingViewResult bad = compute_ring_view(r, [](double, const std::string&) {}, [] { return false; });
+  const RingViewResult bad = compute_ring_view(*backend, r, [](double, const std::string&) {}, [] { return false; });
   CHECK_FALSE(bad.ok);
   CHECK(bad.error.find("ranks 200") != std::string::npos);
 }

@@ -27,9 +27,9 @@ void submit_if_changed(ViewContext& ctx, RingViewState& s) {
   const std::string key = s.request.key();
   if ((s.result && s.result->key == key) || s.asked_key == key) return;
   s.asked_key = key;
-  ctx.worker->submit_task(kRingChannel, [request = s.request](Backend&, TaskControl& control) -> RingViewResult {
+  ctx.worker->submit_task(kRingChannel, [request = s.request](Backend& backend, TaskControl& control) -> RingViewResult {
     return compute_ring_view(
-        request,
+        backend, request,
         [&](double f, const std::string& status) {
           control.progress = f;
           control.set_status(status);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/gui/runtime/compute_worker.hpp"
+#include "core/backend.hpp"
 #include "core/ring_attention.hpp"
 
 namespace attnscope::gui {
@@ -42,9 +43,10 @@ struct RingViewResult {
 // Why the request cannot run ("" when it can): ranks 1..64 and at most N, heads a multiple of kv_heads, sizes in range.
 std::string ring_request_problem(const RingRequest& request);
 
-// The worker's computation: inputs, the reference, then ring attention with each schedule.
+// The worker's computation: inputs, the reference, then ring attention with each schedule through
+// backend.run_ring (the CPU twin on simulated ranks unless the backend has its own).
 // progress(fraction, status) between steps; cancelled() polled between steps.
-RingViewResult compute_ring_view(const RingRequest& request,
+RingViewResult compute_ring_view(Backend& backend, const RingRequest& request,
                                  const std::function<void(double, const std::string&)>& progress,
                                  const std::function<bool()>& cancelled);
 

@@ -4,11 +4,11 @@
 #include <chrono>
 
 #include "app/gui/views/ring/model.hpp"
-#include "core/thread_pool.hpp"
+#include "core/backend.hpp"
 
 namespace attnscope::gui {
 
-RingViewResult compute_ring_view(const RingRequest& request,
+RingViewResult compute_ring_view(Backend& backend, const RingRequest& request,
                                  const std::function<void(double, const std::string&)>& progress,
                                  const std::function<bool()>& cancelled) {
   RingViewResult out;
@@ -28,7 +28,6 @@ RingViewResult compute_ring_view(const RingRequest& request,
   const auto t0 = std::chrono::steady_clock::now();
   const ReferenceOutput reference = reference_attention(in);
   out.reference_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ThreadPool pool(0);
   RingOptions options;
   options.link_gbs = request.link_gbs;
   const RingSchedule schedules[] = {RingSchedule::Plain, RingSchedule::Zigzag};
@@ -36,7 +35,7 @@ RingViewResult compute_ring_view(const RingRequest& request,
     if (cancelled()) { out.cancelled = true; return out; }
     progress(0.5 + 0.25 * i, std::string("ring attention, ") + ring_schedule_name(schedules[i]));
     RingScheduleResult& r = i == 0 ? out.plain : out.zigzag;
-    r.run = run_ring_attention(in, request.ranks, schedules[i], options, pool);
+    r.run = backend.run_ring(in, request.ranks, schedules[i], options);
     if (!r.run.ok) {
       out.error = r.run.error;
       return out;
@@ -44,7 +43,7 @@ RingViewResult compute_ring_view(const RingRequest& request,
     // Each (rank, step) compute time: the least of kRingViewRuns runs, so a first run's cold caches and the UI
     // thread's drawing on the same cores do not pass for the schedule's cost; the timeline is rebuilt from them.
     for (int again = 1; again < kRingViewRuns && !cancelled(); ++again) {
-      const RingRun more = run_ring_attention(in, request.ranks, schedules[i], options, pool);
+      const RingRun more = backend.run_ring(in, request.ranks, schedules[i], options);
       for (size_t k = 0; k < r.run.compute_ms.size() && more.ok; ++k)
         r.run.compute_ms[k] = std::min(r.run.compute_ms[k], more.compute_ms[k]);
     }
