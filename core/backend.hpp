@@ -10,6 +10,7 @@
 
 #include "core/kv_cache.hpp"
 #include "core/reference.hpp"
+#include "core/ring_attention.hpp"
 #include "core/selective_scan.hpp"
 #include "core/spec.hpp"
 #include "core/trace.hpp"
@@ -334,6 +335,10 @@ class Backend {
   virtual RecurrentDecodeResult recurrent_decode(const RecurrentDecodeRequest& request);
   // The attention part runs through run() (this backend's kernel); the GEMMs by default on the CPU.
   virtual LayerTimingResult time_layer(const LayerTimingRequest& request);
+  // Ring attention (issue 22) over `ranks` ranks. Default: the CPU twin on simulated ranks (core/ring_attention.hpp,
+  // transfers modelled); a multi-GPU backend overrides it with NCCL send/recv and its flash kernel, filling the same
+  // RingRun from CUDA events.
+  virtual RingRun run_ring(const AttentionInputs& in, int ranks, RingSchedule schedule, const RingOptions& options);
   // Measures the ceilings (a second or two; call from the worker thread); the default says this backend does not.
   virtual DeviceCeilings measure_ceilings() {
     DeviceCeilings c;

@@ -25,7 +25,7 @@ const Command kRenderCommand{"render", "draw the app headless into a PNG (needs 
 
 std::vector<const Command*> all_commands() {
   return {&kGuiCommand, &kRenderCommand, &kRunCommand, &kBenchCommand, &kCostCommand, &kDevicesCommand,
-          &kDecodeCommand, &kSceneCommand, &kBackwardCommand};
+          &kDecodeCommand, &kSceneCommand, &kBackwardCommand, &kRingCommand};
 }
 
 namespace {

@@ -22,6 +22,7 @@ extern const Command kDevicesCommand;  // app/cli/cmd_devices.cpp
 extern const Command kDecodeCommand;   // app/cli/cmd_decode.cpp
 extern const Command kSceneCommand;    // app/cli/cmd_scene.cpp
 extern const Command kBackwardCommand; // app/cli/cmd_backward.cpp
+extern const Command kRingCommand;     // app/cli/cmd_ring.cpp
 
 std::vector<const Command*> all_commands();
 int run_main(int argc, char** argv);

@@ -149,6 +149,15 @@ TEST_CASE("layout: FlashAttention fits at 1280x720 and 1920x1080, text 1x") { ch
 TEST_CASE("layout: FlashAttention fits with large text") { check_mode_fits("FlashAttention", kTextLarge); }
 TEST_CASE("layout: Sparsity fits at 1280x720 and 1920x1080, text 1x") { check_mode_fits("Sparsity", kTextOne); }
 TEST_CASE("layout: Sparsity fits with large text") { check_mode_fits("Sparsity", kTextLarge); }
+TEST_CASE("layout: Context parallel fits at 1280x720, 1600x900 and 1920x1080, text 1x, zigzag and plain") {
+  check_mode_fits("Context parallel", kTextOne);
+  check_mode_fits("Context parallel", kTextOne, [](UiState& ui) {
+    ui.ring_view.shown = RingShown::Plain;
+    ui.ring_view.request.ranks = 8;
+    ui.ring_view.request.n = 512;  // causal (the default): skipped blocks, idle ranks
+  });
+}
+TEST_CASE("layout: Context parallel fits with large text") { check_mode_fits("Context parallel", kTextLarge); }
 TEST_CASE("layout: Scaling fits with large text") { check_mode_fits("Scaling", kTextLarge); }
 TEST_CASE("layout: Scaling's Timing, Memory and Roofline tabs fit with large text") {
   for (const char* panel : {"Timing", "Memory", "Roofline"}) {

@@ -46,6 +46,7 @@ const Mode kModes[] = {
     {"KV cache", "The cache growing per layer as tokens are generated; MHA vs GQA vs MQA; measured decode time per token", draw_kvcache_mode},
     {"Training", "Training vs inference: peak memory by what holds it, forward and backward time, naive vs flash against N, the backward tile loop replayed from a real trace", draw_training_mode},
     {"Beyond attention", "Linear attention and a selective scan measured against attention; decode state against KV cache; where a layer's time goes", draw_beyond_mode},
+    {"Context parallel", "Ring attention on simulated ranks: who computes which block at which step, K/V shards moving round the ring, per-rank timeline, plain vs zigzag", draw_ring_mode},
     {"Lessons", "Guided lessons: each step sets the app's state and runs real kernels; the narration shows the measured numbers", draw_lessons_mode},
 };
 

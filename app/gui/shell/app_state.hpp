@@ -17,6 +17,7 @@
 #include "app/gui/views/explore/model.hpp"
 #include "app/gui/views/kvcache/model.hpp"
 #include "app/gui/views/lesson/model.hpp"
+#include "app/gui/views/ring/model.hpp"
 #include "app/gui/views/scaling/model.hpp"
 #include "app/gui/views/sparsity/model.hpp"
 #include "app/gui/views/training/model.hpp"
@@ -109,6 +110,7 @@ struct UiState {
   ScalingViewState scaling;              // Scaling mode (timing, memory, sweep, roofline) and the status bar's memory
   TrainingViewState training;            // Training mode: memory and time of forward vs backward, sweep, backward loop
   BeyondViewState beyond;                // Beyond attention mode: N sweep, layer parts, decode, approximation
+  RingViewState ring_view;               // Context parallel mode: ring shape, plain/zigzag results, replay clock
   LessonViewState lesson;                // the Lessons tab and the open lesson's narration pane (views/lesson)
   // Where the user is in a lesson (file and 1-based step), for the settings file; restore_lesson_position reopens it.
   LessonPosition lesson_position() const { return gui::lesson_position(lesson); }

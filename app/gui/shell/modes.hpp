@@ -13,6 +13,7 @@ void draw_scaling_mode(ViewContext& ctx);   // views/scaling: timing, memory, N 
 void draw_kvcache_mode(ViewContext& ctx);   // views/kvcache: the cache per layer, MHA/GQA/MQA, decode loop
 void draw_training_mode(ViewContext& ctx);  // views/training: training vs inference memory and time, sweep, backward loop
 void draw_beyond_mode(ViewContext& ctx);    // views/beyond: linear attention and scans against attention, a layer's parts
+void draw_ring_mode(ViewContext& ctx);       // views/ring: ring attention on simulated ranks, plain vs zigzag
 void draw_lessons_mode(ViewContext& ctx);    // views/lesson: the lessons folder, each lesson with an Open button
 void draw_status_bar(ViewContext& ctx);     // shell/status_bar.cpp
 
