@@ -108,6 +108,7 @@ const std::array<float, 256>& fp8_table() {
 }  // namespace
 
 float fp8_e4m3_decode(uint8_t code) { return fp8_table()[code]; }
+const float* fp8_e4m3_values() { return fp8_table().data(); }
 
 // ---------------------------------------------------------------- int8
 int8_t int8_encode(float x_over_scale) {

@@ -58,6 +58,7 @@ constexpr float kFp8E4M3Max = 448.0f;
 // anything at or beyond it (infinities included). −0 encodes as 0x80.
 std::optional<uint8_t> fp8_e4m3_encode(float x);
 float fp8_e4m3_decode(uint8_t code);  // NaN for 0x7F and 0xFF
+const float* fp8_e4m3_values();       // the 256 decoded values, indexed by code (the decode's lookup table)
 
 // ---- int8 ----
 int8_t int8_encode(float x_over_scale);  // round to nearest even, clamp to −127..127 (NaN must not reach it)
