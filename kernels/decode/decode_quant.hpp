@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/kv_cache.hpp"
+#include "kernels/device_info.hpp"
 
 namespace attnscope::kernels {
 
@@ -33,5 +34,13 @@ struct DecodeQuantHostResult {
 // of 32. Failures (bad shape, CUDA errors) come back in `error`.
 DecodeQuantHostResult run_decode_quant_host(const QuantKvStore& store, const std::vector<float>& q, int64_t q_heads,
                                             double scale, int splits = 0);
+
+// The decode loop (kv_cache.hpp) with a quantised cache, behind CudaBackend::decode_loop when request.kv_dtype is
+// fp8 or int8. The tokens are appended and quantised on the host (QuantKvStore, as the CPU twin does; the same seed
+// gives the same tokens) and the changed bytes uploaded: each token's fp16 staging rows, and a group's codes and
+// scales when it closes; the decode runs on the device, timed as request.options.timing says (median of the
+// repetitions), beside the copy bandwidth measured in the same call. The last step's output is compared with the CPU
+// twin's decode of an fp16 cache of the same tokens (DecodeLoopResult::error_*). Append times are host times.
+DecodeLoopResult run_decode_loop_quant_cuda(const DecodeLoopRequest& request, const DeviceInfo& device, void* stream);
 
 }  // namespace attnscope::kernels

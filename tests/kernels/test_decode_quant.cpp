@@ -84,6 +84,50 @@ TEST_CASE("decode quantised kernel equals the CPU twin: fp8 and int8, lengths 1,
           }
 }
 
+TEST_CASE("decode loop on the GPU with fp8 / int8 caches: the CPU loop's error, bytes and growth") {
+  std::string why;
+  const auto devices = kernels::list_cuda_devices(&why);
+  REQUIRE_MESSAGE(!devices.empty(), why);
+  for (KvDtype t : {KvDtype::Fp8E4M3, KvDtype::Int8})
+    for (int64_t page : {16, 0}) {
+      CAPTURE(kv_dtype_name(t));
+      CAPTURE(page);
+      DecodeLoopRequest r;
+      r.batch = 3;
+      r.q_heads = 8;
+      r.kv_heads = 2;
+      r.head_dim = 128;
+      r.page_tokens = page;
+      r.context = 1000;
+      r.prefill = 900;
+      r.measure_every = 25;
+      r.repetitions = 3;
+      r.kv_dtype = t;
+      r.kv_group = 16;
+      r.seed = fresh_seed();
+      const DecodeLoopResult gpu = kernels::run_decode_loop_quant_cuda(r, devices.front(), nullptr);
+      REQUIRE_MESSAGE(gpu.ok, gpu.error);
+      const DecodeLoopResult cpu = run_cpu_decode_loop(r, 0);
+      REQUIRE_MESSAGE(cpu.ok, cpu.error);
+      CHECK(gpu.kv_dtype == kv_dtype_name(t));
+      CHECK(gpu.storage_bytes == 1);
+      CHECK(gpu.bytes_per_token_layer == cpu.bytes_per_token_layer);
+      REQUIRE(gpu.samples.size() == cpu.samples.size());
+      for (size_t i = 0; i < gpu.samples.size(); ++i) {
+        CHECK(gpu.samples[i].context == cpu.samples[i].context);
+        CHECK(gpu.samples[i].kv_bytes_read == cpu.samples[i].kv_bytes_read);
+        CHECK(gpu.samples[i].cache_bytes == cpu.samples[i].cache_bytes);
+        CHECK(gpu.samples[i].decode_ms > 0);
+      }
+      // The same tokens and queries (same seed), the same quantised cache: the output differs from the CPU loop's
+      // by fp32 rounding only, so the error against the fp16 cache is the CPU loop's.
+      REQUIRE(gpu.error_measured);
+      CHECK(gpu.error_max_abs == doctest::Approx(cpu.error_max_abs).epsilon(1e-2));
+      CHECK(gpu.error_rel_l2 == doctest::Approx(cpu.error_rel_l2).epsilon(1e-2));
+      CHECK(gpu.error_rel_l2 > 0);
+    }
+}
+
 TEST_CASE("decode quantised kernel: bad shapes are answered, nothing launched") {
   QuantKvStore st(KvDtype::Int8, 16, 1, 2, 48, 16, 1, 16);
   std::vector<float> k(96, 1.0f), v(96, 1.0f), q(4 * 48, 0.5f);
