@@ -39,7 +39,7 @@ const char* kHelp =
     "  --dtype fp16|bf16       cache storage                                         default fp16\n"
     "  --kv-dtype fp16|fp8|int8  cache elements: fp8 (e4m3) and int8 hold one byte and one fp32 scale per group\n"
     "                          of tokens, K and V, per KV head; the table adds bytes per token and the output\n"
-    "                          error against an fp16 cache of the same tokens (CPU twin)   default fp16\n"
+    "                          error against an fp16 cache of the same tokens             default fp16\n"
     "  --kv-group G            tokens per scale (fp8/int8), a power of two 1..4096   default 16\n"
     "  --layout LIST           contiguous, paged or both                             default contiguous,paged\n"
     "  --page P                paged cache: tokens per page, a power of two 16..256  default 16\n"

@@ -109,7 +109,7 @@ void draw_dtype_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, 
   ImGui::EndTable();
   s.dtype_table_min = screen(table_start);
   s.dtype_table_max = screen(ImGui::GetItemRectMax());
-  // A backend that could not run a quantised loop says why (the CUDA kernel reads fp16 / bf16 only, for now).
+  // A quantised loop that failed (out of memory, a head dim the kernel does not take) says why.
   for (int i = 1; i < 3; ++i)
     if (loops[i] && !loops[i]->ok) {
       ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
