@@ -326,14 +326,16 @@ DecodeLoopResult run_decode_loop_quant_cuda(const DecodeLoopRequest& req, const 
     a.max_groups = static_cast<int>(store.max_groups);
     a.partials = partials.get<float>();
 
-    // One token per sequence on the host (the CPU loop's order and values), then its bytes to the device.
+    // One token per sequence on the host (the CPU loop's order and values), then its bytes to the device, in stream
+    // order (a copy from pageable memory is staged before cudaMemcpyAsync returns, so the host rows may be reused).
     std::vector<float> knew(static_cast<size_t>(Hkv * d)), vnew(knew.size());
     std::vector<__half> row(static_cast<size_t>(d));
     std::vector<int32_t> lengths(static_cast<size_t>(B), 0);
     std::string error;
     auto put_half_row = [&](const std::vector<float>& src, DeviceBuffer& dst, size_t at) {
       for (int64_t c = 0; c < d; ++c) row[static_cast<size_t>(c)] = __float2half_rn(src[at + static_cast<size_t>(c)]);
-      CUDA_CHECK(cudaMemcpy(dst.get<__half>() + at, row.data(), static_cast<size_t>(d) * 2, cudaMemcpyHostToDevice));
+      CUDA_CHECK(cudaMemcpyAsync(dst.get<__half>() + at, row.data(), static_cast<size_t>(d) * 2,
+                                 cudaMemcpyHostToDevice, stream));
     };
     auto append_all = [&]() {
       for (int64_t b = 0; b < B; ++b) {
@@ -348,8 +350,8 @@ DecodeLoopResult run_decode_loop_quant_cuda(const DecodeLoopRequest& req, const 
         lengths[static_cast<size_t>(b)] = static_cast<int32_t>(pos + 1);
         const auto& t = store.table.block_table(b);
         if (t.size() > pages_before)
-          CUDA_CHECK(cudaMemcpy(table.get<int32_t>() + b * max_pages + pages_before, t.data() + pages_before,
-                                (t.size() - pages_before) * 4, cudaMemcpyHostToDevice));
+          CUDA_CHECK(cudaMemcpyAsync(table.get<int32_t>() + b * max_pages + pages_before, t.data() + pages_before,
+                                     (t.size() - pages_before) * 4, cudaMemcpyHostToDevice, stream));
         for (int64_t h = 0; h < Hkv; ++h) {
           put_half_row(store.k_open, ko, store.open_offset(b, h, pos));
           put_half_row(store.v_open, vo, store.open_offset(b, h, pos));
@@ -358,17 +360,17 @@ DecodeLoopResult run_decode_loop_quant_cuda(const DecodeLoopRequest& req, const 
         for (int64_t h = 0; h < Hkv; ++h) {  // the group closed: its codes and scales
           for (int64_t tok = pos + 1 - req.kv_group; tok <= pos; ++tok) {
             const size_t at = store.offset(store.table.page_of(b, tok), h, store.table.row_of(tok));
-            CUDA_CHECK(cudaMemcpy(kc.get<uint8_t>() + at, store.k_codes.data() + at, static_cast<size_t>(d),
-                                  cudaMemcpyHostToDevice));
-            CUDA_CHECK(cudaMemcpy(vc.get<uint8_t>() + at, store.v_codes.data() + at, static_cast<size_t>(d),
-                                  cudaMemcpyHostToDevice));
+            CUDA_CHECK(cudaMemcpyAsync(kc.get<uint8_t>() + at, store.k_codes.data() + at, static_cast<size_t>(d),
+                                       cudaMemcpyHostToDevice, stream));
+            CUDA_CHECK(cudaMemcpyAsync(vc.get<uint8_t>() + at, store.v_codes.data() + at, static_cast<size_t>(d),
+                                       cudaMemcpyHostToDevice, stream));
           }
           const size_t si = store.scale_index(b, h, pos);
-          CUDA_CHECK(cudaMemcpy(ks.get<float>() + si, &store.k_scales[si], 4, cudaMemcpyHostToDevice));
-          CUDA_CHECK(cudaMemcpy(vs.get<float>() + si, &store.v_scales[si], 4, cudaMemcpyHostToDevice));
+          CUDA_CHECK(cudaMemcpyAsync(ks.get<float>() + si, &store.k_scales[si], 4, cudaMemcpyHostToDevice, stream));
+          CUDA_CHECK(cudaMemcpyAsync(vs.get<float>() + si, &store.v_scales[si], 4, cudaMemcpyHostToDevice, stream));
         }
       }
-      CUDA_CHECK(cudaMemcpy(lens.get(), lengths.data(), lens.bytes(), cudaMemcpyHostToDevice));
+      CUDA_CHECK(cudaMemcpyAsync(lens.get(), lengths.data(), lens.bytes(), cudaMemcpyHostToDevice, stream));
     };
     for (int64_t t = 0; t < req.prefill; ++t) append_all();
     res.copy_gbs = bench::copy_bandwidth_gbs(uint64_t{1} << 30, 10, stream);
