@@ -262,6 +262,7 @@ TEST_CASE("KV cache mode at 1920x1080: a deep model, batch 8, 256-token pages, p
   kv.batch = 8;
   kv.loop_context = 128;
   kv.tokens = 3 * 256 + 100;  // page 3 partly written
+  kv.fill_dtype = KvDtype::Fp8E4M3;  // the picture stores fp8: 864 tokens in closed 16-token groups, 4 staged
   session.app->ui().requested_mode = "KV cache";
   REQUIRE(session.wait_for_loops(120));
   session.frames(3);
@@ -269,6 +270,7 @@ TEST_CASE("KV cache mode at 1920x1080: a deep model, batch 8, 256-token pages, p
   REQUIRE(kv.result);
   for (const KvLayoutRun& run : kv.result->runs) CHECK_MESSAGE(run.loop.ok, run.loop.error);
   CHECK(kv.fill_pages == 4);
+  CHECK(kv.fill_quantised_tokens == (3 * 256 + 100) / 16 * 16);
   CHECK_FALSE(overlaps(kv.legend_min, kv.legend_max, kv.time_plot_min, kv.time_plot_max));
   CHECK_FALSE(overlaps(kv.legend_min, kv.legend_max, kv.bw_plot_min, kv.bw_plot_max));
   save(*session.platform, "kv_deep_1080.png");
