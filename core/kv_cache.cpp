@@ -1,7 +1,7 @@
 // kv_cache.cpp — the paged KV cache model, the paged decode CPU twin and the CPU decode loop (see kv_cache.hpp).
 //
 // Contents
-//   page sizes, PagedKvCache, PagedKvStore
+//   page sizes, PagedKvCache, PagedKvStore, QuantKvStore
 //   plan_decode_splits
 //   decode twin        one generic task body over a row source (paged or contiguous), then the split merge
 //   kv_footprint
@@ -127,6 +127,100 @@ bool PagedKvStore::append_token(int64_t seq, const float* k_new, const float* v_
   return true;
 }
 
+// ---------------------------------------------------------------- QuantKvStore
+QuantKvStore::QuantKvStore(KvDtype dtype_, int64_t group_, int64_t sequences, int64_t kv_heads_, int64_t head_dim_,
+                           int64_t page_tokens, int64_t pool_pages, int64_t capacity, uint64_t shuffle_seed)
+    : table(sequences, page_tokens, pool_pages, shuffle_seed), dtype(dtype_), kv_heads(kv_heads_),
+      head_dim(head_dim_), group(group_), max_groups(pages_for(capacity, group_)) {
+  const size_t n = static_cast<size_t>(pool_pages * kv_heads * page_tokens * head_dim);
+  k_codes.assign(n, 0);
+  v_codes.assign(n, 0);
+  k_scales.assign(static_cast<size_t>(sequences * kv_heads * max_groups), 0.0f);
+  v_scales.assign(k_scales.size(), 0.0f);
+  k_open.assign(static_cast<size_t>(sequences * kv_heads * group * head_dim), 0.0f);
+  v_open.assign(k_open.size(), 0.0f);
+}
+
+bool QuantKvStore::append_token(int64_t seq, const float* k_new, const float* v_new, std::string* error) {
+  auto fail = [&](std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  };
+  if (seq < 0 || seq >= table.sequences())
+    return fail("sequence " + std::to_string(seq) + " does not exist (0.." + std::to_string(table.sequences() - 1) + ")");
+  for (int64_t i = 0; i < kv_heads * head_dim; ++i)
+    if (!std::isfinite(k_new[i]) || !std::isfinite(v_new[i]))
+      return fail(std::string("the new token's ") + (std::isfinite(k_new[i]) ? "V" : "K") + " head " +
+                  std::to_string(i / head_dim) + " element " + std::to_string(i % head_dim) +
+                  " is not finite: a " + kv_dtype_name(dtype) +
+                  " cache scales each group by its max |x|, which a NaN or infinity leaves undefined; nothing stored");
+  if (table.length(seq) >= max_groups * group)
+    return fail("sequence " + std::to_string(seq) + " is at its capacity of " + std::to_string(max_groups * group) +
+                " tokens");
+  const PagedKvCache::Append a = table.append(seq, 1);
+  if (!a.ok) return fail(a.error);
+  const int64_t pos = table.length(seq) - 1;
+  for (int64_t h = 0; h < kv_heads; ++h)
+    for (int64_t c = 0; c < head_dim; ++c) {
+      k_open[open_offset(seq, h, pos) + static_cast<size_t>(c)] = round_to_fp16(k_new[h * head_dim + c]);
+      v_open[open_offset(seq, h, pos) + static_cast<size_t>(c)] = round_to_fp16(v_new[h * head_dim + c]);
+    }
+  if ((pos + 1) % group != 0) return true;
+  // The group [pos + 1 − G, pos] is complete: its scale from the staged fp16 values, then its codes, once.
+  const int64_t first = pos + 1 - group;
+  for (int64_t h = 0; h < kv_heads; ++h) {
+    for (int kv = 0; kv < 2; ++kv) {
+      const std::vector<float>& open = kv == 0 ? k_open : v_open;
+      std::vector<uint8_t>& codes = kv == 0 ? k_codes : v_codes;
+      float amax = 0;
+      for (int64_t t = first; t <= pos; ++t)
+        for (int64_t c = 0; c < head_dim; ++c)
+          amax = std::max(amax, std::fabs(open[open_offset(seq, h, t) + static_cast<size_t>(c)]));
+      const float s = kv_group_scale(dtype, amax);
+      (kv == 0 ? k_scales : v_scales)[scale_index(seq, h, first)] = s;
+      for (int64_t t = first; t <= pos; ++t) {
+        const size_t at = offset(table.page_of(seq, t), h, table.row_of(t));
+        for (int64_t c = 0; c < head_dim; ++c)
+          codes[at + static_cast<size_t>(c)] = kv_encode(dtype, open[open_offset(seq, h, t) + static_cast<size_t>(c)], s);
+      }
+    }
+  }
+  return true;
+}
+
+namespace {
+void quant_row(const QuantKvStore& st, const std::vector<uint8_t>& codes, const std::vector<float>& scales,
+               const std::vector<float>& open, int64_t seq, int64_t kvh, int64_t pos, float* out) {
+  const int64_t d = st.head_dim;
+  if (pos >= st.closed_tokens(seq)) {
+    std::copy_n(open.begin() + static_cast<std::ptrdiff_t>(st.open_offset(seq, kvh, pos)), d, out);
+    return;
+  }
+  const float s = scales[st.scale_index(seq, kvh, pos)];
+  const uint8_t* c = codes.data() + st.offset(st.table.page_of(seq, pos), kvh, st.table.row_of(pos));
+  if (st.dtype == KvDtype::Int8) {  // kv_decode, with the format's branch out of the loop
+    for (int64_t i = 0; i < d; ++i) out[i] = static_cast<float>(static_cast<int8_t>(c[i])) * s;
+  } else {
+    const float* values = fp8_e4m3_values();
+    for (int64_t i = 0; i < d; ++i) out[i] = values[c[i]] * s;
+  }
+}
+}  // namespace
+
+void QuantKvStore::k_row(int64_t seq, int64_t kvh, int64_t pos, float* out) const {
+  quant_row(*this, k_codes, k_scales, k_open, seq, kvh, pos, out);
+}
+void QuantKvStore::v_row(int64_t seq, int64_t kvh, int64_t pos, float* out) const {
+  quant_row(*this, v_codes, v_scales, v_open, seq, kvh, pos, out);
+}
+
+double QuantKvStore::bytes_held(int64_t seq) const {
+  const double pages = static_cast<double>(table.block_table(seq).size());
+  return 2.0 * (pages * static_cast<double>(table.page_tokens() * kv_heads * head_dim) +
+                static_cast<double>(table.length(seq) / group * kv_heads) * 4.0 +
+                static_cast<double>(kv_heads * group * head_dim) * 2.0);
+}
+
 // ---------------------------------------------------------------- split plan
 DecodeSplitPlan plan_decode_splits(int64_t base_ctas, int64_t max_len, int64_t tile_tokens, int64_t slots,
                                    int64_t min_tiles_per_split, int max_splits) {
@@ -156,20 +250,40 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int64_t kTwinTile = 64;  // keys per online-softmax update, as the GPU's Bc
 
-// Where cached rows live: the paged store through its block table, or a contiguous [B][Hkv][cap][d] array.
+// Where cached rows live: the paged store through its block table, a contiguous [B][Hkv][cap][d] array, or a
+// quantised store (rows dequantised into the task's scratch as a tile is loaded).
 struct RowSource {
   const PagedKvStore* paged = nullptr;
+  const QuantKvStore* quant = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;
   int64_t kv_heads = 0, capacity = 0, head_dim = 0;
   const int64_t* lengths = nullptr;  // contiguous: per sequence
 
-  int64_t length(int64_t b) const { return paged ? paged->table.length(b) : lengths[b]; }
+  int64_t length(int64_t b) const {
+    return quant ? quant->table.length(b) : paged ? paged->table.length(b) : lengths[b];
+  }
   const float* k_row(int64_t b, int64_t h, int64_t pos) const {
     return paged ? paged->k_row(b, h, pos) : k + ((b * kv_heads + h) * capacity + pos) * head_dim;
   }
   const float* v_row(int64_t b, int64_t h, int64_t pos) const {
     return paged ? paged->v_row(b, h, pos) : v + ((b * kv_heads + h) * capacity + pos) * head_dim;
+  }
+  // Rows [k0, k0 + count) of (b, h): pointers into the cache, or (quantised) into kbuf / vbuf [count][head_dim]
+  // after dequantising them there.
+  void load_tile(int64_t b, int64_t h, int64_t k0, int64_t count, const float** krows, const float** vrows,
+                 float* kbuf, float* vbuf) const {
+    for (int64_t j = 0; j < count; ++j) {
+      if (quant) {
+        quant->k_row(b, h, k0 + j, kbuf + j * head_dim);
+        quant->v_row(b, h, k0 + j, vbuf + j * head_dim);
+        krows[j] = kbuf + j * head_dim;
+        vrows[j] = vbuf + j * head_dim;
+      } else {
+        krows[j] = k_row(b, h, k0 + j);
+        vrows[j] = v_row(b, h, k0 + j);
+      }
+    }
   }
 };
 
@@ -203,18 +317,22 @@ std::string decode_twin(const RowSource& src, int64_t batch, const float* q, int
     std::fill_n(l, G, 0.0f);
     std::fill_n(acc, G * d, 0.0f);
     std::vector<float> scores(static_cast<size_t>(kTwinTile));
+    std::vector<float> kbuf(src.quant ? static_cast<size_t>(kTwinTile * d) : 0), vbuf(kbuf.size());
+    const float* krows[kTwinTile];
+    const float* vrows[kTwinTile];
     for (int64_t k0 = begin; k0 < end; k0 += kTwinTile) {
       const int64_t count = std::min(kTwinTile, end - k0);
+      src.load_tile(b, kvh, k0, count, krows, vrows, kbuf.data(), vbuf.data());
       for (int64_t g = 0; g < G; ++g) {  // every member of the group reads the same K/V rows
         const float* qg = q + ((b * q_heads) + kvh * G + g) * d;
         for (int64_t j = 0; j < count; ++j) {
-          const float* kr = src.k_row(b, kvh, k0 + j);
+          const float* kr = krows[j];
           float dot = 0;
           for (int64_t c = 0; c < d; ++c) dot += qg[c] * kr[c];
           scores[static_cast<size_t>(j)] = dot * fscale;
         }
         online_softmax_update(m[g], l[g], acc + g * d, d, scores.data(), count,
-                              [&](int64_t j) { return src.v_row(b, kvh, k0 + j); });
+                              [&](int64_t j) { return vrows[j]; });
       }
     }
   });
@@ -246,6 +364,15 @@ std::string decode_paged_cpu(const PagedKvStore& cache, const float* q, int64_t 
   return decode_twin(src, cache.table.sequences(), q, q_heads, scale, out, pool, splits);
 }
 
+std::string decode_quant_cpu(const QuantKvStore& cache, const float* q, int64_t q_heads, double scale, float* out,
+                             ThreadPool& pool, int splits) {
+  RowSource src;
+  src.quant = &cache;
+  src.kv_heads = cache.kv_heads;
+  src.head_dim = cache.head_dim;
+  return decode_twin(src, cache.table.sequences(), q, q_heads, scale, out, pool, splits);
+}
+
 // ---------------------------------------------------------------- sizes
 KvFootprint kv_footprint(int64_t layers, int64_t kv_heads, int64_t head_dim, DType dtype, int64_t context,
                          int64_t page_tokens, double free_bytes) {
@@ -256,6 +383,27 @@ KvFootprint kv_footprint(int64_t layers, int64_t kv_heads, int64_t head_dim, DTy
   f.bytes_per_sequence = f.bytes_per_token * static_cast<double>(context);
   const int64_t reserved = page_tokens > 0 ? pages_for(context, page_tokens) * page_tokens : context;
   f.bytes_per_sequence_paged = f.bytes_per_token * static_cast<double>(reserved);
+  f.sequences_fit = f.bytes_per_sequence_paged > 0 && free_bytes > 0
+                        ? static_cast<int64_t>(std::floor(free_bytes / f.bytes_per_sequence_paged))
+                        : 0;
+  return f;
+}
+
+KvFootprint kv_footprint(int64_t layers, int64_t kv_heads, int64_t head_dim, KvDtype kv, int64_t group,
+                         int64_t context, int64_t page_tokens, double free_bytes) {
+  KvFootprint f = kv_footprint(layers, kv_heads, head_dim, DType::F16, context, page_tokens, free_bytes);
+  if (kv == KvDtype::F16) return f;
+  const double L = static_cast<double>(layers);
+  f.bytes_per_token_layer = kv_bytes_per_token_layer(kv_heads, head_dim, kv, group);
+  f.bytes_per_token = f.bytes_per_token_layer * L;
+  f.staging_bytes_per_sequence = kv_staging_bytes_per_sequence_layer(kv_heads, head_dim, kv, group) * L;
+  // Codes for every reserved row, scales for every group of the context; the staging block on top.
+  const double codes_per_token = 2.0 * static_cast<double>(kv_heads * head_dim) * L;
+  const double scales = 2.0 * static_cast<double>(kv_heads * pages_for(context, group)) * 4.0 * L;
+  const int64_t reserved = page_tokens > 0 ? pages_for(context, page_tokens) * page_tokens : context;
+  f.bytes_per_sequence = codes_per_token * static_cast<double>(context) + scales + f.staging_bytes_per_sequence;
+  f.bytes_per_sequence_paged =
+      codes_per_token * static_cast<double>(reserved) + scales + f.staging_bytes_per_sequence;
   f.sequences_fit = f.bytes_per_sequence_paged > 0 && free_bytes > 0
                         ? static_cast<int64_t>(std::floor(free_bytes / f.bytes_per_sequence_paged))
                         : 0;
@@ -288,6 +436,8 @@ std::vector<std::string> validate(const DecodeLoopRequest& r) {
   if (r.measure_every < 1) e.push_back("measure_every " + std::to_string(r.measure_every) + ": must be >= 1");
   if (r.repetitions < 1 || r.repetitions > 1000)
     e.push_back("repetitions " + std::to_string(r.repetitions) + ": must be 1..1000");
+  if (kv_dtype_is_quantised(r.kv_dtype))
+    if (auto p = kv_group_problem(r.kv_group); !p.empty()) e.push_back(p);
   return e;
 }
 
@@ -295,8 +445,13 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
   using Clock = std::chrono::steady_clock;
   DecodeLoopResult result;
   result.backend = "cpu";
-  result.storage = "fp32 (CPU twin)";
-  result.storage_bytes = 4;
+  const bool quantised = kv_dtype_is_quantised(r.kv_dtype);
+  result.kv_dtype = kv_dtype_name(r.kv_dtype);
+  result.storage = quantised ? std::string(r.kv_dtype == KvDtype::Int8 ? "int8" : "fp8 e4m3") + " (CPU twin, " +
+                                   std::to_string(r.kv_group) + "-token scale groups)"
+                             : "fp32 (CPU twin)";
+  result.storage_bytes = quantised ? 1 : 4;
+  result.bytes_per_token_layer = kv_bytes_per_token_layer(r.kv_heads, r.head_dim, r.kv_dtype, r.kv_group);
   if (auto problems = validate(r); !problems.empty()) {
     result.error = problems.front();
     return result;
@@ -308,7 +463,8 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
   const int64_t pool_pages = paged ? B * pages_for(N, r.page_tokens) : 0;
   const double cache_elements = paged ? static_cast<double>(pool_pages * r.page_tokens) * Hkv * d
                                       : static_cast<double>(B * Hkv * N * d);
-  result.pool_bytes = static_cast<uint64_t>(2 * cache_elements * 4);
+  // Quantised: 1-byte codes, plus the fp16 cache kept beside it for the error (held as floats).
+  result.pool_bytes = static_cast<uint64_t>(2 * cache_elements * (quantised ? 1 + 4 : 4));
   result.workspace_bytes = static_cast<uint64_t>(2 * B * r.q_heads * d * 4);
   result.bytes_needed = result.pool_bytes + result.workspace_bytes;
   result.bytes_free = available_memory_bytes();
@@ -323,15 +479,25 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
     PagedKvStore store;
     std::vector<float> ck, cv;
     std::vector<int64_t> lengths(static_cast<size_t>(B), 0);
-    if (paged) store = PagedKvStore(B, Hkv, d, r.page_tokens, pool_pages);
-    else {
+    if (!quantised && paged) store = PagedKvStore(B, Hkv, d, r.page_tokens, pool_pages);
+    else if (!quantised) {
       ck.assign(static_cast<size_t>(B * Hkv * N * d), 0.0f);
       cv.assign(ck.size(), 0.0f);
+    }
+    // A quantised cache, and the fp16 cache of the same tokens it is compared with: both in the layout asked for
+    // (contiguous: one page of N tokens per sequence, page b = sequence b).
+    QuantKvStore qstore;
+    PagedKvStore fp16_store;
+    if (quantised) {
+      const int64_t qp = paged ? r.page_tokens : N, qpages = paged ? pool_pages : B;
+      qstore = QuantKvStore(r.kv_dtype, r.kv_group, B, Hkv, d, qp, qpages, N);
+      fp16_store = PagedKvStore(B, Hkv, d, qp, qpages);
     }
     RowSource src;
     src.kv_heads = Hkv;
     src.head_dim = d;
-    if (paged) src.paged = &store;
+    if (quantised) src.quant = &qstore;
+    else if (paged) src.paged = &store;
     else { src.k = ck.data(); src.v = cv.data(); src.capacity = N; src.lengths = lengths.data(); }
 
     Rng rng(r.seed);
@@ -343,7 +509,12 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
       for (int64_t b = 0; b < B; ++b) {
         for (auto& x : knew) x = static_cast<float>(rng.normal());
         for (auto& x : vnew) x = static_cast<float>(rng.normal());
-        if (paged) {
+        if (quantised) {
+          if (!qstore.append_token(b, knew.data(), vnew.data(), &error)) return false;
+          for (auto& x : knew) x = round_to_fp16(x);
+          for (auto& x : vnew) x = round_to_fp16(x);
+          if (!fp16_store.append_token(b, knew.data(), vnew.data(), &error)) return false;
+        } else if (paged) {
           if (!store.append_token(b, knew.data(), vnew.data(), &error)) return false;
         } else {
           const int64_t pos = lengths[static_cast<size_t>(b)]++;
@@ -376,12 +547,40 @@ DecodeLoopResult run_cpu_decode_loop(const DecodeLoopRequest& r, int threads) {
       s.decode_ms = times[times.size() / 2];
       s.decode_samples_ms = times;
       s.append_ms = append_ms;
-      s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv * len * d) * 4;
+      if (quantised) {  // codes and scales of the closed groups, fp16 rows of the open one
+        const int64_t closed = len / r.kv_group * r.kv_group;
+        s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv) *
+                          static_cast<double>(closed * d + closed / r.kv_group * 4 + (len - closed) * d * 2);
+      } else {
+        s.kv_bytes_read = 2.0 * static_cast<double>(B * Hkv * len * d) * 4;
+      }
       s.achieved_gbs = s.decode_ms > 0 ? s.kv_bytes_read / (s.decode_ms * 1e-3) / 1e9 : 0;
-      s.pages_in_use = paged ? store.table.pages_in_use() : 0;
-      s.cache_bytes = paged ? static_cast<uint64_t>(s.pages_in_use * r.page_tokens * Hkv * d * 2 * 4) : result.pool_bytes;
+      s.pages_in_use = paged ? (quantised ? qstore.table.pages_in_use() : store.table.pages_in_use()) : 0;
+      if (quantised) {
+        double held = 0;
+        for (int64_t b = 0; b < B; ++b) held += qstore.bytes_held(b);
+        s.cache_bytes = static_cast<uint64_t>(held);
+      } else {
+        s.cache_bytes =
+            paged ? static_cast<uint64_t>(s.pages_in_use * r.page_tokens * Hkv * d * 2 * 4) : result.pool_bytes;
+      }
       s.splits = plan_decode_splits(B * Hkv, len, kTwinTile, 2 * pool.size(), 1, 64).splits;
       result.samples.push_back(s);
+      if (quantised && len == N) {  // the last step: the same query against the fp16 cache of the same tokens
+        std::vector<float> out16(out.size());
+        error = decode_paged_cpu(fp16_store, q.data(), r.q_heads, scale, out16.data(), pool, 0);
+        if (!error.empty()) { result.error = error; return result; }
+        double diff2 = 0, ref2 = 0, max_abs = 0;
+        for (size_t i = 0; i < out.size(); ++i) {
+          const double e = static_cast<double>(out[i]) - static_cast<double>(out16[i]);
+          diff2 += e * e;
+          ref2 += static_cast<double>(out16[i]) * out16[i];
+          max_abs = std::max(max_abs, std::fabs(e));
+        }
+        result.error_measured = true;
+        result.error_max_abs = max_abs;
+        result.error_rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+      }
     }
   } catch (const std::bad_alloc&) {
     result.out_of_memory = true;

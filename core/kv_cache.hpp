@@ -6,7 +6,10 @@
 //   page sizes           page_size_problem: a power of two in [kMinPageTokens, kMaxPageTokens]
 //   PagedKvCache         the block table: which physical page holds tokens [p·P, (p+1)·P) of a sequence
 //   PagedKvStore         PagedKvCache plus host float storage, laid out as the GPU pool
+//   QuantKvStore         PagedKvCache plus fp8/int8 codes, per-group scales and the open group's fp16 staging
+//                        (formats and the append rule: kv_quant.hpp)
 //   decode_paged_cpu     the CPU twin of the paged decode kernel (split-K, GQA groups, merge)
+//   decode_quant_cpu     the same twin over a QuantKvStore: each tile's rows dequantised after the load
 //   plan_decode_splits   how many splits of the cache flash-decoding launches (from L and the SM count)
 //   sizes                KvFootprint: bytes per token, per sequence at L, sequences that fit in free memory
 //   decode loop          DecodeLoopRequest / DecodeLoopResult, run_cpu_decode_loop
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "core/decode_options.hpp"
+#include "core/kv_quant.hpp"
 #include "core/spec.hpp"
 
 namespace attnscope {
@@ -101,6 +105,48 @@ struct PagedKvStore {
   }
 };
 
+// ---- a quantised store (fp8 or int8) in the GPU pool's layout ----
+// Codes: K and V each [pool_pages][kv_heads][page_tokens][head_dim] bytes, as the float pool. Scales: K and V each
+// [sequence][kv_heads][max_groups] fp32, indexed by the token's group g = pos / G within its sequence (not by page:
+// a group may span pages when G > P, or a page hold several groups). Staging: K and V each
+// [sequence][kv_heads][G][head_dim] fp16 values (held as floats) of the open group; a token at pos is read from
+// there when pos >= closed_tokens(seq). A contiguous cache is this store with one page of `capacity` tokens per
+// sequence (page b holds sequence b when the sequences are appended in order).
+struct QuantKvStore {
+  PagedKvCache table;
+  KvDtype dtype = KvDtype::Fp8E4M3;
+  int64_t kv_heads = 0, head_dim = 0, group = kDefaultKvGroup, max_groups = 0;
+  std::vector<uint8_t> k_codes, v_codes;
+  std::vector<float> k_scales, v_scales;
+  std::vector<float> k_open, v_open;
+
+  QuantKvStore() = default;
+  // `capacity`: the most tokens one sequence may hold (sizes the scale table).
+  QuantKvStore(KvDtype dtype, int64_t group, int64_t sequences, int64_t kv_heads, int64_t head_dim,
+               int64_t page_tokens, int64_t pool_pages, int64_t capacity, uint64_t shuffle_seed = 0);
+  // Appends one token: k_new and v_new hold [kv_heads][head_dim]. Each value is rounded to fp16 into the staging
+  // block; when the token completes its group, the group is quantised (scale from its max |x|) into the pool.
+  // False, with nothing stored, when a value is not finite (NaN or ±inf: the scale would be meaningless), the
+  // sequence is at its capacity or the pool is full.
+  bool append_token(int64_t seq, const float* k_new, const float* v_new, std::string* error);
+  int64_t closed_tokens(int64_t seq) const { return table.length(seq) / group * group; }
+  size_t offset(int32_t page, int64_t kvh, int64_t row) const {
+    return static_cast<size_t>(((page * kv_heads + kvh) * table.page_tokens() + row) * head_dim);
+  }
+  size_t scale_index(int64_t seq, int64_t kvh, int64_t pos) const {
+    return static_cast<size_t>((seq * kv_heads + kvh) * max_groups + pos / group);
+  }
+  size_t open_offset(int64_t seq, int64_t kvh, int64_t pos) const {
+    return static_cast<size_t>(((seq * kv_heads + kvh) * group + pos % group) * head_dim);
+  }
+  // The values the decode reads for token pos (dequantised codes, or the staged fp16 values): head_dim floats.
+  void k_row(int64_t seq, int64_t kvh, int64_t pos, float* out) const;
+  void v_row(int64_t seq, int64_t kvh, int64_t pos, float* out) const;
+  // Bytes the cache of one sequence occupies now, as the GPU would hold it: codes of its pages, its groups' scales
+  // (closed ones) and the staging block.
+  double bytes_held(int64_t seq) const;
+};
+
 // ---- split-K (flash-decoding) plan ----
 // The decode kernel launches base_ctas = batch · kv_heads · head_blocks CTAs per split. With few of them (MQA,
 // small batch) one split leaves most SMs idle, so the cache is cut into `splits` ranges processed in parallel
@@ -126,6 +172,11 @@ DecodeSplitPlan plan_decode_splits(int64_t base_ctas, int64_t max_len, int64_t t
 std::string decode_paged_cpu(const PagedKvStore& cache, const float* q, int64_t q_heads, double scale, float* out,
                              ThreadPool& pool, int splits = 0 /* 0: from plan_decode_splits for the pool */);
 
+// The twin over a quantised store: the same split-K / GQA / merge structure as decode_paged_cpu; each tile of rows
+// is dequantised once per (sequence, KV head, split) task after it is read, then shared by the group's query heads.
+std::string decode_quant_cpu(const QuantKvStore& cache, const float* q, int64_t q_heads, double scale, float* out,
+                             ThreadPool& pool, int splits = 0);
+
 // ---- sizes ----
 // Per layer: a token stores one K and one V row per KV head: 2 · Hkv · d · e bytes.
 struct KvFootprint {
@@ -134,9 +185,14 @@ struct KvFootprint {
   double bytes_per_sequence = 0;      // at context N, contiguous: 2·L·Hkv·d·e·N
   double bytes_per_sequence_paged = 0;  // paged: ⌈N/P⌉·P tokens reserved
   int64_t sequences_fit = 0;          // ⌊free / bytes_per_sequence_paged⌋ (contiguous when P = 0)
+  double staging_bytes_per_sequence = 0;  // quantised: the open group's fp16 block, 2·L·Hkv·G·d·2 (in the two above)
 };
 KvFootprint kv_footprint(int64_t layers, int64_t kv_heads, int64_t head_dim, DType dtype, int64_t context,
                          int64_t page_tokens, double free_bytes);
+// A cache of element type `kv` with scale groups of G tokens: bytes per token include the scales (2·Hkv·(d + 4/G)
+// per layer for fp8/int8), and a sequence adds its staging block. fp16 gives the DType::F16 figures.
+KvFootprint kv_footprint(int64_t layers, int64_t kv_heads, int64_t head_dim, KvDtype kv, int64_t group,
+                         int64_t context, int64_t page_tokens, double free_bytes);
 
 // ---- the decode loop ----
 // T = context − prefill steps of: append one K/V row per sequence and KV head (the cache grows; the paged one
@@ -152,6 +208,8 @@ struct DecodeLoopRequest {
   int repetitions = 1;
   uint64_t seed = 1;
   DecodeBenchOptions options;    // kernel variant, instruments, timing mode (CUDA; the CPU twin ignores them)
+  KvDtype kv_dtype = KvDtype::F16;  // fp8 / int8: a quantised cache (kv_quant.hpp); fp16: `dtype` decides
+  int64_t kv_group = kDefaultKvGroup;  // tokens per scale (quantised caches), a power of two 1..4096
 };
 // Empty when the request is valid; else one sentence per problem.
 std::vector<std::string> validate(const DecodeLoopRequest& request);
@@ -180,6 +238,12 @@ struct DecodeLoopResult {
   uint64_t pool_bytes = 0;         // paged: the page pool reserved; contiguous: the whole cache
   uint64_t workspace_bytes = 0;    // split partials, block table, query and output
   double copy_gbs = 0;             // device-to-device copy bandwidth measured in the same run (0: not measured)
+  // Quantised caches: the same tokens are also kept in an fp16 cache and the last step decoded from both; the output
+  // error of the quantised cache against the fp16 one (max |o − o16|, and ‖o − o16‖₂ / ‖o16‖₂ over every output).
+  std::string kv_dtype = "fp16";
+  double bytes_per_token_layer = 0;  // as the GPU stores it (kv_bytes_per_token_layer), scales included
+  bool error_measured = false;
+  double error_max_abs = 0, error_rel_l2 = 0;
   double read_gbs = 0;             // a read-only kernel streaming as many bytes as the last decode read, L2 flushed
                                    // first, in the same run: what a pure read of the cache reaches (0: not measured)
 };

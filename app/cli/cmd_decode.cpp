@@ -3,6 +3,8 @@
 //   table (default)  for each KV-head count (MHA / GQA / MQA): one decode of a new token per sequence against a
 //                    cache of --context tokens, contiguous and paged; bytes read from the cache / median time, as a
 //                    ratio of the device-to-device copy bandwidth measured in the same call; the paged overhead.
+//   --kv-dtype       fp16, fp8 (e4m3) or int8 cache elements (kv_quant.hpp); a quantised row also gives its bytes
+//                    per token (scales included) and its output error against an fp16 cache of the same tokens
 //   --steps T        the decode loop: T steps of append K/V -> decode, ending at --context; time per token,
 //                    achieved bandwidth and the memory the cache holds, every --every steps.
 #include <cstdio>
@@ -35,6 +37,10 @@ const char* kHelp =
     "  --kv-heads LIST         KV-head counts to compare (H: MHA, 1: MQA)            default 32,8,1\n"
     "  --d D                   head dimension, 1..256 (CUDA: 64 or 128)              default 128\n"
     "  --dtype fp16|bf16       cache storage                                         default fp16\n"
+    "  --kv-dtype fp16|fp8|int8  cache elements: fp8 (e4m3) and int8 hold one byte and one fp32 scale per group\n"
+    "                          of tokens, K and V, per KV head; the table adds bytes per token and the output\n"
+    "                          error against an fp16 cache of the same tokens             default fp16\n"
+    "  --kv-group G            tokens per scale (fp8/int8), a power of two 1..4096   default 16\n"
     "  --layout LIST           contiguous, paged or both                             default contiguous,paged\n"
     "  --page P                paged cache: tokens per page, a power of two 16..256  default 16\n"
     "  --reps R                timed decodes per measurement (median), 1..1000       default 20\n"
@@ -98,10 +104,12 @@ int run_decode(const std::vector<std::string>& argv) {
   const std::string timing_text = args.get_or("--timing", "device");
   const std::string read_text = args.get_or("--read", "stream");
   const std::string timeline_path = args.get_or("--timeline", "");
+  const std::string kv_dtype_text = args.get_or("--kv-dtype", "fp16");
+  const int64_t kv_group = args.get_int("--kv-group", kDefaultKvGroup, kMinKvGroup, kMaxKvGroup);  // powers of two: below
   std::vector<std::string> errors =
       args.errors({"--backend", "--batch", "--context", "--heads", "--kv-heads", "--d", "--dtype", "--layout", "--page",
                    "--reps", "--steps", "--every", "--check", "--json", "--variant", "--probe", "--pool-percent",
-                   "--timing", "--read", "--timeline"});
+                   "--timing", "--read", "--timeline", "--kv-dtype", "--kv-group"});
   // The experiments' options, each checked here with the forms it accepts.
   if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   DecodeBenchOptions options;
@@ -116,6 +124,14 @@ int run_decode(const std::vector<std::string>& argv) {
   options.timeline_path = timeline_path;
   const auto dtype = parse_dtype(dtype_text);
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp16 or bf16");
+  const auto kv_dtype = parse_kv_dtype(kv_dtype_text);
+  if (!kv_dtype) errors.push_back("--kv-dtype '" + kv_dtype_text + "': choose " + kKvDtypeChoices);
+  const bool quantised = kv_dtype && kv_dtype_is_quantised(*kv_dtype);
+  if (quantised && dtype && *dtype != DType::F16)
+    errors.push_back("--kv-dtype " + kv_dtype_text + " is compared with an fp16 cache: leave --dtype at fp16");
+  if (args.has("--kv-group") && kv_dtype && !quantised)
+    errors.push_back("--kv-group applies to fp8 and int8 caches (add --kv-dtype fp8 or int8)");
+  else if (auto why = kv_group_problem(kv_group); !why.empty()) errors.push_back("--kv-group: " + why);
   for (auto& l : layouts)
     if (l != "contiguous" && l != "paged") errors.push_back("--layout '" + l + "': choose contiguous or paged");
   if (auto why = page_size_problem(page); !why.empty()) errors.push_back("--page: " + why);
@@ -135,6 +151,12 @@ int run_decode(const std::vector<std::string>& argv) {
     for (auto& e : validate(probe)) errors.push_back(e);
   }
   if (int rc = report_errors(kName, errors)) return rc;
+  // K and V bytes per token and layer as the GPU stores the cache, scales included (from the formats when the
+  // backend did not report it).
+  auto bytes_per_token = [&](const DecodeLoopResult& r, int64_t kv) {
+    return r.bytes_per_token_layer > 0 ? r.bytes_per_token_layer
+                                       : kv_bytes_per_token_layer(kv, d, *kv_dtype, kv_group);
+  };
 
   std::string why_not;
   std::unique_ptr<Backend> backend = make_backend(backend_name, &why_not);
@@ -156,6 +178,8 @@ int run_decode(const std::vector<std::string>& argv) {
     req.page_tokens = layout == "paged" ? page : 0;
     req.context = context;
     req.options = options;
+    req.kv_dtype = kv_dtype.value_or(KvDtype::F16);
+    req.kv_group = kv_group;
     return req;
   };
 
@@ -164,13 +188,17 @@ int run_decode(const std::vector<std::string>& argv) {
   nlohmann::json j_rows = nlohmann::json::array();
   if (steps == 0) {
     std::cout << "decode: B=" << batch << " sequences, L=" << context << " cached tokens, " << heads
-              << " query heads, d=" << d << ", " << dtype_text << "; median of " << reps
+              << " query heads, d=" << d << ", "
+              << (quantised ? kv_dtype_text + " cache (" + std::to_string(kv_group) + "-token scale groups)"
+                            : dtype_text)
+              << "; median of " << reps
               << " decodes; GB/s = K and V bytes read from the cache / time; copy = device-to-device cudaMemcpy,\n"
                  "(read + written bytes) / time, measured in the same call; read = a read-only kernel streaming as\n"
                  "many bytes, in the same call; CUDA times each decode's own GPU time with L2 flushed before it\n"
                  "(--timing launch: events on an idle GPU, which adds the host's launch latency)\n\n";
-    std::printf("%-5s %4s %-10s %7s %10s %10s %10s %8s %8s %8s %8s %8s %8s\n", "heads", "KV", "cache", "splits",
-                "cache MB", "time us", "GB/s", "copy", "ratio", "target", "paged+", "read", "of read");
+    std::printf("%-5s %4s %-10s %-5s %9s %7s %10s %10s %10s %8s %8s %8s %8s %8s %8s %10s %9s\n", "heads", "KV",
+                "cache", "dtype", "B/token", "splits", "cache MB", "time us", "GB/s", "copy", "ratio", "target",
+                "paged+", "read", "of read", "max|err|", "rel L2");
     for (int64_t kv : kv_list) {
       double contiguous_ms = 0;
       for (const std::string& layout : layouts) {
@@ -212,22 +240,33 @@ int run_decode(const std::vector<std::string>& argv) {
             std::snprintf(read, sizeof read, "%.0f", row.read_gbs);
             std::snprintf(of_read, sizeof of_read, "%.1f%%", 100 * row.sample.achieved_gbs / row.read_gbs);
           }
-          std::printf("%-5s %4lld %-10s %7d %10.1f %10.1f %10.0f %8s %8s %7.0f%% %8s %8s %8s\n", row.layout.c_str(),
-                      static_cast<long long>(kv), row.cache.c_str(), row.sample.splits, row.sample.kv_bytes_read / 1e6,
+          char max_err[32] = "ref", rel_l2[32] = "ref";  // fp16 rows are the reference
+          if (r.error_measured) {
+            std::snprintf(max_err, sizeof max_err, "%.2e", r.error_max_abs);
+            std::snprintf(rel_l2, sizeof rel_l2, "%.2e", r.error_rel_l2);
+          }
+          std::printf("%-5s %4lld %-10s %-5s %9.1f %7d %10.1f %10.1f %10.0f %8s %8s %7.0f%% %8s %8s %8s %10s %9s\n",
+                      row.layout.c_str(), static_cast<long long>(kv), row.cache.c_str(), r.kv_dtype.c_str(),
+                      bytes_per_token(r, kv), row.sample.splits, row.sample.kv_bytes_read / 1e6,
                       row.sample.decode_ms * 1e3, row.sample.achieved_gbs, copy, ratio, 100 * target, overhead, read,
-                      of_read);
+                      of_read, max_err, rel_l2);
         }
         j_rows.push_back({{"layout", row.layout}, {"kv_heads", kv}, {"cache", row.cache}, {"ok", row.ok},
                           {"error", row.error}, {"decode_ms", row.sample.decode_ms},
                           {"kv_bytes_read", row.sample.kv_bytes_read}, {"achieved_gbs", row.sample.achieved_gbs},
                           {"copy_gbs", row.copy_gbs}, {"read_gbs", row.read_gbs}, {"ratio", row.ratio},
                           {"target", target},
-                          {"splits", row.sample.splits}, {"cache_bytes", row.sample.cache_bytes}});
+                          {"splits", row.sample.splits}, {"cache_bytes", row.sample.cache_bytes},
+                          {"kv_dtype", r.kv_dtype}, {"bytes_per_token_layer", bytes_per_token(r, kv)},
+                          {"error_measured", r.error_measured}, {"error_max_abs", r.error_max_abs},
+                          {"error_rel_l2", r.error_rel_l2}});
         rows.push_back(row);
       }
     }
     std::cout << "\nratio = GB/s / copy; '!' marks a ratio under its target; paged+ = paged time / contiguous time - 1;\n"
-                 "of read = GB/s / read\n";
+                 "of read = GB/s / read; B/token = K and V bytes one token adds per layer as the GPU stores them,\n"
+                 "scales included (fp8/int8: 2*KV*(d + 4/G)); max|err| and rel L2 = the output against an fp16\n"
+                 "cache of the same tokens (max |o - o16| and ||o - o16|| / ||o16||; fp16 rows are the reference)\n";
   } else {
     std::cout << "decode loop: B=" << batch << ", " << heads << " query heads, d=" << d << ", " << dtype_text
               << ", tokens " << context - steps + 1 << ".." << context << " appended one by one, every " << every
@@ -256,14 +295,20 @@ int run_decode(const std::vector<std::string>& argv) {
           j_rows.push_back({{"layout", layout_name(heads, kv)}, {"kv_heads", kv}, {"cache", cache},
                             {"context", s.context}, {"decode_ms", s.decode_ms}, {"append_ms", s.append_ms},
                             {"achieved_gbs", s.achieved_gbs}, {"cache_bytes", s.cache_bytes},
-                            {"pages", s.pages_in_use}});
+                            {"pages", s.pages_in_use}, {"kv_dtype", r.kv_dtype}});
         }
+        if (r.error_measured)
+          std::printf("%-5s %4lld %-10s %s cache at context %lld against an fp16 cache of the same tokens: max|err| "
+                      "%.2e, rel L2 %.2e; %.1f B/token/layer\n",
+                      layout_name(heads, kv).c_str(), static_cast<long long>(kv), cache.c_str(), r.kv_dtype.c_str(),
+                      static_cast<long long>(context), r.error_max_abs, r.error_rel_l2, bytes_per_token(r, kv));
       }
   }
   if (!json_path.empty()) {
     std::ofstream file(json_path);
     file << nlohmann::json{{"backend", backend->name()}, {"device", backend->device_name()}, {"batch", batch},
-                           {"context", context}, {"heads", heads}, {"d", d}, {"dtype", dtype_text}, {"rows", j_rows}}
+                           {"context", context}, {"heads", heads}, {"d", d}, {"dtype", dtype_text},
+                           {"kv_dtype", kv_dtype_text}, {"kv_group", kv_group}, {"rows", j_rows}}
                 .dump(2)
          << "\n";
     if (!file) {

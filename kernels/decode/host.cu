@@ -9,6 +9,7 @@
 #include "kernels/bench/decode_bench.cuh"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/decode/decode.hpp"
+#include "kernels/decode/decode_quant.hpp"
 #include "kernels/decode/fill.cuh"
 
 namespace attnscope::kernels {
@@ -178,6 +179,7 @@ DecodeLoopResult run_decode_loop_cuda(const DecodeLoopRequest& req, const Device
     res.error = problems.front();
     return res;
   }
+  if (kv_dtype_is_quantised(req.kv_dtype)) return run_decode_loop_quant_cuda(req, device, stream_ptr);  // fp8 / int8
   try {
     CUDA_CHECK(cudaSetDevice(device.index));
     const int64_t B = req.batch, Hkv = req.kv_heads, d = req.head_dim, N = req.context, P = req.page_tokens;

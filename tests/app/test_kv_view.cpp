@@ -2,7 +2,8 @@
 // loops for MHA, GQA and MQA arrive from the worker; both plots hold every measured point and floor inside their
 // axes and the shared legend lies outside their data areas; the cache picture fills to the token clock (pixels
 // counted) with the pages the core's model allocates; playing advances the clock; a shape whose query heads are
-// not a multiple of its KV heads starts no loop.
+// not a multiple of its KV heads starts no loop; the fp16 / fp8 / int8 loops on GQA arrive with their output error,
+// and the picture draws a quantised cache's closed groups in the dtype's colour, the open group in the fp16 one.
 // With ATTNSCOPE_TEST_PNG_DIR set, the frames are also written there as PNGs (for looking at them).
 #include <doctest/doctest.h>
 
@@ -172,6 +173,52 @@ TEST_CASE("KV cache mode: MHA, GQA and MQA decode loops arrive; plots hold every
     CHECK(kv.fill_pages == 1);  // going back rebuilds the page model
   }
 
+  {  // fp16, fp8 and int8 on the GQA layout: the quantised loops ran, halve the bytes and report their error
+    REQUIRE(r.dtype_runs.size() == 3);
+    CHECK(r.dtype_runs[0].dtype == KvDtype::F16);
+    CHECK(r.dtype_runs[1].dtype == KvDtype::Fp8E4M3);
+    CHECK(r.dtype_runs[2].dtype == KvDtype::Int8);
+    CHECK(r.kv_group == kKvGroups[kv.kv_group_index]);
+    for (int i = 1; i < 3; ++i) {
+      const DecodeLoopResult& loop = r.dtype_runs[static_cast<size_t>(i)].loop;
+      INFO(kv_dtype_name(r.dtype_runs[static_cast<size_t>(i)].dtype) << ": " << loop.error);
+      REQUIRE(loop.ok);
+      REQUIRE_FALSE(loop.samples.empty());
+      CHECK(loop.samples.back().context == 256);
+      CHECK(loop.samples.back().decode_ms > 0);
+      REQUIRE(loop.error_measured);
+      CHECK(loop.error_max_abs > 0);
+      CHECK(loop.error_rel_l2 < 0.25);
+      CHECK(loop.bytes_per_token_layer == kv_bytes_per_token_layer(r.runs[1].kv_heads, kv.head_dim, loop.kv_dtype == "fp8" ? KvDtype::Fp8E4M3 : KvDtype::Int8, r.kv_group));
+      CHECK(loop.bytes_per_token_layer < 0.51 * kv_bytes_per_token_layer(r.runs[1].kv_heads, kv.head_dim, KvDtype::F16, 16));
+    }
+    // The dtype table lies below the layout table, above the plots' legend.
+    CHECK(kv.dtype_table_max.y > kv.dtype_table_min.y);
+    CHECK(kv.dtype_table_max.y <= kv.legend_min.y);
+
+    // The picture with an int8 cache: closed groups in int8's colour, the open group (G − 1 tokens here) in the
+    // layout's fp16 colour.
+    kv.drawn_layout = KvLayout::Gqa;
+    kv.fill_dtype = KvDtype::Int8;
+    const int64_t G = kKvGroups[kv.kv_group_index];
+    kv.tokens = static_cast<double>(kv.context / 2 + G - 1);
+    session.frames(2);
+    CHECK(kv.fill_quantised_tokens == (kv.context / 2 + G - 1) / G * G);
+    std::vector<uint8_t> px;
+    int w = 0, h = 0;
+    REQUIRE(session.platform->read_pixels(px, w, h));
+    const int y_mid = static_cast<int>((kv.fill_min.y + kv.fill_max.y) * 0.5f);
+    const float width = kv.fill_max.x - kv.fill_min.x;
+    int coded = 0;
+    for (int dy = -3; dy <= 3; ++dy)
+      coded = std::max(coded, count_on_row(px, w, y_mid + dy, kv.fill_min.x, kv.fill_max.x, plot::GetStyle().palette[4]));
+    CHECK(coded == doctest::Approx(width * static_cast<double>(kv.fill_quantised_tokens) / kv.context).epsilon(0.03));
+    save(*session.platform, "kv_int8_half.png");
+    kv.fill_dtype = KvDtype::F16;
+    session.frames(1);
+    CHECK(kv.fill_quantised_tokens == 0);
+  }
+
   {  // play advances the clock; pause holds it
     kv.tokens = 0;
     kv.speed = 5.0f;
@@ -215,6 +262,7 @@ TEST_CASE("KV cache mode at 1920x1080: a deep model, batch 8, 256-token pages, p
   kv.batch = 8;
   kv.loop_context = 128;
   kv.tokens = 3 * 256 + 100;  // page 3 partly written
+  kv.fill_dtype = KvDtype::Fp8E4M3;  // the picture stores fp8: 864 tokens in closed 16-token groups, 4 staged
   session.app->ui().requested_mode = "KV cache";
   REQUIRE(session.wait_for_loops(120));
   session.frames(3);
@@ -222,6 +270,7 @@ TEST_CASE("KV cache mode at 1920x1080: a deep model, batch 8, 256-token pages, p
   REQUIRE(kv.result);
   for (const KvLayoutRun& run : kv.result->runs) CHECK_MESSAGE(run.loop.ok, run.loop.error);
   CHECK(kv.fill_pages == 4);
+  CHECK(kv.fill_quantised_tokens == (3 * 256 + 100) / 16 * 16);
   CHECK_FALSE(overlaps(kv.legend_min, kv.legend_max, kv.time_plot_min, kv.time_plot_max));
   CHECK_FALSE(overlaps(kv.legend_min, kv.legend_max, kv.bw_plot_min, kv.bw_plot_max));
   save(*session.platform, "kv_deep_1080.png");

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/common/test_util.hpp"
@@ -150,6 +151,52 @@ TEST_CASE("cli e2e: a scene file on a full disk or past the file-size limit: the
   CHECK(r.status == 1);
   CHECK(r.output.find("the file would pass the size limit for files") != std::string::npos);
   CHECK(attnscope::test::entries(dir) == 0);  // neither the scene nor a temporary file
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli e2e: decode --kv-dtype and --kv-group: bad values named, nothing run") {
+  check_cases("kv_dtype", {
+      {"decode --backend cpu --kv-dtype fp4", 2, "--kv-dtype 'fp4': choose fp16, fp8 (e4m3) or int8"},
+      {"decode --backend cpu --kv-dtype FP8", 2, "--kv-dtype 'FP8': choose fp16, fp8 (e4m3) or int8"},
+      {"decode --backend cpu --kv-dtype fp8 --kv-group 24", 2,
+       "--kv-group: scale group 24 tokens: must be a power of two in 1..4096"},
+      {"decode --backend cpu --kv-dtype int8 --kv-group 8192", 2, "--kv-group '8192' is out of range (allowed: 1..4096)"},
+      {"decode --backend cpu --kv-dtype int8 --kv-group 0", 2, "--kv-group '0' is out of range (allowed: 1..4096)"},
+      {"decode --backend cpu --kv-dtype int8 --kv-group x", 2, "--kv-group 'x' is not a whole number (allowed: 1..4096)"},
+      {"decode --backend cpu --kv-group 32", 2, "--kv-group applies to fp8 and int8 caches (add --kv-dtype fp8 or int8)"},
+      {"decode --backend cpu --kv-dtype int8 --dtype bf16", 2,
+       "--kv-dtype int8 is compared with an fp16 cache: leave --dtype at fp16"},
+  });
+}
+
+TEST_CASE("cli e2e: decode --kv-dtype fp8 and int8 print the dtype, bytes per token and the error against fp16") {
+  const auto dir = attnscope::test::fresh_dir("cli_e2e_kv_dtype_run");
+  for (const char* dtype : {"fp8", "int8"}) {
+    const CommandResult r = run_in(dir, std::string("decode --backend cpu --batch 1 --context 67 --heads 4 "
+                                                    "--kv-heads 2 --d 32 --reps 1 --layout paged --kv-group 16 "
+                                                    "--kv-dtype ") + dtype + " --json out.json");
+    INFO(dtype << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find(std::string(dtype) + " cache (16-token scale groups)") != std::string::npos);
+    CHECK(r.output.find("max|err|") != std::string::npos);
+    CHECK(r.output.find("rel L2") != std::string::npos);
+    // The row: GQA, 2 KV heads, paged, the dtype, 2·2·(32 + 4/16) = 129.0 bytes per token and layer.
+    CHECK(r.output.find(std::string("paged/16   ") + dtype) != std::string::npos);
+    CHECK(r.output.find(" 129.0 ") != std::string::npos);
+    std::ifstream file(dir / "out.json");
+    std::stringstream text;
+    text << file.rdbuf();
+    const std::string json = text.str();
+    CHECK(json.find("\"kv_dtype\": \"" + std::string(dtype) + "\"") != std::string::npos);
+    CHECK(json.find("\"error_measured\": true") != std::string::npos);
+    CHECK(json.find("\"bytes_per_token_layer\": 129.0") != std::string::npos);
+  }
+  // fp16 rows are the reference: no error measured.
+  const CommandResult f16 = run_in(dir, "decode --backend cpu --batch 1 --context 40 --heads 4 --kv-heads 2 --d 32 "
+                                        "--reps 1 --layout contiguous");
+  CHECK(f16.status == 0);
+  CHECK(f16.output.find("fp16 ") != std::string::npos);
+  CHECK(f16.output.find("ref       ref") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

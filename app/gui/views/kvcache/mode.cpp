@@ -1,9 +1,10 @@
 // mode.cpp — the "KV cache" mode: why decoding is memory-bound and how GQA / MQA shrink the cache.
 //
 // Contents
-//   (the model: model.hpp/.cpp; the worker's decode loops for MHA, GQA and MQA: tasks.cpp)
+//   (the model: model.hpp/.cpp; the worker's decode loops for MHA, GQA and MQA, and fp8 / int8 on GQA: tasks.cpp)
 //   (the panels: panels.hpp)
-// Layout: the toolbar on top; below it the table beside the cache picture, then the two plots side by side.
+// Layout: the toolbar on top; below it the layout table and the dtype table beside the cache picture, then the two
+// plots side by side.
 // Every number is computed (core/kv_cache.hpp, core/cost_model.hpp) or measured by the backend.
 #include <imgui.h>
 
@@ -133,6 +134,8 @@ void draw_kvcache_mode(ViewContext& ctx) {
   const float table_w = side_by_side ? std::floor(area.x * 0.53f) : area.x;  // narrow: >= table_min_w
   ImGui::BeginGroup();
   draw_comparison(ctx, s, free_bytes, table_w);
+  ImGui::Dummy(ImVec2(0, em * 0.3f));
+  draw_dtype_comparison(ctx, s, free_bytes, table_w);
   ImGui::EndGroup();
   record_element_rect(ctx.ui, "kv-table");
   const float table_h = ImGui::GetItemRectMax().y - origin.y;

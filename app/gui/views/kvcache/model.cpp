@@ -43,8 +43,8 @@ std::string kv_measurement_label(const KvRunResult& r) {
 
 std::string task_key(const KvViewState& s) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%d/%d/%d/%d/%d/%d/%d", s.heads, s.kv_heads, s.head_dim, static_cast<int>(s.dtype), s.page_index,
-                s.batch, s.loop_context);
+  std::snprintf(buf, sizeof buf, "%d/%d/%d/%d/%d/%d/%d/%d", s.heads, s.kv_heads, s.head_dim, static_cast<int>(s.dtype),
+                s.page_index, s.batch, s.loop_context, s.kv_group_index);
   return buf;
 }
 

@@ -24,9 +24,18 @@ struct KvLayoutRun {
   std::vector<Timing> timing;              // per timed step: the repetitions' spread
 };
 
+// One cache element type's decode loop on the GQA layout (fp16: the GQA run itself; fp8 and int8: a loop with a
+// quantised cache, which reports its output error against an fp16 cache of the same tokens).
+struct KvDtypeRun {
+  KvDtype dtype = KvDtype::F16;
+  DecodeLoopResult loop;
+};
+
 struct KvRunResult {
   std::string key;                // the task key it answers
   std::vector<KvLayoutRun> runs;  // MHA, GQA, MQA in that order
+  std::vector<KvDtypeRun> dtype_runs;  // fp16, fp8, int8 in that order, all on the GQA layout
+  int64_t kv_group = 16;          // tokens per scale of the quantised loops
   MemoryInfo memory;              // the backend's free memory when the task ran
   double bandwidth_gbs = 0;       // copy bandwidth: read + written bytes / time (0: not measured)
   std::string bandwidth_source;
@@ -63,6 +72,8 @@ struct KvViewState {
   int batch = 1;
   float stated_free_gib = 80.0f;  // GiB (2³⁰ bytes), used when the backend does not know its free memory
   int loop_context = 0;           // tokens the decode loop generates; 0: chosen from the backend on the first frame
+  int kv_group_index = 0;         // in kKvGroups: tokens per scale of the fp8 / int8 caches
+  KvDtype fill_dtype = KvDtype::F16;  // the element type the cache picture draws
   std::shared_ptr<const KvRunResult> result;
   std::string asked_key;
   // Copy bandwidth the backend measured for an earlier run of this session (0: none yet). A backend whose decode
@@ -88,9 +99,13 @@ struct KvViewState {
   int time_points = 0, bw_points = 0;     // points drawn inside the axes
   ScreenPoint fill_min, fill_max;              // the K block of the cache-filling picture (rows = layers)
   int64_t fill_tokens = 0, fill_pages = 0;  // what it showed: tokens in the cache and pages in use (one layer)
+  int64_t fill_quantised_tokens = 0;        // of them, in closed scale groups (drawn in the dtype's colour)
+  ScreenPoint dtype_table_min, dtype_table_max;  // the fp16 / fp8 / int8 table
 };
 
 constexpr int64_t kKvPageSizes[] = {16, 32, 64, 128, 256};
+constexpr int64_t kKvGroups[] = {16, 64, 256, 1024};       // tokens per scale offered for fp8 / int8
+inline constexpr KvDtype kKvDtypes[3] = {KvDtype::F16, KvDtype::Fp8E4M3, KvDtype::Int8};  // the dtype table's columns
 inline constexpr const char* kKvLayoutNames[3] = {"MHA", "GQA", "MQA"};  // indexed by KvLayout
 
 // The GQA column: the preset's own KV heads when it is grouped, else the largest divisor of the heads up to a

@@ -1,4 +1,5 @@
-// panel_fill.cpp — the cache filling: every layer's K and V as tokens are generated, and the last pages.
+// panel_fill.cpp — the cache filling: every layer's K and V as tokens are generated, and the last pages; written
+// cells in the colour of the cache's element type (fp8 / int8 codes; the open scale group staged at fp16).
 #include <imgui.h>
 
 #include <algorithm>
@@ -31,15 +32,19 @@ void update_pages(KvViewState& s, int64_t tokens) {
 }  // namespace
 
 // ---------------------------------------------------------------- cache fill
-// One block of the picture: rows = layers, x = token positions 0 … L; filled to `tokens`, allocated to whole pages.
+// One block of the picture: rows = layers, x = token positions 0 … L; filled to `tokens` (the first
+// `quantised_tokens` of them in `quant_fill`: closed scale groups), allocated to whole pages.
 void draw_cache_block(ImDrawList* dl, ImVec2 p0, ImVec2 p1, int layers, int64_t tokens, int64_t allocated_tokens,
-                      int64_t L, int64_t P, ImU32 fill) {
+                      int64_t L, int64_t P, ImU32 fill, int64_t quantised_tokens, ImU32 quant_fill) {
   const float w = p1.x - p0.x, row_h = (p1.y - p0.y) / static_cast<float>(layers);
   const float x_written = p0.x + w * static_cast<float>(tokens) / static_cast<float>(L);
   const float x_alloc = p0.x + w * static_cast<float>(std::min(allocated_tokens, L)) / static_cast<float>(L);
   dl->AddRectFilled(p0, p1, empty_color());
   dl->AddRectFilled(p0, ImVec2(x_alloc, p1.y), allocated_color());
   dl->AddRectFilled(p0, ImVec2(x_written, p1.y), fill);
+  if (quantised_tokens > 0)
+    dl->AddRectFilled(p0, ImVec2(p0.x + w * static_cast<float>(quantised_tokens) / static_cast<float>(L), p1.y),
+                      quant_fill);
   // Page boundaries where a page is at least 4 px wide; layer boundaries where a row is at least 4 px high.
   const float page_w = w * static_cast<float>(P) / static_cast<float>(L);
   if (page_w >= 4)
@@ -61,9 +66,16 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const int64_t tokens = tokens_now(s);
   update_pages(s, tokens);
   const int64_t pages = s.pages.pages_in_use(), total_pages = pages_for(L, P);
-  const KvFootprint f = kv_footprint(1, kvs[layout], s.head_dim, s.dtype, L, P, 0);
+  // The element type drawn: fp16 as the toolbar's dtype sizes it; fp8 / int8 with their scales and staging block.
+  const KvDtype element = s.fill_dtype;
+  const bool quantised = kv_dtype_is_quantised(element);
+  const int64_t G = kKvGroups[std::clamp(s.kv_group_index, 0, 3)];
+  const KvFootprint f = quantised ? kv_footprint(1, kvs[layout], s.head_dim, element, G, L, P, 0)
+                                  : kv_footprint(1, kvs[layout], s.head_dim, s.dtype, L, P, 0);
+  const int64_t quantised_tokens = quantised ? tokens / G * G : 0;  // the closed groups; the rest is staged at fp16
   s.fill_tokens = tokens;
   s.fill_pages = pages;
+  s.fill_quantised_tokens = quantised_tokens;
   const ImVec2 start = ImGui::GetCursorScreenPos();
   ImGui::BeginGroup();
 
@@ -81,6 +93,14 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     std::snprintf(tip, sizeof tip, "draw the %s cache: %lld KV heads", kKvLayoutNames[i], static_cast<long long>(kvs[i]));
     tooltip(tip);
   }
+  // Which element type: fp16, or fp8 / int8 codes with the open group staged at fp16 (core/kv_quant.hpp).
+  ImGui::SameLine(0, em);
+  ImGui::SetNextItemWidth(em * 4.2f);
+  int element_index = static_cast<int>(element);
+  const char* elements[] = {"fp16", "fp8", "int8"};  // in KvDtype's order
+  if (ImGui::Combo("##kv_fill_dtype", &element_index, elements, 3)) s.fill_dtype = static_cast<KvDtype>(element_index);
+  tooltip("the element type the picture stores: fp8 and int8 pages hold 1-byte codes; the scale group being "
+          "filled stays fp16 until its last token arrives");
   // Play controls: step back, play / pause, step, speed, and the token clock.
   if (ImGui::Button("◀##kv_back")) step_tokens(s, -1);
   tooltip("one token back  (Left arrow)");
@@ -116,10 +136,11 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   const float below = em * (1.35f + 1.0f + 1.25f + 1.25f);
   const float block_h = std::max(em * 2.0f, start.y + size.y - top - below);
   const float block_w = (size.x - label_w - gap) * 0.5f;
-  const ImU32 fill = layout_color(layout);
+  const ImU32 fill = layout_color(layout);  // fp16 rows: the layout's colour
+  const ImU32 quant_fill = dtype_color(element, layout);
   for (int kv = 0; kv < 2; ++kv) {
     const ImVec2 p0(start.x + label_w + kv * (block_w + gap), top), p1(p0.x + block_w, top + block_h);
-    draw_cache_block(dl, p0, p1, s.layers, tokens, pages * P, L, P, fill);
+    draw_cache_block(dl, p0, p1, s.layers, tokens, pages * P, L, P, fill, quantised_tokens, quant_fill);
     char caption[64];
     std::snprintf(caption, sizeof caption, "%s: tokens 0 … %s", kv ? "V" : "K", format_tokens_exact(static_cast<double>(L)).c_str());
     dl->AddText(ImVec2(p0.x, top - em * 1.1f), text_color(), caption);
@@ -144,8 +165,10 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
   float y = top + block_h + em * 0.15f;
   char line[256];
   // bytes_per_token_layer counts K and V of one layer.
+  // (quantised: the open group's staging block too, once the sequence has a token)
+  const double staging = tokens > 0 ? f.staging_bytes_per_sequence * s.layers : 0;
   const std::string allocated =
-      format_bytes(static_cast<double>(pages * P) * f.bytes_per_token_layer * s.layers);
+      format_bytes(static_cast<double>(pages * P) * f.bytes_per_token_layer * s.layers + staging);
   const std::string written = format_bytes(static_cast<double>(tokens) * f.bytes_per_token_layer * s.layers);
   // The longest wording that fits.
   const long long pg = static_cast<long long>(pages), all = static_cast<long long>(total_pages);
@@ -173,6 +196,8 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + page_px, y + strip_h), p < pages ? allocated_color() : empty_color());
     const int64_t written = std::clamp<int64_t>(tokens - p * P, 0, P);
     if (written > 0) dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + cell * written, y + strip_h), fill);
+    const int64_t coded = std::clamp<int64_t>(quantised_tokens - p * P, 0, P);
+    if (coded > 0) dl->AddRectFilled(ImVec2(x0, y), ImVec2(x0 + cell * coded, y + strip_h), quant_fill);
     if (cell >= 3)
       for (int64_t t = 1; t < P; ++t)
         dl->AddLine(ImVec2(x0 + cell * t, y), ImVec2(x0 + cell * t, y + strip_h), palette().cell_divider);
@@ -192,7 +217,14 @@ void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size) {
     dl->AddText(ImVec2(x + em * 1.1f, y), text_color(), text);
     x += em * 1.1f + ImGui::CalcTextSize(text).x + em * 0.9f;
   };
-  swatch(fill, "written");
+  if (quantised) {
+    char coded[48];
+    std::snprintf(coded, sizeof coded, "%s codes", kv_dtype_name(element));
+    swatch(quant_fill, coded);
+    swatch(fill, "open group, fp16");
+  } else {
+    swatch(fill, "written");
+  }
   swatch(allocated_color(), "allocated, empty");
   swatch(empty_color(), "not allocated");
   const char* strip_note = "(strip: layer 0's K, last pages)";

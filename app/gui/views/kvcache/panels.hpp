@@ -4,6 +4,8 @@
 //                            memory, the loop's tokens
 //   panel_comparison.cpp     MHA vs GQA vs MQA: bytes per token, cache at L, sequences that fit, floor per token, and
 //                            what the loop measured (time per token against its floor, achieved bandwidth, memory)
+//   panel_dtypes.cpp         fp16 vs fp8 vs int8 on the GQA layout: bytes per token, sequences that fit, time per
+//                            token and the output error against fp16
 //   panel_fill.cpp           every layer's K and V as tokens are generated (play / step), and the last pages
 //   panel_plots.cpp          measured decode time per token and achieved bandwidth against the cost model's floor;
 //                            one shared legend above them (outside the data areas)
@@ -32,6 +34,14 @@ inline ImU32 muted_text() { return palette().text_muted; }
 inline ImU32 text_color() { return palette().text; }
 inline ScreenPoint screen(ImVec2 v) { return {v.x, v.y}; }
 
+// Cache elements in the picture and the dtype table: fp16 in the drawn layout's colour (the picture as it was),
+// fp8 reddish purple and int8 yellow (the palette's 4th and 5th, apart from every layout colour).
+inline ImU32 dtype_color(KvDtype t, int layout) {
+  if (t == KvDtype::Fp8E4M3) return plot::GetStyle().palette[3];
+  if (t == KvDtype::Int8) return plot::GetStyle().palette[4];
+  return layout_color(layout);
+}
+
 inline ImU32 ceiling_color() { return plot::GetStyle().palette[7]; }  // copy bandwidth and floors' legend swatch
 
 inline void tooltip(const char* text) {
@@ -43,6 +53,7 @@ void step_tokens(KvViewState& s, int direction);
 
 void draw_controls(ViewContext& ctx, KvViewState& s);
 void draw_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float width);
+void draw_dtype_comparison(ViewContext& ctx, KvViewState& s, double free_bytes, float width);
 void draw_fill(ViewContext& ctx, KvViewState& s, ImVec2 size);
 void draw_plots(ViewContext& ctx, KvViewState& s, ImVec2 size);
 

@@ -1,5 +1,5 @@
 // tasks.cpp — the KV cache mode's work on the worker: the decode loop (Backend::decode_loop) for MHA, GQA and MQA,
-// and the copy bandwidth the floor is drawn from. No ImGui: built into the models library.
+// then for fp8 and int8 caches of the GQA layout, and the copy bandwidth the floor is drawn from. No ImGui: built into the models library.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -13,6 +13,7 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
   const int64_t page = kKvPageSizes[s.page_index];
   const DType dtype = s.dtype;
   const double session_copy_gbs = s.session_copy_gbs;
+  const int64_t kv_group = kKvGroups[std::clamp(s.kv_group_index, 0, 3)];
   return [=](Backend& backend, TaskControl& control) -> std::shared_ptr<const KvRunResult> {
     auto r = std::make_shared<KvRunResult>();
     r->key = key;
@@ -21,10 +22,12 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
     r->asked_dtype = dtype;
     r->page_tokens = page;
     const int64_t layouts[3] = {heads, gqa_heads(heads, kv), 1};
+    constexpr int kLoops = 5;  // three layouts, then fp8 and int8 on GQA
+    r->kv_group = kv_group;
     for (int i = 0; i < 3 && !control.cancel; ++i) {
       control.set_status(std::string("decode loop, ") + kKvLayoutNames[i] + " (" + std::to_string(layouts[i]) +
-                         " KV heads) — " + std::to_string(i + 1) + " of 3");
-      control.progress = i / 3.0;
+                         " KV heads) — " + std::to_string(i + 1) + " of " + std::to_string(kLoops));
+      control.progress = i / static_cast<double>(kLoops);
       KvLayoutRun run;
       run.name = kKvLayoutNames[i];
       run.kv_heads = layouts[i];
@@ -46,6 +49,28 @@ TaskFn<std::shared_ptr<const KvRunResult>> make_kv_task(const KvViewState& s, co
       r->storage_bytes = run.loop.storage_bytes;
       if (!run.loop.storage.empty()) r->storage = run.loop.storage;
       r->runs.push_back(std::move(run));
+    }
+    // The element types on the GQA layout: fp16 is its run above; fp8 and int8 run the same request with a
+    // quantised cache (the same seed, so the same tokens).
+    if (r->runs.size() == 3) r->dtype_runs.push_back({KvDtype::F16, r->runs[1].loop});
+    for (int i = 1; i < 3 && !control.cancel && r->runs.size() == 3; ++i) {
+      const KvDtype t = kKvDtypes[i];
+      control.set_status(std::string("decode loop, GQA with an ") + kv_dtype_name(t) + " cache — " +
+                         std::to_string(3 + i) + " of " + std::to_string(kLoops));
+      control.progress = (2 + i) / static_cast<double>(kLoops);
+      DecodeLoopRequest req;
+      req.batch = batch;
+      req.q_heads = heads;
+      req.kv_heads = layouts[1];
+      req.head_dim = d;
+      req.dtype = DType::F16;  // quantised caches are compared with fp16
+      req.page_tokens = page;
+      req.context = loop;
+      req.measure_every = std::max<int64_t>(1, loop / 16);
+      req.repetitions = 3;
+      req.kv_dtype = t;
+      req.kv_group = kv_group;
+      r->dtype_runs.push_back({t, backend.decode_loop(req)});
     }
     if (r->bandwidth_gbs <= 0 && session_copy_gbs > 0) {
       r->bandwidth_gbs = session_copy_gbs;
