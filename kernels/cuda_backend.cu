@@ -306,17 +306,21 @@ class CudaBackend final : public Backend {
     return run_decode_loop_cuda(request, info_, stream_);
   }
 
-  // Beyond attention (issue 20): our linear-attention and scan kernels; the block's GEMMs on cuBLAS.
+  // Beyond attention (issue 20): our linear-attention and scan kernels; the block's GEMMs on cuBLAS. Each call
+  // selects this backend's device first (the worker thread's current device may be another).
   SequenceRunResult run_linear_attention(const LinearAttentionRunRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (SequenceRunResult r; !select_device(r.error)) return r;
     return run_linear_attention_cuda(request, device_name(), stream_);
   }
   SequenceRunResult run_selective_scan(const SelectiveScanRunRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (SequenceRunResult r; !select_device(r.error)) return r;
     return run_selective_scan_cuda(request, device_name(), stream_);
   }
   RecurrentDecodeResult recurrent_decode(const RecurrentDecodeRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (RecurrentDecodeResult r; !select_device(r.error)) return r;
     return recurrent_decode_cuda(request, device_name(), stream_);
   }
   LayerTimingResult time_layer(const LayerTimingRequest& request) override {
@@ -326,6 +330,7 @@ class CudaBackend final : public Backend {
     LayerGemmTimings gemms;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (!select_device(r.error)) return r;
       gemms = time_layer_gemms_cuda(request, stream_, cublas_);
     }
     if (!gemms.ok) {
@@ -376,6 +381,15 @@ class CudaBackend final : public Backend {
     r.weight_bytes = gemms.weight_bytes;
     r.ok = true;
     return r;
+  }
+
+  // cudaSetDevice(this backend's device); false with the reason in `error` when it fails.
+  bool select_device(std::string& error) const {
+    if (const cudaError_t e = cudaSetDevice(info_.index); e != cudaSuccess) {
+      error = "cannot select " + info_.name + ": " + cudaGetErrorString(e);
+      return false;
+    }
+    return true;
   }
 
   DeviceCeilings measure_ceilings() override {
