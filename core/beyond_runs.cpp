@@ -281,6 +281,18 @@ std::vector<double> layer_part_flops(const LayerTimingRequest& q) {
           2 * bn * dm * static_cast<double>(q.mlp_hidden) * (q.gated_mlp ? 3 : 2)};
 }
 
+AttentionSpec layer_attention_spec(const LayerTimingRequest& q) {
+  AttentionSpec spec;
+  spec.batch = q.batch;
+  spec.q_heads = q.heads;
+  spec.kv_heads = q.kv_heads;
+  spec.q_len = spec.kv_len = q.tokens;
+  spec.head_dim = q.head_dim;
+  spec.mask.causal = q.causal;
+  spec.dtype = q.dtype;
+  return spec;
+}
+
 LayerTimingResult cpu_time_layer(const LayerTimingRequest& q, Backend& backend, ThreadPool& pool) {
   LayerTimingResult r;
   r.backend = backend.name();
@@ -320,14 +332,7 @@ LayerTimingResult cpu_time_layer(const LayerTimingRequest& q, Backend& backend, 
     r.parts.push_back(qkv_part);
 
     // Attention through the backend: its own kernel, on inputs of the block's shape.
-    AttentionSpec spec;
-    spec.batch = q.batch;
-    spec.q_heads = q.heads;
-    spec.kv_heads = q.kv_heads;
-    spec.q_len = spec.kv_len = q.tokens;
-    spec.head_dim = q.head_dim;
-    spec.mask.causal = q.causal;
-    spec.dtype = q.dtype;
+    const AttentionSpec spec = layer_attention_spec(q);
     const AttentionInputs inputs = generate_inputs(spec, Generator::Gaussian, q.seed);
     RunRequest run;
     run.algorithm = q.attention;

@@ -32,6 +32,8 @@ SequenceRunResult cpu_run_selective_scan(const SelectiveScanRunRequest& request,
                                          const std::string& device);
 RecurrentDecodeResult cpu_recurrent_decode(const RecurrentDecodeRequest& request, ThreadPool& pool,
                                            const std::string& device);
+// The attention part's spec: (B, H, Hkv, N, d) of the block, causal or not, in its dtype.
+AttentionSpec layer_attention_spec(const LayerTimingRequest& request);
 // The GEMMs on `pool`; the attention part through backend.run (so a GPU backend's kernel times attention).
 LayerTimingResult cpu_time_layer(const LayerTimingRequest& request, Backend& backend, ThreadPool& pool);
 

@@ -340,14 +340,7 @@ class CudaBackend final : public Backend {
     }
     // Attention through run() (which takes the lock itself), on inputs of the block's shape and dtype. The fp32
     // flash kernel does not store fp16/bf16, so flash at those dtypes means the tensor-core kernel; `what` says so.
-    AttentionSpec spec;
-    spec.batch = request.batch;
-    spec.q_heads = request.heads;
-    spec.kv_heads = request.kv_heads;
-    spec.q_len = spec.kv_len = request.tokens;
-    spec.head_dim = request.head_dim;
-    spec.mask.causal = request.causal;
-    spec.dtype = request.dtype;
+    const AttentionSpec spec = layer_attention_spec(request);
     Algorithm algorithm = request.attention;
     if (algorithm == Algorithm::Flash && spec.dtype != DType::F32 && supports(Algorithm::FlashTensorCore, spec, nullptr))
       algorithm = Algorithm::FlashTensorCore;

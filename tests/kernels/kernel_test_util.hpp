@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <thread>
@@ -16,6 +18,13 @@
 #include "kernels/cuda_backend.hpp"
 
 namespace attnscope::test {
+
+// ATTNSCOPE_KERNEL_TEST_MAX_N caps N for the compute-sanitizer runs of scripts/gpu-check.sh (the tools slow
+// kernels 10-100x); the plain suite runs every size.
+inline int64_t max_n() {
+  const char* cap = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
+  return cap ? std::atoll(cap) : INT64_MAX;
+}
 
 // Fresh inputs every run (never zeros); the seed is printed on failure for reproduction.
 inline uint64_t fresh_seed() {

@@ -28,13 +28,6 @@ TEST_CASE("the threaded test reference equals core's reference_attention") {
   CHECK(mine.fully_masked_rows == core.fully_masked_rows);
 }
 
-// ATTNSCOPE_KERNEL_TEST_MAX_N caps N for the compute-sanitizer runs of scripts/gpu-check.sh (the sanitizers slow
-// kernels 10-100x); the plain suite always runs every size.
-int64_t max_n() {
-  const char* cap = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
-  return cap ? std::atoll(cap) : INT64_MAX;
-}
-
 TEST_CASE("naive and flash fp32 match the reference over N x head_dim, causal and not") {
   for (int64_t n : {1, 17, 64, 1000, 4097}) {
     if (n > max_n()) {

@@ -25,12 +25,6 @@
 namespace attnscope::test {
 namespace {
 
-// ATTNSCOPE_KERNEL_TEST_MAX_N caps N for the compute-sanitizer runs of scripts/gpu-check.sh.
-int64_t max_n() {
-  const char* cap = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
-  return cap ? std::atoll(cap) : INT64_MAX;
-}
-
 ThreadPool& pool() {
   static ThreadPool threads(0);
   return threads;

@@ -20,11 +20,6 @@
 namespace attnscope::test {
 namespace {
 
-int64_t max_n() {
-  const char* cap = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
-  return cap ? std::atoll(cap) : INT64_MAX;
-}
-
 void check_flash_tc(const AttentionSpec& spec, Generator generator = Generator::Gaussian) {
   const uint64_t seed = fresh_seed();
   INFO(spec.summary() << " seed " << seed);

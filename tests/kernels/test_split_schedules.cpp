@@ -20,11 +20,6 @@
 namespace attnscope::test {
 namespace {
 
-int64_t max_n() {
-  const char* cap = std::getenv("ATTNSCOPE_KERNEL_TEST_MAX_N");
-  return cap ? std::atoll(cap) : INT64_MAX;
-}
-
 RunResult run_split(Backend& backend, Algorithm algorithm, const AttentionInputs& in, VisitSplit split,
                     TensorCorePath path = TensorCorePath::Auto) {
   RunRequest req;
