@@ -35,12 +35,16 @@ __global__ void __launch_bounds__(kThreads) linear_update(LinearStep p) {
   if (threadIdx.x < rows) p.z[bg * d + a0 + threadIdx.x] += phi(k[a0 + threadIdx.x]);
 }
 
+// φ(q)'s shared array is padded to a multiple of four floats: ptxas merges the unrolled loops' remainder loads
+// into one wider shared load (compute-sanitizer saw a 12-byte read at d = 1), which must stay inside the allocation.
+__host__ __device__ constexpr int64_t padded_dim(int64_t d) { return (d + 3) / 4 * 4; }
+
 // blockIdx.x = batch · H + query head: o = φ(q)ᵀS / φ(q)ᵀz with its KV head's state.
 __global__ void __launch_bounds__(kThreads) linear_read(LinearStep p) {
-  extern __shared__ float fq[];  // d values
+  extern __shared__ float fq[];  // padded_dim(d) values, φ(q) then zeros
   const int64_t bh = blockIdx.x, d = p.d, group = p.heads / p.kv_heads;
   const int64_t bg = (bh / p.heads) * p.kv_heads + (bh % p.heads) / group;
-  for (int64_t a = threadIdx.x; a < d; a += kThreads) fq[a] = phi(p.q[bh * d + a]);
+  for (int64_t a = threadIdx.x; a < padded_dim(d); a += kThreads) fq[a] = a < d ? phi(p.q[bh * d + a]) : 0.f;
   __syncthreads();
   const float* s = p.s + bg * d * d;
   const float* z = p.z + bg * d;
@@ -78,7 +82,8 @@ void launch_linear(const LinearStep& p, int64_t batch, cudaStream_t stream) {
   const unsigned row_blocks = static_cast<unsigned>((p.d + kRowsPerBlock - 1) / kRowsPerBlock);
   linear_update<<<dim3(static_cast<unsigned>(batch * p.kv_heads), row_blocks), kThreads, 0, stream>>>(p);
   CUDA_CHECK_LAUNCH("recurrent decode: linear attention update");
-  linear_read<<<static_cast<unsigned>(batch * p.heads), kThreads, static_cast<size_t>(p.d) * sizeof(float), stream>>>(p);
+  linear_read<<<static_cast<unsigned>(batch * p.heads), kThreads, static_cast<size_t>(padded_dim(p.d)) * sizeof(float),
+                stream>>>(p);
   CUDA_CHECK_LAUNCH("recurrent decode: linear attention read");
 }
 
