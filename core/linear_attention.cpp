@@ -22,31 +22,45 @@ std::string linear_attention_unsupported(const AttentionSpec& spec) {
   return "";
 }
 
-std::vector<double> linear_attention_reference(const AttentionInputs& in) {
+std::vector<double> linear_attention_reference(const AttentionInputs& in, ThreadPool* pool) {
   const AttentionSpec& s = in.spec;
   const int64_t d = s.head_dim;
   std::vector<double> out(in.q.size(), 0.0);
-  std::vector<double> fq(static_cast<size_t>(d));
+  // φ(K) once per (batch, KV head), in double: the direct formula below reads it N times per key.
+  std::vector<double> fk(static_cast<size_t>(s.batch * s.kv_heads * s.kv_len * d));
   for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t h = 0; h < s.q_heads; ++h) {
-      const int64_t g = s.kv_head_of(h);
-      for (int64_t i = 0; i < s.q_len; ++i) {
-        const float* q = in.q_row(b, h, i);
-        for (int64_t x = 0; x < d; ++x) fq[x] = phi(q[x]);
-        const int64_t last = s.mask.causal ? s.query_position(i) : s.kv_len - 1;
-        double den = 0;
-        double* o = &out[static_cast<size_t>(((b * s.q_heads + h) * s.q_len + i) * d)];
-        for (int64_t j = 0; j <= last; ++j) {
-          const float* k = in.k_row(b, g, j);
-          double w = 0;
-          for (int64_t x = 0; x < d; ++x) w += fq[x] * phi(k[x]);
-          den += w;
-          const float* v = in.v_row(b, g, j);
-          for (int64_t x = 0; x < d; ++x) o[x] += w * v[x];
-        }
-        for (int64_t x = 0; x < d; ++x) o[x] /= den;
+    for (int64_t g = 0; g < s.kv_heads; ++g)
+      for (int64_t j = 0; j < s.kv_len; ++j) {
+        const float* k = in.k_row(b, g, j);
+        double* to = &fk[static_cast<size_t>(((b * s.kv_heads + g) * s.kv_len + j) * d)];
+        for (int64_t x = 0; x < d; ++x) to[x] = phi(k[x]);
       }
+  // One task per (batch, query head, query row); each writes only its own output row.
+  const auto row = [&](int64_t task, int) {
+    const int64_t i = task % s.q_len, bh = task / s.q_len, b = bh / s.q_heads, h = bh % s.q_heads;
+    const int64_t g = s.kv_head_of(h);
+    const float* q = in.q_row(b, h, i);
+    std::vector<double> fq(static_cast<size_t>(d));
+    for (int64_t x = 0; x < d; ++x) fq[static_cast<size_t>(x)] = phi(q[x]);
+    const int64_t last = s.mask.causal ? s.query_position(i) : s.kv_len - 1;
+    double den = 0;
+    double* o = &out[static_cast<size_t>(((b * s.q_heads + h) * s.q_len + i) * d)];
+    for (int64_t j = 0; j <= last; ++j) {
+      const double* k = &fk[static_cast<size_t>(((b * s.kv_heads + g) * s.kv_len + j) * d)];
+      double w = 0;
+      for (int64_t x = 0; x < d; ++x) w += fq[static_cast<size_t>(x)] * k[x];
+      den += w;
+      const float* v = in.v_row(b, g, j);
+      for (int64_t x = 0; x < d; ++x) o[x] += w * v[x];
     }
+    for (int64_t x = 0; x < d; ++x) o[x] /= den;
+  };
+  const int64_t rows = s.batch * s.q_heads * s.q_len;
+  if (pool != nullptr) {
+    pool->parallel_for(rows, row);
+  } else {
+    for (int64_t t = 0; t < rows; ++t) row(t, 0);
+  }
   return out;
 }
 

@@ -23,8 +23,9 @@ namespace attnscope {
 // "" when the spec suits linear attention, else why not.
 std::string linear_attention_unsupported(const AttentionSpec& spec);
 
-// float64, directly from the first formula (O(N²·d) per head): what the others are checked against.
-std::vector<double> linear_attention_reference(const AttentionInputs& in);
+// float64, directly from the first formula (O(N²·d) per head): what the others are checked against. Rows are
+// spread over `pool` when one is given (the kernel tests' N = 4097 cases), else computed in this thread.
+std::vector<double> linear_attention_reference(const AttentionInputs& in, ThreadPool* pool = nullptr);
 
 // float32 twins. `chunk` (causal only) is the number of keys per chunk, >= 1.
 std::vector<float> linear_attention_noncausal(const AttentionInputs& in, ThreadPool& pool);

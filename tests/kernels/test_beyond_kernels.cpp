@@ -85,7 +85,7 @@ TEST_CASE("linear attention (CUDA): non-causal and chunked causal match the floa
           CHECK(r.timing.samples_ms.size() == 2);
           CHECK(r.timing.median_ms > 0);
           CHECK(r.state_bytes == linear_attention_state_bytes(2, sh.kv_heads, sh.d));
-          check_against("against float64", r.output, linear_attention_reference(in), linear_tolerance(sh.dtype));
+          check_against("against float64", r.output, linear_attention_reference(in, &pool()), linear_tolerance(sh.dtype));
           const std::vector<float> twin =
               causal ? linear_attention_causal_chunked(in, chunk, pool()) : linear_attention_noncausal(in, pool());
           check_against("against the CPU twin", r.output, std::vector<double>(twin.begin(), twin.end()),
