@@ -25,6 +25,7 @@
 #include "kernels/bench/measure.hpp"
 #include "kernels/common/cuda_util.cuh"
 #include "kernels/decode/decode.hpp"
+#include "kernels/flash1/flash1.hpp"
 #include "kernels/flash_fp32/flash_fp32.hpp"
 #include "kernels/flash_tc/flash_tc.hpp"
 #include "kernels/layer/layer_timing.hpp"
@@ -103,6 +104,15 @@ DevicePlan plan_device_memory(Algorithm algorithm, const AttentionSpec& spec, bo
   plan.staging_bytes = spec.dtype == DType::F32 ? 0 : std::max(q, kv) * 4;
   if (algorithm == Algorithm::Naive) {
     plan.workspace_bytes = naive_workspace_bytes(spec);
+  } else if (algorithm == Algorithm::Flash1) {
+    // The block mask, m and l of every query row, and the per-step trace.
+    Flash1Params p;
+    p.batch = spec.batch;
+    p.q_heads = spec.q_heads;
+    p.q_len = spec.q_len;
+    p.kv_len = spec.kv_len;
+    plan.workspace_bytes = static_cast<uint64_t>(p.tr() * p.tc()) + flash1_workspace_bytes(spec);
+    if (record_trace) plan.workspace_bytes += flash1_trace_bytes(p, probe_count);
   } else if (algorithm == Algorithm::FlashTensorCore) {
     // The dense schedule: offsets and one 16-byte visit per tile (run() adds the exact schedule it builds).
     const int64_t tr = (spec.q_len + kFlashTcBr - 1) / kFlashTcBr, tc = (spec.kv_len + kFlashTcBc - 1) / kFlashTcBc;
@@ -194,6 +204,10 @@ class CudaBackend final : public Backend {
         if (spec.head_dim > kFlashMaxHeadDim)
           return no(std::string(algorithm_name(algorithm)) + " (CUDA) supports head dim up to " +
                     std::to_string(kFlashMaxHeadDim));
+        return true;
+      case Algorithm::Flash1:  // kernels/flash1/: fp32 arithmetic on any storage
+        if (spec.head_dim > kFlash1MaxHeadDim)
+          return no("flash1 (CUDA) supports head dim up to " + std::to_string(kFlash1MaxHeadDim));
         return true;
       case Algorithm::Decode:  // kernels/decode/
         if (spec.dtype == DType::F32) return no("decode (CUDA) reads fp16 or bf16 caches on tensor cores: choose fp16 or bf16");
@@ -476,6 +490,7 @@ class CudaBackend final : public Backend {
       if (row < 0 || row >= spec.q_len)
         throw std::invalid_argument("probe row " + std::to_string(row) + " is outside 0.." +
                                     std::to_string(spec.q_len - 1));
+    static_assert(kFlash1MaxProbes == kFlashMaxProbes, "one probe limit for the traced flash kernels");
     if (req.probe_rows.size() > static_cast<size_t>(kFlashMaxProbes))
       throw std::invalid_argument("at most " + std::to_string(kFlashMaxProbes) + " probe rows");
 
@@ -548,6 +563,8 @@ class CudaBackend final : public Backend {
       const AlgorithmCost w = algorithm_cost(Algorithm::Naive, spec, TileConfig{}, PatternStats{});
       r.flops = w.flops;
       r.bytes_moved = w.hbm_bytes;
+    } else if (req.algorithm == Algorithm::Flash1) {
+      run_flash1(req, r, q, k, v, o, mask, empty_rows, trace, timer);
     } else if (schedule) {
       DeviceBuffer offsets(schedule->offsets.size() * sizeof(int32_t)),
           visits(std::max<size_t>(1, schedule->visits.size()) * sizeof(KernelVisit)),
@@ -661,6 +678,109 @@ class CudaBackend final : public Backend {
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     r.ok = true;
+  }
+
+  // FlashAttention-1 (kernels/flash1/): timed launches, then one instrumented launch when a trace is asked for.
+  void run_flash1(const RunRequest& req, RunResult& r, const DeviceBuffer& q, const DeviceBuffer& k,
+                  const DeviceBuffer& v, DeviceBuffer& o, const DeviceMask& mask, DeviceBuffer& empty_rows, bool trace,
+                  EventTimer& timer) {
+    const AttentionSpec& spec = req.inputs->spec;
+    Flash1Params fp;
+    fp.dtype = spec.dtype;
+    set_shape(fp, spec);
+    fp.mask = mask.view;
+    fp.q = q.get();
+    fp.k = k.get();
+    fp.v = v.get();
+    fp.o = o.get();
+    DeviceBuffer m(flash1_workspace_bytes(spec) / 2), l(flash1_workspace_bytes(spec) / 2);
+    fp.m = m.get<float>();
+    fp.l = l.get<float>();
+    DeviceTileKinds tiles(spec, kFlash1Br, kFlash1Bc, stream_);
+    fp.tile_classes = tiles.kinds.get<uint8_t>();
+    fp.empty_rows = empty_rows.get<unsigned long long>();
+    r.timing = Timing::from_samples(timer.time(stream_, req.warmup, req.repetitions, [&] { launch_flash1(fp, stream_); }));
+    const AlgorithmCost w = algorithm_cost(Algorithm::Flash1, spec, TileConfig{kFlash1Br, kFlash1Bc}, PatternStats{});
+    r.flops = w.flops;
+    r.bytes_moved = w.hbm_bytes;
+    r.kernel = std::string("flash1 ") + dtype_name(spec.dtype) + " storage, fp32 arithmetic (CUDA cores): " +
+               std::to_string(fp.ctas()) + " CTAs (one per batch and head), each " + std::to_string(fp.tc()) +
+               " passes over " + std::to_string(fp.tr()) + " Q tiles of " + std::to_string(kFlash1Br) + "x" +
+               std::to_string(kFlash1Bc);
+    if (trace) {
+      fp.empty_rows = nullptr;  // counted by the timed launches
+      r.trace = traced_flash1_launch(req, r, fp);
+    }
+  }
+
+  // FA-1's trace in the CPU twin's shape: one record per (pass j, batch, head, Q tile i) holding its one step, id
+  // j·(B·H·Tr) + (b·H + h)·Tr + i, on the SM of its (batch, head) CTA; probes one step per pass.
+  Trace traced_flash1_launch(const RunRequest& req, RunResult& r, Flash1Params fp) {
+    const AttentionSpec& spec = req.inputs->spec;
+    const int64_t ctas = fp.ctas(), tr = fp.tr(), tc = fp.tc(), steps = tr * tc;
+    const int probes = static_cast<int>(req.probe_rows.size());
+    DeviceBuffer sm(ctas * 4), start(ctas * steps * 8), end(ctas * steps * 8), prow(std::max(1, probes) * 4),
+        pstate(std::max<int64_t>(1, int64_t{probes} * tc) * 16);
+    for (DeviceBuffer* b : {&sm, &start, &end, &pstate}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_));
+    if (probes > 0)
+      CUDA_CHECK(cudaMemcpyAsync(prow.get(), req.probe_rows.data(), probes * 4, cudaMemcpyHostToDevice, stream_));
+    Flash1TraceBuffers tb;
+    tb.cta_sm = sm.get<uint32_t>();
+    tb.step_start = start.get<uint64_t>();
+    tb.step_end = end.get<uint64_t>();
+    tb.probe_count = probes;
+    tb.probe_rows = prow.get<int32_t>();
+    tb.probe_state = pstate.get<float>();
+    fp.trace = &tb;
+    launch_flash1(fp, stream_);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    std::vector<uint32_t> h_sm(static_cast<size_t>(ctas));
+    std::vector<uint64_t> h_start(static_cast<size_t>(ctas * steps)), h_end(h_start.size());
+    std::vector<float> h_state(static_cast<size_t>(std::max<int64_t>(1, int64_t{probes} * tc) * 4));
+    CUDA_CHECK(cudaMemcpy(h_sm.data(), sm.get(), sm.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_start.data(), start.get(), start.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_end.data(), end.get(), end.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_state.data(), pstate.get(), pstate.bytes(), cudaMemcpyDeviceToHost));
+
+    Trace t;
+    t.source = "cuda";
+    t.algorithm = algorithm_name(Algorithm::Flash1);
+    t.device = info_.name;
+    t.clock = "globaltimer";
+    t.spec = spec.summary();
+    t.br = kFlash1Br;
+    t.bc = kFlash1Bc;
+    t.tr = static_cast<int32_t>(tr);
+    t.tc = static_cast<int32_t>(tc);
+    t.units = info_.sm_count;
+    const uint64_t origin = *std::min_element(h_start.begin(), h_start.end());
+    const int64_t per_pass = ctas * tr;
+    t.ctas.resize(static_cast<size_t>(per_pass * tc));
+    for (int64_t bh = 0; bh < ctas; ++bh)
+      for (int64_t j = 0; j < tc; ++j)
+        for (int64_t i = 0; i < tr; ++i) {
+          const size_t at = static_cast<size_t>((bh * tc + j) * tr + i);
+          const int64_t id = j * per_pass + bh * tr + i;
+          CtaRecord& rec = t.ctas[static_cast<size_t>(id)];
+          rec.cta = static_cast<int32_t>(id);
+          rec.batch = static_cast<int32_t>(bh / spec.q_heads);
+          rec.head = static_cast<int32_t>(bh % spec.q_heads);
+          rec.q_tile = static_cast<int32_t>(i);
+          rec.unit = static_cast<int32_t>(h_sm[static_cast<size_t>(bh)]);
+          rec.visits = {{static_cast<int32_t>(j), static_cast<int64_t>(h_start[at] - origin),
+                         static_cast<int64_t>(h_end[at] - origin)}};
+        }
+    for (int s = 0; s < probes; ++s) {
+      RowProbe probe;
+      probe.row = req.probe_rows[static_cast<size_t>(s)];
+      for (int64_t j = 0; j < tc; ++j) {
+        const float* st = &h_state[static_cast<size_t>((int64_t{s} * tc + j) * 4)];
+        probe.steps.push_back({static_cast<int32_t>(j), st[0], st[1], st[2], st[3]});
+      }
+      t.probes.push_back(std::move(probe));
+    }
+    r.bytes_allocated += sm.bytes() + start.bytes() + end.bytes() + prow.bytes() + pstate.bytes();
+    return t;
   }
 
   // ---------------------------------------------------------------- trace assembly
