@@ -215,9 +215,9 @@ export ATTNSCOPE_REQUIRE_GPU=1
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step memcheck 300 compute-sanitizer --tool memcheck --leak-check full \
   --error-exitcode 9 "$kernel_tests" -tce="*out of memory*,*ceilings*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step racecheck 240 compute-sanitizer --tool racecheck --racecheck-report all \
-  --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*,backward (CUDA): naive and flash*,backward (CUDA): fully masked*,linear attention (CUDA): non-causal*,selective scan (CUDA)*,recurrent decode step*,decode quantised kernel equals*"
+  --error-exitcode 9 "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*,backward (CUDA): naive and flash*,backward (CUDA): fully masked*,linear attention (CUDA): non-causal*,selective scan (CUDA)*,recurrent decode step*,decode quantised kernel equals*,flash1 (CUDA) trace*"
 ATTNSCOPE_KERNEL_TEST_MAX_N=64 step synccheck 180 compute-sanitizer --tool synccheck --error-exitcode 9 \
-  "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*,backward (CUDA): naive and flash*,backward (CUDA): fully masked*,linear attention (CUDA): non-causal*,selective scan (CUDA)*,recurrent decode step*,decode quantised kernel equals*"
+  "$kernel_tests" -tc="flash trace*,a fully masked*,decode kernel: small*,flash-tc: a row*,flash-tc: every*,backward (CUDA): naive and flash*,backward (CUDA): fully masked*,linear attention (CUDA): non-causal*,selective scan (CUDA)*,recurrent decode step*,decode quantised kernel equals*,flash1 (CUDA) trace*"
 # initcheck: device memory read before anything wrote it (the kernels' inputs are all written by the backend; an
 # output read back unwritten would show here, besides the tests' NaN poisoning). The two pipelined-softmax tests are
 # left out: initcheck does not see the writes of the fp16 GEMM kernel cuBLAS picks for their S on Hopper, and
