@@ -36,6 +36,9 @@ class CudaLikeBackend : public Backend {
       case Algorithm::BlockSparse:
         if (spec.dtype != DType::F32) return no(std::string(algorithm_name(algorithm)) + " is the fp32 teaching kernel");
         return true;
+      case Algorithm::Flash1:  // kernels/flash1/: any storage dtype
+        if (spec.head_dim > 128) return no("flash1 (CUDA) supports head dim up to 128");
+        return true;
       case Algorithm::FlashTensorCore:
         if (spec.dtype == DType::F32) return no("flash-tc runs fp16 or bf16");
         if (spec.head_dim != 64 && spec.head_dim != 128) return no("flash-tc is built for head dim 64 and 128");
