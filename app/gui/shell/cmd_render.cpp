@@ -52,6 +52,7 @@ std::string render_help() {
              "                          Approximation\n"
              "  --flash-view OPTIONS    with --mode FlashAttention: the replay to show, any of\n"
              "                          order=flash|flash1|block-sparse|flash-tc, at=F (paused at F of the run),\n"
+             "                          table=counters|versions (naive against the order, or FA-1 → FA-3),\n"
              "                          br=, bc=, row=, unit=, speed=   e.g. --flash-view order=flash-tc,at=0.5\n"
              "  --render-scale 1|2|4    draw at 2x or 4x the size with the text rasterised at that size (the layout of\n"
              "                          --size, the pixels of WxH times the scale)   default 1\n"

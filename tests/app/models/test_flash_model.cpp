@@ -108,6 +108,24 @@ TEST_CASE("flash view: FA-2 trace replay and the probed row against the referenc
     CHECK(r->flash.timing.median_ms > 0);
     CHECK(r->naive.cost.hbm_bytes > r->flash.cost.hbm_bytes);
     CHECK(r->traced_span_ms > 0);
+    // FA-1 → FA-3 on the same shape: the CPU runs FA-1's and FA-2's twins and names why the Hopper kernel is not here.
+    REQUIRE(r->versions.size() == 3u);
+    CHECK(r->versions[0].version == "FA-1");
+    CHECK(r->versions[1].version == "FA-2");
+    CHECK(r->versions[2].version == "FA-3 design");
+    CHECK(r->versions_dtype == DType::F32);  // no tensor-core kernel here: the experiment's dtype
+    for (int v = 0; v < 2; ++v) {
+      CAPTURE(v);
+      CHECK(r->versions[static_cast<size_t>(v)].refused.empty());
+      CHECK(r->versions[static_cast<size_t>(v)].run.ok);
+      CHECK(r->versions[static_cast<size_t>(v)].run.timing.median_ms > 0);
+    }
+    CHECK(r->versions[0].run.algorithm == Algorithm::Flash1);
+    CHECK(r->versions[1].run.algorithm == Algorithm::Flash);
+    // FA-1 reads Q and reads and writes O once per K/V tile; FA-2 moves each once: FA-1 moves more bytes.
+    CHECK(r->versions[0].run.cost.hbm_bytes > r->versions[1].run.cost.hbm_bytes);
+    CHECK(r->versions[2].refused.find("needs the CUDA backend") == 0);
+    CHECK_FALSE(r->versions[2].run.ok);
   }
 }
 
@@ -177,8 +195,15 @@ TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad
   CHECK(view.tiles.bc == 16);
   CHECK(view.row == 9);
   CHECK(view.follow_unit == 1);
-  const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x");
-  CHECK(problems.size() == 4);
+  CHECK_FALSE(view.versions_shown);
+  CHECK(view.apply_options("table=versions").empty());
+  CHECK(view.versions_shown);
+  CHECK(view.versions_switch);
+  CHECK(view.apply_options("table=counters").empty());
+  CHECK_FALSE(view.versions_shown);
+  const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x,table=v3");
+  CHECK(problems.size() == 5);
+  CHECK(problems.back().find("table 'v3'") == 0);
 }
 
 TEST_CASE("flash view: the default probed row shows data from the first tile steps") {

@@ -165,6 +165,18 @@ TEST_CASE("FlashAttention view with flash-tc: closest dtype, 128 × 64 tiles, ga
     CHECK(r->max_abs_diff < 1e-9);
     // The probed row's CTA visits K/V tiles 0..7 (causal: keys ≤ 457 of Q tile 3, rows 384…511).
     REQUIRE(r->replay.probe_visits.size() == 8);
+    // FA-1 → FA-3 at the tensor-core kernel's dtype; the FA-2 and FA-3 rows ask flash-tc for mma.sync and ws.
+    REQUIRE(r->versions.size() == 3u);
+    CHECK(r->versions_dtype == DType::F16);
+    CHECK(r->versions[0].run.algorithm == Algorithm::Flash1);
+    CHECK(r->versions[0].run.dtype == DType::F16);
+    CHECK(r->versions[1].run.algorithm == Algorithm::FlashTensorCore);
+    CHECK(r->versions[1].path == TensorCorePath::Mma);
+    CHECK(r->versions[2].path == TensorCorePath::WarpSpecialized);
+    for (const FlashVersionRow& v : r->versions) {
+      CHECK(v.refused.empty());
+      CHECK(v.run.ok);
+    }
     CHECK(r->visit_keys(3, 7) == std::vector<int64_t>{448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460,
                                                       461, 462, 463, 464, 465, 466, 467, 468, 469, 470, 471, 472, 473,
                                                       474, 475, 476, 477, 478, 479, 480, 481, 482, 483, 484, 485, 486,

@@ -342,8 +342,10 @@ void draw_flash_mode(ViewContext& ctx) {
   const ImGuiStyle& style = ImGui::GetStyle();
   const float em = ImGui::GetFontSize(), gap = style.ItemSpacing.x;
   // The counters panel: its table (header, three rows, a scroll bar's room) and one line under it.
+  // Above it, the tab bar that switches it with the FA-1 → FA-3 table (same height).
   const float counters_h = std::ceil(4 * (ImGui::GetTextLineHeight() + 2 * style.CellPadding.y) + style.ScrollbarSize + 2 +
-                                     ImGui::GetTextLineHeightWithSpacing() + style.ItemSpacing.y + style.WindowPadding.y * 2);
+                                     ImGui::GetTextLineHeightWithSpacing() + style.ItemSpacing.y + style.WindowPadding.y * 2 +
+                                     ImGui::GetFrameHeight() + style.ItemSpacing.y);
   const bool side_by_side = ImGui::GetContentRegionAvail().x >= em * 54;
   const float stream_min = em * (side_by_side ? 11 : 15), gantt_min = em * (side_by_side ? 7 : 9), softmax_min = em * 28;
   const ImVec2 minimum = side_by_side ? ImVec2(em * 54, stream_min + gantt_min + counters_h + 2 * style.ItemSpacing.y)
@@ -351,7 +353,7 @@ void draw_flash_mode(ViewContext& ctx) {
   const ImVec2 area = begin_panel_area("flash_panels", minimum);
   const float left_w = side_by_side ? std::floor(area.x * 0.55f) : area.x;
   const float left_h = side_by_side ? area.y : area.y - softmax_min - style.ItemSpacing.y;
-  const std::vector<float> heights = share_length(left_h - counters_h - 2 * style.ItemSpacing.y, {0.45f, 0.55f},
+  const std::vector<float> heights = share_length(left_h - counters_h - 2 * style.ItemSpacing.y, {0.4f, 0.6f},
                                                   {stream_min, gantt_min});
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
   ImGui::BeginGroup();
@@ -364,7 +366,23 @@ void draw_flash_mode(ViewContext& ctx) {
   ImGui::EndChild();
   record_element_rect(ctx.ui, "gantt");
   ImGui::BeginChild("flash_counters", ImVec2(left_w, counters_h), true, flags);
-  draw_flash_counters_panel(frame);
+  if (ImGui::BeginTabBar("flash_tables")) {
+    const ImGuiTabItemFlags counters_flags = view.versions_shown ? 0 : ImGuiTabItemFlags_SetSelected;
+    const ImGuiTabItemFlags versions_flags = view.versions_shown ? ImGuiTabItemFlags_SetSelected : 0;
+    // A tab clicked this frame wins over the state; the state follows the tab that is open.
+    if (ImGui::BeginTabItem("naive vs flash", nullptr, view.versions_switch ? counters_flags : 0)) {
+      if (!view.versions_switch) view.versions_shown = false;
+      draw_flash_counters_panel(frame);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("FA-1 → FA-3", nullptr, view.versions_switch ? versions_flags : 0)) {
+      if (!view.versions_switch) view.versions_shown = true;
+      draw_flash_versions_panel(frame);
+      ImGui::EndTabItem();
+    }
+    view.versions_switch = false;
+    ImGui::EndTabBar();
+  }
   ImGui::EndChild();
   record_element_rect(ctx.ui, "counters");
   ImGui::EndGroup();

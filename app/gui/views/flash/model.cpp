@@ -60,8 +60,12 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
       else if (value == "block-sparse") order = FlashOrder::BlockSparse;
       else if (value == "flash-tc" || value == "tc") order = FlashOrder::TensorCore;
       else problems.push_back("order '" + value + "': use flash, flash1, block-sparse or flash-tc");
+    } else if (name == "table") {
+      if (value == "counters") versions_shown = false, versions_switch = true;
+      else if (value == "versions") versions_shown = true, versions_switch = true;
+      else problems.push_back("table '" + value + "': use counters (naive against the order) or versions (FA-1 → FA-3)");
     } else if (!numeric) {
-      problems.push_back(quote_input(item) + ": expected NAME=NUMBER (at, br, bc, row, unit) or order=NAME");
+      problems.push_back(quote_input(item) + ": expected NAME=NUMBER (at, br, bc, row, unit), order=NAME or table=NAME");
     } else if (name == "at") {
       if (number < 0 || number > 1) problems.push_back("at=" + value + ": a fraction of the run, 0..1");
       else { start_fraction = number; playing = false; }
@@ -73,7 +77,7 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
     } else if (name == "unit") {
       follow_unit = static_cast<int32_t>(std::max(-1.0, number));
     } else {
-      problems.push_back(quote_input(name) + " is not an option (at, order, br, bc, row, unit)");
+      problems.push_back(quote_input(name) + " is not an option (at, order, table, br, bc, row, unit)");
     }
   }
   return problems;

@@ -63,6 +63,17 @@ struct FlashRunSummary {
   uint64_t bytes_allocated = 0;     // reported by the backend
 };
 
+// One generation of FlashAttention measured on the traced experiment, for the v1 → v3 comparison: FA-1's loop
+// order (flash1), FA-2's (flash-tc on mma.sync where the backend has tensor cores, else the flash twin or kernel), and
+// the warp-specialised Hopper kernel (flash-tc's ws path, FlashAttention-3's design). All at one dtype.
+struct FlashVersionRow {
+  std::string version;              // "FA-1", "FA-2", "FA-3 design"
+  std::string design;               // one line on what changed, for the table's tooltip
+  std::string refused;              // non-empty: this backend cannot run it (the reason); `run` is then empty
+  TensorCorePath path = TensorCorePath::Auto;  // flash-tc's implementation asked for
+  FlashRunSummary run;              // untraced: one warm-up, kFlashTimedRuns timed
+};
+
 // The trace indexed for replay. Times are the trace's nanoseconds.
 struct TraceReplay {
   struct Span {
@@ -115,6 +126,8 @@ struct FlashViewResult {
   std::string backend, device;
   TileConfig tiles;                 // what the kernel really used (the CUDA teaching kernel fixes 64 × 64)
   FlashRunSummary naive, flash;     // untraced timings (the backend's warm-up + repetitions)
+  std::vector<FlashVersionRow> versions;  // FA-1, FA-2, FA-3 design on `spec`'s shape at `versions_dtype`
+  DType versions_dtype = DType::F16;
   double traced_span_ms = 0;        // first tile start to last tile end of the traced run
   Trace trace;
   bool has_trace = false;
@@ -175,6 +188,8 @@ struct FlashViewState {
   int32_t row = -1;                 // -1: default_probe_row, chosen when the first result arrives
   std::string row_problem;          // a typed row outside the matrix, not applied: said under the toolbar
   int32_t follow_unit = -1;         // -1: the unit that ran the probed row
+  bool versions_shown = false;      // the counters area shows FA-1 → FA-3 instead of naive against the order
+  bool versions_switch = true;      // select versions_shown's tab at the next frame (set by apply_options)
 
   // Animation: trace time in ns; at speed 1 the whole run plays in kPlaySeconds.
   static constexpr double kPlaySeconds = 12.0;
@@ -189,7 +204,7 @@ struct FlashViewState {
 
   FlashLayoutReadout readout;
 
-  // Reads "at=0.4,order=flash1,br=32,bc=64,row=100,unit=0" (any subset): `attnscope render --flash-view`, to draw
+  // Reads "at=0.4,order=flash1,table=versions,br=32,bc=64,row=100,unit=0" (any subset): `attnscope render --flash-view`, to draw
   // the animation at chosen points. Returns the problems it found.
   std::vector<std::string> apply_options(const std::string& text);
 };

@@ -167,8 +167,10 @@ void draw_gantt_panel(FlashFrame& f) {
                 100.0 * (end - static_cast<double>(replay.tail_start_ns)) / end);
   flash_heading(f.ctx, "CTAs over time", detail);
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("busy: Σ CTA durations ÷ (units used × span)\ntail: %s at the end with fewer than all used units busy",
-                      format_time_ns(end - static_cast<double>(replay.tail_start_ns)).c_str());
+    ImGui::SetTooltip("busy: Σ CTA durations ÷ (units used × span)\ntail: %s at the end with fewer than all used units busy\n"
+                      "colour: %s; white outline: the probed row's CTA",
+                      format_time_ns(end - static_cast<double>(replay.tail_start_ns)).c_str(),
+                      fa1 ? "pass (K/V tile j)" : "head (two shades: even / odd Q tile)");
 
   // ---- plot area: unit labels on the left, time ticks and the axis label below
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -177,7 +179,10 @@ void draw_gantt_panel(FlashFrame& f) {
   char widest[32];
   std::snprintf(widest, sizeof widest, "%s %d", unit_name, std::max(0, replay.units - 1));
   const float left = line * 1.2f + ImGui::CalcTextSize(widest).x + em * 0.4f;
-  const float bottom = line * 3.4f + em * 0.4f;  // tick labels, axis title, colour legend, and room for descenders
+  // Tick labels, axis title, colour legend, and room for descenders; a panel too short for two lines of bars above
+  // all that drops the legend line (the legend is then in the heading's tooltip).
+  const bool legend_line = avail.y - (line * 3.4f + em * 0.4f) >= line * 2;
+  const float bottom = line * (legend_line ? 3.4f : 2.4f) + em * 0.4f;
   const ImVec2 p0(origin.x + left, origin.y + line * 0.2f);
   const ImVec2 p1(origin.x + avail.x - em * 0.8f, origin.y + std::max(line * 2, avail.y - bottom));
   const float pw = p1.x - p0.x, ph = p1.y - p0.y;
@@ -321,7 +326,7 @@ void draw_gantt_panel(FlashFrame& f) {
   const std::vector<const char*> wordings = {with_click, with_outline, colour_only};
   const float legend_room = avail.x;
   const std::string legend = fit_with_ellipsis(wordings[static_cast<size_t>(first_that_fits(wordings, legend_room))], legend_room);
-  dl->AddText(ImVec2(origin.x, p1.y + em * 0.3f + line * 2.1f), dim_col, legend.c_str());
+  if (legend_line) dl->AddText(ImVec2(origin.x, p1.y + em * 0.3f + line * 2.1f), dim_col, legend.c_str());
   auto& ro = f.view.readout;
   const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
   ro.gantt_bars = bars;

@@ -3,6 +3,7 @@
 //   panel_tile_stream.cpp      device memory strips and one unit's on-chip tiles, replayed from the trace
 //   panel_gantt.cpp            every CTA as a bar per SM / worker over time
 //   panel_counters.cpp   bytes moved (cost model) and measured time, naive vs flash
+//   panel_versions.cpp   FA-1, FA-2 and the FA-3 design timed on the same inputs (a tab beside the counters)
 //   panel_online_softmax.cpp   the probed row: scores per tile, m, l, rescale, ‖acc‖, exact vs kernel softmax
 #pragma once
 #include <imgui.h>
@@ -28,6 +29,7 @@ struct FlashFrame {
 void draw_tile_stream_panel(FlashFrame& frame);
 void draw_gantt_panel(FlashFrame& frame);
 void draw_flash_counters_panel(FlashFrame& frame);
+void draw_flash_versions_panel(FlashFrame& frame);
 void draw_online_softmax_panel(FlashFrame& frame);
 
 // A unit's colour (SM / worker), distinct for neighbours; alpha 0..1.

@@ -19,8 +19,9 @@ namespace attnscope::gui {
 namespace {
 
 FlashRunSummary timed_run(Backend& backend, Algorithm algorithm, const AttentionInputs& inputs, const TileConfig& tiles,
-                          bool trace, int32_t probe_row, RunResult* full) {
+                          bool trace, int32_t probe_row, RunResult* full, TensorCorePath path = TensorCorePath::Auto) {
   RunRequest request;
+  request.tensor_core_path = path;
   request.algorithm = algorithm;
   request.inputs = &inputs;
   request.tiles = tiles;
@@ -40,6 +41,46 @@ FlashRunSummary timed_run(Backend& backend, Algorithm algorithm, const Attention
   s.bytes_allocated = r.bytes_allocated;
   if (full) *full = std::move(r);
   return s;
+}
+
+// FA-1, FA-2 and the FA-3 design on the traced shape, at the dtype the tensor-core kernel runs (fp16 for an fp32
+// experiment) when the backend has it, else at the traced dtype, so the three compare like with like.
+void time_versions(Backend& backend, FlashViewResult& result, const ExperimentConfig& config, const TileConfig& tiles) {
+  AttentionSpec spec = result.spec;
+  const RunDtype tc = choose_run_dtype(backend, Algorithm::FlashTensorCore, spec);
+  spec.dtype = tc.ok ? tc.dtype : spec.dtype;
+  result.versions_dtype = spec.dtype;
+  const AttentionInputs inputs = generate_inputs(spec, config.generator, config.seed);
+  struct Version { const char* name; const char* design; Algorithm algorithm; TensorCorePath path; };
+  const Version versions[] = {
+      {"FA-1", "one CTA per (batch, head); K/V tiles outer, Q tiles inner; O, m, l read and written in memory each pass",
+       Algorithm::Flash1, TensorCorePath::Auto},
+      {"FA-2", "one CTA per Q tile; K/V tiles stream past it; O, m, l stay on chip and O is written once",
+       tc.ok ? Algorithm::FlashTensorCore : Algorithm::Flash, TensorCorePath::Mma},
+      {"FA-3 design", "FA-2's order with a producer warp copying tiles (TMA) while consumer warpgroups alternate "
+       "matrix products (wgmma) and softmax",
+       Algorithm::FlashTensorCore, TensorCorePath::WarpSpecialized}};
+  for (const Version& v : versions) {
+    FlashVersionRow row;
+    row.version = v.name;
+    row.design = v.design;
+    row.path = v.algorithm == Algorithm::FlashTensorCore ? v.path : TensorCorePath::Auto;
+    std::string why;
+    if (!backend.supports(v.algorithm, spec, &why)) {
+      row.refused = v.algorithm == Algorithm::FlashTensorCore
+                        ? "needs the CUDA backend on an NVIDIA GPU (" + why + ")"
+                        : why;
+    } else {
+      row.run = timed_run(backend, v.algorithm, inputs, tiles, false, 0, nullptr, row.path);
+      // The cost model at the tiles that ran: the CPU twins take the asked-for tiles; the CUDA kernels fix theirs
+      // (kernels/flash1/: 64 × 64; kernels/flash_tc/: 128 × 64; the fp32 flash kernel: 64 × 64).
+      const TileConfig ran = backend.capabilities().host_cpu ? tiles
+                             : v.algorithm == Algorithm::FlashTensorCore ? TileConfig{128, 64}
+                                                                         : TileConfig{64, 64};
+      row.run.cost = algorithm_cost(v.algorithm, spec, ran, pattern_stats(spec, ran, false));
+    }
+    result.versions.push_back(std::move(row));
+  }
 }
 
 }  // namespace
@@ -123,6 +164,10 @@ std::shared_ptr<const FlashViewResult> compute_flash_view(Backend& backend, Task
     result->gathered = result->schedule.gathered;
     if (!result->gathered) result->schedule = VisitSchedule{};  // block-sparse: k_tile is the K/V tile; not needed
   }
+  control.set_status("timing FA-1, FA-2 and the FA-3 design");
+  control.progress = 0.8;
+  time_versions(backend, *result, key.config, key.tiles);
+  if (control.cancel) return finish("cancelled");
   result->replay = build_trace_replay(result->trace, result->row);
   result->traced_span_ms = static_cast<double>(result->replay.end_ns) * 1e-6;
 
