@@ -418,8 +418,8 @@ int run_beyond_bench(const std::vector<std::string>& argv) {
       std::cout << "copy bandwidth: not measured (" << ceilings.error << "); the scan's ratio to copy is unknown\n";
   }
   std::cout << c.warmup << " warm-up + " << c.reps
-            << " timed runs each; GB/s and TFLOP/s by beyond_runs.hpp's bytes and FLOPs; speed-up = baseline / "
-               "linear\n\n";
+            << " timed runs each; GB/s and TFLOP/s by beyond_runs.hpp's bytes and FLOPs"
+            << (baseline ? "; speed-up = baseline / linear" : "") << "\n\n";
   print_header();
 
   std::vector<BeyondRow> rows;
