@@ -212,3 +212,12 @@ TEST_CASE("bench percentages: rounded toward zero so a miss never prints as the 
   CHECK(attnscope::app::percent_toward_zero(0.7312) == "73.1%");
   CHECK(attnscope::app::percent_toward_zero(0.011) == "1.1%");
 }
+
+TEST_CASE("cli bench beyond: bench --help documents both kernels, their flags and targets") {
+  const auto r = attnscope::test::run_command("'" + std::string(ATTNSCOPE_BINARY) + "' bench --help");
+  REQUIRE(r.started);
+  CHECK(r.status == 0);
+  for (const char* words : {"linear-attention", "selective-scan", "--channels D", "--state S", "--chunk C",
+                            "--baseline auto|flash|flash-tc|none", "target >= 70% of copy", "faster at N = 16384"})
+    CHECK_MESSAGE(r.output.find(words) != std::string::npos, words);
+}
