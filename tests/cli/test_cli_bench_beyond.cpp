@@ -214,7 +214,10 @@ TEST_CASE("bench percentages: rounded toward zero so a miss never prints as the 
 }
 
 TEST_CASE("cli bench beyond: bench --help documents both kernels, their flags and targets") {
-  const auto r = attnscope::test::run_command("'" + std::string(ATTNSCOPE_BINARY) + "' bench --help");
+  std::string command = "'";
+  command += ATTNSCOPE_BINARY;
+  command += "' bench --help";
+  const auto r = attnscope::test::run_command(command);
   REQUIRE(r.started);
   CHECK(r.status == 0);
   for (const char* words : {"linear-attention", "selective-scan", "--channels D", "--state S", "--chunk C",
