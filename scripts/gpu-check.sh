@@ -6,6 +6,8 @@
 #   4. `attnscope devices --measure`: copy bandwidth, the naive softmax's bandwidth ratio, naive vs its prediction
 #      from GEMMs + copy bandwidth, flash fp32 vs naive across N = 512 … 16384, trace overhead
 #   5. `attnscope bench --backend cuda` on the standard grid (dense and causal)
+#   5b. `attnscope bench --algo selective-scan` / `linear-attention` (issue 20): the scan's share of the copy
+#      bandwidth and linear attention against flash-tc with the crossover N, each with its target's verdict
 #   6. `attnscope run` on .npy files against a NumPy float64 reference (when python3 has NumPy)
 #   7. compute-sanitizer memcheck / racecheck / synccheck / initcheck at small sizes
 #   8. flash-tc beside PyTorch's SDPA (scripts/bench_sdpa.py --quick; when python3 has torch)
@@ -33,7 +35,7 @@ failed=0
 # summary: the short table from the logs in $logdir (also `scripts/gpu-check.sh --summary LOGDIR`).
 summary() {
   python3 - "$logdir" <<'PY' || true
-import json, os, re, sys
+import json, math, os, re, sys
 logdir = sys.argv[1]
 def read(name):
     try:
@@ -81,6 +83,40 @@ if meas:
     if rows:
         print(f"targets: softmax >= 70% of copy: min {100*min(r['softmax_ratio'] for r in rows):.0f}%; "
               f"naive <= 1.30 x predicted: max {max(r['naive_over_predicted'] for r in rows):.2f}")
+def load(name):
+    try:
+        return json.load(open(os.path.join(logdir, name)))
+    except (OSError, ValueError):
+        return None
+scan, linear = load("beyond-scan.json"), load("beyond-linear.json")
+if scan or linear:
+    print("\nbeyond attention (issue 20):")
+if scan:
+    copy = scan.get("copy", {})
+    print(f"selective scan, copy {copy.get('bytes_per_s', 0) / 1e9:.0f} GB/s measured in the same run")
+    print(f"{'N':>6} {'ms':>9} {'GB/s':>7} {'/copy':>6}")
+    for r in scan.get("rows", []):
+        if not r["ok"]:
+            print(f"{r['n']:>6} {r['error']}")
+            continue
+        frac = r.get("copy_fraction")
+        print(f"{r['n']:>6} {r['median_ms']:>9.3f} {r['gb_per_s']:>7.0f} " + (f"{math.floor(1000 * frac) / 10:>5.1f}%" if frac else "     -"))  # toward zero: a miss never shows as 70.0
+    t = scan.get("targets", {}).get("selective_scan", {})
+    print(f"target scan >= 70% of copy at N={t.get('n', '?')}: {t.get('verdict', '?')}")
+if linear:
+    print(f"linear attention vs {linear['config']['baseline']} (B {linear['config']['batch']}, "
+          f"H {linear['config']['heads']}, d {linear['config']['d']}, {linear['config']['dtype']}, causal)")
+    print(f"{'N':>6} {'linear ms':>10} {'flash ms':>9} {'speed-up':>9}")
+    for r in linear.get("rows", []):
+        if not r["ok"]:
+            print(f"{r['n']:>6} {r['error']}")
+            continue
+        b = r.get("baseline", {})
+        bms = f"{b['median_ms']:>9.3f}" if b.get("ok") else f"{'failed':>9}"
+        sp = f"{r['speedup']:>8.2f}x" if "speedup" in r else f"{'-':>9}"
+        print(f"{r['n']:>6} {r['median_ms']:>10.3f} {bms} {sp}")
+    t = linear.get("targets", {}).get("linear_attention", {})
+    print(f"target linear faster at N=16384: {t.get('verdict', '?')}; crossover {t.get('crossover', {}).get('words', '?')}")
 npy = read("npy-check.log").strip().splitlines()
 if npy:
     print("npy:", npy[-1])
@@ -152,6 +188,15 @@ step bench-causal 300 "$bin" bench --backend cuda --algo naive,flash --n "$grid"
   --causal --json "$logdir/bench-causal.json"
 # Decode (issue 6): MHA / GQA / MQA bytes read from the KV cache / time against the copy bandwidth, paged overhead.
 step decode-bench 200 "$bin" decode --backend cuda --reps 20 --json "$logdir/decode.json"
+# Beyond attention (issue 20): the selective scan (fp32, its kernels' storage) against the copy bandwidth measured in
+# the same run, and chunked causal linear attention against flash-tc on the same shape. The inputs are generated on
+# the host (one thread), which is most of these steps' time: the scan's N list goes in steps of 4.
+step beyond-bench 240 bash -c '
+  "$1" bench --backend cuda --algo selective-scan --batch 8 --channels 4096 --state 16 --n 1024,4096,16384,65536 \
+    --reps 5 --json "$2/beyond-scan.json"; scan=$?
+  "$1" bench --backend cuda --algo linear-attention --batch 8 --heads 32 --d 128 --dtype fp16 --causal \
+    --n 1024,2048,4096,8192,16384 --reps 5 --json "$2/beyond-linear.json"; linear=$?
+  exit $((scan | linear))' beyond-bench "$bin" "$logdir"
 
 if python3 -c "import numpy" 2>/dev/null; then
   step npy-check 120 python3 - "$bin" "$logdir" <<'PY'

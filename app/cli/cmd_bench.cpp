@@ -13,6 +13,7 @@
 #include "app/cli/args.hpp"
 #include "app/cli/backends.hpp"
 #include "app/cli/bench_backward.hpp"
+#include "app/cli/bench_beyond.hpp"
 #include "app/cli/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/backend.hpp"
@@ -45,6 +46,9 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string backend_name = args.get_or("--backend", "cpu");
   std::vector<std::string> algo_names = args.get_list("--algo");
   if (algo_names.empty()) algo_names = {"naive", "flash"};
+  // linear-attention / selective-scan: their own flags, table and targets (bench_beyond.hpp); mixing is an error there.
+  for (const std::string& name : algo_names)
+    if (is_beyond_bench_algorithm(name)) return run_beyond_bench(argv);
   // Every whole number in the range of the type it is stored in (tiles and counts are int): a value outside is an
   // error quoting it, never a wrapped or clamped number.
   const std::vector<int64_t> ns = args.get_int_list("--n", {1024, 2048, 4096}, 1, int64_t{1} << 24);
@@ -339,6 +343,20 @@ const Command kBenchCommand{
     "  --visit-split auto|off   block-sparse, gathered and flash-tc schedules: cut the Q tiles whose visit lists\n"
     "                   are much longer than the median into pieces merged by log-sum-exp (default: CPU auto,\n"
     "                   CUDA off)\n"
+    "Beyond attention (issue 20): --algo linear-attention and/or selective-scan (not mixed with the algorithms\n"
+    "above; defaults B 8, H 32, d 128, fp16, causal, N 1024,2048,4096,8192,16384)\n"
+    "  linear-attention chunked causal linear attention (phi = elu + 1; --causal=false: non-causal) beside a\n"
+    "                   flash baseline on the same shape: both times, the speed-up and the crossover N (where\n"
+    "                   linear becomes faster, interpolated on log N); target: faster at N = 16384\n"
+    "  selective-scan   the S6 scan (fp32): GB/s as a share of the copy bandwidth measured in the same run;\n"
+    "                   target >= 70% of copy at the longest N\n"
+    "  --batch --heads --kv-heads --d --dtype --causal --n --reps --warmup --json   as above\n"
+    "  --channels D     scan channels, 1..65536 (default 4096)   --state S   scan state size, 1..256 (default 16)\n"
+    "  --chunk C        keys per chunk (linear, default 64; CUDA takes 1..256) or steps per chunk (scan,\n"
+    "                   default 256), 1..65536\n"
+    "  --baseline auto|flash|flash-tc|none   linear attention's comparison (default auto: flash-tc where the\n"
+    "                   backend has tensor cores, else flash)\n"
+    "  --json FILE      every row, the copy bandwidth, the targets and their verdicts (met, missed, not measured)\n"
     "Exit status: 0 every row ran; 1 a row failed (unsupported, out of memory), the backend is not available or\n"
     "--json was not written; 2 usage error (unknown flag, bad value; nothing was run).",
     run_bench};
