@@ -64,6 +64,16 @@ std::string validate(const FlashTcParams& p) {
     if (t.probe_count > 0 && (!t.probe_rows || !t.probe_steps || !t.probe_tile || !t.probe_state))
       return who + "a probe buffer is missing";
   }
+  if (p.timeline) {
+    const SmTimelineBuffers& t = *p.timeline;
+    if (p.path != TensorCorePath::WarpSpecialized)
+      return who + "the inside-one-SM timeline is recorded by the warp-specialised kernel: choose the flash-tc path ws";
+    if (!t.cycles || !t.codes || !t.counts || !t.calibration || !t.sm || t.capacity < 1)
+      return who + "a timeline buffer is missing";
+    if (t.q_tile < 0 || t.q_tile >= p.tr || t.head < 0 || t.head >= p.q_heads || t.batch < 0 || t.batch >= p.batch)
+      return who + "the timeline's CTA (Q tile " + std::to_string(t.q_tile) + ", head " + std::to_string(t.head) +
+             ", batch " + std::to_string(t.batch) + ") is not in the launch";
+  }
   if (p.path == TensorCorePath::Wgmma && (p.trace || !wgmma_available()))
     return who + "the wgmma path runs untraced on compute capability 9.0 with sm_90a code in the binary (CUDA 12+); "
                  "this launch or device cannot: choose the flash-tc path auto or mma";

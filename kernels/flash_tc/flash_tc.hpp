@@ -36,6 +36,19 @@ constexpr int kFlashTcBr = 128;  // query rows of a CTA: 4 warps × 32
 constexpr int kFlashTcBc = 64;   // keys of a K/V block (one 64-bit mask word per row)
 constexpr int kFlashTcWarps = 4;
 
+// Inside one SM (core/sm_timeline.hpp): the warp-specialised kernel, instrumented by a template parameter, logs
+// for one chosen CTA, per lane (0: the producer's copy thread, 1 and 2: one thread of each consumer warpgroup), the
+// SM clock (clock64) at each SmEvent in program order. Device pointers; sizes from capacity.
+struct SmTimelineBuffers {
+  int32_t q_tile = 0, head = 0, batch = 0;  // the CTA to record (q_tile: the schedule's Q tile index)
+  int32_t capacity = 0;                     // events per lane
+  unsigned long long* cycles = nullptr;     // [3][capacity] clock64 at the event
+  uint32_t* codes = nullptr;                // [3][capacity] SmEvent | step << 8
+  int32_t* counts = nullptr;                // [3] events logged (may exceed capacity: the rest were dropped)
+  unsigned long long* calibration = nullptr;  // [4] globaltimer, clock64 at the CTA's start; the same at its end
+  uint32_t* sm = nullptr;                   // [1] %smid of the recorded CTA
+};
+
 struct FlashTcParams {
   DType dtype = DType::F16;  // F16 or BF16
   int64_t batch = 1, q_heads = 1, kv_heads = 1, q_len = 0, kv_len = 0, head_dim = 0;
@@ -63,6 +76,7 @@ struct FlashTcParams {
   const FlashTraceBuffers* trace = nullptr;  // host struct of device pointers; null = tracing off
   int32_t trace_stride = 0;                  // visits per CTA in the trace arrays (≥ the longest visit list)
   TensorCorePath path = TensorCorePath::Auto;  // which implementation (core/backend.hpp); traced launches are mma
+  const SmTimelineBuffers* timeline = nullptr;  // host struct of device pointers; needs the warp-specialised path
 
   int64_t ctas() const { return int64_t{items ? item_count : tr} * q_heads * batch; }
   int32_t grid_x() const { return items ? item_count : tr; }
@@ -90,7 +104,7 @@ void launch_flash_tc_typed(const FlashTcParams& p, void* stream);
 template <class T, int D>
 void launch_flash_tc_wgmma_typed(const FlashTcParams& p, void* stream);
 template <class T, int D>
-void launch_flash_tc_ws_typed(const FlashTcParams& p, bool ping_pong, void* stream);
+void launch_flash_tc_ws_typed(const FlashTcParams& p, bool ping_pong, void* stream);  // p.timeline: ping-pong only
 }  // namespace detail
 
 }  // namespace attnscope::kernels

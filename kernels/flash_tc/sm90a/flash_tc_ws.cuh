@@ -27,6 +27,10 @@
 // 64-column halves of R·128 bytes, row r at r·128, 16-byte chunk c at (c ^ (r & 7))·16 — exactly what a tensor copy
 // of a 64 × 64 box with CU_TENSOR_MAP_SWIZZLE_128B writes at a 1024-byte aligned address.
 // Gathered schedules (key lists) are not run here: flash_tc.cu sends them to the wgmma kernel.
+//
+// Inside one SM (kTimeline, a separate instantiation, ping-pong only): for the CTA FlashTcParams::timeline names,
+// the producer's copy thread and thread 0 of each consumer warpgroup log clock64 at the events of
+// core/sm_timeline.hpp, in program order; every other CTA, and the untimed kernel, log nothing.
 #pragma once
 #include <cuda.h>
 #include <cuda_runtime.h>
@@ -36,6 +40,7 @@
 #include "kernels/common/tensor_core.cuh"
 #include "kernels/common/tensor_map.hpp"
 #include "kernels/common/warpgroup.cuh"
+#include "core/sm_timeline.hpp"
 #include "kernels/common/wgmma_ops.cuh"
 #include "kernels/flash_tc/flash_tc.hpp"
 
@@ -66,6 +71,24 @@ struct Layout {
 struct WsArgs {
   FlashTcParams p;
   CUtensorMap q_map, k_map, v_map;  // 3-D: (head_dim, rows, batch · heads), boxes of 64 × 64, 128-byte swizzle
+  SmTimelineBuffers timeline;       // kTimeline only
+};
+
+// One lane's event log (kTimeline): SM clock and code per event, in program order; `on` only in the recorded CTA's
+// logging thread.
+struct LaneLog {
+  unsigned long long* cycles = nullptr;
+  uint32_t* codes = nullptr;
+  int count = 0, capacity = 0;
+  bool on = false;
+  __device__ __forceinline__ void add(SmEvent e, int step) {
+    if (!on) return;
+    if (count < capacity) {
+      cycles[count] = clock64();
+      codes[count] = static_cast<uint32_t>(e) | (static_cast<uint32_t>(step) << 8);
+    }
+    ++count;
+  }
 };
 
 // Byte offset of 16-byte chunk c of row r in a tile of `rows` rows (layout in the header comment).
@@ -73,7 +96,7 @@ __device__ __forceinline__ uint32_t chunk_offset(int rows, int r, int c) {
   return static_cast<uint32_t>((c / 8) * rows * 128 + r * 128 + (((c % 8) ^ (r & 7)) * 16));
 }
 
-template <class T, int D, bool PingPong>
+template <class T, int D, bool PingPong, bool kTimeline = false>
 __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_constant__ WsArgs args) {
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
   __trap();  // built only for sm_90a; the host never launches it elsewhere
@@ -99,6 +122,23 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
   const int row0 = qt * kBr;
   const int v_begin = p.offsets[qt], v_end = p.offsets[qt + 1];
   const int steps = (v_end - v_begin + 1) / 2;
+  // The recorded CTA's lanes: lane 0 is thread 0 (the producer's copy thread), lanes 1 and 2 thread 0 of each consumer.
+  const SmTimelineBuffers& tl = args.timeline;
+  const bool recorded = kTimeline && qt == tl.q_tile && h == tl.head && b == tl.batch;
+  LaneLog lane_log;
+  if (recorded && tid % 128 == 0) {
+    const int lane_index = tid / 128;
+    lane_log = {tl.cycles + int64_t{lane_index} * tl.capacity, tl.codes + int64_t{lane_index} * tl.capacity, 0,
+                tl.capacity, true};
+  }
+  auto finish_log = [&] {
+    if (lane_log.on) tl.counts[tid / 128] = lane_log.count;
+  };
+  if (recorded && tid == 0) {
+    tl.calibration[0] = global_timer_ns();
+    tl.calibration[1] = clock64();
+    tl.sm[0] = sm_id();
+  }
 
   if (tid == 0) {
     bulk::mbarrier_init(q_full, 1);
@@ -125,7 +165,11 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
     for (int i = 0; i < steps; ++i) {
       const int s = i % L::stages;
       const uint32_t use = static_cast<uint32_t>(i / L::stages);
-      if (use > 0) bulk::mbarrier_wait(&empty[s], (use - 1) & 1);
+      if (use > 0) {
+        lane_log.add(SmEvent::StageWaitBegin, i);
+        bulk::mbarrier_wait(&empty[s], (use - 1) & 1);
+        lane_log.add(SmEvent::StageWaitEnd, i);
+      }
       int key_row[2];
 #pragma unroll
       for (int a = 0; a < 2; ++a) {
@@ -141,6 +185,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
         for (int hh = 0; hh < kHalves; ++hh)
           bulk::tensor_load_3d(k_tile + hh * kStepKeys * 128 + a * 64 * 128, &args.k_map, hh * 64, key_row[a],
                                kv_plane, &k_full[s]);
+      lane_log.add(SmEvent::CopyKIssued, i);
       bulk::mbarrier_arrive_expect_tx(&v_full[s], L::tile_bytes);
 #pragma unroll
       for (int a = 0; a < 2; ++a)
@@ -148,7 +193,9 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
         for (int hh = 0; hh < kHalves; ++hh)
           bulk::tensor_load_3d(v_tile + hh * kStepKeys * 128 + a * 64 * 128, &args.v_map, hh * 64, key_row[a],
                                kv_plane, &v_full[s]);
+      lane_log.add(SmEvent::CopyVIssued, i);
     }
+    finish_log();
     return;
   }
 
@@ -261,44 +308,70 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
     if (lane == 0) asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_address(&empty[stage])) : "memory");
   };
 
+  lane_log.add(SmEvent::QWaitBegin, 0);
   bulk::mbarrier_wait(q_full, 0);
+  lane_log.add(SmEvent::QWaitEnd, 0);
   if (steps > 0) {
+    lane_log.add(SmEvent::KWaitBegin, 0);
     bulk::mbarrier_wait(&k_full[0], 0);
+    lane_log.add(SmEvent::KWaitEnd, 0);
+    lane_log.add(SmEvent::TurnWaitBegin, 0);
     turn_begin();
+    lane_log.add(SmEvent::TurnWaitEnd, 0);
     wgmma::fence();
     issue_scores(0);
+    lane_log.add(SmEvent::ScoresIssued, 0);
     turn_end();
     wgmma::wait_group<0>();
     wgmma::fence_operands(s);
+    lane_log.add(SmEvent::ScoresDone, 0);
     softmax(0);
     pack_probabilities();
+    lane_log.add(SmEvent::SoftmaxEnd, 0);
     for (int i = 1; i < steps; ++i) {
       const int stage = i % L::stages, previous = (i - 1) % L::stages;
+      lane_log.add(SmEvent::KWaitBegin, i);
       bulk::mbarrier_wait(&k_full[stage], static_cast<uint32_t>(i / L::stages) & 1);
+      lane_log.add(SmEvent::KWaitEnd, i);
+      lane_log.add(SmEvent::VWaitBegin, i - 1);
       bulk::mbarrier_wait(&v_full[previous], static_cast<uint32_t>((i - 1) / L::stages) & 1);
+      lane_log.add(SmEvent::VWaitEnd, i - 1);
+      lane_log.add(SmEvent::TurnWaitBegin, i);
       turn_begin();
+      lane_log.add(SmEvent::TurnWaitEnd, i);
       wgmma::fence();
       issue_scores(stage);
+      lane_log.add(SmEvent::ScoresIssued, i);
       issue_values(previous);
+      lane_log.add(SmEvent::ValuesIssued, i - 1);
       turn_end();
       wgmma::wait_group<1>();
       wgmma::fence_operands(s);
+      lane_log.add(SmEvent::ScoresDone, i);
       softmax(i);
+      lane_log.add(SmEvent::SoftmaxEnd, i);
       wgmma::wait_group<0>();
       wgmma::fence_operands(o);
+      lane_log.add(SmEvent::ValuesDone, i - 1);
       release_stage(previous);
       rescale_output();
       pack_probabilities();
     }
     const int last = (steps - 1) % L::stages;
+    lane_log.add(SmEvent::VWaitBegin, steps - 1);
     bulk::mbarrier_wait(&v_full[last], static_cast<uint32_t>((steps - 1) / L::stages) & 1);
+    lane_log.add(SmEvent::VWaitEnd, steps - 1);
+    lane_log.add(SmEvent::TurnWaitBegin, steps);
     turn_begin();
+    lane_log.add(SmEvent::TurnWaitEnd, steps);
     wgmma::fence();
     issue_values(last);
+    lane_log.add(SmEvent::ValuesIssued, steps - 1);
     if constexpr (PingPong)
       if (consumer == 0) turn_end();  // consumer 1's last turn hands over to nobody
     wgmma::wait_group<0>();
     wgmma::fence_operands(o);
+    lane_log.add(SmEvent::ValuesDone, steps - 1);
   } else if constexpr (PingPong) {
     // No visit: still take the one turn so consumer 1's opening arrival is matched.
     turn_begin();
@@ -306,6 +379,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
   }
 
   // Epilogue: O = o / l through this warpgroup's own Q rows (its products are complete), then 16-byte stores.
+  lane_log.add(SmEvent::EpilogueBegin, 0);
   unsigned char* q_bytes = base;
   T* o_head = static_cast<T*>(p.o) + (b * p.q_heads + h) * p.q_len * D;
 #pragma unroll
@@ -330,6 +404,14 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
       *reinterpret_cast<int4*>(o_head + (int64_t{row0} + r) * D + c * 8) =
           *reinterpret_cast<const int4*>(q_bytes + chunk_offset(kBr, r, c));
   }
+  if constexpr (kTimeline) {
+    lane_log.add(SmEvent::EpilogueEnd, 0);  // this thread's warp has issued its stores
+    finish_log();
+    if (recorded && consumer == 0 && ctid == 0) {
+      tl.calibration[2] = global_timer_ns();
+      tl.calibration[3] = clock64();
+    }
+  }
 #endif
 }
 
@@ -351,7 +433,9 @@ void launch_flash_tc_ws_typed(const FlashTcParams& p, bool ping_pong, void* stre
   args.k_map = make_tensor_map_3d_16bit(p.k, kv_dims, row, row * p.kv_len, 64, 64, true);
   args.v_map = make_tensor_map_3d_16bit(p.v, kv_dims, row, row * p.kv_len, 64, 64, true);
   constexpr int bytes = Layout<D>::shared_bytes;
-  auto kernel = ping_pong ? flash_tc_ws_kernel<T, D, true> : flash_tc_ws_kernel<T, D, false>;
+  if (p.timeline) args.timeline = *p.timeline;
+  auto kernel = p.timeline ? flash_tc_ws_kernel<T, D, true, true>
+                : ping_pong ? flash_tc_ws_kernel<T, D, true> : flash_tc_ws_kernel<T, D, false>;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   const dim3 grid(static_cast<unsigned>(p.tr), static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch));
   kernel<<<grid, kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(args);
