@@ -130,19 +130,23 @@ BackwardProblem load_problem(const ExperimentConfig& config, const AttentionSpec
                              const std::optional<std::string>& q_path, const std::optional<std::string>& k_path,
                              const std::optional<std::string>& v_path, const std::optional<std::string>& d_out_path) {
   BackwardProblem p;
+  auto fail = [&p](std::string error) {
+    p.error = std::move(error);
+    return p;
+  };
   if (q_path) {
     NpyReadResult q = read_npy(*q_path), k = read_npy(*k_path), v = read_npy(*v_path);
     for (const NpyReadResult* r : {&q, &k, &v})
-      if (!r->ok) return p.error = r->error, p;
+      if (!r->ok) return fail(r->error);
     NpyAttention loaded = attention_from_npy(q.array, k.array, v.array, *q_path, *k_path, *v_path);
-    if (!loaded.ok) return p.error = loaded.error, p;
+    if (!loaded.ok) return fail(loaded.error);
     p.inputs = std::move(loaded.inputs);
     p.inputs.spec.mask = drawn_spec.mask;  // the mask flags (--mask, --causal, --config) still apply
     p.q_shape = q.array.shape;
     p.kv_shape = k.array.shape;
     if (const NonFiniteReport bad = find_non_finite(p.inputs); bad.any())
-      return p.error = "non-finite inputs: " + bad.describe("Q (" + *q_path + ")", "K (" + *k_path + ")",
-                                                            "V (" + *v_path + ")"), p;
+      return fail("non-finite inputs: " + bad.describe("Q (" + *q_path + ")", "K (" + *k_path + ")",
+                                                            "V (" + *v_path + ")"));
   } else {
     p.inputs = generate_inputs(drawn_spec, config.generator, config.seed);
     const AttentionSpec& s = drawn_spec;
@@ -152,14 +156,14 @@ BackwardProblem load_problem(const ExperimentConfig& config, const AttentionSpec
   p.inputs.spec.dtype = DType::F32;  // the backward pass computes and stores in fp32
   if (d_out_path) {
     NpyReadResult d = read_npy(*d_out_path);
-    if (!d.ok) return p.error = d.error, p;
+    if (!d.ok) return fail(d.error);
     if (as_rank4(d.array.shape) != as_rank4(p.q_shape))
-      return p.error = *d_out_path + ": dO is " + d.array.shape_string() + " but must have Q's shape " +
-                       shape_text(p.q_shape) + " (O has Q's shape)", p;
+      return fail(*d_out_path + ": dO is " + d.array.shape_string() + " but must have Q's shape " +
+                       shape_text(p.q_shape) + " (O has Q's shape)");
     for (size_t i = 0; i < d.array.data.size(); ++i)
       if (!std::isfinite(d.array.data[i]))
-        return p.error = *d_out_path + ": dO has a non-finite value at flat index " + std::to_string(i) +
-                         " (NaN or ±Inf would make every gradient it reaches NaN)", p;
+        return fail(*d_out_path + ": dO has a non-finite value at flat index " + std::to_string(i) +
+                         " (NaN or ±Inf would make every gradient it reaches NaN)");
     p.d_out = std::move(d.array.data);
     p.d_out_words = "dO from " + *d_out_path;
   } else {
@@ -239,8 +243,10 @@ int run_backward_command(const std::vector<std::string>& argv) {
   }
   // Without --q the shapes come from the flags; with --q the flags' shape is only the carrier of the mask.
   ExperimentConfig shape_config = config.config;
-  if (q_path) shape_config.n = 1, shape_config.head_dim = 1, shape_config.heads = shape_config.kv_heads = 1,
-              shape_config.batch = 1;
+  if (q_path) {
+    shape_config.n = shape_config.head_dim = shape_config.batch = 1;
+    shape_config.heads = shape_config.kv_heads = 1;
+  }
   SpecResult spec = to_spec(shape_config, backend->limits());
   if (!spec.ok) {
     for (auto& e : spec.errors) std::cerr << "attnscope backward: " << e << "\n";
