@@ -976,7 +976,7 @@ def backward_sweep(args, binary):
     """Section 4c: forward + backward of naive and flash against N, doubling from --sweep-n0 until naive runs out of
     device memory (or --sweep-max-n); each N one `attnscope bench --backward --json` call."""
     s = dict(batch=1, heads=args.sweep_heads, d=args.sweep_d, dtype="fp32", causal=False, n=args.sweep_n0)
-    reps, warmup = (1, 0) if args.quick else (min(args.reps, 5), 1)
+    reps, warmup = (1, 1) if args.quick else (min(args.reps, 5), 1)
     rows, oom_at = [], None
     n = args.sweep_n0
     while n <= args.sweep_max_n:
