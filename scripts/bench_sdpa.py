@@ -25,6 +25,20 @@ Sections, in the order they run (docs/design/sdpa-bench.md explains how to read 
               for patterns with global tokens, >= 0.85 for the others, and attnscope at least as fast as
               FlexAttention. Without FlexAttention in torch the script stops at the start and says so
               (--skip-flex leaves the anchor out).
+  4. backward  issue 19 (--skip-backward leaves it out):
+              a. agreement: attnscope backward's flash dQ, dK, dV (its --q/--k/--v/--d-out and --out-d* .npy files)
+                 against torch autograd through SDPA's math backend in float32 (TF32 off) on the same rounded
+                 inputs and dO, at the check shape of section 1 (the same (dtype, d, causal) combinations): relative
+                 L2 per gradient, tolerance fp16 1e-2, bf16 5e-2; torch's flash, efficient and cuDNN gradients
+                 against the same reference for context.
+              b. speed: backward-only time on the dense grid (honours --quick): torch's flash, efficient and cuDNN
+                 (forward once, then torch.autograd.grad(out, (q, k, v), dO, retain_graph=True) timed with CUDA
+                 events, median of --reps after --warmup) against `attnscope bench --backward --algo flash --json`
+                 at the row's dtype (a dtype our flash backward has no kernel for runs in fp32, and the row says so);
+                 ours/flash >= 1.0 is the target, ours/cudnn >= 0.9 the moonshot (verdicts on unrounded ratios).
+              c. forward + backward of naive and flash against N (B=1, --sweep-heads x --sweep-d, fp32), doubling
+                 from --sweep-n0 until naive runs out of device memory (the point named) or --sweep-max-n.
+              Sections b and c time the CUDA kernels: with another --backend they are skipped and say so.
 The dense table is printed last and written, with everything else, as Markdown and JSON under --out.
 
 FLOPs (dense table): 4·B·H·N²·d non-causal and half of that causal — the convention of the FlashAttention
@@ -36,6 +50,7 @@ no CUDA in torch); 3 with --strict-targets when a speed target was missed (and n
 Testing without a GPU (the attnscope-calling and table code, end to end, on tiny shapes):
     /usr/bin/python3 scripts/bench_sdpa.py --skip-torch --backend cpu --algo flash --sparse-algo block-sparse \\
         --tokens 512 --ns 128,256 --hidden 128 --sparse-n 512 --check-shape 1,2,77 --reps 2 --warmup 1
+(the backward agreement runs there against a NumPy float64 backward; its speed and sweep need --backend cuda)
 """
 import argparse
 import datetime
@@ -70,6 +85,13 @@ DEFAULT_SPLIT_MASKS = "window:128+global:16;window:256+global:64+random:0.02,1,1
 TARGET_SPLIT_GLOBAL = 0.8    # issue 18: patterns with global tokens >= 0.8x of ideal
 TARGET_SPLIT_OTHER = 0.85    # issue 18: sliding windows and random blocks keep >= 0.85x of ideal
 FLEX_BLOCK = 128             # FlexAttention's block size (its default)
+# Issue 19's backward. Gradients pass through two more rounded products than O (dP = dO·Vᵀ, then dS·K and dSᵀ·Q)
+# and dS = P ∘ (dP − rowsum(dO ∘ O)) subtracts nearly equal numbers, so a half-precision backward kernel's relative
+# L2 is a small multiple of its forward's: the forward tolerances (6e-3, 3e-2) widened by that.
+TOLERANCE_GRAD_REL_L2 = {"fp16": 1e-2, "bf16": 5e-2}
+TARGET_BACKWARD_VS_FLASH = 1.0     # issue 19: backward >= 1.0x PyTorch's flash backend's backward
+MOONSHOT_BACKWARD_VS_CUDNN = 0.9   # issue 19 moonshot: >= 0.9x cuDNN's backward
+GRADIENTS = ("dQ", "dK", "dV")
 
 
 def log(msg=""):
@@ -98,6 +120,12 @@ def parse_args(argv):
     ap.add_argument("--skip-torch", action="store_true", help="time attnscope alone; checks use a NumPy reference")
     ap.add_argument("--skip-check", action="store_true", help="skip section 1 (output agreement)")
     ap.add_argument("--skip-sparse", action="store_true", help="skip section 3 (block-sparse and strided rows)")
+    ap.add_argument("--skip-backward", action="store_true", help="skip section 4 (backward against torch autograd)")
+    ap.add_argument("--sweep-heads", type=int, default=8, help="heads of section 4c's naive/flash sweep (default 8)")
+    ap.add_argument("--sweep-d", type=int, default=64, help="head dim of section 4c's sweep (default 64)")
+    ap.add_argument("--sweep-n0", type=int, default=1024, help="first N of section 4c's sweep (default 1024)")
+    ap.add_argument("--sweep-max-n", type=int, default=131072,
+                    help="last N of section 4c's sweep, when naive still fits (default 131072)")
     ap.add_argument("--strict-targets", action="store_true", help="exit 3 when a speed target is missed")
     # Overrides, mostly for testing the script without a GPU (`--backend cpu --algo flash` on tiny shapes).
     ap.add_argument("--backend", default="cuda", help="attnscope backend (default cuda)")
@@ -149,6 +177,8 @@ def parse_args(argv):
             problems.append(f"dtype '{dt}': choose fp16 or bf16")
     if args.sparse_n < 1:
         problems.append("--sparse-n must be >= 1")
+    if min(args.sweep_heads, args.sweep_d, args.sweep_n0) < 1 or args.sweep_max_n < args.sweep_n0:
+        problems.append("--sweep-heads, --sweep-d and --sweep-n0 must be >= 1 and --sweep-max-n >= --sweep-n0")
     args.sparse_masks = [m.strip() for m in args.sparse_masks.split(";") if m.strip()]
     args.strided_masks = [m.strip() for m in args.strided_masks.split(";") if m.strip()]
     args.split_masks = [m.strip() for m in args.split_masks.split(";") if m.strip()]
@@ -332,11 +362,55 @@ class Torch:
         return {"ok": True, "median_ms": statistics.median(samples), "min_ms": min(samples),
                 "max_ms": max(samples), "samples_ms": samples}
 
-    def random_qkv(self, s, seed):
+    def random_qkv(self, s, seed, count=3):
+        """count Gaussian [B, H, N, d] tensors in s's dtype (Q, K, V; a fourth is dO)."""
         g = self.torch.Generator(device="cuda").manual_seed(seed)
         shape = (s["batch"], s["heads"], s["n"], s["d"])
         return [self.torch.randn(shape, generator=g, device="cuda", dtype=self.torch.float32)
-                .to(self.dtypes[s["dtype"]]) for _ in range(3)]
+                .to(self.dtypes[s["dtype"]]) for _ in range(count)]
+
+    def forward_for_backward(self, backend, q, k, v, causal):
+        """Leaves q, k, v (requires_grad) and SDPA's output under one backend, ready for autograd.grad; or
+        (None, reason)."""
+        leaves = [a.detach().requires_grad_() for a in (q, k, v)]
+        out, why = self.sdpa(backend, *leaves, causal)
+        return (None, why) if out is None else ((leaves, out), None)
+
+    def sdpa_grads(self, backend, q, k, v, d_out, causal):
+        """dQ, dK, dV through one backend's forward and backward; (grads, None) or (None, reason)."""
+        ready, why = self.forward_for_backward(backend, q, k, v, causal)
+        if ready is None:
+            return None, why
+        leaves, out = ready
+        try:
+            grads = self.torch.autograd.grad(out, leaves, d_out)
+            self.torch.cuda.synchronize()
+            return grads, None
+        except Exception as e:  # a backend whose forward ran but whose backward refuses the shape
+            self.torch.cuda.empty_cache()
+            return None, f"backward: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+
+    def time_backward(self, backend, q, k, v, d_out, causal, warmup, reps):
+        """Backward only: the forward once, then autograd.grad(out, (q, k, v), dO, retain_graph=True) `warmup`
+        times untimed and `reps` times each bracketed by CUDA events; the median ms of those."""
+        grads, why = self.sdpa_grads(backend, q, k, v, d_out, causal)
+        if grads is None:
+            return {"ok": False, "error": why}
+        del grads
+        t = self.torch
+        (leaves, out), _ = self.forward_for_backward(backend, q, k, v, causal)
+        for _ in range(warmup):
+            t.autograd.grad(out, leaves, d_out, retain_graph=True)
+        starts = [t.cuda.Event(enable_timing=True) for _ in range(reps)]
+        ends = [t.cuda.Event(enable_timing=True) for _ in range(reps)]
+        for i in range(reps):
+            starts[i].record()
+            t.autograd.grad(out, leaves, d_out, retain_graph=True)
+            ends[i].record()
+        t.cuda.synchronize()
+        samples = [a.elapsed_time(b) for a, b in zip(starts, ends)]
+        return {"ok": True, "median_ms": statistics.median(samples), "min_ms": min(samples),
+                "max_ms": max(samples), "samples_ms": samples}
 
 
 def time_torch_shape(tw, s, args):
@@ -355,6 +429,26 @@ def time_torch_shape(tw, s, args):
             tw.torch.cuda.empty_cache()
             results[name] = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
     del q, k, v
+    tw.torch.cuda.empty_cache()  # leave the device memory to the attnscope process that runs next
+    return results
+
+
+def time_torch_backward_shape(tw, s, args):
+    """Every SDPA backend's backward on one dense shape: {backend name: result}."""
+    try:
+        q, k, v, d_out = tw.random_qkv(s, 1234 + s["n"], count=4)
+    except Exception as e:
+        tw.torch.cuda.empty_cache()
+        return {name: {"ok": False, "error": f"cannot allocate the inputs: {type(e).__name__}: {e}"}
+                for name, _ in TORCH_BACKENDS}
+    results = {}
+    for name, _ in TORCH_BACKENDS:
+        try:
+            results[name] = tw.time_backward(tw.backends[name], q, k, v, d_out, s["causal"], args.warmup, args.reps)
+        except Exception as e:  # a failure inside the timed loop after a successful first call
+            results[name] = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+        tw.torch.cuda.empty_cache()
+    del q, k, v, d_out
     tw.torch.cuda.empty_cache()  # leave the device memory to the attnscope process that runs next
     return results
 
@@ -702,6 +796,279 @@ def judge_strided(row):
     return out
 
 
+# ---------------------------------------------------------------- backward (issue 19)
+
+def numpy_reference_backward(q, k, v, d_out, causal):
+    """float64 dQ, dK, dV of softmax(QKᵀ/√d)V over [B, H, N, d] arrays (same heads for Q, K, V):
+    P = softmax(S), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ∘ (dP − rowsum(dO ∘ O)), dQ = dS·K/√d, dK = dSᵀ·Q/√d."""
+    q, k, v, d_out = (a.astype(np.float64) for a in (q, k, v, d_out))
+    scale = 1.0 / np.sqrt(q.shape[-1])
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if causal:
+        n = s.shape[-1]
+        s = np.where(np.arange(n)[None, :] <= np.arange(n)[:, None], s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    o = p @ v
+    dv = np.swapaxes(p, -1, -2) @ d_out
+    dp = d_out @ np.swapaxes(v, -1, -2)
+    ds = p * (dp - (d_out * o).sum(-1, keepdims=True))
+    return ds @ k * scale, np.swapaxes(ds, -1, -2) @ q * scale, dv
+
+
+def kernel_line(text, algo):
+    """The 'what ran' line `attnscope backward` prints under the algorithm's name, or None."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == algo:
+            return lines[i + 1].strip()
+    return None
+
+
+def check_backward(args, binary, tw, combos):
+    """Section 4a: one check per (dtype, d, causal) at --check-shape: attnscope backward's dQ, dK, dV (through
+    --q/--k/--v/--d-out and --out-dq/--out-dk/--out-dv) against torch autograd through SDPA's math backend in
+    float32 (TF32 off) on the same rounded inputs and dO, or the NumPy float64 backward with --skip-torch; torch's
+    flash, efficient and cuDNN gradients against the same reference for context."""
+    b, h, n = args.check_shape
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_sdpa_backward_") as tmp:
+        for i, (dtype, d, causal) in enumerate(combos):
+            s = dict(batch=b, heads=h, n=n, d=d, dtype=dtype, causal=causal)
+            seed = args.seed + 100 + i
+            row = dict(shape=s, seed=seed, tolerance_rel_l2=TOLERANCE_GRAD_REL_L2[dtype], torch_backends={})
+            if tw is not None:
+                t = tw.torch
+                q, k, v, d_out = tw.random_qkv(s, seed, count=4)
+                host = [(a.cpu().numpy() if dtype == "fp16" else a.float().cpu().numpy()) for a in (q, k, v, d_out)]
+                leaves = [a.float().requires_grad_() for a in (q, k, v)]
+                with tw.sdpa_kernel(tw.math):
+                    out = tw.F.scaled_dot_product_attention(*leaves, is_causal=causal)
+                ref = [g.cpu().numpy() for g in t.autograd.grad(out, leaves, d_out.float())]
+                del out, leaves
+                row["reference"] = "torch autograd through SDPA's math backend, float32, TF32 off"
+                for name, _ in TORCH_BACKENDS:
+                    grads, why = tw.sdpa_grads(tw.backends[name], q, k, v, d_out, causal)
+                    row["torch_backends"][name] = (
+                        {g: errors(x.float().cpu().numpy(), r) for g, x, r in zip(GRADIENTS, grads, ref)}
+                        if grads is not None else {"error": why})
+                del q, k, v, d_out
+                t.cuda.empty_cache()
+            else:
+                rng = np.random.default_rng(seed)
+                raw = [rng.standard_normal((b, h, n, d), dtype=np.float32) for _ in range(4)]
+                host = [a.astype(np.float16) if dtype == "fp16" else round_to_bf16(a) for a in raw]
+                ref = list(numpy_reference_backward(*host, causal))
+                row["reference"] = "NumPy float64 backward (--skip-torch)"
+            inputs = [os.path.join(tmp, f"{name}.npy") for name in ("q", "k", "v", "do")]
+            outputs = [os.path.join(tmp, f"{name}.npy") for name in ("dq", "dk", "dv")]
+            for path, a in zip(inputs, host):
+                np.save(path, a)
+            cmd = ["backward", "--backend", args.backend, "--algo", "flash", "--q", inputs[0], "--k", inputs[1],
+                   "--v", inputs[2], "--d-out", inputs[3], "--out-dq", outputs[0], "--out-dk", outputs[1],
+                   "--out-dv", outputs[2], "--reps", "1", "--no-check"] + (["--causal"] if causal else [])
+            rc, text = run_attnscope(binary, cmd, args.timeout)
+            row["attnscope_kernel"] = kernel_line(text, "flash")
+            if rc != 0 or not all(os.path.exists(p) for p in outputs):
+                tail = " | ".join(text.strip().splitlines()[-3:])
+                row.update(ok=False, error=f"attnscope backward exit {rc}: {tail or 'no output'}")
+            else:
+                row["gradients"] = {g: errors(np.load(p), r) for g, p, r in zip(GRADIENTS, outputs, ref)}
+                worst = max(row["gradients"].values(), key=lambda e: e["rel_l2"])
+                row["rel_l2"] = worst["rel_l2"]
+                row["ok"] = row["rel_l2"] <= TOLERANCE_GRAD_REL_L2[dtype]
+                if not row["ok"]:
+                    bad = [g for g, e in row["gradients"].items() if not e["rel_l2"] <= TOLERANCE_GRAD_REL_L2[dtype]]
+                    row["error"] = worst.get("note", f"{', '.join(bad)} rel L2 above tolerance "
+                                                     f"{TOLERANCE_GRAD_REL_L2[dtype]:g}")
+                for p in outputs:
+                    os.remove(p)
+            log(f"  backward check {dtype} d={d} {'causal' if causal else 'non-causal'} B={b} H={h} N={n} seed {seed}: "
+                + (", ".join(f"{g} rel L2 {e['rel_l2']:.3g}" for g, e in row["gradients"].items()) +
+                   f" (tolerance {row['tolerance_rel_l2']:g})" if "gradients" in row else "")
+                + ("" if row["ok"] else f"  FAIL: {row['error']}"))
+            rows.append(row)
+    return rows
+
+
+def bench_backward_attnscope(args, binary, algos, s, ns, reps, warmup):
+    """`attnscope bench --backward --json` on one shape (its N replaced by each of ns); returns the JSON document or
+    {'ok': False, 'error': ...} when no JSON came back."""
+    with tempfile.TemporaryDirectory(prefix="bench_sdpa_bwd_") as tmp:
+        path = os.path.join(tmp, "bench.json")
+        cmd = ["bench", "--backward", "--backend", args.backend, "--algo", ",".join(algos), "--dtype", s["dtype"],
+               "--n", ",".join(str(n) for n in ns), "--batch", str(s["batch"]), "--heads", str(s["heads"]),
+               "--d", str(s["d"]), "--reps", str(reps), "--warmup", str(warmup), "--json", path]
+        if s["causal"]:
+            cmd.append("--causal")
+        rc, text = run_attnscope(binary, cmd, args.timeout)
+        if not os.path.exists(path):
+            tail = " | ".join(line for line in text.strip().splitlines()[-3:])
+            return {"ok": False, "error": f"attnscope bench --backward exit {rc}: {tail or 'no output'}"}
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except ValueError as e:
+            return {"ok": False, "error": f"attnscope bench --backward wrote unreadable JSON: {e}"}
+
+
+def backward_row_of(bench, algo, n):
+    """The row of (algo, n) in a bench --backward document, or a failed row saying why there is none."""
+    if "rows" not in bench:
+        return {"ok": False, "error": bench.get("error", "no rows")}
+    for r in bench["rows"]:
+        if r.get("algorithm") == algo and r.get("n") == n:
+            return dict(r, device=bench.get("device", "?"))
+    return {"ok": False, "error": f"attnscope bench --backward JSON has no row for {algo} at N={n}"}
+
+
+def ours_backward(args, binary, s):
+    """Our flash backward on shape s at its dtype; when our flash backward has no kernel for that dtype
+    (the row is 'unsupported'), the same shape in fp32, the row saying what ran and why."""
+    row = backward_row_of(bench_backward_attnscope(args, binary, ["flash"], s, [s["n"]], args.reps, args.warmup),
+                          "flash", s["n"])
+    row["ran_dtype"] = s["dtype"]
+    if not row.get("ok") and row.get("unsupported") and s["dtype"] != "fp32":
+        why = row["error"]
+        row = backward_row_of(bench_backward_attnscope(args, binary, ["flash"], dict(s, dtype="fp32"), [s["n"]],
+                                                       args.reps, args.warmup), "flash", s["n"])
+        row["ran_dtype"] = "fp32"
+        row["ran_note"] = f"ran fp32: {why}"
+    return row
+
+
+def judge_backward_speed(s, ours, torch_results):
+    """Backward-only ms of ours against torch's flash (target) and cuDNN (moonshot): ratio = torch ms / our ms
+    (>= 1 means ours is at least as fast); the verdict is on the unrounded ratio."""
+    row = dict(shape=s, attnscope=ours, torch=torch_results)
+    ok = lambda r: r is not None and r.get("ok")
+    ours_ms = ours["backward"]["median_ms"] if ok(ours) else None
+    for name, target, key in (("flash", TARGET_BACKWARD_VS_FLASH, "target"),
+                              ("cudnn", MOONSHOT_BACKWARD_VS_CUDNN, "moonshot")):
+        t = (torch_results or {}).get(name)
+        ratio = t["median_ms"] / ours_ms if ours_ms and ok(t) else None
+        row[f"ratio_{name}"] = ratio
+        row[key] = None if ratio is None else ("PASS" if ratio >= target else "MISS")
+    if ours_ms is None:
+        row["target"] = row["moonshot"] = "FAIL"
+    return row
+
+
+def backward_speed_rows(args, binary, tw, shapes):
+    """Section 4b: backward-only time on the dense grid: torch's flash, efficient and cuDNN (forward once, then
+    torch.autograd.grad(out, (q, k, v), dO, retain_graph=True) timed with CUDA events) against attnscope bench
+    --backward --algo flash (its own CUDA-event timer of the backward pass alone)."""
+    rows = []
+    for s in shapes:
+        log(f"-- backward {shape_text(s)} {s['dtype']} {'causal' if s['causal'] else 'non-causal'}")
+        torch_results = None if tw is None else time_torch_backward_shape(tw, s, args)
+        ours = ours_backward(args, binary, s)
+        row = judge_backward_speed(s, ours, torch_results)
+        summary = [f"attnscope {fmt(ours['backward']['median_ms'], '.3f') if ours.get('ok') else 'n/a'}" +
+                   (f" ({ours['ran_note']})" if ours.get("ran_note") else "")]
+        summary += [f"{name} {fmt(r.get('median_ms'), '.3f', 'n/a')}" for name, r in (torch_results or {}).items()]
+        log("   backward ms: " + ", ".join(summary) + ("" if ours.get("ok") else f"   attnscope: {ours['error']}"))
+        rows.append(row)
+    return rows
+
+
+def backward_sweep(args, binary):
+    """Section 4c: forward + backward of naive and flash against N, doubling from --sweep-n0 until naive runs out of
+    device memory (or --sweep-max-n); each N one `attnscope bench --backward --json` call."""
+    s = dict(batch=1, heads=args.sweep_heads, d=args.sweep_d, dtype="fp32", causal=False, n=args.sweep_n0)
+    reps, warmup = (1, 1) if args.quick else (min(args.reps, 5), 1)
+    rows, oom_at = [], None
+    n = args.sweep_n0
+    while n <= args.sweep_max_n:
+        bench = bench_backward_attnscope(args, binary, ["naive", "flash"], dict(s, n=n), [n], reps, warmup)
+        naive, flash = backward_row_of(bench, "naive", n), backward_row_of(bench, "flash", n)
+        rows.append(dict(n=n, naive=naive, flash=flash))
+        cell = lambda r: (f"fwd {r['forward']['median_ms']:.3f} ms, bwd {r['backward']['median_ms']:.3f} ms"
+                          if r.get("ok") else ("OUT OF MEMORY" if r.get("out_of_memory") else "failed: " + r["error"]))
+        log(f"   N={n}: naive {cell(naive)}; flash {cell(flash)}")
+        if naive.get("out_of_memory"):
+            oom_at = n
+            break
+        n *= 2
+    return {"shape": s, "reps": reps, "warmup": warmup, "rows": rows, "naive_oom_n": oom_at,
+            "naive_oom": next((r["naive"] for r in rows if r["n"] == oom_at), None),
+            "max_n": args.sweep_max_n}
+
+
+def backward_check_table(rows):
+    header = ["dtype", "d", "causal", "B H N", "seed", "dQ rel L2", "dK rel L2", "dV rel L2", "tolerance",
+              "torch flash (worst)", "efficient", "cudnn", "verdict"]
+    worst = lambda tb: (fmt(max(e["rel_l2"] for e in tb.values()), ".2e") if "error" not in tb else "n/a")
+    lines = []
+    for r in rows:
+        s, g, tb = r["shape"], r.get("gradients", {}), r["torch_backends"]
+        lines.append([s["dtype"], str(s["d"]), "yes" if s["causal"] else "no", f"{s['batch']} {s['heads']} {s['n']}",
+                      str(r["seed"])] + [fmt(g.get(x, {}).get("rel_l2"), ".2e") for x in GRADIENTS] +
+                     [format(r["tolerance_rel_l2"], "g")] +
+                     [worst(tb[name]) if name in tb else "-" for name, _ in TORCH_BACKENDS] +
+                     ["PASS" if r["ok"] else "FAIL"])
+    notes = [f"{r['shape']['dtype']} d={r['shape']['d']}: {r['error']}" for r in rows if not r["ok"]]
+    kernels = sorted({r["attnscope_kernel"] for r in rows if r.get("attnscope_kernel")})
+    notes += [f"attnscope ran: {k}" for k in kernels]
+    notes += [f"torch {name}: {r['torch_backends'][name]['error']}" for r in rows for name, _ in TORCH_BACKENDS
+              if "error" in r["torch_backends"].get(name, {})]
+    return header, lines, list(dict.fromkeys(notes))
+
+
+def backward_speed_table(rows, skip_torch):
+    notes = Notes()
+    header = ["shape (B N H×d)", "dtype", "causal", "attnscope ms", "flash ms", "efficient ms", "cudnn ms",
+              "ours/flash", "ours/cudnn", "≥1.0× flash", "≥0.9× cudnn"]
+    lines = []
+    for r in rows:
+        s, ours = r["shape"], r["attnscope"]
+        cells = [f"{s['batch']} {s['n']} {s['heads']}×{s['d']}", s["dtype"], "yes" if s["causal"] else "no"]
+        if ours.get("ok"):
+            cells.append(format(ours["backward"]["median_ms"], ".3f") +
+                         (" " + notes.ref(ours["ran_note"]).replace("n/a", "") if ours.get("ran_note") else ""))
+        else:
+            cells.append(notes.ref("attnscope: " + ours["error"]))
+        for name, _ in TORCH_BACKENDS:
+            if skip_torch:
+                cells.append("skipped")
+                continue
+            t = r["torch"][name]
+            cells.append(format(t["median_ms"], ".3f") if t.get("ok") else notes.ref(f"{name}: {t['error']}"))
+        cells += [fmt(r["ratio_flash"], ".3f"), fmt(r["ratio_cudnn"], ".3f"), r["target"] or "-", r["moonshot"] or "-"]
+        lines.append(cells)
+    return header, lines, notes.reasons
+
+
+def backward_sweep_table(sweep):
+    header = ["N", "naive fwd ms", "naive bwd ms", "naive memory", "naive saved", "flash fwd ms", "flash bwd ms",
+              "flash memory", "flash saved"]
+    def gib(b):  # binary units, three significant digits (core/spec.hpp's format_bytes_binary style)
+        if b is None:
+            return "-"
+        for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+            if b >= size:
+                return f"{b / size:.3g} {unit}"
+        return f"{b} B"
+    lines = []
+    for r in sweep["rows"]:
+        cells = [str(r["n"])]
+        for algo in ("naive", "flash"):
+            x = r[algo]
+            if x.get("ok"):
+                cells += [format(x["forward"]["median_ms"], ".3f"), format(x["backward"]["median_ms"], ".3f")]
+            else:
+                cells += ["OOM" if x.get("out_of_memory") else "failed", "-"]
+            cells += [gib(x.get("memory", {}).get("total_bytes")), gib(x.get("saved_bytes"))]
+        lines.append(cells)
+    oom = sweep["naive_oom"]
+    notes = [f"naive runs out of device memory at N = {sweep['naive_oom_n']}: {oom['error']}" if oom else
+             f"naive did not run out of device memory up to N = {sweep['rows'][-1]['n'] if sweep['rows'] else '-'} "
+             f"(--sweep-max-n {sweep['max_n']})"]
+    notes += [f"N={r['n']} {algo}: {r[algo]['error']}" for r in sweep["rows"] for algo in ("naive", "flash")
+              if not r[algo].get("ok") and not r[algo].get("out_of_memory")]
+    return header, lines, notes
+
+
 # ---------------------------------------------------------------- the dense table
 
 def dense_row(s, torch_results, ours):
@@ -919,7 +1286,30 @@ def main(argv=None):
             f"{'' if flex is None else ', FlexAttention'}), N = {args.sparse_n}")
         sparse, strided, split = sparse_rows(args, binary, flex)
 
-    # tables: checks, sparse, strided, then the dense table last
+    # 4. backward: agreement, speed, naive vs flash against N
+    backward = {}
+    if args.skip_backward:
+        backward["skipped"] = "--skip-backward"
+    else:
+        combos = list(dict.fromkeys((s["dtype"], s["d"], s["causal"]) for s in shapes))
+        log(f"\n== 4. backward: attnscope flash's dQ, dK, dV on {args.backend} against "
+            f"{'a NumPy float64 backward' if tw is None else 'torch autograd through SDPA math fp32'}")
+        backward["agreement"] = check_backward(args, binary, tw, combos)
+        if args.backend != "cuda":
+            backward["skipped_timing"] = (f"attnscope bench --backward times the CUDA kernels: speed and sweep "
+                                          f"skipped on --backend {args.backend}")
+            log("   " + backward["skipped_timing"])
+        else:
+            if tw is not None:
+                tw.torch.cuda.empty_cache()
+            log(f"\n== 4b. backward-only time: {len(shapes)} shapes, {args.warmup} warm-up + median of {args.reps}")
+            backward["speed"] = backward_speed_rows(args, binary, tw, shapes)
+            if tw is not None:
+                tw.torch.cuda.empty_cache()  # the sweep's out-of-memory point is the device's, not torch's cache
+            log(f"\n== 4c. forward + backward of naive and flash against N, doubling from {args.sweep_n0}")
+            backward["sweep"] = backward_sweep(args, binary)
+
+    # tables: checks, sparse, strided, backward, then the dense table last
     sections = []
     if checks:
         sections.append(("Output agreement (relative L2 and max |error| against the reference; "
@@ -933,6 +1323,20 @@ def main(argv=None):
     if split:
         sections.append(("Split visit lists and the FlexAttention anchor (ideal = dense ms × tiles visited; "
                          "'of ideal' = ideal / ms; target on split auto, and Flex / auto ≥ 1)", split_table(split)))
+    if backward.get("agreement"):
+        sections.append(("Backward agreement: attnscope flash's dQ, dK, dV (relative L2) against "
+                         f"{backward['agreement'][0]['reference']}; torch backends: worst of dQ, dK, dV",
+                         backward_check_table(backward["agreement"])))
+    if backward.get("speed"):
+        sections.append((f"Backward-only time, ms (median of {args.reps} after {args.warmup} warm-up); ratio = torch "
+                         "ms / attnscope ms; target ours/flash ≥ 1.0, moonshot ours/cudnn ≥ 0.9 (verdicts on the "
+                         "unrounded ratio)", backward_speed_table(backward["speed"], tw is None)))
+    if backward.get("sweep"):
+        sw = backward["sweep"]["shape"]
+        sections.append((f"Training step against N: forward and backward ms of naive and flash (B=1 H={sw['heads']} "
+                         f"d={sw['d']} fp32, median of {backward['sweep']['reps']}); memory = the device plan "
+                         "(inputs, gradients, saved, workspace), saved = P (naive) or lse (flash)",
+                         backward_sweep_table(backward["sweep"])))
     dh, dl, dn = dense_table(dense, tw is None)
     sections.append((f"Dense grid, TFLOP/s (4·B·H·N²·d, causal half; median of {args.reps} after {args.warmup} "
                      f"warm-up); attnscope = {args.algo} on {env['attnscope_device']}", (dh, dl, dn)))
@@ -943,19 +1347,26 @@ def main(argv=None):
             log(notes_text(notes))
 
     # verdicts and files
-    check_failures = [c for c in checks if not c["ok"]]
+    check_failures = [c for c in checks + backward.get("agreement", []) if not c["ok"]]
     attnscope_failures = [r for r in dense if not r["attnscope"].get("ok")] + \
-                         [r for r in sparse + strided + split if r["verdict"] == "FAIL"]
+                         [r for r in sparse + strided + split if r["verdict"] == "FAIL"] + \
+                         [r for r in backward.get("speed", []) if r["target"] == "FAIL"] + \
+                         [r for r in backward.get("sweep", {}).get("rows", []) for a in ("naive", "flash")
+                          if not r[a].get("ok") and not r[a].get("out_of_memory")]
     misses = [r for r in dense if "MISS" in (r["target"], r["stretch"])] + \
-             [r for r in sparse + strided + split if r["verdict"] == "MISS"]
+             [r for r in sparse + strided + split if r["verdict"] == "MISS"] + \
+             [r for r in backward.get("speed", []) if "MISS" in (r["target"], r["moonshot"])]
     env["seconds"] = round(time.time() - started, 1)
     result = {"environment": env, "flops_convention": "4·B·H·N²·d non-causal, 2·B·H·N²·d causal (FlashAttention "
               "papers); sparse rows: attnscope bench's cost-model FLOPs of the visited tiles",
               "targets": {"vs_flash": TARGET_VS_FLASH, "stretch_vs_fastest": STRETCH_VS_FASTEST,
                           "sparse_throughput": TARGET_SPARSE, "strided_speedup": TARGET_STRIDED,
                           "split_of_ideal_global": TARGET_SPLIT_GLOBAL, "split_of_ideal_other": TARGET_SPLIT_OTHER,
-                          "tolerance_rel_l2": TOLERANCE_REL_L2},
+                          "tolerance_rel_l2": TOLERANCE_REL_L2, "backward_vs_flash": TARGET_BACKWARD_VS_FLASH,
+                          "backward_moonshot_vs_cudnn": MOONSHOT_BACKWARD_VS_CUDNN,
+                          "tolerance_grad_rel_l2": TOLERANCE_GRAD_REL_L2},
               "checks": checks, "dense": dense, "sparse": sparse, "strided": strided, "split": split,
+              "backward": backward,
               "summary": {"check_failures": len(check_failures), "attnscope_failures": len(attnscope_failures),
                           "target_misses": len(misses)}}
     md = [f"# attnscope {args.algo} vs PyTorch SDPA", "",
@@ -967,6 +1378,8 @@ def main(argv=None):
         md += [f"## {title}", "", markdown_table(header, lines), ""]
         if notes:
             md += [notes_text(notes).replace("\n", "  \n"), ""]
+    if backward.get("skipped_timing"):
+        md += ["## Backward-only time and the training step against N", "", backward["skipped_timing"], ""]
     try:
         with open(os.path.join(out_dir, "results.json"), "w") as f:
             json.dump(result, f, indent=1, default=str)

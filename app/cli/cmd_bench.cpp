@@ -117,6 +117,7 @@ int run_bench(const std::vector<std::string>& argv) {
     config.shape.mask = mask;
     config.warmup = static_cast<int>(warmup);
     config.repetitions = static_cast<int>(reps);
+    config.json_path = json_path;
     return run_backward_bench(config);
   }
 
@@ -332,7 +333,10 @@ const Command kBenchCommand{
     "  --heatmap        also time the app's full heatmap recompute: pooled P image (512x512) + flash output\n"
     "  --json FILE      write every row (with all samples) as JSON\n"
     "  --backward       time forward and backward (training) on CUDA instead: naive (any --dtype) and flash\n"
-    "                   (fp32), with the device memory each holds (P or lse saved for the backward pass)\n"
+    "                   (fp32), with the device memory each holds (P or lse saved for the backward pass);\n"
+    "                   with --json every row: forward and backward median/min/max/samples, the memory stack\n"
+    "                   (inputs, gradients, saved, workspace, staging), out-of-memory and unsupported rows\n"
+    "                   with the reason\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
     "  --flash-tc-path auto|mma|wgmma|ws|ws-no-pingpong   flash-tc on CUDA: which implementation (default auto:\n"
