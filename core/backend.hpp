@@ -13,6 +13,7 @@
 #include "core/ring_attention.hpp"
 #include "core/selective_scan.hpp"
 #include "core/spec.hpp"
+#include "core/sm_timeline.hpp"
 #include "core/trace.hpp"
 #include "core/visit_schedule.hpp"
 
@@ -62,6 +63,10 @@ struct RunRequest {
   // Block-sparse / gathered schedules: split long visit lists (core/visit_schedule.hpp). Unset = the backend's
   // default (CPU auto; CUDA off until measured on the GPU).
   std::optional<VisitSplit> visit_split;
+  // Inside one SM (core/sm_timeline.hpp): one more launch of the warp-specialised flash-tc kernel, instrumented, logs
+  // what each warpgroup of one CTA did. Backends without that kernel refuse it in words.
+  bool record_sm_timeline = false;
+  int32_t sm_timeline_q_tile = -1;  // the CTA's Q tile (of head 0, batch 0); -1: the tile with the most visits
 };
 
 // The repetitions of one measurement. Quartiles by linear interpolation between the sorted samples
@@ -97,6 +102,7 @@ struct RunResult {
   uint64_t bytes_needed = 0, bytes_free = 0;
   int64_t fully_masked_rows = 0;
   std::optional<Trace> trace;
+  std::optional<SmTimeline> sm_timeline;
 };
 
 enum class ScoreKind { Scores, Probabilities };

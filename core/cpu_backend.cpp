@@ -86,6 +86,11 @@ class CpuBackend final : public Backend {
     }
     std::string why;
     if (!supports(request.algorithm, in.spec, &why)) { r.error = why; return r; }
+    if (request.record_sm_timeline) {
+      r.error = "the inside-one-SM timeline is logged by the warp-specialised Hopper kernel (flash-tc, path ws): run "
+                "on the CUDA backend of an H100 or H200";
+      return r;
+    }
     // NaN or Inf would come out as NaN rows, or as zero rows counted as "fully masked": refused, with where.
     if (const NonFiniteReport bad = find_non_finite(in); bad.any()) {
       r.error = "non-finite inputs: " + bad.describe("Q", "K", "V");

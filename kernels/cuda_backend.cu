@@ -486,6 +486,9 @@ class CudaBackend final : public Backend {
     const bool trace = req.record_trace && flash;
     if (req.record_trace && !flash)
       throw std::invalid_argument("tracing is recorded by the flash kernels; naive attention has no tiles to trace");
+    if (req.record_sm_timeline && req.algorithm != Algorithm::FlashTensorCore)
+      throw std::invalid_argument("the inside-one-SM timeline is logged by flash-tc's warp-specialised kernel: choose "
+                                  "the algorithm flash-tc (fp16 or bf16) on an H100 or H200");
     for (int32_t row : req.probe_rows)
       if (row < 0 || row >= spec.q_len)
         throw std::invalid_argument("probe row " + std::to_string(row) + " is outside 0.." +
@@ -616,6 +619,7 @@ class CudaBackend final : public Backend {
                  std::to_string(schedule->visits.size()) + " visits of " + std::to_string(kFlashTcBr) + "x" +
                  std::to_string(kFlashTcBc) + " (" + std::to_string(schedule->masked_visits) + " masked per pair)" +
                  tc_split.words();
+      if (req.record_sm_timeline) r.sm_timeline = record_sm_timeline(req, tp, *schedule, r.kernel);
       if (trace) {
         const int32_t stride = std::max(1, schedule->max_visits_per_tile());
         tp.items = nullptr;  // the traced launch runs one CTA per Q tile
@@ -678,6 +682,82 @@ class CudaBackend final : public Backend {
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     r.ok = true;
+  }
+
+  // Inside one SM: one more launch of the warp-specialised kernel, instrumented, for one CTA of head 0, batch 0.
+  SmTimeline record_sm_timeline(const RunRequest& req, FlashTcParams tp, const VisitSchedule& schedule,
+                                const std::string& kernel) {
+    int32_t q_tile = req.sm_timeline_q_tile;
+    if (q_tile >= static_cast<int32_t>(schedule.tr))
+      throw std::invalid_argument("timeline Q tile " + std::to_string(q_tile) + " is outside 0.." +
+                                  std::to_string(schedule.tr - 1));
+    if (q_tile < 0) {  // the longest visit list: the CTA with the most to overlap
+      q_tile = 0;
+      for (int32_t t = 1; t < static_cast<int32_t>(schedule.tr); ++t)
+        if (schedule.offsets[t + 1] - schedule.offsets[t] > schedule.offsets[q_tile + 1] - schedule.offsets[q_tile])
+          q_tile = t;
+    }
+    const int32_t steps = (schedule.offsets[q_tile + 1] - schedule.offsets[q_tile] + 1) / 2;
+    const int32_t capacity = 16 * (steps + 2);  // a consumer logs 12 events per step, the producer 4
+    DeviceBuffer cycles(3 * int64_t{capacity} * 8), codes(3 * int64_t{capacity} * 4), counts(3 * 4), calibration(4 * 8),
+        sm(4);
+    for (DeviceBuffer* b : {&counts, &calibration, &sm}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_));
+    SmTimelineBuffers tb;
+    tb.q_tile = q_tile;
+    tb.capacity = capacity;
+    tb.cycles = cycles.get<unsigned long long>();
+    tb.codes = codes.get<uint32_t>();
+    tb.counts = counts.get<int32_t>();
+    tb.calibration = calibration.get<unsigned long long>();
+    tb.sm = sm.get<uint32_t>();
+    tp.timeline = &tb;
+    tp.path = TensorCorePath::WarpSpecialized;
+    tp.trace = nullptr;
+    tp.items = nullptr;  // the warp-specialised kernel runs the unsplit schedule
+    tp.split_count = 0;
+    tp.empty_rows = nullptr;  // counted by the timed launches
+    launch_flash_tc(tp, stream_);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    std::vector<unsigned long long> h_cycles(3 * static_cast<size_t>(capacity)), h_cal(4);
+    std::vector<uint32_t> h_codes(h_cycles.size()), h_sm(1);
+    std::vector<int32_t> h_counts(3);
+    CUDA_CHECK(cudaMemcpy(h_cycles.data(), cycles.get(), cycles.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_codes.data(), codes.get(), codes.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_counts.data(), counts.get(), counts.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_cal.data(), calibration.get(), calibration.bytes(), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h_sm.data(), sm.get(), sm.bytes(), cudaMemcpyDeviceToHost));
+
+    SmTimeline t;
+    t.kernel = kernel;
+    t.device = info_.name;
+    t.spec = req.inputs->spec.summary();
+    t.q_tile = q_tile;
+    t.sm = static_cast<int32_t>(h_sm[0]);
+    t.steps = steps;
+    // SM cycles to ns over the CTA's own span (globaltimer ÷ clock64); the nominal clock when the span is too short
+    // for the global timer's resolution.
+    const double gt = static_cast<double>(h_cal[2]) - static_cast<double>(h_cal[0]);
+    const double clk = static_cast<double>(h_cal[3]) - static_cast<double>(h_cal[1]);
+    int clock_khz = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, info_.index));
+    t.ns_per_cycle = gt >= 10000 && clk > 0 ? gt / clk : (clock_khz > 0 ? 1e6 / clock_khz : 1.0);
+    t.lane_names = {"producer: the copy thread (TMA)", "consumer warpgroup 0 (rows 0-63)",
+                    "consumer warpgroup 1 (rows 64-127)"};
+    unsigned long long first = ~0ull;
+    for (int lane = 0; lane < 3; ++lane)
+      for (int e = 0; e < std::min(h_counts[static_cast<size_t>(lane)], capacity); ++e)
+        first = std::min(first, h_cycles[static_cast<size_t>(lane * capacity + e)]);
+    t.lanes.resize(3);
+    for (int lane = 0; lane < 3; ++lane)
+      for (int e = 0; e < std::min(h_counts[static_cast<size_t>(lane)], capacity); ++e) {
+        const size_t at = static_cast<size_t>(lane * capacity + e);
+        const uint32_t code = h_codes[at];
+        if ((code & 0xffu) >= static_cast<uint32_t>(SmEvent::Count)) continue;
+        t.lanes[static_cast<size_t>(lane)].push_back(
+            {static_cast<SmEvent>(code & 0xffu), static_cast<int32_t>(code >> 8),
+             static_cast<int64_t>(std::llround(static_cast<double>(h_cycles[at] - first) * t.ns_per_cycle))});
+      }
+    return t;
   }
 
   // FlashAttention-1 (kernels/flash1/): timed launches, then one instrumented launch when a trace is asked for.

@@ -188,6 +188,10 @@ step bench-causal 300 "$bin" bench --backend cuda --algo naive,flash --n "$grid"
   --causal --json "$logdir/bench-causal.json"
 # Decode (issue 6): MHA / GQA / MQA bytes read from the KV cache / time against the copy bandwidth, paged overhead.
 step decode-bench 200 "$bin" decode --backend cuda --reps 20 --json "$logdir/decode.json"
+# Inside one SM (issue 18): one CTA of the warp-specialised kernel, its warpgroups' copies, waits, products and
+# softmax on the SM clock; the shares print in the log, the JSON is what the FlashAttention view draws.
+step sm-timeline 60 "$bin" bench --backend cuda --algo flash-tc --dtype fp16 --n 4096 --heads 16 --d 128 --causal \
+  --flash-tc-path ws --reps 3 --sm-timeline "$logdir/sm-timeline.json"
 # Beyond attention (issue 20): the selective scan (fp32, its kernels' storage) against the copy bandwidth measured in
 # the same run, and chunked causal linear attention against flash-tc on the same shape. The inputs are generated on
 # the host (one thread), which is most of these steps' time: the scan's N list goes in steps of 4.

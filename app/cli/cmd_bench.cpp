@@ -17,6 +17,7 @@
 #include "app/cli/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/backend.hpp"
+#include "core/sm_timeline.hpp"
 #include "core/trace_io.hpp"
 
 namespace attnscope::app {
@@ -63,12 +64,13 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string dtype_text = args.get_or("--dtype", "fp32");
   const std::string json_path = args.get_or("--json", "");
   const std::string trace_path = args.get_or("--trace", "");
+  const std::string timeline_path = args.get_or("--sm-timeline", "");
   const std::vector<int64_t> probe_rows = args.get_int_list("--probe-rows", {0}, 0, int64_t{1} << 24);
   const std::string tc_path_text = args.get_or("--flash-tc-path", "auto");
   const std::string split_text = args.get_or("--visit-split", "");
   std::vector<std::string> errors =
       args.errors({"--backend", "--algo", "--n", "--d", "--heads", "--kv-heads", "--batch", "--mask", "--causal",
-                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--probe-rows",
+                   "--reps", "--warmup", "--json", "--br", "--bc", "--dtype", "--heatmap", "--trace", "--sm-timeline", "--probe-rows",
                    "--flash-tc-path", "--backward", "--visit-split"});
   if (auto problem = backend_name_problem(backend_name); !problem.empty()) errors.push_back("--backend " + problem);
   const std::optional<TensorCorePath> tc_path = parse_tensor_core_path(tc_path_text);
@@ -98,6 +100,9 @@ int run_bench(const std::vector<std::string>& argv) {
   if (!dtype) errors.push_back("--dtype '" + dtype_text + "': choose fp32, fp16 or bf16");
   if (!trace_path.empty() && (algos.size() != 1 || ns.size() != 1))
     errors.push_back("--trace records one run: give exactly one --algo and one --n");
+  if (!timeline_path.empty() && (algos.size() != 1 || algos[0] != Algorithm::FlashTensorCore || ns.size() != 1))
+    errors.push_back("--sm-timeline records one CTA of flash-tc's warp-specialised kernel: give --algo flash-tc and one "
+                     "--n");
   if (args.has("--backward")) {  // the CUDA forward + backward pass: bench_backward.hpp
     if (backend_name != "cuda") errors.push_back("--backward times the CUDA backward kernels: add --backend cuda");
     for (Algorithm a : algos)
@@ -180,7 +185,25 @@ int run_bench(const std::vector<std::string>& argv) {
             req.record_trace = true;  // the backend records it in one extra, untimed run
             for (int64_t p : probe_rows) req.probe_rows.push_back(static_cast<int32_t>(p));
           }
+          req.record_sm_timeline = !timeline_path.empty();
           RunResult r = backend->run(req);
+          if (r.ok && !timeline_path.empty()) {
+            if (!r.sm_timeline) {
+              row.error = "the backend recorded no inside-one-SM timeline";
+            } else if (const FileWriteResult w = write_file_atomically(timeline_path, sm_timeline_json(*r.sm_timeline));
+                       !w.ok) {
+              row.error = w.error;
+            } else {
+              const auto shares = sm_lane_shares(*r.sm_timeline, sm_timeline_spans(*r.sm_timeline));
+              std::cout << "inside one SM: CTA Q tile " << r.sm_timeline->q_tile << " on SM " << r.sm_timeline->sm
+                        << ", " << r.sm_timeline->steps << " steps";
+              for (size_t lane = 1; lane < shares.size(); ++lane)
+                std::printf("; consumer %zu: tensor cores %.0f%%, softmax %.0f%%, waiting %.0f%%", lane - 1,
+                            100 * shares[lane].tensor, 100 * shares[lane].softmax, 100 * shares[lane].waiting);
+              std::cout << " -> " << timeline_path << "\n";
+            }
+            if (!row.error.empty()) r.ok = false, r.error = row.error;
+          }
           if (r.ok && !trace_path.empty()) {
             std::string save_error;
             if (!r.trace) row.error = algorithm_name(algo) + std::string(" recorded no trace on this backend");
@@ -338,6 +361,8 @@ const Command kBenchCommand{
     "                   (inputs, gradients, saved, workspace, staging), out-of-memory and unsupported rows\n"
     "                   with the reason\n"
     "  --trace FILE     also record a trace (one extra, untimed run; one --algo and one --n) and save it as JSON\n"
+    "  --sm-timeline FILE  flash-tc on an H100/H200: one extra launch of the warp-specialised kernel logs what each\n"
+    "                   warpgroup of one CTA did (copies, waits, QKᵀ, softmax, P·V) on the SM clock; saved as JSON\n"
     "  --probe-rows R   query rows of batch 0, head 0 whose m, l, rescale are probed per tile (default 0)\n"
     "  --flash-tc-path auto|mma|wgmma|ws|ws-no-pingpong   flash-tc on CUDA: which implementation (default auto:\n"
     "                   wgmma on compute capability 9.0 with sm_90a code, else mma.sync). ws is the\n"
