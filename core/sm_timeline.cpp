@@ -183,4 +183,44 @@ std::string sm_timeline_json(const SmTimeline& t) {
   return j.dump(1);
 }
 
+std::optional<SmTimeline> sm_timeline_from_json(const std::string& text, std::string* error) {
+  using nlohmann::json;
+  auto fail = [&](const std::string& why) -> std::optional<SmTimeline> {
+    if (error) *error = "not an inside-one-SM timeline (attnscope bench --sm-timeline): " + why;
+    return std::nullopt;
+  };
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("the text is not a JSON object");
+  SmTimeline t;
+  try {
+    t.kernel = j.at("kernel").get<std::string>();
+    t.device = j.at("device").get<std::string>();
+    t.spec = j.at("spec").get<std::string>();
+    const json& cta = j.at("cta");
+    t.q_tile = cta.at("q_tile").get<int32_t>();
+    t.head = cta.at("head").get<int32_t>();
+    t.batch = cta.at("batch").get<int32_t>();
+    t.sm = cta.at("sm").get<int32_t>();
+    t.steps = cta.at("steps").get<int32_t>();
+    t.ns_per_cycle = j.at("ns_per_cycle").get<double>();
+    const json& lanes = j.at("lanes");
+    if (!lanes.is_array() || lanes.size() != 3) return fail("\"lanes\" must list the producer and two consumers");
+    for (const json& lane : lanes) {
+      t.lane_names.push_back(lane.at("name").get<std::string>());
+      std::vector<SmEventRecord> events;
+      for (const json& e : lane.at("events")) {
+        const std::string name = e.at("event").get<std::string>();
+        int kind = 0;
+        while (kind < static_cast<int>(SmEvent::Count) && name != sm_event_name(static_cast<SmEvent>(kind))) ++kind;
+        if (kind == static_cast<int>(SmEvent::Count)) return fail("unknown event \"" + name + "\"");
+        events.push_back({static_cast<SmEvent>(kind), e.at("step").get<int32_t>(), e.at("t_ns").get<int64_t>()});
+      }
+      t.lanes.push_back(std::move(events));
+    }
+  } catch (const json::exception& e) {
+    return fail(std::string("a field is missing or of the wrong type (") + e.what() + ")");
+  }
+  return t;
+}
+
 }  // namespace attnscope

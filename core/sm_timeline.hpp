@@ -13,7 +13,9 @@
 //              VWaitBegin .. VWaitEnd           waiting for V_{i−1} to land
 //              TurnWaitBegin .. TurnWaitEnd     waiting for the other consumer's turn on the tensor cores (ping-pong)
 //              ScoresIssued .. ScoresDone       S_i = Q·K_iᵀ on the tensor cores (asynchronous: the warpgroup only
-//                                               waits for it at ScoresDone)
+//                                               waits for it at ScoresDone); both issue events are stamped once the
+//                                               step's two batches are issued (a stamp between them would make the
+//                                               compiler fence the tensor-core pipeline)
 //              ValuesIssued .. ValuesDone       O += P_{i−1}·V_{i−1}; the tensor cores run it after S_i, so it is
 //                                               drawn from max(ValuesIssued, ScoresDone)
 //              ScoresDone .. SoftmaxEnd         the online softmax of S_i on the CUDA cores
@@ -21,6 +23,7 @@
 // A consumer's step 0 has no values; its last record (step = steps) has values only.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,5 +77,8 @@ std::vector<SmLaneShares> sm_lane_shares(const SmTimeline& timeline, const std::
 
 // JSON (nlohmann) of the timeline with its spans and shares: `attnscope bench --sm-timeline FILE`.
 std::string sm_timeline_json(const SmTimeline& timeline);
+// Reads what sm_timeline_json wrote (its events; spans and shares are recomputed). Empty with `error` set (naming
+// the field) when the text is not such a file.
+std::optional<SmTimeline> sm_timeline_from_json(const std::string& text, std::string* error);
 
 }  // namespace attnscope

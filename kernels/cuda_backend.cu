@@ -698,16 +698,14 @@ class CudaBackend final : public Backend {
           q_tile = t;
     }
     const int32_t steps = (schedule.offsets[q_tile + 1] - schedule.offsets[q_tile] + 1) / 2;
-    const int32_t capacity = 16 * (steps + 2);  // a consumer logs 12 events per step, the producer 4
-    DeviceBuffer cycles(3 * int64_t{capacity} * 8), codes(3 * int64_t{capacity} * 4), counts(3 * 4), calibration(4 * 8),
-        sm(4);
-    for (DeviceBuffer* b : {&counts, &calibration, &sm}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_));
+    const int32_t capacity = steps + 1;  // the consumers' last P·V and turn take one step past the last
+    const int64_t slot_count = 3 * int64_t{capacity} * kSmEventKinds;
+    DeviceBuffer slots(slot_count * 8), calibration(4 * 8), sm(4);
+    for (DeviceBuffer* b : {&slots, &calibration, &sm}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_));
     SmTimelineBuffers tb;
     tb.q_tile = q_tile;
     tb.capacity = capacity;
-    tb.cycles = cycles.get<unsigned long long>();
-    tb.codes = codes.get<uint32_t>();
-    tb.counts = counts.get<int32_t>();
+    tb.slots = slots.get<unsigned long long>();
     tb.calibration = calibration.get<unsigned long long>();
     tb.sm = sm.get<uint32_t>();
     tp.timeline = &tb;
@@ -718,12 +716,9 @@ class CudaBackend final : public Backend {
     tp.empty_rows = nullptr;  // counted by the timed launches
     launch_flash_tc(tp, stream_);
     CUDA_CHECK(cudaStreamSynchronize(stream_));
-    std::vector<unsigned long long> h_cycles(3 * static_cast<size_t>(capacity)), h_cal(4);
-    std::vector<uint32_t> h_codes(h_cycles.size()), h_sm(1);
-    std::vector<int32_t> h_counts(3);
-    CUDA_CHECK(cudaMemcpy(h_cycles.data(), cycles.get(), cycles.bytes(), cudaMemcpyDeviceToHost));
-    CUDA_CHECK(cudaMemcpy(h_codes.data(), codes.get(), codes.bytes(), cudaMemcpyDeviceToHost));
-    CUDA_CHECK(cudaMemcpy(h_counts.data(), counts.get(), counts.bytes(), cudaMemcpyDeviceToHost));
+    std::vector<unsigned long long> h_slots(static_cast<size_t>(slot_count)), h_cal(4);
+    std::vector<uint32_t> h_sm(1);
+    CUDA_CHECK(cudaMemcpy(h_slots.data(), slots.get(), slots.bytes(), cudaMemcpyDeviceToHost));
     CUDA_CHECK(cudaMemcpy(h_cal.data(), calibration.get(), calibration.bytes(), cudaMemcpyDeviceToHost));
     CUDA_CHECK(cudaMemcpy(h_sm.data(), sm.get(), sm.bytes(), cudaMemcpyDeviceToHost));
 
@@ -743,20 +738,23 @@ class CudaBackend final : public Backend {
     t.ns_per_cycle = gt >= 10000 && clk > 0 ? gt / clk : (clock_khz > 0 ? 1e6 / clock_khz : 1.0);
     t.lane_names = {"producer: the copy thread (TMA)", "consumer warpgroup 0 (rows 0-63)",
                     "consumer warpgroup 1 (rows 64-127)"};
+    // Each lane's reached slots, in time order (one thread's program order).
     unsigned long long first = ~0ull;
-    for (int lane = 0; lane < 3; ++lane)
-      for (int e = 0; e < std::min(h_counts[static_cast<size_t>(lane)], capacity); ++e)
-        first = std::min(first, h_cycles[static_cast<size_t>(lane * capacity + e)]);
+    for (unsigned long long c : h_slots)
+      if (c != 0) first = std::min(first, c);
     t.lanes.resize(3);
-    for (int lane = 0; lane < 3; ++lane)
-      for (int e = 0; e < std::min(h_counts[static_cast<size_t>(lane)], capacity); ++e) {
-        const size_t at = static_cast<size_t>(lane * capacity + e);
-        const uint32_t code = h_codes[at];
-        if ((code & 0xffu) >= static_cast<uint32_t>(SmEvent::Count)) continue;
-        t.lanes[static_cast<size_t>(lane)].push_back(
-            {static_cast<SmEvent>(code & 0xffu), static_cast<int32_t>(code >> 8),
-             static_cast<int64_t>(std::llround(static_cast<double>(h_cycles[at] - first) * t.ns_per_cycle))});
-      }
+    for (int lane = 0; lane < 3; ++lane) {
+      std::vector<std::pair<unsigned long long, SmEventRecord>> reached;
+      for (int32_t step = 0; step < capacity; ++step)
+        for (int kind = 0; kind < kSmEventKinds; ++kind) {
+          const unsigned long long c = h_slots[static_cast<size_t>((int64_t{lane} * capacity + step) * kSmEventKinds + kind)];
+          if (c == 0) continue;
+          reached.push_back({c, {static_cast<SmEvent>(kind), step,
+                                 static_cast<int64_t>(std::llround(static_cast<double>(c - first) * t.ns_per_cycle))}});
+        }
+      std::stable_sort(reached.begin(), reached.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto& [cycle, record] : reached) t.lanes[static_cast<size_t>(lane)].push_back(record);
+    }
     return t;
   }
 

@@ -68,7 +68,7 @@ std::string validate(const FlashTcParams& p) {
     const SmTimelineBuffers& t = *p.timeline;
     if (p.path != TensorCorePath::WarpSpecialized)
       return who + "the inside-one-SM timeline is recorded by the warp-specialised kernel: choose the flash-tc path ws";
-    if (!t.cycles || !t.codes || !t.counts || !t.calibration || !t.sm || t.capacity < 1)
+    if (!t.slots || !t.calibration || !t.sm || t.capacity < 1)
       return who + "a timeline buffer is missing";
     if (t.q_tile < 0 || t.q_tile >= p.tr || t.head < 0 || t.head >= p.q_heads || t.batch < 0 || t.batch >= p.batch)
       return who + "the timeline's CTA (Q tile " + std::to_string(t.q_tile) + ", head " + std::to_string(t.head) +

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "core/backend.hpp"
+#include "core/sm_timeline.hpp"
 #include "core/spec.hpp"
 #include "core/visit_schedule.hpp"
 #include "kernels/flash_fp32/flash_fp32.hpp"
@@ -36,15 +37,14 @@ constexpr int kFlashTcBr = 128;  // query rows of a CTA: 4 warps × 32
 constexpr int kFlashTcBc = 64;   // keys of a K/V block (one 64-bit mask word per row)
 constexpr int kFlashTcWarps = 4;
 
-// Inside one SM (core/sm_timeline.hpp): the warp-specialised kernel, instrumented by a template parameter, logs
-// for one chosen CTA, per lane (0: the producer's copy thread, 1 and 2: one thread of each consumer warpgroup), the
-// SM clock (clock64) at each SmEvent in program order. Device pointers; sizes from capacity.
+// Inside one SM (core/sm_timeline.hpp): the warp-specialised kernel, instrumented by a template parameter, writes for
+// one chosen CTA, per lane (0: the producer's copy thread, 1 and 2: thread 0 of each consumer warpgroup), the SM clock
+// (clock64) of each SmEvent of each step into its fixed slot; a slot left 0 was not reached. Device pointers.
+constexpr int kSmEventKinds = static_cast<int>(SmEvent::Count);
 struct SmTimelineBuffers {
   int32_t q_tile = 0, head = 0, batch = 0;  // the CTA to record (q_tile: the schedule's Q tile index)
-  int32_t capacity = 0;                     // events per lane
-  unsigned long long* cycles = nullptr;     // [3][capacity] clock64 at the event
-  uint32_t* codes = nullptr;                // [3][capacity] SmEvent | step << 8
-  int32_t* counts = nullptr;                // [3] events logged (may exceed capacity: the rest were dropped)
+  int32_t capacity = 0;                     // steps per lane: the CTA's steps + 1 (the last P·V)
+  unsigned long long* slots = nullptr;      // [3][capacity][kSmEventKinds], zeroed before the launch
   unsigned long long* calibration = nullptr;  // [4] globaltimer, clock64 at the CTA's start; the same at its end
   uint32_t* sm = nullptr;                   // [1] %smid of the recorded CTA
 };

@@ -1,6 +1,6 @@
 // test_flash_tc_views.cpp — the views with the tensor-core kernel (flash-tc), which only the CUDA backend runs. A
 // stand-in backend answers like the CUDA one (flash, block-sparse: fp32 only; flash-tc: fp16/bf16, head_dim 64/128;
-// flash1, gathered: no kernel) and runs the CPU twins underneath; its flash-tc traces are built from core's visit
+// gathered: no kernel) and runs the CPU twins underneath; its flash-tc traces are built from core's visit
 // schedule (Br 128 × Bc 64, gathered visits numbered by ordinal) with probe steps computed from the reference scores.
 // Checked: the Timing run substitutes only the dtype (and the backend really ran that dtype), labels and kernels;
 // the FlashAttention view runs flash-tc at the closest dtype and maps gathered ordinals to their keys; the Timing
@@ -89,9 +89,10 @@ TEST_CASE("in the app: the Timing panel plots naive fp16, flash fp32, flash-tc f
   const TimingRun& run = scaling.history.back();
   std::vector<std::string> labels;
   for (auto& a : run.algorithms) labels.push_back(timing_label(a));
-  CHECK(labels == std::vector<std::string>{"naive fp16", "flash fp32", "flash-tc fp16", "block-sparse fp32"});
+  CHECK(labels ==
+        std::vector<std::string>{"naive fp16", "flash fp32", "flash-tc fp16", "flash1 fp16", "block-sparse fp32"});
   const plot::PlotGeometry geo = plot::LastPlotGeometry();
-  CHECK(geo.points_drawn == 4);  // one run: one point per algorithm that ran
+  CHECK(geo.points_drawn == 5);  // one run: one point per algorithm that ran
   save_png(*platform, "flash_tc_timing.png");
   scaling.requested_panel = "Memory";
   for (int i = 0; i < 4; ++i) app.frame(*platform);

@@ -97,4 +97,33 @@ TEST_CASE("sm timeline: an event without its partner gives no span; the JSON car
   CHECK(j["shares"].size() == 3u);
 }
 
+TEST_CASE("sm timeline: the JSON reads back to the same events; a malformed file is named, not guessed") {
+  const SmTimeline t = two_step_log();
+  std::string error;
+  const auto back = sm_timeline_from_json(sm_timeline_json(t), &error);
+  REQUIRE_MESSAGE(back.has_value(), error);
+  REQUIRE(back->lanes.size() == 3u);
+  for (size_t lane = 0; lane < 3; ++lane) {
+    REQUIRE(back->lanes[lane].size() == t.lanes[lane].size());
+    for (size_t e = 0; e < t.lanes[lane].size(); ++e) {
+      CHECK(back->lanes[lane][e].event == t.lanes[lane][e].event);
+      CHECK(back->lanes[lane][e].step == t.lanes[lane][e].step);
+      CHECK(back->lanes[lane][e].t_ns == t.lanes[lane][e].t_ns);
+    }
+  }
+  CHECK(back->lane_names == t.lane_names);
+  CHECK(back->steps == 2);
+  for (const char* bad : {"", "[1, 2]", "{\"kernel\": 3}", "{\"kernel\": \"k\", \"device\": \"d\"}"}) {
+    CAPTURE(bad);
+    std::string why;
+    CHECK_FALSE(sm_timeline_from_json(bad, &why).has_value());
+    CHECK(why.find("not an inside-one-SM timeline") == 0);
+  }
+  std::string text = sm_timeline_json(t);
+  text.replace(text.find("KWaitEnd"), 8, "KWaitXYZ");
+  std::string why;
+  CHECK_FALSE(sm_timeline_from_json(text, &why).has_value());
+  CHECK(why.find("unknown event \"KWaitXYZ\"") != std::string::npos);
+}
+
 }  // namespace attnscope::test

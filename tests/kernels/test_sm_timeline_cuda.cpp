@@ -1,6 +1,6 @@
 // test_sm_timeline_cuda.cpp — the inside-one-SM timeline of flash-tc's warp-specialised kernel (issue 18) on the GPU
-// machine: the instrumented launch leaves the output unchanged, logs every event of the chosen CTA in program order
-// with non-decreasing SM-clock times per lane, one QKᵀ and softmax per step and one P·V per step on each consumer,
+// machine: the instrumented launch leaves the output unchanged, logs every event of the chosen CTA in the order the
+// kernel reaches them on the SM clock, one QKᵀ and softmax per step and one P·V per step on each consumer,
 // two copies per step on the producer; the shares are fractions; elsewhere than compute capability 9.0 the request
 // is refused in words.
 #include <doctest/doctest.h>
@@ -57,9 +57,25 @@ TEST_CASE("sm timeline (CUDA): the warp-specialised kernel logs one CTA's warpgr
       for (size_t lane = 0; lane < 3; ++lane) {
         CAPTURE(lane);
         std::map<SmEvent, int> count;
-        for (size_t e = 0; e < t.lanes[lane].size(); ++e) {
-          ++count[t.lanes[lane][e].event];
-          if (e > 0) CHECK(t.lanes[lane][e].t_ns >= t.lanes[lane][e - 1].t_ns);  // program order, one SM clock
+        std::map<std::pair<SmEvent, int32_t>, int64_t> at;
+        for (const SmEventRecord& e : t.lanes[lane]) {
+          ++count[e.event];
+          at[{e.event, e.step}] = e.t_ns;
+        }
+        // One thread's program order on one SM clock: each step's events come in the order the kernel reaches them.
+        auto ordered = [&](SmEvent a, SmEvent b, int32_t step_a, int32_t step_b) {
+          const auto x = at.find({a, step_a}), y = at.find({b, step_b});
+          if (x != at.end() && y != at.end()) CHECK(x->second <= y->second);
+        };
+        for (int32_t i = 0; i < t.steps; ++i) {
+          CAPTURE(i);
+          ordered(SmEvent::CopyKIssued, SmEvent::CopyVIssued, i, i);
+          ordered(SmEvent::KWaitBegin, SmEvent::KWaitEnd, i, i);
+          ordered(SmEvent::KWaitEnd, SmEvent::ScoresIssued, i, i);
+          ordered(SmEvent::ScoresIssued, SmEvent::ScoresDone, i, i);
+          ordered(SmEvent::ScoresDone, SmEvent::SoftmaxEnd, i, i);
+          ordered(SmEvent::ValuesIssued, SmEvent::ValuesDone, i, i);
+          ordered(SmEvent::SoftmaxEnd, SmEvent::ScoresIssued, i, i + 1);
         }
         if (lane == 0) {
           CHECK(count[SmEvent::CopyKIssued] == t.steps);

@@ -74,20 +74,16 @@ struct WsArgs {
   SmTimelineBuffers timeline;       // kTimeline only
 };
 
-// One lane's event log (kTimeline): SM clock and code per event, in program order; `on` only in the recorded CTA's
-// logging thread.
+// One lane's event log (kTimeline): the SM clock into the event's fixed slot [lane][step][event] of the timeline
+// buffer (no counter, no pointer held in registers: the consumers' registers hold the wgmma accumulators). `on`
+// only in the recorded CTA's logging thread.
 struct LaneLog {
-  unsigned long long* cycles = nullptr;
-  uint32_t* codes = nullptr;
-  int count = 0, capacity = 0;
+  const SmTimelineBuffers* buffers = nullptr;  // in the kernel's parameter space
+  int lane = 0;
   bool on = false;
-  __device__ __forceinline__ void add(SmEvent e, int step) {
-    if (!on) return;
-    if (count < capacity) {
-      cycles[count] = clock64();
-      codes[count] = static_cast<uint32_t>(e) | (static_cast<uint32_t>(step) << 8);
-    }
-    ++count;
+  __device__ __forceinline__ void add(SmEvent e, int step) const {
+    if (on && step < buffers->capacity)
+      buffers->slots[(int64_t{lane} * buffers->capacity + step) * kSmEventKinds + static_cast<int>(e)] = clock64();
   }
 };
 
@@ -125,15 +121,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
   // The recorded CTA's lanes: lane 0 is thread 0 (the producer's copy thread), lanes 1 and 2 thread 0 of each consumer.
   const SmTimelineBuffers& tl = args.timeline;
   const bool recorded = kTimeline && qt == tl.q_tile && h == tl.head && b == tl.batch;
-  LaneLog lane_log;
-  if (recorded && tid % 128 == 0) {
-    const int lane_index = tid / 128;
-    lane_log = {tl.cycles + int64_t{lane_index} * tl.capacity, tl.codes + int64_t{lane_index} * tl.capacity, 0,
-                tl.capacity, true};
-  }
-  auto finish_log = [&] {
-    if (lane_log.on) tl.counts[tid / 128] = lane_log.count;
-  };
+  const LaneLog lane_log{&tl, tid / 128, recorded && tid % 128 == 0};
   if (recorded && tid == 0) {
     tl.calibration[0] = global_timer_ns();
     tl.calibration[1] = clock64();
@@ -195,7 +183,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
                                kv_plane, &v_full[s]);
       lane_log.add(SmEvent::CopyVIssued, i);
     }
-    finish_log();
     return;
   }
 
@@ -341,8 +328,9 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
       lane_log.add(SmEvent::TurnWaitEnd, i);
       wgmma::fence();
       issue_scores(stage);
-      lane_log.add(SmEvent::ScoresIssued, i);
       issue_values(previous);
+      // Logged after both batches: a store between them makes ptxas fence the wgmma pipeline (C7519).
+      lane_log.add(SmEvent::ScoresIssued, i);
       lane_log.add(SmEvent::ValuesIssued, i - 1);
       turn_end();
       wgmma::wait_group<1>();
@@ -406,7 +394,6 @@ __global__ void __launch_bounds__(kThreads, 1) flash_tc_ws_kernel(const __grid_c
   }
   if constexpr (kTimeline) {
     lane_log.add(SmEvent::EpilogueEnd, 0);  // this thread's warp has issued its stores
-    finish_log();
     if (recorded && consumer == 0 && ctid == 0) {
       tl.calibration[2] = global_timer_ns();
       tl.calibration[3] = clock64();

@@ -195,15 +195,19 @@ TEST_CASE("flash view: large experiments are reduced for tracing and say so; bad
   CHECK(view.tiles.bc == 16);
   CHECK(view.row == 9);
   CHECK(view.follow_unit == 1);
-  CHECK_FALSE(view.versions_shown);
+  CHECK(view.table == FlashTable::Counters);
   CHECK(view.apply_options("table=versions").empty());
-  CHECK(view.versions_shown);
-  CHECK(view.versions_switch);
+  CHECK(view.table == FlashTable::Versions);
+  CHECK(view.table_switch);
+  CHECK(view.apply_options("table=sm").empty());
+  CHECK(view.table == FlashTable::InsideSm);
   CHECK(view.apply_options("table=counters").empty());
-  CHECK_FALSE(view.versions_shown);
-  const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x,table=v3");
-  CHECK(problems.size() == 5);
-  CHECK(problems.back().find("table 'v3'") == 0);
+  CHECK(view.table == FlashTable::Counters);
+  const auto problems = view.apply_options("at=3,order=fa3,speed=2,br=x,table=v3,sm-timeline=/nonexistent.json");
+  REQUIRE(problems.size() == 6);
+  CHECK(problems[4].find("table 'v3'") == 0);
+  CHECK(problems[5].find("/nonexistent.json") != std::string::npos);
+  CHECK_FALSE(view.loaded_timeline.has_value());
 }
 
 TEST_CASE("flash view: the default probed row shows data from the first tile steps") {

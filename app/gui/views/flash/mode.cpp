@@ -367,20 +367,21 @@ void draw_flash_mode(ViewContext& ctx) {
   record_element_rect(ctx.ui, "gantt");
   ImGui::BeginChild("flash_counters", ImVec2(left_w, counters_h), true, flags);
   if (ImGui::BeginTabBar("flash_tables")) {
-    const ImGuiTabItemFlags counters_flags = view.versions_shown ? 0 : ImGuiTabItemFlags_SetSelected;
-    const ImGuiTabItemFlags versions_flags = view.versions_shown ? ImGuiTabItemFlags_SetSelected : 0;
-    // A tab clicked this frame wins over the state; the state follows the tab that is open.
-    if (ImGui::BeginTabItem("naive vs flash", nullptr, view.versions_switch ? counters_flags : 0)) {
-      if (!view.versions_switch) view.versions_shown = false;
-      draw_flash_counters_panel(frame);
-      ImGui::EndTabItem();
+    // A tab clicked this frame wins over the state; the state follows the tab that is open, except in the frame
+    // where apply_options asked for one (then that tab is selected).
+    struct Tab { const char* label; FlashTable table; void (*draw)(FlashFrame&); };
+    static const Tab tabs[] = {{"naive vs flash", FlashTable::Counters, draw_flash_counters_panel},
+                               {"FA-1 → FA-3", FlashTable::Versions, draw_flash_versions_panel},
+                               {"inside one SM", FlashTable::InsideSm, draw_sm_timeline_panel}};
+    for (const Tab& tab : tabs) {
+      const ImGuiTabItemFlags flags = view.table_switch && view.table == tab.table ? ImGuiTabItemFlags_SetSelected : 0;
+      if (ImGui::BeginTabItem(tab.label, nullptr, flags)) {
+        if (!view.table_switch) view.table = tab.table;
+        tab.draw(frame);
+        ImGui::EndTabItem();
+      }
     }
-    if (ImGui::BeginTabItem("FA-1 → FA-3", nullptr, view.versions_switch ? versions_flags : 0)) {
-      if (!view.versions_switch) view.versions_shown = true;
-      draw_flash_versions_panel(frame);
-      ImGui::EndTabItem();
-    }
-    view.versions_switch = false;
+    view.table_switch = false;
     ImGui::EndTabBar();
   }
   ImGui::EndChild();

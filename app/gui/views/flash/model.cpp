@@ -18,6 +18,7 @@
 
 #include "app/gui/runtime/compute_worker.hpp"
 #include "app/gui/runtime/run_dtype.hpp"
+#include "core/json_check.hpp"
 #include "core/reference.hpp"
 #include "core/spec.hpp"
 
@@ -61,11 +62,25 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
       else if (value == "flash-tc" || value == "tc") order = FlashOrder::TensorCore;
       else problems.push_back("order '" + value + "': use flash, flash1, block-sparse or flash-tc");
     } else if (name == "table") {
-      if (value == "counters") versions_shown = false, versions_switch = true;
-      else if (value == "versions") versions_shown = true, versions_switch = true;
-      else problems.push_back("table '" + value + "': use counters (naive against the order) or versions (FA-1 → FA-3)");
+      if (value == "counters") table = FlashTable::Counters, table_switch = true;
+      else if (value == "versions") table = FlashTable::Versions, table_switch = true;
+      else if (value == "sm") table = FlashTable::InsideSm, table_switch = true;
+      else
+        problems.push_back("table '" + value + "': use counters (naive against the order), versions (FA-1 → FA-3) or "
+                           "sm (inside one SM)");
+    } else if (name == "sm-timeline") {
+      std::vector<std::string> errors;
+      std::string text, why;
+      if (!read_bounded_file(value, 64u << 20, "timeline", text, errors)) {
+        problems.push_back(errors.empty() ? "sm-timeline: cannot read '" + value + "'" : errors.front());
+      } else if (auto t = sm_timeline_from_json(text, &why)) {
+        loaded_timeline = std::move(t);
+        loaded_timeline_source = value;
+      } else {
+        problems.push_back(value + ": " + why);
+      }
     } else if (!numeric) {
-      problems.push_back(quote_input(item) + ": expected NAME=NUMBER (at, br, bc, row, unit), order=NAME or table=NAME");
+      problems.push_back(quote_input(item) + ": expected NAME=NUMBER (at, br, bc, row, unit), order=NAME, table=NAME or sm-timeline=FILE");
     } else if (name == "at") {
       if (number < 0 || number > 1) problems.push_back("at=" + value + ": a fraction of the run, 0..1");
       else { start_fraction = number; playing = false; }
@@ -77,7 +92,7 @@ std::vector<std::string> FlashViewState::apply_options(const std::string& text) 
     } else if (name == "unit") {
       follow_unit = static_cast<int32_t>(std::max(-1.0, number));
     } else {
-      problems.push_back(quote_input(name) + " is not an option (at, order, table, br, bc, row, unit)");
+      problems.push_back(quote_input(name) + " is not an option (at, order, table, sm-timeline, br, bc, row, unit)");
     }
   }
   return problems;

@@ -19,6 +19,7 @@
 #include "core/backend.hpp"
 #include "core/block_mask.hpp"
 #include "core/cost_model.hpp"
+#include "core/sm_timeline.hpp"
 #include "core/trace.hpp"
 #include "core/visit_schedule.hpp"
 
@@ -128,6 +129,9 @@ struct FlashViewResult {
   FlashRunSummary naive, flash;     // untraced timings (the backend's warm-up + repetitions)
   std::vector<FlashVersionRow> versions;  // FA-1, FA-2, FA-3 design on `spec`'s shape at `versions_dtype`
   DType versions_dtype = DType::F16;
+  // Inside one SM: logged by the FA-3 design's run where the backend has the instrumented kernel; else why not.
+  std::optional<SmTimeline> sm_timeline;
+  std::string sm_timeline_refused;
   double traced_span_ms = 0;        // first tile start to last tile end of the traced run
   Trace trace;
   bool has_trace = false;
@@ -181,6 +185,9 @@ struct FlashLayoutReadout {
   int32_t softmax_legends_over_data = 0;  // … whose legend box overlaps their data area (should be none)
 };
 
+// The tabs of the counters area: naive against the order; FA-1 → FA-3; inside one SM.
+enum class FlashTable { Counters, Versions, InsideSm };
+
 struct FlashViewState {
   // Controls.
   FlashOrder order = FlashOrder::Flash2;
@@ -188,8 +195,12 @@ struct FlashViewState {
   int32_t row = -1;                 // -1: default_probe_row, chosen when the first result arrives
   std::string row_problem;          // a typed row outside the matrix, not applied: said under the toolbar
   int32_t follow_unit = -1;         // -1: the unit that ran the probed row
-  bool versions_shown = false;      // the counters area shows FA-1 → FA-3 instead of naive against the order
-  bool versions_switch = true;      // select versions_shown's tab at the next frame (set by apply_options)
+  FlashTable table = FlashTable::Counters;  // which tab of the counters area is open
+  bool table_switch = true;         // select `table`'s tab at the next frame (set by apply_options)
+  // A timeline recorded elsewhere (`attnscope bench --sm-timeline FILE` on an H100/H200), shown when this
+  // backend records none; loaded by apply_options' sm-timeline=FILE.
+  std::optional<SmTimeline> loaded_timeline;
+  std::string loaded_timeline_source;
 
   // Animation: trace time in ns; at speed 1 the whole run plays in kPlaySeconds.
   static constexpr double kPlaySeconds = 12.0;
@@ -204,7 +215,8 @@ struct FlashViewState {
 
   FlashLayoutReadout readout;
 
-  // Reads "at=0.4,order=flash1,table=versions,br=32,bc=64,row=100,unit=0" (any subset): `attnscope render --flash-view`, to draw
+  // Reads "at=0.4,order=flash1,table=versions,br=32,bc=64,row=100,unit=0,sm-timeline=FILE" (any subset; FILE
+  // without commas): `attnscope render --flash-view`, to draw
   // the animation at chosen points. Returns the problems it found.
   std::vector<std::string> apply_options(const std::string& text);
 };

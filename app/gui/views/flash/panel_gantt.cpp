@@ -21,22 +21,6 @@
 namespace attnscope::gui {
 namespace {
 
-// 1-2-5 ticks over [0, end] in the unit that reads best.
-struct TimeTicks {
-  double step_ns = 1, unit_ns = 1;
-  const char* unit = "ns";
-};
-TimeTicks time_ticks(double end_ns, int max_ticks) {
-  TimeTicks t;
-  if (end_ns >= 2e6) { t.unit_ns = 1e6; t.unit = "ms"; }
-  else if (end_ns >= 2e3) { t.unit_ns = 1e3; t.unit = "µs"; }
-  const double raw = end_ns / std::max(1, max_ticks);
-  const double mag = std::pow(10.0, std::floor(std::log10(std::max(raw, 1e-9))));
-  t.step_ns = mag * 10;
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * mag >= raw) { t.step_ns = m * mag; break; }
-  return t;
-}
 
 // "0–7" or "0–3, 6, 9–11": the K/V tiles a CTA visited, in compressed runs of its visit order.
 std::string tile_runs(const CtaRecord& c) {
@@ -331,6 +315,18 @@ void draw_gantt_panel(FlashFrame& f) {
   const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;
   ro.gantt_bars = bars;
   ro.gantt_x = p0.x * scale.x, ro.gantt_y = p0.y * scale.y, ro.gantt_w = pw * scale.x, ro.gantt_h = ph * scale.y;
+}
+
+TimeTicks time_ticks(double end_ns, int max_ticks) {
+  TimeTicks t;
+  if (end_ns >= 2e6) { t.unit_ns = 1e6; t.unit = "ms"; }
+  else if (end_ns >= 2e3) { t.unit_ns = 1e3; t.unit = "µs"; }
+  const double raw = end_ns / std::max(1, max_ticks);
+  const double mag = std::pow(10.0, std::floor(std::log10(std::max(raw, 1e-9))));
+  t.step_ns = mag * 10;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * mag >= raw) { t.step_ns = m * mag; break; }
+  return t;
 }
 
 }  // namespace attnscope::gui

@@ -19,9 +19,11 @@ namespace attnscope::gui {
 namespace {
 
 FlashRunSummary timed_run(Backend& backend, Algorithm algorithm, const AttentionInputs& inputs, const TileConfig& tiles,
-                          bool trace, int32_t probe_row, RunResult* full, TensorCorePath path = TensorCorePath::Auto) {
+                          bool trace, int32_t probe_row, RunResult* full, TensorCorePath path = TensorCorePath::Auto,
+                          bool sm_timeline = false) {
   RunRequest request;
   request.tensor_core_path = path;
+  request.record_sm_timeline = sm_timeline;
   request.algorithm = algorithm;
   request.inputs = &inputs;
   request.tiles = tiles;
@@ -70,6 +72,17 @@ void time_versions(Backend& backend, FlashViewResult& result, const ExperimentCo
       row.refused = v.algorithm == Algorithm::FlashTensorCore
                         ? "needs the CUDA backend on an NVIDIA GPU (" + why + ")"
                         : why;
+      if (row.path == TensorCorePath::WarpSpecialized) result.sm_timeline_refused = row.refused;
+    } else if (row.path == TensorCorePath::WarpSpecialized) {
+      // The FA-3 design's run also logs one CTA's warpgroups (inside one SM), where the backend can.
+      RunResult full;
+      row.run = timed_run(backend, v.algorithm, inputs, tiles, false, 0, &full, row.path, true);
+      if (full.ok && full.sm_timeline) {
+        result.sm_timeline = std::move(full.sm_timeline);
+      } else if (!full.ok) {  // the timeline may be what failed: time the kernel alone
+        result.sm_timeline_refused = full.error;
+        row.run = timed_run(backend, v.algorithm, inputs, tiles, false, 0, nullptr, row.path);
+      }
     } else {
       row.run = timed_run(backend, v.algorithm, inputs, tiles, false, 0, nullptr, row.path);
       // The cost model at the tiles that ran: the CPU twins take the asked-for tiles; the CUDA kernels fix theirs
