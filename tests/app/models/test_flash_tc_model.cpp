@@ -176,6 +176,8 @@ TEST_CASE("FlashAttention view with flash-tc: closest dtype, 128 × 64 tiles, ga
     for (const FlashVersionRow& v : r->versions) {
       CHECK(v.refused.empty());
       CHECK(v.run.ok);
+      CHECK(v.run.cost.hbm_bytes > 0);  // every version that ran has its cost-model bytes and FLOPs
+      CHECK(v.run.cost.flops > 0);
     }
     CHECK(r->visit_keys(3, 7) == std::vector<int64_t>{448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460,
                                                       461, 462, 463, 464, 465, 466, 467, 468, 469, 470, 471, 472, 473,

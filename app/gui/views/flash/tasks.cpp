@@ -85,6 +85,8 @@ void time_versions(Backend& backend, FlashViewResult& result, const ExperimentCo
       }
     } else {
       row.run = timed_run(backend, v.algorithm, inputs, tiles, false, 0, nullptr, row.path);
+    }
+    if (row.refused.empty()) {
       // The cost model at the tiles that ran: the CPU twins take the asked-for tiles; the CUDA kernels fix theirs
       // (kernels/flash1/: 64 × 64; kernels/flash_tc/: 128 × 64; the fp32 flash kernel: 64 × 64).
       const TileConfig ran = backend.capabilities().host_cpu ? tiles
